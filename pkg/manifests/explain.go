@@ -1,0 +1,171 @@
+package manifests
+
+import (
+	"bytes"
+	"fmt"
+	"io"
+	"strings"
+	"text/tabwriter"
+
+	"github.com/kubectl-promteam/kubectl-promteam/pkg/promql"
+)
+
+// Explain writes a plain-language account of the stack: what each object is for, the choices
+// the flags made, and when a team should change them.
+func (st Stack) Explain(w io.Writer) error {
+	s := st.Spec
+	var b bytes.Buffer
+	p := func(format string, args ...any) { fmt.Fprintf(&b, format, args...) }
+
+	p("Team %q gets its own Prometheus %s in namespace %q.\n\n", s.Team, s.PrometheusVersion, s.Namespace)
+	p("Objects, in the order to apply them:\n")
+	tw := tabwriter.NewWriter(&b, 0, 0, 2, ' ', 0)
+	for _, o := range st.Objects {
+		kind := o.GetObjectKind().GroupVersionKind().Kind
+		name := o.GetName()
+		if ns := o.GetNamespace(); ns != "" && ns != s.Namespace {
+			name += " (namespace " + ns + ")"
+		}
+		fmt.Fprintf(tw, "  %s\t%s\t%s\n", kind, name, s.purpose(o))
+	}
+	if err := tw.Flush(); err != nil {
+		return err
+	}
+
+	p("\nChoices:\n")
+	for _, c := range s.choices() {
+		p("  - %s\n", c)
+	}
+	p("\nWhen to change them:\n")
+	for _, a := range s.advice() {
+		p("  - %s\n", a)
+	}
+	_, err := w.Write(b.Bytes())
+	return err
+}
+
+// purpose is one line on what an object does for the team.
+func (s TeamSpec) purpose(o Object) string {
+	kind := o.GetObjectKind().GroupVersionKind().Kind
+	name := o.GetName()
+	switch {
+	case kind == "ServiceAccount":
+		return "the identity Prometheus uses to discover targets"
+	case kind == "Role" && o.GetNamespace() != s.Namespace:
+		return "lets that identity discover the Envoy pods in this other namespace"
+	case kind == "Role" || kind == "ClusterRole":
+		return "get/list/watch on pods, services and endpointslices: service discovery and nothing else"
+	case kind == "RoleBinding" || kind == "ClusterRoleBinding":
+		return "grants that role to the Prometheus ServiceAccount"
+	case kind == "Service" && name == s.accountName():
+		return "headless Service for this Prometheus only (the shared prometheus-operated one selects every Prometheus in the namespace)"
+	case kind == "Prometheus":
+		return "the Prometheus itself; the operator turns it into a StatefulSet named prometheus-" + s.Team
+	case kind == "PodDisruptionBudget":
+		return "keeps one replica running while nodes are drained"
+	case kind == "NetworkPolicy":
+		return "admits port 9090 from pods of this namespace only"
+	case kind == "ConfigMap" && name == s.statsdMappingName():
+		return "statsd_exporter mapping: Envoy counter names kept, timers turned into seconds histograms"
+	case kind == "Deployment":
+		return "statsd_exporter, receiving Envoy's statsd sink on UDP/TCP 9125"
+	case kind == "Service" && name == s.statsdName():
+		return "the address for Envoy's statsd sink and the exporter's metrics port"
+	case kind == "PodMonitor" || kind == "ServiceMonitor":
+		return "scrapes Envoy: " + s.presetFor(name)
+	case kind == "PrometheusRule":
+		return "RED recording rules (the names top reads) and traffic-gated alerts"
+	case kind == "ConfigMap" && name == s.dashboardName():
+		return "Grafana dashboard, picked up by the Grafana sidecar through the grafana_dashboard=1 label"
+	}
+	return ""
+}
+
+func (s TeamSpec) presetFor(monitor string) string {
+	for _, p := range s.Presets {
+		if s.monitorName(p) == monitor {
+			return presets[p].describe
+		}
+	}
+	return ""
+}
+
+func (s TeamSpec) choices() []string {
+	var out []string
+	add := func(format string, args ...any) { out = append(out, fmt.Sprintf(format, args...)) }
+
+	add("The Prometheus selects only monitors and rules labelled %s=%s. Label your own monitors that way to have them scraped; an empty selector would also take other teams' monitors, a missing one would take none.", LabelTeam, s.Team)
+	switch {
+	case s.ClusterScope:
+		add("--cluster-scope: the monitors may discover Envoy in every namespace, through a ClusterRole. Applying it needs cluster-admin.")
+	case s.EnvoyNamespace != "":
+		add("Envoy runs in namespace %q: the monitors look there, and a Role and RoleBinding in %q let the Prometheus ServiceAccount discover the pods. Whoever applies the stack needs rights in both namespaces.", s.EnvoyNamespace, s.EnvoyNamespace)
+	default:
+		add("Monitors may only discover targets in namespace %q (ignoreNamespaceSelectors), which is all the Role grants. No ClusterRole is needed, so a namespace admin can apply the stack.", s.Namespace)
+	}
+	if s.Replicas > 1 {
+		add("%d replicas scrape the same targets, so alerts keep firing while one restarts; they differ slightly, so query one at a time.", s.Replicas)
+	} else {
+		add("One replica: a restart or node drain leaves gaps in data and alerting.")
+	}
+	if s.Shards > 1 {
+		add("%d shards split the targets by hash; each shard has %d replica(s) and sees only its part of the data.", s.Shards, s.Replicas)
+	}
+	if s.Storage.IsZero() {
+		add("No volume (--storage=0): data lives in an emptyDir and is lost whenever a pod restarts.")
+	} else {
+		add("Each replica keeps %s of data (%s of the %s volume at most) on a ReadWriteOnce volume; the operator's own default would be 24h in an emptyDir.", s.Retention, s.retentionSize(), s.Storage.String())
+	}
+	add("Requests %s CPU and %s memory per pod%s.", s.CPU.String(), s.Memory.String(), memoryLimitText(s))
+	add("Prometheus %s is pinned, so upgrading the operator does not upgrade it.", s.PrometheusVersion)
+	if !s.noEnvoy() {
+		names := make([]string, len(s.Presets))
+		for i, p := range s.Presets {
+			names[i] = string(p)
+		}
+		add("Envoy is scraped every %s with preset(s) %s; other monitors every %s. Rules run every %s over 5m windows.", s.EnvoyScrapeInterval, strings.Join(names, ", "), s.ScrapeInterval, s.EvaluationInterval)
+		add("Recording rules %s, %s, %s and the latency quantiles are the names `kubectl promteam top` and the dashboard read.", promql.RecordRequestRate, promql.RecordSuccessRatio, promql.RecordErrorRatio(promql.RuleWindow))
+	} else {
+		add("--envoy=none: no Envoy monitors or rules; the Prometheus scrapes whatever monitors the team labels %s=%s.", LabelTeam, s.Team)
+	}
+	switch {
+	case !s.Alerts:
+		add("No alerts (--no-alerts).")
+	case s.SLO != 0:
+		add("Alerts: 5xx ratio above %g%% and p99 above %gs, each only above %g request/s; burn-rate alerts for a %s%% objective page at 14.4x (1h and 5m) and 6x (6h and 30m) and open a ticket at 1x (3d and 6h).", alert5xxRatio*100, alertP99Seconds, alertMinRPS, formatSLO(s.SLO))
+	case !s.noEnvoy():
+		add("Alerts: 5xx ratio above %g%% and p99 above %gs, each only above %g request/s so quiet services do not page. Add --slo for error-budget burn-rate alerts.", alert5xxRatio*100, alertP99Seconds, alertMinRPS)
+	}
+	if len(s.RemoteWrite) > 0 {
+		add("Samples are also sent to %s, labelled %s.", strings.Join(s.RemoteWrite, ", "), externalLabelText(s))
+	}
+	if s.NetworkPolicy {
+		add("The NetworkPolicy may also block `kubectl port-forward` on some CNIs and the API server's service proxy, which connects from the control plane.")
+	}
+	return out
+}
+
+func memoryLimitText(s TeamSpec) string {
+	if s.MemoryLimit.IsZero() {
+		return ", with no memory limit"
+	}
+	return ", memory limited to " + s.MemoryLimit.String() + " (Prometheus 3 sets GOMEMLIMIT from it)"
+}
+
+func externalLabelText(s TeamSpec) string {
+	parts := []string{"team=" + s.Team}
+	for _, k := range sortedKeys(s.ExternalLabels) {
+		parts = append(parts, k+"="+s.ExternalLabels[k])
+	}
+	return strings.Join(parts, ",")
+}
+
+func (s TeamSpec) advice() []string {
+	return []string{
+		"Add replicas (--replicas 2 or 3) when the team pages on these alerts: one replica means no alerting while it restarts.",
+		"Add shards only when one Prometheus cannot keep up (scrapes run late, memory near the limit at well over a million active series); most teams never need them.",
+		"Add --remote-write when the data must outlive the retention or be queried next to other teams' data; keep the local retention short then.",
+		"Raise --storage with --retention: disk is roughly retention x samples per second x 1-2 bytes. Claims do not grow through the StatefulSet once created.",
+		"A team needs no Prometheus of its own when a central one already scrapes its Envoys and it can query and alert there; use one when it wants its own retention, rules and alerts without waiting on others.",
+	}
+}

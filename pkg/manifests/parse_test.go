@@ -1,0 +1,153 @@
+package manifests
+
+import (
+	"strings"
+	"testing"
+
+	"k8s.io/apimachinery/pkg/api/resource"
+)
+
+func TestParseDuration(t *testing.T) {
+	for _, ok := range []string{"30s", "15d", "1w2d", "1y", "90m", "500ms", "1h30m"} {
+		if _, err := ParseDuration(ok); err != nil {
+			t.Errorf("ParseDuration(%q) = %v, want ok", ok, err)
+		}
+	}
+	for _, bad := range []string{"", "15 days", "15", "1.5h", "0s", "0d0h", "-1d", "1d1w", "15D", "P15D"} {
+		if _, err := ParseDuration(bad); err == nil {
+			t.Errorf("ParseDuration(%q) accepted a value the CRD rejects", bad)
+		}
+	}
+}
+
+func TestByteSize(t *testing.T) {
+	tests := []struct {
+		in, want string
+	}{
+		{"16Gi", "16GiB"},
+		{"16GiB", "16GiB"},
+		{"1.5Gi", "1536MiB"},
+		{"512Mi", "512MiB"},
+		{"2Ti", "2TiB"},
+		{"1024Gi", "1TiB"},
+	}
+	for _, tt := range tests {
+		b, err := ParseByteSize(tt.in)
+		if err != nil {
+			t.Fatalf("ParseByteSize(%q): %v", tt.in, err)
+		}
+		if b.String() != tt.want {
+			t.Errorf("ParseByteSize(%q) = %s, want %s", tt.in, b, tt.want)
+		}
+	}
+	for _, bad := range []string{"16G", "16GB", "16", "16gib", "-1Gi", "0Gi", "Gi", "1e3Gi", "16 Gi"} {
+		if _, err := ParseByteSize(bad); err == nil {
+			t.Errorf("ParseByteSize(%q) accepted it", bad)
+		}
+	}
+}
+
+func TestDefaultRetentionSize(t *testing.T) {
+	for storage, want := range map[string]string{"20Gi": "16GiB", "10Gi": "8GiB", "1Gi": "819MiB", "100Gi": "80GiB", "50G": "38146MiB"} {
+		if got := DefaultRetentionSize(resource.MustParse(storage)).String(); got != want {
+			t.Errorf("DefaultRetentionSize(%s) = %s, want %s", storage, got, want)
+		}
+	}
+}
+
+func TestTeamNameLengthFollowsShards(t *testing.T) {
+	long := strings.Repeat("a", maxTeamNameLength(1))
+	if err := ValidateTeamName(long, 1); err != nil {
+		t.Errorf("%d characters with one shard: %v", len(long), err)
+	}
+	if err := ValidateTeamName(long+"a", 1); err == nil {
+		t.Error("one character too many was accepted")
+	}
+	if err := ValidateTeamName(long, 12); err == nil {
+		t.Error("the shard suffix was not counted")
+	}
+	// The longest pod label the operator writes must fit 63 characters.
+	for _, shards := range []int32{1, 2, 10, 100} {
+		team := strings.Repeat("t", maxTeamNameLength(shards))
+		sts := "prometheus-" + team
+		if shards > 1 {
+			sts += "-shard-" + strings.Repeat("9", len(itoa(shards-1)))
+		}
+		if got := len(sts + "-0123456789"); got != 63 {
+			t.Errorf("shards=%d: revision label %d characters, want exactly 63", shards, got)
+		}
+	}
+	for _, bad := range []string{"", "Team", "team_a", "1team", "team-", "-team", "té"} {
+		if err := ValidateTeamName(bad, 1); err == nil {
+			t.Errorf("ValidateTeamName(%q) accepted it", bad)
+		}
+	}
+}
+
+func itoa(n int32) string { return resource.NewQuantity(int64(n), resource.DecimalSI).String() }
+
+func TestParseLabelPair(t *testing.T) {
+	if k, v, err := ParseLabelPair("cluster=prod=eu"); err != nil || k != "cluster" || v != "prod=eu" {
+		t.Errorf("ParseLabelPair(cluster=prod=eu) = %q %q %v", k, v, err)
+	}
+	for _, bad := range []string{"cluster", "=x", "cluster=", "1a=x", "__name__=x", "team=x", "prometheus_replica=x", "a-b=x"} {
+		if _, _, err := ParseLabelPair(bad); err == nil {
+			t.Errorf("ParseLabelPair(%q) accepted it", bad)
+		}
+	}
+}
+
+func TestParseSLO(t *testing.T) {
+	for in, want := range map[string]float64{"99.9": 99.9, "99.9%": 99.9, "99": 99, "95": 95, "99.995": 99.995} {
+		got, err := ParseSLO(in)
+		if err != nil || got != want {
+			t.Errorf("ParseSLO(%q) = %v, %v; want %v", in, got, err, want)
+		}
+	}
+	for _, bad := range []string{"100", "90", "0.999", "abc", "NaN", "Inf", "99.9999", "-5", ""} {
+		if _, err := ParseSLO(bad); err == nil {
+			t.Errorf("ParseSLO(%q) accepted it", bad)
+		}
+	}
+}
+
+func TestParsePresetsIsOrderIndependent(t *testing.T) {
+	a, err := ParsePresets([]string{"statsd", "contour,envoy", "contour"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	b, err := ParsePresets([]string{"envoy", "contour", "statsd"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(a) != 3 || len(b) != 3 || a[0] != b[0] || a[1] != b[1] || a[2] != b[2] {
+		t.Errorf("ParsePresets gave %v and %v for the same set", a, b)
+	}
+	if _, err := ParsePresets([]string{"nginx"}); err == nil || !strings.Contains(err.Error(), PresetNames()) {
+		t.Errorf("unknown preset error should list the presets, got %v", err)
+	}
+}
+
+func TestParseSelectorAndURL(t *testing.T) {
+	if sel, err := ParseSelector("app=envoy,tier in (edge,internal)"); err != nil || len(sel.MatchExpressions) != 1 || sel.MatchLabels["app"] != "envoy" {
+		t.Errorf("ParseSelector = %+v, %v", sel, err)
+	}
+	for _, bad := range []string{"", "  ", "a b", "app in"} {
+		if _, err := ParseSelector(bad); err == nil {
+			t.Errorf("ParseSelector(%q) accepted it", bad)
+		}
+	}
+	for _, bad := range []string{"metrics.example.com", "ftp://x/y", "https://user:pw@x/y", "http://", "https://x/y#frag", "http://:80/"} {
+		if _, err := ParseRemoteWriteURL(bad); err == nil {
+			t.Errorf("ParseRemoteWriteURL(%q) accepted it", bad)
+		}
+	}
+	for _, bad := range []string{"3.5", "latest", "v1.8.2", "v2.44.0", "v3.5.0+build"} {
+		if _, err := ParsePrometheusVersion(bad); err == nil {
+			t.Errorf("ParsePrometheusVersion(%q) accepted it", bad)
+		}
+	}
+	if v, err := ParsePrometheusVersion("3.11.1"); err != nil || v != "v3.11.1" {
+		t.Errorf("ParsePrometheusVersion(3.11.1) = %q, %v", v, err)
+	}
+}

@@ -1,0 +1,285 @@
+package manifests
+
+import (
+	"sort"
+
+	monitoringv1 "github.com/prometheus-operator/prometheus-operator/pkg/apis/monitoring/v1"
+	corev1 "k8s.io/api/core/v1"
+	networkingv1 "k8s.io/api/networking/v1"
+	policyv1 "k8s.io/api/policy/v1"
+	rbacv1 "k8s.io/api/rbac/v1"
+	"k8s.io/apimachinery/pkg/api/resource"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/util/intstr"
+	"k8s.io/utils/ptr"
+)
+
+// Labels and values every object of a stack carries.
+const (
+	LabelManagedBy = "app.kubernetes.io/managed-by"
+	ManagedBy      = "kubectl-promteam"
+	LabelTeam      = "promteam.io/team"
+
+	// webPort is the port the operator names "web" on every Prometheus pod.
+	webPort = 9090
+)
+
+// prometheusName is the Prometheus custom resource; the operator derives the StatefulSet
+// (prometheus-<team>) and pod names from it.
+func (s TeamSpec) prometheusName() string { return s.Team }
+
+// accountName names the ServiceAccount, Role, RoleBinding, Service, PodDisruptionBudget and
+// NetworkPolicy of the stack.
+func (s TeamSpec) accountName() string { return "prometheus-" + s.Team }
+
+// clusterRoleName names the cluster-scoped RBAC objects; it includes the namespace because
+// teams in different namespaces may share a name.
+func (s TeamSpec) clusterRoleName() string { return "promteam:" + s.Namespace + ":" + s.Team }
+
+// labels are the labels of every object; extra adds key, value pairs.
+func (s TeamSpec) labels(extra ...string) map[string]string {
+	l := map[string]string{LabelManagedBy: ManagedBy, LabelTeam: s.Team}
+	for i := 0; i+1 < len(extra); i += 2 {
+		l[extra[i]] = extra[i+1]
+	}
+	return l
+}
+
+// prometheusLabels label the objects that belong to the Prometheus server itself.
+func (s TeamSpec) prometheusLabels() map[string]string {
+	return s.labels("app.kubernetes.io/name", "prometheus", "app.kubernetes.io/instance", s.prometheusName())
+}
+
+// podLabels are labels the operator puts on this Prometheus' pods and on no other pods.
+func (s TeamSpec) podLabels() map[string]string {
+	return map[string]string{"app.kubernetes.io/name": "prometheus", "app.kubernetes.io/instance": s.prometheusName()}
+}
+
+// teamSelector selects the monitors and rules of this team only.
+func (s TeamSpec) teamSelector() *metav1.LabelSelector {
+	return &metav1.LabelSelector{MatchLabels: map[string]string{LabelTeam: s.Team}}
+}
+
+func (s TeamSpec) meta(name, namespace string, labels map[string]string) metav1.ObjectMeta {
+	return metav1.ObjectMeta{Name: name, Namespace: namespace, Labels: labels}
+}
+
+func (s TeamSpec) serviceAccount() *corev1.ServiceAccount {
+	return &corev1.ServiceAccount{
+		TypeMeta:   metav1.TypeMeta{APIVersion: "v1", Kind: "ServiceAccount"},
+		ObjectMeta: s.meta(s.accountName(), s.Namespace, s.prometheusLabels()),
+		// Kubernetes service discovery authenticates with this token.
+		AutomountServiceAccountToken: ptr.To(true),
+	}
+}
+
+// discoveryRules is what Prometheus' Kubernetes service discovery reads for PodMonitors (role
+// pod) and ServiceMonitors (role endpointslice): nothing more.
+func discoveryRules() []rbacv1.PolicyRule {
+	read := []string{"get", "list", "watch"}
+	return []rbacv1.PolicyRule{
+		{APIGroups: []string{""}, Resources: []string{"pods", "services"}, Verbs: read},
+		{APIGroups: []string{"discovery.k8s.io"}, Resources: []string{"endpointslices"}, Verbs: read},
+	}
+}
+
+// rbac grants the Prometheus ServiceAccount discovery in the team namespace, in the Envoy
+// namespace if that is another one, or everywhere with cluster scope.
+func (s TeamSpec) rbac() []Object {
+	subject := []rbacv1.Subject{{Kind: rbacv1.ServiceAccountKind, Name: s.accountName(), Namespace: s.Namespace}}
+	if s.ClusterScope {
+		return []Object{
+			&rbacv1.ClusterRole{
+				TypeMeta:   metav1.TypeMeta{APIVersion: "rbac.authorization.k8s.io/v1", Kind: "ClusterRole"},
+				ObjectMeta: s.meta(s.clusterRoleName(), "", s.prometheusLabels()),
+				Rules:      discoveryRules(),
+			},
+			&rbacv1.ClusterRoleBinding{
+				TypeMeta:   metav1.TypeMeta{APIVersion: "rbac.authorization.k8s.io/v1", Kind: "ClusterRoleBinding"},
+				ObjectMeta: s.meta(s.clusterRoleName(), "", s.prometheusLabels()),
+				RoleRef:    rbacv1.RoleRef{APIGroup: rbacv1.GroupName, Kind: "ClusterRole", Name: s.clusterRoleName()},
+				Subjects:   subject,
+			},
+		}
+	}
+	namespaces := []string{s.Namespace}
+	if s.EnvoyNamespace != "" && s.EnvoyNamespace != s.Namespace && !s.noEnvoy() {
+		namespaces = append(namespaces, s.EnvoyNamespace)
+	}
+	var out []Object
+	for _, ns := range namespaces {
+		out = append(out, &rbacv1.Role{
+			TypeMeta:   metav1.TypeMeta{APIVersion: "rbac.authorization.k8s.io/v1", Kind: "Role"},
+			ObjectMeta: s.meta(s.accountName(), ns, s.prometheusLabels()),
+			Rules:      discoveryRules(),
+		})
+	}
+	for _, ns := range namespaces {
+		out = append(out, &rbacv1.RoleBinding{
+			TypeMeta:   metav1.TypeMeta{APIVersion: "rbac.authorization.k8s.io/v1", Kind: "RoleBinding"},
+			ObjectMeta: s.meta(s.accountName(), ns, s.prometheusLabels()),
+			RoleRef:    rbacv1.RoleRef{APIGroup: rbacv1.GroupName, Kind: "Role", Name: s.accountName()},
+			Subjects:   subject,
+		})
+	}
+	return out
+}
+
+// governingService is the team's own headless Service. Without it the operator uses the shared
+// prometheus-operated Service, which selects every Prometheus pod in the namespace.
+func (s TeamSpec) governingService() *corev1.Service {
+	return &corev1.Service{
+		TypeMeta:   metav1.TypeMeta{APIVersion: "v1", Kind: "Service"},
+		ObjectMeta: s.meta(s.accountName(), s.Namespace, s.prometheusLabels()),
+		Spec: corev1.ServiceSpec{
+			ClusterIP: corev1.ClusterIPNone,
+			Selector:  s.podLabels(),
+			Ports: []corev1.ServicePort{{
+				Name: "web", Port: webPort, TargetPort: intstr.FromString("web"), Protocol: corev1.ProtocolTCP,
+			}},
+		},
+	}
+}
+
+// Limits that keep one noisy Envoy from taking the whole Prometheus down.
+const (
+	enforcedSampleLimit = 200000
+	enforcedTargetLimit = 200
+)
+
+func (s TeamSpec) prometheus() *monitoringv1.Prometheus {
+	p := &monitoringv1.Prometheus{
+		TypeMeta:   metav1.TypeMeta{APIVersion: monitoringv1.SchemeGroupVersion.String(), Kind: monitoringv1.PrometheusesKind},
+		ObjectMeta: s.meta(s.prometheusName(), s.Namespace, s.prometheusLabels()),
+	}
+	spec := &p.Spec
+	spec.Version = s.PrometheusVersion
+	spec.ServiceAccountName = s.accountName()
+	spec.ServiceName = ptr.To(s.accountName())
+	spec.Replicas = ptr.To(s.Replicas)
+	spec.Shards = ptr.To(s.Shards)
+	spec.ScrapeInterval = s.ScrapeInterval
+	spec.EvaluationInterval = s.EvaluationInterval
+	spec.Retention = s.Retention
+	if size := s.retentionSize(); !size.IsZero() {
+		spec.RetentionSize = monitoringv1.ByteSize(size.String())
+	}
+	spec.WALCompression = ptr.To(true)
+	spec.ExternalLabels = map[string]string{"team": s.Team}
+	for k, v := range s.ExternalLabels {
+		spec.ExternalLabels[k] = v
+	}
+
+	// Non-null selectors: null selects nothing (and all four null means unmanaged config).
+	spec.ServiceMonitorSelector = s.teamSelector()
+	spec.PodMonitorSelector = s.teamSelector()
+	spec.ProbeSelector = s.teamSelector()
+	spec.ScrapeConfigSelector = s.teamSelector()
+	spec.RuleSelector = s.teamSelector()
+	// The namespace selectors stay null: monitors and rules are read from the team namespace
+	// only. Unless the team asked to reach Envoy elsewhere, each monitor may only discover
+	// targets in its own namespace, which is all the Role grants.
+	spec.IgnoreNamespaceSelectors = s.EnvoyNamespace == "" && !s.ClusterScope
+	spec.ServiceDiscoveryRole = ptr.To(monitoringv1.EndpointSliceRole)
+	spec.EnforcedSampleLimit = ptr.To[int64](enforcedSampleLimit)
+	spec.EnforcedTargetLimit = ptr.To[int64](enforcedTargetLimit)
+	// A monitor must not read files from the Prometheus pod, such as its own token.
+	spec.ArbitraryFSAccessThroughSMs = monitoringv1.ArbitraryFSAccessThroughSMsConfig{Deny: true}
+
+	spec.Resources = corev1.ResourceRequirements{Requests: corev1.ResourceList{
+		corev1.ResourceCPU: s.CPU, corev1.ResourceMemory: s.Memory,
+	}}
+	if !s.MemoryLimit.IsZero() {
+		// Prometheus 3 derives GOMEMLIMIT from the container memory limit.
+		spec.Resources.Limits = corev1.ResourceList{corev1.ResourceMemory: s.MemoryLimit}
+	}
+	spec.SecurityContext = restrictedPodSecurityContext()
+	spec.PodMetadata = &monitoringv1.EmbeddedObjectMetadata{Labels: map[string]string{LabelTeam: s.Team}}
+	spec.Affinity = &corev1.Affinity{PodAntiAffinity: &corev1.PodAntiAffinity{
+		PreferredDuringSchedulingIgnoredDuringExecution: []corev1.WeightedPodAffinityTerm{{
+			Weight: 100,
+			PodAffinityTerm: corev1.PodAffinityTerm{
+				TopologyKey:   corev1.LabelHostname,
+				LabelSelector: &metav1.LabelSelector{MatchLabels: s.podLabels()},
+			},
+		}},
+	}}
+	if !s.Storage.IsZero() {
+		pvc := corev1.PersistentVolumeClaimSpec{
+			AccessModes: []corev1.PersistentVolumeAccessMode{corev1.ReadWriteOnce},
+			Resources:   corev1.VolumeResourceRequirements{Requests: corev1.ResourceList{corev1.ResourceStorage: s.Storage}},
+		}
+		if s.StorageClass != "" {
+			pvc.StorageClassName = ptr.To(s.StorageClass)
+		}
+		spec.Storage = &monitoringv1.StorageSpec{VolumeClaimTemplate: monitoringv1.EmbeddedPersistentVolumeClaim{Spec: pvc}}
+	}
+	for _, u := range s.RemoteWrite {
+		spec.RemoteWrite = append(spec.RemoteWrite, monitoringv1.RemoteWriteSpec{URL: monitoringv1.URL(u)})
+	}
+	return p
+}
+
+// restrictedPodSecurityContext meets Pod Security "restricted" at the pod level; the operator
+// sets the container-level fields itself. 1000/2000 are the ids kube-prometheus uses.
+func restrictedPodSecurityContext() *corev1.PodSecurityContext {
+	return &corev1.PodSecurityContext{
+		RunAsNonRoot:   ptr.To(true),
+		RunAsUser:      ptr.To[int64](1000),
+		RunAsGroup:     ptr.To[int64](2000),
+		FSGroup:        ptr.To[int64](2000),
+		SeccompProfile: &corev1.SeccompProfile{Type: corev1.SeccompProfileTypeRuntimeDefault},
+	}
+}
+
+// restrictedContainerSecurityContext meets Pod Security "restricted" for containers the stack
+// runs itself.
+func restrictedContainerSecurityContext() *corev1.SecurityContext {
+	return &corev1.SecurityContext{
+		AllowPrivilegeEscalation: ptr.To(false),
+		ReadOnlyRootFilesystem:   ptr.To(true),
+		RunAsNonRoot:             ptr.To(true),
+		Capabilities:             &corev1.Capabilities{Drop: []corev1.Capability{"ALL"}},
+		SeccompProfile:           &corev1.SeccompProfile{Type: corev1.SeccompProfileTypeRuntimeDefault},
+	}
+}
+
+// podDisruptionBudget keeps one replica up through voluntary disruptions such as node drains.
+func (s TeamSpec) podDisruptionBudget() *policyv1.PodDisruptionBudget {
+	return &policyv1.PodDisruptionBudget{
+		TypeMeta:   metav1.TypeMeta{APIVersion: "policy/v1", Kind: "PodDisruptionBudget"},
+		ObjectMeta: s.meta(s.accountName(), s.Namespace, s.prometheusLabels()),
+		Spec: policyv1.PodDisruptionBudgetSpec{
+			MinAvailable: ptr.To(intstr.FromInt32(1)),
+			Selector:     &metav1.LabelSelector{MatchLabels: s.podLabels()},
+		},
+	}
+}
+
+// networkPolicy admits connections to the Prometheus web port from pods of the team namespace
+// only.
+func (s TeamSpec) networkPolicy() *networkingv1.NetworkPolicy {
+	return &networkingv1.NetworkPolicy{
+		TypeMeta:   metav1.TypeMeta{APIVersion: "networking.k8s.io/v1", Kind: "NetworkPolicy"},
+		ObjectMeta: s.meta(s.accountName(), s.Namespace, s.prometheusLabels()),
+		Spec: networkingv1.NetworkPolicySpec{
+			PodSelector: metav1.LabelSelector{MatchLabels: s.podLabels()},
+			PolicyTypes: []networkingv1.PolicyType{networkingv1.PolicyTypeIngress},
+			Ingress: []networkingv1.NetworkPolicyIngressRule{{
+				From:  []networkingv1.NetworkPolicyPeer{{PodSelector: &metav1.LabelSelector{}}},
+				Ports: []networkingv1.NetworkPolicyPort{{Protocol: ptr.To(corev1.ProtocolTCP), Port: ptr.To(intstr.FromInt32(webPort))}},
+			}},
+		},
+	}
+}
+
+func sortedKeys(m map[string]string) []string {
+	keys := make([]string, 0, len(m))
+	for k := range m {
+		keys = append(keys, k)
+	}
+	sort.Strings(keys)
+	return keys
+}
+
+var _ = resource.Quantity{}

@@ -1,0 +1,221 @@
+package manifests
+
+import (
+	"fmt"
+	"time"
+
+	monitoringv1 "github.com/prometheus-operator/prometheus-operator/pkg/apis/monitoring/v1"
+	"github.com/prometheus/prometheus/promql/parser"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/util/intstr"
+	"k8s.io/utils/ptr"
+
+	"github.com/kubectl-promteam/kubectl-promteam/pkg/promql"
+)
+
+// Alert thresholds. Every alert is gated on traffic so that a quiet service with one failed
+// request does not page anybody.
+const (
+	alert5xxRatio      = 0.05 // share of final responses
+	alertP99Seconds    = 1.0
+	alertMinRPS        = 1.0 // requests per second a cluster needs before 5xx and latency alerts fire
+	alertBurnMinRPS    = 0.1 // burn-rate alerts watch a budget, so they look at quieter clusters too
+	alert5xxFor        = 5 * time.Minute
+	alertLatencyFor    = 10 * time.Minute
+	alertBreakerFor    = 5 * time.Minute
+	alertBurnPageFor   = 2 * time.Minute
+	alertBurnTicketFor = 15 * time.Minute
+	severityCritical   = "critical"
+	severityWarning    = "warning"
+	ruleGroupRED       = "promteam-envoy-red.rules"
+	ruleGroupSLO       = "promteam-envoy-slo.rules"
+	ruleGroupAlerts    = "promteam-envoy.alerts"
+	annotationSummary  = "summary"
+	annotationDescribe = "description"
+	clusterTemplate    = "{{ $labels.envoy_cluster_name }} in {{ $labels.namespace }}"
+	promteamRuleName   = "envoy-red"
+)
+
+// burnTier is one multiwindow burn-rate alert of the SRE Workbook for a 30-day SLO: it fires when
+// both windows burn the error budget factor times faster than allowed.
+type burnTier struct {
+	factor      float64
+	long, short time.Duration
+	severity    string
+	forDuration time.Duration
+}
+
+var burnTiers = []burnTier{
+	{factor: 14.4, long: time.Hour, short: 5 * time.Minute, severity: severityCritical, forDuration: alertBurnPageFor},
+	{factor: 6, long: 6 * time.Hour, short: 30 * time.Minute, severity: severityCritical, forDuration: alertBurnPageFor},
+	{factor: 1, long: 72 * time.Hour, short: 6 * time.Hour, severity: severityWarning, forDuration: alertBurnTicketFor},
+}
+
+func (s TeamSpec) ruleName() string { return s.Team + "-" + promteamRuleName }
+
+// rule is a recording or alerting rule with its expression still a parsed PromQL tree.
+type rule struct {
+	record, alert string
+	expr          parser.Expr
+	forDuration   time.Duration
+	labels        map[string]string
+	annotations   map[string]string
+}
+
+// recordingRules are the contract with `top` and the dashboard: stable names, labelled by
+// namespace and envoy_cluster_name, computed from whichever sources the presets bring.
+func recordingRules(sources []promql.Source) []rule {
+	w := promql.RuleWindow
+	rules := []rule{
+		{record: promql.RecordRequestRate, expr: promql.RequestRate(sources, w)},
+		{record: promql.RecordResponseRate, expr: promql.ResponseRate(sources, w, promql.ClassAll)},
+		{record: promql.Record5xxRate, expr: promql.ResponseRate(sources, w, promql.Class5xx)},
+		// Success comes from the non-5xx classes, so a cluster that never failed shows 1, not
+		// nothing; 5xx-only series would be absent for it.
+		{record: promql.RecordSuccessRatio, expr: promql.Div(
+			promql.ResponseRate(sources, w, promql.ClassNot5xx), ruleRef(promql.RecordResponseRate))},
+		// Numerator and denominator come from the same metric.
+		{record: promql.RecordErrorRatio(w), expr: promql.Div(ruleRef(promql.Record5xxRate), ruleRef(promql.RecordResponseRate))},
+	}
+	for _, q := range promql.Quantiles {
+		rules = append(rules, rule{record: promql.RecordLatency(q), expr: promql.LatencyQuantile(sources, q, w)})
+	}
+	if active := promql.ActiveRequests(sources); active != nil {
+		rules = append(rules, rule{record: promql.RecordActiveRequests, expr: active})
+	}
+	return rules
+}
+
+// sloWindows are the error-ratio windows the burn-rate tiers read, besides the 5m one.
+func sloWindows() []time.Duration {
+	var out []time.Duration
+	seen := map[time.Duration]bool{promql.RuleWindow: true}
+	for _, t := range burnTiers {
+		for _, w := range []time.Duration{t.short, t.long} {
+			if !seen[w] {
+				seen[w] = true
+				out = append(out, w)
+			}
+		}
+	}
+	return out
+}
+
+func sloRecordingRules(sources []promql.Source) []rule {
+	var rules []rule
+	for _, w := range sloWindows() {
+		rules = append(rules, rule{record: promql.RecordErrorRatio(w), expr: promql.ErrorRatio(sources, w)})
+	}
+	return rules
+}
+
+func ruleRef(name string) parser.Expr { return promql.Series(name) }
+
+// trafficGate keeps only clusters with more than minRPS requests per second.
+func trafficGate(e parser.Expr, minRPS float64) parser.Expr {
+	return promql.And(e, promql.Gt(ruleRef(promql.RecordRequestRate), promql.Num(minRPS)), promql.LabelNamespace, promql.LabelCluster)
+}
+
+func (s TeamSpec) alertingRules(sources []promql.Source) []rule {
+	rules := []rule{
+		{
+			alert:       "EnvoyUpstreamHigh5xxRatio",
+			expr:        trafficGate(promql.Gt(ruleRef(promql.RecordErrorRatio(promql.RuleWindow)), promql.Num(alert5xxRatio)), alertMinRPS),
+			forDuration: alert5xxFor,
+			labels:      map[string]string{"severity": severityCritical},
+			annotations: map[string]string{
+				annotationSummary:  fmt.Sprintf("%s: more than %g%% of upstream responses are 5xx", clusterTemplate, alert5xxRatio*100),
+				annotationDescribe: "{{ $value | humanizePercentage }} of final responses from this upstream cluster were 5xx over 5 minutes, including timeouts and resets Envoy answered itself.",
+			},
+		},
+		{
+			alert:       "EnvoyUpstreamHighLatencyP99",
+			expr:        trafficGate(promql.Gt(ruleRef(promql.RecordLatency(0.99)), promql.Num(alertP99Seconds)), alertMinRPS),
+			forDuration: alertLatencyFor,
+			labels:      map[string]string{"severity": severityWarning},
+			annotations: map[string]string{
+				annotationSummary:  fmt.Sprintf("%s: p99 upstream latency above %gs", clusterTemplate, alertP99Seconds),
+				annotationDescribe: "p99 upstream latency is {{ $value | humanizeDuration }} over 5 minutes. Envoy's histogram buckets are coarse above 1s, so read it as a range.",
+			},
+		},
+	}
+	if promql.ActiveRequests(sources) != nil {
+		rules = append(rules, rule{
+			alert: "EnvoyCircuitBreakerOpen",
+			expr: promql.Gt(promql.MaxBy(promql.Series("envoy_cluster_circuit_breakers_default_rq_open"),
+				promql.LabelNamespace, promql.LabelCluster), promql.Num(0)),
+			forDuration: alertBreakerFor,
+			labels:      map[string]string{"severity": severityWarning},
+			annotations: map[string]string{
+				annotationSummary:  clusterTemplate + ": the request circuit breaker is open",
+				annotationDescribe: "Envoy is rejecting requests to this upstream cluster because max_requests is reached.",
+			},
+		})
+	}
+	if s.SLO != 0 {
+		budget := 1 - s.SLO/100
+		for i, t := range burnTiers {
+			threshold := promql.Num(t.factor * budget)
+			expr := trafficGate(promql.Paren(promql.And(
+				promql.Gt(ruleRef(promql.RecordErrorRatio(t.long)), threshold),
+				promql.Gt(ruleRef(promql.RecordErrorRatio(t.short)), threshold))), alertBurnMinRPS)
+			name := "EnvoyErrorBudgetBurn"
+			if t.severity != severityCritical {
+				name = "EnvoyErrorBudgetBurnSlow"
+			}
+			rules = append(rules, rule{
+				alert:       name,
+				expr:        expr,
+				forDuration: t.forDuration,
+				labels:      map[string]string{"severity": t.severity, "burn_window": promql.Window(t.long), "tier": fmt.Sprint(i + 1)},
+				annotations: map[string]string{
+					annotationSummary: fmt.Sprintf("%s is burning its %s%% error budget %gx too fast", clusterTemplate, formatSLO(s.SLO), t.factor),
+					annotationDescribe: fmt.Sprintf("The 5xx ratio over %s and over %s both exceed %g times the error budget of a %s%% objective over 30 days.",
+						promql.Window(t.long), promql.Window(t.short), t.factor, formatSLO(s.SLO)),
+				},
+			})
+		}
+	}
+	return rules
+}
+
+// prometheusRule holds the recording rules and, unless turned off, the alerts.
+func (s TeamSpec) prometheusRule() (*monitoringv1.PrometheusRule, error) {
+	sources := s.sources()
+	groups := []struct {
+		name  string
+		rules []rule
+	}{{ruleGroupRED, recordingRules(sources)}}
+	if s.SLO != 0 {
+		groups = append(groups, struct {
+			name  string
+			rules []rule
+		}{ruleGroupSLO, sloRecordingRules(sources)})
+	}
+	if s.Alerts {
+		groups = append(groups, struct {
+			name  string
+			rules []rule
+		}{ruleGroupAlerts, s.alertingRules(sources)})
+	}
+	pr := &monitoringv1.PrometheusRule{
+		TypeMeta:   metav1.TypeMeta{APIVersion: monitoringv1.SchemeGroupVersion.String(), Kind: monitoringv1.PrometheusRuleKind},
+		ObjectMeta: s.meta(s.ruleName(), s.Namespace, s.labels("app.kubernetes.io/component", "envoy-rules")),
+	}
+	for _, g := range groups {
+		group := monitoringv1.RuleGroup{Name: g.name}
+		for _, r := range g.rules {
+			text, err := promql.Check(r.expr)
+			if err != nil {
+				return nil, fmt.Errorf("rule %s%s: %w", r.record, r.alert, err)
+			}
+			out := monitoringv1.Rule{Record: r.record, Alert: r.alert, Expr: intstr.FromString(text), Labels: r.labels, Annotations: r.annotations}
+			if r.forDuration > 0 {
+				out.For = ptr.To(monitoringv1.Duration(promql.Window(r.forDuration)))
+			}
+			group.Rules = append(group.Rules, out)
+		}
+		pr.Spec.Groups = append(pr.Spec.Groups, group)
+	}
+	return pr, nil
+}

@@ -1,0 +1,269 @@
+// Package manifests turns a validated TeamSpec into the typed Kubernetes and Prometheus Operator
+// objects of one team's monitoring stack, and encodes them as YAML or JSON. It does no I/O
+// beyond the io.Writer it is handed and knows nothing of clusters or clients.
+package manifests
+
+import (
+	"fmt"
+	"slices"
+	"strings"
+	"time"
+
+	monitoringv1 "github.com/prometheus-operator/prometheus-operator/pkg/apis/monitoring/v1"
+	"github.com/prometheus/common/model"
+	"k8s.io/apimachinery/pkg/api/resource"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+)
+
+// TeamSpec is everything `kubectl promteam create` needs to know, already parsed. Build it with
+// DefaultTeamSpec and the Parse functions, then call Validate (Build does too).
+type TeamSpec struct {
+	Team      string // DNS-1123 label; names the Prometheus and prefixes every other object
+	Namespace string // where the stack lives
+
+	Presets        []Preset              // Envoy scrape presets, canonical order, no duplicates
+	EnvoySelector  *metav1.LabelSelector // overrides the presets' pod or Service selector
+	EnvoyNamespace string                // Envoy runs here instead of Namespace
+	ClusterScope   bool                  // the Prometheus may discover targets in every namespace
+
+	Retention           monitoringv1.Duration
+	RetentionSize       ByteSize // zero: 80% of Storage
+	Storage             resource.Quantity
+	StorageClass        string
+	Replicas            int32
+	Shards              int32
+	CPU                 resource.Quantity // request
+	Memory              resource.Quantity // request
+	MemoryLimit         resource.Quantity // zero: no limit
+	ScrapeInterval      monitoringv1.Duration
+	EnvoyScrapeInterval monitoringv1.Duration
+	EvaluationInterval  monitoringv1.Duration
+	RemoteWrite         []string
+	ExternalLabels      map[string]string
+	PrometheusVersion   string
+
+	SLO              float64 // availability objective in percent, e.g. 99.9; 0 means none
+	Alerts           bool
+	GrafanaDashboard bool
+	NetworkPolicy    bool
+}
+
+// Defaults, following what a team Prometheus should run with rather than the operator's own
+// defaults (24h retention, emptyDir storage, the namespace's default ServiceAccount).
+const (
+	DefaultRetention           = "15d"
+	DefaultStorage             = "20Gi"
+	DefaultReplicas            = 2
+	DefaultShards              = 1
+	DefaultCPU                 = "100m"
+	DefaultMemory              = "512Mi"
+	DefaultMemoryLimit         = "2Gi"
+	DefaultScrapeInterval      = "30s"
+	DefaultEnvoyScrapeInterval = "15s"
+	DefaultEvaluationInterval  = "30s"
+	DefaultPrometheusVersion   = "v3.5.0"
+
+	// retentionShare is the part of the volume retentionSize may fill; the rest is headroom for
+	// the WAL and compaction.
+	retentionShare = 0.8
+)
+
+// DefaultTeamSpec is the stack a team gets when it passes no flags.
+func DefaultTeamSpec(team, namespace string) TeamSpec {
+	return TeamSpec{
+		Team:                team,
+		Namespace:           namespace,
+		Presets:             []Preset{PresetEnvoy},
+		Retention:           DefaultRetention,
+		Storage:             resource.MustParse(DefaultStorage),
+		Replicas:            DefaultReplicas,
+		Shards:              DefaultShards,
+		CPU:                 resource.MustParse(DefaultCPU),
+		Memory:              resource.MustParse(DefaultMemory),
+		MemoryLimit:         resource.MustParse(DefaultMemoryLimit),
+		ScrapeInterval:      DefaultScrapeInterval,
+		EnvoyScrapeInterval: DefaultEnvoyScrapeInterval,
+		EvaluationInterval:  DefaultEvaluationInterval,
+		PrometheusVersion:   DefaultPrometheusVersion,
+		Alerts:              true,
+	}
+}
+
+// FieldError is a TeamSpec value that cannot make a working stack. Field is the name of the
+// create flag that sets it, without dashes ("" for the team name argument).
+type FieldError struct {
+	Field  string
+	Value  string
+	Reason string
+}
+
+func (e *FieldError) Error() string {
+	if e.Field == "" {
+		return fmt.Sprintf("invalid team name %q: %s", e.Value, e.Reason)
+	}
+	return fmt.Sprintf("invalid --%s %q: %s", e.Field, e.Value, e.Reason)
+}
+
+// maxRuleScrapeInterval is the longest Envoy scrape interval the 5m recording rules tolerate:
+// rate() wants at least four samples in its window.
+const maxRuleScrapeInterval = 75 * time.Second
+
+// Validate checks what single flags cannot: values that contradict each other. Single values are
+// checked by the Parse functions; Validate re-checks the ones a caller may have set directly.
+func (s TeamSpec) Validate() error {
+	if err := ValidateTeamName(s.Team, s.Shards); err != nil {
+		return &FieldError{Value: s.Team, Reason: err.Error()}
+	}
+	if err := ValidateNamespace(s.Namespace); err != nil {
+		return &FieldError{Field: "namespace", Value: s.Namespace, Reason: err.Error()}
+	}
+	if len(s.Presets) == 0 {
+		return &FieldError{Field: "envoy", Value: "", Reason: "name at least one preset, or none: " + PresetNames()}
+	}
+	none := slices.Contains(s.Presets, PresetNone)
+	if none && len(s.Presets) > 1 {
+		return &FieldError{Field: "envoy", Value: "none", Reason: "none cannot be combined with other presets"}
+	}
+	for _, d := range []struct {
+		field string
+		value monitoringv1.Duration
+	}{
+		{"retention", s.Retention},
+		{"scrape-interval", s.ScrapeInterval},
+		{"envoy-scrape-interval", s.EnvoyScrapeInterval},
+		{"evaluation-interval", s.EvaluationInterval},
+	} {
+		if _, err := ParseDuration(string(d.value)); err != nil {
+			return &FieldError{Field: d.field, Value: string(d.value), Reason: err.Error()}
+		}
+	}
+	if !none {
+		if d, _ := model.ParseDuration(string(s.EnvoyScrapeInterval)); time.Duration(d) > maxRuleScrapeInterval {
+			return &FieldError{Field: "envoy-scrape-interval", Value: string(s.EnvoyScrapeInterval),
+				Reason: "the 5m recording rules need at least four samples per window; use 75s or less"}
+		}
+	}
+	if s.Replicas < 1 {
+		return &FieldError{Field: "replicas", Value: fmt.Sprint(s.Replicas), Reason: "use 1 or more"}
+	}
+	if s.Shards < 1 {
+		return &FieldError{Field: "shards", Value: fmt.Sprint(s.Shards), Reason: "use 1 or more"}
+	}
+	if !s.Storage.IsZero() && s.Storage.Cmp(minStorage) < 0 {
+		return &FieldError{Field: "storage", Value: s.Storage.String(), Reason: "use at least 1Gi, or 0 for an emptyDir volume that loses data on restart"}
+	}
+	if !s.RetentionSize.IsZero() && !s.Storage.IsZero() && s.RetentionSize.Bytes() > s.Storage.Value() {
+		return &FieldError{Field: "retention-size", Value: s.RetentionSize.String(),
+			Reason: fmt.Sprintf("larger than --storage %s; Prometheus would fill the volume before deleting old data (use at most %s)",
+				s.Storage.String(), DefaultRetentionSize(s.Storage))}
+	}
+	if s.StorageClass != "" && s.Storage.IsZero() {
+		return &FieldError{Field: "storage-class", Value: s.StorageClass, Reason: "needs a volume: drop --storage=0 or --storage-class"}
+	}
+	if s.StorageClass != "" {
+		if err := ValidateStorageClass(s.StorageClass); err != nil {
+			return &FieldError{Field: "storage-class", Value: s.StorageClass, Reason: err.Error()}
+		}
+	}
+	for _, q := range []struct {
+		field string
+		value resource.Quantity
+	}{{"cpu", s.CPU}, {"memory", s.Memory}} {
+		if q.value.Sign() <= 0 {
+			return &FieldError{Field: q.field, Value: q.value.String(), Reason: "use a positive quantity"}
+		}
+	}
+	if !s.MemoryLimit.IsZero() && s.MemoryLimit.Cmp(s.Memory) < 0 {
+		return &FieldError{Field: "memory-limit", Value: s.MemoryLimit.String(),
+			Reason: fmt.Sprintf("below the --memory request %s; use at least the request, or 0 for no limit", s.Memory.String())}
+	}
+	if err := ValidatePrometheusVersion(s.PrometheusVersion); err != nil {
+		return &FieldError{Field: "prometheus-version", Value: s.PrometheusVersion, Reason: err.Error()}
+	}
+	for _, u := range s.RemoteWrite {
+		if _, err := ParseRemoteWriteURL(u); err != nil {
+			return &FieldError{Field: "remote-write", Value: u, Reason: err.Error()}
+		}
+	}
+	if dup := firstDuplicate(s.RemoteWrite); dup != "" {
+		return &FieldError{Field: "remote-write", Value: dup, Reason: "given twice"}
+	}
+	for k, v := range s.ExternalLabels {
+		if _, _, err := ParseLabelPair(k + "=" + v); err != nil {
+			return &FieldError{Field: "external-label", Value: k + "=" + v, Reason: err.Error()}
+		}
+	}
+	if s.EnvoyNamespace != "" {
+		if err := ValidateNamespace(s.EnvoyNamespace); err != nil {
+			return &FieldError{Field: "envoy-namespace", Value: s.EnvoyNamespace, Reason: err.Error()}
+		}
+		if s.ClusterScope {
+			return &FieldError{Field: "envoy-namespace", Value: s.EnvoyNamespace, Reason: "--cluster-scope already covers every namespace; use one of the two"}
+		}
+	}
+	if none {
+		switch {
+		case s.EnvoySelector != nil:
+			return &FieldError{Field: "envoy-selector", Value: metav1.FormatLabelSelector(s.EnvoySelector), Reason: "selects Envoy pods, but --envoy=none scrapes no Envoy"}
+		case s.EnvoyNamespace != "":
+			return &FieldError{Field: "envoy-namespace", Value: s.EnvoyNamespace, Reason: "--envoy=none scrapes no Envoy"}
+		case s.SLO != 0:
+			return &FieldError{Field: "slo", Value: formatSLO(s.SLO), Reason: "the SLO is measured on Envoy traffic, but --envoy=none scrapes no Envoy"}
+		case s.GrafanaDashboard:
+			return &FieldError{Field: "grafana-dashboard", Value: "true", Reason: "the dashboard shows Envoy traffic, but --envoy=none scrapes no Envoy"}
+		}
+	}
+	if s.SLO != 0 {
+		if err := ValidateSLO(s.SLO); err != nil {
+			return &FieldError{Field: "slo", Value: formatSLO(s.SLO), Reason: err.Error()}
+		}
+		if !s.Alerts {
+			return &FieldError{Field: "slo", Value: formatSLO(s.SLO), Reason: "adds burn-rate alerts, but --no-alerts turns alerts off; drop one of the two"}
+		}
+	}
+	return nil
+}
+
+var minStorage = resource.MustParse("1Gi")
+
+func firstDuplicate(ss []string) string {
+	seen := map[string]bool{}
+	for _, s := range ss {
+		if seen[s] {
+			return s
+		}
+		seen[s] = true
+	}
+	return ""
+}
+
+// retentionSize is the ByteSize the Prometheus gets: the one asked for, or a share of the volume.
+func (s TeamSpec) retentionSize() ByteSize {
+	if !s.RetentionSize.IsZero() || s.Storage.IsZero() {
+		return s.RetentionSize
+	}
+	return DefaultRetentionSize(s.Storage)
+}
+
+// envoyNamespace is where the Envoy monitors live and discover targets.
+func (s TeamSpec) envoyNamespace() string {
+	if s.EnvoyNamespace != "" {
+		return s.EnvoyNamespace
+	}
+	return s.Namespace
+}
+
+// sources lists where the stack's Envoy request metrics come from.
+func (s TeamSpec) sources() []promqlSource {
+	var out []promqlSource
+	for _, p := range s.Presets {
+		if src, ok := presets[p].source(); ok && !slices.Contains(out, src) {
+			out = append(out, src)
+		}
+	}
+	return out
+}
+
+func formatSLO(v float64) string {
+	return strings.TrimRight(strings.TrimRight(fmt.Sprintf("%.4f", v), "0"), ".")
+}

@@ -1,0 +1,160 @@
+package plugin
+
+import (
+	"bytes"
+	"errors"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"sigs.k8s.io/yaml"
+)
+
+// TestBadInputThroughTheBinary runs the real binary: every mistake is one line on stderr that
+// names the flag and what it accepts, exit code 1, and nothing on stdout.
+func TestBadInputThroughTheBinary(t *testing.T) {
+	bin := binary(t)
+	tests := []struct {
+		name string
+		args []string
+		want []string // substrings of the one stderr line
+	}{
+		{"no team", []string{"create"}, []string{"needs a team name"}},
+		{"two teams", []string{"create", "a", "b"}, []string{"takes one team name"}},
+		{"upper-case team", []string{"create", "Team-A"}, []string{`invalid team name "Team-A"`, "lower-case"}},
+		{"underscore team", []string{"create", "team_a"}, []string{"invalid team name", "such as team-a"}},
+		{"team too long", []string{"create", strings.Repeat("t", 42)}, []string{"invalid team name", "at most 41 characters"}},
+		{"team too long for shards", []string{"create", strings.Repeat("t", 38), "--shards", "3"}, []string{"invalid team name", "at most 33"}},
+		{"bad namespace", []string{"create", "team-a", "-n", "Team_NS"}, []string{`invalid --namespace "Team_NS"`}},
+		{"retention in words", []string{"create", "team-a", "--retention", "15 days"}, []string{`invalid --retention "15 days"`, "15d"}},
+		{"retention zero", []string{"create", "team-a", "--retention", "0d"}, []string{"--retention", "longer than zero"}},
+		{"retention size decimal unit", []string{"create", "team-a", "--retention-size", "16G"}, []string{"--retention-size", "16GiB"}},
+		{"retention size above storage", []string{"create", "team-a", "--retention-size", "30Gi"}, []string{"--retention-size", "larger than --storage 20Gi", "8GiB"[1:]}},
+		{"storage word", []string{"create", "team-a", "--storage", "big"}, []string{`invalid --storage "big"`, "20Gi"}},
+		{"storage tiny", []string{"create", "team-a", "--storage", "10Mi"}, []string{"--storage", "at least 1Gi"}},
+		{"storage class name", []string{"create", "team-a", "--storage-class", "Fast_SSD"}, []string{"--storage-class", "StorageClass name"}},
+		{"replicas word", []string{"create", "team-a", "--replicas", "two"}, []string{`invalid --replicas "two"`, "whole number"}},
+		{"replicas zero", []string{"create", "team-a", "--replicas", "0"}, []string{"--replicas", "1 or more"}},
+		{"shards negative", []string{"create", "team-a", "--shards=-1"}, []string{"--shards"}},
+		{"cpu", []string{"create", "team-a", "--cpu", "lots"}, []string{`invalid --cpu "lots"`, "100m"}},
+		{"memory", []string{"create", "team-a", "--memory", "0"}, []string{"--memory", "positive"}},
+		{"memory limit below request", []string{"create", "team-a", "--memory", "4Gi"}, []string{"--memory-limit", "below the --memory request 4Gi"}},
+		{"scrape interval", []string{"create", "team-a", "--scrape-interval", "30"}, []string{`invalid --scrape-interval "30"`}},
+		{"envoy scrape interval too long", []string{"create", "team-a", "--envoy-scrape-interval", "5m"}, []string{"--envoy-scrape-interval", "75s or less"}},
+		{"evaluation interval", []string{"create", "team-a", "--evaluation-interval", "1 minute"}, []string{"--evaluation-interval"}},
+		{"remote write scheme", []string{"create", "team-a", "--remote-write", "metrics.example.com/write"}, []string{"--remote-write", "http or https URL"}},
+		{"remote write credentials", []string{"create", "team-a", "--remote-write", "https://u:p@m.example.com/w"}, []string{"--remote-write", "Secret"}},
+		{"remote write twice", []string{"create", "team-a", "--remote-write", "https://m/w", "--remote-write", "https://m/w"}, []string{"--remote-write", "twice"}},
+		{"label without value", []string{"create", "team-a", "--external-label", "cluster"}, []string{`invalid --external-label "cluster"`, "name=value"}},
+		{"label bad name", []string{"create", "team-a", "--external-label", "my-cluster=x"}, []string{"--external-label", "label name"}},
+		{"label reserved", []string{"create", "team-a", "--external-label", "prometheus_replica=x"}, []string{"--external-label", "set by the stack"}},
+		{"label twice", []string{"create", "team-a", "--external-label", "a=1", "--external-label", "a=2"}, []string{"--external-label", "twice"}},
+		{"unknown preset", []string{"create", "team-a", "--envoy", "nginx"}, []string{`invalid --envoy "nginx"`, "envoy, emissary, contour"}},
+		{"none with others", []string{"create", "team-a", "--envoy", "none", "--envoy", "envoy"}, []string{"--envoy", "none cannot be combined"}},
+		{"selector syntax", []string{"create", "team-a", "--envoy-selector", "app in"}, []string{"--envoy-selector", "label selector"}},
+		{"selector with none", []string{"create", "team-a", "--envoy", "none", "--envoy-selector", "app=x"}, []string{"--envoy-selector", "none"}},
+		{"envoy namespace", []string{"create", "team-a", "--envoy-namespace", "Edge!"}, []string{"--envoy-namespace"}},
+		{"envoy namespace and cluster scope", []string{"create", "team-a", "--envoy-namespace", "edge", "--cluster-scope"}, []string{"--envoy-namespace", "one of the two"}},
+		{"version", []string{"create", "team-a", "--prometheus-version", "latest"}, []string{`invalid --prometheus-version "latest"`, "v3.5.0"}},
+		{"old version", []string{"create", "team-a", "--prometheus-version", "v2.30.0"}, []string{"--prometheus-version", "v2.45.0 or later"}},
+		{"slo as fraction", []string{"create", "team-a", "--slo", "0.999"}, []string{`invalid --slo "0.999"`, "such as 99.9"}},
+		{"slo hundred", []string{"create", "team-a", "--slo", "100"}, []string{"--slo", "below 100"}},
+		{"slo without alerts", []string{"create", "team-a", "--slo", "99.9", "--no-alerts"}, []string{"--slo", "--no-alerts"}},
+		{"alerts both ways", []string{"create", "team-a", "--alerts", "--no-alerts"}, []string{"--no-alerts", "contradicts --alerts"}},
+		{"alerts value", []string{"create", "team-a", "--alerts=maybe"}, []string{`invalid --alerts "maybe"`, "true or false"}},
+		{"dashboard without envoy", []string{"create", "team-a", "--envoy", "none", "--grafana-dashboard"}, []string{"--grafana-dashboard"}},
+		{"output", []string{"create", "team-a", "-o", "xml"}, []string{`invalid --output "xml"`, "yaml or json"}},
+		{"unknown flag", []string{"create", "team-a", "--retension", "15d"}, []string{"unknown flag: --retension", "kubectl promteam create --help"}},
+		{"flag without value", []string{"create", "team-a", "--retention"}, []string{"--retention"}},
+		{"unknown command", []string{"craete", "team-a"}, []string{"unknown command"}},
+		{"broken kubeconfig", []string{"create", "team-a", "--kubeconfig", "/nonexistent/kubeconfig"}, []string{"kubeconfig", "pass -n NAMESPACE"}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			cmd := exec.Command(bin, tt.args...)
+			cmd.Env = append(cmd.Environ(), "KUBECONFIG="+filepath.Join(t.TempDir(), "none"))
+			var stdout, stderr bytes.Buffer
+			cmd.Stdout, cmd.Stderr = &stdout, &stderr
+			err := cmd.Run()
+			var exit *exec.ExitError
+			if !errors.As(err, &exit) || exit.ExitCode() != 1 {
+				t.Fatalf("exit: %v, want exit code 1; stderr %q", err, stderr.String())
+			}
+			if stdout.Len() != 0 {
+				t.Errorf("stdout is not empty: %q", stdout.String())
+			}
+			msg := stderr.String()
+			if strings.Count(msg, "\n") != 1 || !strings.HasPrefix(msg, "error: ") {
+				t.Errorf("stderr is not one error line: %q", msg)
+			}
+			for _, w := range tt.want {
+				if !strings.Contains(msg, w) {
+					t.Errorf("stderr %q lacks %q", msg, w)
+				}
+			}
+			if strings.Contains(msg, "panic") || strings.Contains(msg, "goroutine") {
+				t.Errorf("stack trace: %q", msg)
+			}
+		})
+	}
+}
+
+func TestVersionIsStampedAtBuildTime(t *testing.T) {
+	out, err := exec.Command(binary(t), "version").Output()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !strings.HasPrefix(string(out), "kubectl-promteam v9.8.7 (commit abc1234, built 2026-11-26T00:00:00Z, go1.") {
+		t.Errorf("version = %q", out)
+	}
+	out, err = exec.Command(binary(t), "version", "-o", "json").Output()
+	if err != nil {
+		t.Fatal(err)
+	}
+	var b BuildInfo
+	if err := yaml.Unmarshal(out, &b); err != nil || b.Version != "v9.8.7" || b.Commit != "abc1234" {
+		t.Errorf("version -o json = %s (%v)", out, err)
+	}
+}
+
+// FuzzCreateFlags feeds arbitrary values to the flags that take free text: the command either
+// prints a stack that parses, or fails with one line and prints nothing. It never panics.
+func FuzzCreateFlags(f *testing.F) {
+	seeds := [][]string{
+		{"team-a", "15d", "16Gi", "20Gi", "2", "100m", "512Mi", "cluster=prod", "https://m.example.com/w", "99.9", "envoy", "app=envoy", "30s"},
+		{"Team_A", "15 days", "16G", "big", "x", "lots", "-1", "=", "ftp://", "100", "nginx", "app in", "0s"},
+		{"a", "1y2w3d4h5m6s7ms", "1.5Ti", "0", "1", "1", "1Gi", "__x=y", "http://[::1]:9/w", "93.07", "none", "!app", "75s"},
+		{strings.Repeat("t", 63), "", "", "", "", "", "", "", "", "", "", "", ""},
+	}
+	for _, s := range seeds {
+		f.Add(s[0], s[1], s[2], s[3], s[4], s[5], s[6], s[7], s[8], s[9], s[10], s[11], s[12])
+	}
+	f.Fuzz(func(t *testing.T, team, retention, retentionSize, storage, replicas, cpu, memory, label, remote, slo, envoy, selector, interval string) {
+		args := []string{"create", team, "-n", "team-a",
+			"--retention=" + retention, "--storage=" + storage, "--replicas=" + replicas, "--cpu=" + cpu,
+			"--memory=" + memory, "--memory-limit=0", "--envoy=" + envoy, "--envoy-scrape-interval=" + interval}
+		for flag, v := range map[string]string{"--retention-size=": retentionSize, "--external-label=": label,
+			"--remote-write=": remote, "--slo=": slo, "--envoy-selector=": selector} {
+			if v != "" {
+				args = append(args, flag+v)
+			}
+		}
+		out, _, err := run(t, args...)
+		if err != nil {
+			if out != "" {
+				t.Fatalf("error %q but stdout %q", err, out)
+			}
+			if strings.Contains(err.Error(), "\n") && !strings.ContainsAny(strings.Join(args, ""), "\n\r") {
+				t.Fatalf("multi-line error: %q", err)
+			}
+			return
+		}
+		for i, doc := range strings.Split(out, "\n---\n") {
+			var m map[string]any
+			if err := yaml.Unmarshal([]byte(doc), &m); err != nil || m["kind"] == nil {
+				t.Fatalf("document %d of %v does not parse: %v", i, args, err)
+			}
+		}
+	})
+}

@@ -1,0 +1,330 @@
+package plugin
+
+import (
+	"bytes"
+	"errors"
+	"fmt"
+	"strings"
+
+	"github.com/spf13/cobra"
+	"github.com/spf13/pflag"
+	"k8s.io/cli-runtime/pkg/genericclioptions"
+	"k8s.io/cli-runtime/pkg/genericiooptions"
+
+	"github.com/kubectl-promteam/kubectl-promteam/pkg/manifests"
+)
+
+// CreateOptions holds the create flags as typed; Complete turns them into a TeamSpec.
+type CreateOptions struct {
+	configFlags *genericclioptions.ConfigFlags
+	genericiooptions.IOStreams
+
+	output  string
+	explain bool
+
+	presets             []string
+	envoySelector       string
+	envoyNamespace      string
+	clusterScope        bool
+	retention           string
+	retentionSize       string
+	storage             string
+	storageClass        string
+	replicas            int32
+	shards              int32
+	cpu                 string
+	memory              string
+	memoryLimit         string
+	scrapeInterval      string
+	envoyScrapeInterval string
+	evaluationInterval  string
+	remoteWrite         []string
+	externalLabels      []string
+	prometheusVersion   string
+	slo                 string
+	alerts              bool
+	noAlerts            bool
+	grafanaDashboard    bool
+	networkPolicy       bool
+
+	spec manifests.TeamSpec
+}
+
+// NewCreateOptions returns the options with the defaults a team gets without flags.
+func NewCreateOptions(streams genericiooptions.IOStreams, configFlags *genericclioptions.ConfigFlags) *CreateOptions {
+	return &CreateOptions{
+		configFlags:         configFlags,
+		IOStreams:           streams,
+		output:              "yaml",
+		presets:             []string{string(manifests.PresetEnvoy)},
+		retention:           manifests.DefaultRetention,
+		storage:             manifests.DefaultStorage,
+		replicas:            manifests.DefaultReplicas,
+		shards:              manifests.DefaultShards,
+		cpu:                 manifests.DefaultCPU,
+		memory:              manifests.DefaultMemory,
+		memoryLimit:         manifests.DefaultMemoryLimit,
+		scrapeInterval:      manifests.DefaultScrapeInterval,
+		envoyScrapeInterval: manifests.DefaultEnvoyScrapeInterval,
+		evaluationInterval:  manifests.DefaultEvaluationInterval,
+		prometheusVersion:   manifests.DefaultPrometheusVersion,
+		alerts:              true,
+	}
+}
+
+const createLong = `Create prints the Prometheus Operator stack of one team: its own Prometheus with a
+ServiceAccount and a Role that allow only service discovery, a headless Service of its own,
+selectors that pick exactly the team's monitors and rules, Envoy PodMonitors or ServiceMonitors,
+RED recording rules and traffic-gated alerts.
+
+Objects are printed in apply order, labelled app.kubernetes.io/managed-by=kubectl-promteam and
+promteam.io/team=TEAM, and are the same bytes for the same flags. Nothing is sent to a cluster:
+pipe the output to kubectl apply --server-side -f -.
+
+Envoy presets (--envoy, repeatable):
+%s
+Recording rules (the names kubectl promteam top reads, labelled namespace and envoy_cluster_name):
+  %s, %s, %s,
+  %s, %s,
+  envoy_cluster:upstream_rq_time_seconds:p{50,90,99}_rate5m, %s;
+  with --slo also envoy_cluster:upstream_rq_error_ratio:rate{30m,1h,6h,3d}.`
+
+const createExample = `  # The stack for team-a in namespace team-a, with plain Envoy sidecars
+  kubectl promteam create team-a -n team-a
+
+  # Apply it
+  kubectl promteam create team-a -n team-a | kubectl apply --server-side -f -
+
+  # Contour's Envoy, three replicas, remote write, a 99.9% SLO with burn-rate alerts
+  kubectl promteam create checkout -n shop --envoy contour --replicas 3 \
+    --remote-write https://metrics.example.com/api/v1/write --external-label cluster=prod-eu --slo 99.9
+
+  # What the flags chose, in plain language
+  kubectl promteam create team-a --explain`
+
+// NewCmdCreate builds `create TEAM`.
+func NewCmdCreate(streams genericiooptions.IOStreams, configFlags *genericclioptions.ConfigFlags) *cobra.Command {
+	o := NewCreateOptions(streams, configFlags)
+	var presetHelp strings.Builder
+	for _, p := range strings.Split(manifests.PresetNames(), ", ") {
+		fmt.Fprintf(&presetHelp, "  %-14s %s\n", p, manifests.PresetDescription(manifests.Preset(p)))
+	}
+	cmd := &cobra.Command{
+		Use:   "create TEAM [flags]",
+		Short: "Print a team's Prometheus Operator stack",
+		Long: fmt.Sprintf(createLong, presetHelp.String(),
+			"envoy_cluster:upstream_rq:rate5m", "envoy_cluster:upstream_rq_xx:rate5m", "envoy_cluster:upstream_rq_5xx:rate5m",
+			"envoy_cluster:upstream_rq_success_ratio:rate5m", "envoy_cluster:upstream_rq_error_ratio:rate5m",
+			"envoy_cluster:upstream_rq_active:sum"),
+		Example:           createExample,
+		Args:              exactlyOneArg("team name"),
+		ValidArgsFunction: cobra.NoFileCompletions,
+		RunE: func(cmd *cobra.Command, args []string) error {
+			if err := o.Complete(cmd, args); err != nil {
+				return err
+			}
+			if err := o.Validate(); err != nil {
+				return err
+			}
+			return o.Run()
+		},
+	}
+	o.AddFlags(cmd.Flags())
+	o.registerCompletions(cmd)
+	return cmd
+}
+
+// AddFlags binds every create flag to o, with o's values as defaults.
+func (o *CreateOptions) AddFlags(fs *pflag.FlagSet) {
+	fs.StringVarP(&o.output, "output", "o", o.output, "Output format: yaml (a multi-document stream) or json (one v1 List)")
+	fs.BoolVar(&o.explain, "explain", o.explain, "Print a plain-language account of the stack and the choices the flags made instead of the objects")
+
+	fs.StringSliceVar(&o.presets, "envoy", o.presets, "Envoy scrape preset, repeatable: "+manifests.PresetNames())
+	fs.StringVar(&o.envoySelector, "envoy-selector", o.envoySelector, "Label selector for the Envoy pods (or, for emissary, the admin Service) instead of the preset's, e.g. app=edge-envoy")
+	fs.StringVar(&o.envoyNamespace, "envoy-namespace", o.envoyNamespace, "Namespace where the Envoy pods run, if not the team's: adds a Role and RoleBinding there and points the monitors at it")
+	fs.BoolVar(&o.clusterScope, "cluster-scope", o.clusterScope, "Let the monitors discover Envoy in every namespace: uses a ClusterRole and ClusterRoleBinding instead of Roles (needs cluster-admin to apply)")
+
+	fs.StringVar(&o.retention, "retention", o.retention, "How long Prometheus keeps data, a Prometheus duration such as 15d or 1w2d (the operator's own default is 24h)")
+	fs.StringVar(&o.retentionSize, "retention-size", o.retentionSize, "Delete old data once the TSDB is this big, e.g. 16Gi or 16GiB (default 80% of --storage)")
+	fs.StringVar(&o.storage, "storage", o.storage, "Size of each replica's PersistentVolumeClaim; 0 keeps data in an emptyDir that is lost on restart")
+	fs.StringVar(&o.storageClass, "storage-class", o.storageClass, "StorageClass of the volume claims (default: the cluster's default class); NFS-like storage is not supported by Prometheus")
+	fs.Int32Var(&o.replicas, "replicas", o.replicas, "Prometheus replicas, each scraping everything; more than 1 adds a PodDisruptionBudget")
+	fs.Int32Var(&o.shards, "shards", o.shards, "Split targets across this many Prometheus shards (each with --replicas pods); only for very large teams")
+	fs.StringVar(&o.cpu, "cpu", o.cpu, "CPU request of each Prometheus pod")
+	fs.StringVar(&o.memory, "memory", o.memory, "Memory request of each Prometheus pod")
+	fs.StringVar(&o.memoryLimit, "memory-limit", o.memoryLimit, "Memory limit of each Prometheus pod (Prometheus 3 sets GOMEMLIMIT from it); 0 for none")
+	fs.StringVar(&o.scrapeInterval, "scrape-interval", o.scrapeInterval, "Default scrape interval for the team's monitors")
+	fs.StringVar(&o.envoyScrapeInterval, "envoy-scrape-interval", o.envoyScrapeInterval, "Scrape interval of the Envoy monitors; at most 75s so the 5m rules see four samples")
+	fs.StringVar(&o.evaluationInterval, "evaluation-interval", o.evaluationInterval, "How often recording and alerting rules are evaluated")
+	fs.StringArrayVar(&o.remoteWrite, "remote-write", o.remoteWrite, "Also send samples to this remote-write URL, repeatable; put credentials in a Secret, not the URL")
+	fs.StringArrayVar(&o.externalLabels, "external-label", o.externalLabels, "Label name=value added to every series leaving this Prometheus, repeatable (team=TEAM is always set)")
+	fs.StringVar(&o.prometheusVersion, "prometheus-version", o.prometheusVersion, "Prometheus release to run, pinned so operator upgrades do not upgrade it")
+
+	fs.StringVar(&o.slo, "slo", o.slo, "Availability objective in percent, e.g. 99.9: adds multiwindow burn-rate alerts on the 5xx ratio over 30 days")
+	fs.BoolVar(&o.alerts, "alerts", o.alerts, "Add traffic-gated alerts (5xx ratio, p99 latency, open circuit breakers)")
+	fs.BoolVar(&o.noAlerts, "no-alerts", o.noAlerts, "Only recording rules, no alerts (same as --alerts=false)")
+	fs.BoolVar(&o.grafanaDashboard, "grafana-dashboard", o.grafanaDashboard, "Add a ConfigMap labelled grafana_dashboard=1 holding a RED dashboard for the Grafana sidecar")
+	fs.BoolVar(&o.networkPolicy, "network-policy", o.networkPolicy, "Add a NetworkPolicy that admits port 9090 from the team namespace only (may block the API server's service proxy)")
+}
+
+func (o *CreateOptions) registerCompletions(cmd *cobra.Command) {
+	noFiles := cobra.ShellCompDirectiveNoFileComp
+	_ = cmd.RegisterFlagCompletionFunc("output", cobra.FixedCompletions([]string{"yaml", "json"}, noFiles))
+	_ = cmd.RegisterFlagCompletionFunc("envoy", cobra.FixedCompletions(strings.Split(manifests.PresetNames(), ", "), noFiles))
+	_ = cmd.RegisterFlagCompletionFunc("envoy-namespace", namespaceCompletion(o.configFlags))
+	for _, name := range []string{"retention", "scrape-interval", "envoy-scrape-interval", "evaluation-interval"} {
+		_ = cmd.RegisterFlagCompletionFunc(name, cobra.NoFileCompletions)
+	}
+}
+
+// Complete turns the flags and the team argument into a TeamSpec. Every value is parsed here,
+// before anything is printed.
+func (o *CreateOptions) Complete(cmd *cobra.Command, args []string) error {
+	ns, err := o.namespace()
+	if err != nil {
+		return err
+	}
+	s := manifests.DefaultTeamSpec(args[0], ns)
+	if err := manifests.ValidateTeamName(s.Team, o.shards); err != nil {
+		return &manifests.FieldError{Value: s.Team, Reason: err.Error()}
+	}
+	if err := manifests.ValidateNamespace(ns); err != nil {
+		return &manifests.FieldError{Field: "namespace", Value: ns, Reason: err.Error()}
+	}
+	fail := func(flag, value string, err error) error {
+		return &manifests.FieldError{Field: flag, Value: value, Reason: err.Error()}
+	}
+	if s.Presets, err = manifests.ParsePresets(o.presets); err != nil {
+		return fail("envoy", strings.Join(o.presets, ","), err)
+	}
+	if o.envoySelector != "" {
+		if s.EnvoySelector, err = manifests.ParseSelector(o.envoySelector); err != nil {
+			return fail("envoy-selector", o.envoySelector, err)
+		}
+	}
+	if o.envoyNamespace != "" && o.envoyNamespace != ns {
+		if err := manifests.ValidateNamespace(o.envoyNamespace); err != nil {
+			return fail("envoy-namespace", o.envoyNamespace, err)
+		}
+		s.EnvoyNamespace = o.envoyNamespace
+	}
+	s.ClusterScope = o.clusterScope
+	for _, d := range []struct {
+		flag  string
+		value string
+		into  *string
+	}{
+		{"retention", o.retention, (*string)(&s.Retention)},
+		{"scrape-interval", o.scrapeInterval, (*string)(&s.ScrapeInterval)},
+		{"envoy-scrape-interval", o.envoyScrapeInterval, (*string)(&s.EnvoyScrapeInterval)},
+		{"evaluation-interval", o.evaluationInterval, (*string)(&s.EvaluationInterval)},
+	} {
+		v, err := manifests.ParseDuration(d.value)
+		if err != nil {
+			return fail(d.flag, d.value, err)
+		}
+		*d.into = string(v)
+	}
+	if s.Storage, err = manifests.ParseStorage(o.storage); err != nil {
+		return fail("storage", o.storage, err)
+	}
+	if o.retentionSize != "" {
+		if s.RetentionSize, err = manifests.ParseByteSize(o.retentionSize); err != nil {
+			return fail("retention-size", o.retentionSize, err)
+		}
+	}
+	s.StorageClass = o.storageClass
+	s.Replicas, s.Shards = o.replicas, o.shards
+	if s.CPU, err = manifests.ParseCPU(o.cpu); err != nil {
+		return fail("cpu", o.cpu, err)
+	}
+	if s.Memory, err = manifests.ParseMemory(o.memory, false); err != nil {
+		return fail("memory", o.memory, err)
+	}
+	if s.MemoryLimit, err = manifests.ParseMemory(o.memoryLimit, true); err != nil {
+		return fail("memory-limit", o.memoryLimit, err)
+	}
+	for _, u := range o.remoteWrite {
+		if _, err := manifests.ParseRemoteWriteURL(u); err != nil {
+			return fail("remote-write", u, err)
+		}
+		s.RemoteWrite = append(s.RemoteWrite, u)
+	}
+	for _, pair := range o.externalLabels {
+		k, v, err := manifests.ParseLabelPair(pair)
+		if err != nil {
+			return fail("external-label", pair, err)
+		}
+		if s.ExternalLabels == nil {
+			s.ExternalLabels = map[string]string{}
+		}
+		if _, dup := s.ExternalLabels[k]; dup {
+			return fail("external-label", pair, fmt.Errorf("%q is given twice", k))
+		}
+		s.ExternalLabels[k] = v
+	}
+	if s.PrometheusVersion, err = manifests.ParsePrometheusVersion(o.prometheusVersion); err != nil {
+		return fail("prometheus-version", o.prometheusVersion, err)
+	}
+	if o.slo != "" {
+		if s.SLO, err = manifests.ParseSLO(o.slo); err != nil {
+			return fail("slo", o.slo, err)
+		}
+	}
+	if cmd.Flags().Changed("alerts") && o.alerts && o.noAlerts {
+		return fail("no-alerts", "true", errors.New("contradicts --alerts; use one of the two"))
+	}
+	s.Alerts = o.alerts && !o.noAlerts
+	s.GrafanaDashboard = o.grafanaDashboard
+	s.NetworkPolicy = o.networkPolicy
+	o.spec = s
+	return nil
+}
+
+// namespace is -n, or the namespace of the kubeconfig's current context, or default.
+func (o *CreateOptions) namespace() (string, error) {
+	if o.configFlags.Namespace != nil && *o.configFlags.Namespace != "" {
+		return *o.configFlags.Namespace, nil
+	}
+	ns, _, err := o.configFlags.ToRawKubeConfigLoader().Namespace()
+	if err != nil {
+		return "", fmt.Errorf("cannot read the namespace from the kubeconfig: %v; pass -n NAMESPACE", firstLine(err.Error()))
+	}
+	return ns, nil
+}
+
+// Validate checks the options as a whole.
+func (o *CreateOptions) Validate() error {
+	if o.output != "yaml" && o.output != "json" {
+		return &manifests.FieldError{Field: "output", Value: o.output, Reason: "use yaml or json"}
+	}
+	return o.spec.Validate()
+}
+
+// Run builds the stack and prints it. The whole output is built before anything is written, so
+// a failure prints nothing.
+func (o *CreateOptions) Run() error {
+	stack, err := manifests.Build(o.spec)
+	if err != nil {
+		return err
+	}
+	var buf bytes.Buffer
+	switch {
+	case o.explain:
+		err = stack.Explain(&buf)
+	case o.output == "json":
+		err = stack.WriteJSON(&buf)
+	default:
+		err = stack.WriteYAML(&buf)
+	}
+	if err != nil {
+		return err
+	}
+	_, err = o.Out.Write(buf.Bytes())
+	return err
+}
+
+func firstLine(s string) string {
+	line, _, _ := strings.Cut(s, "\n")
+	return line
+}

@@ -1,0 +1,209 @@
+package plugin
+
+import (
+	"bytes"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"k8s.io/cli-runtime/pkg/genericiooptions"
+	"sigs.k8s.io/yaml"
+
+	"github.com/kubectl-promteam/kubectl-promteam/internal/testutil/golden"
+)
+
+// createCase is one representative create invocation; the golden files and the API-server test
+// share them.
+type createCase struct {
+	name string
+	args []string
+	// namespaces that must exist besides the team namespace for the stack to apply
+	extraNamespaces []string
+}
+
+func createCases() []createCase {
+	cases := []createCase{
+		{name: "default", args: []string{"create", "team-a", "-n", "team-a"}},
+		{name: "json", args: []string{"create", "team-a", "-n", "team-a", "-o", "json"}},
+		{name: "ha-remote-write", args: []string{"create", "team-a", "-n", "team-a", "--replicas", "3",
+			"--remote-write", "https://metrics.example.com/api/v1/write", "--remote-write", "http://thanos-receive.monitoring:19291/api/v1/receive",
+			"--external-label", "cluster=prod-eu", "--external-label", "region=eu-west-1"}},
+		{name: "everything", args: []string{"create", "checkout", "-n", "team-a", "--envoy", "envoy,contour", "--envoy", "istio", "--envoy", "statsd",
+			"--slo", "99.9", "--grafana-dashboard", "--network-policy", "--envoy-selector", "app=edge,tier in (a,b)",
+			"--storage", "50Gi", "--storage-class", "fast-ssd", "--retention", "30d", "--retention-size", "40Gi",
+			"--cpu", "500m", "--memory", "1Gi", "--memory-limit", "4Gi", "--prometheus-version", "3.11.1",
+			"--scrape-interval", "1m", "--envoy-scrape-interval", "10s", "--evaluation-interval", "1m"}},
+		{name: "envoy-namespace", args: []string{"create", "team-a", "-n", "team-a", "--envoy", "envoy-gateway", "--envoy-namespace", "envoy-gateway-system"},
+			extraNamespaces: []string{"envoy-gateway-system"}},
+		{name: "cluster-scope", args: []string{"create", "team-a", "-n", "team-a", "--cluster-scope"}},
+		{name: "single-ephemeral-sharded", args: []string{"create", "team-a", "-n", "team-a", "--replicas", "1", "--shards", "2",
+			"--storage", "0", "--memory-limit", "0", "--no-alerts"}},
+	}
+	for _, p := range []string{"envoy", "emissary", "contour", "istio", "envoy-gateway", "gloo", "statsd", "none"} {
+		cases = append(cases, createCase{name: "preset-" + p, args: []string{"create", "team-a", "-n", "team-a", "--envoy", p}})
+	}
+	return cases
+}
+
+// run executes the command tree in-process with its own streams.
+func run(t testing.TB, args ...string) (stdout, stderr string, err error) {
+	t.Helper()
+	streams, _, out, errOut := genericiooptions.NewTestIOStreams()
+	cmd := NewCmdRoot(streams)
+	cmd.SetArgs(args)
+	err = cmd.Execute()
+	return out.String(), errOut.String(), err
+}
+
+func TestCreateGolden(t *testing.T) {
+	t.Setenv("KUBECONFIG", filepath.Join(t.TempDir(), "none"))
+	for _, tc := range createCases() {
+		t.Run(tc.name, func(t *testing.T) {
+			out, stderr, err := run(t, tc.args...)
+			if err != nil {
+				t.Fatalf("%v\n%s", err, stderr)
+			}
+			ext := ".yaml"
+			if tc.name == "json" {
+				ext = ".json"
+			}
+			golden.Assert(t, filepath.Join("testdata", "create", tc.name+ext), []byte(out))
+			again, _, _ := run(t, tc.args...)
+			if again != out {
+				t.Error("a second run printed different bytes")
+			}
+		})
+	}
+}
+
+func TestCreateExplainGolden(t *testing.T) {
+	out, _, err := run(t, "create", "checkout", "-n", "shop", "--envoy", "contour", "--replicas", "3", "--slo", "99.9",
+		"--remote-write", "https://metrics.example.com/api/v1/write", "--external-label", "cluster=prod-eu", "--explain")
+	if err != nil {
+		t.Fatal(err)
+	}
+	golden.Assert(t, filepath.Join("testdata", "create", "explain.txt"), []byte(out))
+}
+
+func TestNamespaceComesFromTheKubeconfigContext(t *testing.T) {
+	kubeconfig := filepath.Join(t.TempDir(), "config")
+	err := os.WriteFile(kubeconfig, []byte(`apiVersion: v1
+kind: Config
+clusters: [{name: c, cluster: {server: "https://127.0.0.1:1"}}]
+users: [{name: u, user: {token: x}}]
+contexts:
+- {name: dev, context: {cluster: c, user: u, namespace: payments}}
+- {name: ops, context: {cluster: c, user: u, namespace: platform}}
+current-context: dev
+`), 0o600)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, tc := range []struct {
+		args []string
+		want string
+	}{
+		{[]string{"--kubeconfig", kubeconfig}, "payments"},
+		{[]string{"--kubeconfig", kubeconfig, "--context", "ops"}, "platform"},
+		{[]string{"--kubeconfig", kubeconfig, "-n", "explicit"}, "explicit"},
+	} {
+		out, _, err := run(t, append([]string{"create", "team-a"}, tc.args...)...)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if !strings.Contains(out, "namespace: "+tc.want+"\n") || strings.Count(out, "namespace: ") != strings.Count(out, "namespace: "+tc.want+"\n") {
+			t.Errorf("%v: objects not all in namespace %s", tc.args, tc.want)
+		}
+	}
+
+	// No kubeconfig at all, as on a fresh machine: the default namespace.
+	t.Setenv("KUBECONFIG", filepath.Join(t.TempDir(), "missing"))
+	out, _, err := run(t, "create", "team-a")
+	if err != nil || !strings.Contains(out, "namespace: default\n") {
+		t.Errorf("without a kubeconfig: %v", err)
+	}
+	// A kubeconfig named explicitly must exist.
+	_, _, err = run(t, "create", "team-a", "--kubeconfig", filepath.Join(t.TempDir(), "missing"))
+	if err == nil || !strings.Contains(err.Error(), "pass -n NAMESPACE") {
+		t.Errorf("explicit missing kubeconfig: %v", err)
+	}
+}
+
+func TestHelpShowsKubectlName(t *testing.T) {
+	out, _, err := run(t, "create", "--help")
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, want := range []string{"kubectl promteam create TEAM", "--envoy", "--retention-size", "--kubeconfig", "--context", "-n, --namespace", "envoy_cluster:upstream_rq:rate5m"} {
+		if !strings.Contains(out, want) {
+			t.Errorf("create --help lacks %q", want)
+		}
+	}
+	if strings.Contains(out, "kubectl-promteam create") {
+		t.Error("help shows the binary name instead of kubectl promteam")
+	}
+}
+
+func TestCompletion(t *testing.T) {
+	for _, shell := range []string{"bash", "zsh", "fish", "powershell"} {
+		out, _, err := run(t, "completion", shell)
+		if err != nil || !strings.Contains(out, "kubectl-promteam") {
+			t.Errorf("completion %s: %v (%d bytes)", shell, err, len(out))
+		}
+	}
+	out, _, err := run(t, "__complete", "create", "team-a", "--envoy", "")
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, p := range []string{"envoy", "emissary", "contour", "istio", "envoy-gateway", "gloo", "statsd", "none"} {
+		if !strings.Contains(out, p+"\n") {
+			t.Errorf("--envoy completion lacks %s:\n%s", p, out)
+		}
+	}
+	out, _, _ = run(t, "__complete", "create", "team-a", "-o", "")
+	if !strings.Contains(out, "yaml\n") || !strings.Contains(out, "json\n") {
+		t.Errorf("-o completion: %s", out)
+	}
+}
+
+func TestYAMLStreamParses(t *testing.T) {
+	out, _, err := run(t, "create", "team-a", "-n", "team-a", "--envoy", "statsd", "--grafana-dashboard")
+	if err != nil {
+		t.Fatal(err)
+	}
+	for i, doc := range strings.Split(out, "\n---\n") {
+		var m map[string]any
+		if err := yaml.UnmarshalStrict([]byte(doc), &m); err != nil || m["kind"] == nil {
+			t.Errorf("document %d: %v", i, err)
+		}
+	}
+	if !bytes.HasSuffix([]byte(out), []byte("\n")) {
+		t.Error("output does not end with a newline")
+	}
+}
+
+// binary builds the real kubectl-promteam once per test run, with stamped version fields.
+func binary(t *testing.T) string {
+	t.Helper()
+	binOnce.Do(func() {
+		dir, err := os.MkdirTemp("", "promteam-bin")
+		if err != nil {
+			binErr = err
+			return
+		}
+		binPath = filepath.Join(dir, "kubectl-promteam")
+		pkg := "github.com/kubectl-promteam/kubectl-promteam/pkg/plugin"
+		cmd := exec.Command("go", "build", "-o", binPath,
+			"-ldflags", "-X "+pkg+".version=v9.8.7 -X "+pkg+".commit=abc1234 -X "+pkg+".date=2026-11-26T00:00:00Z",
+			"github.com/kubectl-promteam/kubectl-promteam/cmd/kubectl-promteam")
+		if out, err := cmd.CombinedOutput(); err != nil {
+			binErr = &buildError{err: err, out: string(out)}
+		}
+	})
+	if binErr != nil {
+		t.Fatal(binErr)
+	}
+	return binPath
+}

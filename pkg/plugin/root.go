@@ -1,0 +1,97 @@
+// Package plugin wires the kubectl-promteam commands: flags become typed specs, the specs go to
+// the packages that do the work, and results go to the command's IOStreams.
+package plugin
+
+import (
+	"errors"
+	"fmt"
+	"strings"
+
+	"github.com/spf13/cobra"
+	"github.com/spf13/pflag"
+	"k8s.io/cli-runtime/pkg/genericclioptions"
+	"k8s.io/cli-runtime/pkg/genericiooptions"
+)
+
+// displayName is how the plugin presents itself: kubectl runs kubectl-promteam for it.
+const displayName = "kubectl promteam"
+
+// NewCmdRoot builds the kubectl-promteam command tree.
+func NewCmdRoot(streams genericiooptions.IOStreams) *cobra.Command {
+	configFlags := genericclioptions.NewConfigFlags(true)
+	root := &cobra.Command{
+		Use:   "kubectl-promteam",
+		Short: "A Prometheus of its own for every team that runs Envoy",
+		Long: `kubectl promteam gives a developer team its own Prometheus, set up the way the Prometheus
+Operator needs it: least-privilege RBAC, selectors that pick exactly the team's monitors and
+rules, Envoy scrape presets, RED recording rules and traffic-gated alerts.`,
+		Annotations:   map[string]string{cobra.CommandDisplayNameAnnotation: displayName},
+		SilenceUsage:  true,
+		SilenceErrors: true,
+		// A bare `kubectl promteam` shows help rather than an error.
+		Run:  func(cmd *cobra.Command, _ []string) { _ = cmd.Help() },
+		Args: unknownCommand,
+	}
+	root.SetIn(streams.In)
+	root.SetOut(streams.Out)
+	root.SetErr(streams.ErrOut)
+	configFlags.AddFlags(root.PersistentFlags())
+	registerKubeCompletions(root, configFlags)
+
+	root.AddCommand(
+		NewCmdCreate(streams, configFlags),
+		NewCmdVersion(streams),
+	)
+	setFlagErrors(root)
+	return root
+}
+
+// setFlagErrors makes every flag mistake one line that names the flag and what it accepts.
+func setFlagErrors(cmd *cobra.Command) {
+	cmd.SetFlagErrorFunc(func(c *cobra.Command, err error) error {
+		var invalid *pflag.InvalidValueError
+		if errors.As(err, &invalid) {
+			f := invalid.GetFlag()
+			return fmt.Errorf("invalid --%s %q: %s", f.Name, invalid.GetValue(), acceptedFor(f))
+		}
+		return fmt.Errorf("%v (see '%s --help')", err, c.CommandPath())
+	})
+	for _, c := range cmd.Commands() {
+		setFlagErrors(c)
+	}
+}
+
+func acceptedFor(f *pflag.Flag) string {
+	switch f.Value.Type() {
+	case "int32", "int":
+		return "use a whole number such as " + f.DefValue
+	case "bool":
+		return "use true or false"
+	}
+	return "see --help for accepted values"
+}
+
+// unknownCommand rejects a word that names no command, on one line with suggestions.
+func unknownCommand(cmd *cobra.Command, args []string) error {
+	if len(args) == 0 {
+		return nil
+	}
+	msg := fmt.Sprintf("unknown command %q for %q", args[0], displayName)
+	if s := cmd.SuggestionsFor(args[0]); len(s) > 0 {
+		msg += "; did you mean " + strings.Join(s, " or ") + "?"
+	}
+	return fmt.Errorf("%s (see '%s --help')", msg, displayName)
+}
+
+// exactlyOneArg rejects a missing or extra positional argument with the command's usage line.
+func exactlyOneArg(what string) cobra.PositionalArgs {
+	return func(cmd *cobra.Command, args []string) error {
+		switch {
+		case len(args) == 0:
+			return fmt.Errorf("%s needs a %s: %s", cmd.CommandPath(), what, cmd.UseLine())
+		case len(args) > 1:
+			return fmt.Errorf("%s takes one %s, got %d (%s): %s", cmd.CommandPath(), what, len(args), strings.Join(args, " "), cmd.UseLine())
+		}
+		return nil
+	}
+}
