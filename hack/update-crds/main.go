@@ -185,7 +185,7 @@ func downloadModule(v string) (string, error) {
 	var info moduleInfo
 	if err := json.Unmarshal(stdout.Bytes(), &info); err != nil {
 		if runErr != nil {
-			return "", fmt.Errorf("go mod download %s@%s: %v: %s", upstreamModule, v, runErr, strings.TrimSpace(stderr.String()))
+			return "", fmt.Errorf("go mod download %s@%s: %w: %s", upstreamModule, v, runErr, strings.TrimSpace(stderr.String()))
 		}
 		return "", fmt.Errorf("go mod download %s@%s: decoding output: %w", upstreamModule, v, err)
 	}
@@ -193,7 +193,7 @@ func downloadModule(v string) (string, error) {
 		return "", fmt.Errorf("go mod download %s@%s: %s", upstreamModule, v, info.Error)
 	}
 	if runErr != nil {
-		return "", fmt.Errorf("go mod download %s@%s: %v: %s", upstreamModule, v, runErr, strings.TrimSpace(stderr.String()))
+		return "", fmt.Errorf("go mod download %s@%s: %w: %s", upstreamModule, v, runErr, strings.TrimSpace(stderr.String()))
 	}
 	if info.Dir == "" {
 		return "", fmt.Errorf("go mod download %s@%s: no module directory in the output", upstreamModule, v)
@@ -308,7 +308,7 @@ func splitDocuments(data []byte) ([][]byte, error) {
 	var docs [][]byte
 	for {
 		doc, err := r.Read()
-		if err == io.EOF {
+		if errors.Is(err, io.EOF) {
 			break
 		}
 		if err != nil {

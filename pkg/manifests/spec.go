@@ -245,14 +245,6 @@ func (s TeamSpec) retentionSize() ByteSize {
 	return DefaultRetentionSize(s.Storage)
 }
 
-// envoyNamespace is where the Envoy monitors live and discover targets.
-func (s TeamSpec) envoyNamespace() string {
-	if s.EnvoyNamespace != "" {
-		return s.EnvoyNamespace
-	}
-	return s.Namespace
-}
-
 // sources lists where the stack's Envoy request metrics come from.
 func (s TeamSpec) sources() []promqlSource {
 	var out []promqlSource

@@ -3,6 +3,7 @@ package manifests
 import (
 	"bytes"
 	"encoding/json"
+	"errors"
 	"log/slog"
 	"slices"
 	"strings"
@@ -464,8 +465,8 @@ func TestValidateRejectsContradictions(t *testing.T) {
 			s := base
 			tt.edit(&s)
 			_, err := Build(s)
-			fe, ok := err.(*FieldError)
-			if !ok {
+			var fe *FieldError
+			if !errors.As(err, &fe) {
 				t.Fatalf("Build = %v, want a FieldError", err)
 			}
 			if fe.Field != tt.field {

@@ -8,7 +8,6 @@ import (
 
 	"k8s.io/apimachinery/pkg/api/meta"
 	genericvalidation "k8s.io/apimachinery/pkg/api/validation"
-	"k8s.io/apimachinery/pkg/api/validation/path"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/runtime"
 	"k8s.io/apimachinery/pkg/runtime/schema"
@@ -45,10 +44,25 @@ var clusterScoped = map[schema.GroupKind]bool{
 var nameValidators = map[schema.GroupKind]genericvalidation.ValidateNameFunc{
 	{Group: "", Kind: "Service"}:                                     genericvalidation.NameIsDNS1035Label,
 	{Group: "", Kind: "Namespace"}:                                   genericvalidation.ValidateNamespaceName,
-	{Group: "rbac.authorization.k8s.io", Kind: "Role"}:               path.ValidatePathSegmentName,
-	{Group: "rbac.authorization.k8s.io", Kind: "RoleBinding"}:        path.ValidatePathSegmentName,
-	{Group: "rbac.authorization.k8s.io", Kind: "ClusterRole"}:        path.ValidatePathSegmentName,
-	{Group: "rbac.authorization.k8s.io", Kind: "ClusterRoleBinding"}: path.ValidatePathSegmentName,
+	{Group: "rbac.authorization.k8s.io", Kind: "Role"}:               validatePathSegmentName,
+	{Group: "rbac.authorization.k8s.io", Kind: "RoleBinding"}:        validatePathSegmentName,
+	{Group: "rbac.authorization.k8s.io", Kind: "ClusterRole"}:        validatePathSegmentName,
+	{Group: "rbac.authorization.k8s.io", Kind: "ClusterRoleBinding"}: validatePathSegmentName,
+}
+
+// validatePathSegmentName is the API server's rule for RBAC object names: any string that can be
+// one segment of a URL path.
+func validatePathSegmentName(name string, prefix bool) []string {
+	if !prefix && (name == "." || name == "..") {
+		return []string{fmt.Sprintf("may not be '%s'", name)}
+	}
+	var errs []string
+	for _, illegal := range []string{"/", "%"} {
+		if strings.Contains(name, illegal) {
+			errs = append(errs, fmt.Sprintf("may not contain '%s'", illegal))
+		}
+	}
+	return errs
 }
 
 // ValidateBuiltin checks one built-in object (ServiceAccount, Role,

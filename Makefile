@@ -1,0 +1,67 @@
+# kubectl-promteam. `make test` is what CI runs: it installs or builds every tool the tests need
+# (cached under $PROMTEAM_CACHE), checks formatting, vet, lint and go.mod, then runs all tests.
+
+SHELL := bash
+.SHELLFLAGS := -eu -o pipefail -c
+
+export PROMTEAM_CACHE ?= $(or $(XDG_CACHE_HOME),$(HOME)/.cache)/kubectl-promteam
+export PROMTEAM_BIN ?= $(PROMTEAM_CACHE)/bin
+
+PKG := github.com/kubectl-promteam/kubectl-promteam
+VERSION ?= $(shell git describe --tags --always --dirty 2>/dev/null || echo dev)
+COMMIT ?= $(shell git rev-parse --short HEAD 2>/dev/null || echo unknown)
+DATE ?= $(shell date -u +%Y-%m-%dT%H:%M:%SZ)
+LDFLAGS := -s -w -X $(PKG)/pkg/plugin.version=$(VERSION) -X $(PKG)/pkg/plugin.commit=$(COMMIT) -X $(PKG)/pkg/plugin.date=$(DATE)
+
+.PHONY: all
+all: build
+
+.PHONY: build
+build: ## Build bin/kubectl-promteam
+	CGO_ENABLED=0 go build -ldflags "$(LDFLAGS)" -o bin/kubectl-promteam ./cmd/kubectl-promteam
+
+.PHONY: test
+test: tools verify ## Everything CI runs: tools, checks, then all tests
+	go test -count=1 -timeout 45m ./...
+
+.PHONY: tools
+tools: ## Install or build promtool, prometheus, kube-apiserver, etcd, kubectl and golangci-lint
+	hack/install-prometheus.sh
+	hack/install-k8s.sh
+	hack/install-lint.sh
+
+.PHONY: verify
+verify: fmt-check vet tidy-check lint ## Formatting, vet, go.mod drift and lint
+
+.PHONY: fmt-check
+fmt-check:
+	@out=$$(gofmt -s -l $$(git ls-files '*.go' | grep -v '^hack/tools/')); \
+	if [ -n "$$out" ]; then echo "not gofmt -s formatted:"; echo "$$out"; exit 1; fi
+
+.PHONY: vet
+vet:
+	go vet ./...
+
+.PHONY: tidy-check
+tidy-check:
+	go mod tidy -diff
+
+.PHONY: lint
+lint:
+	"$(PROMTEAM_BIN)/golangci-lint" run ./...
+
+.PHONY: golden
+golden: ## Rewrite golden files from the current output
+	go test ./... -run Golden -update
+
+.PHONY: update-crds
+update-crds: ## Vendor the Prometheus Operator CRDs the tests validate against
+	go run ./hack/update-crds
+
+.PHONY: bench
+bench: ## Benchmarks, reported as ratios against baselines measured in the same run
+	hack/bench
+
+.PHONY: fuzz
+fuzz: ## Fuzz the create flags for a minute
+	go test ./pkg/plugin -run '^$$' -fuzz FuzzCreateFlags -fuzztime 60s
