@@ -54,7 +54,7 @@ func setFlagErrors(cmd *cobra.Command) {
 			f := invalid.GetFlag()
 			return fmt.Errorf("invalid --%s %q: %s", f.Name, invalid.GetValue(), acceptedFor(f))
 		}
-		return fmt.Errorf("%v (see '%s --help')", err, c.CommandPath())
+		return fmt.Errorf("%w (see '%s --help')", err, c.CommandPath())
 	})
 	for _, c := range cmd.Commands() {
 		setFlagErrors(c)

@@ -1,0 +1,9 @@
+//go:build tools
+
+// Package tools pins the Kubernetes commands that hack/install-k8s.sh builds for the tests.
+package tools
+
+import (
+	_ "k8s.io/kubernetes/cmd/kube-apiserver"
+	_ "k8s.io/kubernetes/cmd/kubectl"
+)
