@@ -121,11 +121,12 @@ func (s TeamSpec) grafanaDashboard() (*corev1.ConfigMap, error) {
 		expr   parser.Expr
 		legend string
 	}
-	specs := []struct {
+	type panelSpec struct {
 		title, description, unit string
 		min, max                 *float64
 		queries                  []query
-	}{
+	}
+	specs := []panelSpec{
 		{"Requests per second", "Upstream requests per second, by Envoy cluster.", "reqps", &zero, nil,
 			[]query{{sum(promql.RecordRequestRate), legend}}},
 		{"Success rate", "Share of final upstream responses that were not 5xx.", "percentunit", &zero, &one,
@@ -140,11 +141,7 @@ func (s TeamSpec) grafanaDashboard() (*corev1.ConfigMap, error) {
 			[]query{{plain(promql.RecordLatency(0.5)), legend}}},
 	}
 	if promql.ActiveRequests(s.sources()) != nil {
-		specs = append(specs, struct {
-			title, description, unit string
-			min, max                 *float64
-			queries                  []query
-		}{"Active requests", "Upstream requests in flight.", "short", &zero, nil, []query{{sum(promql.RecordActiveRequests), legend}}})
+		specs = append(specs, panelSpec{"Active requests", "Upstream requests in flight.", "short", &zero, nil, []query{{sum(promql.RecordActiveRequests), legend}}})
 	}
 
 	d := dashboard{

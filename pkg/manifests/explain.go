@@ -34,11 +34,11 @@ func (st Stack) Explain(w io.Writer) error {
 
 	p("\nChoices:\n")
 	for _, c := range s.choices() {
-		p("  - %s\n", c)
+		p("%s", bullet(c))
 	}
 	p("\nWhen to change them:\n")
 	for _, a := range s.advice() {
-		p("  - %s\n", a)
+		p("%s", bullet(a))
 	}
 	_, err := w.Write(b.Bytes())
 	return err
@@ -143,6 +143,25 @@ func (s TeamSpec) choices() []string {
 		add("The NetworkPolicy may also block `kubectl port-forward` on some CNIs and the API server's service proxy, which connects from the control plane.")
 	}
 	return out
+}
+
+// explainWidth is where bullets wrap, so the account reads well in a 100-column terminal.
+const explainWidth = 100
+
+// bullet formats text as a list item wrapped at explainWidth with a hanging indent.
+func bullet(text string) string {
+	var b strings.Builder
+	line := "  -"
+	for _, word := range strings.Fields(text) {
+		if len(line)+1+len(word) > explainWidth && len(line) > len("    ") {
+			b.WriteString(line + "\n")
+			line = "    " + word
+			continue
+		}
+		line += " " + word
+	}
+	b.WriteString(line + "\n")
+	return b.String()
 }
 
 func memoryLimitText(s TeamSpec) string {

@@ -182,21 +182,16 @@ func (s TeamSpec) alertingRules(sources []promql.Source) []rule {
 // prometheusRule holds the recording rules and, unless turned off, the alerts.
 func (s TeamSpec) prometheusRule() (*monitoringv1.PrometheusRule, error) {
 	sources := s.sources()
-	groups := []struct {
+	type group struct {
 		name  string
 		rules []rule
-	}{{ruleGroupRED, recordingRules(sources)}}
+	}
+	groups := []group{{ruleGroupRED, recordingRules(sources)}}
 	if s.SLO != 0 {
-		groups = append(groups, struct {
-			name  string
-			rules []rule
-		}{ruleGroupSLO, sloRecordingRules(sources)})
+		groups = append(groups, group{ruleGroupSLO, sloRecordingRules(sources)})
 	}
 	if s.Alerts {
-		groups = append(groups, struct {
-			name  string
-			rules []rule
-		}{ruleGroupAlerts, s.alertingRules(sources)})
+		groups = append(groups, group{ruleGroupAlerts, s.alertingRules(sources)})
 	}
 	pr := &monitoringv1.PrometheusRule{
 		TypeMeta:   metav1.TypeMeta{APIVersion: monitoringv1.SchemeGroupVersion.String(), Kind: monitoringv1.PrometheusRuleKind},

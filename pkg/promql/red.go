@@ -99,8 +99,7 @@ func RequestRate(sources []Source, window time.Duration) parser.Expr {
 	})
 }
 
-// ResponseRate is final responses per second over window; only5xx narrows it to 5xx responses
-// and not5xx to every other class.
+// ResponseRate is final responses per second over window, of every class or narrowed by class.
 func ResponseRate(sources []Source, window time.Duration, class ResponseClass) parser.Expr {
 	return oneOf(sources, func(s Source) parser.Expr {
 		switch s {

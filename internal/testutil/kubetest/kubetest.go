@@ -61,6 +61,8 @@ import (
 	"time"
 
 	"k8s.io/client-go/rest"
+
+	"github.com/kubectl-promteam/kubectl-promteam/internal/testutil/tools"
 )
 
 // Token users known to every cluster.
@@ -102,23 +104,6 @@ type Cluster struct {
 	kubeconfig map[string]string
 	procs      []*process
 	nsCounter  atomic.Int64
-}
-
-// BinDir returns the directory holding etcd, kube-apiserver and kubectl: $PROMTEAM_BIN, or the
-// default that hack/lib.sh computes.
-func BinDir() string {
-	if dir := os.Getenv("PROMTEAM_BIN"); dir != "" {
-		return dir
-	}
-	cache := os.Getenv("PROMTEAM_CACHE")
-	if cache == "" {
-		base := os.Getenv("XDG_CACHE_HOME")
-		if base == "" {
-			base = filepath.Join(os.Getenv("HOME"), ".cache")
-		}
-		cache = filepath.Join(base, "kubectl-promteam")
-	}
-	return filepath.Join(cache, "bin")
 }
 
 // checkBinaries reports which of the required binaries are missing from dir.
@@ -220,7 +205,7 @@ func Shared(t testing.TB) *Cluster {
 
 // start generates the credentials in dir and starts etcd and kube-apiserver.
 func start(dir string) (*Cluster, error) {
-	bin := BinDir()
+	bin := tools.BinDir()
 	if err := checkBinaries(bin); err != nil {
 		return nil, err
 	}
