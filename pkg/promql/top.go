@@ -1,0 +1,182 @@
+package promql
+
+import (
+	"strings"
+	"time"
+
+	"github.com/prometheus/prometheus/model/labels"
+	"github.com/prometheus/prometheus/promql/parser"
+)
+
+// Selector narrows every query to the series of one team or one Envoy. Its matchers hold user
+// values, which the printer quotes and escapes.
+type Selector struct {
+	matchers []*labels.Matcher
+}
+
+// Everything selects every series.
+var Everything = Selector{}
+
+// Namespace selects the series of Envoys in one namespace (the target label the operator sets).
+func Namespace(ns string) Selector {
+	return Selector{matchers: []*labels.Matcher{Eq(LabelNamespace, ns)}}
+}
+
+// With adds a label equality to s.
+func (s Selector) With(name, value string) Selector {
+	out := Selector{matchers: append(append([]*labels.Matcher(nil), s.matchers...), Eq(name, value))}
+	return out
+}
+
+func (s Selector) series(metric string, extra ...*labels.Matcher) *parser.VectorSelector {
+	return Series(metric, append(append([]*labels.Matcher(nil), s.matchers...), extra...)...)
+}
+
+// Envoy cluster and listener statistics the live view reads.
+const (
+	metricRequests      = "envoy_cluster_upstream_rq_total"
+	metricLatency       = "envoy_cluster_upstream_rq_time_bucket"
+	metricActive        = "envoy_cluster_upstream_rq_active"
+	metricDownstream    = "envoy_http_downstream_rq_total"
+	metricDownstreamLat = "envoy_http_downstream_rq_time_bucket"
+)
+
+// UpstreamRequestRate is requests per second by cluster (and by the extra labels).
+func UpstreamRequestRate(d Dialect, sel Selector, w time.Duration, by ...string) parser.Expr {
+	return SumBy(Rate(sel.series(metricRequests), w), append([]string{d.Cluster}, by...)...)
+}
+
+// UpstreamSuccessRatio is the non-5xx share of final responses by cluster. Numerator and
+// denominator both count final responses by class, so in-flight and reset requests do not skew
+// it; a cluster without responses has no ratio (0/0 is NaN).
+func UpstreamSuccessRatio(d Dialect, sel Selector, w time.Duration, by ...string) parser.Expr {
+	group := append([]string{d.Cluster}, by...)
+	ok := SumBy(Rate(sel.series(d.ClassMetric, Neq(d.Class, d.Class5xx), Neq(d.Class, "")), w), group...)
+	all := SumBy(Rate(sel.series(d.ClassMetric, Neq(d.Class, "")), w), group...)
+	return Div(ok, all)
+}
+
+// UpstreamLatency is latency quantile q in milliseconds by cluster, from the histogram with le
+// kept through the sum.
+func UpstreamLatency(d Dialect, sel Selector, q float64, w time.Duration, by ...string) parser.Expr {
+	group := append(append([]string{d.Cluster}, by...), "le")
+	return HistogramQuantile(q, SumBy(Rate(sel.series(metricLatency), w), group...))
+}
+
+// UpstreamActive is requests in flight by cluster.
+func UpstreamActive(d Dialect, sel Selector) parser.Expr {
+	return SumBy(sel.series(metricActive), d.Cluster)
+}
+
+// ClassRate is final responses per second by status class.
+func ClassRate(d Dialect, sel Selector, w time.Duration) parser.Expr {
+	return SumBy(Rate(sel.series(d.ClassMetric, Neq(d.Class, "")), w), d.Class)
+}
+
+// CodeLabel is the label CodeRate groups by.
+const CodeLabel = "code"
+
+// CodeRate is final responses per second by status code, labelled code. Where the dialect puts
+// codes into metric names, a subquery at step moves the code into a label first, because rate()
+// drops metric names.
+func CodeRate(d Dialect, sel Selector, w, step time.Duration) parser.Expr {
+	if d.CodeMetric != "" {
+		codes := sel.series(d.CodeMetric, Neq(d.Code, ""))
+		return SumBy(LabelReplace(Rate(codes, w), CodeLabel, "$1", d.Code, "(.*)"), CodeLabel)
+	}
+	name := mustMatcher(labels.MatchRegexp, labels.MetricName, d.CodeNamePrefix+"[0-9]{3}")
+	vs := &parser.VectorSelector{LabelMatchers: append(append([]*labels.Matcher(nil), sel.matchers...), name)}
+	relabelled := LabelReplace(vs, CodeLabel, "$1", labels.MetricName, d.CodeNamePrefix+"([0-9]{3})")
+	sub := &parser.SubqueryExpr{Expr: relabelled, Range: w, Step: step}
+	return SumBy(call("rate", sub), CodeLabel)
+}
+
+// LatencyBuckets is the cumulative latency histogram's rate by bucket bound (le, milliseconds).
+func LatencyBuckets(sel Selector, w time.Duration) parser.Expr {
+	return SumBy(Rate(sel.series(metricLatency), w), "le")
+}
+
+// StatLabel names the statistic in ClusterStats' result.
+const StatLabel = "stat"
+
+// Statistics ClusterStats reports, as values of StatLabel.
+const (
+	StatTimeouts        = "timeouts"
+	StatPerTryTimeouts  = "per_try_timeouts"
+	StatRetries         = "retries"
+	StatRetryOverflow   = "retry_overflow"
+	StatPendingOverflow = "pending_overflow"
+	StatResets          = "resets"
+	StatEjections       = "ejections_active"
+	StatHealthy         = "members_healthy"
+	StatMembers         = "members_total"
+	StatBreakersOpen    = "breakers_open"
+)
+
+// ClusterStats is the reliability statistics of the selected series in one query: each sum is
+// tagged with StatLabel and joined with or. Counters are per second over w; gauges are now.
+func ClusterStats(sel Selector, w time.Duration) parser.Expr {
+	rate := func(stat string, metrics ...string) parser.Expr {
+		vs := sel.series(metrics[0])
+		if len(metrics) > 1 {
+			// One selector for all, so a counter Envoy has not created yet does not hide the others.
+			name := mustMatcher(labels.MatchRegexp, labels.MetricName, strings.Join(metrics, "|"))
+			vs = &parser.VectorSelector{LabelMatchers: append(append([]*labels.Matcher(nil), sel.matchers...), name)}
+		}
+		return tag(SumBy(Rate(vs, w)), stat)
+	}
+	gauge := func(stat, metric string) parser.Expr { return tag(SumBy(sel.series(metric)), stat) }
+	parts := []parser.Expr{
+		rate(StatTimeouts, "envoy_cluster_upstream_rq_timeout"),
+		rate(StatPerTryTimeouts, "envoy_cluster_upstream_rq_per_try_timeout"),
+		rate(StatRetries, "envoy_cluster_upstream_rq_retry"),
+		rate(StatRetryOverflow, "envoy_cluster_upstream_rq_retry_overflow"),
+		rate(StatPendingOverflow, "envoy_cluster_upstream_rq_pending_overflow"),
+		rate(StatResets, "envoy_cluster_upstream_rq_rx_reset", "envoy_cluster_upstream_rq_tx_reset"),
+		gauge(StatEjections, "envoy_cluster_outlier_detection_ejections_active"),
+		gauge(StatHealthy, "envoy_cluster_membership_healthy"),
+		gauge(StatMembers, "envoy_cluster_membership_total"),
+		gauge(StatBreakersOpen, "envoy_cluster_circuit_breakers_default_rq_open"),
+	}
+	out := parts[0]
+	for _, p := range parts[1:] {
+		out = Or(out, p)
+	}
+	return out
+}
+
+func tag(e parser.Expr, stat string) parser.Expr {
+	return LabelReplace(e, StatLabel, stat, labels.MetricName, ".*")
+}
+
+// DownstreamRequestRate is requests per second by HTTP connection manager.
+func DownstreamRequestRate(d Dialect, sel Selector, w time.Duration) parser.Expr {
+	return SumBy(Rate(sel.series(metricDownstream), w), d.Listener)
+}
+
+// DownstreamSuccessRatio is the non-5xx share of downstream responses by HTTP connection manager.
+func DownstreamSuccessRatio(d Dialect, sel Selector, w time.Duration) parser.Expr {
+	ok := SumBy(Rate(sel.series(d.ListenerClassMetric, Neq(d.Class, d.Class5xx), Neq(d.Class, "")), w), d.Listener)
+	all := SumBy(Rate(sel.series(d.ListenerClassMetric, Neq(d.Class, "")), w), d.Listener)
+	return Div(ok, all)
+}
+
+// DownstreamLatency is downstream latency quantile q in milliseconds by HTTP connection manager.
+func DownstreamLatency(d Dialect, sel Selector, q float64, w time.Duration) parser.Expr {
+	return HistogramQuantile(q, SumBy(Rate(sel.series(metricDownstreamLat), w), d.Listener, "le"))
+}
+
+// ClusterLabels is every cluster label value the selected series hold, for dialect discovery:
+// one series per distinct pair of the dialects' cluster labels.
+func ClusterLabels(sel Selector) parser.Expr {
+	var by []string
+	for _, d := range Dialects {
+		by = append(by, d.Cluster)
+	}
+	return &parser.AggregateExpr{Op: parser.COUNT, Expr: sel.series(metricRequests), Grouping: by}
+}
+
+// IstioStandard counts Istio's standard request series; used to explain an empty view.
+func IstioStandard(sel Selector) parser.Expr {
+	return &parser.AggregateExpr{Op: parser.COUNT, Expr: sel.series("istio_requests_total")}
+}

@@ -1,0 +1,69 @@
+package promql
+
+import (
+	"bytes"
+	"fmt"
+	"path/filepath"
+	"testing"
+	"time"
+
+	"github.com/prometheus/prometheus/promql/parser"
+
+	"github.com/kubectl-promteam/kubectl-promteam/internal/testutil/golden"
+)
+
+// allQueries is every query `top` can send, for one dialect, team namespace and cluster.
+func allQueries(d Dialect, ns, cluster string) map[string]parser.Expr {
+	sel := Namespace(ns)
+	one := sel.With(d.Cluster, cluster)
+	w := time.Minute
+	return map[string]parser.Expr{
+		"01 rps":                 UpstreamRequestRate(d, sel, w),
+		"02 success":             UpstreamSuccessRatio(d, sel, w),
+		"03 p50":                 UpstreamLatency(d, sel, 0.5, w),
+		"04 p90":                 UpstreamLatency(d, sel, 0.9, w),
+		"05 p99":                 UpstreamLatency(d, sel, 0.99, w),
+		"06 active":              UpstreamActive(d, sel),
+		"07 listener rps":        DownstreamRequestRate(d, sel, w),
+		"08 listener success":    DownstreamSuccessRatio(d, sel, w),
+		"09 listener p99":        DownstreamLatency(d, sel, 0.99, w),
+		"10 detail classes":      ClassRate(d, one, w),
+		"11 detail codes":        CodeRate(d, one, w, 15*time.Second),
+		"12 detail stats":        ClusterStats(one, w),
+		"13 detail pod rps":      UpstreamRequestRate(d, one, w, "pod", "instance"),
+		"14 detail pod success":  UpstreamSuccessRatio(d, one, w, "pod", "instance"),
+		"15 detail pod p99":      UpstreamLatency(d, one, 0.99, w, "pod", "instance"),
+		"16 detail buckets":      LatencyBuckets(one, w),
+		"17 discovery":           ClusterLabels(sel),
+		"18 discovery istio std": IstioStandard(sel),
+	}
+}
+
+// TestEveryTopQueryRoundTrips prints every query for both dialects, with label values that try
+// to break out of their quotes, checks each parses back to itself, and keeps the text in a
+// golden file so a change to what the tool sends is a reviewed change.
+func TestEveryTopQueryRoundTrips(t *testing.T) {
+	for _, d := range Dialects {
+		var b bytes.Buffer
+		queries := allQueries(d, `team"a\`, `outbound|80||x".svc\`)
+		for i := 1; i <= len(queries); i++ {
+			for name, e := range queries {
+				if name[:2] != fmt.Sprintf("%02d", i) {
+					continue
+				}
+				text, err := Check(e)
+				if err != nil {
+					t.Errorf("%s %s: %v", d.Name, name, err)
+				}
+				fmt.Fprintf(&b, "# %s\n%s\n\n", name[3:], text)
+			}
+		}
+		golden.Assert(t, filepath.Join("testdata", "top-"+d.Name+".promql"), b.Bytes())
+	}
+}
+
+func TestDetectDialectOnLabelSets(t *testing.T) {
+	if _, ok := DetectDialect(nil); ok {
+		t.Error("no series, yet a dialect")
+	}
+}

@@ -1,0 +1,368 @@
+package traffic
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"fmt"
+	"math"
+	"path/filepath"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/prometheus/common/model"
+
+	"github.com/kubectl-promteam/kubectl-promteam/internal/testutil/golden"
+	"github.com/kubectl-promteam/kubectl-promteam/pkg/promql"
+)
+
+// fakeQuerier answers each query with the samples whose key (a metric-name fragment) the query
+// text contains, recording every query it saw.
+type fakeQuerier struct {
+	mu      sync.Mutex
+	seen    []string
+	answers func(query string) model.Vector
+	barrier *sync.WaitGroup // when set, every query waits until all have arrived
+}
+
+func (f *fakeQuerier) Query(ctx context.Context, q string, _ time.Time) (Result, error) {
+	f.mu.Lock()
+	f.seen = append(f.seen, q)
+	f.mu.Unlock()
+	if f.barrier != nil {
+		f.barrier.Done()
+		done := make(chan struct{})
+		go func() { f.barrier.Wait(); close(done) }()
+		select {
+		case <-done:
+		case <-time.After(5 * time.Second):
+			return Result{}, fmt.Errorf("query %q was not sent together with the others", q)
+		case <-ctx.Done():
+			return Result{}, ctx.Err()
+		}
+	}
+	return Result{Vector: f.answers(q), Warnings: []string{"some warning"}}, nil
+}
+
+func sample(labels map[string]string, v float64) *model.Sample {
+	m := model.Metric{}
+	for k, val := range labels {
+		m[model.LabelName(k)] = model.LabelValue(val)
+	}
+	return &model.Sample{Metric: m, Value: model.SampleValue(v)}
+}
+
+// clusterAnswers answers the frame queries for n clusters named c0..c(n-1), each with known
+// numbers, plus an idle cluster and one with traffic but no histogram.
+func clusterAnswers(d promql.Dialect, n int) func(string) model.Vector {
+	return func(q string) model.Vector {
+		var v model.Vector
+		add := func(name string, val float64) { v = append(v, sample(map[string]string{d.Cluster: name}, val)) }
+		switch {
+		case strings.HasPrefix(q, "histogram_quantile(0.99") && strings.Contains(q, "downstream"):
+			v = append(v, sample(map[string]string{d.Listener: "ingress_http"}, 42))
+		case strings.Contains(q, "envoy_http_downstream_rq_total"):
+			v = append(v, sample(map[string]string{d.Listener: "ingress_http"}, 30))
+		case strings.Contains(q, "downstream") && strings.Contains(q, " / "):
+			v = append(v, sample(map[string]string{d.Listener: "ingress_http"}, 0.99))
+		case strings.HasPrefix(q, "histogram_quantile(0.5,"):
+			for i := range n {
+				add(fmt.Sprintf("c%d", i), 10)
+			}
+			add("idle", math.NaN())
+		case strings.HasPrefix(q, "histogram_quantile(0.9,"):
+			for i := range n {
+				add(fmt.Sprintf("c%d", i), 20)
+			}
+			add("idle", math.NaN())
+		case strings.HasPrefix(q, "histogram_quantile(0.99,"):
+			for i := range n {
+				add(fmt.Sprintf("c%d", i), 90)
+			}
+			add("idle", math.NaN())
+		case strings.Contains(q, " / "):
+			for i := range n {
+				add(fmt.Sprintf("c%d", i), 0.995)
+			}
+			add("idle", math.NaN())
+			add("nohist", 1)
+		case strings.Contains(q, "envoy_cluster_upstream_rq_total"):
+			for i := range n {
+				add(fmt.Sprintf("c%d", i), float64(i+1))
+			}
+			add("idle", 0)
+			add("nohist", 3)
+		case strings.Contains(q, "envoy_cluster_upstream_rq_active"):
+			for i := range n {
+				add(fmt.Sprintf("c%d", i), 2)
+			}
+			add("idle", 0)
+		}
+		return v
+	}
+}
+
+func newCollector(t *testing.T, q Querier, d promql.Dialect) *Collector {
+	t.Helper()
+	c, err := NewCollector(q, Config{Dialect: d, Selector: promql.Namespace("team-a"), Window: time.Minute})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return c
+}
+
+func TestQueriesPerRefreshDoNotGrowWithClusters(t *testing.T) {
+	var counts []int
+	for _, n := range []int{1, 100, 5000} {
+		fq := &fakeQuerier{answers: clusterAnswers(promql.DialectEnvoy, n)}
+		c := newCollector(t, fq, promql.DialectEnvoy)
+		f, err := c.Frame(context.Background(), time.Unix(1000, 0))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if len(f.Rows) != n+2 {
+			t.Errorf("%d clusters gave %d rows", n, len(f.Rows))
+		}
+		counts = append(counts, len(fq.seen))
+	}
+	if counts[0] != counts[1] || counts[1] != counts[2] || counts[0] != 9 {
+		t.Errorf("queries per refresh for 1, 100, 5000 clusters: %v, want 9 each", counts)
+	}
+}
+
+func TestQueriesGoOutTogether(t *testing.T) {
+	fq := &fakeQuerier{answers: clusterAnswers(promql.DialectEnvoy, 3), barrier: &sync.WaitGroup{}}
+	c := newCollector(t, fq, promql.DialectEnvoy)
+	fq.barrier.Add(len(c.Queries()))
+	if _, err := c.Frame(context.Background(), time.Unix(1000, 0)); err != nil {
+		t.Fatalf("the refresh's queries did not run concurrently: %v", err)
+	}
+}
+
+func TestFoldKeepsNoDataApartFromZero(t *testing.T) {
+	fq := &fakeQuerier{answers: clusterAnswers(promql.DialectEnvoy, 2)}
+	f, err := newCollector(t, fq, promql.DialectEnvoy).Frame(context.Background(), time.Unix(1000, 0))
+	if err != nil {
+		t.Fatal(err)
+	}
+	rows := map[string]Row{}
+	for _, r := range f.Rows {
+		rows[r.Name] = r
+	}
+	idle := rows["idle"]
+	if idle.RPS != 0 || Known(idle.Success) || Known(idle.P50) || Known(idle.P99) {
+		t.Errorf("idle cluster = %+v: want 0 rps and no success or latency", idle)
+	}
+	nohist := rows["nohist"]
+	if nohist.RPS != 3 || nohist.Success != 1 || Known(nohist.P99) || Known(nohist.Active) {
+		t.Errorf("cluster without histogram = %+v", nohist)
+	}
+	if f.Rows[0].Name != "nohist" || f.Rows[1].Name != "c1" || f.Rows[len(f.Rows)-1].Name != "idle" {
+		t.Errorf("rows not sorted by rps: first %s, last %s", f.Rows[0].Name, f.Rows[len(f.Rows)-1].Name)
+	}
+	if len(f.Warnings) != 1 {
+		t.Errorf("warnings not deduplicated: %v", f.Warnings)
+	}
+	if len(f.Listeners) != 1 || f.Listeners[0].RPS != 30 || f.Listeners[0].P99 != 42 || f.Listeners[0].Success != 0.99 {
+		t.Errorf("listeners = %+v", f.Listeners)
+	}
+
+	var b bytes.Buffer
+	if err := RenderJSON(&b, f); err != nil {
+		t.Fatal(err)
+	}
+	var out struct {
+		Window string           `json:"window"`
+		Rows   []map[string]any `json:"rows"`
+	}
+	if err := json.Unmarshal(b.Bytes(), &out); err != nil {
+		t.Fatal(err)
+	}
+	for _, r := range out.Rows {
+		if r["name"] == "idle" {
+			if r["success_rate"] != nil || r["p50_ms"] != nil || r["p99_ms"] != nil || r["rps"] != 0.0 {
+				t.Errorf("idle row in JSON = %v: want rps 0 and nulls", r)
+			}
+			for _, key := range []string{"name", "namespace", "service", "rps", "success_rate", "p50_ms", "p90_ms", "p99_ms", "active_requests"} {
+				if _, ok := r[key]; !ok {
+					t.Errorf("JSON row lacks %q", key)
+				}
+			}
+		}
+	}
+	if out.Window != "1m" {
+		t.Errorf("window = %q", out.Window)
+	}
+}
+
+func TestRenderGolden(t *testing.T) {
+	f := Frame{
+		Window: time.Minute,
+		Rows: []Row{
+			{Name: "shop_checkout_8080", Namespace: "shop", Service: "checkout", RPS: 120.25, Success: 0.9987, P50: 4.2, P90: 35, P99: 1250, Active: 7},
+			{Name: `odd "name" \ here`, RPS: 0.5, Success: 1, P50: 100, P90: 200, P99: 245, Active: 0},
+			{Name: "idle", RPS: 0, Success: NoData, P50: NoData, P90: NoData, P99: NoData, Active: NoData},
+		},
+		Listeners: []Listener{{Prefix: "ingress_http", RPS: 121, Success: 0.998, P99: 1300}},
+	}
+	for _, tc := range []struct {
+		name   string
+		render func(*bytes.Buffer) error
+	}{
+		{"table.txt", func(b *bytes.Buffer) error { return RenderTable(b, f, false) }},
+		{"wide.txt", func(b *bytes.Buffer) error { return RenderTable(b, f, true) }},
+		{"frame.json", func(b *bytes.Buffer) error { return RenderJSON(b, f) }},
+	} {
+		var b bytes.Buffer
+		if err := tc.render(&b); err != nil {
+			t.Fatal(err)
+		}
+		golden.Assert(t, filepath.Join("testdata", tc.name), b.Bytes())
+	}
+}
+
+func TestDetailFolds(t *testing.T) {
+	d := promql.DialectEnvoy
+	fq := &fakeQuerier{answers: func(q string) model.Vector {
+		switch {
+		case strings.Contains(q, "stat"):
+			return model.Vector{
+				sample(map[string]string{"stat": "timeouts"}, 0.5),
+				sample(map[string]string{"stat": "members_total"}, 3),
+				sample(map[string]string{"stat": "breakers_open"}, 0),
+			}
+		case strings.Contains(q, `sum by (code)`):
+			return model.Vector{sample(map[string]string{"code": "200"}, 9), sample(map[string]string{"code": "503"}, 1)}
+		case strings.Contains(q, "sum by (envoy_response_code_class)"):
+			return model.Vector{sample(map[string]string{d.Class: "2"}, 9), sample(map[string]string{d.Class: "5"}, 1)}
+		case strings.HasPrefix(q, "sum by (le)"):
+			return model.Vector{
+				sample(map[string]string{"le": "100"}, 2), sample(map[string]string{"le": "250"}, 9),
+				sample(map[string]string{"le": "+Inf"}, 10),
+			}
+		case strings.HasPrefix(q, "histogram_quantile"):
+			return model.Vector{sample(map[string]string{"pod": "envoy-0"}, 240)}
+		case strings.Contains(q, " / "):
+			return model.Vector{sample(map[string]string{"pod": "envoy-0"}, 0.9), sample(map[string]string{"instance": "10.0.0.9:9901"}, 1)}
+		default:
+			return model.Vector{sample(map[string]string{"pod": "envoy-0"}, 6), sample(map[string]string{"instance": "10.0.0.9:9901"}, 4)}
+		}
+	}}
+	det, err := newCollector(t, fq, d).Detail(context.Background(), time.Unix(1000, 0), `shop"_x`)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, q := range fq.seen {
+		if !strings.Contains(q, `envoy_cluster_name="shop\"_x"`) {
+			t.Errorf("drill-down query not narrowed to the selected cluster: %s", q)
+		}
+	}
+	if len(det.Classes) != 2 || det.Classes[0].Label != "2xx" || det.Classes[1].Label != "5xx" {
+		t.Errorf("classes = %+v", det.Classes)
+	}
+	if len(det.Codes) != 2 || det.Codes[1].Label != "503" {
+		t.Errorf("codes = %+v", det.Codes)
+	}
+	if det.Timeouts != 0.5 || det.MembersTotal != 3 || det.BreakersOpen != 0 || Known(det.Retries) {
+		t.Errorf("stats = %+v", det)
+	}
+	if len(det.Pods) != 2 || det.Pods[0].Pod != "10.0.0.9:9901" || det.Pods[1].P99 != 240 {
+		t.Errorf("pods = %+v", det.Pods)
+	}
+	want := []Bucket{{100, 2}, {250, 7}, {math.Inf(1), 1}}
+	if len(det.Latency) != 3 {
+		t.Fatalf("latency = %+v", det.Latency)
+	}
+	for i, b := range det.Latency {
+		if b != want[i] {
+			t.Errorf("bucket %d = %+v, want %+v", i, b, want[i])
+		}
+	}
+}
+
+func TestDiscoverPicksTheDialectWithMoreSeries(t *testing.T) {
+	for _, tc := range []struct {
+		labels []map[string]string
+		want   string
+		err    string
+	}{
+		{[]map[string]string{{"envoy_cluster_name": "a"}, {"envoy_cluster_name": "b"}}, "envoy", ""},
+		{[]map[string]string{{"cluster_name": "outbound|80||a.b.svc.cluster.local"}}, "istio", ""},
+		{[]map[string]string{{"cluster_name": "x"}, {"envoy_cluster_name": "a"}, {"envoy_cluster_name": "b"}}, "envoy", ""},
+		{nil, "", "no Envoy cluster statistics"},
+	} {
+		fq := &fakeQuerier{answers: func(q string) model.Vector {
+			var v model.Vector
+			if strings.HasPrefix(q, "count by") {
+				for _, l := range tc.labels {
+					v = append(v, sample(l, 1))
+				}
+			}
+			return v
+		}}
+		d, err := Discover(context.Background(), fq, promql.Everything, time.Unix(0, 0))
+		if tc.err != "" {
+			if err == nil || !strings.Contains(err.Error(), tc.err) {
+				t.Errorf("Discover = %v, want error %q", err, tc.err)
+			}
+			continue
+		}
+		if err != nil || d.Name != tc.want {
+			t.Errorf("Discover(%v) = %s, %v; want %s", tc.labels, d.Name, err, tc.want)
+		}
+	}
+}
+
+func TestSortKeepsNoDataLast(t *testing.T) {
+	rows := []Row{
+		{Name: "b", RPS: 5, P99: NoData},
+		{Name: "a", RPS: NoData, P99: 10},
+		{Name: "c", RPS: 1, P99: 30},
+	}
+	for _, reverse := range []bool{false, true} {
+		SortRows(rows, SortRPS, reverse)
+		if rows[2].Name != "a" {
+			t.Errorf("reverse=%v: no-data row at %v", reverse, rows)
+		}
+		SortRows(rows, SortP99, reverse)
+		if rows[2].Name != "b" {
+			t.Errorf("p99 reverse=%v: no-data row at %v", reverse, rows)
+		}
+	}
+	SortRows(rows, SortRPS, false)
+	if rows[0].Name != "b" {
+		t.Errorf("rps descending by default: %v", rows)
+	}
+	if got := FilterRows(rows, "!B"); len(got) != 2 {
+		t.Errorf("inverse filter kept %v", got)
+	}
+}
+
+func TestNaming(t *testing.T) {
+	tests := []struct {
+		naming      Naming
+		cluster     string
+		ns, service string
+	}{
+		{NamingAuto, "outbound|9080|v1|reviews.default.svc.cluster.local", "default", "reviews"},
+		{NamingAuto, "reviews.default.svc.cluster.local", "default", "reviews"},
+		{NamingAuto, "shop_checkout_8080", "shop", "checkout"},
+		{NamingAuto, "shop_checkout-canary_8080", "shop", "checkout-canary"},
+		{NamingAuto, "kube-upstream_default-petstore-8080_gloo-system_default_petstore_8080", "default", "petstore"},
+		{NamingAuto, "echo-server_kuma-test_svc_8080-d8f1a2b3c4d5e6f7", "kuma-test", "echo-server"},
+		{NamingAuto, "httproute/default/backend/rule/0", "default", "backend"},
+		{NamingAuto, "xds_cluster", "", ""},
+		{NamingAuto, "service1", "", ""},
+		{NamingEmissary, "checkout_shop_8080", "shop", "checkout"},
+		{NamingContour, "outbound|80||a.b.svc.cluster.local", "", ""},
+		{NamingNone, "shop_checkout_8080", "", ""},
+	}
+	for _, tt := range tests {
+		ns, svc, _ := tt.naming.Service(tt.cluster)
+		if ns != tt.ns || svc != tt.service {
+			t.Errorf("%s %q = %q/%q, want %q/%q", tt.naming, tt.cluster, ns, svc, tt.ns, tt.service)
+		}
+	}
+}

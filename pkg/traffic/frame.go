@@ -1,0 +1,103 @@
+// Package traffic turns Prometheus answers about Envoy into rows: what one refresh of `top`
+// shows. It builds the queries (through pkg/promql), runs them concurrently through a Querier it
+// owns, folds the samples into rows and renders them as tables or JSON. NaN means "no data"
+// everywhere: a cluster without answers shows a dash, never 0 ms or 100%.
+package traffic
+
+import (
+	"math"
+	"time"
+)
+
+// NoData is the value of a number Prometheus had no answer for (absent series, 0/0).
+var NoData = math.NaN()
+
+// Known reports whether v holds data.
+func Known(v float64) bool { return !math.IsNaN(v) && !math.IsInf(v, 0) }
+
+// Row is one upstream Envoy cluster.
+type Row struct {
+	// Name is the cluster name exactly as in the label.
+	Name string
+	// Namespace and Service are the upstream Kubernetes Service when the controller's naming
+	// scheme reveals it (Contour, Emissary, Istio, Gloo, Kuma), else empty.
+	Namespace string
+	Service   string
+
+	RPS     float64 // requests per second over the window
+	Success float64 // share of final responses that were not 5xx, 0..1
+	P50     float64 // upstream latency quantiles, milliseconds
+	P90     float64
+	P99     float64
+	Active  float64 // requests in flight
+}
+
+// Listener is the downstream view of one HTTP connection manager: what clients saw, including
+// Envoy's own local replies.
+type Listener struct {
+	Prefix  string
+	RPS     float64
+	Success float64
+	P99     float64
+}
+
+// Frame is one refresh: every row at one instant.
+type Frame struct {
+	At        time.Time
+	Window    time.Duration
+	Dialect   string
+	Rows      []Row
+	Listeners []Listener
+	// Warnings are what Prometheus attached to its answers, deduplicated.
+	Warnings []string
+	// Took is how long the refresh's queries took, all together.
+	Took time.Duration
+}
+
+// Share is a rate for one label value, such as a status class or code.
+type Share struct {
+	Label string
+	RPS   float64
+}
+
+// PodRow is one cluster as seen by one Envoy pod or instance.
+type PodRow struct {
+	Pod     string
+	RPS     float64
+	Success float64
+	P99     float64
+}
+
+// Bucket is one histogram bucket of upstream latency: requests per second that took at most
+// UpperMs (and more than the previous bucket's bound).
+type Bucket struct {
+	UpperMs float64 // +Inf for the last bucket
+	RPS     float64
+}
+
+// Detail is the drill-down of one cluster: queried only for the row a person selected.
+type Detail struct {
+	Cluster string
+	At      time.Time
+	Window  time.Duration
+
+	Classes []Share // per status class (2xx, 5xx, …), by rate
+	Codes   []Share // per status code, by rate
+
+	Timeouts        float64 // per second: requests that timed out (counted in 5xx as 504)
+	PerTryTimeouts  float64
+	Retries         float64
+	RetryOverflow   float64
+	PendingOverflow float64 // rejected because the pending queue was full
+	Resets          float64 // upstream resets, both directions
+
+	EjectionsActive float64 // hosts ejected by outlier detection now
+	MembersHealthy  float64
+	MembersTotal    float64
+	BreakersOpen    float64 // open default-priority circuit breakers
+
+	Pods    []PodRow
+	Latency []Bucket
+
+	Warnings []string
+}

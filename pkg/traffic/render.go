@@ -1,0 +1,154 @@
+package traffic
+
+import (
+	"encoding/json"
+	"fmt"
+	"io"
+	"strconv"
+	"text/tabwriter"
+	"time"
+
+	"github.com/prometheus/common/model"
+)
+
+// Dash is what a missing number prints as.
+const Dash = "-"
+
+// FormatRPS prints requests per second with one decimal.
+func FormatRPS(v float64) string {
+	if !Known(v) {
+		return Dash
+	}
+	return strconv.FormatFloat(v, 'f', 1, 64)
+}
+
+// FormatSuccess prints a ratio as a percentage with two decimals.
+func FormatSuccess(v float64) string {
+	if !Known(v) {
+		return Dash
+	}
+	return strconv.FormatFloat(v*100, 'f', 2, 64) + "%"
+}
+
+// FormatLatency prints milliseconds: whole ms below a second, seconds with one decimal above.
+func FormatLatency(ms float64) string {
+	switch {
+	case !Known(ms):
+		return Dash
+	case ms < 10:
+		return strconv.FormatFloat(ms, 'f', 1, 64) + "ms"
+	case ms < 1000:
+		return strconv.FormatFloat(ms, 'f', 0, 64) + "ms"
+	}
+	return strconv.FormatFloat(ms/1000, 'f', 1, 64) + "s"
+}
+
+// FormatCount prints a gauge such as requests in flight.
+func FormatCount(v float64) string {
+	if !Known(v) {
+		return Dash
+	}
+	return strconv.FormatFloat(v, 'f', -1, 64)
+}
+
+// ServiceName prints namespace/service, or the dash when the cluster name does not reveal it.
+func ServiceName(r Row) string {
+	if r.Service == "" {
+		return Dash
+	}
+	return r.Namespace + "/" + r.Service
+}
+
+// RenderTable writes rows as an aligned table; wide adds separate namespace and service columns,
+// requests in flight and the downstream listeners.
+func RenderTable(w io.Writer, f Frame, wide bool) error {
+	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', 0)
+	if wide {
+		fmt.Fprintln(tw, "NAME\tNAMESPACE\tSERVICE\tRPS\tSUCCESS\tP50\tP90\tP99\tACTIVE")
+	} else {
+		fmt.Fprintln(tw, "NAME\tSERVICE\tRPS\tSUCCESS\tP50\tP90\tP99")
+	}
+	for _, r := range f.Rows {
+		if wide {
+			fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\n", r.Name, orDash(r.Namespace), orDash(r.Service),
+				FormatRPS(r.RPS), FormatSuccess(r.Success), FormatLatency(r.P50), FormatLatency(r.P90), FormatLatency(r.P99), FormatCount(r.Active))
+		} else {
+			fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\t%s\n", r.Name, ServiceName(r),
+				FormatRPS(r.RPS), FormatSuccess(r.Success), FormatLatency(r.P50), FormatLatency(r.P90), FormatLatency(r.P99))
+		}
+	}
+	if wide && len(f.Listeners) > 0 {
+		fmt.Fprintln(tw, "\nLISTENER\tRPS\tSUCCESS\tP99")
+		for _, l := range f.Listeners {
+			fmt.Fprintf(tw, "%s\t%s\t%s\t%s\n", l.Prefix, FormatRPS(l.RPS), FormatSuccess(l.Success), FormatLatency(l.P99))
+		}
+	}
+	return tw.Flush()
+}
+
+func orDash(s string) string {
+	if s == "" {
+		return Dash
+	}
+	return s
+}
+
+// jsonFrame is the JSON contract of `top -o json`: names and units are stable.
+type jsonFrame struct {
+	Window string    `json:"window"`
+	Rows   []jsonRow `json:"rows"`
+}
+
+type jsonRow struct {
+	Name           string   `json:"name"`
+	Namespace      *string  `json:"namespace"`
+	Service        *string  `json:"service"`
+	RPS            *float64 `json:"rps"`
+	SuccessRate    *float64 `json:"success_rate"`
+	P50            *float64 `json:"p50_ms"`
+	P90            *float64 `json:"p90_ms"`
+	P99            *float64 `json:"p99_ms"`
+	ActiveRequests *float64 `json:"active_requests"`
+}
+
+func number(v float64) *float64 {
+	if !Known(v) {
+		return nil
+	}
+	return &v
+}
+
+func text(s string) *string {
+	if s == "" {
+		return nil
+	}
+	return &s
+}
+
+// RenderJSON writes the frame as the JSON contract: {"window": "1m", "rows": [...]}, numbers as
+// numbers and missing data as null.
+func RenderJSON(w io.Writer, f Frame) error {
+	out := jsonFrame{Window: model.Duration(f.Window).String(), Rows: make([]jsonRow, 0, len(f.Rows))}
+	for _, r := range f.Rows {
+		out.Rows = append(out.Rows, jsonRow{
+			Name: r.Name, Namespace: text(r.Namespace), Service: text(r.Service),
+			RPS: number(r.RPS), SuccessRate: number(r.Success),
+			P50: number(r.P50), P90: number(r.P90), P99: number(r.P99), ActiveRequests: number(r.Active),
+		})
+	}
+	enc := json.NewEncoder(w)
+	enc.SetIndent("", "  ")
+	return enc.Encode(out)
+}
+
+// Age prints how long ago t was, in the largest whole unit: 3s, 2m, 1h.
+func Age(now, t time.Time) string {
+	d := now.Sub(t)
+	switch {
+	case d < time.Minute:
+		return strconv.Itoa(int(d.Seconds())) + "s"
+	case d < time.Hour:
+		return strconv.Itoa(int(d.Minutes())) + "m"
+	}
+	return strconv.Itoa(int(d.Hours())) + "h"
+}
