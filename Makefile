@@ -29,6 +29,7 @@ tools: ## Install or build promtool, prometheus, kube-apiserver, etcd, kubectl a
 	hack/install-prometheus.sh
 	hack/install-k8s.sh
 	hack/install-lint.sh
+	hack/install-tmux.sh
 
 .PHONY: verify
 verify: fmt-check vet tidy-check lint ## Formatting, vet, go.mod drift and lint

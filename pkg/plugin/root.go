@@ -40,6 +40,7 @@ rules, Envoy scrape presets, RED recording rules and traffic-gated alerts.`,
 
 	root.AddCommand(
 		NewCmdCreate(streams, configFlags),
+		NewCmdTop(streams, configFlags),
 		NewCmdVersion(streams),
 	)
 	setFlagErrors(root)

@@ -116,11 +116,7 @@ func (c *Client) Query(ctx context.Context, query string, at time.Time) (traffic
 	if !ok {
 		return traffic.Result{}, &QueryError{Query: query, URL: c.url, Err: fmt.Errorf("answered a %s, not an instant vector", v.Type())}
 	}
-	res := traffic.Result{Vector: vec, Warnings: append([]string(nil), warnings...)}
-	for _, info := range infos {
-		res.Warnings = append(res.Warnings, "info: "+info)
-	}
-	return res, nil
+	return traffic.Result{Vector: vec, Warnings: append([]string(nil), warnings...), Infos: append([]string(nil), infos...)}, nil
 }
 
 // QueryError is a failed query.
@@ -131,9 +127,14 @@ type QueryError struct {
 }
 
 func (e *QueryError) Error() string {
-	var apiErr *promv1.Error
+	var (
+		apiErr *promv1.Error
+		netErr *net.OpError
+	)
 	msg := e.Err.Error()
 	switch {
+	case errors.As(e.Err, &netErr):
+		return fmt.Sprintf("cannot reach Prometheus at %s: %v", e.URL, netErr.Err)
 	case errors.As(e.Err, &apiErr):
 		msg = "Prometheus answered " + string(apiErr.Type) + ": " + apiErr.Msg
 	case errors.Is(e.Err, context.DeadlineExceeded):

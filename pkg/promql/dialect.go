@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"strings"
 
+	"github.com/prometheus/common/model"
 	"github.com/prometheus/prometheus/model/labels"
 )
 
@@ -76,7 +77,7 @@ func DialectByName(name string) (Dialect, error) {
 func DetectDialect(series []labels.Labels) (d Dialect, ok bool) {
 	counts := make([]int, len(Dialects))
 	for _, ls := range series {
-		if !strings.HasPrefix(ls.Get(labels.MetricName), "envoy_cluster_") && ls.Get(labels.MetricName) != "" {
+		if !strings.HasPrefix(ls.Get(model.MetricNameLabel), "envoy_cluster_") && ls.Get(model.MetricNameLabel) != "" {
 			continue
 		}
 		for i, d := range Dialects {

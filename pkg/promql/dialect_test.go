@@ -8,6 +8,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/prometheus/common/model"
 	"github.com/prometheus/prometheus/model/labels"
 	"github.com/prometheus/prometheus/model/textparse"
 )
@@ -74,7 +75,7 @@ func TestDetectDialectOnRealCaptures(t *testing.T) {
 				if v := s.Get(d.Cluster); v != "" {
 					found[v] = true
 				}
-				if s.Get(labels.MetricName) == d.ClassMetric && s.Get(d.Class) != "" {
+				if s.Get(model.MetricNameLabel) == d.ClassMetric && s.Get(d.Class) != "" {
 					classes[s.Get(d.Class)] = true
 				}
 			}

@@ -1,9 +1,9 @@
 package promql
 
 import (
-	"strings"
 	"time"
 
+	"github.com/prometheus/common/model"
 	"github.com/prometheus/prometheus/model/labels"
 	"github.com/prometheus/prometheus/promql/parser"
 )
@@ -84,9 +84,9 @@ func CodeRate(d Dialect, sel Selector, w, step time.Duration) parser.Expr {
 		codes := sel.series(d.CodeMetric, Neq(d.Code, ""))
 		return SumBy(LabelReplace(Rate(codes, w), CodeLabel, "$1", d.Code, "(.*)"), CodeLabel)
 	}
-	name := mustMatcher(labels.MatchRegexp, labels.MetricName, d.CodeNamePrefix+"[0-9]{3}")
+	name := mustMatcher(labels.MatchRegexp, model.MetricNameLabel, d.CodeNamePrefix+"[0-9]{3}")
 	vs := &parser.VectorSelector{LabelMatchers: append(append([]*labels.Matcher(nil), sel.matchers...), name)}
-	relabelled := LabelReplace(vs, CodeLabel, "$1", labels.MetricName, d.CodeNamePrefix+"([0-9]{3})")
+	relabelled := LabelReplace(vs, CodeLabel, "$1", model.MetricNameLabel, d.CodeNamePrefix+"([0-9]{3})")
 	sub := &parser.SubqueryExpr{Expr: relabelled, Range: w, Step: step}
 	return SumBy(call("rate", sub), CodeLabel)
 }
@@ -106,7 +106,8 @@ const (
 	StatRetries         = "retries"
 	StatRetryOverflow   = "retry_overflow"
 	StatPendingOverflow = "pending_overflow"
-	StatResets          = "resets"
+	StatRxResets        = "rx_resets"
+	StatTxResets        = "tx_resets"
 	StatEjections       = "ejections_active"
 	StatHealthy         = "members_healthy"
 	StatMembers         = "members_total"
@@ -116,23 +117,18 @@ const (
 // ClusterStats is the reliability statistics of the selected series in one query: each sum is
 // tagged with StatLabel and joined with or. Counters are per second over w; gauges are now.
 func ClusterStats(sel Selector, w time.Duration) parser.Expr {
-	rate := func(stat string, metrics ...string) parser.Expr {
-		vs := sel.series(metrics[0])
-		if len(metrics) > 1 {
-			// One selector for all, so a counter Envoy has not created yet does not hide the others.
-			name := mustMatcher(labels.MatchRegexp, labels.MetricName, strings.Join(metrics, "|"))
-			vs = &parser.VectorSelector{LabelMatchers: append(append([]*labels.Matcher(nil), sel.matchers...), name)}
-		}
-		return tag(SumBy(Rate(vs, w)), stat)
-	}
-	gauge := func(stat, metric string) parser.Expr { return tag(SumBy(sel.series(metric)), stat) }
+	rate := func(stat, metric string) parser.Expr { return tag(SumBy(Rate(sel.series(metric), w)), stat) }
+	// Every Envoy reports the same membership, ejections and breakers of a cluster: the largest
+	// report is the answer, a sum would count each host once per pod.
+	gauge := func(stat, metric string) parser.Expr { return tag(MaxBy(sel.series(metric)), stat) }
 	parts := []parser.Expr{
 		rate(StatTimeouts, "envoy_cluster_upstream_rq_timeout"),
 		rate(StatPerTryTimeouts, "envoy_cluster_upstream_rq_per_try_timeout"),
 		rate(StatRetries, "envoy_cluster_upstream_rq_retry"),
 		rate(StatRetryOverflow, "envoy_cluster_upstream_rq_retry_overflow"),
 		rate(StatPendingOverflow, "envoy_cluster_upstream_rq_pending_overflow"),
-		rate(StatResets, "envoy_cluster_upstream_rq_rx_reset", "envoy_cluster_upstream_rq_tx_reset"),
+		rate(StatRxResets, "envoy_cluster_upstream_rq_rx_reset"),
+		rate(StatTxResets, "envoy_cluster_upstream_rq_tx_reset"),
 		gauge(StatEjections, "envoy_cluster_outlier_detection_ejections_active"),
 		gauge(StatHealthy, "envoy_cluster_membership_healthy"),
 		gauge(StatMembers, "envoy_cluster_membership_total"),
@@ -146,7 +142,7 @@ func ClusterStats(sel Selector, w time.Duration) parser.Expr {
 }
 
 func tag(e parser.Expr, stat string) parser.Expr {
-	return LabelReplace(e, StatLabel, stat, labels.MetricName, ".*")
+	return LabelReplace(e, StatLabel, stat, model.MetricNameLabel, ".*")
 }
 
 // DownstreamRequestRate is requests per second by HTTP connection manager.

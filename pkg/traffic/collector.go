@@ -24,10 +24,13 @@ type Querier interface {
 	Query(ctx context.Context, query string, at time.Time) (Result, error)
 }
 
-// Result is an instant vector and what Prometheus said about it.
+// Result is an instant vector and what Prometheus said about it: warnings mean the answer may
+// be incomplete; infos are hints (Prometheus 3 notes that Envoy's counters lack the _total
+// suffix, for one) that change nothing about the numbers.
 type Result struct {
 	Vector   model.Vector
 	Warnings []string
+	Infos    []string
 }
 
 // Config chooses what the collector asks.
@@ -46,7 +49,6 @@ type Collector struct {
 	q       Querier
 	cfg     Config
 	frame   []query
-	podBy   []string
 	codeStp time.Duration
 }
 
@@ -133,6 +135,7 @@ func (c *Collector) Frame(ctx context.Context, at time.Time) (Frame, error) {
 	listeners := map[string]*Listener{}
 	for i, q := range c.frame {
 		f.Warnings = appendNew(f.Warnings, results[i].Warnings...)
+		f.Infos = appendNew(f.Infos, results[i].Infos...)
 		for _, s := range results[i].Vector {
 			v := float64(s.Value)
 			if q.listener != nil {
@@ -216,13 +219,21 @@ func (c *Collector) Detail(ctx context.Context, at time.Time, cluster string) (D
 	stats := map[string]*float64{
 		promql.StatTimeouts: &out.Timeouts, promql.StatPerTryTimeouts: &out.PerTryTimeouts,
 		promql.StatRetries: &out.Retries, promql.StatRetryOverflow: &out.RetryOverflow,
-		promql.StatPendingOverflow: &out.PendingOverflow, promql.StatResets: &out.Resets,
-		promql.StatEjections: &out.EjectionsActive, promql.StatHealthy: &out.MembersHealthy,
+		promql.StatPendingOverflow: &out.PendingOverflow,
+		promql.StatEjections:       &out.EjectionsActive, promql.StatHealthy: &out.MembersHealthy,
 		promql.StatMembers: &out.MembersTotal, promql.StatBreakersOpen: &out.BreakersOpen,
 	}
 	for _, s := range results[2].Vector {
-		if p, ok := stats[string(s.Metric[promql.StatLabel])]; ok {
-			*p = float64(s.Value)
+		stat, v := string(s.Metric[promql.StatLabel]), float64(s.Value)
+		if p, ok := stats[stat]; ok {
+			*p = v
+		}
+		// Resets either way add up; no data stays no data.
+		if stat == promql.StatRxResets || stat == promql.StatTxResets {
+			if Known(out.Resets) {
+				v += out.Resets
+			}
+			out.Resets = v
 		}
 	}
 	pods := map[string]*PodRow{}

@@ -48,8 +48,9 @@ type Frame struct {
 	Dialect   string
 	Rows      []Row
 	Listeners []Listener
-	// Warnings are what Prometheus attached to its answers, deduplicated.
+	// Warnings and Infos are what Prometheus attached to its answers, deduplicated.
 	Warnings []string
+	Infos    []string
 	// Took is how long the refresh's queries took, all together.
 	Took time.Duration
 }

@@ -1,0 +1,176 @@
+// Package demo is an in-process Prometheus for `top --demo`: a simulated Envoy fleet is scraped
+// into a TSDB as time passes and queried with Prometheus' own PromQL engine, so the demo runs
+// the very queries top sends a real Prometheus, with no cluster and no server.
+package demo
+
+import (
+	"context"
+	"fmt"
+	"log/slog"
+	"os"
+	"sync"
+	"time"
+
+	"github.com/prometheus/common/model"
+	"github.com/prometheus/prometheus/model/labels"
+	"github.com/prometheus/prometheus/promql"
+	"github.com/prometheus/prometheus/tsdb"
+
+	"github.com/kubectl-promteam/kubectl-promteam/pkg/envoysim"
+	"github.com/kubectl-promteam/kubectl-promteam/pkg/traffic"
+)
+
+// Defaults of the simulated scrapes.
+const (
+	ScrapeInterval = 5 * time.Second
+	// history is how much data exists when the demo starts, so every rate window up to 10m
+	// has answers at once.
+	history = 10 * time.Minute
+	// Namespace is where the simulated Envoys run.
+	Namespace = "edge"
+)
+
+// Querier answers PromQL over the simulated fleet. It implements traffic.Querier.
+type Querier struct {
+	fleet    *envoysim.Fleet
+	dialect  envoysim.Dialect
+	interval time.Duration
+	engine   *promql.Engine
+
+	mu   sync.Mutex
+	db   *tsdb.DB
+	dir  string
+	next time.Time // the next scrape not yet appended
+}
+
+// Options configure a demo; the zero value is the stock-Envoy demo fleet.
+type Options struct {
+	Fleet   *envoysim.Fleet // default: envoysim.DemoFleet started an hour before now
+	Dialect envoysim.Dialect
+}
+
+// New starts the demo at now with history already scraped.
+func New(now time.Time) (*Querier, error) { return NewWithOptions(now, Options{}) }
+
+// NewWithOptions starts a demo of a chosen fleet and dialect.
+func NewWithOptions(now time.Time, opts Options) (*Querier, error) {
+	fleet := opts.Fleet
+	if fleet == nil {
+		fleet = envoysim.DemoFleet(now.Add(-time.Hour))
+	}
+	if err := fleet.Validate(); err != nil {
+		return nil, err
+	}
+	dir, err := os.MkdirTemp("", "promteam-demo-")
+	if err != nil {
+		return nil, fmt.Errorf("demo storage: %w", err)
+	}
+	dbOpts := tsdb.DefaultOptions()
+	dbOpts.RetentionDuration = int64(2 * time.Hour / time.Millisecond)
+	db, err := tsdb.Open(dir, slog.New(slog.DiscardHandler), nil, dbOpts, nil)
+	if err != nil {
+		_ = os.RemoveAll(dir)
+		return nil, fmt.Errorf("demo storage: %w", err)
+	}
+	q := &Querier{
+		fleet:    fleet,
+		dialect:  opts.Dialect,
+		interval: ScrapeInterval,
+		engine: promql.NewEngine(promql.EngineOpts{
+			Logger:        slog.New(slog.DiscardHandler),
+			MaxSamples:    50_000_000,
+			Timeout:       time.Minute,
+			LookbackDelta: 5 * time.Minute,
+		}),
+		db:   db,
+		dir:  dir,
+		next: now.Add(-history).Truncate(ScrapeInterval),
+	}
+	if err := q.scrapeUntil(context.Background(), now); err != nil {
+		_ = q.Close()
+		return nil, err
+	}
+	return q, nil
+}
+
+// scrapeUntil appends every scrape due up to at. Callers hold mu or own q exclusively.
+func (q *Querier) scrapeUntil(ctx context.Context, at time.Time) error {
+	if earliest := at.Add(-history); q.next.Before(earliest) {
+		q.next = earliest.Truncate(q.interval)
+	}
+	for !q.next.After(at) {
+		app := q.db.Appender(ctx)
+		ts := q.next.UnixMilli()
+		for i, pod := range q.fleet.Pods {
+			target := labels.FromStrings(
+				"instance", fmt.Sprintf("10.42.0.%d:9901", 10+i),
+				"job", "envoy",
+				"namespace", Namespace,
+				"pod", pod,
+			)
+			var appendErr error
+			err := q.fleet.TargetSamples(pod, q.next, q.dialect, target, func(l labels.Labels, v float64) {
+				if appendErr == nil {
+					_, appendErr = app.Append(0, l, ts, v)
+				}
+			})
+			if err == nil {
+				err = appendErr
+			}
+			if err != nil {
+				_ = app.Rollback()
+				return fmt.Errorf("demo scrape: %w", err)
+			}
+		}
+		if err := app.Commit(); err != nil {
+			return fmt.Errorf("demo scrape: %w", err)
+		}
+		q.next = q.next.Add(q.interval)
+	}
+	return nil
+}
+
+// Query scrapes the simulated fleet up to at, then evaluates query there.
+func (q *Querier) Query(ctx context.Context, query string, at time.Time) (traffic.Result, error) {
+	q.mu.Lock()
+	err := q.scrapeUntil(ctx, at)
+	q.mu.Unlock()
+	if err != nil {
+		return traffic.Result{}, err
+	}
+	pq, err := q.engine.NewInstantQuery(ctx, q.db, nil, query, at)
+	if err != nil {
+		return traffic.Result{}, fmt.Errorf("query %s: %w", query, err)
+	}
+	defer pq.Close()
+	res := pq.Exec(ctx)
+	if res.Err != nil {
+		return traffic.Result{}, fmt.Errorf("query %s: %w", query, res.Err)
+	}
+	vec, err := res.Vector()
+	if err != nil {
+		return traffic.Result{}, fmt.Errorf("query %s: %w", query, err)
+	}
+	out := traffic.Result{Vector: make(model.Vector, 0, len(vec))}
+	for _, s := range vec {
+		if s.H != nil {
+			continue
+		}
+		m := make(model.Metric, s.Metric.Len())
+		s.Metric.Range(func(l labels.Label) { m[model.LabelName(l.Name)] = model.LabelValue(l.Value) })
+		out.Vector = append(out.Vector, &model.Sample{Metric: m, Value: model.SampleValue(s.F), Timestamp: model.Time(s.T)})
+	}
+	out.Warnings, out.Infos = res.Warnings.AsStrings(query, 10, 10)
+	return out, nil
+}
+
+// Close releases the demo's storage.
+func (q *Querier) Close() error {
+	q.mu.Lock()
+	defer q.mu.Unlock()
+	err := q.db.Close()
+	if rmErr := os.RemoveAll(q.dir); err == nil {
+		err = rmErr
+	}
+	return err
+}

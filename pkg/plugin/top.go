@@ -1,0 +1,319 @@
+package plugin
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"strings"
+	"time"
+
+	tea "charm.land/bubbletea/v2"
+	"github.com/spf13/cobra"
+	"github.com/spf13/pflag"
+	"golang.org/x/term"
+	"k8s.io/cli-runtime/pkg/genericclioptions"
+	"k8s.io/cli-runtime/pkg/genericiooptions"
+
+	"github.com/kubectl-promteam/kubectl-promteam/pkg/demo"
+	"github.com/kubectl-promteam/kubectl-promteam/pkg/prom"
+	"github.com/kubectl-promteam/kubectl-promteam/pkg/promql"
+	"github.com/kubectl-promteam/kubectl-promteam/pkg/traffic"
+	"github.com/kubectl-promteam/kubectl-promteam/pkg/tui"
+)
+
+// TopOptions holds the top flags.
+type TopOptions struct {
+	configFlags *genericclioptions.ConfigFlags
+	genericiooptions.IOStreams
+
+	team                  string
+	prometheusURL         string
+	bearerTokenFile       string
+	caFile                string
+	insecureSkipTLSVerify bool
+	window                time.Duration
+	interval              time.Duration
+	timeout               time.Duration
+	dialect               string
+	naming                string
+	once                  bool
+	output                string
+	sortBy                string
+	reverse               bool
+	filter                string
+	minRPS                float64
+	demo                  bool
+
+	// isTerminal reports whether out is a terminal; tests replace it.
+	isTerminal func(io.Writer) bool
+	// connect builds the Querier; it is the seam through which a team's Prometheus inside the
+	// cluster will be reached by name.
+	connect func(o *TopOptions) (traffic.Querier, string, error)
+
+	selector promql.Selector
+	sortKey  traffic.SortKey
+	scheme   traffic.Naming
+}
+
+// NewTopOptions returns the options with their defaults.
+func NewTopOptions(streams genericiooptions.IOStreams, configFlags *genericclioptions.ConfigFlags) *TopOptions {
+	return &TopOptions{
+		configFlags: configFlags,
+		IOStreams:   streams,
+		window:      time.Minute,
+		interval:    2 * time.Second,
+		timeout:     10 * time.Second,
+		dialect:     "auto",
+		naming:      string(traffic.NamingAuto),
+		sortBy:      string(traffic.SortRPS),
+		minRPS:      1,
+		isTerminal:  isTerminal,
+		connect:     connect,
+	}
+}
+
+const topLong = `Top shows Envoy's upstream traffic live: requests per second, success rate and latency
+percentiles for every upstream cluster, read from Prometheus.
+
+In a terminal it is a dashboard: arrows or j/k move, 1-8 sort by a column (again to reverse),
+/ filters, Enter drills into a cluster (status codes, timeouts, retries, overflows, ejections,
+pods, latency buckets), Esc goes back, p pauses, ? shows every key, q quits. When the output is
+not a terminal, or with --once, it prints one snapshot as a table (-o wide for more columns) or
+as JSON (-o json):
+
+  {"window": "1m", "rows": [{"name": ..., "namespace": ..., "service": ..., "rps": ...,
+   "success_rate": 0..1, "p50_ms": ..., "p90_ms": ..., "p99_ms": ..., "active_requests": ...}]}
+
+Missing data is a dash (null in JSON), never 0 ms or 100%. The label dialect (stock Envoy or
+Istio's Envoy tags) is found from the series Prometheus holds unless --dialect names it.
+--demo runs against a simulated Envoy fleet inside the plugin: no cluster, no Prometheus.`
+
+const topExample = `  # A team's Prometheus reached through kubectl port-forward svc/prometheus-team-a 9090 -n team-a
+  kubectl promteam top team-a --prometheus-url http://localhost:9090
+
+  # Only the Envoys of namespace shop, one snapshot as JSON
+  kubectl promteam top --prometheus-url http://localhost:9090 -n shop --once -o json
+
+  # The simulated fleet
+  kubectl promteam top --demo`
+
+// NewCmdTop builds `top [TEAM]`.
+func NewCmdTop(streams genericiooptions.IOStreams, configFlags *genericclioptions.ConfigFlags) *cobra.Command {
+	o := NewTopOptions(streams, configFlags)
+	cmd := &cobra.Command{
+		Use:               "top [TEAM] [flags]",
+		Short:             "Live Envoy L7 traffic per upstream service, from Prometheus",
+		Long:              topLong,
+		Example:           topExample,
+		Args:              atMostOneArg("team name"),
+		ValidArgsFunction: cobra.NoFileCompletions,
+		RunE: func(cmd *cobra.Command, args []string) error {
+			if err := o.Complete(cmd, args); err != nil {
+				return err
+			}
+			if err := o.Validate(); err != nil {
+				return err
+			}
+			return o.Run(cmd.Context())
+		},
+	}
+	o.AddFlags(cmd.Flags())
+	noFiles := cobra.ShellCompDirectiveNoFileComp
+	_ = cmd.RegisterFlagCompletionFunc("output", cobra.FixedCompletions([]string{"table", "wide", "json"}, noFiles))
+	_ = cmd.RegisterFlagCompletionFunc("dialect", cobra.FixedCompletions(strings.Split(promql.DialectNames(), ", "), noFiles))
+	_ = cmd.RegisterFlagCompletionFunc("naming", cobra.FixedCompletions(strings.Split(traffic.NamingNames(), ", "), noFiles))
+	var keys []string
+	for _, k := range traffic.SortKeys {
+		keys = append(keys, string(k))
+	}
+	_ = cmd.RegisterFlagCompletionFunc("sort-by", cobra.FixedCompletions(keys, noFiles))
+	return cmd
+}
+
+// AddFlags binds the top flags.
+func (o *TopOptions) AddFlags(fs *pflag.FlagSet) {
+	fs.StringVar(&o.prometheusURL, "prometheus-url", o.prometheusURL, "Prometheus to query, e.g. http://localhost:9090 after kubectl port-forward")
+	fs.StringVar(&o.bearerTokenFile, "bearer-token-file", o.bearerTokenFile, "File holding a bearer token for Prometheus, read on every request")
+	fs.StringVar(&o.caFile, "ca-file", o.caFile, "PEM file of the CA that signed Prometheus' certificate")
+	fs.BoolVar(&o.insecureSkipTLSVerify, "insecure-skip-tls-verify", o.insecureSkipTLSVerify, "Do not verify Prometheus' certificate (for top this applies to Prometheus, not the API server)")
+	fs.DurationVar(&o.window, "window", o.window, "Rate window; at least four Envoy scrape intervals")
+	fs.DurationVar(&o.interval, "interval", o.interval, "Refresh interval of the dashboard")
+	fs.DurationVar(&o.timeout, "timeout", o.timeout, "How long one refresh may take before it counts as failed")
+	fs.StringVar(&o.dialect, "dialect", o.dialect, "Envoy label dialect: "+promql.DialectNames())
+	fs.StringVar(&o.naming, "naming", o.naming, "How cluster names map to namespace/service: "+traffic.NamingNames())
+	fs.BoolVar(&o.once, "once", o.once, "Print one snapshot and exit, even on a terminal")
+	fs.StringVarP(&o.output, "output", "o", o.output, "Snapshot format: table, wide or json (implies --once)")
+	fs.StringVar(&o.sortBy, "sort-by", o.sortBy, "Sort column: name, service, rps, success, p50, p90, p99, active")
+	fs.BoolVar(&o.reverse, "reverse", o.reverse, "Reverse the sort order")
+	fs.StringVar(&o.filter, "filter", o.filter, "Show only clusters whose name, namespace or service contains this text (a leading ! inverts)")
+	fs.Float64Var(&o.minRPS, "min-rps", o.minRPS, "Colour success and latency only for clusters above this request rate")
+	fs.BoolVar(&o.demo, "demo", o.demo, "Show a simulated Envoy fleet, evaluated by the PromQL engine inside the plugin")
+}
+
+// Complete reads the arguments and turns flags into typed values.
+func (o *TopOptions) Complete(cmd *cobra.Command, args []string) error {
+	if len(args) == 1 {
+		o.team = args[0]
+	}
+	var err error
+	if o.sortKey, err = traffic.ParseSortKey(o.sortBy); err != nil {
+		return flagError("sort-by", o.sortBy, err)
+	}
+	if o.scheme, err = traffic.ParseNaming(o.naming); err != nil {
+		return flagError("naming", o.naming, err)
+	}
+	if o.dialect != "auto" {
+		if _, err := promql.DialectByName(o.dialect); err != nil {
+			return flagError("dialect", o.dialect, err)
+		}
+	}
+	o.selector = promql.Everything
+	if cmd.Flags().Changed("namespace") && o.configFlags.Namespace != nil && *o.configFlags.Namespace != "" {
+		o.selector = promql.Namespace(*o.configFlags.Namespace)
+	}
+	return nil
+}
+
+func flagError(flag, value string, err error) error {
+	return fmt.Errorf("invalid --%s %q: %s", flag, value, err.Error())
+}
+
+// Validate checks the options as a whole.
+func (o *TopOptions) Validate() error {
+	switch o.output {
+	case "", "table", "wide", "json":
+	default:
+		return flagError("output", o.output, errors.New("use table, wide or json"))
+	}
+	if o.window < 10*time.Second || o.window > 24*time.Hour {
+		return flagError("window", o.window.String(), errors.New("use 10s to 24h, at least four Envoy scrape intervals, e.g. 1m"))
+	}
+	if o.interval < 500*time.Millisecond {
+		return flagError("interval", o.interval.String(), errors.New("use 500ms or more, e.g. 2s"))
+	}
+	if o.timeout <= 0 {
+		return flagError("timeout", o.timeout.String(), errors.New("use a positive duration, e.g. 10s"))
+	}
+	if o.minRPS < 0 {
+		return flagError("min-rps", fmt.Sprint(o.minRPS), errors.New("use 0 or more"))
+	}
+	switch {
+	case o.demo && o.prometheusURL != "":
+		return flagError("demo", "true", errors.New("--demo simulates its own Prometheus; drop --prometheus-url"))
+	case !o.demo && o.prometheusURL == "" && o.team != "":
+		return fmt.Errorf("--prometheus-url is required to reach team %s's Prometheus, e.g. after kubectl port-forward -n NAMESPACE svc/prometheus-%s 9090: --prometheus-url http://localhost:9090", o.team, o.team)
+	case !o.demo && o.prometheusURL == "":
+		return errors.New("--prometheus-url is required (or --demo for a simulated fleet), e.g. --prometheus-url http://localhost:9090")
+	}
+	return nil
+}
+
+// connect builds the Querier: the in-process demo engine, or a Prometheus over HTTP.
+func connect(o *TopOptions) (traffic.Querier, string, error) {
+	if o.demo {
+		q, err := demo.New(time.Now())
+		return q, "demo (simulated Envoy fleet)", err
+	}
+	c, err := prom.New(prom.Config{
+		URL: o.prometheusURL, BearerTokenFile: o.bearerTokenFile, CAFile: o.caFile,
+		InsecureSkipTLSVerify: o.insecureSkipTLSVerify, Timeout: o.timeout,
+		UserAgent: "kubectl-promteam/" + currentBuild().Version,
+	})
+	if err != nil {
+		return nil, "", flagError("prometheus-url", o.prometheusURL, err)
+	}
+	return c, o.prometheusURL, nil
+}
+
+// Source is what both the snapshot and the dashboard read frames from.
+type source interface {
+	Frame(ctx context.Context, at time.Time) (traffic.Frame, error)
+	Detail(ctx context.Context, at time.Time, cluster string) (traffic.Detail, error)
+}
+
+// Run prints a snapshot, or runs the dashboard on a terminal.
+func (o *TopOptions) Run(ctx context.Context) error {
+	if ctx == nil {
+		ctx = context.Background()
+	}
+	q, target, err := o.connect(o)
+	if err != nil {
+		return err
+	}
+	if c, ok := q.(io.Closer); ok {
+		defer c.Close()
+	}
+	cfg := traffic.Config{Selector: o.selector, Window: o.window, Naming: o.scheme}
+	var src source
+	if o.dialect == "auto" {
+		src = traffic.NewAuto(q, cfg)
+	} else {
+		cfg.Dialect, _ = promql.DialectByName(o.dialect)
+		c, err := traffic.NewCollector(q, cfg)
+		if err != nil {
+			return err
+		}
+		src = c
+	}
+	if o.once || o.output != "" || !o.isTerminal(o.Out) {
+		return o.snapshot(ctx, src)
+	}
+	model := tui.New(src, tui.Options{
+		Target: target, Interval: o.interval, Timeout: o.timeout, MinRPS: o.minRPS,
+		NoColor: noColor(), Filter: o.filter,
+	})
+	_, err = tea.NewProgram(model, tea.WithContext(ctx), tea.WithInput(o.In), tea.WithOutput(o.Out)).Run()
+	if errors.Is(err, tea.ErrProgramKilled) && ctx.Err() != nil {
+		return nil
+	}
+	return err
+}
+
+func (o *TopOptions) snapshot(ctx context.Context, src source) error {
+	ctx, cancel := context.WithTimeout(ctx, o.timeout)
+	defer cancel()
+	f, err := src.Frame(ctx, time.Now())
+	if err != nil {
+		return err
+	}
+	f.Rows = traffic.FilterRows(f.Rows, o.filter)
+	traffic.SortRows(f.Rows, o.sortKey, o.reverse)
+	var buf bytes.Buffer
+	switch o.output {
+	case "json":
+		err = traffic.RenderJSON(&buf, f)
+	default:
+		err = traffic.RenderTable(&buf, f, o.output == "wide")
+	}
+	if err != nil {
+		return err
+	}
+	for _, w := range f.Warnings {
+		fmt.Fprintf(o.ErrOut, "warning: %s\n", w)
+	}
+	_, err = o.Out.Write(buf.Bytes())
+	return err
+}
+
+// noColor honours NO_COLOR (no-color.org) and dumb terminals.
+func noColor() bool {
+	return os.Getenv("NO_COLOR") != "" || os.Getenv("TERM") == "dumb"
+}
+
+func isTerminal(w io.Writer) bool {
+	f, ok := w.(*os.File)
+	return ok && term.IsTerminal(int(f.Fd()))
+}
+
+// atMostOneArg accepts an optional positional argument.
+func atMostOneArg(what string) cobra.PositionalArgs {
+	return func(cmd *cobra.Command, args []string) error {
+		if len(args) > 1 {
+			return fmt.Errorf("%s takes at most one %s, got %d (%s): %s", cmd.CommandPath(), what, len(args), strings.Join(args, " "), cmd.UseLine())
+		}
+		return nil
+	}
+}

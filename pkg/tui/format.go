@@ -1,0 +1,244 @@
+package tui
+
+import (
+	"fmt"
+	"math"
+	"strconv"
+	"strings"
+	"time"
+	"unicode/utf8"
+
+	"charm.land/lipgloss/v2"
+	"github.com/charmbracelet/x/ansi"
+
+	"github.com/kubectl-promteam/kubectl-promteam/pkg/traffic"
+)
+
+// dash is what every unknown number (NaN) shows as: never 0 ms or 100%.
+const dash = "—"
+
+// ellipsis marks text cut to fit.
+const ellipsis = "…"
+
+// fmtRPS formats a request rate like linkerd: one decimal, "<0.1" for a trickle that would
+// otherwise round to zero.
+func fmtRPS(v float64) string {
+	switch {
+	case !traffic.Known(v):
+		return dash
+	case v > 0 && v < 0.05:
+		return "<0.1"
+	}
+	return strconv.FormatFloat(v, 'f', 1, 64)
+}
+
+// fmtSuccess formats a success ratio (0..1) as a percentage with two decimals. A ratio below 1
+// never rounds up to "100.00%".
+func fmtSuccess(v float64) string {
+	if !traffic.Known(v) {
+		return dash
+	}
+	s := strconv.FormatFloat(v*100, 'f', 2, 64) + "%"
+	if v < 1 && s == "100.00%" {
+		return "99.99%"
+	}
+	return s
+}
+
+// fmtMs formats a latency in milliseconds: "0.4ms", "12ms", "1.3s" from 1000 ms on.
+func fmtMs(v float64) string {
+	switch {
+	case !traffic.Known(v):
+		return dash
+	case v >= 100_000:
+		return strconv.FormatFloat(v/1000, 'f', 0, 64) + "s"
+	case v >= 999.5:
+		return strconv.FormatFloat(v/1000, 'f', 1, 64) + "s"
+	case v < 9.95 && v != 0:
+		return strconv.FormatFloat(v, 'f', 1, 64) + "ms"
+	}
+	return strconv.FormatFloat(v, 'f', 0, 64) + "ms"
+}
+
+// fmtCount formats a gauge such as requests in flight or members.
+func fmtCount(v float64) string {
+	switch {
+	case !traffic.Known(v):
+		return dash
+	case v != math.Trunc(v) && math.Abs(v) < 10:
+		return strconv.FormatFloat(v, 'f', 1, 64)
+	}
+	return strconv.FormatFloat(v, 'f', 0, 64)
+}
+
+// fmtRate formats a per-second rate in the drill-down ("2.50/s").
+func fmtRate(v float64) string {
+	if !traffic.Known(v) {
+		return dash
+	}
+	return strconv.FormatFloat(v, 'f', 2, 64) + "/s"
+}
+
+// fmtAge formats a duration at second resolution: "3s", "1m5s", "2h0m".
+func fmtAge(d time.Duration) string {
+	if d < 0 {
+		d = 0
+	}
+	d = d.Round(time.Second)
+	h, m, s := int(d/time.Hour), int(d%time.Hour/time.Minute), int(d%time.Minute/time.Second)
+	switch {
+	case h > 0:
+		return fmt.Sprintf("%dh%dm", h, m)
+	case m > 0:
+		return fmt.Sprintf("%dm%ds", m, s)
+	}
+	return fmt.Sprintf("%ds", s)
+}
+
+// fmtWindow formats a rate window compactly: "1m", "30s", "1m30s", "1h".
+func fmtWindow(d time.Duration) string {
+	if d <= 0 {
+		return dash
+	}
+	if d < time.Second {
+		return d.String()
+	}
+	var b strings.Builder
+	h, m, s := d/time.Hour, d%time.Hour/time.Minute, d%time.Minute/time.Second
+	if h > 0 {
+		fmt.Fprintf(&b, "%dh", h)
+	}
+	if m > 0 {
+		fmt.Fprintf(&b, "%dm", m)
+	}
+	if s > 0 {
+		fmt.Fprintf(&b, "%ds", s)
+	}
+	return b.String()
+}
+
+// fmtTook formats how long a refresh took: "120ms", "1.2s".
+func fmtTook(d time.Duration) string {
+	if d < time.Second {
+		return fmt.Sprintf("%dms", d.Milliseconds())
+	}
+	return strconv.FormatFloat(d.Seconds(), 'f', 1, 64) + "s"
+}
+
+// serviceLabel is the NAMESPACE/SERVICE cell: "ns/svc" where the controller's naming reveals
+// both, the service alone where only it is known, else a dash.
+func serviceLabel(r traffic.Row) string {
+	switch {
+	case r.Namespace != "" && r.Service != "":
+		return r.Namespace + "/" + r.Service
+	case r.Service != "":
+		return r.Service
+	}
+	return dash
+}
+
+// sparkGlyphs are the eight bar heights of a sparkline.
+var sparkGlyphs = [...]rune{'▁', '▂', '▃', '▄', '▅', '▆', '▇', '█'}
+
+// sparkline draws vals (oldest first) scaled from 0 to their maximum, right-aligned in width
+// cells. NaN is a gap (a space).
+func sparkline(vals []float64, width int) string {
+	if width <= 0 {
+		return ""
+	}
+	if len(vals) > width {
+		vals = vals[len(vals)-width:]
+	}
+	hi := 0.0
+	for _, v := range vals {
+		if traffic.Known(v) && v > hi {
+			hi = v
+		}
+	}
+	var b strings.Builder
+	b.Grow(width * 3)
+	for range width - len(vals) {
+		b.WriteByte(' ')
+	}
+	for _, v := range vals {
+		switch {
+		case !traffic.Known(v):
+			b.WriteByte(' ')
+		case hi <= 0 || v <= 0:
+			b.WriteRune(sparkGlyphs[0])
+		default:
+			i := int(math.Round(v / hi * float64(len(sparkGlyphs)-1)))
+			b.WriteRune(sparkGlyphs[min(max(i, 0), len(sparkGlyphs)-1)])
+		}
+	}
+	return b.String()
+}
+
+// barEighths are partial block glyphs for horizontal bars, by eighths.
+var barEighths = [...]string{"", "▏", "▎", "▍", "▌", "▋", "▊", "▉"}
+
+// bar draws a horizontal bar of frac (0..1) of width cells, padded to width.
+func bar(frac float64, width int) string {
+	if width <= 0 {
+		return ""
+	}
+	if !traffic.Known(frac) || frac < 0 {
+		frac = 0
+	}
+	eighths := int(math.Round(min(frac, 1) * float64(width*8)))
+	if frac > 0 && eighths == 0 {
+		eighths = 1 // a bucket that saw anything is never drawn empty
+	}
+	s := strings.Repeat("█", eighths/8) + barEighths[eighths%8]
+	return s + strings.Repeat(" ", width-(eighths+7)/8)
+}
+
+// plainWidth is the cell width of plain text (no escape codes), fast for ASCII.
+func plainWidth(s string) int {
+	for i := 0; i < len(s); i++ {
+		if s[i] >= utf8.RuneSelf {
+			return lipgloss.Width(s)
+		}
+	}
+	return len(s)
+}
+
+// fit cuts plain text to at most w cells, marking the cut with an ellipsis.
+func fit(s string, w int) string {
+	if w <= 0 {
+		return ""
+	}
+	if plainWidth(s) <= w {
+		return s
+	}
+	return ansi.Truncate(s, w, ellipsis)
+}
+
+// padRight fits plain text to exactly w cells, left-aligned.
+func padRight(s string, w int) string {
+	s = fit(s, w)
+	if n := w - plainWidth(s); n > 0 {
+		return s + strings.Repeat(" ", n)
+	}
+	return s
+}
+
+// padLeft fits plain text to exactly w cells, right-aligned.
+func padLeft(s string, w int) string {
+	s = fit(s, w)
+	if n := w - plainWidth(s); n > 0 {
+		return strings.Repeat(" ", n) + s
+	}
+	return s
+}
+
+// clipLine cuts a styled line to at most w cells.
+func clipLine(s string, w int) string {
+	if w <= 0 {
+		return ""
+	}
+	if lipgloss.Width(s) <= w {
+		return s
+	}
+	return ansi.Truncate(s, w, ellipsis)
+}

@@ -1,0 +1,80 @@
+package tui
+
+import (
+	"context"
+	"fmt"
+	"sync"
+	"time"
+
+	tea "charm.land/bubbletea/v2"
+
+	"github.com/kubectl-promteam/kubectl-promteam/pkg/traffic"
+)
+
+// tickMsg is the refresh clock. Each one re-arms the next.
+type tickMsg time.Time
+
+// loadRequest is everything a load Cmd needs, copied out of the model so the Cmd never touches
+// the model.
+type loadRequest struct {
+	seq     uint64
+	at      time.Time
+	timeout time.Duration
+	frame   bool   // load the frame
+	cluster string // also load the drill-down of this cluster; "" for none
+}
+
+// loadedMsg is the result of one load, tagged with its sequence number.
+type loadedMsg struct {
+	seq uint64
+	at  time.Time
+
+	frameLoaded bool
+	frame       traffic.Frame
+	frameErr    error
+
+	cluster   string
+	detail    traffic.Detail
+	detailErr error
+}
+
+// tick arms one tick after d.
+func tick(d time.Duration) tea.Cmd {
+	return tea.Tick(d, func(t time.Time) tea.Msg { return tickMsg(t) })
+}
+
+// load returns the Cmd that runs one refresh against src: the frame and, when a cluster is
+// named, its drill-down, concurrently and under one timeout.
+func load(src Source, req loadRequest) tea.Cmd {
+	return func() tea.Msg {
+		ctx, cancel := context.WithTimeout(context.Background(), req.timeout)
+		defer cancel()
+
+		msg := loadedMsg{seq: req.seq, at: req.at, frameLoaded: req.frame, cluster: req.cluster}
+		var wg sync.WaitGroup
+		if req.cluster != "" {
+			wg.Go(func() {
+				d, err := src.Detail(ctx, req.at, req.cluster)
+				if err != nil {
+					msg.detailErr = fmt.Errorf("drill-down %s: %w", req.cluster, err)
+					return
+				}
+				msg.detail = d
+			})
+		}
+		if req.frame {
+			start := time.Now()
+			f, err := src.Frame(ctx, req.at)
+			if err != nil {
+				msg.frameErr = err
+			} else {
+				if f.Took == 0 {
+					f.Took = time.Since(start)
+				}
+				msg.frame = f
+			}
+		}
+		wg.Wait()
+		return msg
+	}
+}

@@ -1,0 +1,451 @@
+// Package tui is the live terminal dashboard of `kubectl promteam top`, built on Bubble Tea. It
+// shows one row per upstream Envoy cluster (rate, success, latency quantiles, requests in
+// flight, sparklines of recent rate and p99), refreshes on a timer, survives a Prometheus that
+// is down or slow by keeping the last good frame and backing off, and drills down into one
+// cluster on Enter.
+//
+// The model follows the Elm architecture: Update is a pure, fast state transition; all IO runs
+// in Cmds that capture values, never the model; results carry a sequence number so an older
+// result never replaces newer data on screen. The package sees Prometheus only through Source.
+package tui
+
+import (
+	"context"
+	"time"
+
+	"charm.land/bubbles/v2/key"
+	tea "charm.land/bubbletea/v2"
+
+	"github.com/kubectl-promteam/kubectl-promteam/pkg/traffic"
+)
+
+// Source is where frames come from (the collector implements it; tests use a fake).
+type Source interface {
+	Frame(ctx context.Context, at time.Time) (traffic.Frame, error)
+	Detail(ctx context.Context, at time.Time, cluster string) (traffic.Detail, error)
+}
+
+// Options configure the dashboard. The zero value of every field has a usable default.
+type Options struct {
+	Target   string        // shown in the header, e.g. the Prometheus URL or "demo"
+	Interval time.Duration // refresh interval (default 2s)
+	Timeout  time.Duration // per refresh (default: max(Interval, 5s))
+	// MinRPS is the request rate from which colour thresholds apply; slower rows are dimmed.
+	// Zero means the default, 1; a negative value colours every row.
+	MinRPS  float64
+	NoColor bool             // NO_COLOR or a dumb terminal: no colour at all (bold/reverse ok)
+	Now     func() time.Time // for tests; default time.Now
+	Filter  string           // initial filter
+}
+
+// Defaults.
+const (
+	defaultInterval = 2 * time.Second
+	minTimeout      = 5 * time.Second
+	defaultMinRPS   = 1.0
+	// maxBackoff caps the delay between attempts while Prometheus fails.
+	maxBackoff = 30 * time.Second
+)
+
+// Default terminal size until the first tea.WindowSizeMsg.
+const (
+	defaultWidth  = 80
+	defaultHeight = 24
+)
+
+var _ tea.Model = Model{}
+
+// Model is the dashboard. It implements tea.Model.
+type Model struct {
+	src    Source
+	opts   Options
+	keys   keyMap
+	styles styles
+
+	width, height int
+	clock         time.Time // the time of the latest message, what ages are measured against
+
+	// The frame on screen and what is derived from it whenever it changes.
+	frame     traffic.Frame
+	haveFrame bool
+	lastGood  time.Time // when the frame on screen was asked for
+	hist      history
+	svc       []string // serviceLabel per frame row
+	keysLower []string // searchKey per frame row
+	maxName   int
+	maxSvc    int
+
+	// Table state. order holds the indices of the frame rows that pass the filter, sorted.
+	order   []int
+	cursor  int
+	offset  int
+	selName string // the selected row's name: the selection follows it across refreshes
+	sort    sortState
+	filter  string
+	editing bool   // the filter input is open
+	input   string // the filter being typed
+	help    bool
+	paused  bool
+
+	// Drill-down state.
+	detailOpen   bool
+	detailName   string
+	detail       traffic.Detail
+	haveDetail   bool
+	detailErr    error
+	detailScroll int
+
+	// Refresh state.
+	seq      uint64 // sequence number of the latest load started
+	shown    uint64 // sequence number of the latest result applied
+	loading  bool   // a load is in flight
+	err      error  // the last refresh failed with this
+	backoff  time.Duration
+	nextLoad time.Time // no load starts before this while backing off
+}
+
+// New builds the dashboard. The first load is accounted for here and started by Init.
+func New(src Source, opts Options) Model {
+	if opts.Interval <= 0 {
+		opts.Interval = defaultInterval
+	}
+	if opts.Timeout <= 0 {
+		opts.Timeout = max(opts.Interval, minTimeout)
+	}
+	switch {
+	case opts.MinRPS == 0:
+		opts.MinRPS = defaultMinRPS
+	case opts.MinRPS < 0:
+		opts.MinRPS = 0
+	}
+	if opts.Now == nil {
+		opts.Now = time.Now
+	}
+	m := Model{
+		src:    src,
+		opts:   opts,
+		keys:   newKeyMap(),
+		styles: newStyles(opts.NoColor),
+		width:  defaultWidth,
+		height: defaultHeight,
+		clock:  opts.Now(),
+		hist:   history{},
+		sort:   sortState{col: colRPS, desc: true},
+		filter: opts.Filter,
+		seq:    1,
+	}
+	m.loading = true
+	return m
+}
+
+// Init loads the first frame and starts the refresh clock.
+func (m Model) Init() tea.Cmd {
+	return tea.Batch(
+		load(m.src, loadRequest{seq: m.seq, at: m.clock, timeout: m.opts.Timeout, frame: true}),
+		tick(m.opts.Interval),
+	)
+}
+
+// Update handles one message.
+func (m Model) Update(msg tea.Msg) (tea.Model, tea.Cmd) {
+	switch msg := msg.(type) {
+	case tea.WindowSizeMsg:
+		m.width, m.height = msg.Width, msg.Height
+		m.fixOffset()
+		m.detailScroll = m.clampDetailScroll(m.detailScroll)
+		return m, nil
+	case tickMsg:
+		m.clock = m.opts.Now()
+		cmds := []tea.Cmd{tick(m.opts.Interval)}
+		if m.canLoad() {
+			cmds = append(cmds, m.startLoad(true))
+		}
+		return m, tea.Batch(cmds...)
+	case loadedMsg:
+		return m.loaded(msg)
+	case tea.KeyPressMsg:
+		return m.key(msg)
+	case tea.PasteMsg:
+		if m.editing {
+			m.input += oneLine(msg.Content)
+			m.rebuild()
+		}
+		return m, nil
+	}
+	return m, nil
+}
+
+// canLoad reports whether a timed refresh may start now.
+func (m *Model) canLoad() bool {
+	return !m.paused && !m.loading && !m.clock.Before(m.nextLoad)
+}
+
+// startLoad starts one load: the frame when withFrame, plus the drill-down when it is open.
+func (m *Model) startLoad(withFrame bool) tea.Cmd {
+	m.seq++
+	m.loading = true
+	req := loadRequest{seq: m.seq, at: m.clock, timeout: m.opts.Timeout, frame: withFrame}
+	if m.detailOpen {
+		req.cluster = m.detailName
+	}
+	return load(m.src, req)
+}
+
+// loaded applies a load result unless it is older than what is on screen.
+func (m Model) loaded(msg loadedMsg) (tea.Model, tea.Cmd) {
+	m.clock = m.opts.Now()
+	if msg.seq == m.seq {
+		m.loading = false
+	}
+	if msg.seq <= m.shown {
+		return m, nil // stale: never drawn over newer data
+	}
+	m.shown = msg.seq
+	if msg.frameLoaded {
+		if msg.frameErr != nil {
+			m.err = msg.frameErr
+			m.backoff = min(max(2*m.backoff, 2*m.opts.Interval), max(maxBackoff, m.opts.Interval))
+			m.nextLoad = m.clock.Add(m.backoff)
+		} else {
+			m.err = nil
+			m.backoff = 0
+			m.nextLoad = time.Time{}
+			m.applyFrame(msg.frame, msg.at)
+		}
+	}
+	if msg.cluster != "" && m.detailOpen && msg.cluster == m.detailName {
+		if msg.detailErr != nil {
+			m.detailErr = msg.detailErr
+		} else {
+			m.detail, m.haveDetail, m.detailErr = msg.detail, true, nil
+		}
+	}
+	return m, m.loadMissingDetail()
+}
+
+// loadMissingDetail starts a drill-down-only load when the drill-down is open for a cluster
+// whose detail has not arrived (it was opened while another load was in flight). A failed
+// drill-down is not retried here but on the next tick.
+func (m *Model) loadMissingDetail() tea.Cmd {
+	if !m.detailOpen || m.haveDetail || m.detailErr != nil || m.loading {
+		return nil
+	}
+	return m.startLoad(false)
+}
+
+// applyFrame puts a new frame on screen and rebuilds what derives from it.
+func (m *Model) applyFrame(f traffic.Frame, at time.Time) {
+	m.frame, m.haveFrame, m.lastGood = f, true, at
+	m.hist = m.hist.next(f.Rows)
+	m.svc = make([]string, len(f.Rows))
+	m.keysLower = make([]string, len(f.Rows))
+	m.maxName, m.maxSvc = 0, 0
+	for i, r := range f.Rows {
+		m.svc[i] = serviceLabel(r)
+		m.keysLower[i] = searchKey(r)
+		m.maxName = max(m.maxName, plainWidth(r.Name))
+		m.maxSvc = max(m.maxSvc, plainWidth(m.svc[i]))
+	}
+	m.rebuild()
+}
+
+// rebuild recomputes the filtered, sorted order and keeps the selection on the same row.
+func (m *Model) rebuild() {
+	f := parseFilter(m.filter)
+	if m.editing {
+		f = parseFilter(m.input)
+	}
+	order := make([]int, 0, len(m.frame.Rows))
+	for i, k := range m.keysLower {
+		if f.match(k) {
+			order = append(order, i)
+		}
+	}
+	sortOrder(order, m.frame.Rows, m.svc, m.sort)
+	m.order = order
+	m.cursor = min(m.cursor, max(len(order)-1, 0))
+	if m.selName != "" {
+		for i, idx := range order {
+			if m.frame.Rows[idx].Name == m.selName {
+				m.cursor = i
+				break
+			}
+		}
+	}
+	m.moveTo(m.cursor)
+}
+
+// moveTo moves the selection to position i of the order, clamped.
+func (m *Model) moveTo(i int) {
+	m.cursor = min(max(i, 0), max(len(m.order)-1, 0))
+	if len(m.order) > 0 {
+		m.selName = m.frame.Rows[m.order[m.cursor]].Name
+	}
+	m.fixOffset()
+}
+
+// Fixed layout: header lines above the table, the column titles, the status line below.
+const (
+	headerLines = 3
+	chromeLines = headerLines + 2
+)
+
+// bodyHeight is the number of lines between the header and the status line.
+func (m *Model) bodyHeight() int { return max(m.height-headerLines-1, 1) }
+
+// tableHeight is the number of table rows on screen.
+func (m *Model) tableHeight() int { return max(m.height-chromeLines, 1) }
+
+// fixOffset scrolls the table so the selection is on screen.
+func (m *Model) fixOffset() {
+	h := m.tableHeight()
+	if m.cursor < m.offset {
+		m.offset = m.cursor
+	}
+	if m.cursor >= m.offset+h {
+		m.offset = m.cursor - h + 1
+	}
+	m.offset = min(max(m.offset, 0), max(len(m.order)-h, 0))
+}
+
+// key handles a key press.
+func (m Model) key(msg tea.KeyPressMsg) (tea.Model, tea.Cmd) {
+	if m.editing {
+		return m.filterKey(msg)
+	}
+	k := m.keys
+	switch {
+	case key.Matches(msg, k.Quit):
+		return m, tea.Quit
+	case key.Matches(msg, k.Help):
+		m.help = !m.help
+		return m, nil
+	case m.help:
+		if key.Matches(msg, k.Back) {
+			m.help = false
+		}
+		return m, nil
+	case key.Matches(msg, k.Pause):
+		m.paused = !m.paused
+		if !m.paused && !m.loading && !m.clock.Before(m.nextLoad) {
+			return m, m.startLoad(true)
+		}
+		return m, nil
+	case m.detailOpen:
+		return m.detailKey(msg)
+	}
+	return m.tableKey(msg)
+}
+
+// tableKey handles a key in the table view.
+func (m Model) tableKey(msg tea.KeyPressMsg) (tea.Model, tea.Cmd) {
+	k := m.keys
+	page := max(m.tableHeight()-1, 1)
+	switch {
+	case key.Matches(msg, k.Up):
+		m.moveTo(m.cursor - 1)
+	case key.Matches(msg, k.Down):
+		m.moveTo(m.cursor + 1)
+	case key.Matches(msg, k.PageUp):
+		m.moveTo(m.cursor - page)
+	case key.Matches(msg, k.PageDown):
+		m.moveTo(m.cursor + page)
+	case key.Matches(msg, k.Top):
+		m.moveTo(0)
+	case key.Matches(msg, k.Bottom):
+		m.moveTo(len(m.order) - 1)
+	case key.Matches(msg, k.SortBy):
+		c := column(msg.String()[0] - '1')
+		if c == m.sort.col {
+			m.sort.desc = !m.sort.desc
+		} else {
+			m.sort = sortState{col: c, desc: columnSpecs[c].desc}
+		}
+		m.rebuild()
+	case key.Matches(msg, k.SortNext):
+		c := (m.sort.col + 1) % numSortable
+		m.sort = sortState{col: c, desc: columnSpecs[c].desc}
+		m.rebuild()
+	case key.Matches(msg, k.Reverse):
+		m.sort.desc = !m.sort.desc
+		m.rebuild()
+	case key.Matches(msg, k.Filter):
+		m.editing, m.input = true, m.filter
+		m.rebuild()
+	case key.Matches(msg, k.Back):
+		if m.filter != "" {
+			m.filter = ""
+			m.rebuild()
+		}
+	case key.Matches(msg, k.Open):
+		if len(m.order) == 0 {
+			return m, nil
+		}
+		m.detailOpen = true
+		m.detailName = m.frame.Rows[m.order[m.cursor]].Name
+		m.detail, m.haveDetail, m.detailErr, m.detailScroll = traffic.Detail{}, false, nil, 0
+		if !m.loading {
+			return m, m.startLoad(false)
+		}
+	}
+	return m, nil
+}
+
+// detailKey handles a key in the drill-down.
+func (m Model) detailKey(msg tea.KeyPressMsg) (tea.Model, tea.Cmd) {
+	k := m.keys
+	page := max(m.bodyHeight()-1, 1)
+	switch {
+	case key.Matches(msg, k.Back):
+		m.detailOpen, m.detailName = false, ""
+		m.detail, m.haveDetail, m.detailErr = traffic.Detail{}, false, nil
+	case key.Matches(msg, k.Up):
+		m.detailScroll = m.clampDetailScroll(m.detailScroll - 1)
+	case key.Matches(msg, k.Down):
+		m.detailScroll = m.clampDetailScroll(m.detailScroll + 1)
+	case key.Matches(msg, k.PageUp):
+		m.detailScroll = m.clampDetailScroll(m.detailScroll - page)
+	case key.Matches(msg, k.PageDown):
+		m.detailScroll = m.clampDetailScroll(m.detailScroll + page)
+	case key.Matches(msg, k.Top):
+		m.detailScroll = 0
+	case key.Matches(msg, k.Bottom):
+		m.detailScroll = m.clampDetailScroll(len(m.detailLines()))
+	}
+	return m, nil
+}
+
+// clampDetailScroll bounds a drill-down scroll position to its content.
+func (m *Model) clampDetailScroll(s int) int {
+	if !m.detailOpen {
+		return 0
+	}
+	return min(max(s, 0), max(len(m.detailLines())-m.bodyHeight(), 0))
+}
+
+// filterKey handles a key while the filter input is open. The filter applies as it is typed;
+// Enter keeps it, Esc clears it.
+func (m Model) filterKey(msg tea.KeyPressMsg) (tea.Model, tea.Cmd) {
+	k := m.keys
+	switch {
+	case key.Matches(msg, k.ForceQuit):
+		return m, tea.Quit
+	case key.Matches(msg, k.Apply):
+		m.editing, m.filter = false, m.input
+	case key.Matches(msg, k.Clear):
+		m.editing, m.filter, m.input = false, "", ""
+	case key.Matches(msg, k.Erase):
+		if r := []rune(m.input); len(r) > 0 {
+			m.input = string(r[:len(r)-1])
+		}
+	case key.Matches(msg, k.EraseAll):
+		m.input = ""
+	default:
+		if msg.Text == "" {
+			return m, nil
+		}
+		m.input += msg.Text
+	}
+	m.rebuild()
+	return m, nil
+}

@@ -1,0 +1,515 @@
+package tui
+
+import (
+	"fmt"
+	"strconv"
+	"strings"
+
+	tea "charm.land/bubbletea/v2"
+
+	"github.com/kubectl-promteam/kubectl-promteam/pkg/traffic"
+)
+
+// View draws the screen on the alternate screen.
+func (m Model) View() tea.View {
+	v := tea.NewView(m.render())
+	v.AltScreen = true
+	return v
+}
+
+// render draws the screen as text: header, body (table, drill-down or help) and status line.
+// It touches only the rows on screen, so its cost does not grow with the number of rows.
+func (m Model) render() string {
+	lines := make([]string, 0, m.height)
+	lines = append(lines, m.header()...)
+
+	bodyH := m.bodyHeight()
+	var body []string
+	first := headerLines // lines from here on are clipped to the width
+	switch {
+	case m.help:
+		body = m.helpLines()
+	case m.detailOpen:
+		body = m.detailLines()
+		s := min(max(m.detailScroll, 0), max(len(body)-bodyH, 0))
+		body = body[s:]
+	default:
+		var fits bool
+		body, fits = m.tableLines()
+		if fits {
+			// Rows are drawn to the layout's width, known to fit: no need to measure them.
+			first = headerLines + len(body)
+		}
+	}
+	body = body[:min(len(body), bodyH)]
+	lines = append(lines, body...)
+	for range bodyH - len(body) {
+		lines = append(lines, "")
+	}
+	lines = append(lines, m.footer())
+
+	lines = lines[:min(len(lines), max(m.height, 1))]
+	for i, l := range lines {
+		if i < headerLines || i >= first {
+			lines[i] = clipLine(l, m.width)
+		}
+	}
+	return strings.Join(lines, "\n")
+}
+
+// sep separates items on the header and status lines.
+const sep = " · "
+
+// header draws the three header lines: what is shown and how fresh it is; the error or the
+// warnings; the downstream listeners.
+func (m Model) header() []string {
+	st := m.styles
+
+	// Line 1: title, flags, freshness, then what is shown; the long target goes last so a
+	// narrow terminal cuts it rather than the age.
+	var b strings.Builder
+	b.WriteString(st.title.Render("promteam top"))
+	if m.paused {
+		b.WriteString(" " + st.paused.Render(" PAUSED "))
+	}
+	if m.haveFrame {
+		age := "updated " + fmtAge(m.clock.Sub(m.lastGood)) + " ago"
+		if m.err != nil {
+			age = st.err.Render(age + " (stale)")
+		}
+		b.WriteString(sep + age)
+		b.WriteString(sep + "took " + fmtTook(m.frame.Took))
+		if n := len(m.frame.Warnings); n > 0 {
+			b.WriteString(sep + st.warning.Render(plural(n, "warning", "warnings")))
+		}
+		b.WriteString(sep + "window " + fmtWindow(m.frame.Window))
+		if m.frame.Dialect != "" {
+			b.WriteString(sep + m.frame.Dialect)
+		}
+	} else {
+		b.WriteString(sep + "no data yet")
+	}
+	if m.opts.Target != "" {
+		b.WriteString(sep + m.opts.Target)
+	}
+	line1 := b.String()
+
+	// Line 2: the current error, else the first warning.
+	var line2 string
+	switch {
+	case m.err != nil:
+		// The age of the frame still on screen is on line 1, marked stale.
+		state := "retry in " + fmtAge(m.nextLoad.Sub(m.clock))
+		switch {
+		case m.paused:
+			state = "paused"
+		case m.loading:
+			state = "retrying…"
+		}
+		line2 = st.err.Render("✗ refresh failed") + st.muted.Render(" ("+state+"): ") + oneLine(m.err.Error())
+	case m.haveFrame && len(m.frame.Warnings) > 0:
+		w := "⚠ " + oneLine(m.frame.Warnings[0])
+		if n := len(m.frame.Warnings) - 1; n > 0 {
+			w += fmt.Sprintf(" (+%d more)", n)
+		}
+		line2 = st.warning.Render(w)
+	case !m.haveFrame:
+		line2 = st.muted.Render("loading the first frame…")
+	}
+
+	// Line 3: downstream listeners.
+	var l3 strings.Builder
+	l3.WriteString(st.muted.Render("downstream "))
+	if !m.haveFrame || len(m.frame.Listeners) == 0 {
+		l3.WriteString(dash)
+	}
+	for i, l := range m.frame.Listeners {
+		if i > 0 {
+			l3.WriteString(sep)
+		}
+		if l3.Len() > 4*m.width {
+			break // the rest would be clipped anyway
+		}
+		kind := kindOf(false, l.RPS, m.opts.MinRPS)
+		cell := st.cell[kind]
+		l3.WriteString(l.Prefix + " " + fmtRPS(l.RPS) + " rps ")
+		l3.WriteString(cell[successLevel(l.Success)].Render(fmtSuccess(l.Success)))
+		l3.WriteString(" p99 " + cell[latencyLevel(l.P99)].Render(fmtMs(l.P99)))
+	}
+	return []string{line1, line2, l3.String()}
+}
+
+// tableLines draws the column titles and the visible rows, and reports whether they fit the
+// width by construction.
+func (m Model) tableLines() ([]string, bool) {
+	st := m.styles
+	lay := computeLayout(m.width, m.maxName, m.maxSvc)
+	h := m.tableHeight()
+	lines := make([]string, 0, h+1)
+	fits := lay.width() <= m.width
+
+	// Column titles with the sort arrow.
+	var b strings.Builder
+	b.WriteString(strings.Repeat(" ", gutter))
+	for j, c := range lay.cols {
+		if j > 0 {
+			b.WriteByte(' ')
+		}
+		spec, w := columnSpecs[c], lay.widths[j]
+		title := spec.title
+		if c == m.sort.col {
+			arrow := "▲"
+			if m.sort.desc {
+				arrow = "▼"
+			}
+			title = fit(title, w-1) + arrow
+		}
+		if spec.right {
+			b.WriteString(padLeft(title, w))
+		} else {
+			b.WriteString(padRight(title, w))
+		}
+	}
+	lines = append(lines, st.colHead.Render(b.String()))
+
+	switch {
+	case !m.haveFrame:
+		return append(lines, st.muted.Render("  waiting for the first frame…")), false
+	case len(m.frame.Rows) == 0:
+		return append(lines, st.muted.Render("  no Envoy clusters in this frame")), false
+	case len(m.order) == 0:
+		return append(lines, st.muted.Render("  no cluster matches the filter "+strconv.Quote(m.activeFilter()))), false
+	}
+
+	end := min(m.offset+h, len(m.order))
+	for i := m.offset; i < end; i++ {
+		lines = append(lines, m.rowLine(lay, i))
+	}
+	return lines, fits
+}
+
+// rowLine draws the row at position i of the order. Cells are grouped into runs of the same
+// style so a row costs only a few style renders.
+func (m Model) rowLine(lay layout, i int) string {
+	idx := m.order[i]
+	r := &m.frame.Rows[idx]
+	selected := i == m.cursor
+	styles := m.styles.cell[kindOf(selected, r.RPS, m.opts.MinRPS)]
+
+	var out, run strings.Builder
+	out.Grow(4 * lay.width()) // sparkline glyphs take 3 bytes, escape codes a few more
+	run.Grow(3 * lay.width())
+	runLevel := levelOK
+	emit := func(text string, l level) {
+		if l != runLevel && run.Len() > 0 {
+			out.WriteString(styles[runLevel].Render(run.String()))
+			run.Reset()
+		}
+		runLevel = l
+		run.WriteString(text)
+	}
+
+	if selected {
+		emit("▸ ", levelOK)
+	} else {
+		emit("  ", levelOK)
+	}
+	hist := m.hist[r.Name]
+	for j, c := range lay.cols {
+		if j > 0 {
+			emit(" ", levelOK)
+		}
+		w := lay.widths[j]
+		switch c {
+		case colName:
+			emit(padRight(r.Name, w), levelOK)
+		case colService:
+			emit(padRight(m.svc[idx], w), levelOK)
+		case colRPS:
+			emit(padLeft(fmtRPS(r.RPS), w), levelOK)
+		case colSuccess:
+			emit(padLeft(fmtSuccess(r.Success), w), successLevel(r.Success))
+		case colP50:
+			emit(padLeft(fmtMs(r.P50), w), levelOK)
+		case colP90:
+			emit(padLeft(fmtMs(r.P90), w), levelOK)
+		case colP99:
+			emit(padLeft(fmtMs(r.P99), w), latencyLevel(r.P99))
+		case colActive:
+			emit(padLeft(fmtCount(r.Active), w), levelOK)
+		case colRPSTrend:
+			emit(sparkline(hist.rpsValues(), w), levelOK)
+		case colP99Trend:
+			emit(sparkline(hist.p99Values(), w), levelOK)
+		}
+	}
+	if run.Len() > 0 {
+		out.WriteString(styles[runLevel].Render(run.String()))
+	}
+	return out.String()
+}
+
+// activeFilter is the filter in force: the one being typed while the input is open.
+func (m Model) activeFilter() string {
+	if m.editing {
+		return m.input
+	}
+	return m.filter
+}
+
+// footer draws the status line: row count, sort, filter and key hints.
+func (m Model) footer() string {
+	st := m.styles
+	count := fmt.Sprintf("%d/%d clusters", len(m.order), len(m.frame.Rows))
+	switch {
+	case m.editing:
+		return "/" + m.input + "█" + st.muted.Render("  enter apply · esc clear · "+count)
+	case m.help:
+		return st.muted.Render("? or esc close help · q quit")
+	case m.detailOpen:
+		scroll := ""
+		if n, h := len(m.detailLines()), m.bodyHeight(); n > h {
+			top := min(max(m.detailScroll, 0), n-h)
+			scroll = fmt.Sprintf(" (lines %d-%d of %d)", top+1, top+h, n)
+		}
+		return st.muted.Render("esc back · ↑↓ scroll" + scroll + " · p pause · ? help · q quit")
+	}
+	arrow := "▲"
+	if m.sort.desc {
+		arrow = "▼"
+	}
+	s := count + sep + "sort " + columnSpecs[m.sort.col].title + " " + arrow
+	if m.filter != "" {
+		s += sep + "filter " + strconv.Quote(m.filter)
+	}
+	return s + st.muted.Render(sep+"? help · q quit · enter drill down · / filter · 1-8 sort · r reverse · p pause")
+}
+
+// helpLines draws the help overlay.
+func (m Model) helpLines() []string {
+	st := m.styles
+	lines := []string{st.section.Render("Keys")}
+	for _, h := range m.keys.help() {
+		lines = append(lines, "  "+padRight(h.Key, 16)+" "+h.Desc)
+	}
+	success := fmt.Sprintf("yellow when errors exceed %s, red from %s", pct(errorRatioWarn), pct(errorRatioBad))
+	latency := fmt.Sprintf("yellow above %s, red above %s", fmtMs(p99WarnMs), fmtMs(p99BadMs))
+	if m.opts.NoColor {
+		success = "bold from " + pct(errorRatioBad) + " errors"
+		latency = "bold above " + fmtMs(p99BadMs)
+	}
+	cols := make([]string, numSortable)
+	for c := range numSortable {
+		cols[c] = columnSpecs[c].title
+	}
+	lines = append(lines,
+		st.section.Render("Columns")+" 1-8: "+strings.Join(cols, " "),
+		st.section.Render("Thresholds")+fmt.Sprintf(" (rows with at least %s rps; slower rows are dimmed)", fmtRPS(m.opts.MinRPS)),
+		"  SUCCESS  "+success,
+		"  P99      "+latency,
+		"  "+dash+"        no data: never shown as 0ms or 100%; such rows sort last",
+		st.section.Render("Sparklines")+fmt.Sprintf(" RPS and P99 of the last %d refreshes; a gap is a refresh without data", historyLen),
+	)
+	return lines
+}
+
+// pct formats a ratio as a short percentage: 0.001 → "0.1%".
+func pct(v float64) string {
+	return strconv.FormatFloat(v*100, 'f', -1, 64) + "%"
+}
+
+// plural formats a count with the matching noun.
+func plural(n int, one, many string) string {
+	if n == 1 {
+		return "1 " + one
+	}
+	return strconv.Itoa(n) + " " + many
+}
+
+// oneLine folds text onto one line.
+func oneLine(s string) string {
+	return strings.Join(strings.Fields(s), " ")
+}
+
+// detailLines draws the whole drill-down; render shows the part that fits, from detailScroll.
+func (m Model) detailLines() []string {
+	st := m.styles
+	w := m.width
+	var lines []string
+
+	// Title and the cluster's row from the current frame.
+	title := st.section.Render(m.detailName)
+	row, ok := m.frameRow(m.detailName)
+	if ok {
+		title += "  " + serviceLabel(row)
+	}
+	lines = append(lines, title)
+	if ok {
+		cell := st.cell[kindOf(false, row.RPS, m.opts.MinRPS)]
+		lines = append(lines, "rps "+fmtRPS(row.RPS)+
+			sep+"success "+cell[successLevel(row.Success)].Render(fmtSuccess(row.Success))+
+			sep+"p50 "+fmtMs(row.P50)+sep+"p90 "+fmtMs(row.P90)+
+			sep+"p99 "+cell[latencyLevel(row.P99)].Render(fmtMs(row.P99))+
+			sep+"active "+fmtCount(row.Active))
+	} else {
+		lines = append(lines, st.muted.Render("not in the current frame"))
+	}
+
+	if m.detailErr != nil {
+		lines = append(lines, st.err.Render("✗ "+oneLine(m.detailErr.Error())))
+	}
+	if !m.haveDetail {
+		if m.detailErr == nil {
+			lines = append(lines, st.muted.Render("loading the drill-down…"))
+		}
+		return lines
+	}
+	d := m.detail
+	for _, warning := range d.Warnings {
+		lines = append(lines, st.warning.Render("⚠ "+oneLine(warning)))
+	}
+
+	// Responses by class and by code.
+	lines = append(lines, "")
+	total := 0.0
+	for _, c := range d.Classes {
+		if traffic.Known(c.RPS) {
+			total += c.RPS
+		}
+	}
+	classes := make([]string, len(d.Classes))
+	for i, c := range d.Classes {
+		classes[i] = c.Label + " " + fmtRate(c.RPS)
+		if total > 0 && traffic.Known(c.RPS) {
+			classes[i] += " (" + strconv.FormatFloat(c.RPS/total*100, 'f', 1, 64) + "%)"
+		}
+	}
+	codes := make([]string, len(d.Codes))
+	for i, c := range d.Codes {
+		codes[i] = c.Label + " " + fmtRate(c.RPS)
+	}
+	lines = append(lines, wrapItems(st.section.Render("status classes")+"  ", 16, classes, w)...)
+	lines = append(lines, wrapItems(st.section.Render("status codes")+"    ", 16, codes, w)...)
+
+	// Failures and protections, in a grid as wide as the screen allows.
+	lines = append(lines, "", st.section.Render("failures and protection"))
+	items := [][2]string{
+		{"timeouts", fmtRate(d.Timeouts)},
+		{"per-try timeouts", fmtRate(d.PerTryTimeouts)},
+		{"retries", fmtRate(d.Retries)},
+		{"retry overflow", fmtRate(d.RetryOverflow)},
+		{"pending overflow", fmtRate(d.PendingOverflow)},
+		{"resets", fmtRate(d.Resets)},
+		{"ejected hosts", fmtCount(d.EjectionsActive)},
+		{"healthy members", fmtCount(d.MembersHealthy) + "/" + fmtCount(d.MembersTotal)},
+		{"open breakers", fmtCount(d.BreakersOpen)},
+	}
+	const cellW = 32
+	perLine := max((w-2)/cellW, 1)
+	for i := 0; i < len(items); i += perLine {
+		var b strings.Builder
+		b.WriteString("  ")
+		for j := i; j < min(i+perLine, len(items)); j++ {
+			b.WriteString(padRight(items[j][0], 18) + padLeft(items[j][1], 11))
+			if j+1 < min(i+perLine, len(items)) {
+				b.WriteString("   ")
+			}
+		}
+		lines = append(lines, b.String())
+	}
+
+	// Latency buckets.
+	lines = append(lines, "", st.section.Render("upstream latency")+" · requests per second in each histogram bucket",
+		st.muted.Render("  buckets are coarse: a bar counts requests between the bound above it and its own"))
+	lines = append(lines, m.bucketLines(d.Latency)...)
+
+	// Per pod.
+	lines = append(lines, "", st.section.Render("pods"))
+	if len(d.Pods) == 0 {
+		lines = append(lines, "  "+dash)
+	} else {
+		podW := len("POD")
+		for _, p := range d.Pods {
+			podW = max(podW, plainWidth(p.Pod))
+		}
+		podW = max(min(podW, w-2-3*9), 4)
+		lines = append(lines, st.colHead.Render("  "+padRight("POD", podW)+padLeft("RPS", 9)+padLeft("SUCCESS", 9)+padLeft("P99", 9)))
+		for _, p := range d.Pods {
+			cell := st.cell[kindOf(false, p.RPS, m.opts.MinRPS)]
+			lines = append(lines, cell[levelOK].Render("  "+padRight(p.Pod, podW)+padLeft(fmtRPS(p.RPS), 9))+
+				cell[successLevel(p.Success)].Render(padLeft(fmtSuccess(p.Success), 9))+
+				cell[latencyLevel(p.P99)].Render(padLeft(fmtMs(p.P99), 9)))
+		}
+	}
+	return lines
+}
+
+// bucketLines draws one bar per latency bucket, scaled to the busiest bucket.
+func (m Model) bucketLines(buckets []traffic.Bucket) []string {
+	if len(buckets) == 0 {
+		return []string{"  " + dash}
+	}
+	total, peak := 0.0, 0.0
+	for _, b := range buckets {
+		if traffic.Known(b.RPS) {
+			total += b.RPS
+			peak = max(peak, b.RPS)
+		}
+	}
+	const labelW, rateW, pctW = 9, 10, 7
+	barW := min(max(m.width-2-labelW-1-1-rateW-pctW, 1), 50)
+	lines := make([]string, 0, len(buckets))
+	prev := 0.0
+	for _, b := range buckets {
+		label := "≤ " + fmtMs(b.UpperMs)
+		if !traffic.Known(b.UpperMs) {
+			label = "> " + fmtMs(prev)
+		}
+		prev = b.UpperMs
+		frac, share := traffic.NoData, dash
+		if traffic.Known(b.RPS) && peak > 0 {
+			frac = b.RPS / peak
+		}
+		if traffic.Known(b.RPS) && total > 0 {
+			share = strconv.FormatFloat(b.RPS/total*100, 'f', 1, 64) + "%"
+		}
+		lines = append(lines, "  "+padRight(label, labelW)+" "+m.styles.bar.Render(bar(frac, barW))+" "+
+			padLeft(fmtRate(b.RPS), rateW)+padLeft(share, pctW))
+	}
+	return lines
+}
+
+// frameRow finds a row of the current frame by name.
+func (m Model) frameRow(name string) (traffic.Row, bool) {
+	for _, r := range m.frame.Rows {
+		if r.Name == name {
+			return r, true
+		}
+	}
+	return traffic.Row{}, false
+}
+
+// wrapItems lays items out after a label of labelW cells, wrapping onto indented lines.
+func wrapItems(label string, labelW int, items []string, width int) []string {
+	if len(items) == 0 {
+		return []string{label + dash}
+	}
+	var lines []string
+	indent := strings.Repeat(" ", labelW)
+	cur, curW := label, labelW
+	for i, it := range items {
+		itW := plainWidth(it)
+		if i > 0 {
+			if curW+3+itW > width {
+				lines = append(lines, cur)
+				cur, curW = indent, labelW
+			} else {
+				cur += sep
+				curW += 3
+			}
+		}
+		cur += it
+		curW += itW
+	}
+	return append(lines, cur)
+}

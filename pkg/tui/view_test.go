@@ -1,0 +1,368 @@
+package tui
+
+import (
+	"errors"
+	"fmt"
+	"path/filepath"
+	"regexp"
+	"strconv"
+	"strings"
+	"testing"
+	"time"
+
+	tea "charm.land/bubbletea/v2"
+	"github.com/charmbracelet/x/ansi"
+
+	"github.com/kubectl-promteam/kubectl-promteam/internal/testutil/golden"
+	"github.com/kubectl-promteam/kubectl-promteam/pkg/traffic"
+)
+
+// screen names a state of the dashboard to draw.
+type screen struct {
+	name  string
+	opts  Options
+	setup func(t testing.TB, m Model) Model
+}
+
+// screens are the states the golden and width tests draw.
+var screens = []screen{
+	{name: "table", setup: func(t testing.TB, m Model) Model { return withHistory(t, m, 12) }},
+	{name: "selected-low-row", setup: func(t testing.TB, m Model) Model {
+		// The selection on a dimmed row further down.
+		for selected(m) != rn("search", "suggest") {
+			m, _ = update(t, m, press("down"))
+		}
+		return m
+	}},
+	{name: "sorted-p99-asc", setup: func(t testing.TB, m Model) Model {
+		m, _ = update(t, m, press("7"), press("7"))
+		return m
+	}},
+	{name: "filter-editing", setup: func(t testing.TB, m Model) Model {
+		m, _ = update(t, m, typeKeys("/shop")...)
+		return m
+	}},
+	{name: "filter-inverse", setup: func(t testing.TB, m Model) Model {
+		m, _ = update(t, m, append(typeKeys("/!team-"), press("enter"))...)
+		return m
+	}},
+	{name: "detail", setup: func(t testing.TB, m Model) Model {
+		for selected(m) != rn("shop", "payments") {
+			m, _ = update(t, m, press("down"))
+		}
+		m, _ = update(t, m, press("enter"))
+		m, _ = update(t, m, loadedMsg{seq: m.seq, at: testNow, cluster: m.detailName, detail: testDetail()})
+		return m
+	}},
+	{name: "detail-loading", setup: func(t testing.TB, m Model) Model {
+		m, _ = update(t, m, press("enter"))
+		return m
+	}},
+	{name: "help", setup: func(t testing.TB, m Model) Model {
+		m, _ = update(t, m, press("?"))
+		return m
+	}},
+	{name: "error-stale", setup: func(t testing.TB, m Model) Model {
+		f := testFrame()
+		f.Warnings = []string{"PromQL info: metric might not be a counter, name does not end in _total", "another warning"}
+		m.seq, m.loading = 2, false
+		m, _ = update(t, m, frameAt(2, testNow.Add(-3*time.Second), f))
+		m, _ = update(t, m, tickMsg(testNow))
+		m, _ = update(t, m, failAt(m.seq, errors.New(`Get "http://prometheus.monitoring:9090/api/v1/query": context deadline exceeded`)))
+		return m
+	}},
+	{name: "warnings-paused", setup: func(t testing.TB, m Model) Model {
+		f := testFrame()
+		f.Warnings = []string{"PromQL info: metric might not be a counter, name does not end in _total", "another warning"}
+		m.seq, m.loading = 2, false
+		m, _ = update(t, m, frameAt(2, testNow.Add(-3*time.Second), f), press("p"))
+		return m
+	}},
+	{name: "waiting", setup: func(t testing.TB, _ Model) Model {
+		m, _ := update(t, New(&fakeSource{}, Options{NoColor: true, Now: fixedNow, Target: "demo"}),
+			tea.WindowSizeMsg{Width: 80, Height: 24})
+		return m
+	}},
+	{name: "empty-frame", setup: func(t testing.TB, m Model) Model {
+		m.seq, m.loading = 2, false
+		m, _ = update(t, m, frameAt(2, testNow, traffic.Frame{Window: time.Minute, Dialect: "stock"}))
+		return m
+	}},
+}
+
+// build draws a screen at w×h.
+func (s screen) build(t testing.TB, w, h int, noColor bool) Model {
+	t.Helper()
+	opts := s.opts
+	opts.NoColor = noColor
+	m := loaded(t, opts, w, h, testFrame())
+	m = s.setup(t, m)
+	m, _ = update(t, m, tea.WindowSizeMsg{Width: w, Height: h})
+	return m
+}
+
+// TestViewGolden compares screens with testdata/*.golden; run with -update to rewrite them.
+// Goldens without colour are plain text; the colour goldens show escape codes as "\e[…m".
+func TestViewGolden(t *testing.T) {
+	sizes := [][2]int{{80, 24}, {160, 48}}
+	for _, s := range screens {
+		for _, sz := range sizes {
+			w, h := sz[0], sz[1]
+			t.Run(fmt.Sprintf("%s-%dx%d", s.name, w, h), func(t *testing.T) {
+				m := s.build(t, w, h, true)
+				v := m.View()
+				if !v.AltScreen {
+					t.Error("the view does not use the alternate screen")
+				}
+				assertFits(t, v.Content, w, h)
+				assertNoColour(t, v.Content)
+				golden.Assert(t, filepath.Join("testdata", fmt.Sprintf("%s-%dx%d.golden", s.name, w, h)),
+					[]byte(ansi.Strip(v.Content)+"\n"))
+			})
+		}
+	}
+	for _, name := range []string{"table", "detail", "error-stale"} {
+		t.Run(name+"-colour-120x30", func(t *testing.T) {
+			s := findScreen(t, name)
+			m := s.build(t, 120, 30, false)
+			v := m.View().Content
+			assertFits(t, v, 120, 30)
+			golden.Assert(t, filepath.Join("testdata", name+"-colour-120x30.golden"), []byte(visibleEscapes(v)+"\n"))
+		})
+	}
+}
+
+func findScreen(t testing.TB, name string) screen {
+	for _, s := range screens {
+		if s.name == name {
+			return s
+		}
+	}
+	t.Fatalf("no screen %q", name)
+	return screen{}
+}
+
+// visibleEscapes shows the escape character as `\e` so colour goldens can be read and diffed.
+func visibleEscapes(s string) string { return strings.ReplaceAll(s, "\x1b", `\e`) }
+
+// TestViewFits draws every screen at many sizes, with and without colour: no line is ever
+// wider than the terminal, no view taller.
+func TestViewFits(t *testing.T) {
+	widths := []int{1, 2, 10, 20, 30, 40, 50, 60, 70, 79, 80, 81, 100, 120, 159, 160, 200, 320}
+	heights := []int{1, 2, 4, 6, 10, 24, 48, 100}
+	for _, s := range screens {
+		for _, noColor := range []bool{true, false} {
+			t.Run(fmt.Sprintf("%s/nocolor=%v", s.name, noColor), func(t *testing.T) {
+				for _, w := range widths {
+					for _, h := range heights {
+						m := s.build(t, w, h, noColor)
+						v := m.View().Content
+						assertFits(t, v, w, h)
+						if t.Failed() {
+							t.Fatalf("at %dx%d", w, h)
+						}
+					}
+				}
+			})
+		}
+	}
+}
+
+// sgr matches a Select Graphic Rendition sequence.
+var sgr = regexp.MustCompile("\x1b\\[([0-9;:]*)m")
+
+// assertNoColour fails when s sets a foreground or background colour.
+func assertNoColour(t testing.TB, s string) {
+	t.Helper()
+	if n := len(colourCodes(s)); n > 0 {
+		t.Errorf("view without colour has %d colour codes, e.g. %q", n, colourCodes(s)[0])
+	}
+}
+
+// colourCodes lists the SGR sequences of s that set a colour.
+func colourCodes(s string) []string {
+	var out []string
+	for _, m := range sgr.FindAllStringSubmatch(s, -1) {
+		for p := range strings.SplitSeq(m[1], ";") {
+			n, err := strconv.Atoi(strings.SplitN(p, ":", 2)[0])
+			if err != nil {
+				continue
+			}
+			if (n >= 30 && n <= 49) || (n >= 90 && n <= 107) {
+				out = append(out, m[0])
+				break
+			}
+		}
+	}
+	return out
+}
+
+func TestColourOnlyAboveMinRPS(t *testing.T) {
+	red, yellow, faint := "\x1b[31m", "\x1b[33m", "\x1b[2m"
+	tests := []struct {
+		name     string
+		minRPS   float64
+		row      string
+		want     []string
+		dontWant []string
+	}{
+		{"failing and slow", 0, rn("shop", "inventory"), []string{red}, []string{faint}},
+		{"degraded", 0, rn("shop", "payments"), []string{yellow}, []string{red, faint}},
+		{"healthy", 0, rn("search", "query"), nil, []string{red, yellow, faint}},
+		{"below the floor: dimmed, never red", 0, rn("search", "suggest"), []string{faint}, []string{red, yellow}},
+		{"no data: dimmed", 0, rn("auth", "sessions"), []string{faint}, []string{red, yellow}},
+		{"higher floor dims a failing row", 100, rn("shop", "inventory"), []string{faint}, []string{red, yellow}},
+		{"no floor colours a trickle", -1, rn("search", "suggest"), []string{red}, []string{faint}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			m := loaded(t, Options{MinRPS: tt.minRPS}, 160, 48, testFrame())
+			m, _ = update(t, m, press("1")) // sort by name: row 0 (selected) is not one of these
+			i := -1
+			for j, idx := range m.order {
+				if m.frame.Rows[idx].Name == tt.row {
+					i = j
+				}
+			}
+			if i <= 0 {
+				t.Fatalf("row %q at %d", tt.row, i)
+			}
+			line := m.rowLine(computeLayout(m.width, m.maxName, m.maxSvc), i)
+			for _, s := range tt.want {
+				if !strings.Contains(line, s) {
+					t.Errorf("row lacks %q: %q", s, line)
+				}
+			}
+			for _, s := range tt.dontWant {
+				if strings.Contains(line, s) {
+					t.Errorf("row has %q: %q", s, line)
+				}
+			}
+		})
+	}
+}
+
+func TestNoColorHasNoColourCodes(t *testing.T) {
+	for _, s := range screens {
+		t.Run(s.name, func(t *testing.T) {
+			m := s.build(t, 160, 48, true)
+			assertNoColour(t, m.View().Content)
+		})
+	}
+	// With colour, the same screens do colour.
+	m := findScreen(t, "table").build(t, 160, 48, false)
+	if len(colourCodes(m.View().Content)) == 0 {
+		t.Error("the coloured table has no colour codes")
+	}
+}
+
+func TestLayout(t *testing.T) {
+	tests := []struct {
+		width int
+		want  []column
+	}{
+		{320, layoutCandidates[0]},
+		{160, layoutCandidates[0]},
+		{120, layoutCandidates[0]},
+		{110, layoutCandidates[1]},
+		{100, layoutCandidates[1]},
+		{80, layoutCandidates[2]},
+		{70, layoutCandidates[3]},
+		{60, layoutCandidates[4]},
+		{55, layoutCandidates[4]},
+		{50, layoutCandidates[5]},
+		{40, layoutCandidates[5]},
+		{10, layoutCandidates[5]},
+	}
+	for _, tt := range tests {
+		t.Run(strconv.Itoa(tt.width), func(t *testing.T) {
+			l := computeLayout(tt.width, 30, 20)
+			if fmt.Sprint(l.cols) != fmt.Sprint(tt.want) {
+				t.Errorf("columns %v, want %v", l.cols, tt.want)
+			}
+			if total := l.width(); total > tt.width && tt.width >= 40 {
+				t.Errorf("layout is %d wide, terminal %d", l.width(), tt.width)
+			}
+		})
+	}
+	// Short names leave room instead of stretching the table.
+	l := computeLayout(200, 10, 9)
+	if l.widths[0] != 10 || l.widths[1] != 9 {
+		t.Errorf("flexible widths %v, want 10 and 9", l.widths[:2])
+	}
+}
+
+// TestViewCostIndependentOfRows checks the point of drawing only the visible rows: a view of
+// 5,000 rows allocates no more than a view of 50.
+func TestViewCostIndependentOfRows(t *testing.T) {
+	small, large := benchModel(t, 50), benchModel(t, 5000)
+	a := testing.AllocsPerRun(20, func() { _ = small.View() })
+	b := testing.AllocsPerRun(20, func() { _ = large.View() })
+	if b > a*1.1+5 {
+		t.Errorf("View allocates %.0f times with 5000 rows, %.0f with 50", b, a)
+	}
+}
+
+// benchModel is a 160×48 table of n rows with a full history.
+func benchModel(tb testing.TB, n int) Model {
+	tb.Helper()
+	rows := make([]traffic.Row, n)
+	for i := range rows {
+		rows[i] = row(fmt.Sprintf("team-%04d", i%97), fmt.Sprintf("service-%05d", i),
+			float64((i*7919)%1000)/3, 1-float64(i%13)/200, float64(1+i%50), float64(10+i%300), float64(20+(i*31)%2000), float64(i%9))
+	}
+	f := traffic.Frame{At: testNow, Window: time.Minute, Dialect: "stock", Rows: rows, Took: time.Second,
+		Listeners: testFrame().Listeners}
+	m := loaded(tb, Options{}, 160, 48, f)
+	for i := range historyLen {
+		m.seq, m.loading = m.seq+1, false
+		m, _ = update(tb, m, frameAt(m.seq, testNow.Add(time.Duration(i)*time.Second), f))
+	}
+	m, _ = update(tb, m, press("down"), press("down"))
+	return m
+}
+
+// BenchmarkView draws a 160×48 screen of 50 and of 5,000 rows.
+func BenchmarkView(b *testing.B) {
+	for _, n := range []int{50, 5000} {
+		b.Run(fmt.Sprintf("rows=%d", n), func(b *testing.B) {
+			m := benchModel(b, n)
+			b.ReportAllocs()
+			for b.Loop() {
+				_ = m.View()
+			}
+		})
+	}
+}
+
+// BenchmarkViewRatio draws both sizes in turn and reports how much longer 5,000 rows take than
+// 50 (about 1 when the cost depends on the visible rows only) and the time of each.
+func BenchmarkViewRatio(b *testing.B) {
+	small, large := benchModel(b, 50), benchModel(b, 5000)
+	var tSmall, tLarge time.Duration
+	n := 0
+	for b.Loop() {
+		t0 := time.Now()
+		_ = small.View()
+		t1 := time.Now()
+		_ = large.View()
+		tLarge += time.Since(t1)
+		tSmall += t1.Sub(t0)
+		n++
+	}
+	b.ReportMetric(float64(tLarge)/float64(tSmall), "ratio-5000/50")
+	b.ReportMetric(float64(tSmall.Nanoseconds())/float64(n), "ns/view-50")
+	b.ReportMetric(float64(tLarge.Nanoseconds())/float64(n), "ns/view-5000")
+}
+
+// BenchmarkFrame applies a frame of 5,000 rows: the per-refresh cost of sorting, filtering and
+// keeping the history.
+func BenchmarkFrame(b *testing.B) {
+	m := benchModel(b, 5000)
+	f := m.frame
+	b.ReportAllocs()
+	for b.Loop() {
+		m.seq, m.loading = m.seq+1, false
+		m, _ = update(b, m, frameAt(m.seq, testNow, f))
+	}
+}
