@@ -185,7 +185,7 @@ func TestYAMLStreamParses(t *testing.T) {
 }
 
 // binary builds the real kubectl-promteam once per test run, with stamped version fields.
-func binary(t *testing.T) string {
+func binary(t testing.TB) string {
 	t.Helper()
 	binOnce.Do(func() {
 		dir, err := os.MkdirTemp("", "promteam-bin")

@@ -1,0 +1,113 @@
+package prom
+
+import (
+	"context"
+	"errors"
+	"net/http"
+	"net/http/httptest"
+	"os"
+	"path/filepath"
+	"strings"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/kubectl-promteam/kubectl-promteam/internal/testutil/promtest"
+)
+
+// TestAgainstARealPrometheus queries a real Prometheus (scraping itself): a vector comes back,
+// a scalar answer is refused by type, and a bad query reports Prometheus' error with the query.
+func TestAgainstARealPrometheus(t *testing.T) {
+	srv := promtest.Start(t, nil, promtest.Options{ScrapeInterval: time.Second})
+	c, err := New(Config{URL: srv.URL(), Timeout: 5 * time.Second, UserAgent: "kubectl-promteam/test"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx := context.Background()
+	res, err := c.Query(ctx, `vector(42)`, time.Now())
+	if err != nil || len(res.Vector) != 1 || res.Vector[0].Value != 42 {
+		t.Fatalf("vector(42) = %+v, %v", res, err)
+	}
+	_, err = c.Query(ctx, `1 + 1`, time.Now())
+	if err == nil || !strings.Contains(err.Error(), "not an instant vector") || !strings.Contains(err.Error(), "1 + 1") {
+		t.Errorf("scalar answer: %v", err)
+	}
+	_, err = c.Query(ctx, `sum by (x`, time.Now())
+	var qe *QueryError
+	if !errors.As(err, &qe) || qe.Query != "sum by (x" || !strings.Contains(err.Error(), "bad_data") {
+		t.Errorf("bad query: %v", err)
+	}
+
+	srv.Stop()
+	_, err = c.Query(ctx, `vector(1)`, time.Now())
+	if err == nil || !strings.HasPrefix(err.Error(), "cannot reach Prometheus at "+srv.URL()) {
+		t.Errorf("stopped Prometheus: %v", err)
+	}
+}
+
+// apiServer answers every query with body and records the requests it got.
+func apiServer(t *testing.T, delay time.Duration, body string, seen *atomic.Value) *httptest.Server {
+	t.Helper()
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		seen.Store(r.Header.Clone())
+		select {
+		case <-time.After(delay):
+		case <-r.Context().Done():
+			return
+		}
+		w.Header().Set("Content-Type", "application/json")
+		_, _ = w.Write([]byte(body))
+	}))
+	t.Cleanup(srv.Close)
+	return srv
+}
+
+func TestWarningsInfosTokenAndTimeout(t *testing.T) {
+	const body = `{"status":"success","data":{"resultType":"vector","result":[]},"warnings":["w1"],"infos":["i1"]}`
+	var seen atomic.Value
+	srv := apiServer(t, 0, body, &seen)
+	token := filepath.Join(t.TempDir(), "token")
+	if err := os.WriteFile(token, []byte("first\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	c, err := New(Config{URL: srv.URL, BearerTokenFile: token, Timeout: time.Second})
+	if err != nil {
+		t.Fatal(err)
+	}
+	res, err := c.Query(context.Background(), "up", time.Now())
+	if err != nil || len(res.Warnings) != 1 || res.Warnings[0] != "w1" || len(res.Infos) != 1 || res.Infos[0] != "i1" {
+		t.Fatalf("warnings/infos = %+v, %v", res, err)
+	}
+	if got := seen.Load().(http.Header).Get("Authorization"); got != "Bearer first" {
+		t.Errorf("Authorization = %q", got)
+	}
+	// A rotated token is read on the next request.
+	if err := os.WriteFile(token, []byte("second"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	_, _ = c.Query(context.Background(), "up", time.Now())
+	if got := seen.Load().(http.Header).Get("Authorization"); got != "Bearer second" {
+		t.Errorf("after rotation Authorization = %q", got)
+	}
+
+	slow := apiServer(t, 3*time.Second, body, &seen)
+	c, _ = New(Config{URL: slow.URL, Timeout: 200 * time.Millisecond})
+	start := time.Now()
+	_, err = c.Query(context.Background(), "up", time.Now())
+	if err == nil || !strings.Contains(err.Error(), "no answer in time") || time.Since(start) > 2*time.Second {
+		t.Errorf("slow Prometheus: %v after %s", err, time.Since(start))
+	}
+}
+
+func TestConfigErrors(t *testing.T) {
+	for _, cfg := range []Config{
+		{URL: "localhost:9090"},
+		{URL: "ftp://x"},
+		{URL: "http://x", CAFile: "/nonexistent/ca.pem"},
+		{URL: "http://x", BearerTokenFile: "/nonexistent/token"},
+	} {
+		if _, err := New(cfg); err == nil {
+			t.Errorf("New(%+v) accepted it", cfg)
+		}
+	}
+}
