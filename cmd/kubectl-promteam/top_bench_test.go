@@ -68,8 +68,11 @@ func benchRefresh(b *testing.B, clusters int) {
 					Status string          `json:"status"`
 					Data   json.RawMessage `json:"data"`
 				}
-				if err := json.NewDecoder(resp.Body).Decode(&body); err != nil || body.Status != "success" {
-					return fmt.Errorf("bare query: %w (status %q)", err, body.Status)
+				if err := json.NewDecoder(resp.Body).Decode(&body); err != nil {
+					return fmt.Errorf("bare query: %w", err)
+				}
+				if body.Status != "success" {
+					return fmt.Errorf("bare query: status %q", body.Status)
 				}
 				var data struct {
 					Result []struct {
