@@ -4,7 +4,8 @@
 // ([tools.Path]); a test that needs it fails, never skips, when it is missing. That is Debian's
 // Prometheus 2.42 where apt exists, else Prometheus 3 built from source, so tests must not depend
 // on what differs between them (for example, Prometheus 3 stores le="1.0" where 2.42 keeps the
-// exposed le="1": compare bounds as numbers).
+// exposed le="1": compare bounds as numbers). PROMTEAM_PROMETHEUS names another binary, such as
+// the current release hack/bench builds.
 //
 //	srv := promtest.Start(t, []promtest.Target{{URL: envoy.URL + "/stats/prometheus",
 //		Labels: map[string]string{"namespace": "edge", "pod": "envoy-0"}}}, promtest.Options{})
@@ -99,7 +100,10 @@ type Sample struct {
 // test ends; when the test failed, the end of its log is printed first.
 func Start(t testing.TB, targets []Target, opts Options) *Server {
 	t.Helper()
-	bin := tools.Path(t, "prometheus")
+	bin := os.Getenv("PROMTEAM_PROMETHEUS") // another Prometheus, such as the current release for benchmarks
+	if bin == "" {
+		bin = tools.Path(t, "prometheus")
+	}
 	dir := t.TempDir()
 	s := &Server{
 		bin:     bin,
