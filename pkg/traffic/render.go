@@ -4,6 +4,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
+	"math"
 	"strconv"
 	"text/tabwriter"
 	"time"
@@ -14,41 +15,55 @@ import (
 // Dash is what a missing number prints as.
 const Dash = "-"
 
-// FormatRPS prints requests per second with one decimal.
+// FormatRPS prints requests per second like linkerd: one decimal, "<0.1" for a trickle that
+// would otherwise round to zero.
 func FormatRPS(v float64) string {
-	if !Known(v) {
+	switch {
+	case !Known(v):
 		return Dash
+	case v > 0 && v < 0.05:
+		return "<0.1"
 	}
 	return strconv.FormatFloat(v, 'f', 1, 64)
 }
 
-// FormatSuccess prints a ratio as a percentage with two decimals.
+// FormatSuccess prints a ratio as a percentage with two decimals. A ratio below 1 never rounds
+// up to 100.00%.
 func FormatSuccess(v float64) string {
 	if !Known(v) {
 		return Dash
 	}
-	return strconv.FormatFloat(v*100, 'f', 2, 64) + "%"
+	s := strconv.FormatFloat(v*100, 'f', 2, 64) + "%"
+	if v < 1 && s == "100.00%" {
+		return "99.99%"
+	}
+	return s
 }
 
-// FormatLatency prints milliseconds: whole ms below a second, seconds with one decimal above.
+// FormatLatency prints milliseconds: "0.4ms", "12ms", and seconds from one second on ("1.3s").
 func FormatLatency(ms float64) string {
 	switch {
 	case !Known(ms):
 		return Dash
-	case ms < 10:
+	case ms >= 100_000:
+		return strconv.FormatFloat(ms/1000, 'f', 0, 64) + "s"
+	case ms >= 999.5:
+		return strconv.FormatFloat(ms/1000, 'f', 1, 64) + "s"
+	case ms < 9.95 && ms != 0:
 		return strconv.FormatFloat(ms, 'f', 1, 64) + "ms"
-	case ms < 1000:
-		return strconv.FormatFloat(ms, 'f', 0, 64) + "ms"
 	}
-	return strconv.FormatFloat(ms/1000, 'f', 1, 64) + "s"
+	return strconv.FormatFloat(ms, 'f', 0, 64) + "ms"
 }
 
-// FormatCount prints a gauge such as requests in flight.
+// FormatCount prints a gauge such as requests in flight: whole numbers, one decimal below ten.
 func FormatCount(v float64) string {
-	if !Known(v) {
+	switch {
+	case !Known(v):
 		return Dash
+	case v != math.Trunc(v) && math.Abs(v) < 10:
+		return strconv.FormatFloat(v, 'f', 1, 64)
 	}
-	return strconv.FormatFloat(v, 'f', -1, 64)
+	return strconv.FormatFloat(v, 'f', 0, 64)
 }
 
 // ServiceName prints namespace/service, or the dash when the cluster name does not reveal it.

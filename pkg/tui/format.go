@@ -20,55 +20,17 @@ const dash = "—"
 // ellipsis marks text cut to fit.
 const ellipsis = "…"
 
-// fmtRPS formats a request rate like linkerd: one decimal, "<0.1" for a trickle that would
-// otherwise round to zero.
-func fmtRPS(v float64) string {
-	switch {
-	case !traffic.Known(v):
-		return dash
-	case v > 0 && v < 0.05:
-		return "<0.1"
-	}
-	return strconv.FormatFloat(v, 'f', 1, 64)
-}
+// The table's numbers print as pkg/traffic prints them, with the dashboard's dash for no data.
+func fmtRPS(v float64) string     { return orDash(v, traffic.FormatRPS) }
+func fmtSuccess(v float64) string { return orDash(v, traffic.FormatSuccess) }
+func fmtMs(v float64) string      { return orDash(v, traffic.FormatLatency) }
+func fmtCount(v float64) string   { return orDash(v, traffic.FormatCount) }
 
-// fmtSuccess formats a success ratio (0..1) as a percentage with two decimals. A ratio below 1
-// never rounds up to "100.00%".
-func fmtSuccess(v float64) string {
+func orDash(v float64, format func(float64) string) string {
 	if !traffic.Known(v) {
 		return dash
 	}
-	s := strconv.FormatFloat(v*100, 'f', 2, 64) + "%"
-	if v < 1 && s == "100.00%" {
-		return "99.99%"
-	}
-	return s
-}
-
-// fmtMs formats a latency in milliseconds: "0.4ms", "12ms", "1.3s" from 1000 ms on.
-func fmtMs(v float64) string {
-	switch {
-	case !traffic.Known(v):
-		return dash
-	case v >= 100_000:
-		return strconv.FormatFloat(v/1000, 'f', 0, 64) + "s"
-	case v >= 999.5:
-		return strconv.FormatFloat(v/1000, 'f', 1, 64) + "s"
-	case v < 9.95 && v != 0:
-		return strconv.FormatFloat(v, 'f', 1, 64) + "ms"
-	}
-	return strconv.FormatFloat(v, 'f', 0, 64) + "ms"
-}
-
-// fmtCount formats a gauge such as requests in flight or members.
-func fmtCount(v float64) string {
-	switch {
-	case !traffic.Known(v):
-		return dash
-	case v != math.Trunc(v) && math.Abs(v) < 10:
-		return strconv.FormatFloat(v, 'f', 1, 64)
-	}
-	return strconv.FormatFloat(v, 'f', 0, 64)
+	return format(v)
 }
 
 // fmtRate formats a per-second rate in the drill-down ("2.50/s").
