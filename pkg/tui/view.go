@@ -441,6 +441,25 @@ func (m Model) detailLines() []string {
 				cell[latencyLevel(p.P99)].Render(padLeft(fmtMs(p.P99), 9)))
 		}
 	}
+
+	// What clients saw: every HTTP connection manager, including Envoy's own local replies.
+	lines = append(lines, "", st.section.Render("downstream listeners")+" · what clients saw, local replies included")
+	if len(m.frame.Listeners) == 0 {
+		lines = append(lines, "  "+dash)
+		return lines
+	}
+	nameW := len("LISTENER")
+	for _, l := range m.frame.Listeners {
+		nameW = max(nameW, plainWidth(l.Prefix))
+	}
+	nameW = max(min(nameW, w-2-3*9), 4)
+	lines = append(lines, st.colHead.Render("  "+padRight("LISTENER", nameW)+padLeft("RPS", 9)+padLeft("SUCCESS", 9)+padLeft("P99", 9)))
+	for _, l := range m.frame.Listeners {
+		cell := st.cell[kindOf(false, l.RPS, m.opts.MinRPS)]
+		lines = append(lines, cell[levelOK].Render("  "+padRight(l.Prefix, nameW)+padLeft(fmtRPS(l.RPS), 9))+
+			cell[successLevel(l.Success)].Render(padLeft(fmtSuccess(l.Success), 9))+
+			cell[latencyLevel(l.P99)].Render(padLeft(fmtMs(l.P99), 9)))
+	}
 	return lines
 }
 
