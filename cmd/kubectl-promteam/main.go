@@ -3,6 +3,7 @@ package main
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"os"
 	"os/signal"
@@ -18,8 +19,17 @@ func main() {
 	streams := genericiooptions.IOStreams{In: os.Stdin, Out: os.Stdout, ErrOut: os.Stderr}
 	err := plugin.NewCmdRoot(streams).ExecuteContext(ctx)
 	stop()
+	if err == nil {
+		return
+	}
+	code := 1
+	var exit *plugin.ExitError
+	if errors.As(err, &exit) {
+		code = exit.Code
+		err = exit.Err
+	}
 	if err != nil {
 		fmt.Fprintf(os.Stderr, "error: %v\n", err)
-		os.Exit(1)
 	}
+	os.Exit(code)
 }

@@ -158,5 +158,14 @@ var presets = map[Preset]preset{
 	},
 }
 
+// presetList prints the spec's presets as the Prometheus annotation records them.
+func (s TeamSpec) presetList() string {
+	names := make([]string, len(s.Presets))
+	for i, p := range s.Presets {
+		names[i] = string(p)
+	}
+	return strings.Join(names, ",")
+}
+
 // PresetDescription is the one-line description of p.
 func PresetDescription(p Preset) string { return presets[p].describe }

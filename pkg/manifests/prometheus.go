@@ -19,6 +19,10 @@ const (
 	ManagedBy      = "kubectl-promteam"
 	LabelTeam      = "promteam.io/team"
 
+	// Annotations on the Prometheus that record the choices list, delete and doctor read back.
+	AnnotationEnvoy          = "promteam.io/envoy"           // the presets, comma-separated
+	AnnotationEnvoyNamespace = "promteam.io/envoy-namespace" // where Envoy runs, if not the team namespace
+
 	// webPort is the port the operator names "web" on every Prometheus pod.
 	webPort = 9090
 )
@@ -150,6 +154,10 @@ func (s TeamSpec) prometheus() *monitoringv1.Prometheus {
 	p := &monitoringv1.Prometheus{
 		TypeMeta:   metav1.TypeMeta{APIVersion: monitoringv1.SchemeGroupVersion.String(), Kind: monitoringv1.PrometheusesKind},
 		ObjectMeta: s.meta(s.prometheusName(), s.Namespace, s.prometheusLabels()),
+	}
+	p.Annotations = map[string]string{AnnotationEnvoy: s.presetList()}
+	if s.EnvoyNamespace != "" && s.EnvoyNamespace != s.Namespace {
+		p.Annotations[AnnotationEnvoyNamespace] = s.EnvoyNamespace
 	}
 	spec := &p.Spec
 	spec.Version = s.PrometheusVersion

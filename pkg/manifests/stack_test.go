@@ -521,3 +521,18 @@ func TestExplainNamesEveryObject(t *testing.T) {
 		})
 	}
 }
+
+// TestStackKindsCoverEveryObject keeps StackKinds, which list and delete search, complete.
+func TestStackKindsCoverEveryObject(t *testing.T) {
+	known := map[string]bool{}
+	for _, k := range StackKinds {
+		known[k.Kind] = true
+	}
+	for name, s := range specCases() {
+		for _, o := range build(t, s).Objects {
+			if kind := o.GetObjectKind().GroupVersionKind().Kind; !known[kind] {
+				t.Errorf("%s: %s is missing from StackKinds", name, kind)
+			}
+		}
+	}
+}

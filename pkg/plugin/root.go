@@ -72,6 +72,22 @@ func acceptedFor(f *pflag.Flag) string {
 	return "see --help for accepted values"
 }
 
+// ExitError ends the program with Code. Err, when set, is printed like any error; commands that
+// already printed their result (diff, doctor) leave it nil.
+type ExitError struct {
+	Code int
+	Err  error
+}
+
+func (e *ExitError) Error() string {
+	if e.Err == nil {
+		return fmt.Sprintf("exit status %d", e.Code)
+	}
+	return e.Err.Error()
+}
+
+func (e *ExitError) Unwrap() error { return e.Err }
+
 // unknownCommand rejects a word that names no command, on one line with suggestions.
 func unknownCommand(cmd *cobra.Command, args []string) error {
 	if len(args) == 0 {
