@@ -21,15 +21,20 @@ build: ## Build bin/kubectl-promteam
 	CGO_ENABLED=0 go build -ldflags "$(LDFLAGS)" -o bin/kubectl-promteam ./cmd/kubectl-promteam
 
 .PHONY: test
-test: tools verify ## Everything CI runs: tools, checks, then all tests
+test: tools verify release-check ## Everything CI runs: tools, checks, a snapshot release, then all tests
 	go test -count=1 -timeout 45m ./...
 
 .PHONY: tools
-tools: ## Install or build promtool, prometheus, kube-apiserver, etcd, kubectl and golangci-lint
+tools: ## Install or build prometheus, promtool, kube-apiserver, etcd, kubectl, golangci-lint, goreleaser, krew and tmux
 	hack/install-prometheus.sh
 	hack/install-k8s.sh
 	hack/install-lint.sh
+	hack/install-release-tools.sh
 	hack/install-tmux.sh
+
+.PHONY: release-check
+release-check: ## Snapshot release for every platform, krew manifest validated and installed
+	hack/verify-release.sh
 
 .PHONY: verify
 verify: fmt-check vet tidy-check lint ## Formatting, vet, go.mod drift and lint
@@ -54,6 +59,10 @@ lint:
 .PHONY: golden
 golden: ## Rewrite golden files from the current output
 	go test ./... -run Golden -update
+
+.PHONY: docs
+docs: ## Regenerate the command reference in docs/commands
+	go test ./pkg/plugin -run CommandDocs -update
 
 .PHONY: update-crds
 update-crds: ## Vendor the Prometheus Operator CRDs the tests validate against

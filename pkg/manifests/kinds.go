@@ -32,3 +32,8 @@ var StackKinds = []Kind{
 func TeamSelector(team string) string {
 	return LabelManagedBy + "=" + ManagedBy + "," + LabelTeam + "=" + team
 }
+
+// ForeignSelector selects the objects the stack of team in namespace keeps outside it.
+func ForeignSelector(team, namespace string) string {
+	return TeamSelector(team) + "," + LabelNamespace + "=" + namespace
+}

@@ -18,6 +18,9 @@ const (
 	LabelManagedBy = "app.kubernetes.io/managed-by"
 	ManagedBy      = "kubectl-promteam"
 	LabelTeam      = "promteam.io/team"
+	// LabelNamespace is the team namespace, on the objects a stack keeps outside it (cluster-scoped
+	// RBAC, the Role in the Envoy namespace): team names are unique per namespace only.
+	LabelNamespace = "promteam.io/namespace"
 
 	// Annotations on the Prometheus that record the choices list, delete and doctor read back.
 	AnnotationEnvoy          = "promteam.io/envoy"           // the presets, comma-separated
@@ -35,9 +38,17 @@ func (s TeamSpec) prometheusName() string { return s.Team }
 // NetworkPolicy of the stack.
 func (s TeamSpec) accountName() string { return "prometheus-" + s.Team }
 
-// clusterRoleName names the cluster-scoped RBAC objects; it includes the namespace because
-// teams in different namespaces may share a name.
-func (s TeamSpec) clusterRoleName() string { return "promteam:" + s.Namespace + ":" + s.Team }
+// ForeignName names the objects a team's stack keeps outside its namespace (cluster-scoped RBAC,
+// the Role and RoleBinding in the Envoy namespace); it includes the namespace because teams in
+// different namespaces may share a name.
+func ForeignName(namespace, team string) string { return "promteam:" + namespace + ":" + team }
+
+// foreignLabels label the objects a stack keeps outside its namespace.
+func (s TeamSpec) foreignLabels() map[string]string {
+	l := s.prometheusLabels()
+	l[LabelNamespace] = s.Namespace
+	return l
+}
 
 // labels are the labels of every object; extra adds key, value pairs.
 func (s TeamSpec) labels(extra ...string) map[string]string {
@@ -90,38 +101,43 @@ func discoveryRules() []rbacv1.PolicyRule {
 // namespace if that is another one, or everywhere with cluster scope.
 func (s TeamSpec) rbac() []Object {
 	subject := []rbacv1.Subject{{Kind: rbacv1.ServiceAccountKind, Name: s.accountName(), Namespace: s.Namespace}}
+	foreign := ForeignName(s.Namespace, s.Team)
 	if s.ClusterScope {
 		return []Object{
 			&rbacv1.ClusterRole{
 				TypeMeta:   metav1.TypeMeta{APIVersion: "rbac.authorization.k8s.io/v1", Kind: "ClusterRole"},
-				ObjectMeta: s.meta(s.clusterRoleName(), "", s.prometheusLabels()),
+				ObjectMeta: s.meta(foreign, "", s.foreignLabels()),
 				Rules:      discoveryRules(),
 			},
 			&rbacv1.ClusterRoleBinding{
 				TypeMeta:   metav1.TypeMeta{APIVersion: "rbac.authorization.k8s.io/v1", Kind: "ClusterRoleBinding"},
-				ObjectMeta: s.meta(s.clusterRoleName(), "", s.prometheusLabels()),
-				RoleRef:    rbacv1.RoleRef{APIGroup: rbacv1.GroupName, Kind: "ClusterRole", Name: s.clusterRoleName()},
+				ObjectMeta: s.meta(foreign, "", s.foreignLabels()),
+				RoleRef:    rbacv1.RoleRef{APIGroup: rbacv1.GroupName, Kind: "ClusterRole", Name: foreign},
 				Subjects:   subject,
 			},
 		}
 	}
-	namespaces := []string{s.Namespace}
+	type grant struct {
+		namespace, name string
+		labels          map[string]string
+	}
+	grants := []grant{{s.Namespace, s.accountName(), s.prometheusLabels()}}
 	if s.EnvoyNamespace != "" && s.EnvoyNamespace != s.Namespace && !s.noEnvoy() {
-		namespaces = append(namespaces, s.EnvoyNamespace)
+		grants = append(grants, grant{s.EnvoyNamespace, foreign, s.foreignLabels()})
 	}
 	var out []Object
-	for _, ns := range namespaces {
+	for _, g := range grants {
 		out = append(out, &rbacv1.Role{
 			TypeMeta:   metav1.TypeMeta{APIVersion: "rbac.authorization.k8s.io/v1", Kind: "Role"},
-			ObjectMeta: s.meta(s.accountName(), ns, s.prometheusLabels()),
+			ObjectMeta: s.meta(g.name, g.namespace, g.labels),
 			Rules:      discoveryRules(),
 		})
 	}
-	for _, ns := range namespaces {
+	for _, g := range grants {
 		out = append(out, &rbacv1.RoleBinding{
 			TypeMeta:   metav1.TypeMeta{APIVersion: "rbac.authorization.k8s.io/v1", Kind: "RoleBinding"},
-			ObjectMeta: s.meta(s.accountName(), ns, s.prometheusLabels()),
-			RoleRef:    rbacv1.RoleRef{APIGroup: rbacv1.GroupName, Kind: "Role", Name: s.accountName()},
+			ObjectMeta: s.meta(g.name, g.namespace, g.labels),
+			RoleRef:    rbacv1.RoleRef{APIGroup: rbacv1.GroupName, Kind: "Role", Name: g.name},
 			Subjects:   subject,
 		})
 	}

@@ -9,6 +9,8 @@ import (
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/cli-runtime/pkg/genericclioptions"
 	"k8s.io/client-go/kubernetes"
+
+	"github.com/kubectl-promteam/kubectl-promteam/pkg/kube"
 )
 
 // completionTimeout bounds cluster lookups made while the shell waits for completions.
@@ -78,4 +80,32 @@ func sortedNames(set map[string]bool) []string {
 	}
 	sort.Strings(out)
 	return out
+}
+
+// teamCompletion completes the first argument with the teams that have a stack in the namespace.
+func teamCompletion(flags *genericclioptions.ConfigFlags) cobra.CompletionFunc {
+	return func(cmd *cobra.Command, args []string, _ string) ([]string, cobra.ShellCompDirective) {
+		if len(args) > 0 {
+			return nil, cobra.ShellCompDirectiveNoFileComp
+		}
+		ns, _, err := flags.ToRawKubeConfigLoader().Namespace()
+		if err != nil {
+			return nil, cobra.ShellCompDirectiveNoFileComp
+		}
+		client, err := kube.NewClient(flags)
+		if err != nil {
+			return nil, cobra.ShellCompDirectiveNoFileComp
+		}
+		ctx, cancel := context.WithTimeout(cmdContext(cmd), completionTimeout)
+		defer cancel()
+		stacks, err := client.ListStacks(ctx, ns, false)
+		if err != nil {
+			return nil, cobra.ShellCompDirectiveNoFileComp
+		}
+		names := map[string]bool{}
+		for _, s := range stacks {
+			names[s.Team] = true
+		}
+		return sortedNames(names), cobra.ShellCompDirectiveNoFileComp
+	}
 }

@@ -2,6 +2,7 @@ package plugin
 
 import (
 	"bytes"
+	"context"
 	"errors"
 	"fmt"
 	"strings"
@@ -47,6 +48,11 @@ type CreateOptions struct {
 	grafanaDashboard    bool
 	networkPolicy       bool
 
+	apply           bool
+	dryRun          string
+	createNamespace bool
+	forceConflicts  bool
+
 	spec manifests.TeamSpec
 }
 
@@ -78,8 +84,10 @@ selectors that pick exactly the team's monitors and rules, Envoy PodMonitors or 
 RED recording rules and traffic-gated alerts.
 
 Objects are printed in apply order, labelled app.kubernetes.io/managed-by=kubectl-promteam and
-promteam.io/team=TEAM, and are the same bytes for the same flags. Nothing is sent to a cluster:
-pipe the output to kubectl apply --server-side -f -.
+promteam.io/team=TEAM, and are the same bytes for the same flags. Nothing is sent to a cluster
+unless --apply is given: then every permission the stack needs is checked first (and, when one
+is missing, listed with the commands that grant it, and nothing is applied), and each object is
+applied with server-side apply, field manager kubectl-promteam, printing a line per object.
 
 Envoy presets (--envoy, repeatable):
 %s
@@ -92,8 +100,11 @@ Recording rules (the names kubectl promteam top reads, labelled namespace and en
 const createExample = `  # The stack for team-a in namespace team-a, with plain Envoy sidecars
   kubectl promteam create team-a -n team-a
 
-  # Apply it
-  kubectl promteam create team-a -n team-a | kubectl apply --server-side -f -
+  # Apply it (again: every object unchanged)
+  kubectl promteam create team-a -n team-a --apply
+
+  # What the API server would admit, nothing stored
+  kubectl promteam create team-a -n team-a --apply --dry-run=server
 
   # Contour's Envoy, three replicas, remote write, a 99.9% SLO with burn-rate alerts
   kubectl promteam create checkout -n shop --envoy contour --replicas 3 \
@@ -111,7 +122,7 @@ func NewCmdCreate(streams genericiooptions.IOStreams, configFlags *genericcliopt
 	}
 	cmd := &cobra.Command{
 		Use:   "create TEAM [flags]",
-		Short: "Print a team's Prometheus Operator stack",
+		Short: "Print or apply a team's Prometheus Operator stack",
 		Long: fmt.Sprintf(createLong, presetHelp.String(),
 			"envoy_cluster:upstream_rq:rate5m", "envoy_cluster:upstream_rq_xx:rate5m", "envoy_cluster:upstream_rq_5xx:rate5m",
 			"envoy_cluster:upstream_rq_success_ratio:rate5m", "envoy_cluster:upstream_rq_error_ratio:rate5m",
@@ -126,11 +137,13 @@ func NewCmdCreate(streams genericiooptions.IOStreams, configFlags *genericcliopt
 			if err := o.Validate(); err != nil {
 				return err
 			}
-			return o.Run()
+			return o.Run(cmd.Context())
 		},
 	}
 	o.AddFlags(cmd.Flags())
+	o.AddApplyFlags(cmd.Flags())
 	o.registerCompletions(cmd)
+	_ = cmd.RegisterFlagCompletionFunc("dry-run", cobra.FixedCompletions([]string{"none", "client", "server"}, cobra.ShellCompDirectiveNoFileComp))
 	return cmd
 }
 
@@ -165,6 +178,14 @@ func (o *CreateOptions) AddFlags(fs *pflag.FlagSet) {
 	fs.BoolVar(&o.noAlerts, "no-alerts", o.noAlerts, "Only recording rules, no alerts (same as --alerts=false)")
 	fs.BoolVar(&o.grafanaDashboard, "grafana-dashboard", o.grafanaDashboard, "Add a ConfigMap labelled grafana_dashboard=1 holding a RED dashboard for the Grafana sidecar")
 	fs.BoolVar(&o.networkPolicy, "network-policy", o.networkPolicy, "Add a NetworkPolicy that admits port 9090 from the team namespace only (may block the API server's service proxy)")
+}
+
+// AddApplyFlags binds the flags that send the stack to the cluster.
+func (o *CreateOptions) AddApplyFlags(fs *pflag.FlagSet) {
+	fs.BoolVar(&o.apply, "apply", o.apply, "Apply the stack with server-side apply (field manager kubectl-promteam) after checking the permissions it needs")
+	fs.StringVar(&o.dryRun, "dry-run", o.dryRun, "With --apply: client (nothing is sent) or server (the API server validates and admits, nothing is stored)")
+	fs.BoolVar(&o.createNamespace, "create-namespace", o.createNamespace, "With --apply: create the namespace if it does not exist")
+	fs.BoolVar(&o.forceConflicts, "force-conflicts", o.forceConflicts, "With --apply: take over fields another field manager owns")
 }
 
 func (o *CreateOptions) registerCompletions(cmd *cobra.Command) {
@@ -298,15 +319,33 @@ func (o *CreateOptions) Validate() error {
 	if o.output != "yaml" && o.output != "json" {
 		return &manifests.FieldError{Field: "output", Value: o.output, Reason: "use yaml or json"}
 	}
+	switch o.dryRun {
+	case "", "none", "client", "server":
+	default:
+		return &manifests.FieldError{Field: "dry-run", Value: o.dryRun, Reason: "use none, client or server"}
+	}
+	if !o.apply {
+		for flag, set := range map[string]bool{"dry-run": o.dryRun != "" && o.dryRun != "none", "create-namespace": o.createNamespace, "force-conflicts": o.forceConflicts} {
+			if set {
+				return &manifests.FieldError{Field: flag, Value: "true", Reason: "only applies with --apply"}
+			}
+		}
+	}
+	if o.apply && o.explain {
+		return &manifests.FieldError{Field: "explain", Value: "true", Reason: "prints instead of applying; drop --apply or --explain"}
+	}
 	return o.spec.Validate()
 }
 
-// Run builds the stack and prints it. The whole output is built before anything is written, so
-// a failure prints nothing.
-func (o *CreateOptions) Run() error {
+// Run builds the stack and prints it, or applies it. The whole output is built before anything
+// is written, so a failure prints nothing.
+func (o *CreateOptions) Run(ctx context.Context) error {
 	stack, err := manifests.Build(o.spec)
 	if err != nil {
 		return err
+	}
+	if o.apply {
+		return o.runApply(ctx, stack)
 	}
 	var buf bytes.Buffer
 	switch {

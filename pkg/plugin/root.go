@@ -40,6 +40,10 @@ rules, Envoy scrape presets, RED recording rules and traffic-gated alerts.`,
 
 	root.AddCommand(
 		NewCmdCreate(streams, configFlags),
+		NewCmdDiff(streams, configFlags),
+		NewCmdList(streams, configFlags),
+		NewCmdDelete(streams, configFlags),
+		NewCmdDoctor(streams, configFlags),
 		NewCmdTop(streams, configFlags),
 		NewCmdVersion(streams),
 	)

@@ -13,6 +13,9 @@ import (
 
 var update = flag.Bool("update", false, "rewrite golden files from the current output")
 
+// Updating reports whether the test run rewrites golden files.
+func Updating() bool { return *update }
+
 // Assert fails t when got differs from the golden file at path, showing the difference.
 func Assert(t testing.TB, path string, got []byte) {
 	t.Helper()

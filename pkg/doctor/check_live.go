@@ -1,0 +1,135 @@
+package doctor
+
+import (
+	"context"
+	"fmt"
+	"slices"
+	"strings"
+
+	monitoringv1 "github.com/prometheus-operator/prometheus-operator/pkg/apis/monitoring/v1"
+
+	"github.com/kubectl-promteam/kubectl-promteam/pkg/manifests"
+)
+
+// Series the envoy-series check looks for.
+const (
+	envoyRequests = "envoy_cluster_upstream_rq_total"
+	istioRequests = "istio_requests_total"
+)
+
+type liveFacts struct {
+	targets    []Target
+	targetsErr error
+	envoy      bool
+	istio      bool
+	seriesErr  error
+}
+
+func (d *doctor) gatherLive() liveFacts {
+	var f liveFacts
+	ctx, cancel := context.WithTimeout(d.ctx, liveTimeout)
+	defer cancel()
+	f.targets, f.targetsErr = d.p.Targets(ctx)
+	if f.targetsErr != nil {
+		return f
+	}
+	f.envoy, f.seriesErr = d.p.HasSeries(ctx, envoyRequests)
+	if f.seriesErr == nil && !f.envoy {
+		f.istio, f.seriesErr = d.p.HasSeries(ctx, istioRequests)
+	}
+	return f
+}
+
+// targetName names a target by the monitor the operator made its scrape pool from
+// (podMonitor/<namespace>/<name>/<endpoint>), else by its pool, followed by its URL.
+func targetName(t Target) string {
+	parts := strings.Split(t.ScrapePool, "/")
+	if len(parts) == 4 {
+		switch parts[0] {
+		case "podMonitor":
+			return fmt.Sprintf("PodMonitor %s/%s endpoint %s target %s", parts[1], parts[2], parts[3], t.ScrapeURL)
+		case "serviceMonitor":
+			return fmt.Sprintf("ServiceMonitor %s/%s endpoint %s target %s", parts[1], parts[2], parts[3], t.ScrapeURL)
+		}
+	}
+	return fmt.Sprintf("target %s (scrape pool %s)", t.ScrapeURL, t.ScrapePool)
+}
+
+// scrapeFix is the remedy for a scrape error, by what Prometheus reported.
+func scrapeFix(lastError string) string {
+	e := strings.ToLower(lastError)
+	switch {
+	case strings.Contains(e, "404"):
+		return "Envoy serves /stats/prometheus: set path: /stats/prometheus on the monitor's endpoint (metrics are not at the scraped path)"
+	case strings.Contains(e, "content-type"):
+		return "set fallbackScrapeProtocol: PrometheusText0.0.4 on the monitor: Prometheus 3 rejects a scrape without a valid Content-Type"
+	case strings.Contains(e, "sample limit"):
+		return "the target exposes more samples than the sample limit: drop series with metricRelabelings on the monitor, or raise sampleLimit (and enforcedSampleLimit on the Prometheus)"
+	case strings.Contains(e, "body size limit"):
+		return "the response is larger than the body size limit: drop series (Envoy's /stats/prometheus?usedonly) or raise bodySizeLimit"
+	case strings.Contains(e, "deadline exceeded") || strings.Contains(e, "timeout"):
+		return "the scrape timed out: raise scrapeTimeout on the monitor, or use /stats/prometheus?usedonly to make the response smaller"
+	case strings.Contains(e, "401") || strings.Contains(e, "403"):
+		return "the target refused the scrape: configure authorization on the monitor's endpoint"
+	case strings.Contains(e, "connection refused") || strings.Contains(e, "no route to host") || strings.Contains(e, "i/o timeout"):
+		return "Prometheus cannot connect: check that the pod runs, listens on that port, and that no NetworkPolicy blocks the Prometheus pods"
+	}
+	return "make the target answer the scrape: " + lastError
+}
+
+func evalTargets(f liveFacts) Result {
+	if len(f.targets) == 0 {
+		return failed("Prometheus has no active scrape targets",
+			"Prometheus found no targets for the team's monitors: see the selection, ports and rbac checks")
+	}
+	var reasons, fixes []string
+	up, pending := 0, 0
+	for _, t := range f.targets {
+		switch t.Health {
+		case HealthUp:
+			up++
+		case HealthDown:
+			reasons = append(reasons, fmt.Sprintf("%s is down: %s", targetName(t), t.LastError))
+			if fix := scrapeFix(t.LastError); !slices.Contains(fixes, fix) {
+				fixes = append(fixes, fix)
+			}
+		default:
+			pending++
+		}
+	}
+	if len(reasons) > 0 {
+		return failed(strings.Join(reasons, "\n"), strings.Join(fixes, "\n"))
+	}
+	if up == 0 {
+		return skipped(fmt.Sprintf("none of the %d targets has been scraped yet", pending))
+	}
+	reason := fmt.Sprintf("%d targets up", up)
+	if pending > 0 {
+		reason += fmt.Sprintf(", %d not scraped yet", pending)
+	}
+	return passed(reason)
+}
+
+func evalEnvoySeries(p *monitoringv1.Prometheus, f liveFacts) Result {
+	if f.seriesErr != nil {
+		return skipped("cannot query Prometheus: " + f.seriesErr.Error())
+	}
+	if f.envoy {
+		return passed(envoyRequests + " present")
+	}
+	if f.istio {
+		if p != nil && slices.Contains(strings.Split(p.Annotations[manifests.AnnotationEnvoy], ","), string(manifests.PresetIstio)) {
+			return passed("Istio keeps only istio_* by default; using " + istioRequests)
+		}
+		team, ns := "TEAM", "NAMESPACE"
+		if p != nil {
+			team, ns = teamOf(p), p.Namespace
+		}
+		return failed("no "+envoyRequests+", only "+istioRequests+": Istio keeps only istio_* by default",
+			fmt.Sprintf("Istio keeps only istio_* by default; using %s needs the istio preset: kubectl promteam create %s -n %s --envoy istio --apply\n"+
+				"or add Envoy's cluster stats to the sidecars' inclusion list: annotation proxy.istio.io/config: '{\"proxyStatsMatcher\":{\"inclusionPrefixes\":[\"cluster.outbound\"]}}'",
+				istioRequests, team, ns))
+	}
+	return failed("Prometheus has no "+envoyRequests+" series: nothing is scraped from Envoy",
+		"see the targets check: the Envoy targets must be up and serve /stats/prometheus (with Envoy's statsd sink use --envoy statsd)")
+}

@@ -1,0 +1,26 @@
+// Package doctor diagnoses one team's Prometheus Operator stack, as `kubectl promteam doctor
+// TEAM` prints it.
+//
+// [Run] reads the cluster through the narrow [Cluster] interface (and, for the live checks, the
+// team's Prometheus through [Prometheus]), then evaluates each check as a pure function of what it
+// read. Every failed check carries the exact remedy: the object, namespace, label or flag to
+// change. The adapters live in subpackages: kubecluster implements Cluster with client-go, and
+// promhttp implements Prometheus over the HTTP API.
+//
+// The checks, in order (a check whose prerequisite failed is skipped with that failure's reason):
+//
+//	api           the API server answers and accepts the credentials
+//	crds          the operator's CRDs are installed and served in monitoring.coreos.com/v1
+//	stack         the team's Prometheus exists
+//	reconciled    an operator reconciles it (status conditions Reconciled and Available)
+//	selectors     no monitor or rule selector is null
+//	selection     the Prometheus selects every monitor and rule of the team, and every monitor in its namespace
+//	service       spec.serviceName names a Service that selects only this Prometheus' pods
+//	ports         each monitor finds pods or Services, and the port it names exists on them
+//	rbac          the Prometheus ServiceAccount may discover targets where its monitors look
+//	storage       data survives restarts: a volume of an existing storage class, retention set
+//	podsecurity   the pod security context meets the namespace's Pod Security level
+//	rules         the team's PrometheusRules exist, are selected and were not rejected
+//	targets       the scrape targets are up (live)
+//	envoy-series  Envoy's request counters reach Prometheus (live)
+package doctor

@@ -1,0 +1,149 @@
+package plugin
+
+import (
+	"bufio"
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"strings"
+
+	"github.com/spf13/cobra"
+	"golang.org/x/term"
+	"k8s.io/cli-runtime/pkg/genericclioptions"
+	"k8s.io/cli-runtime/pkg/genericiooptions"
+
+	"github.com/kubectl-promteam/kubectl-promteam/pkg/kube"
+	"github.com/kubectl-promteam/kubectl-promteam/pkg/manifests"
+)
+
+// DeleteOptions holds the delete flags.
+type DeleteOptions struct {
+	configFlags *genericclioptions.ConfigFlags
+	genericiooptions.IOStreams
+
+	team      string
+	dryRun    bool
+	yes       bool
+	purgeData bool
+	// isTerminal reports whether in is a terminal one can ask; tests replace it.
+	isTerminal func(io.Reader) bool
+}
+
+// NewCmdDelete builds `delete TEAM`.
+func NewCmdDelete(streams genericiooptions.IOStreams, configFlags *genericclioptions.ConfigFlags) *cobra.Command {
+	o := &DeleteOptions{configFlags: configFlags, IOStreams: streams, isTerminal: inputIsTerminal}
+	cmd := &cobra.Command{
+		Use:   "delete TEAM [flags]",
+		Short: "Delete every object of a team's stack",
+		Long: `Delete removes every object of the team's stack, found by its labels: the Prometheus, its
+monitors and rules, ServiceAccount, RBAC (also in the Envoy namespace and cluster-scoped ones),
+Services, budget, policy, statsd exporter and dashboard.
+
+The Prometheus' data volumes (PersistentVolumeClaims the operator made) are kept unless
+--purge-data is given. On a terminal it asks before deleting; --yes does not ask.`,
+		Example: `  kubectl promteam delete team-a -n team-a
+  kubectl promteam delete team-a -n team-a --dry-run
+  kubectl promteam delete team-a -n team-a --yes --purge-data`,
+		Args:              exactlyOneArg("team name"),
+		ValidArgsFunction: teamCompletion(configFlags),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			o.team = args[0]
+			return o.Run(cmd.Context())
+		},
+	}
+	cmd.Flags().BoolVar(&o.dryRun, "dry-run", o.dryRun, "Only print what would be deleted")
+	cmd.Flags().BoolVarP(&o.yes, "yes", "y", o.yes, "Do not ask for confirmation")
+	cmd.Flags().BoolVar(&o.purgeData, "purge-data", o.purgeData, "Also delete the Prometheus data volumes (PersistentVolumeClaims)")
+	return cmd
+}
+
+// Run finds the stack, asks, and deletes it.
+func (o *DeleteOptions) Run(ctx context.Context) error {
+	if ctx == nil {
+		ctx = context.Background()
+	}
+	ns, err := namespaceOf(o.configFlags)
+	if err != nil {
+		return err
+	}
+	client, err := kube.NewClient(o.configFlags)
+	if err != nil {
+		return err
+	}
+	refs, err := client.FindStack(ctx, o.team, ns)
+	if err != nil {
+		return err
+	}
+	if len(refs) == 0 {
+		return noStackError(ctx, client, o.team, ns)
+	}
+	pvcs, err := client.PersistentVolumeClaims(ctx, o.team, ns)
+	if err != nil {
+		return err
+	}
+	if !o.dryRun && !o.yes {
+		if !o.isTerminal(o.In) {
+			return errors.New("refusing to delete without confirmation: pass --yes (standard input is not a terminal)")
+		}
+		what := fmt.Sprintf("%d objects", len(refs))
+		if o.purgeData && len(pvcs) > 0 {
+			what += fmt.Sprintf(" and %d data volumes", len(pvcs))
+		}
+		fmt.Fprintf(o.ErrOut, "Delete %s of team %s in namespace %s? [y/N] ", what, o.team, ns)
+		answer, _ := bufio.NewReader(o.In).ReadString('\n')
+		if a := strings.ToLower(strings.TrimSpace(answer)); a != "y" && a != "yes" {
+			fmt.Fprintln(o.ErrOut, "Nothing deleted.")
+			return nil
+		}
+	}
+	dry := kube.DryRunNone
+	suffix := ""
+	if o.dryRun {
+		dry, suffix = kube.DryRunClient, " (dry run)"
+	}
+	targets := refs
+	if o.purgeData {
+		targets = append(targets, pvcs...)
+	}
+	deleted, err := client.Delete(ctx, targets, dry)
+	for _, r := range deleted {
+		fmt.Fprintf(o.Out, "%s deleted%s\n", r, suffix)
+	}
+	if err != nil {
+		return err
+	}
+	if !o.purgeData {
+		for _, p := range pvcs {
+			fmt.Fprintf(o.Out, "%s kept (the team's data; --purge-data deletes it)\n", p)
+		}
+	}
+	return nil
+}
+
+// noStackError says a stack does not exist and where stacks of that team do.
+func noStackError(ctx context.Context, client *kube.Client, team, namespace string) error {
+	msg := fmt.Sprintf("no promteam stack named %s in namespace %s", team, namespace)
+	if elsewhere, err := client.TeamNamespaces(ctx, team); err == nil && len(elsewhere) > 0 {
+		msg += fmt.Sprintf(" (found in: %s; pass -n)", strings.Join(elsewhere, ", "))
+	}
+	return errors.New(msg)
+}
+
+// namespaceOf is -n or the namespace of the kubeconfig's current context.
+func namespaceOf(flags *genericclioptions.ConfigFlags) (string, error) {
+	ns, _, err := flags.ToRawKubeConfigLoader().Namespace()
+	if err != nil {
+		return "", fmt.Errorf("cannot read the namespace from the kubeconfig: %v; pass -n NAMESPACE", firstLine(err.Error()))
+	}
+	if err := manifests.ValidateNamespace(ns); err != nil {
+		return "", flagError("namespace", ns, err)
+	}
+	return ns, nil
+}
+
+func inputIsTerminal(r io.Reader) bool {
+	f, ok := r.(*os.File)
+	return ok && term.IsTerminal(int(f.Fd()))
+}

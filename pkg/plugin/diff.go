@@ -1,0 +1,84 @@
+package plugin
+
+import (
+	"context"
+	"fmt"
+
+	"github.com/spf13/cobra"
+	"k8s.io/cli-runtime/pkg/genericclioptions"
+	"k8s.io/cli-runtime/pkg/genericiooptions"
+
+	"github.com/kubectl-promteam/kubectl-promteam/pkg/kube"
+	"github.com/kubectl-promteam/kubectl-promteam/pkg/manifests"
+)
+
+// NewCmdDiff builds `diff TEAM [create flags]`: what `create --apply` with the same flags would change.
+func NewCmdDiff(streams genericiooptions.IOStreams, configFlags *genericclioptions.ConfigFlags) *cobra.Command {
+	o := NewCreateOptions(streams, configFlags)
+	cmd := &cobra.Command{
+		Use:   "diff TEAM [create flags]",
+		Short: "Show what create --apply would change, as a unified diff",
+		Long: `Diff builds the stack create would make from the same flags, asks the API server what
+server-side apply would store (a server-side dry run) and prints the difference from what is
+live, object by object, as a unified diff.
+
+Exit status: 0 when nothing would change, 1 when something would, 2 on error (as kubectl diff).`,
+		Example:           `  kubectl promteam diff team-a -n team-a --retention 30d`,
+		Args:              exactlyOneArg("team name"),
+		ValidArgsFunction: teamCompletion(configFlags),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			if err := o.Complete(cmd, args); err != nil {
+				return &ExitError{Code: 2, Err: err}
+			}
+			if err := o.spec.Validate(); err != nil {
+				return &ExitError{Code: 2, Err: err}
+			}
+			changed, err := o.runDiff(cmd.Context())
+			if err != nil {
+				return &ExitError{Code: 2, Err: err}
+			}
+			if changed {
+				return &ExitError{Code: 1}
+			}
+			return nil
+		},
+	}
+	o.AddFlags(cmd.Flags())
+	// Output and explain belong to create's printing.
+	for _, name := range []string{"output", "explain"} {
+		_ = cmd.Flags().MarkHidden(name)
+	}
+	o.registerCompletions(cmd)
+	return cmd
+}
+
+func (o *CreateOptions) runDiff(ctx context.Context) (bool, error) {
+	if ctx == nil {
+		ctx = context.Background()
+	}
+	stack, err := manifests.Build(o.spec)
+	if err != nil {
+		return false, err
+	}
+	maps, err := stack.Maps()
+	if err != nil {
+		return false, err
+	}
+	client, err := kube.NewClient(o.configFlags)
+	if err != nil {
+		return false, err
+	}
+	diffs, err := client.Diff(ctx, kube.Objects(maps), kube.FieldManager)
+	if err != nil {
+		return false, err
+	}
+	for _, d := range diffs {
+		if d.Note != "" {
+			fmt.Fprintf(o.ErrOut, "note: %s: %s\n", d.Ref, d.Note)
+		}
+		if _, err := fmt.Fprint(o.Out, d.Unified); err != nil {
+			return false, err
+		}
+	}
+	return len(diffs) > 0, nil
+}
