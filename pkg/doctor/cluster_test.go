@@ -713,7 +713,7 @@ func TestDiscoveryRBAC(t *testing.T) {
 		gateways.envoyPod("envoy-0")
 		expectOnly(t, e.run(kubetest.Admin, "web", nil))
 
-		gateways.kubectl("delete", "role", "prometheus-web", "-n", gateways.ns)
+		gateways.kubectl("delete", "role", manifests.ForeignName(e.ns, "web"), "-n", gateways.ns)
 		r := e.run(kubetest.Admin, "web", nil)
 		expect(t, r, doctor.CheckRBAC, doctor.StatusFailed,
 			"cannot get/list/watch pods, get/list/watch services, get/list/watch endpointslices in namespace "+gateways.ns+
@@ -926,4 +926,40 @@ func TestLiveChecks(t *testing.T) {
 		expect(t, r, doctor.CheckTargets, doctor.StatusSkipped, "not connected to the team's Prometheus")
 		expect(t, r, doctor.CheckEnvoySeries, doctor.StatusSkipped, "not connected to the team's Prometheus")
 	})
+}
+
+func TestCentralPrometheusScrapesTwice(t *testing.T) {
+	t.Parallel()
+	c := sharedCluster(t)
+	e := newEnv(t, c)
+	e.healthy("team-a")
+	r := e.run(kubetest.Admin, "team-a", nil)
+	expect(t, r, doctor.CheckDuplicates, doctor.StatusPassed, "no other Prometheus selects the team's 1 monitors")
+
+	// A central Prometheus elsewhere with {} selectors whose namespace selector takes the team's
+	// namespace (and, so that parallel tests are not affected, only that one).
+	central := e.ns + "-central"
+	e.kubectl("create", "namespace", central)
+	manifest := `apiVersion: monitoring.coreos.com/v1
+kind: Prometheus
+metadata: {name: central, namespace: ` + central + `}
+spec:
+  serviceMonitorSelector: {}
+  podMonitorSelector: {}
+  serviceMonitorNamespaceSelector: {matchLabels: {kubernetes.io/metadata.name: ` + e.ns + `}}
+  podMonitorNamespaceSelector: {matchLabels: {kubernetes.io/metadata.name: ` + e.ns + `}}
+`
+	if _, stderr, err := c.Kubectl(t, kubetest.Admin, []byte(manifest), "apply", "-f", "-"); err != nil {
+		t.Fatalf("%v: %s", err, stderr)
+	}
+	r = e.run(kubetest.Admin, "team-a", nil)
+	expect(t, r, doctor.CheckDuplicates, doctor.StatusFailed, "narrow Prometheus "+central+"/central's monitor selectors")
+	expectReason(t, r, doctor.CheckDuplicates, "Prometheus "+central+"/central also selects "+e.ns+"/team-a-envoy", "scraped twice")
+	expectOnly(t, r, doctor.CheckDuplicates)
+
+	// A user who may not list across namespaces gets the check skipped, not failed.
+	r = e.run(kubetest.Dev, "team-a", nil)
+	if res, _ := r.Result(doctor.CheckDuplicates); res.Status == doctor.StatusFailed {
+		t.Errorf("duplicates as dev: %+v", res)
+	}
 }

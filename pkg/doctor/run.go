@@ -22,6 +22,7 @@ const (
 	CheckStorage     = "storage"
 	CheckPodSecurity = "podsecurity"
 	CheckRules       = "rules"
+	CheckDuplicates  = "duplicates"
 	CheckTargets     = "targets"
 	CheckEnvoySeries = "envoy-series"
 )
@@ -29,7 +30,7 @@ const (
 // CheckIDs lists every check in the order Run reports them.
 var CheckIDs = []string{
 	CheckAPI, CheckCRDs, CheckStack, CheckReconciled, CheckSelectors, CheckSelection, CheckService,
-	CheckPorts, CheckRBAC, CheckStorage, CheckPodSecurity, CheckRules, CheckTargets, CheckEnvoySeries,
+	CheckPorts, CheckRBAC, CheckStorage, CheckPodSecurity, CheckRules, CheckDuplicates, CheckTargets, CheckEnvoySeries,
 }
 
 // DefaultReconcileWait is how long Run waits for the operator to write a status.
@@ -79,6 +80,8 @@ func title(id, team, namespace string) string {
 		return "the Prometheus pods meet the namespace's Pod Security level"
 	case CheckRules:
 		return "PrometheusRules exist, are selected and were accepted"
+	case CheckDuplicates:
+		return "no other Prometheus scrapes the team's Envoys as well"
 	case CheckTargets:
 		return "scrape targets are up"
 	case CheckEnvoySeries:
@@ -146,7 +149,7 @@ func (d *doctor) run() Report {
 
 	var prom *monitoringv1.Prometheus
 	clusterChecks := []string{CheckStack, CheckReconciled, CheckSelectors, CheckSelection, CheckService,
-		CheckPorts, CheckRBAC, CheckStorage, CheckPodSecurity, CheckRules}
+		CheckPorts, CheckRBAC, CheckStorage, CheckPodSecurity, CheckRules, CheckDuplicates}
 	crds := r.add(CheckCRDs, evalCRDs(d.gatherCRDs()))
 	if crds.Status != StatusPassed {
 		r.skip(crds.Reason, clusterChecks...)
@@ -167,6 +170,7 @@ func (d *doctor) run() Report {
 			r.add(CheckStorage, evalStorage(prom, d.gatherStorage()))
 			r.add(CheckPodSecurity, evalPodSecurity(prom, d.gatherPodSecurity(prom)))
 			r.add(CheckRules, evalRules(prom, objs, d.gatherRuleEvents(prom, objs)))
+			r.add(CheckDuplicates, evalDuplicates(prom, objs, d.gatherDuplicates(prom)))
 		}
 	}
 
