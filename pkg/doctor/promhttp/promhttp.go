@@ -79,7 +79,10 @@ func (c *Client) get(ctx context.Context, path string, query url.Values, out any
 	var r response
 	if err := json.Unmarshal(body, &r); err != nil {
 		if resp.StatusCode != http.StatusOK {
-			return fmt.Errorf("GET %s: %s: %s", path, resp.Status, firstLine(body))
+			if detail := strings.TrimSpace(firstLine(body)); detail != "" {
+				return fmt.Errorf("GET %s: %s: %s", path, resp.Status, detail)
+			}
+			return fmt.Errorf("GET %s: %s", path, resp.Status)
 		}
 		return fmt.Errorf("GET %s: not a Prometheus API answer: %w", path, err)
 	}
