@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"encoding/json"
 	"errors"
+	"io"
 	"os"
 	"path/filepath"
 	"strings"
@@ -11,6 +12,7 @@ import (
 	"time"
 
 	"k8s.io/cli-runtime/pkg/genericclioptions"
+	"k8s.io/cli-runtime/pkg/genericiooptions"
 
 	"github.com/kubectl-promteam/kubectl-promteam/internal/testutil/crdschema"
 	"github.com/kubectl-promteam/kubectl-promteam/internal/testutil/golden"
@@ -333,5 +335,51 @@ func TestDoctorCommand(t *testing.T) {
 	out, _, err = as(t, c, kubetest.Admin, "doctor", "nobody", "-n", ns, "--wait", "0s")
 	if exitCode(err) != 1 || !strings.Contains(out, "no promteam stack named nobody in namespace "+ns) {
 		t.Errorf("doctor on a missing stack: %v\n%s", err, out)
+	}
+}
+
+// TestDeleteAsksAndPurges answers delete's question on a terminal, no then yes, and deletes the
+// data volumes too with --purge-data.
+func TestDeleteAsksAndPurges(t *testing.T) {
+	c := kubetest.Start(t)
+	c.InstallCRDs(t, crdschema.RepoCRDDir(pinnedOperator))
+	ns := restrictedNamespace(t, c, "purge")
+	if _, _, err := as(t, c, kubetest.Admin, "create", "team-a", "-n", ns, "--apply"); err != nil {
+		t.Fatal(err)
+	}
+	c.KubectlOK(t, kubetest.Admin, []byte(`apiVersion: v1
+kind: PersistentVolumeClaim
+metadata:
+  name: prometheus-team-a-db-prometheus-team-a-0
+  namespace: `+ns+`
+  labels: {operator.prometheus.io/name: team-a}
+spec:
+  accessModes: [ReadWriteOnce]
+  resources: {requests: {storage: 1Gi}}
+`), "apply", "-f", "-")
+	deleteWith := func(answer string, purge bool) (string, string) {
+		streams, in, out, errOut := genericiooptions.NewTestIOStreams()
+		in.WriteString(answer)
+		flags := kubeFlags(c.Kubeconfig(kubetest.Admin))
+		flags.Namespace = &ns
+		o := &DeleteOptions{configFlags: flags, IOStreams: streams, team: "team-a", purgeData: purge,
+			isTerminal: func(io.Reader) bool { return true }}
+		if err := o.Run(t.Context()); err != nil {
+			t.Fatal(err)
+		}
+		return out.String(), errOut.String()
+	}
+	out, prompt := deleteWith("n\n", true)
+	if out != "" || !strings.Contains(prompt, "Delete 8 objects and 1 data volumes of team team-a in namespace "+ns+"? [y/N]") || !strings.Contains(prompt, "Nothing deleted.") {
+		t.Errorf("answering no: stdout %q, stderr %q", out, prompt)
+	}
+	out, _ = deleteWith("y\n", true)
+	if !strings.Contains(out, "persistentvolumeclaim/prometheus-team-a-db-prometheus-team-a-0 deleted") || strings.Contains(out, "kept") {
+		t.Errorf("--purge-data:\n%s", out)
+	}
+	// The claim's pvc-protection finalizer is the controller manager's to remove, and the test
+	// cluster runs none: the claim is being deleted, which is all delete can do.
+	if got := c.KubectlOK(t, kubetest.Admin, nil, "get", "pvc", "-n", ns, "-o", "jsonpath={.items[*].metadata.deletionTimestamp}"); strings.TrimSpace(got) == "" {
+		t.Error("the volume claim is not being deleted")
 	}
 }

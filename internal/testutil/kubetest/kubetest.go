@@ -62,6 +62,7 @@ import (
 
 	"k8s.io/client-go/rest"
 
+	"github.com/kubectl-promteam/kubectl-promteam/internal/testutil/proc"
 	"github.com/kubectl-promteam/kubectl-promteam/internal/testutil/tools"
 )
 
@@ -455,7 +456,7 @@ func (c *Cluster) spawn(name string, attempt int, args ...string) (*process, err
 	cmd.Dir = c.dir
 	cmd.Stdout = logFile
 	cmd.Stderr = logFile
-	cmd.SysProcAttr = sysProcAttr()
+	proc.Group(cmd)
 	if err := cmd.Start(); err != nil {
 		return nil, err
 	}
@@ -473,20 +474,9 @@ func (p *process) portTaken() bool {
 	return err == nil && bytes.Contains(data, []byte("address already in use"))
 }
 
-// stop terminates the servers, newest first, and waits for them to exit.
+// stop terminates the server, gently first, and waits for it to exit.
 func (p *process) stop() {
-	select {
-	case <-p.done:
-		return
-	default:
-	}
-	terminate(p.cmd)
-	select {
-	case <-p.done:
-	case <-time.After(10 * time.Second):
-		kill(p.cmd)
-		<-p.done
-	}
+	proc.Stop(p.cmd, p.done, 10*time.Second)
 }
 
 func (c *Cluster) stop() {

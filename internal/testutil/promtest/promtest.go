@@ -37,6 +37,7 @@ import (
 
 	"github.com/prometheus/common/model"
 
+	"github.com/kubectl-promteam/kubectl-promteam/internal/testutil/proc"
 	"github.com/kubectl-promteam/kubectl-promteam/internal/testutil/tools"
 )
 
@@ -276,7 +277,7 @@ func (s *Server) start() error {
 	}
 	cmd := exec.Command(s.bin, s.args...)
 	cmd.Stdout, cmd.Stderr = logFile, logFile
-	cmd.SysProcAttr = sysProcAttr()
+	proc.Group(cmd)
 	if err := cmd.Start(); err != nil {
 		_ = logFile.Close()
 		return err
@@ -486,18 +487,7 @@ type process struct {
 }
 
 func (p *process) stop() {
-	select {
-	case <-p.done:
-		return
-	default:
-	}
-	terminate(p.cmd)
-	select {
-	case <-p.done:
-	case <-time.After(stopTimeout):
-		kill(p.cmd)
-		<-p.done
-	}
+	proc.Stop(p.cmd, p.done, stopTimeout)
 }
 
 // freePort returns a loopback port that was free a moment ago.

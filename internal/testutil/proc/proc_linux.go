@@ -1,4 +1,4 @@
-package kubetest
+package proc
 
 import (
 	"os/exec"
