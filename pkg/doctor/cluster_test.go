@@ -885,8 +885,10 @@ func TestLiveChecks(t *testing.T) {
 	srv := promtest.Start(t, []promtest.Target{
 		{URL: envoy.URL + "/metrics", Labels: map[string]string{"namespace": e.ns, "pod": "envoy-0"}},
 		{URL: istio.URL + "/stats/prometheus", Labels: map[string]string{"namespace": e.ns, "pod": "shop-0"}},
+		// A whole Envoy, but the scrape allows ten samples.
+		{URL: envoy.URL + "/stats/prometheus", Labels: map[string]string{"namespace": e.ns, "pod": "envoy-1"}, SampleLimit: 10},
 	}, promtest.Options{ScrapeInterval: time.Second})
-	srv.WaitForSeries(t, "up", 2, time.Minute)
+	srv.WaitForSeries(t, "up", 3, time.Minute)
 	srv.WaitForSeries(t, "istio_requests_total", 1, time.Minute)
 	prom, err := promhttp.New(srv.URL(), nil)
 	if err != nil {
@@ -896,6 +898,10 @@ func TestLiveChecks(t *testing.T) {
 	r := e.run(kubetest.Admin, "web", prom)
 	expect(t, r, doctor.CheckTargets, doctor.StatusFailed, "Envoy serves /stats/prometheus")
 	expectReason(t, r, doctor.CheckTargets, envoy.URL+"/metrics", "404")
+	res, _ := r.Result(doctor.CheckTargets)
+	if !strings.Contains(res.Reason, "sample limit") || !strings.Contains(res.Fix, "raise sampleLimit") {
+		t.Errorf("the target over its sample limit is not reported: reason %q, fix %q", res.Reason, res.Fix)
+	}
 	expect(t, r, doctor.CheckEnvoySeries, doctor.StatusFailed, "Istio keeps only istio_* by default; using istio_requests_total",
 		"kubectl promteam create web -n "+e.ns+" --envoy istio --apply")
 	expectOnly(t, r)

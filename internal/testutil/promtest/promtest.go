@@ -62,6 +62,8 @@ type Target struct {
 	// Labels are attached to every series scraped from the target (namespace, pod, ...). A job
 	// label replaces the default job name.
 	Labels map[string]string
+	// SampleLimit fails a scrape of the target that returns more samples (0: no limit).
+	SampleLimit int
 }
 
 // Options tune the server. The zero value scrapes every second.
@@ -173,6 +175,7 @@ func config(targets []Target, opts Options) ([]byte, error) {
 		MetricsPath   string              `json:"metrics_path"`
 		Params        map[string][]string `json:"params,omitempty"`
 		HonorLabels   bool                `json:"honor_labels"`
+		SampleLimit   int                 `json:"sample_limit,omitempty"`
 		StaticConfigs []staticConfig      `json:"static_configs"`
 	}
 	cfg := struct {
@@ -203,6 +206,7 @@ func config(targets []Target, opts Options) ([]byte, error) {
 			JobName:       "target-" + strconv.Itoa(i),
 			Scheme:        u.Scheme,
 			MetricsPath:   path,
+			SampleLimit:   target.SampleLimit,
 			StaticConfigs: []staticConfig{{Targets: []string{u.Host}, Labels: target.Labels}},
 		}
 		if len(u.Query()) > 0 {
