@@ -17,8 +17,6 @@ import (
 	"k8s.io/cli-runtime/pkg/genericclioptions"
 	"k8s.io/cli-runtime/pkg/genericiooptions"
 
-	"github.com/kubectl-promteam/kubectl-promteam/pkg/demo"
-	"github.com/kubectl-promteam/kubectl-promteam/pkg/prom"
 	"github.com/kubectl-promteam/kubectl-promteam/pkg/promql"
 	"github.com/kubectl-promteam/kubectl-promteam/pkg/traffic"
 	"github.com/kubectl-promteam/kubectl-promteam/pkg/tui"
@@ -29,29 +27,21 @@ type TopOptions struct {
 	configFlags *genericclioptions.ConfigFlags
 	genericiooptions.IOStreams
 
-	team                  string
-	prometheusURL         string
-	bearerTokenFile       string
-	caFile                string
-	insecureSkipTLSVerify bool
-	window                time.Duration
-	interval              time.Duration
-	timeout               time.Duration
-	dialect               string
-	naming                string
-	once                  bool
-	output                string
-	sortBy                string
-	reverse               bool
-	filter                string
-	minRPS                float64
-	demo                  bool
+	team     string
+	prom     *PrometheusFlags
+	window   time.Duration
+	interval time.Duration
+	dialect  string
+	naming   string
+	once     bool
+	output   string
+	sortBy   string
+	reverse  bool
+	filter   string
+	minRPS   float64
 
 	// isTerminal reports whether out is a terminal; tests replace it.
 	isTerminal func(io.Writer) bool
-	// connect builds the Querier; it is the seam through which a team's Prometheus inside the
-	// cluster will be reached by name.
-	connect func(o *TopOptions) (traffic.Querier, string, error)
 
 	selector promql.Selector
 	sortKey  traffic.SortKey
@@ -63,15 +53,14 @@ func NewTopOptions(streams genericiooptions.IOStreams, configFlags *genericcliop
 	return &TopOptions{
 		configFlags: configFlags,
 		IOStreams:   streams,
+		prom:        NewPrometheusFlags(configFlags),
 		window:      time.Minute,
 		interval:    2 * time.Second,
-		timeout:     10 * time.Second,
 		dialect:     "auto",
 		naming:      string(traffic.NamingAuto),
 		sortBy:      string(traffic.SortRPS),
 		minRPS:      1,
 		isTerminal:  isTerminal,
-		connect:     connect,
 	}
 }
 
@@ -135,13 +124,9 @@ func NewCmdTop(streams genericiooptions.IOStreams, configFlags *genericclioption
 
 // AddFlags binds the top flags.
 func (o *TopOptions) AddFlags(fs *pflag.FlagSet) {
-	fs.StringVar(&o.prometheusURL, "prometheus-url", o.prometheusURL, "Prometheus to query, e.g. http://localhost:9090 after kubectl port-forward")
-	fs.StringVar(&o.bearerTokenFile, "bearer-token-file", o.bearerTokenFile, "File holding a bearer token for Prometheus, read on every request")
-	fs.StringVar(&o.caFile, "ca-file", o.caFile, "PEM file of the CA that signed Prometheus' certificate")
-	fs.BoolVar(&o.insecureSkipTLSVerify, "insecure-skip-tls-verify", o.insecureSkipTLSVerify, "Do not verify Prometheus' certificate (for top this applies to Prometheus, not the API server)")
+	o.prom.AddFlags(fs, true)
 	fs.DurationVar(&o.window, "window", o.window, "Rate window; at least four Envoy scrape intervals")
 	fs.DurationVar(&o.interval, "interval", o.interval, "Refresh interval of the dashboard")
-	fs.DurationVar(&o.timeout, "timeout", o.timeout, "How long one refresh may take before it counts as failed")
 	fs.StringVar(&o.dialect, "dialect", o.dialect, "Envoy label dialect: "+promql.DialectNames())
 	fs.StringVar(&o.naming, "naming", o.naming, "How cluster names map to namespace/service: "+traffic.NamingNames())
 	fs.BoolVar(&o.once, "once", o.once, "Print one snapshot and exit, even on a terminal")
@@ -150,7 +135,6 @@ func (o *TopOptions) AddFlags(fs *pflag.FlagSet) {
 	fs.BoolVar(&o.reverse, "reverse", o.reverse, "Reverse the sort order")
 	fs.StringVar(&o.filter, "filter", o.filter, "Show only clusters whose name, namespace or service contains this text (a leading ! inverts)")
 	fs.Float64Var(&o.minRPS, "min-rps", o.minRPS, "Colour success and latency only for clusters above this request rate")
-	fs.BoolVar(&o.demo, "demo", o.demo, "Show a simulated Envoy fleet, evaluated by the PromQL engine inside the plugin")
 }
 
 // Complete reads the arguments and turns flags into typed values.
@@ -194,38 +178,10 @@ func (o *TopOptions) Validate() error {
 	if o.interval < 500*time.Millisecond {
 		return flagError("interval", o.interval.String(), errors.New("use 500ms or more, e.g. 2s"))
 	}
-	if o.timeout <= 0 {
-		return flagError("timeout", o.timeout.String(), errors.New("use a positive duration, e.g. 10s"))
-	}
 	if o.minRPS < 0 {
 		return flagError("min-rps", fmt.Sprint(o.minRPS), errors.New("use 0 or more"))
 	}
-	switch {
-	case o.demo && o.prometheusURL != "":
-		return flagError("demo", "true", errors.New("--demo simulates its own Prometheus; drop --prometheus-url"))
-	case !o.demo && o.prometheusURL == "" && o.team != "":
-		return fmt.Errorf("--prometheus-url is required to reach team %s's Prometheus, e.g. after kubectl port-forward -n NAMESPACE svc/prometheus-%s 9090: --prometheus-url http://localhost:9090", o.team, o.team)
-	case !o.demo && o.prometheusURL == "":
-		return errors.New("--prometheus-url is required (or --demo for a simulated fleet), e.g. --prometheus-url http://localhost:9090")
-	}
-	return nil
-}
-
-// connect builds the Querier: the in-process demo engine, or a Prometheus over HTTP.
-func connect(o *TopOptions) (traffic.Querier, string, error) {
-	if o.demo {
-		q, err := demo.New(time.Now())
-		return q, "demo (simulated Envoy fleet)", err
-	}
-	c, err := prom.New(prom.Config{
-		URL: o.prometheusURL, BearerTokenFile: o.bearerTokenFile, CAFile: o.caFile,
-		InsecureSkipTLSVerify: o.insecureSkipTLSVerify, Timeout: o.timeout,
-		UserAgent: "kubectl-promteam/" + currentBuild().Version,
-	})
-	if err != nil {
-		return nil, "", flagError("prometheus-url", o.prometheusURL, err)
-	}
-	return c, o.prometheusURL, nil
+	return o.prom.Validate(o.team)
 }
 
 // Source is what both the snapshot and the dashboard read frames from.
@@ -239,13 +195,11 @@ func (o *TopOptions) Run(ctx context.Context) error {
 	if ctx == nil {
 		ctx = context.Background()
 	}
-	q, target, err := o.connect(o)
+	q, target, release, err := o.prom.Connect(ctx, o.team)
 	if err != nil {
 		return err
 	}
-	if c, ok := q.(io.Closer); ok {
-		defer c.Close()
-	}
+	defer release()
 	cfg := traffic.Config{Selector: o.selector, Window: o.window, Naming: o.scheme}
 	var src source
 	if o.dialect == "auto" {
@@ -262,7 +216,7 @@ func (o *TopOptions) Run(ctx context.Context) error {
 		return o.snapshot(ctx, src)
 	}
 	model := tui.New(src, tui.Options{
-		Target: target, Interval: o.interval, Timeout: o.timeout, MinRPS: o.minRPS,
+		Target: target, Interval: o.interval, Timeout: o.prom.Timeout, MinRPS: o.minRPS,
 		NoColor: noColor(), Filter: o.filter,
 	})
 	_, err = tea.NewProgram(model, tea.WithContext(ctx), tea.WithInput(o.In), tea.WithOutput(o.Out)).Run()
@@ -273,7 +227,7 @@ func (o *TopOptions) Run(ctx context.Context) error {
 }
 
 func (o *TopOptions) snapshot(ctx context.Context, src source) error {
-	ctx, cancel := context.WithTimeout(ctx, o.timeout)
+	ctx, cancel := context.WithTimeout(ctx, o.prom.Timeout)
 	defer cancel()
 	f, err := src.Frame(ctx, time.Now())
 	if err != nil {
