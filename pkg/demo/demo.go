@@ -174,3 +174,38 @@ func (q *Querier) Close() error {
 	}
 	return err
 }
+
+// QueryRange scrapes the simulated fleet up to end, then evaluates query from start to end at step.
+func (q *Querier) QueryRange(ctx context.Context, query string, start, end time.Time, step time.Duration) (model.Matrix, []string, error) {
+	q.mu.Lock()
+	err := q.scrapeUntil(ctx, end)
+	q.mu.Unlock()
+	if err != nil {
+		return nil, nil, err
+	}
+	pq, err := q.engine.NewRangeQuery(ctx, q.db, nil, query, start, end, step)
+	if err != nil {
+		return nil, nil, fmt.Errorf("query %s: %w", query, err)
+	}
+	defer pq.Close()
+	res := pq.Exec(ctx)
+	if res.Err != nil {
+		return nil, nil, fmt.Errorf("query %s: %w", query, res.Err)
+	}
+	m, err := res.Matrix()
+	if err != nil {
+		return nil, nil, fmt.Errorf("query %s: %w", query, err)
+	}
+	out := make(model.Matrix, 0, len(m))
+	for _, series := range m {
+		metric := make(model.Metric, series.Metric.Len())
+		series.Metric.Range(func(l labels.Label) { metric[model.LabelName(l.Name)] = model.LabelValue(l.Value) })
+		ss := &model.SampleStream{Metric: metric}
+		for _, p := range series.Floats {
+			ss.Values = append(ss.Values, model.SamplePair{Timestamp: model.Time(p.T), Value: model.SampleValue(p.F)})
+		}
+		out = append(out, ss)
+	}
+	warnings, _ := res.Warnings.AsStrings(query, 10, 0)
+	return out, warnings, nil
+}

@@ -12,7 +12,8 @@ import (
 )
 
 // TestBadInputThroughTheBinary runs the real binary: every mistake is one line on stderr that
-// names the flag and what it accepts, exit code 1, and nothing on stdout.
+// names the flag and what it accepts, exit code 1 (3 for compare, whose 1 is FAIL), and nothing
+// on stdout.
 func TestBadInputThroughTheBinary(t *testing.T) {
 	bin := binary(t)
 	tests := []struct {
@@ -68,6 +69,18 @@ func TestBadInputThroughTheBinary(t *testing.T) {
 		{"unknown flag", []string{"create", "team-a", "--retension", "15d"}, []string{"unknown flag: --retension", "kubectl promteam create --help"}},
 		{"flag without value", []string{"create", "team-a", "--retention"}, []string{"--retention"}},
 		{"unknown command", []string{"craete", "team-a"}, []string{"unknown command"}},
+		{"compare without arms", []string{"compare", "--demo"}, []string{"--baseline and --canary are required"}},
+		{"compare bad regex", []string{"compare", "--demo", "--baseline", "a", "--canary", "~shop_(checkout"}, []string{`invalid --canary "~shop_(checkout"`, "regular expression"}},
+		{"compare unknown canary", []string{"compare", "--demo", "--baseline", "shop_checkout-primary_8080", "--canary", "shop_checkout-canery_8080"}, []string{"--canary", "shop_checkout-canary_8080"}},
+		{"compare window", []string{"compare", "--demo", "--baseline", "shop_checkout-primary_8080", "--canary", "shop_checkout-canary_8080", "--window", "10s"}, []string{`invalid --window "10s"`, "1m to 24h"}},
+		{"compare window word", []string{"compare", "--demo", "--baseline", "shop_checkout-primary_8080", "--canary", "shop_checkout-canary_8080", "--window", "forever"}, []string{`invalid --window "forever"`}},
+		{"compare step", []string{"compare", "--demo", "--baseline", "shop_checkout-primary_8080", "--canary", "shop_checkout-canary_8080", "--step", "5m"}, []string{`invalid --step "5m0s"`, "a third of --window"}},
+		{"compare p99", []string{"compare", "--demo", "--baseline", "shop_checkout-primary_8080", "--canary", "shop_checkout-canary_8080", "--max-p99-increase", "lots"}, []string{"--max-p99-increase", "10%"}},
+		{"compare success rate", []string{"compare", "--demo", "--baseline", "shop_checkout-primary_8080", "--canary", "shop_checkout-canary_8080", "--min-success-rate", "120"}, []string{"--min-success-rate"}},
+		{"compare alpha", []string{"compare", "--demo", "--baseline", "shop_checkout-primary_8080", "--canary", "shop_checkout-canary_8080", "--alpha", "2"}, []string{"--alpha", "0.05"}},
+		{"compare output", []string{"compare", "--demo", "--baseline", "shop_checkout-primary_8080", "--canary", "shop_checkout-canary_8080", "-o", "yaml"}, []string{`invalid --output "yaml"`, "text or json"}},
+		{"compare two teams", []string{"compare", "a", "b", "--baseline", "shop_checkout-primary_8080", "--canary", "shop_checkout-canary_8080"}, []string{"at most one team name"}},
+		{"compare unknown flag", []string{"compare", "--demo", "--baseline", "shop_checkout-primary_8080", "--canary", "shop_checkout-canary_8080", "--canery", "x"}, []string{"unknown flag: --canery"}},
 		{"broken kubeconfig", []string{"create", "team-a", "--kubeconfig", "/nonexistent/kubeconfig"}, []string{"kubeconfig", "pass -n NAMESPACE"}},
 	}
 	for _, tt := range tests {
@@ -77,9 +90,13 @@ func TestBadInputThroughTheBinary(t *testing.T) {
 			var stdout, stderr bytes.Buffer
 			cmd.Stdout, cmd.Stderr = &stdout, &stderr
 			err := cmd.Run()
+			want := 1
+			if tt.args[0] == "compare" {
+				want = compareErrorExit
+			}
 			var exit *exec.ExitError
-			if !errors.As(err, &exit) || exit.ExitCode() != 1 {
-				t.Fatalf("exit: %v, want exit code 1; stderr %q", err, stderr.String())
+			if !errors.As(err, &exit) || exit.ExitCode() != want {
+				t.Fatalf("exit: %v, want exit code %d; stderr %q", err, want, stderr.String())
 			}
 			if stdout.Len() != 0 {
 				t.Errorf("stdout is not empty: %q", stdout.String())

@@ -5,6 +5,7 @@ package plugin
 import (
 	"errors"
 	"fmt"
+	"strconv"
 	"strings"
 
 	"github.com/spf13/cobra"
@@ -40,6 +41,7 @@ rules, Envoy scrape presets, RED recording rules and traffic-gated alerts.`,
 
 	root.AddCommand(
 		NewCmdCreate(streams, configFlags),
+		NewCmdCompare(streams, configFlags),
 		NewCmdDiff(streams, configFlags),
 		NewCmdList(streams, configFlags),
 		NewCmdDelete(streams, configFlags),
@@ -57,9 +59,11 @@ func setFlagErrors(cmd *cobra.Command) {
 		var invalid *pflag.InvalidValueError
 		if errors.As(err, &invalid) {
 			f := invalid.GetFlag()
-			return fmt.Errorf("invalid --%s %q: %s", f.Name, invalid.GetValue(), acceptedFor(f))
+			err = fmt.Errorf("invalid --%s %q: %s", f.Name, invalid.GetValue(), acceptedFor(f))
+		} else {
+			err = fmt.Errorf("%w (see '%s --help')", err, c.CommandPath())
 		}
-		return fmt.Errorf("%w (see '%s --help')", err, c.CommandPath())
+		return withErrorExit(c, err)
 	})
 	for _, c := range cmd.Commands() {
 		setFlagErrors(c)
@@ -93,6 +97,21 @@ func (e *ExitError) Error() string {
 func (e *ExitError) Unwrap() error { return e.Err }
 
 // unknownCommand rejects a word that names no command, on one line with suggestions.
+// errorExitAnnotation on a command sets the exit status of its errors, for commands whose 1 means
+// something else (compare's FAIL).
+const errorExitAnnotation = "promteam.io/error-exit"
+
+// withErrorExit gives err the exit status c's annotation asks for.
+func withErrorExit(c *cobra.Command, err error) error {
+	if err == nil {
+		return nil
+	}
+	if code, convErr := strconv.Atoi(c.Annotations[errorExitAnnotation]); convErr == nil {
+		return &ExitError{Code: code, Err: err}
+	}
+	return err
+}
+
 func unknownCommand(cmd *cobra.Command, args []string) error {
 	if len(args) == 0 {
 		return nil

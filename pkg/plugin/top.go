@@ -17,6 +17,7 @@ import (
 	"k8s.io/cli-runtime/pkg/genericclioptions"
 	"k8s.io/cli-runtime/pkg/genericiooptions"
 
+	"github.com/kubectl-promteam/kubectl-promteam/pkg/compare"
 	"github.com/kubectl-promteam/kubectl-promteam/pkg/promql"
 	"github.com/kubectl-promteam/kubectl-promteam/pkg/traffic"
 	"github.com/kubectl-promteam/kubectl-promteam/pkg/tui"
@@ -69,9 +70,9 @@ percentiles for every upstream cluster, read from Prometheus.
 
 In a terminal it is a dashboard: arrows or j/k move, 1-8 sort by a column (again to reverse),
 / filters, Enter drills into a cluster (status codes, timeouts, retries, overflows, ejections,
-pods, latency buckets), Esc goes back, p pauses, ? shows every key, q quits. When the output is
-not a terminal, or with --once, it prints one snapshot as a table (-o wide for more columns) or
-as JSON (-o json):
+pods, latency buckets), Esc goes back, m marks a baseline and then a canary and c compares the
+two live (see compare), p pauses, ? shows every key, q quits. When the output is not a terminal,
+or with --once, it prints one snapshot as a table (-o wide for more columns) or as JSON (-o json):
 
   {"window": "1m", "rows": [{"name": ..., "namespace": ..., "service": ..., "rps": ...,
    "success_rate": 0..1, "p50_ms": ..., "p90_ms": ..., "p99_ms": ..., "active_requests": ...}]}
@@ -215,9 +216,16 @@ func (o *TopOptions) Run(ctx context.Context) error {
 	if o.once || o.output != "" || !o.isTerminal(o.Out) {
 		return o.snapshot(ctx, src)
 	}
+	var cmp tui.CompareFunc
+	if cq, ok := q.(compare.Querier); ok {
+		cmp = liveCompare(cq, compare.Config{
+			Dialect: cfg.Dialect, Selector: o.selector, Window: compareWindow, Step: compareStep,
+			Thresholds: compare.DefaultThresholds(),
+		})
+	}
 	model := tui.New(src, tui.Options{
 		Target: target, Interval: o.interval, Timeout: o.prom.Timeout, MinRPS: o.minRPS,
-		NoColor: noColor(), Filter: o.filter,
+		NoColor: noColor(), Filter: o.filter, Compare: cmp,
 	})
 	_, err = tea.NewProgram(model, tea.WithContext(ctx), tea.WithInput(o.In), tea.WithOutput(o.Out)).Run()
 	if errors.Is(err, tea.ErrProgramKilled) && ctx.Err() != nil {

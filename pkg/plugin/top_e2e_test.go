@@ -39,6 +39,7 @@ func e2eFleet() *envoysim.Fleet {
 // simulator's truth in each dialect: RPS within 5%, success within half a point, percentiles
 // within 12%, and null where a cluster has no data.
 func TestTopAgainstARealPrometheus(t *testing.T) {
+	t.Parallel()
 	bin := binary(t)
 	fleet := e2eFleet()
 	mux := http.NewServeMux()

@@ -182,3 +182,19 @@ func (u *userAgent) RoundTrip(r *http.Request) (*http.Response, error) {
 	r.Header.Set("User-Agent", u.agent)
 	return u.next.RoundTrip(r)
 }
+
+// QueryRange runs a range query from start to end at step. An answer that is not a matrix is an
+// error naming the query.
+func (c *Client) QueryRange(ctx context.Context, query string, start, end time.Time, step time.Duration) (model.Matrix, []string, error) {
+	ctx, cancel := context.WithTimeout(ctx, c.timeout)
+	defer cancel()
+	v, warnings, _, err := c.api.QueryRange(ctx, query, promv1.Range{Start: start, End: end, Step: step}, promv1.WithTimeout(c.timeout))
+	if err != nil {
+		return nil, nil, &QueryError{Query: query, URL: c.url, Err: err}
+	}
+	m, ok := v.(model.Matrix)
+	if !ok {
+		return nil, nil, &QueryError{Query: query, URL: c.url, Err: fmt.Errorf("answered a %s, not a range vector", v.Type())}
+	}
+	return m, append([]string(nil), warnings...), nil
+}

@@ -105,17 +105,29 @@ var sparkGlyphs = [...]rune{'▁', '▂', '▃', '▄', '▅', '▆', '▇', '�
 // sparkline draws vals (oldest first) scaled from 0 to their maximum, right-aligned in width
 // cells. NaN is a gap (a space).
 func sparkline(vals []float64, width int) string {
+	return sparklineTo(vals, width, peak(vals))
+}
+
+// peak is the largest known value of the series, 0 when none is.
+func peak(series ...[]float64) float64 {
+	hi := 0.0
+	for _, vals := range series {
+		for _, v := range vals {
+			if traffic.Known(v) && v > hi {
+				hi = v
+			}
+		}
+	}
+	return hi
+}
+
+// sparklineTo draws vals scaled to hi, so that several sparklines can share one scale.
+func sparklineTo(vals []float64, width int, hi float64) string {
 	if width <= 0 {
 		return ""
 	}
 	if len(vals) > width {
 		vals = vals[len(vals)-width:]
-	}
-	hi := 0.0
-	for _, v := range vals {
-		if traffic.Known(v) && v > hi {
-			hi = v
-		}
 	}
 	var b strings.Builder
 	b.Grow(width * 3)

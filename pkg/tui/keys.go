@@ -21,6 +21,8 @@ type keyMap struct {
 	Open     key.Binding
 	Back     key.Binding
 	Pause    key.Binding
+	Mark     key.Binding
+	Compare  key.Binding
 	Help     key.Binding
 	Quit     key.Binding
 
@@ -52,6 +54,8 @@ func newKeyMap() keyMap {
 		Open:     key.NewBinding(key.WithKeys("enter"), key.WithHelp("enter", "drill down into the selected cluster")),
 		Back:     key.NewBinding(key.WithKeys("esc"), key.WithHelp("esc", "back from drill-down or help; clear the filter")),
 		Pause:    key.NewBinding(key.WithKeys("p"), key.WithHelp("p", "pause / resume refreshing")),
+		Mark:     key.NewBinding(key.WithKeys("m", "space"), key.WithHelp("m space", "mark the row: first the baseline (B), then the canary (C)")),
+		Compare:  key.NewBinding(key.WithKeys("c"), key.WithHelp("c", "compare the canary (C) with the baseline (B), live")),
 		Help:     key.NewBinding(key.WithKeys("?"), key.WithHelp("?", "show / hide this help")),
 		Quit:     key.NewBinding(key.WithKeys("q", "ctrl+c"), key.WithHelp("q ctrl+c", "quit")),
 		Erase:    key.NewBinding(key.WithKeys("backspace", "ctrl+h")),
@@ -81,6 +85,7 @@ func (k keyMap) help() []key.Help {
 		{Key: "  " + join(k.Apply, k.Clear), Desc: "in the filter: keep it / clear it (it applies as you type)"},
 		k.Open.Help(),
 		k.Back.Help(),
+		{Key: join(k.Mark, k.Compare), Desc: "mark baseline then canary / compare them live"},
 		k.Pause.Help(),
 		k.Help.Help(),
 		k.Quit.Help(),

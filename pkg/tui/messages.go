@@ -8,6 +8,7 @@ import (
 
 	tea "charm.land/bubbletea/v2"
 
+	"github.com/kubectl-promteam/kubectl-promteam/pkg/compare"
 	"github.com/kubectl-promteam/kubectl-promteam/pkg/traffic"
 )
 
@@ -22,6 +23,9 @@ type loadRequest struct {
 	timeout time.Duration
 	frame   bool   // load the frame
 	cluster string // also load the drill-down of this cluster; "" for none
+	// compare, when set, also judges canary against baseline.
+	compare          CompareFunc
+	baseline, canary string
 }
 
 // loadedMsg is the result of one load, tagged with its sequence number.
@@ -36,6 +40,11 @@ type loadedMsg struct {
 	cluster   string
 	detail    traffic.Detail
 	detailErr error
+
+	compared         bool
+	baseline, canary string
+	result           compare.Result
+	compareErr       error
 }
 
 // tick arms one tick after d.
@@ -52,6 +61,12 @@ func load(src Source, req loadRequest) tea.Cmd {
 
 		msg := loadedMsg{seq: req.seq, at: req.at, frameLoaded: req.frame, cluster: req.cluster}
 		var wg sync.WaitGroup
+		if req.compare != nil {
+			msg.compared, msg.baseline, msg.canary = true, req.baseline, req.canary
+			wg.Go(func() {
+				msg.result, msg.compareErr = req.compare(ctx, req.at, req.baseline, req.canary)
+			})
+		}
 		if req.cluster != "" {
 			wg.Go(func() {
 				d, err := src.Detail(ctx, req.at, req.cluster)

@@ -36,6 +36,9 @@ type Options struct {
 	NoColor bool             // NO_COLOR or a dumb terminal: no colour at all (bold/reverse ok)
 	Now     func() time.Time // for tests; default time.Now
 	Filter  string           // initial filter
+	// Compare judges a canary against a baseline (two cluster names); when set, two rows marked
+	// with m open a live comparison with c.
+	Compare CompareFunc
 }
 
 // Defaults.
@@ -86,6 +89,16 @@ type Model struct {
 	input   string // the filter being typed
 	help    bool
 	paused  bool
+
+	// Comparison state: the rows marked as baseline and canary, and the live comparison.
+	marks         []string
+	compareOpen   bool
+	compareOnly   bool // the dashboard is one comparison (compare --watch): no table to go back to
+	compared      compareResult
+	haveCompare   bool
+	compareErr    error
+	compareNote   string // why c did nothing
+	compareScroll int
 
 	// Drill-down state.
 	detailOpen   bool
@@ -140,10 +153,7 @@ func New(src Source, opts Options) Model {
 
 // Init loads the first frame and starts the refresh clock.
 func (m Model) Init() tea.Cmd {
-	return tea.Batch(
-		load(m.src, loadRequest{seq: m.seq, at: m.clock, timeout: m.opts.Timeout, frame: true}),
-		tick(m.opts.Interval),
-	)
+	return tea.Batch(load(m.src, m.request(true)), tick(m.opts.Interval))
 }
 
 // Update handles one message.
@@ -184,11 +194,21 @@ func (m *Model) canLoad() bool {
 func (m *Model) startLoad(withFrame bool) tea.Cmd {
 	m.seq++
 	m.loading = true
-	req := loadRequest{seq: m.seq, at: m.clock, timeout: m.opts.Timeout, frame: withFrame}
+	return load(m.src, m.request(withFrame))
+}
+
+// request is the load of what is on screen: the frame when withFrame (never in compare --watch,
+// which has no table), the open drill-down and the open comparison.
+func (m *Model) request(withFrame bool) loadRequest {
+	req := loadRequest{seq: m.seq, at: m.clock, timeout: m.opts.Timeout, frame: withFrame && !m.compareOnly}
 	if m.detailOpen {
 		req.cluster = m.detailName
 	}
-	return load(m.src, req)
+	if m.compareOpen && len(m.marks) == 2 {
+		req.compare = m.opts.Compare
+		req.baseline, req.canary = m.marks[0], m.marks[1]
+	}
+	return req
 }
 
 // loaded applies a load result unless it is older than what is on screen.
@@ -211,6 +231,21 @@ func (m Model) loaded(msg loadedMsg) (tea.Model, tea.Cmd) {
 			m.backoff = 0
 			m.nextLoad = time.Time{}
 			m.applyFrame(msg.frame, msg.at)
+		}
+	}
+	if msg.compared && m.compareOpen && len(m.marks) == 2 && msg.baseline == m.marks[0] && msg.canary == m.marks[1] {
+		if msg.compareErr != nil {
+			m.compareErr = msg.compareErr
+			if m.compareOnly {
+				m.err = msg.compareErr
+				m.backoff = min(max(2*m.backoff, 2*m.opts.Interval), max(maxBackoff, m.opts.Interval))
+				m.nextLoad = m.clock.Add(m.backoff)
+			}
+		} else {
+			m.compared, m.haveCompare, m.compareErr = compareResult{msg.result}, true, nil
+			if m.compareOnly {
+				m.err, m.backoff, m.nextLoad, m.lastGood = nil, 0, time.Time{}, msg.at
+			}
 		}
 	}
 	if msg.cluster != "" && m.detailOpen && msg.cluster == m.detailName {
@@ -331,6 +366,8 @@ func (m Model) key(msg tea.KeyPressMsg) (tea.Model, tea.Cmd) {
 			return m, m.startLoad(true)
 		}
 		return m, nil
+	case m.compareOpen:
+		return m.compareKey(msg)
 	case m.detailOpen:
 		return m.detailKey(msg)
 	}
@@ -377,6 +414,10 @@ func (m Model) tableKey(msg tea.KeyPressMsg) (tea.Model, tea.Cmd) {
 			m.filter = ""
 			m.rebuild()
 		}
+	case key.Matches(msg, k.Mark):
+		m.toggleMark()
+	case key.Matches(msg, k.Compare):
+		return m.openCompare()
 	case key.Matches(msg, k.Open):
 		if len(m.order) == 0 {
 			return m, nil

@@ -21,7 +21,11 @@ func (m Model) View() tea.View {
 // It touches only the rows on screen, so its cost does not grow with the number of rows.
 func (m Model) render() string {
 	lines := make([]string, 0, m.height)
-	lines = append(lines, m.header()...)
+	if m.compareOnly {
+		lines = append(lines, m.compareHeader()...)
+	} else {
+		lines = append(lines, m.header()...)
+	}
 
 	bodyH := m.bodyHeight()
 	var body []string
@@ -29,6 +33,10 @@ func (m Model) render() string {
 	switch {
 	case m.help:
 		body = m.helpLines()
+	case m.compareOpen:
+		body = m.compareLines()
+		s := min(max(m.compareScroll, 0), max(len(body)-bodyH, 0))
+		body = body[s:]
 	case m.detailOpen:
 		body = m.detailLines()
 		s := min(max(m.detailScroll, 0), max(len(body)-bodyH, 0))
@@ -210,9 +218,9 @@ func (m Model) rowLine(lay layout, i int) string {
 	}
 
 	if selected {
-		emit("▸ ", levelOK)
+		emit("▸"+m.markOf(r.Name), levelOK)
 	} else {
-		emit("  ", levelOK)
+		emit(" "+m.markOf(r.Name), levelOK)
 	}
 	hist := m.hist[r.Name]
 	for j, c := range lay.cols {
@@ -266,6 +274,8 @@ func (m Model) footer() string {
 		return "/" + m.input + "█" + st.muted.Render("  enter apply · esc clear · "+count)
 	case m.help:
 		return st.muted.Render("? or esc close help · q quit")
+	case m.compareOpen:
+		return m.compareFooter()
 	case m.detailOpen:
 		scroll := ""
 		if n, h := len(m.detailLines()), m.bodyHeight(); n > h {
@@ -281,6 +291,9 @@ func (m Model) footer() string {
 	s := count + sep + "sort " + columnSpecs[m.sort.col].title + " " + arrow
 	if m.filter != "" {
 		s += sep + "filter " + strconv.Quote(m.filter)
+	}
+	if m.compareNote != "" {
+		s += sep + st.warning.Render(m.compareNote)
 	}
 	return s + st.muted.Render(sep+"? help · q quit · enter drill down · / filter · 1-8 sort · r reverse · p pause")
 }

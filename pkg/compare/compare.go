@@ -1,0 +1,372 @@
+package compare
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"math"
+	"regexp"
+	"sort"
+	"strings"
+	"time"
+
+	"github.com/prometheus/common/model"
+	"github.com/prometheus/prometheus/model/labels"
+	"github.com/prometheus/prometheus/promql/parser"
+	"golang.org/x/sync/errgroup"
+
+	"github.com/kubectl-promteam/kubectl-promteam/pkg/promql"
+	"github.com/kubectl-promteam/kubectl-promteam/pkg/traffic"
+)
+
+// Querier runs instant and range queries; pkg/prom implements it over HTTP and pkg/demo with the
+// PromQL engine.
+type Querier interface {
+	traffic.Querier
+	QueryRange(ctx context.Context, query string, start, end time.Time, step time.Duration) (model.Matrix, []string, error)
+}
+
+// Arm selects the Envoy clusters of one version: an exact cluster name, or a regular expression
+// after a leading '~'.
+type Arm struct {
+	Text    string
+	pattern string
+	regex   bool
+}
+
+// Exact is the arm of one cluster, named exactly.
+func Exact(cluster string) Arm { return Arm{Text: cluster, pattern: cluster} }
+
+// ParseArm accepts a cluster name or ~regex.
+func ParseArm(s string) (Arm, error) {
+	if strings.TrimSpace(s) == "" || s == "~" {
+		return Arm{}, errors.New("name an Envoy cluster, or a regular expression after ~, such as ~shop_checkout-canary_.*")
+	}
+	if rest, ok := strings.CutPrefix(s, "~"); ok {
+		if _, err := regexp.Compile("^(?:" + rest + ")$"); err != nil {
+			return Arm{}, fmt.Errorf("not a regular expression: %w", err)
+		}
+		return Arm{Text: s, pattern: rest, regex: true}, nil
+	}
+	return Arm{Text: s, pattern: s}, nil
+}
+
+func (a Arm) matcher(clusterLabel string) *labels.Matcher {
+	if a.regex {
+		m, _ := promql.Re(clusterLabel, a.pattern) // checked by ParseArm
+		return m
+	}
+	return promql.Eq(clusterLabel, a.pattern)
+}
+
+// Thresholds decide the verdict.
+type Thresholds struct {
+	MaxP99Increase float64 // relative: 0.10 allows the canary's p99 10% above the baseline's
+	MinSuccessRate float64 // 0..1; NaN: not checked
+	MaxSuccessDrop float64 // in ratio points (0.01 = one percentage point); NaN: not checked
+	MinRequests    float64 // each arm needs this many requests in the window, or the verdict is inconclusive
+	Alpha          float64 // significance level of the tests
+}
+
+// DefaultThresholds are the defaults of the compare flags.
+func DefaultThresholds() Thresholds {
+	return Thresholds{MaxP99Increase: 0.10, MinSuccessRate: math.NaN(), MaxSuccessDrop: 0.01, MinRequests: 100, Alpha: 0.05}
+}
+
+// Config is one comparison.
+type Config struct {
+	Dialect    promql.Dialect
+	Selector   promql.Selector // the team's series (a namespace), Everything for all
+	Baseline   Arm
+	Canary     Arm
+	Window     time.Duration
+	Step       time.Duration
+	Thresholds Thresholds
+}
+
+// Verdict is the outcome a CI job gates on.
+type Verdict string
+
+// The verdicts.
+const (
+	Pass         Verdict = "PASS"
+	Fail         Verdict = "FAIL"
+	Inconclusive Verdict = "INCONCLUSIVE"
+)
+
+// ExitCode is the process exit status of a verdict: 0, 1, 2.
+func (v Verdict) ExitCode() int {
+	switch v {
+	case Pass:
+		return 0
+	case Fail:
+		return 1
+	}
+	return 2
+}
+
+// ArmStats are one version's numbers over the window.
+type ArmStats struct {
+	Selector  string
+	Clusters  []string
+	Requests  float64 // final responses in the window
+	Errors    float64 // 5xx among them
+	RPS       float64
+	Share     float64 // of both arms' requests per second
+	Success   float64
+	SuccessLo float64 // Wilson 95% interval
+	SuccessHi float64
+	P50       float64
+	P90       float64
+	P99       float64
+	Timeouts  float64
+	Retries   float64
+	// Per-step series for the latency test and the sparklines.
+	P99Steps []float64
+	RPSSteps []float64
+}
+
+// Check is one judged aspect of the canary.
+type Check struct {
+	Name    string  `json:"name"`
+	Verdict Verdict `json:"verdict"`
+	Reason  string  `json:"reason"`
+}
+
+// Result is a whole comparison.
+type Result struct {
+	At       time.Time
+	Window   time.Duration
+	Step     time.Duration
+	Baseline ArmStats
+	Canary   ArmStats
+	// SuccessDelta is canary minus baseline success, in ratio points.
+	SuccessDelta float64
+	SuccessTest  string // "two-proportion z" or "Fisher exact"
+	SuccessZ     float64
+	SuccessP     float64
+	P99Increase  float64 // relative, canary over baseline
+	Latency      MannWhitney
+	LatencyP     float64
+	LatencyShift float64 // Hodges-Lehmann, canary minus baseline per-step p99
+	LatencySteps int
+	Checks       []Check
+	Verdict      Verdict
+	Thresholds   Thresholds
+	Warnings     []string
+}
+
+// NoClusterError says an arm matches no cluster, and which names come closest.
+type NoClusterError struct {
+	Flag    string
+	Arm     Arm
+	Closest []string
+}
+
+func (e *NoClusterError) Error() string {
+	msg := fmt.Sprintf("invalid --%s %q: no Envoy cluster matches it", e.Flag, e.Arm.Text)
+	if len(e.Closest) > 0 {
+		msg += "; the closest are " + strings.Join(e.Closest, ", ")
+	}
+	return msg
+}
+
+// Run queries both arms at instant at and judges the canary. Every query of both arms goes out at
+// once.
+func Run(ctx context.Context, q Querier, cfg Config, at time.Time) (Result, error) {
+	if cfg.Window <= 0 || cfg.Step <= 0 {
+		return Result{}, errors.New("window and step must be positive")
+	}
+	res := Result{At: at, Window: cfg.Window, Step: cfg.Step, Thresholds: cfg.Thresholds}
+	arms := []*ArmStats{&res.Baseline, &res.Canary}
+	flags := []string{"baseline", "canary"}
+	g, gctx := errgroup.WithContext(ctx)
+	var warnings [2][]string
+	for i, arm := range []Arm{cfg.Baseline, cfg.Canary} {
+		g.Go(func() error {
+			w, err := gatherArm(gctx, q, cfg, arm, at, arms[i])
+			warnings[i] = w
+			if err != nil {
+				return err
+			}
+			if len(arms[i].Clusters) == 0 {
+				return &NoClusterError{Flag: flags[i], Arm: arm, Closest: closestClusters(gctx, q, cfg, arm, at)}
+			}
+			return nil
+		})
+	}
+	if err := g.Wait(); err != nil {
+		return Result{}, err
+	}
+	res.Warnings = append(warnings[0], warnings[1]...)
+	judge(&res)
+	return res, nil
+}
+
+// gatherArm runs one arm's queries concurrently and fills s.
+func gatherArm(ctx context.Context, q Querier, cfg Config, arm Arm, at time.Time, s *ArmStats) ([]string, error) {
+	d := cfg.Dialect
+	sel := cfg.Selector.WithMatcher(arm.matcher(d.Cluster))
+	w := cfg.Window
+	s.Selector = arm.Text
+	instant := []struct {
+		expr parser.Expr
+		into func(model.Vector)
+	}{
+		{promql.ClusterNames(d, sel), func(v model.Vector) {
+			for _, smp := range v {
+				s.Clusters = append(s.Clusters, string(smp.Metric[model.LabelName(d.Cluster)]))
+			}
+			sort.Strings(s.Clusters)
+		}},
+		{promql.ResponseIncrease(d, sel, w), func(v model.Vector) {
+			for _, smp := range v {
+				n := float64(smp.Value)
+				s.Requests += n
+				if string(smp.Metric[model.LabelName(d.Class)]) == d.Class5xx {
+					s.Errors += n
+				}
+			}
+		}},
+		{promql.TotalRequestRate(sel, w), func(v model.Vector) { s.RPS = scalar(v) }},
+		{promql.TotalLatency(sel, 0.5, w), func(v model.Vector) { s.P50 = scalar(v) }},
+		{promql.TotalLatency(sel, 0.9, w), func(v model.Vector) { s.P90 = scalar(v) }},
+		{promql.TotalLatency(sel, 0.99, w), func(v model.Vector) { s.P99 = scalar(v) }},
+		{promql.TotalRate(sel, "envoy_cluster_upstream_rq_timeout", w), func(v model.Vector) { s.Timeouts = scalar(v) }},
+		{promql.TotalRate(sel, "envoy_cluster_upstream_rq_retry", w), func(v model.Vector) { s.Retries = scalar(v) }},
+	}
+	ranged := []struct {
+		expr parser.Expr
+		into func(model.Matrix)
+	}{
+		{promql.TotalLatency(sel, 0.99, cfg.Step), func(m model.Matrix) { s.P99Steps = steps(m, at, w, cfg.Step) }},
+		{promql.TotalRequestRate(sel, cfg.Step), func(m model.Matrix) { s.RPSSteps = steps(m, at, w, cfg.Step) }},
+	}
+	results := make([]model.Vector, len(instant))
+	matrices := make([]model.Matrix, len(ranged))
+	warns := make([][]string, len(instant)+len(ranged))
+	g, gctx := errgroup.WithContext(ctx)
+	for i, iq := range instant {
+		text, err := promql.Check(iq.expr)
+		if err != nil {
+			return nil, err
+		}
+		g.Go(func() error {
+			r, err := q.Query(gctx, text, at)
+			results[i], warns[i] = r.Vector, r.Warnings
+			return err
+		})
+	}
+	start := at.Add(-w).Add(cfg.Step)
+	for i, rq := range ranged {
+		text, err := promql.Check(rq.expr)
+		if err != nil {
+			return nil, err
+		}
+		g.Go(func() error {
+			m, w, err := q.QueryRange(gctx, text, start, at, cfg.Step)
+			matrices[i], warns[len(instant)+i] = m, w
+			return err
+		})
+	}
+	if err := g.Wait(); err != nil {
+		return nil, err
+	}
+	for i, iq := range instant {
+		iq.into(results[i])
+	}
+	for i, rq := range ranged {
+		rq.into(matrices[i])
+	}
+	s.Success, s.SuccessLo, s.SuccessHi = math.NaN(), math.NaN(), math.NaN()
+	if s.Requests > 0 {
+		s.Success = (s.Requests - s.Errors) / s.Requests
+		s.SuccessLo, s.SuccessHi = Wilson(s.Requests-s.Errors, s.Requests, Z95)
+	}
+	var all []string
+	for _, w := range warns {
+		all = append(all, w...)
+	}
+	return all, nil
+}
+
+// scalar is the value of a one-sample vector, NaN when empty.
+func scalar(v model.Vector) float64 {
+	if len(v) == 0 {
+		return math.NaN()
+	}
+	return float64(v[0].Value)
+}
+
+// steps lays a one-series matrix out on the step grid of the window, NaN where a step has no value.
+func steps(m model.Matrix, at time.Time, w, step time.Duration) []float64 {
+	n := int(w / step)
+	out := make([]float64, n)
+	for i := range out {
+		out[i] = math.NaN()
+	}
+	if len(m) == 0 {
+		return out
+	}
+	start := at.Add(-w).Add(step)
+	for _, p := range m[0].Values {
+		i := int(math.Round(float64(p.Timestamp.Time().Sub(start)) / float64(step)))
+		if i >= 0 && i < n {
+			out[i] = float64(p.Value)
+		}
+	}
+	return out
+}
+
+// closestClusters names up to three existing clusters nearest to what an arm asked for.
+func closestClusters(ctx context.Context, q Querier, cfg Config, arm Arm, at time.Time) []string {
+	text, err := promql.Check(promql.ClusterNames(cfg.Dialect, cfg.Selector))
+	if err != nil {
+		return nil
+	}
+	r, err := q.Query(ctx, text, at)
+	if err != nil {
+		return nil
+	}
+	type scored struct {
+		name string
+		d    int
+	}
+	var names []scored
+	for _, s := range r.Vector {
+		name := string(s.Metric[model.LabelName(cfg.Dialect.Cluster)])
+		names = append(names, scored{name, levenshtein(strings.TrimPrefix(arm.Text, "~"), name)})
+	}
+	sort.Slice(names, func(i, j int) bool {
+		if names[i].d != names[j].d {
+			return names[i].d < names[j].d
+		}
+		return names[i].name < names[j].name
+	})
+	var out []string
+	for i := 0; i < len(names) && i < 3; i++ {
+		out = append(out, names[i].name)
+	}
+	return out
+}
+
+func levenshtein(a, b string) int {
+	ra, rb := []rune(a), []rune(b)
+	prev := make([]int, len(rb)+1)
+	for j := range prev {
+		prev[j] = j
+	}
+	for i := 1; i <= len(ra); i++ {
+		cur := make([]int, len(rb)+1)
+		cur[0] = i
+		for j := 1; j <= len(rb); j++ {
+			cost := 1
+			if ra[i-1] == rb[j-1] {
+				cost = 0
+			}
+			cur[j] = min(prev[j]+1, cur[j-1]+1, prev[j-1]+cost)
+		}
+		prev = cur
+	}
+	return prev[len(rb)]
+}

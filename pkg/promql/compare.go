@@ -1,0 +1,39 @@
+package promql
+
+import (
+	"time"
+
+	"github.com/prometheus/prometheus/model/labels"
+	"github.com/prometheus/prometheus/promql/parser"
+)
+
+// WithMatcher adds a matcher (an exact cluster name, or a pattern a person gave as a regular
+// expression) to s.
+func (s Selector) WithMatcher(m *labels.Matcher) Selector {
+	return Selector{matchers: append(append([]*labels.Matcher(nil), s.matchers...), m)}
+}
+
+// ResponseIncrease is final responses in the window by status class.
+func ResponseIncrease(d Dialect, sel Selector, w time.Duration) parser.Expr {
+	return SumBy(Increase(sel.series(d.ClassMetric, Neq(d.Class, "")), w), d.Class)
+}
+
+// TotalRequestRate is requests per second of every selected cluster together.
+func TotalRequestRate(sel Selector, w time.Duration) parser.Expr {
+	return SumBy(Rate(sel.series(metricRequests), w))
+}
+
+// TotalLatency is latency quantile q in milliseconds of every selected cluster together.
+func TotalLatency(sel Selector, q float64, w time.Duration) parser.Expr {
+	return HistogramQuantile(q, SumBy(Rate(sel.series(metricLatency), w), "le"))
+}
+
+// TotalRate is the per-second rate of one counter summed over the selected series.
+func TotalRate(sel Selector, metric string, w time.Duration) parser.Expr {
+	return SumBy(Rate(sel.series(metric), w))
+}
+
+// ClusterNames lists the clusters the selection holds, one series each.
+func ClusterNames(d Dialect, sel Selector) parser.Expr {
+	return &parser.AggregateExpr{Op: parser.COUNT, Expr: sel.series(metricRequests), Grouping: []string{d.Cluster}}
+}

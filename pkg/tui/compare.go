@@ -1,0 +1,223 @@
+package tui
+
+import (
+	"context"
+	"fmt"
+	"strings"
+	"time"
+
+	"charm.land/bubbles/v2/key"
+	tea "charm.land/bubbletea/v2"
+
+	"github.com/kubectl-promteam/kubectl-promteam/pkg/compare"
+	"github.com/kubectl-promteam/kubectl-promteam/pkg/traffic"
+)
+
+// CompareFunc judges the canary cluster(s) against the baseline's at instant at.
+type CompareFunc func(ctx context.Context, at time.Time, baseline, canary string) (compare.Result, error)
+
+// compareResult wraps the last comparison on screen.
+type compareResult struct {
+	compare.Result
+}
+
+// NewCompare builds a dashboard that shows one live comparison (compare --watch) and nothing
+// else: Esc does not go back to a table, because there is none.
+func NewCompare(fn CompareFunc, baseline, canary string, opts Options) Model {
+	opts.Compare = fn
+	m := New(nil, opts)
+	m.marks = []string{baseline, canary}
+	m.compareOpen, m.compareOnly = true, true
+	return m
+}
+
+// toggleMark marks the selected row as the baseline, then the canary; marking a third row drops
+// the oldest mark, and marking a marked row unmarks it.
+func (m *Model) toggleMark() {
+	if len(m.order) == 0 {
+		return
+	}
+	name := m.frame.Rows[m.order[m.cursor]].Name
+	for i, mk := range m.marks {
+		if mk == name {
+			m.marks = append(m.marks[:i:i], m.marks[i+1:]...)
+			return
+		}
+	}
+	m.marks = append(m.marks, name)
+	if len(m.marks) > 2 {
+		m.marks = m.marks[len(m.marks)-2:]
+	}
+	m.compareNote = ""
+}
+
+// markOf is B or C for a marked row, a space otherwise.
+func (m *Model) markOf(name string) string {
+	for i, mk := range m.marks {
+		if mk == name {
+			return [2]string{"B", "C"}[i]
+		}
+	}
+	return " "
+}
+
+// openCompare opens the live comparison of the two marked rows.
+func (m Model) openCompare() (tea.Model, tea.Cmd) {
+	switch {
+	case m.opts.Compare == nil:
+		m.compareNote = "comparison is not available here"
+		return m, nil
+	case len(m.marks) != 2:
+		m.compareNote = "mark the baseline and then the canary with m first"
+		return m, nil
+	}
+	m.compareOpen, m.compareNote = true, ""
+	m.compared, m.haveCompare, m.compareErr, m.compareScroll = compareResult{}, false, nil, 0
+	if !m.loading {
+		return m, m.startLoad(false)
+	}
+	return m, nil
+}
+
+// compareKey handles a key in the comparison view.
+func (m Model) compareKey(msg tea.KeyPressMsg) (tea.Model, tea.Cmd) {
+	k := m.keys
+	switch {
+	case key.Matches(msg, k.Back) && !m.compareOnly:
+		m.compareOpen = false
+	case key.Matches(msg, k.Up):
+		m.compareScroll = max(m.compareScroll-1, 0)
+	case key.Matches(msg, k.Down):
+		m.compareScroll = min(m.compareScroll+1, max(len(m.compareLines())-m.bodyHeight(), 0))
+	}
+	return m, nil
+}
+
+// compareLines draws the comparison: both versions side by side with sparklines of their
+// per-step requests per second and p99, the deltas with their tests, the checks and the verdict.
+func (m Model) compareLines() []string {
+	st := m.styles
+	var lines []string
+	title := "compare"
+	if len(m.marks) == 2 {
+		title = fmt.Sprintf("compare  B %s  ·  C %s", m.marks[0], m.marks[1])
+	}
+	lines = append(lines, st.section.Render(title))
+	if m.compareErr != nil {
+		lines = append(lines, st.err.Render("✗ "+oneLine(m.compareErr.Error())))
+	}
+	if !m.haveCompare {
+		if m.compareErr == nil {
+			lines = append(lines, st.muted.Render("comparing…"))
+		}
+		return lines
+	}
+	r := m.compared.Result
+	b, c := r.Baseline, r.Canary
+	const labelW, colW = 20, 26
+	row := func(label, base, canary, delta string) string {
+		return "  " + padRight(label, labelW) + padRight(base, colW) + padRight(canary, colW) + delta
+	}
+	share := func(a compare.ArmStats) string { return fmtRPS(a.RPS) + " (" + pctOrDash(a.Share) + ")" }
+	ci := func(a compare.ArmStats) string {
+		if !traffic.Known(a.Success) {
+			return dash
+		}
+		return fmtSuccess(a.Success) + " [" + fmtSuccess(a.SuccessLo) + ", " + fmtSuccess(a.SuccessHi) + "]"
+	}
+	sparkW := colW - 2
+	lines = append(lines,
+		"",
+		st.colHead.Render(row("", "BASELINE", "CANARY", "DELTA")),
+		row("requests", fmt.Sprintf("%.0f", b.Requests), fmt.Sprintf("%.0f", c.Requests), "in "+fmtWindow(r.Window)),
+		row("rps (share)", share(b), share(c), ""),
+		// Both versions on one scale, so the sparklines compare as the numbers do.
+		row("rps per step", sparklineTo(b.RPSSteps, sparkW, peak(b.RPSSteps, c.RPSSteps)), sparklineTo(c.RPSSteps, sparkW, peak(b.RPSSteps, c.RPSSteps)), ""),
+		row("success (95% CI)", ci(b), ci(c), fmt.Sprintf("%+.2f pts  %s p=%s", r.SuccessDelta*100, r.SuccessTest, pvalText(r.SuccessP))),
+		row("5xx", fmt.Sprintf("%.0f", b.Errors), fmt.Sprintf("%.0f", c.Errors), ""),
+		row("p50 · p90", fmtMs(b.P50)+" · "+fmtMs(b.P90), fmtMs(c.P50)+" · "+fmtMs(c.P90), ""),
+		row("p99", fmtMs(b.P99), fmtMs(c.P99), fmt.Sprintf("%+.1f%%  Mann-Whitney p=%s", r.P99Increase*100, pvalText(r.LatencyP))),
+		row("p99 per step", sparklineTo(b.P99Steps, sparkW, peak(b.P99Steps, c.P99Steps)), sparklineTo(c.P99Steps, sparkW, peak(b.P99Steps, c.P99Steps)), ""),
+		row("timeouts · retries", fmtRate(b.Timeouts)+" · "+fmtRate(b.Retries), fmtRate(c.Timeouts)+" · "+fmtRate(c.Retries), ""),
+		"",
+	)
+	for _, ch := range r.Checks {
+		mark := map[compare.Verdict]string{compare.Pass: "✓", compare.Fail: "✗", compare.Inconclusive: "?"}[ch.Verdict]
+		line := fmt.Sprintf("  %s %s: %s", mark, ch.Name, ch.Reason)
+		switch ch.Verdict {
+		case compare.Fail:
+			line = st.err.Render(line)
+		case compare.Inconclusive:
+			line = st.warning.Render(line)
+		}
+		lines = append(lines, line)
+	}
+	verdict := "verdict: " + string(r.Verdict)
+	switch r.Verdict {
+	case compare.Fail:
+		verdict = st.err.Render(verdict)
+	case compare.Inconclusive:
+		verdict = st.warning.Render(verdict)
+	default:
+		verdict = st.section.Render(verdict)
+	}
+	return append(lines, "", "  "+verdict)
+}
+
+func pctOrDash(v float64) string {
+	if !traffic.Known(v) {
+		return dash
+	}
+	return fmt.Sprintf("%.1f%%", v*100)
+}
+
+func pvalText(p float64) string {
+	switch {
+	case !traffic.Known(p):
+		return dash
+	case p < 0.0001:
+		return "<0.0001"
+	}
+	return fmt.Sprintf("%.4f", p)
+}
+
+// compareFooter is the status line of the comparison view.
+func (m Model) compareFooter() string {
+	back := "esc back · "
+	if m.compareOnly {
+		back = ""
+	}
+	return m.styles.muted.Render(back + "↑↓ scroll · p pause · ? help · q quit · " + strings.Join(m.marks, " vs "))
+}
+
+// compareHeader is the header of compare --watch: freshness, the error if the last comparison
+// failed, and the verdict.
+func (m Model) compareHeader() []string {
+	st := m.styles
+	var b strings.Builder
+	b.WriteString(st.title.Render("promteam compare"))
+	if m.paused {
+		b.WriteString(" " + st.paused.Render(" PAUSED "))
+	}
+	if m.haveCompare {
+		age := "updated " + fmtAge(m.clock.Sub(m.lastGood)) + " ago"
+		if m.err != nil {
+			age = st.err.Render(age + " (stale)")
+		}
+		b.WriteString(sep + age + sep + "window " + fmtWindow(m.compared.Window) + " step " + fmtWindow(m.compared.Step))
+	} else {
+		b.WriteString(sep + "no data yet")
+	}
+	if m.opts.Target != "" {
+		b.WriteString(sep + m.opts.Target)
+	}
+	var line2 string
+	if m.err != nil {
+		line2 = st.err.Render("✗ comparison failed") + st.muted.Render(": ") + oneLine(m.err.Error())
+	}
+	line3 := st.muted.Render("verdict ") + dash
+	if m.haveCompare {
+		line3 = st.muted.Render("verdict ") + string(m.compared.Verdict)
+	}
+	return []string{b.String(), line2, line3}
+}
