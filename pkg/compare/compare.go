@@ -109,6 +109,7 @@ func (v Verdict) ExitCode() int {
 type ArmStats struct {
 	Selector  string
 	Clusters  []string
+	Counted   bool    // the window holds two samples or more of the clusters, so they can be counted
 	Requests  float64 // final responses in the window
 	Errors    float64 // 5xx among them
 	RPS       float64
@@ -220,6 +221,7 @@ func gatherArm(ctx context.Context, q Querier, cfg Config, arm Arm, at time.Time
 			sort.Strings(s.Clusters)
 		}},
 		{promql.ResponseIncrease(d, sel, w), func(v model.Vector) {
+			s.Counted = len(v) > 0
 			for _, smp := range v {
 				n := float64(smp.Value)
 				s.Requests += n

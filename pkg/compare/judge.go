@@ -41,6 +41,13 @@ func judge(res *Result) {
 	window := res.Window.String()
 
 	switch {
+	case !b.Counted || !c.Counted:
+		arm := "baseline"
+		if b.Counted {
+			arm = "canary"
+		}
+		add("traffic", Inconclusive, "the %s window holds fewer than two samples of the %s's clusters, so nothing can be counted: "+
+			"Prometheus has scraped them for less than the window, or stopped; wait, or shorten --window", window, arm)
 	case b.Requests < t.MinRequests || c.Requests < t.MinRequests:
 		add("traffic", Inconclusive, "baseline served %.0f and canary %.0f requests in %s; each needs at least %.0f (--min-requests)",
 			b.Requests, c.Requests, window, t.MinRequests)

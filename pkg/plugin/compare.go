@@ -62,6 +62,7 @@ Mann-Whitney U test over the p99 of every --step in the window, as Kayenta does.
 
 The verdict is PASS, FAIL or INCONCLUSIVE, with the reason of every check:
   traffic           each version served at least --min-requests in the window, else inconclusive
+                    (also when the window holds fewer than two samples of a version)
   min-success-rate  the canary's success rate is at least --min-success-rate (when given)
   success-drop      the canary's success is not more than --max-success-drop points below the
                     baseline's with significance (a drop without significance is inconclusive)

@@ -210,3 +210,33 @@ func deref(p *float64) any {
 	}
 	return *p
 }
+
+// TestCompareSaysWhenTheWindowIsEmpty runs compare right after Prometheus' first scrape of the
+// fleet, 30s before its second: the clusters exist but nothing can be counted yet, and the verdict
+// says so instead of passing or failing.
+func TestCompareSaysWhenTheWindowIsEmpty(t *testing.T) {
+	t.Parallel()
+	bin := binary(t)
+	fleet := canaryFleet()
+	envoy := httptest.NewServer(fleet.Handler(fleet.Pods[0], envoysim.Stock, nil))
+	t.Cleanup(envoy.Close)
+	srv := promtest.Start(t, []promtest.Target{{URL: envoy.URL + "/stats/prometheus", Labels: map[string]string{"namespace": "shop", "pod": fleet.Pods[0]}}},
+		promtest.Options{ScrapeInterval: 30 * time.Second})
+	srv.WaitForSeries(t, `envoy_cluster_upstream_rq_total`, len(fleet.Clusters), time.Minute)
+
+	cmd := exec.Command(bin, "compare", "--prometheus-url", srv.URL(), "--window", "1m", "--step", "10s",
+		"--baseline", "shop_cart-primary_8080", "--canary", "shop_cart-canary_8080", "-o", "json")
+	out, err := cmd.Output()
+	var exit *exec.ExitError
+	if !errors.As(err, &exit) || exit.ExitCode() != 2 {
+		t.Fatalf("exit %v, want 2\n%s", err, out)
+	}
+	var res compareJSON
+	if err := json.Unmarshal(out, &res); err != nil {
+		t.Fatal(err)
+	}
+	if res.Verdict != "INCONCLUSIVE" || len(res.Checks) == 0 || res.Checks[0].Name != "traffic" ||
+		!strings.Contains(res.Checks[0].Reason, "fewer than two samples of the baseline's clusters") {
+		t.Errorf("verdict %s, checks %+v", res.Verdict, res.Checks)
+	}
+}
