@@ -2,15 +2,19 @@
 # Builds the Kubernetes test binaries into $PROMTEAM_BIN:
 #   kube-apiserver and kubectl (k8s.io/kubernetes $KUBERNETES_VERSION)
 #   etcd                       (go.etcd.io/etcd/server/v3 $ETCD_VERSION)
+#   kwok                       (sigs.k8s.io/kwok $KWOK_VERSION), the node agent of the port-forward tests
 #
 # `go install pkg@version` refuses k8s.io/kubernetes and etcd's server module because their go.mod
 # files carry replace directives, so each is built from a small wrapper module under hack/tools/
 # that requires it (and, for Kubernetes, replaces every k8s.io staging module with its published
-# release). A stamp file next to the binaries records the version and the wrapper's go.sum hash;
-# when both still match, the build is skipped.
+# release). kwok's module has no replace directives, so `go install kwok@version` builds it. A
+# stamp file next to the binaries records the version (and the wrapper's go.sum hash); when it
+# still matches, the build is skipped.
 #
-# The first Kubernetes build takes about 7 minutes and 2.5 GB of memory on 2 cores.
+# The first Kubernetes build takes about 7 minutes and 2.5 GB of memory on 2 cores; kwok about 2.
 source "$(dirname "$0")/lib.sh"
+
+KWOK_VERSION=${KWOK_VERSION:-v0.8.0}
 
 # The wrappers are complete modules; do not let a go.work or a stray GOFLAGS change how they build.
 export GOWORK=off
@@ -108,9 +112,33 @@ build_etcd() {
 	log "built etcd $ETCD_VERSION in $((SECONDS - start))s"
 }
 
+build_kwok() {
+	local stamp="$PROMTEAM_BIN/.kwok.stamp"
+	local content="kwok $KWOK_VERSION"
+	if up_to_date "$stamp" "$content" kwok; then
+		log "kwok $KWOK_VERSION is up to date in $PROMTEAM_BIN"
+		return 0
+	fi
+
+	log "building kwok $KWOK_VERSION (about two minutes the first time)"
+	local start=$SECONDS
+	new_build_dir
+	# GOFLAGS=-mod=readonly does not apply to `go install pkg@version`; the module's own go.sum
+	# and the checksum database pin what is built.
+	if ! GOBIN="$BUILD_TMP" GOFLAGS=-buildvcs=false go install -ldflags "-s -w" "sigs.k8s.io/kwok/cmd/kwok@$KWOK_VERSION"; then
+		log "building kwok failed"
+		return 1
+	fi
+	install_built kwok
+	echo "$content" >"$stamp"
+	log "built kwok $KWOK_VERSION in $((SECONDS - start))s"
+}
+
 build_etcd
 build_kubernetes
+build_kwok
 
 "$PROMTEAM_BIN/kube-apiserver" --version >&2
 "$PROMTEAM_BIN/kubectl" version --client >&2
 "$PROMTEAM_BIN/etcd" --version >&2
+"$PROMTEAM_BIN/kwok" --version >&2

@@ -4,12 +4,13 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
-	"net/url"
+	"io"
 	"time"
 
 	"github.com/spf13/cobra"
 	"k8s.io/cli-runtime/pkg/genericclioptions"
 	"k8s.io/cli-runtime/pkg/genericiooptions"
+	"k8s.io/client-go/kubernetes"
 	"k8s.io/client-go/rest"
 
 	"github.com/kubectl-promteam/kubectl-promteam/pkg/doctor"
@@ -25,6 +26,7 @@ type DoctorOptions struct {
 	team          string
 	output        string
 	prometheusURL string
+	viaProxy      bool
 	wait          time.Duration
 }
 
@@ -53,10 +55,13 @@ every failure:
   targets       scrape targets are up (when Prometheus can be reached)
   envoy-series  Envoy's statistics arrive
 
-Prometheus is reached through the API server's service proxy, or at --prometheus-url. The exit
-status is 1 when a check failed.`,
+Prometheus is reached through a port-forward to one of its pods (as kubectl promteam
+port-forward does), through the API server's service proxy with --via-proxy, or at
+--prometheus-url; when it cannot be reached the live checks are skipped with the reason. The
+exit status is 1 when a check failed.`,
 		Example: `  kubectl promteam doctor team-a -n team-a
   kubectl promteam doctor team-a -n team-a -o json
+  kubectl promteam doctor team-a -n team-a --via-proxy
   kubectl promteam doctor team-a -n team-a --prometheus-url http://localhost:9090`,
 		Args:              exactlyOneArg("team name"),
 		ValidArgsFunction: teamCompletion(configFlags),
@@ -65,6 +70,9 @@ status is 1 when a check failed.`,
 			if o.output != "" && o.output != "json" && o.output != "text" {
 				return flagError("output", o.output, fmt.Errorf("use text or json"))
 			}
+			if o.viaProxy && o.prometheusURL != "" {
+				return flagError("via-proxy", "true", fmt.Errorf("--prometheus-url names Prometheus directly; use one of the two"))
+			}
 			if o.wait < 0 {
 				return flagError("wait", o.wait.String(), fmt.Errorf("use 0 or more, e.g. 30s"))
 			}
@@ -72,7 +80,8 @@ status is 1 when a check failed.`,
 		},
 	}
 	cmd.Flags().StringVarP(&o.output, "output", "o", o.output, "Output format: text (default) or json")
-	cmd.Flags().StringVar(&o.prometheusURL, "prometheus-url", o.prometheusURL, "Reach the team's Prometheus here instead of through the API server's service proxy")
+	cmd.Flags().StringVar(&o.prometheusURL, "prometheus-url", o.prometheusURL, "Reach the team's Prometheus here instead of through a port-forward to its pod")
+	cmd.Flags().BoolVar(&o.viaProxy, "via-proxy", o.viaProxy, "Reach the team's Prometheus through the API server's service proxy instead of a port-forward (needs get and create on services/proxy)")
 	cmd.Flags().DurationVar(&o.wait, "wait", o.wait, "How long to wait for the operator to report on a Prometheus without status")
 	_ = cmd.RegisterFlagCompletionFunc("output", cobra.FixedCompletions([]string{"text", "json"}, cobra.ShellCompDirectiveNoFileComp))
 	return cmd
@@ -95,10 +104,11 @@ func (o *DoctorOptions) Run(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
-	prom, err := o.prometheus(cfg, ns)
+	prom, release, err := o.prometheus(ctx, cfg, ns)
 	if err != nil {
 		return err
 	}
+	defer release()
 	if isTerminal(o.ErrOut) && o.output != "json" {
 		fmt.Fprintf(o.ErrOut, "Checking team %s in namespace %s…\n", o.team, ns)
 	}
@@ -120,20 +130,53 @@ func (o *DoctorOptions) Run(ctx context.Context) error {
 	return nil
 }
 
-// prometheus reaches the team's Prometheus at --prometheus-url or through the API server's
-// service proxy to the stack's own Service.
-func (o *DoctorOptions) prometheus(cfg *rest.Config, ns string) (doctor.Prometheus, error) {
-	if o.prometheusURL != "" {
+// prometheus reaches the team's Prometheus at --prometheus-url, through the API server's service
+// proxy (--via-proxy) or, by default, through a port-forward to one of its pods. When the
+// port-forward cannot be set up (no stack, no ready pod, no permission), the live checks are
+// skipped with the reason; release closes the port-forward.
+func (o *DoctorOptions) prometheus(ctx context.Context, cfg *rest.Config, ns string) (p doctor.Prometheus, release func(), err error) {
+	release = func() {}
+	switch {
+	case o.prometheusURL != "":
 		p, err := promhttp.New(o.prometheusURL, nil)
 		if err != nil {
-			return nil, flagError("prometheus-url", o.prometheusURL, err)
+			return nil, nil, flagError("prometheus-url", o.prometheusURL, err)
 		}
-		return p, nil
+		return p, release, nil
+	case o.prometheusURL == "" && o.viaProxy:
+		client, err := kubernetes.NewForConfig(cfg)
+		if err != nil {
+			return nil, nil, err
+		}
+		base, rt, err := serviceProxy(ctx, cfg, client, ns, o.team)
+		if err != nil {
+			return unreachable{err}, release, nil
+		}
+		p, err := promhttp.New(base, rt)
+		return p, release, err
 	}
-	rt, err := rest.TransportFor(cfg)
+	client, err := kubernetes.NewForConfig(cfg)
 	if err != nil {
-		return nil, err
+		return nil, nil, err
 	}
-	base := cfg.Host + "/api/v1/namespaces/" + url.PathEscape(ns) + "/services/" + url.PathEscape("prometheus-"+o.team) + ":web/proxy"
-	return promhttp.New(base, rt)
+	fw, err := startTunnel(ctx, tunnelOptions{
+		config: cfg, client: client, namespace: ns, team: o.team, address: "127.0.0.1", ports: []int{0},
+		log: io.Discard,
+	})
+	if err != nil {
+		return unreachable{err}, release, nil
+	}
+	p, err = promhttp.New(fw.URL(), nil)
+	if err != nil {
+		_ = fw.Close()
+		return nil, nil, err
+	}
+	return p, func() { _ = fw.Close() }, nil
 }
+
+// unreachable is a Prometheus that could not be reached: the live checks say why.
+type unreachable struct{ err error }
+
+func (u unreachable) Targets(context.Context) ([]doctor.Target, error) { return nil, u.err }
+
+func (u unreachable) HasSeries(context.Context, string) (bool, error) { return false, u.err }

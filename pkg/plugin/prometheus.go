@@ -3,18 +3,29 @@ package plugin
 import (
 	"context"
 	"errors"
+	"fmt"
+	"io"
+	"net"
+	"net/http"
+	"net/url"
+	"os"
 	"time"
 
 	"github.com/spf13/pflag"
 	"k8s.io/cli-runtime/pkg/genericclioptions"
+	"k8s.io/client-go/kubernetes"
+	"k8s.io/client-go/rest"
 
 	"github.com/kubectl-promteam/kubectl-promteam/pkg/demo"
+	"github.com/kubectl-promteam/kubectl-promteam/pkg/kube"
+	"github.com/kubectl-promteam/kubectl-promteam/pkg/portforward"
 	"github.com/kubectl-promteam/kubectl-promteam/pkg/prom"
 	"github.com/kubectl-promteam/kubectl-promteam/pkg/traffic"
 )
 
 // PrometheusFlags say how a command reaches a Prometheus: a URL, the in-process demo, or (by
-// team name) the team's Prometheus inside the cluster.
+// team name) the team's Prometheus inside the cluster, through a port-forward tunnel that
+// reconnects by itself (the default) or through the API server's service proxy (--via-proxy).
 type PrometheusFlags struct {
 	configFlags *genericclioptions.ConfigFlags
 
@@ -24,6 +35,11 @@ type PrometheusFlags struct {
 	InsecureSkipTLSVerify bool
 	Timeout               time.Duration
 	Demo                  bool
+	ViaProxy              bool
+
+	// ErrOut receives what the tunnel says while it connects (waiting for a ready pod, retries);
+	// nil means os.Stderr. Once connected, what happens to the tunnel shows in query errors.
+	ErrOut io.Writer
 }
 
 // NewPrometheusFlags returns the flags with their defaults.
@@ -33,11 +49,12 @@ func NewPrometheusFlags(configFlags *genericclioptions.ConfigFlags) *PrometheusF
 
 // AddFlags binds the flags; demo adds --demo.
 func (p *PrometheusFlags) AddFlags(fs *pflag.FlagSet, demo bool) {
-	fs.StringVar(&p.URL, "prometheus-url", p.URL, "Prometheus to query, e.g. http://localhost:9090 after kubectl port-forward")
+	fs.StringVar(&p.URL, "prometheus-url", p.URL, "Prometheus to query, e.g. http://localhost:9090; without it TEAM's Prometheus is reached through a port-forward")
+	fs.BoolVar(&p.ViaProxy, "via-proxy", p.ViaProxy, "Reach TEAM's Prometheus through the API server's service proxy instead of a port-forward (needs get and create on services/proxy)")
 	fs.StringVar(&p.BearerTokenFile, "bearer-token-file", p.BearerTokenFile, "File holding a bearer token for Prometheus, read on every request")
 	fs.StringVar(&p.CAFile, "ca-file", p.CAFile, "PEM file of the CA that signed Prometheus' certificate")
 	fs.BoolVar(&p.InsecureSkipTLSVerify, "insecure-skip-tls-verify", p.InsecureSkipTLSVerify, "Do not verify Prometheus' certificate (here this applies to Prometheus, not the API server)")
-	fs.DurationVar(&p.Timeout, "timeout", p.Timeout, "How long one round of queries may take before it counts as failed")
+	fs.DurationVar(&p.Timeout, "timeout", p.Timeout, "How long one round of queries may take before it counts as failed, and how long to wait for a ready Prometheus pod")
 	if demo {
 		fs.BoolVar(&p.Demo, "demo", p.Demo, "Use a simulated Envoy fleet, evaluated by the PromQL engine inside the plugin")
 	}
@@ -50,30 +67,225 @@ func (p *PrometheusFlags) Validate(team string) error {
 		return flagError("timeout", p.Timeout.String(), errors.New("use a positive duration, e.g. 10s"))
 	case p.Demo && p.URL != "":
 		return flagError("demo", "true", errors.New("--demo simulates its own Prometheus; drop --prometheus-url"))
-	case !p.Demo && p.URL == "" && team != "":
-		return errors.New("--prometheus-url is required to reach team " + team + "'s Prometheus, e.g. after kubectl port-forward -n NAMESPACE svc/prometheus-" + team + " 9090: --prometheus-url http://localhost:9090")
-	case !p.Demo && p.URL == "":
-		return errors.New("--prometheus-url is required (or --demo for a simulated fleet), e.g. --prometheus-url http://localhost:9090")
+	case p.Demo && p.ViaProxy:
+		return flagError("via-proxy", "true", errors.New("--demo simulates its own Prometheus; drop --via-proxy"))
+	case p.ViaProxy && p.URL != "":
+		return flagError("via-proxy", "true", errors.New("--prometheus-url names Prometheus directly; use one of the two"))
+	case p.ViaProxy && team == "":
+		return flagError("via-proxy", "true", errors.New("name the TEAM whose Prometheus to reach through the service proxy"))
+	case !p.Demo && p.URL == "" && team == "":
+		return errors.New("name a TEAM to reach its Prometheus in the cluster, or pass --prometheus-url (or --demo for a simulated fleet), e.g. kubectl promteam top team-a -n team-a")
 	}
 	return nil
 }
 
-// Connect builds the Querier and names it for headers; close releases what it holds.
-func (p *PrometheusFlags) Connect(_ context.Context, _ string) (q traffic.Querier, target string, close func(), err error) {
-	if p.Demo {
+// Connect builds the Querier and names it for headers; close releases what it holds (the
+// tunnel, for a team's Prometheus).
+func (p *PrometheusFlags) Connect(ctx context.Context, team string) (q traffic.Querier, target string, close func(), err error) {
+	switch {
+	case p.Demo:
 		d, err := demo.New(time.Now())
 		if err != nil {
 			return nil, "", nil, err
 		}
 		return d, "demo (simulated Envoy fleet)", func() { _ = d.Close() }, nil
+	case p.URL == "" && team != "" && p.ViaProxy:
+		return p.connectProxy(ctx, team)
+	case p.URL == "" && team != "":
+		return p.connectTunnel(ctx, team)
 	}
 	c, err := prom.New(prom.Config{
 		URL: p.URL, BearerTokenFile: p.BearerTokenFile, CAFile: p.CAFile,
 		InsecureSkipTLSVerify: p.InsecureSkipTLSVerify, Timeout: p.Timeout,
-		UserAgent: "kubectl-promteam/" + currentBuild().Version,
+		UserAgent: userAgent(),
 	})
 	if err != nil {
 		return nil, "", nil, flagError("prometheus-url", p.URL, err)
 	}
 	return c, p.URL, func() {}, nil
 }
+
+func userAgent() string { return "kubectl-promteam/" + currentBuild().Version }
+
+func (p *PrometheusFlags) errOut() io.Writer {
+	if p.ErrOut != nil {
+		return p.ErrOut
+	}
+	return os.Stderr
+}
+
+// cluster reads the namespace, the client configuration and a client from the kubeconfig flags.
+func cluster(flags *genericclioptions.ConfigFlags) (string, *rest.Config, kubernetes.Interface, error) {
+	ns, err := namespaceOf(flags)
+	if err != nil {
+		return "", nil, nil, err
+	}
+	cfg, err := flags.ToRESTConfig()
+	if err != nil {
+		return "", nil, nil, fmt.Errorf("cannot read the kubeconfig: %v", firstLine(err.Error()))
+	}
+	client, err := kubernetes.NewForConfig(cfg)
+	if err != nil {
+		return "", nil, nil, err
+	}
+	return ns, cfg, client, nil
+}
+
+// connectTunnel port-forwards to team's Prometheus on a free loopback port and queries it there.
+func (p *PrometheusFlags) connectTunnel(ctx context.Context, team string) (traffic.Querier, string, func(), error) {
+	ns, cfg, client, err := cluster(p.configFlags)
+	if err != nil {
+		return nil, "", nil, err
+	}
+	fw, err := startTunnel(ctx, tunnelOptions{
+		config: cfg, client: client, namespace: ns, team: team, address: "127.0.0.1", ports: []int{0},
+		wait: p.Timeout, log: p.errOut(),
+	})
+	if err != nil {
+		return nil, "", nil, err
+	}
+	c, err := prom.New(prom.Config{URL: fw.URL(), Timeout: p.Timeout, UserAgent: userAgent()})
+	if err != nil {
+		_ = fw.Close()
+		return nil, "", nil, err
+	}
+	target := fmt.Sprintf("%s/%s via port-forward %s", ns, portforward.ServiceName(team), fw.Addr())
+	return &tunnelQuerier{Client: c, fw: fw, team: team}, target, func() { _ = fw.Close() }, nil
+}
+
+// connectProxy queries team's Prometheus through the API server's service proxy.
+func (p *PrometheusFlags) connectProxy(ctx context.Context, team string) (traffic.Querier, string, func(), error) {
+	ns, cfg, client, err := cluster(p.configFlags)
+	if err != nil {
+		return nil, "", nil, err
+	}
+	base, rt, err := serviceProxy(ctx, cfg, client, ns, team)
+	if err != nil {
+		return nil, "", nil, err
+	}
+	c, err := prom.New(prom.Config{URL: base, Transport: rt, Timeout: p.Timeout, UserAgent: userAgent()})
+	if err != nil {
+		return nil, "", nil, err
+	}
+	return c, fmt.Sprintf("%s/%s via the API server's service proxy", ns, portforward.ServiceName(team)), func() {}, nil
+}
+
+// serviceProxy checks that team's stack exists and that the user may use the service proxy, and
+// returns the base URL of team's Prometheus through it and the transport to use.
+func serviceProxy(ctx context.Context, cfg *rest.Config, client kubernetes.Interface, ns, team string) (string, http.RoundTripper, error) {
+	if _, err := portforward.FindService(ctx, client, ns, team); err != nil {
+		return "", nil, explainKube(cfg, err)
+	}
+	if err := portforward.Check(ctx, client, portforward.ServiceProxyRequirement(ns, team)); err != nil {
+		return "", nil, err
+	}
+	base, err := portforward.ServiceProxyURL(cfg, ns, team)
+	if err != nil {
+		return "", nil, err
+	}
+	rt, err := rest.TransportFor(cfg)
+	if err != nil {
+		return "", nil, err
+	}
+	return base, rt, nil
+}
+
+// tunnelOptions say where a tunnel goes and how it starts.
+type tunnelOptions struct {
+	config          *rest.Config
+	client          kubernetes.Interface
+	namespace, team string
+	address         string
+	ports           []int
+	// wait is how long Start waits for a ready pod; 0 gives up at once.
+	wait time.Duration
+	// log receives the tunnel's state lines while it connects; with logAlways, for its whole life.
+	log       io.Writer
+	logAlways bool
+}
+
+// startTunnel checks the user's permissions, binds the local port and connects to team's
+// Prometheus; the tunnel then runs until ctx ends or it is closed.
+func startTunnel(ctx context.Context, o tunnelOptions) (*portforward.Forwarder, error) {
+	if err := portforward.Check(ctx, o.client, portforward.PortForwardRequirement(o.namespace, o.team)); err != nil {
+		return nil, err
+	}
+	dialer, err := portforward.NewKubeDialer(o.config)
+	if err != nil {
+		return nil, err
+	}
+	started := make(chan struct{})
+	fw, err := portforward.Listen(portforward.Config{
+		Client: o.client, Dialer: dialer, Namespace: o.namespace, Team: o.team,
+		Address: o.address, Ports: o.ports,
+		OnState: func(s portforward.State) {
+			select {
+			case <-started:
+				if !o.logAlways {
+					return
+				}
+			default:
+				if s.Phase == portforward.Ready || s.Phase == portforward.Stopped {
+					return // Start's caller says so
+				}
+			}
+			if s.Phase != portforward.Stopped {
+				fmt.Fprintf(o.log, "%s\n", s)
+			}
+		},
+	})
+	if err != nil {
+		return nil, err
+	}
+	if err := fw.Start(ctx, o.wait); err != nil {
+		_ = fw.Close()
+		if portforward.IsNoReadyPod(err) {
+			return nil, fmt.Errorf("%w after waiting %s; pass --timeout to wait longer", err, o.wait)
+		}
+		return nil, explainKube(o.config, err)
+	}
+	close(started)
+	return fw, nil
+}
+
+// explainKube turns a failure to reach the API server into a *kube.UnreachableError.
+func explainKube(cfg *rest.Config, err error) error {
+	var u *url.Error
+	var op *net.OpError
+	if errors.As(err, &u) || errors.As(err, &op) {
+		return &kube.UnreachableError{Server: cfg.Host, Err: err}
+	}
+	return err
+}
+
+// tunnelQuerier queries through a tunnel and, when a query fails while the tunnel reconnects,
+// says so.
+type tunnelQuerier struct {
+	*prom.Client
+	fw   *portforward.Forwarder
+	team string
+}
+
+// Query implements traffic.Querier.
+func (t *tunnelQuerier) Query(ctx context.Context, query string, at time.Time) (traffic.Result, error) {
+	r, err := t.Client.Query(ctx, query, at)
+	if err != nil {
+		if s := t.fw.State(); s.Phase != portforward.Ready {
+			return r, &tunnelError{team: t.team, state: s, err: err}
+		}
+	}
+	return r, err
+}
+
+// tunnelError is a query that failed while the tunnel was down.
+type tunnelError struct {
+	team  string
+	state portforward.State
+	err   error
+}
+
+func (e *tunnelError) Error() string {
+	return fmt.Sprintf("port-forward to team %s's Prometheus: %s", e.team, e.state)
+}
+
+func (e *tunnelError) Unwrap() error { return e.err }

@@ -46,6 +46,7 @@ rules, Envoy scrape presets, RED recording rules and traffic-gated alerts.`,
 		NewCmdList(streams, configFlags),
 		NewCmdDelete(streams, configFlags),
 		NewCmdDoctor(streams, configFlags),
+		NewCmdPortForward(streams, configFlags),
 		NewCmdTop(streams, configFlags),
 		NewCmdVersion(streams),
 	)
@@ -96,7 +97,6 @@ func (e *ExitError) Error() string {
 
 func (e *ExitError) Unwrap() error { return e.Err }
 
-// unknownCommand rejects a word that names no command, on one line with suggestions.
 // errorExitAnnotation on a command sets the exit status of its errors, for commands whose 1 means
 // something else (compare's FAIL).
 const errorExitAnnotation = "promteam.io/error-exit"
@@ -112,6 +112,7 @@ func withErrorExit(c *cobra.Command, err error) error {
 	return err
 }
 
+// unknownCommand rejects a word that names no command, on one line with suggestions.
 func unknownCommand(cmd *cobra.Command, args []string) error {
 	if len(args) == 0 {
 		return nil

@@ -105,6 +105,8 @@ type Cluster struct {
 	kubeconfig map[string]string
 	procs      []*process
 	nsCounter  atomic.Int64
+	podNet     *podNetwork
+	nodeCount  atomic.Int64
 }
 
 // checkBinaries reports which of the required binaries are missing from dir.
@@ -220,17 +222,22 @@ func start(dir string) (*Cluster, error) {
 		return nil, err
 	}
 	var err error
+	if c.podNet, err = startPodNetwork(); err != nil {
+		return nil, err
+	}
 	for attempt := 1; attempt <= startAttempts; attempt++ {
 		if err = c.startServers(attempt); err == nil {
 			break
 		}
-		c.stop()
+		c.stopServers()
 		if !errors.Is(err, errPortTaken) {
 			break
 		}
 	}
 	if err != nil {
-		return nil, fmt.Errorf("%w\n%s", err, c.logTails())
+		tails := c.logTails()
+		c.stop()
+		return nil, fmt.Errorf("%w\n%s", err, tails)
 	}
 	for _, user := range Users {
 		if err := c.writeKubeconfig(user); err != nil {
@@ -344,7 +351,14 @@ func (c *Cluster) startServers(attempt int) error {
 	}
 
 	c.server = "https://127.0.0.1:" + strconv.Itoa(securePort)
-	apiserver, err := c.spawn(apiserverBinary, attempt,
+	// What the API server sends to nodes and pods goes through the stand-in pod network (see
+	// podNetwork), and nothing goes through a proxy of the environment.
+	egressConfig := filepath.Join(c.dir, "egress-selector.yaml")
+	if err := os.WriteFile(egressConfig, []byte(c.podNet.egressConfig()), 0o644); err != nil {
+		return err
+	}
+	noProxy := []string{"HTTP_PROXY=", "HTTPS_PROXY=", "NO_PROXY=", "http_proxy=", "https_proxy=", "no_proxy="}
+	apiserver, err := c.spawnEnv(apiserverBinary, attempt, noProxy,
 		"--etcd-servers="+clientURL,
 		"--bind-address=127.0.0.1",
 		"--advertise-address=127.0.0.1",
@@ -359,6 +373,10 @@ func (c *Cluster) startServers(attempt int) error {
 		"--disable-admission-plugins=ServiceAccount",
 		// The endpoint reconciler cannot publish 127.0.0.1 as the kubernetes service's endpoint.
 		"--endpoint-reconciler-type=none",
+		// Fake nodes (kwok, see StartNodeAgent) are reached at their InternalIP, 127.0.0.1: their
+		// host names resolve nowhere.
+		"--kubelet-preferred-address-types=InternalIP",
+		"--egress-selector-config-file="+egressConfig,
 	)
 	if err != nil {
 		return err
@@ -442,10 +460,20 @@ type process struct {
 }
 
 func (c *Cluster) spawn(name string, attempt int, args ...string) (*process, error) {
+	return c.spawnEnv(name, attempt, nil, args...)
+}
+
+// spawnEnv starts a server with env added to the test's environment.
+func (c *Cluster) spawnEnv(name string, attempt int, env []string, args ...string) (*process, error) {
 	logName := name + ".log"
 	if attempt > 1 {
 		logName = fmt.Sprintf("%s.%d.log", name, attempt)
 	}
+	return c.spawnLogged(name, logName, env, args...)
+}
+
+// spawnLogged starts the binary name with its output in logName in the cluster's directory.
+func (c *Cluster) spawnLogged(name, logName string, env []string, args ...string) (*process, error) {
 	logPath := filepath.Join(c.dir, logName)
 	logFile, err := os.Create(logPath)
 	if err != nil {
@@ -454,6 +482,9 @@ func (c *Cluster) spawn(name string, attempt int, args ...string) (*process, err
 	defer logFile.Close()
 	cmd := exec.Command(filepath.Join(c.bin, name), args...)
 	cmd.Dir = c.dir
+	if env != nil {
+		cmd.Env = append(os.Environ(), env...)
+	}
 	cmd.Stdout = logFile
 	cmd.Stderr = logFile
 	proc.Group(cmd)
@@ -480,6 +511,15 @@ func (p *process) stop() {
 }
 
 func (c *Cluster) stop() {
+	c.stopServers()
+	if c.podNet != nil {
+		c.podNet.stop()
+		c.podNet = nil
+	}
+}
+
+// stopServers stops every process the cluster started, the node agents first.
+func (c *Cluster) stopServers() {
 	for _, p := range slices.Backward(c.procs) {
 		p.stop()
 	}
