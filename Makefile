@@ -25,9 +25,10 @@ test: tools verify release-check ## Everything CI runs: tools, checks, a snapsho
 	go test -count=1 -timeout 45m ./...
 
 .PHONY: tools
-tools: ## Install or build prometheus, promtool, kube-apiserver, etcd, kubectl, golangci-lint, goreleaser, krew and tmux
+tools: ## Install or build prometheus, promtool, Kubernetes, etcd, kwok, the operator, Prometheus 3, golangci-lint, goreleaser, krew and tmux
 	hack/install-prometheus.sh
 	hack/install-k8s.sh
+	hack/install-operator.sh
 	hack/install-lint.sh
 	hack/install-release-tools.sh
 	hack/install-tmux.sh

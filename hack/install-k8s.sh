@@ -1,6 +1,8 @@
 #!/usr/bin/env bash
 # Builds the Kubernetes test binaries into $PROMTEAM_BIN:
-#   kube-apiserver and kubectl (k8s.io/kubernetes $KUBERNETES_VERSION)
+#   kube-apiserver, kubectl,   (k8s.io/kubernetes $KUBERNETES_VERSION; the controller manager and
+#   kube-controller-manager,    the scheduler run under the operator end-to-end test, whose pods
+#   kube-scheduler              come from a StatefulSet and a Deployment)
 #   etcd                       (go.etcd.io/etcd/server/v3 $ETCD_VERSION)
 #   kwok                       (sigs.k8s.io/kwok $KWOK_VERSION), the node agent of the port-forward tests
 #
@@ -16,43 +18,7 @@ source "$(dirname "$0")/lib.sh"
 
 KWOK_VERSION=${KWOK_VERSION:-v0.8.0}
 
-# The wrappers are complete modules; do not let a go.work or a stray GOFLAGS change how they build.
-export GOWORK=off
-export GOFLAGS="-mod=readonly -buildvcs=false"
-export CGO_ENABLED=0
-
-sha256() { sha256sum "$1" | cut -d' ' -f1; }
-
-# Binaries are built into a scratch directory next to their destination and moved into place only
-# when the build succeeded, so an interrupted build never leaves a partial binary behind.
-BUILD_TMP=
-trap 'if [[ -n "$BUILD_TMP" ]]; then rm -rf "$BUILD_TMP"; fi' EXIT
-new_build_dir() { BUILD_TMP=$(mktemp -d "$PROMTEAM_BIN/.build.XXXXXX"); }
-
-# required_version DIR MODULE prints the version of MODULE that DIR/go.mod requires.
-required_version() {
-	(cd "$1" && go list -m -f '{{.Version}}' "$2")
-}
-
-# up_to_date STAMP CONTENT BINARY... succeeds when every binary exists and STAMP holds CONTENT.
-up_to_date() {
-	local stamp=$1 content=$2 bin
-	shift 2
-	for bin in "$@"; do
-		[[ -x "$PROMTEAM_BIN/$bin" ]] || return 1
-	done
-	[[ -f "$stamp" && "$(cat "$stamp")" == "$content" ]]
-}
-
-# install_built BINARY... moves freshly built binaries from the scratch directory into place.
-install_built() {
-	local bin
-	for bin in "$@"; do
-		mv -f "$BUILD_TMP/$bin" "$PROMTEAM_BIN/$bin"
-	done
-	rm -rf "$BUILD_TMP"
-	BUILD_TMP=
-}
+source "$(dirname "$0")/build-lib.sh"
 
 build_kubernetes() {
 	local dir="$REPO_ROOT/hack/tools/kubernetes"
@@ -64,25 +30,28 @@ build_kubernetes() {
 		return 1
 	fi
 	local content="kubernetes $KUBERNETES_VERSION go.sum $(sha256 "$dir/go.sum")"
-	if up_to_date "$stamp" "$content" kube-apiserver kubectl; then
-		log "kube-apiserver and kubectl $KUBERNETES_VERSION are up to date in $PROMTEAM_BIN"
+	local bins=(kube-apiserver kubectl kube-controller-manager kube-scheduler)
+	if up_to_date "$stamp" "$content" "${bins[@]}"; then
+		log "${bins[*]} $KUBERNETES_VERSION are up to date in $PROMTEAM_BIN"
 		return 0
 	fi
 
-	log "building kube-apiserver and kubectl $KUBERNETES_VERSION (about 7 minutes the first time)"
+	log "building ${bins[*]} $KUBERNETES_VERSION (about 9 minutes the first time)"
 	local start=$SECONDS
 	new_build_dir
-	# One invocation for both commands so they share the package builds.
+	# One invocation for every command so they share the package builds.
+	local minor=${KUBERNETES_VERSION#v1.}
+	minor=${minor%%.*}
 	if ! (cd "$dir" && go build \
-		-ldflags "-s -w -X k8s.io/component-base/version.gitVersion=$KUBERNETES_VERSION" \
+		-ldflags "-s -w -X k8s.io/component-base/version.gitVersion=$KUBERNETES_VERSION -X k8s.io/component-base/version.gitMajor=1 -X k8s.io/component-base/version.gitMinor=$minor -X k8s.io/client-go/pkg/version.gitVersion=$KUBERNETES_VERSION" \
 		-o "$BUILD_TMP/" \
-		k8s.io/kubernetes/cmd/kube-apiserver k8s.io/kubernetes/cmd/kubectl); then
-		log "building kube-apiserver and kubectl failed"
+		"${bins[@]/#/k8s.io/kubernetes/cmd/}"); then
+		log "building ${bins[*]} failed"
 		return 1
 	fi
-	install_built kube-apiserver kubectl
+	install_built "${bins[@]}"
 	echo "$content" >"$stamp"
-	log "built kube-apiserver and kubectl $KUBERNETES_VERSION in $((SECONDS - start))s"
+	log "built ${bins[*]} $KUBERNETES_VERSION in $((SECONDS - start))s"
 }
 
 build_etcd() {
@@ -140,5 +109,7 @@ build_kwok
 
 "$PROMTEAM_BIN/kube-apiserver" --version >&2
 "$PROMTEAM_BIN/kubectl" version --client >&2
+"$PROMTEAM_BIN/kube-controller-manager" --version >&2
+"$PROMTEAM_BIN/kube-scheduler" --version >&2
 "$PROMTEAM_BIN/etcd" --version >&2
 "$PROMTEAM_BIN/kwok" --version >&2

@@ -12,7 +12,7 @@
 //
 // Usage (from anywhere inside the repository):
 //
-//	go run ./hack/update-crds                                   # v0.94.1 and v0.81.0
+//	go run ./hack/update-crds                                   # v0.94.1, v0.93.1 and v0.81.0
 //	go run ./hack/update-crds -version v0.94.1 -version v0.81.0
 package main
 
@@ -48,7 +48,9 @@ const (
 	upstreamCRDDir = "example/prometheus-operator-crd"
 )
 
-var defaultVersions = []string{"v0.94.1", "v0.81.0"}
+// v0.93.1 is the operator the end-to-end test runs (the newest whose types, client and CRDs
+// all resolve on the module proxy); its CRDs go with it.
+var defaultVersions = []string{"v0.94.1", "v0.93.1", "v0.81.0"}
 
 type versionList []string
 

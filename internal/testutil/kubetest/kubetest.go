@@ -113,14 +113,22 @@ type Cluster struct {
 func checkBinaries(dir string) error {
 	var missing []string
 	for _, name := range []string{etcdBinary, apiserverBinary, kubectlBinary} {
-		info, err := os.Stat(filepath.Join(dir, name))
-		if err != nil || info.IsDir() || info.Mode().Perm()&0o111 == 0 {
+		if checkBinary(dir, name) != nil {
 			missing = append(missing, name)
 		}
 	}
 	if len(missing) > 0 {
 		return fmt.Errorf("kubetest: %s missing from %s; run `make tools` (or hack/install-k8s.sh) to build them",
 			strings.Join(missing, ", "), dir)
+	}
+	return nil
+}
+
+// checkBinary reports whether the executable name is missing from dir.
+func checkBinary(dir, name string) error {
+	info, err := os.Stat(filepath.Join(dir, name))
+	if err != nil || info.IsDir() || info.Mode().Perm()&0o111 == 0 {
+		return fmt.Errorf("kubetest: %s missing from %s; run `make tools` (or hack/install-k8s.sh) to build it", name, dir)
 	}
 	return nil
 }

@@ -97,9 +97,10 @@ func (c *Cluster) StartNodeAgent(t testing.TB, forwards ...Forward) *NodeAgent {
 		"--node-ip=127.0.0.1",
 		"--node-port=" + port,
 		"--server-address=" + a.addr,
-		// Pod IPs are never dialed: the API server's proxying goes through the stand-in pod
-		// network (RoutePod), port-forwards to the Forward targets.
+		// The API server reaches pod IPs through the stand-in pod network (RoutePod, or directly
+		// with RoutePodRange inside a network namespace); port-forwards go to the Forward targets.
 		"--cidr=10.244." + strconv.FormatInt(n%250, 10) + ".0/24",
+		"--node-lease-duration-seconds=40",
 	}
 	if a.proc, err = c.spawnLogged(kwokBinary, a.Node+".log", nil, a.args...); err != nil {
 		t.Fatal(err)
@@ -290,7 +291,10 @@ func kwokConfig(forwards []Forward) string {
 	return b.String()
 }
 
-// kwokStages are kwok's node-initialize, pod-ready and pod-delete stages.
+// kwokStages are kwok's node-initialize, pod-ready and pod-delete stages, and its
+// node-heartbeat-with-lease stage: with a node lease (--node-lease-duration-seconds) it keeps the
+// node Ready for kube-controller-manager's node lifecycle controller, which would otherwise mark
+// it NotReady and taint it so that the scheduler places nothing there.
 const kwokStages = `apiVersion: kwok.x-k8s.io/v1alpha1
 kind: Stage
 metadata:
@@ -430,4 +434,59 @@ spec:
       operator: 'Exists'
   next:
     delete: true
+---
+apiVersion: kwok.x-k8s.io/v1alpha1
+kind: Stage
+metadata:
+  name: node-heartbeat-with-lease
+spec:
+  resourceRef:
+    apiGroup: v1
+    kind: Node
+  selector:
+    matchExpressions:
+    - key: '.status.phase'
+      operator: 'In'
+      values:
+      - 'Running'
+    - key: '.status.conditions.[] | select( .type == "Ready" ) | .status'
+      operator: 'In'
+      values:
+      - 'True'
+  delay:
+    durationMilliseconds: 600000
+    jitterDurationMilliseconds: 610000
+  next:
+    statusTemplate: |
+      {{ $now := Now }}
+      {{ $lastTransitionTime := or .metadata.creationTimestamp $now }}
+      conditions:
+      {{ range NodeConditions }}
+      - lastHeartbeatTime: {{ $now | Quote }}
+        lastTransitionTime: {{ $lastTransitionTime | Quote }}
+        message: {{ .message | Quote }}
+        reason: {{ .reason | Quote }}
+        status: {{ .status | Quote }}
+        type: {{ .type | Quote }}
+      {{ end }}
+
+      addresses:
+      {{ with .status.addresses }}
+      {{ YAML . 1 }}
+      {{ else }}
+      {{ with NodeIP }}
+      - address: {{ . | Quote }}
+        type: InternalIP
+      {{ end }}
+      {{ with NodeName }}
+      - address: {{ . | Quote }}
+        type: Hostname
+      {{ end }}
+      {{ end }}
+
+      {{ with NodePort }}
+      daemonEndpoints:
+        kubeletEndpoint:
+          Port: {{ . }}
+      {{ end }}
 `

@@ -27,6 +27,7 @@ type podNetwork struct {
 
 	mu     sync.Mutex
 	routes map[string]string // pod IP:port → loopback host:port
+	direct []*net.IPNet      // ranges connected as they are (Cluster.RoutePodRange)
 	conns  map[net.Conn]struct{}
 	wg     sync.WaitGroup
 }
@@ -165,6 +166,11 @@ func (n *podNetwork) resolve(addr string) (string, error) {
 	}
 	n.mu.Lock()
 	target, ok := n.routes[addr]
+	for _, r := range n.direct {
+		if ip := net.ParseIP(host); !ok && ip != nil && r.Contains(ip) {
+			target, ok = addr, true
+		}
+	}
 	n.mu.Unlock()
 	if !ok {
 		return "", fmt.Errorf("kubetest pod network: no route to %s (route it with Cluster.RoutePod)", addr)

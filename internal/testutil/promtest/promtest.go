@@ -103,18 +103,7 @@ type Sample struct {
 // test ends; when the test failed, the end of its log is printed first.
 func Start(t testing.TB, targets []Target, opts Options) *Server {
 	t.Helper()
-	bin := os.Getenv("PROMTEAM_PROMETHEUS") // another Prometheus, such as the current release for benchmarks
-	if bin == "" {
-		bin = tools.Path(t, "prometheus")
-	}
 	dir := t.TempDir()
-	s := &Server{
-		bin:     bin,
-		dir:     dir,
-		dataDir: filepath.Join(dir, "data"),
-		logPath: filepath.Join(dir, "prometheus.log"),
-		client:  &http.Client{Timeout: 30 * time.Second},
-	}
 	cfg, err := config(targets, opts)
 	if err != nil {
 		t.Fatalf("promtest: %v", err)
@@ -122,6 +111,43 @@ func Start(t testing.TB, targets []Target, opts Options) *Server {
 	cfgPath := filepath.Join(dir, "prometheus.yml")
 	if err := os.WriteFile(cfgPath, cfg, 0o644); err != nil {
 		t.Fatal(err)
+	}
+	return run(t, dir, cfgPath, ConfigOptions{ExtraArgs: opts.ExtraArgs})
+}
+
+// ConfigOptions say how StartConfig runs Prometheus.
+type ConfigOptions struct {
+	// Binary is the Prometheus to run; empty means the one Start runs.
+	Binary string
+	// Address is where it listens; empty means a free loopback port.
+	Address string
+	// ExtraArgs are appended to the command line.
+	ExtraArgs []string
+}
+
+// StartConfig starts Prometheus with the configuration file at cfgPath, which the caller may
+// change and Reload, and waits until it is ready. It stops when the test ends.
+func StartConfig(t testing.TB, cfgPath string, opts ConfigOptions) *Server {
+	t.Helper()
+	opts.ExtraArgs = append([]string{"--web.enable-lifecycle"}, opts.ExtraArgs...)
+	return run(t, t.TempDir(), cfgPath, opts)
+}
+
+func run(t testing.TB, dir, cfgPath string, opts ConfigOptions) *Server {
+	t.Helper()
+	bin := opts.Binary
+	if bin == "" {
+		bin = os.Getenv("PROMTEAM_PROMETHEUS") // another Prometheus, such as the current release for benchmarks
+	}
+	if bin == "" {
+		bin = tools.Path(t, "prometheus")
+	}
+	s := &Server{
+		bin:     bin,
+		dir:     dir,
+		dataDir: filepath.Join(dir, "data"),
+		logPath: filepath.Join(dir, "prometheus.log"),
+		client:  &http.Client{Timeout: 30 * time.Second},
 	}
 	t.Cleanup(func() {
 		if t.Failed() {
@@ -132,27 +158,46 @@ func Start(t testing.TB, targets []Target, opts Options) *Server {
 
 	begin := time.Now()
 	for attempt := 1; ; attempt++ {
-		port, err := freePort()
-		if err != nil {
-			t.Fatal(err)
+		addr := opts.Address
+		if addr == "" {
+			port, err := freePort()
+			if err != nil {
+				t.Fatal(err)
+			}
+			addr = net.JoinHostPort("127.0.0.1", strconv.Itoa(port))
 		}
-		s.addr = net.JoinHostPort("127.0.0.1", strconv.Itoa(port))
+		s.addr = addr
 		s.args = append([]string{
 			"--config.file=" + cfgPath,
 			"--storage.tsdb.path=" + s.dataDir,
 			"--web.listen-address=" + s.addr,
 			"--log.level=info",
 		}, opts.ExtraArgs...)
-		err = s.start()
+		err := s.start()
 		if err == nil {
 			break
 		}
-		if !errors.Is(err, errPortTaken) || attempt == startAttempts {
+		if opts.Address != "" || !errors.Is(err, errPortTaken) || attempt == startAttempts {
 			t.Fatalf("promtest: %v\n%s", err, s.LogTail())
 		}
 	}
 	t.Logf("promtest: %s at %s ready in %s (data in %s)", s.version(), s.URL(), time.Since(begin).Round(time.Millisecond), s.dataDir)
 	return s
+}
+
+// Reload makes a server started by StartConfig read its configuration again, as the
+// config-reloader does after the operator rewrote it.
+func (s *Server) Reload(t testing.TB) {
+	t.Helper()
+	resp, err := s.client.Post(s.URL()+"/-/reload", "", nil)
+	if err != nil {
+		t.Fatalf("promtest: reload: %v", err)
+	}
+	defer resp.Body.Close()
+	if resp.StatusCode != http.StatusOK {
+		body, _ := io.ReadAll(resp.Body)
+		t.Fatalf("promtest: reload: %s: %s\n%s", resp.Status, body, s.LogTail())
+	}
 }
 
 // config renders prometheus.yml (as JSON, which is YAML) for targets.
