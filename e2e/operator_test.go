@@ -6,10 +6,8 @@
 package e2e
 
 import (
-	"bytes"
 	"context"
 	"encoding/json"
-	"errors"
 	"fmt"
 	"net"
 	"net/http"
@@ -33,6 +31,7 @@ import (
 	"k8s.io/client-go/kubernetes"
 	"k8s.io/utils/ptr"
 
+	"github.com/kubectl-promteam/kubectl-promteam/internal/testutil/cli"
 	"github.com/kubectl-promteam/kubectl-promteam/internal/testutil/crdschema"
 	"github.com/kubectl-promteam/kubectl-promteam/internal/testutil/kubetest"
 	"github.com/kubectl-promteam/kubectl-promteam/internal/testutil/netns"
@@ -196,19 +195,7 @@ func (e *env) admin() []string { return []string{"--kubeconfig", e.c.Kubeconfig(
 // promteam runs the plugin as the admin.
 func (e *env) promteam(t *testing.T, args ...string) (stdout, stderr string, code int) {
 	t.Helper()
-	cmd := exec.Command(e.bin, append(args, e.admin()...)...)
-	var out, errOut bytes.Buffer
-	cmd.Stdout, cmd.Stderr = &out, &errOut
-	err := cmd.Run()
-	var exit *exec.ExitError
-	switch {
-	case err == nil:
-	case errors.As(err, &exit):
-		code = exit.ExitCode()
-	default:
-		t.Fatal(err)
-	}
-	return out.String(), errOut.String(), code
+	return cli.Run(t, e.bin, nil, append(args, e.admin()...)...)
 }
 
 func (e *env) run(t *testing.T, ch chain) {

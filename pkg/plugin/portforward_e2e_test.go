@@ -5,7 +5,6 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
-	"errors"
 	"fmt"
 	"io"
 	"net"
@@ -29,6 +28,7 @@ import (
 	"k8s.io/client-go/kubernetes"
 	"k8s.io/utils/ptr"
 
+	"github.com/kubectl-promteam/kubectl-promteam/internal/testutil/cli"
 	"github.com/kubectl-promteam/kubectl-promteam/internal/testutil/crdschema"
 	"github.com/kubectl-promteam/kubectl-promteam/internal/testutil/kubetest"
 	"github.com/kubectl-promteam/kubectl-promteam/internal/testutil/promtest"
@@ -188,20 +188,7 @@ func promQuery(t *testing.T, base, query string) int {
 // runPromteam runs the binary to completion.
 func runPromteam(t *testing.T, env []string, args ...string) (stdout, stderr string, code int) {
 	t.Helper()
-	cmd := exec.Command(binary(t), args...)
-	cmd.Env = append(os.Environ(), env...)
-	var out, errOut bytes.Buffer
-	cmd.Stdout, cmd.Stderr = &out, &errOut
-	err := cmd.Run()
-	var exit *exec.ExitError
-	switch {
-	case err == nil:
-	case errors.As(err, &exit):
-		code = exit.ExitCode()
-	default:
-		t.Fatal(err)
-	}
-	return out.String(), errOut.String(), code
+	return cli.Run(t, binary(t), env, args...)
 }
 
 // doctorTargets runs doctor -o json and returns the status and reason of its targets check.
