@@ -81,6 +81,9 @@ func TestBadInputThroughTheBinary(t *testing.T) {
 		{"compare output", []string{"compare", "--demo", "--baseline", "shop_checkout-primary_8080", "--canary", "shop_checkout-canary_8080", "-o", "yaml"}, []string{`invalid --output "yaml"`, "text or json"}},
 		{"compare two teams", []string{"compare", "a", "b", "--baseline", "shop_checkout-primary_8080", "--canary", "shop_checkout-canary_8080"}, []string{"at most one team name"}},
 		{"compare unknown flag", []string{"compare", "--demo", "--baseline", "shop_checkout-primary_8080", "--canary", "shop_checkout-canary_8080", "--canery", "x"}, []string{"unknown flag: --canery"}},
+		{"top source", []string{"top", "--demo", "--source", "recorded"}, []string{`invalid --source "recorded"`, "auto, rules, raw"}},
+		{"top rules with window", []string{"top", "--demo", "--source", "rules", "--window", "1m"}, []string{`invalid --window "1m0s"`, "5m", "--source raw"}},
+		{"top rules without rules", []string{"top", "--demo", "--source", "rules", "--once"}, []string{"kubectl promteam create", "--source raw"}},
 		{"broken kubeconfig", []string{"create", "team-a", "--kubeconfig", "/nonexistent/kubeconfig"}, []string{"kubeconfig", "pass -n NAMESPACE"}},
 	}
 	for _, tt := range tests {

@@ -34,6 +34,7 @@ type TopOptions struct {
 	interval time.Duration
 	dialect  string
 	naming   string
+	source   string
 	once     bool
 	output   string
 	sortBy   string
@@ -47,6 +48,9 @@ type TopOptions struct {
 	selector promql.Selector
 	sortKey  traffic.SortKey
 	scheme   traffic.Naming
+	from     traffic.Source
+	// windowSet is whether --window was given.
+	windowSet bool
 }
 
 // NewTopOptions returns the options with their defaults.
@@ -59,6 +63,7 @@ func NewTopOptions(streams genericiooptions.IOStreams, configFlags *genericcliop
 		interval:    2 * time.Second,
 		dialect:     "auto",
 		naming:      string(traffic.NamingAuto),
+		source:      string(traffic.SourceAuto),
 		sortBy:      string(traffic.SortRPS),
 		minRPS:      1,
 		isTerminal:  isTerminal,
@@ -74,11 +79,20 @@ pods, latency buckets), Esc goes back, m marks a baseline and then a canary and 
 two live (see compare), p pauses, ? shows every key, q quits. When the output is not a terminal,
 or with --once, it prints one snapshot as a table (-o wide for more columns) or as JSON (-o json):
 
-  {"window": "1m", "rows": [{"name": ..., "namespace": ..., "service": ..., "rps": ...,
+  {"window": "1m", "source": "raw", "rows": [{"name": ..., "namespace": ..., "service": ..., "rps": ...,
    "success_rate": 0..1, "p50_ms": ..., "p90_ms": ..., "p99_ms": ..., "active_requests": ...}]}
 
 Missing data is a dash (null in JSON), never 0 ms or 100%. The label dialect (stock Envoy or
 Istio's Envoy tags) is found from the series Prometheus holds unless --dialect names it.
+
+--source says where the cluster numbers come from. rules reads the series the recording rules
+of the team's stack keep (see create): Prometheus has computed them over 5m already, so a
+refresh stays cheap however many clusters there are; the window is then 5m, JSON says
+"source": "rules" and the dashboard's header "recording rules". raw computes them from Envoy's
+own series over --window. auto, the default, reads the rules when --window is not given and
+Prometheus holds recorded series for the selection, else raw. Listeners and the drill-down
+always read Envoy's own series.
+
 --demo runs against a simulated Envoy fleet inside the plugin: no cluster, no Prometheus.`
 
 const topExample = `  # A team's Prometheus reached through kubectl port-forward svc/prometheus-team-a 9090 -n team-a
@@ -115,6 +129,7 @@ func NewCmdTop(streams genericiooptions.IOStreams, configFlags *genericclioption
 	_ = cmd.RegisterFlagCompletionFunc("output", cobra.FixedCompletions([]string{"table", "wide", "json"}, noFiles))
 	_ = cmd.RegisterFlagCompletionFunc("dialect", cobra.FixedCompletions(strings.Split(promql.DialectNames(), ", "), noFiles))
 	_ = cmd.RegisterFlagCompletionFunc("naming", cobra.FixedCompletions(strings.Split(traffic.NamingNames(), ", "), noFiles))
+	_ = cmd.RegisterFlagCompletionFunc("source", cobra.FixedCompletions(strings.Split(traffic.SourceNames(), ", "), noFiles))
 	var keys []string
 	for _, k := range traffic.SortKeys {
 		keys = append(keys, string(k))
@@ -126,10 +141,11 @@ func NewCmdTop(streams genericiooptions.IOStreams, configFlags *genericclioption
 // AddFlags binds the top flags.
 func (o *TopOptions) AddFlags(fs *pflag.FlagSet) {
 	o.prom.AddFlags(fs, true)
-	fs.DurationVar(&o.window, "window", o.window, "Rate window; at least four Envoy scrape intervals")
+	fs.DurationVar(&o.window, "window", o.window, "Rate window; at least four Envoy scrape intervals (Envoy's own series only: the recording rules' window is 5m)")
 	fs.DurationVar(&o.interval, "interval", o.interval, "Refresh interval of the dashboard")
 	fs.StringVar(&o.dialect, "dialect", o.dialect, "Envoy label dialect: "+promql.DialectNames())
 	fs.StringVar(&o.naming, "naming", o.naming, "How cluster names map to namespace/service: "+traffic.NamingNames())
+	fs.StringVar(&o.source, "source", o.source, "Where cluster numbers come from: "+traffic.SourceNames()+" (auto: the recording rules when they exist and --window is not given)")
 	fs.BoolVar(&o.once, "once", o.once, "Print one snapshot and exit, even on a terminal")
 	fs.StringVarP(&o.output, "output", "o", o.output, "Snapshot format: table, wide or json (implies --once)")
 	fs.StringVar(&o.sortBy, "sort-by", o.sortBy, "Sort column: name, service, rps, success, p50, p90, p99, active")
@@ -155,6 +171,10 @@ func (o *TopOptions) Complete(cmd *cobra.Command, args []string) error {
 			return flagError("dialect", o.dialect, err)
 		}
 	}
+	if o.from, err = traffic.ParseSource(o.source); err != nil {
+		return flagError("source", o.source, err)
+	}
+	o.windowSet = cmd.Flags().Changed("window")
 	o.selector = promql.Everything
 	if cmd.Flags().Changed("namespace") && o.configFlags.Namespace != nil && *o.configFlags.Namespace != "" {
 		o.selector = promql.Namespace(*o.configFlags.Namespace)
@@ -175,6 +195,9 @@ func (o *TopOptions) Validate() error {
 	}
 	if o.window < 10*time.Second || o.window > 24*time.Hour {
 		return flagError("window", o.window.String(), errors.New("use 10s to 24h, at least four Envoy scrape intervals, e.g. 1m"))
+	}
+	if o.from == traffic.SourceRules && o.windowSet && o.window != promql.RuleWindow {
+		return flagError("window", o.window.String(), errors.New("--source rules reads the recording rules' 5m window; drop --window, or use --source raw for another window"))
 	}
 	if o.interval < 500*time.Millisecond {
 		return flagError("interval", o.interval.String(), errors.New("use 500ms or more, e.g. 2s"))
@@ -201,12 +224,12 @@ func (o *TopOptions) Run(ctx context.Context) error {
 		return err
 	}
 	defer release()
-	cfg := traffic.Config{Selector: o.selector, Window: o.window, Naming: o.scheme}
+	cfg := o.collectorConfig()
 	var src source
-	if o.dialect == "auto" {
+	if o.dialect == "auto" || cfg.Source == traffic.SourceAuto || cfg.Source == traffic.SourceRules {
+		// The first refresh finds the dialect and probes for the recording rules.
 		src = traffic.NewAuto(q, cfg)
 	} else {
-		cfg.Dialect, _ = promql.DialectByName(o.dialect)
 		c, err := traffic.NewCollector(q, cfg)
 		if err != nil {
 			return err
@@ -232,6 +255,19 @@ func (o *TopOptions) Run(ctx context.Context) error {
 		return nil
 	}
 	return err
+}
+
+// collectorConfig is what the collector asks, from the flags: a given --window keeps auto on
+// Envoy's own series, since the rules know only their 5m.
+func (o *TopOptions) collectorConfig() traffic.Config {
+	cfg := traffic.Config{Selector: o.selector, Window: o.window, Naming: o.scheme, Source: o.from}
+	if o.dialect != "auto" {
+		cfg.Dialect, _ = promql.DialectByName(o.dialect)
+	}
+	if o.from == traffic.SourceAuto && o.windowSet {
+		cfg.Source = traffic.SourceRaw
+	}
+	return cfg
 }
 
 func (o *TopOptions) snapshot(ctx context.Context, src source) error {

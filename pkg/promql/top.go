@@ -176,3 +176,47 @@ func ClusterLabels(sel Selector) parser.Expr {
 func IstioStandard(sel Selector) parser.Expr {
 	return &parser.AggregateExpr{Op: parser.COUNT, Expr: sel.series("istio_requests_total")}
 }
+
+// Reading the recording rules instead of Envoy's own series. The rules (docs/recording-rules.md)
+// record one series per namespace and cluster, always labelled envoy_cluster_name whatever the
+// dialect; these queries fold them into one series per cluster, as the raw queries above do, so a
+// cluster reported from several namespaces is one row either way. Each reads one recorded series
+// per cluster, with no join: what costs a refresh is the number of series it selects and returns.
+
+// RecordedClusters counts the named clusters the recording rules hold for sel: the probe that
+// tells whether a refresh can read them. Its result is empty when there are none. Recorded series
+// without a cluster name (Envoy statistics in a dialect the rules do not label) do not count.
+func RecordedClusters(sel Selector) parser.Expr {
+	return &parser.AggregateExpr{Op: parser.COUNT, Expr: sel.series(RecordRequestRate, Neq(LabelCluster, ""))}
+}
+
+// RecordedRequestRate is requests per second by cluster over the rules' window.
+func RecordedRequestRate(sel Selector) parser.Expr {
+	return SumBy(sel.series(RecordRequestRate), LabelCluster)
+}
+
+// RecordedResponseRate is final responses per second by cluster over the rules' window.
+func RecordedResponseRate(sel Selector) parser.Expr {
+	return SumBy(sel.series(RecordResponseRate), LabelCluster)
+}
+
+// Recorded5xxRate is final 5xx responses per second by cluster over the rules' window; absent
+// for a cluster that never answered 5xx. With RecordedResponseRate it gives the success ratio,
+// 1 - 5xx/responses: rates add up across namespaces where the recorded ratios do not.
+func Recorded5xxRate(sel Selector) parser.Expr {
+	return SumBy(sel.series(Record5xxRate), LabelCluster)
+}
+
+// RecordedLatency is latency quantile q (one of Quantiles) by cluster over the rules' window, in
+// seconds as recorded. Quantiles do not add up: a cluster reported from several namespaces shows
+// the highest of their quantiles, an upper bound of the quantile of all its requests. max skips
+// namespaces without requests (NaN) unless no namespace has any.
+func RecordedLatency(sel Selector, q float64) parser.Expr {
+	return MaxBy(sel.series(RecordLatency(q)), LabelCluster)
+}
+
+// RecordedActive is requests in flight by cluster, as last recorded. Empty for Istio's standard
+// metrics, which have no such gauge.
+func RecordedActive(sel Selector) parser.Expr {
+	return SumBy(sel.series(RecordActiveRequests), LabelCluster)
+}

@@ -67,3 +67,64 @@ func TestDetectDialectOnLabelSets(t *testing.T) {
 		t.Error("no series, yet a dialect")
 	}
 }
+
+// TestRecordedQueries pins what a refresh that reads the recording rules sends: every query
+// round-trips and narrows by the selection with its values quoted; the probe counts only named
+// clusters.
+func TestRecordedQueries(t *testing.T) {
+	sel := Namespace("edge")
+	want := map[string]struct {
+		expr parser.Expr
+		text string
+	}{
+		"probe": {RecordedClusters(sel),
+			`count(envoy_cluster:upstream_rq:rate5m{envoy_cluster_name!="",namespace="edge"})`},
+		"rps": {RecordedRequestRate(sel),
+			`sum by (envoy_cluster_name) (envoy_cluster:upstream_rq:rate5m{namespace="edge"})`},
+		"responses": {RecordedResponseRate(sel),
+			`sum by (envoy_cluster_name) (envoy_cluster:upstream_rq_xx:rate5m{namespace="edge"})`},
+		"5xx": {Recorded5xxRate(sel),
+			`sum by (envoy_cluster_name) (envoy_cluster:upstream_rq_5xx:rate5m{namespace="edge"})`},
+		"p50": {RecordedLatency(sel, 0.5),
+			`max by (envoy_cluster_name) (envoy_cluster:upstream_rq_time_seconds:p50_rate5m{namespace="edge"})`},
+		"p99": {RecordedLatency(sel, 0.99),
+			`max by (envoy_cluster_name) (envoy_cluster:upstream_rq_time_seconds:p99_rate5m{namespace="edge"})`},
+		"active": {RecordedActive(sel),
+			`sum by (envoy_cluster_name) (envoy_cluster:upstream_rq_active:sum{namespace="edge"})`},
+		"everything": {RecordedRequestRate(Everything),
+			`sum by (envoy_cluster_name) (envoy_cluster:upstream_rq:rate5m)`},
+	}
+	for name, tc := range want {
+		text, err := Check(tc.expr)
+		if err != nil {
+			t.Errorf("%s: %v", name, err)
+		}
+		if text != tc.text {
+			t.Errorf("%s:\n got %s\nwant %s", name, text, tc.text)
+		}
+	}
+
+	// A hostile namespace stays inside its quotes in every query.
+	var b bytes.Buffer
+	hostile := Namespace(`team"a\`)
+	for _, q := range []struct {
+		name string
+		expr parser.Expr
+	}{
+		{"probe", RecordedClusters(hostile)},
+		{"rps", RecordedRequestRate(hostile)},
+		{"responses", RecordedResponseRate(hostile)},
+		{"5xx", Recorded5xxRate(hostile)},
+		{"p50", RecordedLatency(hostile, 0.5)},
+		{"p90", RecordedLatency(hostile, 0.9)},
+		{"p99", RecordedLatency(hostile, 0.99)},
+		{"active", RecordedActive(hostile)},
+	} {
+		text, err := Check(q.expr)
+		if err != nil {
+			t.Errorf("%s: %v", q.name, err)
+		}
+		fmt.Fprintf(&b, "# %s\n%s\n\n", q.name, text)
+	}
+	golden.Assert(t, filepath.Join("testdata", "top-rules.promql"), b.Bytes())
+}

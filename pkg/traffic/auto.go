@@ -2,12 +2,18 @@ package traffic
 
 import (
 	"context"
+	"errors"
 	"sync"
 	"time"
+
+	"github.com/kubectl-promteam/kubectl-promteam/pkg/promql"
 )
 
-// Auto is a collector that finds the label dialect on its first successful refresh, so a
-// dashboard can start while Prometheus is still unreachable and catch up once it answers.
+// Auto is a collector that settles what it could not know up front on its first successful
+// refresh: the label dialect, when Config.Dialect is the zero value, and whether to read the
+// recording rules, when Config.Source is SourceAuto or SourceRules. A dashboard can so start
+// while Prometheus is still unreachable and catch up once it answers. What it settles it keeps:
+// later refreshes send no probe.
 type Auto struct {
 	q   Querier
 	cfg Config
@@ -16,7 +22,8 @@ type Auto struct {
 	c  *Collector
 }
 
-// NewAuto returns a collector for cfg whose Dialect is discovered from the series Prometheus holds.
+// NewAuto returns a collector for cfg whose dialect and source are settled from the series
+// Prometheus holds.
 func NewAuto(q Querier, cfg Config) *Auto { return &Auto{q: q, cfg: cfg} }
 
 func (a *Auto) collector(ctx context.Context, at time.Time) (*Collector, error) {
@@ -25,12 +32,35 @@ func (a *Auto) collector(ctx context.Context, at time.Time) (*Collector, error) 
 	if a.c != nil {
 		return a.c, nil
 	}
-	d, err := Discover(ctx, a.q, a.cfg.Selector, at)
-	if err != nil {
-		return nil, err
-	}
 	cfg := a.cfg
-	cfg.Dialect = d
+	if cfg.Source == SourceAuto || cfg.Source == SourceRules {
+		ok, err := HasRecordingRules(ctx, a.q, cfg.Selector, at)
+		switch {
+		case err != nil:
+			return nil, err
+		case ok:
+			cfg.Source = SourceRules
+		case cfg.Source == SourceRules:
+			probe, _ := promql.Check(promql.RecordedClusters(cfg.Selector))
+			return nil, &NoRulesError{Probe: probe}
+		default:
+			cfg.Source = SourceRaw
+		}
+	}
+	if cfg.Dialect.Name == "" {
+		d, err := Discover(ctx, a.q, cfg.Selector, at)
+		switch {
+		case err == nil:
+			cfg.Dialect = d
+		case cfg.Source == SourceRules && errors.Is(err, errNoClusterStats):
+			// The rules hold every cluster number (Istio's standard metrics, for one, have no
+			// Envoy cluster statistics); Envoy's own series feed only the listener rows and the
+			// drill-down, which stay empty without them.
+			cfg.Dialect = promql.DialectEnvoy
+		default:
+			return nil, err
+		}
+	}
 	c, err := NewCollector(a.q, cfg)
 	if err != nil {
 		return nil, err
@@ -39,7 +69,7 @@ func (a *Auto) collector(ctx context.Context, at time.Time) (*Collector, error) 
 	return c, nil
 }
 
-// Frame discovers the dialect if it is not known yet, then refreshes.
+// Frame settles the dialect and source if they are not known yet, then refreshes.
 func (a *Auto) Frame(ctx context.Context, at time.Time) (Frame, error) {
 	c, err := a.collector(ctx, at)
 	if err != nil {
@@ -48,7 +78,7 @@ func (a *Auto) Frame(ctx context.Context, at time.Time) (Frame, error) {
 	return c.Frame(ctx, at)
 }
 
-// Detail discovers the dialect if it is not known yet, then drills into one cluster.
+// Detail settles the dialect and source if they are not known yet, then drills into one cluster.
 func (a *Auto) Detail(ctx context.Context, at time.Time, cluster string) (Detail, error) {
 	c, err := a.collector(ctx, at)
 	if err != nil {

@@ -37,10 +37,41 @@ type Result struct {
 type Config struct {
 	Dialect  promql.Dialect
 	Selector promql.Selector
-	// Window is the rate window; at least four scrape intervals.
+	// Window is the rate window; at least four scrape intervals. With SourceRules it is the
+	// rules' window, promql.RuleWindow, whatever is set here.
 	Window time.Duration
 	// Naming maps cluster names to Services; the zero value means auto.
 	Naming Naming
+	// Source says where the cluster rows come from; the zero value means SourceRaw. NewCollector
+	// takes SourceRaw or SourceRules; NewAuto also takes SourceAuto.
+	Source Source
+}
+
+// Source is where a refresh reads the numbers of the upstream clusters.
+type Source string
+
+const (
+	// SourceRaw computes every number from Envoy's own series over Config.Window.
+	SourceRaw Source = "raw"
+	// SourceRules reads the series the team's recording rules keep (docs/recording-rules.md):
+	// Prometheus has already computed them over its 5m window, so a refresh only reads one series
+	// per cluster and number.
+	SourceRules Source = "rules"
+	// SourceAuto reads the recording rules when Prometheus holds them for the selection, else
+	// Envoy's own series; one probe on the first refresh decides.
+	SourceAuto Source = "auto"
+)
+
+// SourceNames lists the accepted --source values.
+func SourceNames() string { return "auto, rules, raw" }
+
+// ParseSource reads a --source value.
+func ParseSource(s string) (Source, error) {
+	switch Source(s) {
+	case SourceAuto, SourceRules, SourceRaw:
+		return Source(s), nil
+	}
+	return "", fmt.Errorf("unknown source %q; use one of %s", s, SourceNames())
 }
 
 // Collector turns refreshes into Frames. It sends the same fixed set of queries whatever the
@@ -55,13 +86,36 @@ type Collector struct {
 // query is one PromQL expression and the row field its samples fill.
 type query struct {
 	text string
-	into func(r *Row, v float64)
+	into func(r *rowParts, v float64)
+	// label names the cluster in the samples of a cluster query.
+	label model.LabelName
 	// listener queries group by the listener label instead of the cluster label.
 	listener func(l *Listener, v float64)
 }
 
+// clusterQuery is a cluster query before it is checked.
+type clusterQuery struct {
+	expr parser.Expr
+	into func(*rowParts, float64)
+}
+
+// rowParts is a row while a refresh folds answers into it, with the rates the recording rules'
+// success ratio is computed from once every answer is in.
+type rowParts struct {
+	Row
+	responses, errors5xx float64
+}
+
 // NewCollector builds and checks the queries of cfg.
 func NewCollector(q Querier, cfg Config) (*Collector, error) {
+	switch cfg.Source {
+	case "", SourceRaw:
+		cfg.Source = SourceRaw
+	case SourceRules:
+		cfg.Window = promql.RuleWindow
+	default:
+		return nil, fmt.Errorf("a collector reads source %s or %s, not %q; NewAuto resolves %s", SourceRaw, SourceRules, cfg.Source, SourceAuto)
+	}
 	if cfg.Window <= 0 {
 		return nil, errors.New("the rate window must be positive")
 	}
@@ -69,17 +123,20 @@ func NewCollector(q Querier, cfg Config) (*Collector, error) {
 		cfg.Naming = NamingAuto
 	}
 	d, sel, w := cfg.Dialect, cfg.Selector, cfg.Window
-	cluster := []struct {
-		expr parser.Expr
-		into func(*Row, float64)
-	}{
-		{promql.UpstreamRequestRate(d, sel, w), func(r *Row, v float64) { r.RPS = v }},
-		{promql.UpstreamSuccessRatio(d, sel, w), func(r *Row, v float64) { r.Success = v }},
-		{promql.UpstreamLatency(d, sel, 0.5, w), func(r *Row, v float64) { r.P50 = v }},
-		{promql.UpstreamLatency(d, sel, 0.9, w), func(r *Row, v float64) { r.P90 = v }},
-		{promql.UpstreamLatency(d, sel, 0.99, w), func(r *Row, v float64) { r.P99 = v }},
-		{promql.UpstreamActive(d, sel), func(r *Row, v float64) { r.Active = v }},
+	cluster := []clusterQuery{
+		{promql.UpstreamRequestRate(d, sel, w), func(r *rowParts, v float64) { r.RPS = v }},
+		{promql.UpstreamSuccessRatio(d, sel, w), func(r *rowParts, v float64) { r.Success = v }},
+		{promql.UpstreamLatency(d, sel, 0.5, w), func(r *rowParts, v float64) { r.P50 = v }},
+		{promql.UpstreamLatency(d, sel, 0.9, w), func(r *rowParts, v float64) { r.P90 = v }},
+		{promql.UpstreamLatency(d, sel, 0.99, w), func(r *rowParts, v float64) { r.P99 = v }},
+		{promql.UpstreamActive(d, sel), func(r *rowParts, v float64) { r.Active = v }},
 	}
+	clusterLabel := model.LabelName(d.Cluster)
+	if cfg.Source == SourceRules {
+		cluster, clusterLabel = recordedQueries(sel), promql.LabelCluster
+	}
+	// The rules record upstream clusters only: the listener rows always come from Envoy's own
+	// downstream series, over the same window as the cluster rows.
 	listener := []struct {
 		expr parser.Expr
 		into func(*Listener, float64)
@@ -94,7 +151,7 @@ func NewCollector(q Querier, cfg Config) (*Collector, error) {
 		if err != nil {
 			return nil, err
 		}
-		c.frame = append(c.frame, query{text: text, into: e.into})
+		c.frame = append(c.frame, query{text: text, into: e.into, label: clusterLabel})
 	}
 	for _, e := range listener {
 		text, err := promql.Check(e.expr)
@@ -105,6 +162,41 @@ func NewCollector(q Querier, cfg Config) (*Collector, error) {
 	}
 	return c, nil
 }
+
+// recordedQueries read the recording rules into the same row fields as the raw queries. The
+// success ratio is folded from the response and 5xx rates (see recordedSuccess); the rules record
+// latency in seconds, rows hold milliseconds.
+func recordedQueries(sel promql.Selector) []clusterQuery {
+	return []clusterQuery{
+		{promql.RecordedRequestRate(sel), func(r *rowParts, v float64) { r.RPS = v }},
+		{promql.RecordedResponseRate(sel), func(r *rowParts, v float64) { r.responses = v }},
+		{promql.Recorded5xxRate(sel), func(r *rowParts, v float64) { r.errors5xx = v }},
+		{promql.RecordedLatency(sel, 0.5), func(r *rowParts, v float64) { r.P50 = v * 1000 }},
+		{promql.RecordedLatency(sel, 0.9), func(r *rowParts, v float64) { r.P90 = v * 1000 }},
+		{promql.RecordedLatency(sel, 0.99), func(r *rowParts, v float64) { r.P99 = v * 1000 }},
+		{promql.RecordedActive(sel), func(r *rowParts, v float64) { r.Active = v }},
+	}
+}
+
+// recordedSuccess is the non-5xx share of final responses, 1 - 5xx/responses, the ratio the rules
+// record as envoy_cluster:upstream_rq_success_ratio:rate5m. Folding it from the two rates keeps
+// every rule query a single read, and the rates of several namespaces add up where their ratios
+// would not. A cluster without responses has no ratio; one without 5xx series never failed.
+func recordedSuccess(responses, errors5xx float64) float64 {
+	if !Known(responses) || responses <= 0 {
+		return NoData
+	}
+	if !Known(errors5xx) {
+		errors5xx = 0
+	}
+	return 1 - errors5xx/responses
+}
+
+// Source is where the collector's cluster rows come from: SourceRaw or SourceRules.
+func (c *Collector) Source() Source { return c.cfg.Source }
+
+// Window is the rate window of the collector's numbers.
+func (c *Collector) Window() time.Duration { return c.cfg.Window }
 
 // Queries lists the PromQL one refresh sends.
 func (c *Collector) Queries() []string {
@@ -130,8 +222,9 @@ func (c *Collector) Frame(ctx context.Context, at time.Time) (Frame, error) {
 	if err := g.Wait(); err != nil {
 		return Frame{}, err
 	}
-	f := Frame{At: at, Window: c.cfg.Window, Dialect: c.cfg.Dialect.Name, Took: time.Since(start)}
-	rows := map[string]*Row{}
+	f := Frame{At: at, Window: c.cfg.Window, Dialect: c.cfg.Dialect.Name, Source: c.cfg.Source, Took: time.Since(start)}
+	rules := c.cfg.Source == SourceRules
+	rows := map[string]*rowParts{}
 	listeners := map[string]*Listener{}
 	for i, q := range c.frame {
 		f.Warnings = appendNew(f.Warnings, results[i].Warnings...)
@@ -148,7 +241,12 @@ func (c *Collector) Frame(ctx context.Context, at time.Time) (Frame, error) {
 				q.listener(l, v)
 				continue
 			}
-			name := string(s.Metric[model.LabelName(c.cfg.Dialect.Cluster)])
+			name := string(s.Metric[q.label])
+			if rules && name == "" {
+				// A recorded series without a cluster name (Envoy statistics in a dialect
+				// the rules do not label) belongs to no cluster.
+				continue
+			}
 			r, ok := rows[name]
 			if !ok {
 				r = c.newRow(name)
@@ -158,7 +256,10 @@ func (c *Collector) Frame(ctx context.Context, at time.Time) (Frame, error) {
 		}
 	}
 	for _, r := range rows {
-		f.Rows = append(f.Rows, *r)
+		if rules {
+			r.Success = recordedSuccess(r.responses, r.errors5xx)
+		}
+		f.Rows = append(f.Rows, r.Row)
 	}
 	SortRows(f.Rows, SortRPS, false)
 	for _, l := range listeners {
@@ -168,15 +269,20 @@ func (c *Collector) Frame(ctx context.Context, at time.Time) (Frame, error) {
 	return f, nil
 }
 
-func (c *Collector) newRow(name string) *Row {
-	r := &Row{Name: name, RPS: NoData, Success: NoData, P50: NoData, P90: NoData, P99: NoData, Active: NoData}
+func (c *Collector) newRow(name string) *rowParts {
+	r := &rowParts{
+		Row:       Row{Name: name, RPS: NoData, Success: NoData, P50: NoData, P90: NoData, P99: NoData, Active: NoData},
+		responses: NoData, errors5xx: NoData,
+	}
 	if ns, svc, ok := c.cfg.Naming.Service(name); ok {
 		r.Namespace, r.Service = ns, svc
 	}
 	return r
 }
 
-// Detail runs the drill-down queries of one cluster at instant at.
+// Detail runs the drill-down queries of one cluster at instant at. They always read Envoy's own
+// series, over the collector's window: the recording rules keep no status codes, reliability
+// counters, pods or buckets.
 func (c *Collector) Detail(ctx context.Context, at time.Time, cluster string) (Detail, error) {
 	d, w := c.cfg.Dialect, c.cfg.Window
 	one := c.cfg.Selector.With(d.Cluster, cluster)
@@ -319,6 +425,10 @@ func appendNew(list []string, items ...string) []string {
 	return list
 }
 
+// errNoClusterStats is the start of Discover's errors when Prometheus holds no Envoy cluster
+// statistics for the selection, as opposed to a query that failed.
+var errNoClusterStats = errors.New("no Envoy cluster statistics")
+
 // Discover finds the label dialect of the Envoy series sel holds, and explains an empty result.
 func Discover(ctx context.Context, q Querier, sel promql.Selector, at time.Time) (promql.Dialect, error) {
 	text, err := promql.Check(promql.ClusterLabels(sel))
@@ -342,7 +452,34 @@ func Discover(ctx context.Context, q Querier, sel promql.Selector, at time.Time)
 	}
 	istio, _ := promql.Check(promql.IstioStandard(sel))
 	if r, err := q.Query(ctx, istio, at); err == nil && len(r.Vector) > 0 {
-		return promql.Dialect{}, errors.New("no Envoy cluster statistics (envoy_cluster_upstream_rq_total), only Istio's standard istio_requests_total: Istio keeps just istio_* metrics by default; extend the sidecars' stats inclusion (proxyStatsMatcher: inclusionPrefixes [cluster.]) to see upstream clusters")
+		return promql.Dialect{}, fmt.Errorf("%w (envoy_cluster_upstream_rq_total), only Istio's standard istio_requests_total: Istio keeps just istio_* metrics by default; extend the sidecars' stats inclusion (proxyStatsMatcher: inclusionPrefixes [cluster.]) to see upstream clusters", errNoClusterStats)
 	}
-	return promql.Dialect{}, fmt.Errorf("no Envoy cluster statistics (envoy_cluster_upstream_rq_total) in Prometheus yet: check that the Envoy monitors have targets up")
+	return promql.Dialect{}, fmt.Errorf("%w (envoy_cluster_upstream_rq_total) in Prometheus yet: check that the Envoy monitors have targets up", errNoClusterStats)
+}
+
+// NoRulesError is the answer to SourceRules when Prometheus holds no recorded series for the
+// selection.
+type NoRulesError struct {
+	// Probe is the query that found none.
+	Probe string
+}
+
+func (e *NoRulesError) Error() string {
+	return fmt.Sprintf("no recording-rule series in Prometheus (%s is empty): the recording rules of the team's stack "+
+		"(kubectl promteam create, PrometheusRule TEAM-envoy-red) write them; apply the stack and wait for the rules' first "+
+		"evaluation, or read Envoy's own series with --source raw", e.Probe)
+}
+
+// HasRecordingRules reports whether Prometheus holds the recording rules' series for sel: one
+// count over one recorded series per cluster.
+func HasRecordingRules(ctx context.Context, q Querier, sel promql.Selector, at time.Time) (bool, error) {
+	text, err := promql.Check(promql.RecordedClusters(sel))
+	if err != nil {
+		return false, err
+	}
+	res, err := q.Query(ctx, text, at)
+	if err != nil {
+		return false, err
+	}
+	return len(res.Vector) > 0 && res.Vector[0].Value > 0, nil
 }

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"math"
 	"path/filepath"
@@ -364,5 +365,236 @@ func TestNaming(t *testing.T) {
 		if ns != tt.ns || svc != tt.service {
 			t.Errorf("%s %q = %q/%q, want %q/%q", tt.naming, tt.cluster, ns, svc, tt.ns, tt.service)
 		}
+	}
+}
+
+// ruleAnswers answers a refresh that reads the recording rules: the recorded series a refresh
+// reads, by envoy_cluster_name, with latency in seconds; an idle cluster (rates 0, latency NaN as
+// Prometheus records 0/0), one that never failed (no 5xx series) and has no histogram (no latency
+// series), and a recorded series without a cluster name. Raw listener queries and the probe
+// answer too; rawClusters says whether Envoy's own cluster series exist (for dialect discovery).
+func ruleAnswers(d promql.Dialect, rawClusters bool) func(string) model.Vector {
+	return func(q string) model.Vector {
+		var v model.Vector
+		add := func(name string, val float64) {
+			v = append(v, sample(map[string]string{promql.LabelCluster: name}, val))
+		}
+		switch {
+		case strings.HasPrefix(q, "count by"): // dialect discovery
+			if rawClusters {
+				v = append(v, sample(map[string]string{d.Cluster: "shop_checkout_8080"}, 1))
+			}
+		case strings.HasPrefix(q, "count("):
+			v = append(v, sample(nil, 3))
+		case strings.Contains(q, "downstream"):
+			v = append(v, sample(map[string]string{d.Listener: "ingress_http"}, 7))
+		case strings.Contains(q, promql.RecordLatency(0.5)):
+			add("shop_checkout_8080", 0.0183)
+			add("idle", math.NaN())
+		case strings.Contains(q, promql.RecordLatency(0.9)):
+			add("shop_checkout_8080", 0.0441)
+			add("idle", math.NaN())
+		case strings.Contains(q, promql.RecordLatency(0.99)):
+			add("shop_checkout_8080", 0.212)
+			add("idle", math.NaN())
+		case strings.Contains(q, promql.Record5xxRate):
+			add("shop_checkout_8080", 0.06)
+		case strings.Contains(q, promql.RecordResponseRate):
+			add("shop_checkout_8080", 40)
+			add("nohist", 3)
+			add("idle", 0)
+		case strings.Contains(q, promql.RecordRequestRate):
+			add("shop_checkout_8080", 41.2)
+			add("nohist", 3)
+			add("idle", 0)
+			add("", 5)
+		case strings.Contains(q, promql.RecordActiveRequests):
+			add("shop_checkout_8080", 3)
+			add("nohist", 0)
+			add("idle", 0)
+		}
+		return v
+	}
+}
+
+func TestRulesFoldIntoTheSameRows(t *testing.T) {
+	// The Istio dialect names clusters cluster_name in Envoy's own series; the rules always
+	// record envoy_cluster_name, and the rows must still be found.
+	for _, d := range promql.Dialects {
+		t.Run(d.Name, func(t *testing.T) {
+			fq := &fakeQuerier{answers: ruleAnswers(d, true)}
+			c, err := NewCollector(fq, Config{Dialect: d, Selector: promql.Namespace("team-a"), Window: time.Minute, Source: SourceRules})
+			if err != nil {
+				t.Fatal(err)
+			}
+			if c.Window() != promql.RuleWindow || c.Source() != SourceRules {
+				t.Errorf("window %s, source %s: want the rules' 5m", c.Window(), c.Source())
+			}
+			f, err := c.Frame(context.Background(), time.Unix(1000, 0))
+			if err != nil {
+				t.Fatal(err)
+			}
+			if len(fq.seen) != 10 {
+				t.Errorf("%d queries, want 10: %q", len(fq.seen), fq.seen)
+			}
+			var recorded int
+			for _, q := range fq.seen {
+				switch {
+				case strings.Contains(q, "envoy_cluster:"):
+					recorded++
+					if !strings.Contains(q, `namespace="team-a"`) || strings.Contains(q, "rate(") {
+						t.Errorf("rule query not narrowed, or computing rates itself: %s", q)
+					}
+				case !strings.Contains(q, "downstream") || !strings.Contains(q, "[5m]"):
+					t.Errorf("raw query besides the listeners', or not over the rules' window: %s", q)
+				}
+			}
+			if recorded != 7 {
+				t.Errorf("%d queries read the rules, want 7", recorded)
+			}
+			if f.Source != SourceRules || f.Window != 5*time.Minute {
+				t.Errorf("frame source %q window %s", f.Source, f.Window)
+			}
+			rows := map[string]Row{}
+			for _, r := range f.Rows {
+				rows[r.Name] = r
+			}
+			if len(rows) != 3 {
+				t.Fatalf("rows = %+v: want three, none without a name", f.Rows)
+			}
+			got := rows["shop_checkout_8080"]
+			want := Row{Name: "shop_checkout_8080", Namespace: "shop", Service: "checkout", RPS: 41.2, Success: 1 - 0.06/40, P50: 18.3, P90: 44.1, P99: 212, Active: 3}
+			for _, field := range []struct {
+				name      string
+				got, want float64
+			}{
+				{"rps", got.RPS, want.RPS}, {"success", got.Success, want.Success},
+				{"p50 ms", got.P50, want.P50}, {"p90 ms", got.P90, want.P90}, {"p99 ms", got.P99, want.P99},
+				{"active", got.Active, want.Active},
+			} {
+				if math.Abs(field.got-field.want) > 1e-9*field.want {
+					t.Errorf("%s = %v, want %v", field.name, field.got, field.want)
+				}
+			}
+			if got.Namespace != want.Namespace || got.Service != want.Service {
+				t.Errorf("service = %s/%s", got.Namespace, got.Service)
+			}
+			idle := rows["idle"]
+			if idle.RPS != 0 || Known(idle.Success) || Known(idle.P50) || Known(idle.P90) || Known(idle.P99) || idle.Active != 0 {
+				t.Errorf("idle cluster = %+v: want 0 rps and no success or latency", idle)
+			}
+			nohist := rows["nohist"]
+			if nohist.RPS != 3 || nohist.Success != 1 || Known(nohist.P50) || Known(nohist.P99) {
+				t.Errorf("cluster without histogram = %+v", nohist)
+			}
+			if f.Rows[0].Name != "shop_checkout_8080" || f.Rows[2].Name != "idle" {
+				t.Errorf("rows not sorted by rps: %+v", f.Rows)
+			}
+			if len(f.Listeners) != 1 || f.Listeners[0].Prefix != "ingress_http" {
+				t.Errorf("listeners = %+v", f.Listeners)
+			}
+
+			var b bytes.Buffer
+			if err := RenderJSON(&b, f); err != nil {
+				t.Fatal(err)
+			}
+			var out struct {
+				Window string           `json:"window"`
+				Source string           `json:"source"`
+				Rows   []map[string]any `json:"rows"`
+			}
+			if err := json.Unmarshal(b.Bytes(), &out); err != nil {
+				t.Fatal(err)
+			}
+			if out.Window != "5m" || out.Source != "rules" {
+				t.Errorf("JSON window %q source %q", out.Window, out.Source)
+			}
+			for _, r := range out.Rows {
+				if r["name"] == "idle" && (r["rps"] != 0.0 || r["success_rate"] != nil || r["p99_ms"] != nil) {
+					t.Errorf("idle row in JSON = %v: want rps 0 and nulls", r)
+				}
+			}
+		})
+	}
+}
+
+func TestAutoSettlesTheSourceOnce(t *testing.T) {
+	d := promql.DialectEnvoy
+	noRules := func(q string) model.Vector {
+		if strings.HasPrefix(q, "count(") {
+			return nil
+		}
+		return ruleAnswers(d, true)(q)
+	}
+	for _, tc := range []struct {
+		name    string
+		source  Source
+		answers func(string) model.Vector
+		want    Source
+		err     string
+	}{
+		{"auto with rules", SourceAuto, ruleAnswers(d, true), SourceRules, ""},
+		{"auto without rules", SourceAuto, noRules, SourceRaw, ""},
+		{"rules", SourceRules, ruleAnswers(d, true), SourceRules, ""},
+		// The rules alone are enough: without Envoy's cluster series the dialect stays stock.
+		{"rules without raw series", SourceRules, ruleAnswers(d, false), SourceRules, ""},
+		{"rules without rules", SourceRules, noRules, "", "kubectl promteam create"},
+		{"raw", SourceRaw, ruleAnswers(d, true), SourceRaw, ""},
+		{"auto without anything", SourceAuto, func(string) model.Vector { return nil }, "", "no Envoy cluster statistics"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			fq := &fakeQuerier{answers: tc.answers}
+			a := NewAuto(fq, Config{Selector: promql.Namespace("team-a"), Window: time.Minute, Source: tc.source})
+			var probes int
+			for range 2 {
+				f, err := a.Frame(context.Background(), time.Unix(1000, 0))
+				if tc.err != "" {
+					if err == nil || !strings.Contains(err.Error(), tc.err) {
+						t.Fatalf("err = %v, want %q", err, tc.err)
+					}
+					continue
+				}
+				if err != nil {
+					t.Fatal(err)
+				}
+				if f.Source != tc.want {
+					t.Errorf("source %q, want %q", f.Source, tc.want)
+				}
+				if want := map[Source]time.Duration{SourceRules: 5 * time.Minute, SourceRaw: time.Minute}[tc.want]; f.Window != want {
+					t.Errorf("window %s, want %s", f.Window, want)
+				}
+			}
+			for _, q := range fq.seen {
+				if strings.HasPrefix(q, "count(envoy_cluster:") {
+					probes++
+				}
+			}
+			switch {
+			case tc.source == SourceRaw && probes != 0:
+				t.Errorf("--source raw probed the rules %d times", probes)
+			case tc.source != SourceRaw && tc.err == "" && probes != 1:
+				t.Errorf("%d probes over two refreshes, want 1", probes)
+			}
+		})
+	}
+	var nr *NoRulesError
+	_, err := NewAuto(&fakeQuerier{answers: noRules}, Config{Selector: promql.Namespace(`x"y`), Window: time.Minute, Source: SourceRules}).
+		Frame(context.Background(), time.Unix(1000, 0))
+	if !errors.As(err, &nr) || !strings.Contains(err.Error(), "--source raw") || !strings.Contains(nr.Probe, `namespace="x\"y"`) {
+		t.Errorf("no rules: %v", err)
+	}
+}
+
+func TestParseSource(t *testing.T) {
+	for _, s := range strings.Split(SourceNames(), ", ") {
+		if got, err := ParseSource(s); err != nil || string(got) != s {
+			t.Errorf("ParseSource(%q) = %q, %v", s, got, err)
+		}
+	}
+	if _, err := ParseSource("recorded"); err == nil || !strings.Contains(err.Error(), "auto, rules, raw") {
+		t.Errorf("ParseSource(recorded) = %v", err)
+	}
+	if _, err := NewCollector(&fakeQuerier{}, Config{Dialect: promql.DialectEnvoy, Window: time.Minute, Source: SourceAuto}); err == nil {
+		t.Error("NewCollector took auto, which only NewAuto resolves")
 	}
 }

@@ -43,9 +43,12 @@ type Listener struct {
 
 // Frame is one refresh: every row at one instant.
 type Frame struct {
-	At        time.Time
-	Window    time.Duration
-	Dialect   string
+	At      time.Time
+	Window  time.Duration
+	Dialect string
+	// Source is where the cluster rows came from: SourceRaw, or SourceRules for the recording
+	// rules (Window is then theirs).
+	Source    Source
 	Rows      []Row
 	Listeners []Listener
 	// Warnings and Infos are what Prometheus attached to its answers, deduplicated.

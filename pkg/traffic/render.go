@@ -111,6 +111,7 @@ func orDash(s string) string {
 // jsonFrame is the JSON contract of `top -o json`: names and units are stable.
 type jsonFrame struct {
 	Window string    `json:"window"`
+	Source Source    `json:"source"`
 	Rows   []jsonRow `json:"rows"`
 }
 
@@ -140,10 +141,15 @@ func text(s string) *string {
 	return &s
 }
 
-// RenderJSON writes the frame as the JSON contract: {"window": "1m", "rows": [...]}, numbers as
-// numbers and missing data as null.
+// RenderJSON writes the frame as the JSON contract: {"window": "1m", "source": "raw", "rows":
+// [...]}, numbers as numbers and missing data as null. source is "rules" when the numbers are
+// the recording rules'.
 func RenderJSON(w io.Writer, f Frame) error {
-	out := jsonFrame{Window: model.Duration(f.Window).String(), Rows: make([]jsonRow, 0, len(f.Rows))}
+	src := f.Source
+	if src == "" {
+		src = SourceRaw
+	}
+	out := jsonFrame{Window: model.Duration(f.Window).String(), Source: src, Rows: make([]jsonRow, 0, len(f.Rows))}
 	for _, r := range f.Rows {
 		out.Rows = append(out.Rows, jsonRow{
 			Name: r.Name, Namespace: text(r.Namespace), Service: text(r.Service),

@@ -91,7 +91,10 @@ func (m Model) header() []string {
 			b.WriteString(sep + st.warning.Render(plural(n, "warning", "warnings")))
 		}
 		b.WriteString(sep + "window " + fmtWindow(m.frame.Window))
-		if m.frame.Dialect != "" {
+		switch {
+		case m.frame.Source == traffic.SourceRules:
+			b.WriteString(sep + "recording rules")
+		case m.frame.Dialect != "":
 			b.WriteString(sep + m.frame.Dialect)
 		}
 	} else {

@@ -366,3 +366,23 @@ func BenchmarkFrame(b *testing.B) {
 		m, _ = update(b, m, frameAt(m.seq, testNow, f))
 	}
 }
+
+// TestHeaderSaysTheNumbersComeFromTheRules checks that a frame read from the recording rules says
+// so next to their window, in place of the dialect.
+func TestHeaderSaysTheNumbersComeFromTheRules(t *testing.T) {
+	m := loaded(t, Options{NoColor: true}, 160, 48, testFrame())
+	f := testFrame()
+	f.Window, f.Source, f.Dialect = 5*time.Minute, traffic.SourceRules, "envoy"
+	m.seq, m.loading = 2, false
+	m, _ = update(t, m, frameAt(2, testNow, f))
+	line := ansi.Strip(m.header()[0])
+	if !strings.Contains(line, "window 5m · recording rules") || strings.Contains(line, "envoy") {
+		t.Errorf("header %q: want the rules' window and source, not the dialect", line)
+	}
+	f.Window, f.Source = time.Minute, traffic.SourceRaw
+	m.seq, m.loading = 3, false
+	m, _ = update(t, m, frameAt(3, testNow, f))
+	if line := ansi.Strip(m.header()[0]); !strings.Contains(line, "window 1m · envoy") {
+		t.Errorf("raw header %q", line)
+	}
+}

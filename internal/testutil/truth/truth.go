@@ -12,6 +12,7 @@ import (
 // Snapshot is the JSON contract of `top -o json`.
 type Snapshot struct {
 	Window string `json:"window"`
+	Source string `json:"source"`
 	Rows   []Row  `json:"rows"`
 }
 
