@@ -1,0 +1,727 @@
+package prom
+
+import (
+	"encoding/json"
+	"errors"
+	"fmt"
+	"net/http"
+	"strconv"
+	"unicode/utf8"
+
+	promv1 "github.com/prometheus/client_golang/api/prometheus/v1"
+	"github.com/prometheus/common/model"
+)
+
+// The result types decoded.
+const (
+	vectorType = "vector"
+	matrixType = "matrix"
+)
+
+// answer is one decoded answer of /api/v1/query or /api/v1/query_range.
+type answer struct {
+	status     string
+	errorType  string
+	errorMsg   string
+	resultType string
+	vector     model.Vector
+	matrix     model.Matrix
+	warnings   []string
+	infos      []string
+}
+
+// decodeAnswer turns the status code and body of a query answer into the answer, or into the
+// error client_golang's v1 API reports for them (*promv1.Error, with the same types and texts).
+// want is the result type decoded: a result of another type is only named in resultType.
+func decodeAnswer(code int, body []byte, want string) (answer, error) {
+	if code/100 != 2 {
+		// Prometheus answers its own errors with 400 or 422 and the error envelope; anything
+		// else (a proxy's 503 page, say) is a bare HTTP error.
+		if code != http.StatusBadRequest && code != http.StatusUnprocessableEntity {
+			return answer{}, httpError(code, body)
+		}
+		a, err := decodeEnvelope(body, "")
+		if err != nil {
+			return answer{}, httpError(code, body)
+		}
+		if a.status == "success" {
+			return answer{}, &promv1.Error{Type: promv1.ErrBadResponse, Msg: "inconsistent body for response code"}
+		}
+		if a.errorType == "" {
+			a.errorType = string(promv1.ErrClient)
+		}
+		if a.errorMsg == "" {
+			a.errorMsg = fmt.Sprintf("client error: %d", code)
+		}
+		return answer{}, &promv1.Error{Type: promv1.ErrorType(a.errorType), Msg: a.errorMsg}
+	}
+	a, err := decodeEnvelope(body, want)
+	if err != nil {
+		return answer{}, &promv1.Error{Type: promv1.ErrBadResponse, Msg: err.Error()}
+	}
+	if a.status == "error" {
+		return answer{}, &promv1.Error{Type: promv1.ErrorType(a.errorType), Msg: a.errorMsg}
+	}
+	switch a.resultType {
+	case "scalar", vectorType, matrixType:
+	case "", "string":
+		if a.resultType == "" {
+			a.resultType = "<ValNone>"
+		}
+		return answer{}, &promv1.Error{Type: promv1.ErrBadResponse, Msg: fmt.Sprintf("unexpected value type %q", a.resultType)}
+	default:
+		return answer{}, &promv1.Error{Type: promv1.ErrBadResponse, Msg: fmt.Sprintf("unknown value type %q", a.resultType)}
+	}
+	return a, nil
+}
+
+// httpError is the error for an HTTP status that carries no API answer.
+func httpError(code int, body []byte) error {
+	e := &promv1.Error{Type: promv1.ErrBadResponse, Msg: fmt.Sprintf("bad response code %d", code), Detail: string(body)}
+	switch code / 100 {
+	case 4:
+		e.Type, e.Msg = promv1.ErrClient, fmt.Sprintf("client error: %d", code)
+	case 5:
+		e.Type, e.Msg = promv1.ErrServer, fmt.Sprintf("server error: %d", code)
+	}
+	return e
+}
+
+// decodeEnvelope decodes body with the scanner below and, where the scanner declines (native
+// histograms, JSON it does not expect), with encoding/json and the model types' own decoders.
+func decodeEnvelope(body []byte, want string) (answer, error) {
+	d := scanner{b: body}
+	a, err := d.envelope(want)
+	if err == nil {
+		return a, nil
+	}
+	return decodeStd(body, want)
+}
+
+// decodeStd decodes body with encoding/json into the model types.
+func decodeStd(body []byte, want string) (answer, error) {
+	var env struct {
+		Status    string   `json:"status"`
+		ErrorType string   `json:"errorType"`
+		Error     string   `json:"error"`
+		Warnings  []string `json:"warnings"`
+		Infos     []string `json:"infos"`
+		Data      *struct {
+			Type   string          `json:"resultType"`
+			Result json.RawMessage `json:"result"`
+		} `json:"data"`
+	}
+	if err := json.Unmarshal(body, &env); err != nil {
+		return answer{}, err
+	}
+	a := answer{status: env.Status, errorType: env.ErrorType, errorMsg: env.Error, warnings: env.Warnings, infos: env.Infos}
+	if env.Data == nil {
+		return a, nil
+	}
+	a.resultType = env.Data.Type
+	if a.resultType != want {
+		return a, nil
+	}
+	switch want {
+	case vectorType:
+		if err := json.Unmarshal(env.Data.Result, &a.vector); err != nil {
+			return answer{}, err
+		}
+	case matrixType:
+		if err := json.Unmarshal(env.Data.Result, &a.matrix); err != nil {
+			return answer{}, err
+		}
+	}
+	return a, nil
+}
+
+// errDecline makes the scanner hand the body to encoding/json.
+var errDecline = errors.New("not a plain query answer")
+
+// scanner decodes the query API's envelope and float samples in one pass over the body, without
+// reflection. It accepts what Prometheus writes and declines the rest.
+type scanner struct {
+	b      []byte
+	i      int
+	names  map[string]model.LabelName
+	labels []labelPair
+}
+
+type labelPair struct {
+	name  model.LabelName
+	value model.LabelValue
+}
+
+func (s *scanner) ws() {
+	for s.i < len(s.b) {
+		switch s.b[s.i] {
+		case ' ', '\t', '\n', '\r':
+			s.i++
+		default:
+			return
+		}
+	}
+}
+
+// next skips white space and returns the next byte, or 0 at the end.
+func (s *scanner) next() byte {
+	s.ws()
+	if s.i < len(s.b) {
+		return s.b[s.i]
+	}
+	return 0
+}
+
+func (s *scanner) expect(c byte) error {
+	if s.next() != c {
+		return errDecline
+	}
+	s.i++
+	return nil
+}
+
+// null consumes a null if one comes next.
+func (s *scanner) null() bool {
+	if s.next() == 'n' && len(s.b)-s.i >= 4 && string(s.b[s.i:s.i+4]) == "null" {
+		s.i += 4
+		return true
+	}
+	return false
+}
+
+// more is the loop condition of an object or array after its opening bracket: it consumes a
+// separating comma and reports whether another member follows, or consumes the closing bracket.
+func (s *scanner) more(end byte, first *bool) (bool, error) {
+	c := s.next()
+	if c == end {
+		s.i++
+		return false, nil
+	}
+	if !*first {
+		if c != ',' {
+			return false, errDecline
+		}
+		s.i++
+	}
+	*first = false
+	return true, nil
+}
+
+// rawString returns the bytes of the next string without its quotes, and whether they need
+// unescaping (or are not valid UTF-8) before use.
+func (s *scanner) rawString() (raw []byte, plain bool, err error) {
+	if s.next() != '"' {
+		return nil, false, errDecline
+	}
+	start := s.i + 1
+	plain = true
+	ascii := true
+	for i := start; i < len(s.b); i++ {
+		switch c := s.b[i]; {
+		case c == '"':
+			s.i = i + 1
+			if !ascii && plain && !utf8.Valid(s.b[start:i]) {
+				plain = false
+			}
+			return s.b[start:i], plain, nil
+		case c == '\\':
+			plain = false
+			i++
+		case c < 0x20:
+			return nil, false, errDecline
+		case c >= 0x80:
+			ascii = false
+		}
+	}
+	return nil, false, errDecline
+}
+
+func (s *scanner) str() (string, error) {
+	raw, plain, err := s.rawString()
+	if err != nil {
+		return "", err
+	}
+	if plain {
+		return string(raw), nil
+	}
+	return unescape(s.b[s.i-len(raw)-2 : s.i])
+}
+
+// unescape decodes a quoted JSON string with escapes as encoding/json does.
+func unescape(quoted []byte) (string, error) {
+	var v string
+	if err := json.Unmarshal(quoted, &v); err != nil {
+		return "", errDecline
+	}
+	return v, nil
+}
+
+// strings reads an array of strings or null.
+func (s *scanner) strings() ([]string, error) {
+	if s.null() {
+		return nil, nil
+	}
+	if err := s.expect('['); err != nil {
+		return nil, err
+	}
+	out := []string{}
+	for first := true; ; {
+		ok, err := s.more(']', &first)
+		if err != nil {
+			return nil, err
+		}
+		if !ok {
+			return out, nil
+		}
+		v, err := s.str()
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, v)
+	}
+}
+
+// skip passes over any value, which must be valid JSON.
+func (s *scanner) skip() error {
+	start := s.i
+	if err := s.skipValue(); err != nil {
+		return err
+	}
+	if !json.Valid(s.b[start:s.i]) {
+		return errDecline
+	}
+	return nil
+}
+
+func (s *scanner) skipValue() error {
+	switch c := s.next(); c {
+	case '"':
+		_, _, err := s.rawString()
+		return err
+	case '{', '[':
+		depth := 0
+		for s.i < len(s.b) {
+			switch s.b[s.i] {
+			case '"':
+				if _, _, err := s.rawString(); err != nil {
+					return err
+				}
+				continue
+			case '{', '[':
+				depth++
+			case '}', ']':
+				depth--
+				if depth == 0 {
+					s.i++
+					return nil
+				}
+			}
+			s.i++
+		}
+		return errDecline
+	default:
+		start := s.i
+		for s.i < len(s.b) {
+			switch s.b[s.i] {
+			case ',', '}', ']', ' ', '\t', '\n', '\r':
+				if s.i == start {
+					return errDecline
+				}
+				return nil
+			}
+			s.i++
+		}
+		if s.i == start {
+			return errDecline
+		}
+		return nil
+	}
+}
+
+func (s *scanner) envelope(want string) (answer, error) {
+	var a answer
+	if err := s.expect('{'); err != nil {
+		return a, err
+	}
+	for first := true; ; {
+		ok, err := s.more('}', &first)
+		if err != nil {
+			return a, err
+		}
+		if !ok {
+			break
+		}
+		key, plain, err := s.rawString()
+		if err != nil || !plain {
+			return a, errDecline
+		}
+		if err := s.expect(':'); err != nil {
+			return a, err
+		}
+		switch string(key) {
+		case "status":
+			a.status, err = s.nullableStr()
+		case "errorType":
+			a.errorType, err = s.nullableStr()
+		case "error":
+			a.errorMsg, err = s.nullableStr()
+		case "warnings":
+			a.warnings, err = s.strings()
+		case "infos":
+			a.infos, err = s.strings()
+		case "data":
+			err = s.data(&a, want)
+		default:
+			err = s.skip()
+		}
+		if err != nil {
+			return a, err
+		}
+	}
+	if s.ws(); s.i != len(s.b) {
+		return a, errDecline
+	}
+	return a, nil
+}
+
+func (s *scanner) nullableStr() (string, error) {
+	if s.null() {
+		return "", nil
+	}
+	return s.str()
+}
+
+func (s *scanner) data(a *answer, want string) error {
+	if s.null() {
+		return nil
+	}
+	if err := s.expect('{'); err != nil {
+		return err
+	}
+	result := -1 // where the result starts if it comes before its type
+	for first := true; ; {
+		ok, err := s.more('}', &first)
+		if err != nil {
+			return err
+		}
+		if !ok {
+			break
+		}
+		key, plain, err := s.rawString()
+		if err != nil || !plain {
+			return errDecline
+		}
+		if err := s.expect(':'); err != nil {
+			return err
+		}
+		switch string(key) {
+		case "resultType":
+			t, err := s.nullableStr()
+			if err != nil {
+				return err
+			}
+			a.resultType = t
+		case "result":
+			if a.resultType == "" {
+				s.ws()
+				result = s.i
+				err = s.skip()
+			} else {
+				err = s.result(a, want)
+			}
+		default:
+			err = s.skip()
+		}
+		if err != nil {
+			return err
+		}
+	}
+	if result >= 0 && a.resultType != "" {
+		end := s.i
+		s.i = result
+		if err := s.result(a, want); err != nil {
+			return err
+		}
+		s.i = end
+	}
+	return nil
+}
+
+func (s *scanner) result(a *answer, want string) error {
+	if a.resultType != want {
+		return s.skip()
+	}
+	if s.null() {
+		return nil
+	}
+	switch want {
+	case vectorType:
+		v, err := s.vector()
+		a.vector = v
+		return err
+	case matrixType:
+		m, err := s.matrix()
+		a.matrix = m
+		return err
+	}
+	return s.skip()
+}
+
+func (s *scanner) vector() (model.Vector, error) {
+	if err := s.expect('['); err != nil {
+		return nil, err
+	}
+	var samples []model.Sample
+	for first := true; ; {
+		ok, err := s.more(']', &first)
+		if err != nil {
+			return nil, err
+		}
+		if !ok {
+			break
+		}
+		if err := s.expect('{'); err != nil {
+			return nil, err
+		}
+		var smp model.Sample
+		for first := true; ; {
+			ok, err := s.more('}', &first)
+			if err != nil {
+				return nil, err
+			}
+			if !ok {
+				break
+			}
+			key, plain, err := s.rawString()
+			if err != nil || !plain {
+				return nil, errDecline
+			}
+			if err := s.expect(':'); err != nil {
+				return nil, err
+			}
+			switch string(key) {
+			case "metric":
+				smp.Metric, err = s.metric()
+			case "value":
+				smp.Timestamp, smp.Value, err = s.pair()
+			default:
+				// A native histogram, or something newer: encoding/json knows the model.
+				err = errDecline
+			}
+			if err != nil {
+				return nil, err
+			}
+		}
+		samples = append(samples, smp)
+	}
+	v := make(model.Vector, len(samples))
+	for i := range samples {
+		v[i] = &samples[i]
+	}
+	return v, nil
+}
+
+func (s *scanner) matrix() (model.Matrix, error) {
+	if err := s.expect('['); err != nil {
+		return nil, err
+	}
+	var streams []model.SampleStream
+	for first := true; ; {
+		ok, err := s.more(']', &first)
+		if err != nil {
+			return nil, err
+		}
+		if !ok {
+			break
+		}
+		if err := s.expect('{'); err != nil {
+			return nil, err
+		}
+		var ss model.SampleStream
+		for first := true; ; {
+			ok, err := s.more('}', &first)
+			if err != nil {
+				return nil, err
+			}
+			if !ok {
+				break
+			}
+			key, plain, err := s.rawString()
+			if err != nil || !plain {
+				return nil, errDecline
+			}
+			if err := s.expect(':'); err != nil {
+				return nil, err
+			}
+			switch string(key) {
+			case "metric":
+				ss.Metric, err = s.metric()
+			case "values":
+				ss.Values, err = s.pairs()
+			default:
+				err = errDecline
+			}
+			if err != nil {
+				return nil, err
+			}
+		}
+		streams = append(streams, ss)
+	}
+	m := make(model.Matrix, len(streams))
+	for i := range streams {
+		m[i] = &streams[i]
+	}
+	return m, nil
+}
+
+func (s *scanner) pairs() ([]model.SamplePair, error) {
+	if s.null() {
+		return nil, nil
+	}
+	if err := s.expect('['); err != nil {
+		return nil, err
+	}
+	out := []model.SamplePair{}
+	for first := true; ; {
+		ok, err := s.more(']', &first)
+		if err != nil {
+			return nil, err
+		}
+		if !ok {
+			return out, nil
+		}
+		t, v, err := s.pair()
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, model.SamplePair{Timestamp: t, Value: v})
+	}
+}
+
+// metric reads a label set. Label names repeat from sample to sample, so one string serves them
+// all.
+func (s *scanner) metric() (model.Metric, error) {
+	if s.null() {
+		return nil, nil
+	}
+	if err := s.expect('{'); err != nil {
+		return nil, err
+	}
+	if s.names == nil {
+		s.names = map[string]model.LabelName{}
+	}
+	s.labels = s.labels[:0]
+	for first := true; ; {
+		ok, err := s.more('}', &first)
+		if err != nil {
+			return nil, err
+		}
+		if !ok {
+			break
+		}
+		raw, plain, err := s.rawString()
+		if err != nil {
+			return nil, err
+		}
+		var name model.LabelName
+		if !plain {
+			n, err := unescape(s.b[s.i-len(raw)-2 : s.i])
+			if err != nil {
+				return nil, err
+			}
+			name = model.LabelName(n)
+		} else if n, ok := s.names[string(raw)]; ok {
+			name = n
+		} else {
+			name = model.LabelName(raw)
+			s.names[string(name)] = name
+		}
+		if err := s.expect(':'); err != nil {
+			return nil, err
+		}
+		value, err := s.str()
+		if err != nil {
+			return nil, err
+		}
+		s.labels = append(s.labels, labelPair{name: name, value: model.LabelValue(value)})
+	}
+	m := make(model.Metric, len(s.labels))
+	for _, p := range s.labels {
+		m[p.name] = p.value
+	}
+	return m, nil
+}
+
+// pair reads [timestamp, "value"].
+func (s *scanner) pair() (model.Time, model.SampleValue, error) {
+	if err := s.expect('['); err != nil {
+		return 0, 0, err
+	}
+	s.ws()
+	start := s.i
+	if err := s.skipValue(); err != nil {
+		return 0, 0, err
+	}
+	t, err := parseTime(s.b[start:s.i])
+	if err != nil {
+		return 0, 0, err
+	}
+	if err := s.expect(','); err != nil {
+		return 0, 0, err
+	}
+	raw, plain, err := s.rawString()
+	if err != nil || !plain {
+		return 0, 0, errDecline
+	}
+	f, err := strconv.ParseFloat(string(raw), 64)
+	if err != nil {
+		return 0, 0, errDecline
+	}
+	if err := s.expect(']'); err != nil {
+		return 0, 0, err
+	}
+	return t, model.SampleValue(f), nil
+}
+
+// parseTime reads a timestamp in seconds, as Prometheus writes it (digits, then up to three
+// decimals), into milliseconds, exactly as model.Time's UnmarshalJSON does.
+func parseTime(b []byte) (model.Time, error) {
+	neg := len(b) > 0 && b[0] == '-'
+	if neg {
+		b = b[1:]
+	}
+	var sec, ms int64
+	i := 0
+	for ; i < len(b) && b[i] >= '0' && b[i] <= '9'; i++ {
+		if i >= 15 {
+			return 0, errDecline
+		}
+		sec = sec*10 + int64(b[i]-'0')
+	}
+	if i == 0 {
+		return 0, errDecline
+	}
+	if i < len(b) {
+		if b[i] != '.' {
+			return 0, errDecline
+		}
+		frac := b[i+1:]
+		if len(frac) == 0 || len(frac) > 3 {
+			return 0, errDecline
+		}
+		for _, c := range frac {
+			if c < '0' || c > '9' {
+				return 0, errDecline
+			}
+			ms = ms*10 + int64(c-'0')
+		}
+		for range 3 - len(frac) {
+			ms *= 10
+		}
+	}
+	t := sec*1000 + ms
+	if neg {
+		t = -t
+	}
+	return model.Time(t), nil
+}
