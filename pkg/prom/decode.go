@@ -207,6 +207,53 @@ func (s *scanner) more(end byte, first *bool) (bool, error) {
 	return true, nil
 }
 
+// key is an object's key as read: its bytes without quotes, with quotes (for unescape), and whether
+// they need unescaping.
+type key struct {
+	raw, quoted []byte
+	plain       bool
+}
+
+// array reads a JSON array, calling elem where each element starts.
+func (s *scanner) array(elem func() error) error {
+	if err := s.expect('['); err != nil {
+		return err
+	}
+	for first := true; ; {
+		ok, err := s.more(']', &first)
+		if err != nil || !ok {
+			return err
+		}
+		if err := elem(); err != nil {
+			return err
+		}
+	}
+}
+
+// object reads a JSON object, calling field with each key where its value starts.
+func (s *scanner) object(field func(k key) error) error {
+	if err := s.expect('{'); err != nil {
+		return err
+	}
+	for first := true; ; {
+		ok, err := s.more('}', &first)
+		if err != nil || !ok {
+			return err
+		}
+		raw, plain, err := s.rawString()
+		if err != nil {
+			return err
+		}
+		k := key{raw: raw, quoted: s.b[s.i-len(raw)-2 : s.i], plain: plain}
+		if err := s.expect(':'); err != nil {
+			return err
+		}
+		if err := field(k); err != nil {
+			return err
+		}
+	}
+}
+
 // rawString returns the bytes of the next string without its quotes, and whether they need
 // unescaping (or are not valid UTF-8) before use.
 func (s *scanner) rawString() (raw []byte, plain bool, err error) {
@@ -261,24 +308,16 @@ func (s *scanner) strings() ([]string, error) {
 	if s.null() {
 		return nil, nil
 	}
-	if err := s.expect('['); err != nil {
+	out := []string{}
+	err := s.array(func() error {
+		v, err := s.str()
+		out = append(out, v)
+		return err
+	})
+	if err != nil {
 		return nil, err
 	}
-	out := []string{}
-	for first := true; ; {
-		ok, err := s.more(']', &first)
-		if err != nil {
-			return nil, err
-		}
-		if !ok {
-			return out, nil
-		}
-		v, err := s.str()
-		if err != nil {
-			return nil, err
-		}
-		out = append(out, v)
-	}
+	return out, nil
 }
 
 // skip passes over any value, which must be valid JSON.
@@ -340,25 +379,12 @@ func (s *scanner) skipValue() error {
 
 func (s *scanner) envelope(want string) (answer, error) {
 	var a answer
-	if err := s.expect('{'); err != nil {
-		return a, err
-	}
-	for first := true; ; {
-		ok, err := s.more('}', &first)
-		if err != nil {
-			return a, err
+	err := s.object(func(k key) error {
+		if !k.plain {
+			return errDecline
 		}
-		if !ok {
-			break
-		}
-		key, plain, err := s.rawString()
-		if err != nil || !plain {
-			return a, errDecline
-		}
-		if err := s.expect(':'); err != nil {
-			return a, err
-		}
-		switch string(key) {
+		var err error
+		switch string(k.raw) {
 		case "status":
 			a.status, err = s.nullableStr()
 		case "errorType":
@@ -374,9 +400,10 @@ func (s *scanner) envelope(want string) (answer, error) {
 		default:
 			err = s.skip()
 		}
-		if err != nil {
-			return a, err
-		}
+		return err
+	})
+	if err != nil {
+		return a, err
 	}
 	if s.ws(); s.i != len(s.b) {
 		return a, errDecline
@@ -395,46 +422,28 @@ func (s *scanner) data(a *answer, want string) error {
 	if s.null() {
 		return nil
 	}
-	if err := s.expect('{'); err != nil {
-		return err
-	}
 	result := -1 // where the result starts if it comes before its type
-	for first := true; ; {
-		ok, err := s.more('}', &first)
-		if err != nil {
-			return err
-		}
-		if !ok {
-			break
-		}
-		key, plain, err := s.rawString()
-		if err != nil || !plain {
+	err := s.object(func(k key) error {
+		if !k.plain {
 			return errDecline
 		}
-		if err := s.expect(':'); err != nil {
-			return err
-		}
-		switch string(key) {
+		switch string(k.raw) {
 		case "resultType":
 			t, err := s.nullableStr()
-			if err != nil {
-				return err
-			}
 			a.resultType = t
+			return err
 		case "result":
 			if a.resultType == "" {
 				s.ws()
 				result = s.i
-				err = s.skip()
-			} else {
-				err = s.result(a, want)
+				return s.skip()
 			}
-		default:
-			err = s.skip()
+			return s.result(a, want)
 		}
-		if err != nil {
-			return err
-		}
+		return s.skip()
+	})
+	if err != nil {
+		return err
 	}
 	if result >= 0 && a.resultType != "" {
 		end := s.i
@@ -467,6 +476,8 @@ func (s *scanner) result(a *answer, want string) error {
 	return s.skip()
 }
 
+// vector and metric read the bulk of every answer; they loop by hand rather than through array
+// and object, whose closures cost about a tenth of the decoding time here.
 func (s *scanner) vector() (model.Vector, error) {
 	if err := s.expect('['); err != nil {
 		return nil, err
@@ -522,38 +533,15 @@ func (s *scanner) vector() (model.Vector, error) {
 }
 
 func (s *scanner) matrix() (model.Matrix, error) {
-	if err := s.expect('['); err != nil {
-		return nil, err
-	}
 	var streams []model.SampleStream
-	for first := true; ; {
-		ok, err := s.more(']', &first)
-		if err != nil {
-			return nil, err
-		}
-		if !ok {
-			break
-		}
-		if err := s.expect('{'); err != nil {
-			return nil, err
-		}
+	err := s.array(func() error {
 		var ss model.SampleStream
-		for first := true; ; {
-			ok, err := s.more('}', &first)
-			if err != nil {
-				return nil, err
+		err := s.object(func(k key) error {
+			if !k.plain {
+				return errDecline
 			}
-			if !ok {
-				break
-			}
-			key, plain, err := s.rawString()
-			if err != nil || !plain {
-				return nil, errDecline
-			}
-			if err := s.expect(':'); err != nil {
-				return nil, err
-			}
-			switch string(key) {
+			var err error
+			switch string(k.raw) {
 			case "metric":
 				ss.Metric, err = s.metric()
 			case "values":
@@ -561,11 +549,13 @@ func (s *scanner) matrix() (model.Matrix, error) {
 			default:
 				err = errDecline
 			}
-			if err != nil {
-				return nil, err
-			}
-		}
+			return err
+		})
 		streams = append(streams, ss)
+		return err
+	})
+	if err != nil {
+		return nil, err
 	}
 	m := make(model.Matrix, len(streams))
 	for i := range streams {
@@ -578,24 +568,16 @@ func (s *scanner) pairs() ([]model.SamplePair, error) {
 	if s.null() {
 		return nil, nil
 	}
-	if err := s.expect('['); err != nil {
+	out := []model.SamplePair{}
+	err := s.array(func() error {
+		t, v, err := s.pair()
+		out = append(out, model.SamplePair{Timestamp: t, Value: v})
+		return err
+	})
+	if err != nil {
 		return nil, err
 	}
-	out := []model.SamplePair{}
-	for first := true; ; {
-		ok, err := s.more(']', &first)
-		if err != nil {
-			return nil, err
-		}
-		if !ok {
-			return out, nil
-		}
-		t, v, err := s.pair()
-		if err != nil {
-			return nil, err
-		}
-		out = append(out, model.SamplePair{Timestamp: t, Value: v})
-	}
+	return out, nil
 }
 
 // metric reads a label set. Label names repeat from sample to sample, so one string serves them
