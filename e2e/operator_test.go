@@ -25,6 +25,7 @@ import (
 	storagev1 "k8s.io/api/storage/v1"
 	"k8s.io/apimachinery/pkg/api/resource"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 	"k8s.io/apimachinery/pkg/runtime/schema"
 	"k8s.io/apimachinery/pkg/types"
 	"k8s.io/client-go/dynamic"
@@ -271,7 +272,7 @@ func (e *env) run(t *testing.T, ch chain) {
 		t.Errorf("rule groups loaded: %v, want promteam-envoy-red.rules", groups)
 	}
 	if ch.dialect == envoysim.Stock {
-		prom.WaitForSeries(t, `envoy_cluster:upstream_rq:rate5m{namespace="`+ns+`"}`, len(s(e).Clusters), time.Minute)
+		prom.WaitForSeries(t, `envoy_cluster:upstream_rq:rate5m{namespace="`+ns+`"}`, len(e.sim.fleet.Clusters), time.Minute)
 		step("recording rules evaluate")
 	}
 
@@ -325,9 +326,6 @@ func (e *env) run(t *testing.T, ch chain) {
 
 	e.envoysGone(t, ch)
 }
-
-// s is the fleet every team serves.
-func s(e *env) *envoysim.Fleet { return e.sim.fleet }
 
 // broken breaks the team's monitoring on purpose, one fault at a time, and checks that doctor
 // names it; create --apply repairs each.
@@ -461,7 +459,7 @@ func (e *env) waitCondition(t *testing.T, ns, name, typ string) {
 	for {
 		u, err := e.dyn.Resource(prometheuses).Namespace(ns).Get(context.Background(), name, metav1.GetOptions{})
 		if err == nil {
-			conds, _, _ := unstructuredSlice(u.Object, "status", "conditions")
+			conds, _, _ := unstructured.NestedSlice(u.Object, "status", "conditions")
 			for _, c := range conds {
 				m, _ := c.(map[string]any)
 				gen, _ := m["observedGeneration"].(int64)
@@ -567,19 +565,6 @@ var (
 	prometheuses = schema.GroupVersionResource{Group: "monitoring.coreos.com", Version: "v1", Resource: "prometheuses"}
 	podMonitors  = schema.GroupVersionResource{Group: "monitoring.coreos.com", Version: "v1", Resource: "podmonitors"}
 )
-
-func unstructuredSlice(obj map[string]any, fields ...string) ([]any, bool, error) {
-	var cur any = obj
-	for _, f := range fields {
-		m, ok := cur.(map[string]any)
-		if !ok {
-			return nil, false, nil
-		}
-		cur = m[f]
-	}
-	s, ok := cur.([]any)
-	return s, ok, nil
-}
 
 // targetsAnswer is Prometheus' /api/v1/targets.
 type targetsAnswer struct {
