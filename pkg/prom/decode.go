@@ -254,6 +254,17 @@ func (s *scanner) object(field func(k key) error) error {
 	}
 }
 
+// fields reads a JSON object of the answer's own structure, calling field with each key; keys
+// that need unescaping are not ones it knows, so they send the answer to encoding/json.
+func (s *scanner) fields(field func(name string) error) error {
+	return s.object(func(k key) error {
+		if !k.plain {
+			return errDecline
+		}
+		return field(string(k.raw))
+	})
+}
+
 // rawString returns the bytes of the next string without its quotes, and whether they need
 // unescaping (or are not valid UTF-8) before use.
 func (s *scanner) rawString() (raw []byte, plain bool, err error) {
@@ -379,12 +390,9 @@ func (s *scanner) skipValue() error {
 
 func (s *scanner) envelope(want string) (answer, error) {
 	var a answer
-	err := s.object(func(k key) error {
-		if !k.plain {
-			return errDecline
-		}
+	err := s.fields(func(name string) error {
 		var err error
-		switch string(k.raw) {
+		switch name {
 		case "status":
 			a.status, err = s.nullableStr()
 		case "errorType":
@@ -423,11 +431,8 @@ func (s *scanner) data(a *answer, want string) error {
 		return nil
 	}
 	result := -1 // where the result starts if it comes before its type
-	err := s.object(func(k key) error {
-		if !k.plain {
-			return errDecline
-		}
-		switch string(k.raw) {
+	err := s.fields(func(name string) error {
+		switch name {
 		case "resultType":
 			t, err := s.nullableStr()
 			a.resultType = t
@@ -536,12 +541,9 @@ func (s *scanner) matrix() (model.Matrix, error) {
 	var streams []model.SampleStream
 	err := s.array(func() error {
 		var ss model.SampleStream
-		err := s.object(func(k key) error {
-			if !k.plain {
-				return errDecline
-			}
+		err := s.fields(func(name string) error {
 			var err error
-			switch string(k.raw) {
+			switch name {
 			case "metric":
 				ss.Metric, err = s.metric()
 			case "values":
