@@ -212,30 +212,30 @@ func gatherArm(ctx context.Context, q Querier, cfg Config, arm Arm, at time.Time
 	s.Selector = arm.Text
 	instant := []struct {
 		expr parser.Expr
-		into func(model.Vector)
+		into func(traffic.Vector)
 	}{
-		{promql.ClusterNames(d, sel), func(v model.Vector) {
+		{promql.ClusterNames(d, sel), func(v traffic.Vector) {
 			for _, smp := range v {
-				s.Clusters = append(s.Clusters, string(smp.Metric[model.LabelName(d.Cluster)]))
+				s.Clusters = append(s.Clusters, smp.Metric.Get(d.Cluster))
 			}
 			sort.Strings(s.Clusters)
 		}},
-		{promql.ResponseIncrease(d, sel, w), func(v model.Vector) {
+		{promql.ResponseIncrease(d, sel, w), func(v traffic.Vector) {
 			s.Counted = len(v) > 0
 			for _, smp := range v {
-				n := float64(smp.Value)
+				n := smp.Value
 				s.Requests += n
-				if string(smp.Metric[model.LabelName(d.Class)]) == d.Class5xx {
+				if smp.Metric.Get(d.Class) == d.Class5xx {
 					s.Errors += n
 				}
 			}
 		}},
-		{promql.TotalRequestRate(sel, w), func(v model.Vector) { s.RPS = scalar(v) }},
-		{promql.TotalLatency(sel, 0.5, w), func(v model.Vector) { s.P50 = scalar(v) }},
-		{promql.TotalLatency(sel, 0.9, w), func(v model.Vector) { s.P90 = scalar(v) }},
-		{promql.TotalLatency(sel, 0.99, w), func(v model.Vector) { s.P99 = scalar(v) }},
-		{promql.TotalRate(sel, "envoy_cluster_upstream_rq_timeout", w), func(v model.Vector) { s.Timeouts = scalar(v) }},
-		{promql.TotalRate(sel, "envoy_cluster_upstream_rq_retry", w), func(v model.Vector) { s.Retries = scalar(v) }},
+		{promql.TotalRequestRate(sel, w), func(v traffic.Vector) { s.RPS = scalar(v) }},
+		{promql.TotalLatency(sel, 0.5, w), func(v traffic.Vector) { s.P50 = scalar(v) }},
+		{promql.TotalLatency(sel, 0.9, w), func(v traffic.Vector) { s.P90 = scalar(v) }},
+		{promql.TotalLatency(sel, 0.99, w), func(v traffic.Vector) { s.P99 = scalar(v) }},
+		{promql.TotalRate(sel, "envoy_cluster_upstream_rq_timeout", w), func(v traffic.Vector) { s.Timeouts = scalar(v) }},
+		{promql.TotalRate(sel, "envoy_cluster_upstream_rq_retry", w), func(v traffic.Vector) { s.Retries = scalar(v) }},
 	}
 	ranged := []struct {
 		expr parser.Expr
@@ -244,7 +244,7 @@ func gatherArm(ctx context.Context, q Querier, cfg Config, arm Arm, at time.Time
 		{promql.TotalLatency(sel, 0.99, cfg.Step), func(m model.Matrix) { s.P99Steps = steps(m, at, w, cfg.Step) }},
 		{promql.TotalRequestRate(sel, cfg.Step), func(m model.Matrix) { s.RPSSteps = steps(m, at, w, cfg.Step) }},
 	}
-	results := make([]model.Vector, len(instant))
+	results := make([]traffic.Vector, len(instant))
 	matrices := make([]model.Matrix, len(ranged))
 	warns := make([][]string, len(instant)+len(ranged))
 	g, gctx := errgroup.WithContext(ctx)
@@ -293,11 +293,11 @@ func gatherArm(ctx context.Context, q Querier, cfg Config, arm Arm, at time.Time
 }
 
 // scalar is the value of a one-sample vector, NaN when empty.
-func scalar(v model.Vector) float64 {
+func scalar(v traffic.Vector) float64 {
 	if len(v) == 0 {
 		return math.NaN()
 	}
-	return float64(v[0].Value)
+	return v[0].Value
 }
 
 // steps lays a one-series matrix out on the step grid of the window, NaN where a step has no value.
@@ -336,7 +336,7 @@ func closestClusters(ctx context.Context, q Querier, cfg Config, arm Arm, at tim
 	}
 	var names []scored
 	for _, s := range r.Vector {
-		name := string(s.Metric[model.LabelName(cfg.Dialect.Cluster)])
+		name := s.Metric.Get(cfg.Dialect.Cluster)
 		names = append(names, scored{name, levenshtein(strings.TrimPrefix(arm.Text, "~"), name)})
 	}
 	sort.Slice(names, func(i, j int) bool {

@@ -151,14 +151,12 @@ func (q *Querier) Query(ctx context.Context, query string, at time.Time) (traffi
 	if err != nil {
 		return traffic.Result{}, fmt.Errorf("query %s: %w", query, err)
 	}
-	out := traffic.Result{Vector: make(model.Vector, 0, len(vec))}
+	out := traffic.Result{Vector: make(traffic.Vector, 0, len(vec))}
 	for _, s := range vec {
 		if s.H != nil {
 			continue
 		}
-		m := make(model.Metric, s.Metric.Len())
-		s.Metric.Range(func(l labels.Label) { m[model.LabelName(l.Name)] = model.LabelValue(l.Value) })
-		out.Vector = append(out.Vector, &model.Sample{Metric: m, Value: model.SampleValue(s.F), Timestamp: model.Time(s.T)})
+		out.Vector = append(out.Vector, traffic.Sample{Metric: s.Metric, Value: s.F})
 	}
 	out.Warnings, out.Infos = res.Warnings.AsStrings(query, 10, 10)
 	return out, nil

@@ -7,9 +7,13 @@ import (
 	"net/http"
 	"strconv"
 	"unicode/utf8"
+	"unsafe"
 
 	promv1 "github.com/prometheus/client_golang/api/prometheus/v1"
 	"github.com/prometheus/common/model"
+	"github.com/prometheus/prometheus/model/labels"
+
+	"github.com/kubectl-promteam/kubectl-promteam/pkg/traffic"
 )
 
 // The result types decoded.
@@ -24,7 +28,7 @@ type answer struct {
 	errorType  string
 	errorMsg   string
 	resultType string
-	vector     model.Vector
+	vector     traffic.Vector
 	matrix     model.Matrix
 	warnings   []string
 	infos      []string
@@ -33,14 +37,14 @@ type answer struct {
 // decodeAnswer turns the status code and body of a query answer into the answer, or into the
 // error client_golang's v1 API reports for them (*promv1.Error, with the same types and texts).
 // want is the result type decoded: a result of another type is only named in resultType.
-func decodeAnswer(code int, body []byte, want string) (answer, error) {
+func decodeAnswer(code int, body []byte, want string, cache *labelCache) (answer, error) {
 	if code/100 != 2 {
 		// Prometheus answers its own errors with 400 or 422 and the error envelope; anything
 		// else (a proxy's 503 page, say) is a bare HTTP error.
 		if code != http.StatusBadRequest && code != http.StatusUnprocessableEntity {
 			return answer{}, httpError(code, body)
 		}
-		a, err := decodeEnvelope(body, "")
+		a, err := decodeEnvelope(body, "", nil)
 		if err != nil {
 			return answer{}, httpError(code, body)
 		}
@@ -55,7 +59,7 @@ func decodeAnswer(code int, body []byte, want string) (answer, error) {
 		}
 		return answer{}, &promv1.Error{Type: promv1.ErrorType(a.errorType), Msg: a.errorMsg}
 	}
-	a, err := decodeEnvelope(body, want)
+	a, err := decodeEnvelope(body, want, cache)
 	if err != nil {
 		return answer{}, &promv1.Error{Type: promv1.ErrBadResponse, Msg: err.Error()}
 	}
@@ -89,8 +93,8 @@ func httpError(code int, body []byte) error {
 
 // decodeEnvelope decodes body with the scanner below and, where the scanner declines (native
 // histograms, JSON it does not expect), with encoding/json and the model types' own decoders.
-func decodeEnvelope(body []byte, want string) (answer, error) {
-	d := scanner{b: body}
+func decodeEnvelope(body []byte, want string, cache *labelCache) (answer, error) {
+	d := scanner{b: body, cache: cache}
 	a, err := d.envelope(want)
 	if err == nil {
 		return a, nil
@@ -124,9 +128,11 @@ func decodeStd(body []byte, want string) (answer, error) {
 	}
 	switch want {
 	case vectorType:
-		if err := json.Unmarshal(env.Data.Result, &a.vector); err != nil {
+		var v model.Vector
+		if err := json.Unmarshal(env.Data.Result, &v); err != nil {
 			return answer{}, err
 		}
+		a.vector = fromModel(v)
 	case matrixType:
 		if err := json.Unmarshal(env.Data.Result, &a.matrix); err != nil {
 			return answer{}, err
@@ -135,16 +141,33 @@ func decodeStd(body []byte, want string) (answer, error) {
 	return a, nil
 }
 
+// fromModel turns the model types' vector into the collector's. A native histogram sample keeps
+// its labels and has no float value (0), as in the model types.
+func fromModel(v model.Vector) traffic.Vector {
+	out := make(traffic.Vector, 0, len(v))
+	for _, smp := range v {
+		b := labels.NewScratchBuilder(len(smp.Metric))
+		for name, value := range smp.Metric {
+			b.Add(string(name), string(value))
+		}
+		b.Sort()
+		out = append(out, traffic.Sample{Metric: b.Labels(), Value: float64(smp.Value)})
+	}
+	return out
+}
+
 // errDecline makes the scanner hand the body to encoding/json.
 var errDecline = errors.New("not a plain query answer")
 
 // scanner decodes the query API's envelope and float samples in one pass over the body, without
 // reflection. It accepts what Prometheus writes and declines the rest.
 type scanner struct {
-	b      []byte
-	i      int
-	names  map[string]model.LabelName
-	labels []labelPair
+	b       []byte
+	i       int
+	names   map[string]model.LabelName
+	labels  []labelPair
+	builder labels.ScratchBuilder
+	cache   *labelCache
 }
 
 type labelPair struct {
@@ -275,6 +298,13 @@ func (s *scanner) rawString() (raw []byte, plain bool, err error) {
 	plain = true
 	ascii := true
 	for i := start; i < len(s.b); i++ {
+		// Most bytes of a label are printable ASCII: skip them in a tight loop.
+		for i < len(s.b) && printable[s.b[i]] {
+			i++
+		}
+		if i == len(s.b) {
+			break
+		}
 		switch c := s.b[i]; {
 		case c == '"':
 			s.i = i + 1
@@ -287,12 +317,21 @@ func (s *scanner) rawString() (raw []byte, plain bool, err error) {
 			i++
 		case c < 0x20:
 			return nil, false, errDecline
-		case c >= 0x80:
+		default: // c >= 0x80
 			ascii = false
 		}
 	}
 	return nil, false, errDecline
 }
+
+// printable marks the bytes a string may hold as they are: ASCII from the space on, but the
+// quote and the backslash.
+var printable = func() (t [256]bool) {
+	for c := 0x20; c < 0x80; c++ {
+		t[c] = c != '"' && c != '\\'
+	}
+	return t
+}()
 
 func (s *scanner) str() (string, error) {
 	raw, plain, err := s.rawString()
@@ -481,13 +520,14 @@ func (s *scanner) result(a *answer, want string) error {
 	return s.skip()
 }
 
-// vector and metric read the bulk of every answer; they loop by hand rather than through array
-// and object, whose closures cost about a tenth of the decoding time here.
-func (s *scanner) vector() (model.Vector, error) {
+// vector and labelSet read the bulk of every answer; they loop by hand rather than through
+// array and object, whose closures cost about a tenth of the decoding time here. A sample's
+// timestamp is checked and dropped: in an instant vector it is the query's instant.
+func (s *scanner) vector() (traffic.Vector, error) {
 	if err := s.expect('['); err != nil {
 		return nil, err
 	}
-	var samples []model.Sample
+	var v traffic.Vector
 	for first := true; ; {
 		ok, err := s.more(']', &first)
 		if err != nil {
@@ -499,7 +539,7 @@ func (s *scanner) vector() (model.Vector, error) {
 		if err := s.expect('{'); err != nil {
 			return nil, err
 		}
-		var smp model.Sample
+		var smp traffic.Sample
 		for first := true; ; {
 			ok, err := s.more('}', &first)
 			if err != nil {
@@ -517,9 +557,11 @@ func (s *scanner) vector() (model.Vector, error) {
 			}
 			switch string(key) {
 			case "metric":
-				smp.Metric, err = s.metric()
+				smp.Metric, err = s.labelSet()
 			case "value":
-				smp.Timestamp, smp.Value, err = s.pair()
+				var value model.SampleValue
+				_, value, err = s.pair()
+				smp.Value = float64(value)
 			default:
 				// A native histogram, or something newer: encoding/json knows the model.
 				err = errDecline
@@ -528,13 +570,73 @@ func (s *scanner) vector() (model.Vector, error) {
 				return nil, err
 			}
 		}
-		samples = append(samples, smp)
-	}
-	v := make(model.Vector, len(samples))
-	for i := range samples {
-		v[i] = &samples[i]
+		v = append(v, smp)
 	}
 	return v, nil
+}
+
+// labelSet reads a label set into the labels.Labels Prometheus itself uses: one string per
+// sample, found in the cache when the same text was read before. The builder copies names and
+// values out of the body when it makes that string, so until then it is handed views of the
+// body rather than copies.
+func (s *scanner) labelSet() (labels.Labels, error) {
+	if s.null() {
+		return labels.EmptyLabels(), nil
+	}
+	start := s.i
+	if err := s.expect('{'); err != nil {
+		return labels.EmptyLabels(), err
+	}
+	s.builder.Reset()
+	for first := true; ; {
+		ok, err := s.more('}', &first)
+		if err != nil {
+			return labels.EmptyLabels(), err
+		}
+		if !ok {
+			break
+		}
+		name, err := s.view()
+		if err != nil {
+			return labels.EmptyLabels(), err
+		}
+		if err := s.expect(':'); err != nil {
+			return labels.EmptyLabels(), err
+		}
+		value, err := s.view()
+		if err != nil {
+			return labels.EmptyLabels(), err
+		}
+		s.builder.Add(name, value)
+	}
+	text := s.b[start:s.i]
+	if ls, ok := s.cache.get(text); ok {
+		return ls, nil
+	}
+	s.builder.Sort()
+	ls := s.builder.Labels()
+	if _, dup := ls.HasDuplicateLabelNames(); dup {
+		// encoding/json keeps the last of a repeated key.
+		return labels.EmptyLabels(), errDecline
+	}
+	s.cache.put(string(text), ls)
+	return ls, nil
+}
+
+// view reads a string as a view of the body when it has no escapes, else as a copy. A view is
+// only valid while the body is, and must not outlive the decoding.
+func (s *scanner) view() (string, error) {
+	raw, plain, err := s.rawString()
+	if err != nil {
+		return "", err
+	}
+	if !plain {
+		return unescape(s.b[s.i-len(raw)-2 : s.i])
+	}
+	if len(raw) == 0 {
+		return "", nil
+	}
+	return unsafe.String(&raw[0], len(raw)), nil
 }
 
 func (s *scanner) matrix() (model.Matrix, error) {
@@ -582,7 +684,7 @@ func (s *scanner) pairs() ([]model.SamplePair, error) {
 	return out, nil
 }
 
-// metric reads a label set. Label names repeat from sample to sample, so one string serves them
+// metric reads a label set into the model types, for range answers. Label names repeat from sample to sample, so one string serves them
 // all.
 func (s *scanner) metric() (model.Metric, error) {
 	if s.null() {

@@ -21,6 +21,9 @@ import (
 	"github.com/prometheus/client_golang/api"
 	promv1 "github.com/prometheus/client_golang/api/prometheus/v1"
 	"github.com/prometheus/common/model"
+	"github.com/prometheus/prometheus/model/labels"
+
+	"github.com/kubectl-promteam/kubectl-promteam/pkg/traffic"
 )
 
 // fixed answers whatever it is asked with its status and body, which tests change as they go.
@@ -61,16 +64,21 @@ func both(t *testing.T, h http.Handler) (*Client, promv1.API) {
 	return c, promv1.NewAPI(ac)
 }
 
-// sameVector reports how got differs from want, sample by sample, with NaN equal to NaN.
-func sameVector(got, want model.Vector) string {
+// sameVector reports how got differs from want, the model types' decoding, sample by sample:
+// the same labels and value, with NaN equal to NaN; a native histogram sample has value 0 in
+// both. Instant samples carry no timestamp of their own.
+func sameVector(got traffic.Vector, want model.Vector) string {
 	if len(got) != len(want) {
 		return fmt.Sprintf("%d samples, want %d", len(got), len(want))
 	}
 	for i := range got {
 		g, w := got[i], want[i]
-		if !reflect.DeepEqual(g.Metric, w.Metric) || g.Timestamp != w.Timestamp || !g.Value.Equal(w.Value) ||
-			!reflect.DeepEqual(g.Histogram, w.Histogram) {
-			return fmt.Sprintf("sample %d = %#v, want %#v", i, g, w)
+		m := make(map[string]string, len(w.Metric))
+		for name, value := range w.Metric {
+			m[string(name)] = string(value)
+		}
+		if !labels.Equal(g.Metric, labels.FromMap(m)) || !model.SampleValue(g.Value).Equal(w.Value) {
+			return fmt.Sprintf("sample %d = %v %v, want %v %v", i, g.Metric, g.Value, w.Metric, w.Value)
 		}
 	}
 	return ""
@@ -101,16 +109,17 @@ func TestVectorsAsClientGolang(t *testing.T) {
 	f := &fixed{}
 	c, v1 := both(t, f)
 	for name, result := range map[string]string{
-		"empty":      `"resultType":"vector","result":[]`,
-		"null":       `"resultType":"vector","result":null`,
-		"special":    `"resultType":"vector","result":[{"metric":{"a":"1"},"value":[1700000000.123,"NaN"]},{"metric":{"a":"2"},"value":[1700000000.1,"+Inf"]},{"metric":{"a":"3"},"value":[1700000000,"-Inf"]},{"metric":{},"value":[1700000000.12,"-0"]},{"metric":{"a":"5"},"value":[1700000000.5,"1e-300"]},{"metric":{"a":"6"},"value":[1700000000.5,"12345.678901234567"]}]`,
-		"escaped":    `"resultType":"vector","result":[{"metric":{"q":"say \"hi\"","b":"C:\\dir\\","u":"caf\u00e9 \ud83d\ude00","s":"a\/b\tc\n","h":"\u003chtml\u003e \u0026","raw":"café 😀","e":""},"value":[1,"1"]}]`,
-		"escapedKey": `"resultType":"vector","result":[{"metric":{"k\u0041":"v"},"value":[1,"1"]}]`,
-		"order":      `"result":[{"value":[1700000000.001,"2"],"metric":{"b":"x","a":"y"}}],"resultType":"vector"`,
-		"spaces":     "\n \"resultType\" : \"vector\" ,\n\t\"result\" : [ { \"metric\" : { \"a\" : \"b\" } , \"value\" : [ 1700000000.25 , \"3\" ] } ] \n",
-		"timestamps": `"resultType":"vector","result":[{"metric":{"a":"1"},"value":[-1.5,"1"]},{"metric":{"a":"2"},"value":[1700000000.1239,"1"]},{"metric":{"a":"3"},"value":[0.001,"1"]},{"metric":{"a":"4"},"value":[-0.5,"1"]}]`,
-		"histogram":  `"resultType":"vector","result":[{"metric":{"a":"1"},"value":[1,"1"]},{"metric":{"a":"h"},"histogram":[1700000000.5,{"count":"3","sum":"4.5","buckets":[[1,"0.5","1","2"],[0,"1","2","1"]]}]}]`,
-		"stats":      `"resultType":"vector","result":[{"metric":{"a":"1"},"value":[1,"1"]}],"stats":{"timings":{"evalTotalTime":0.1},"samples":{"totalQueryableSamples":3}}`,
+		"empty":       `"resultType":"vector","result":[]`,
+		"null":        `"resultType":"vector","result":null`,
+		"special":     `"resultType":"vector","result":[{"metric":{"a":"1"},"value":[1700000000.123,"NaN"]},{"metric":{"a":"2"},"value":[1700000000.1,"+Inf"]},{"metric":{"a":"3"},"value":[1700000000,"-Inf"]},{"metric":{},"value":[1700000000.12,"-0"]},{"metric":{"a":"5"},"value":[1700000000.5,"1e-300"]},{"metric":{"a":"6"},"value":[1700000000.5,"12345.678901234567"]}]`,
+		"escaped":     `"resultType":"vector","result":[{"metric":{"q":"say \"hi\"","b":"C:\\dir\\","u":"caf\u00e9 \ud83d\ude00","s":"a\/b\tc\n","h":"\u003chtml\u003e \u0026","raw":"café 😀","e":""},"value":[1,"1"]}]`,
+		"escapedKey":  `"resultType":"vector","result":[{"metric":{"k\u0041":"v"},"value":[1,"1"]}]`,
+		"repeatedKey": `"resultType":"vector","result":[{"metric":{"a":"1","b":"x","a":"2"},"value":[1,"1"]}]`,
+		"order":       `"result":[{"value":[1700000000.001,"2"],"metric":{"b":"x","a":"y"}}],"resultType":"vector"`,
+		"spaces":      "\n \"resultType\" : \"vector\" ,\n\t\"result\" : [ { \"metric\" : { \"a\" : \"b\" } , \"value\" : [ 1700000000.25 , \"3\" ] } ] \n",
+		"timestamps":  `"resultType":"vector","result":[{"metric":{"a":"1"},"value":[-1.5,"1"]},{"metric":{"a":"2"},"value":[1700000000.1239,"1"]},{"metric":{"a":"3"},"value":[0.001,"1"]},{"metric":{"a":"4"},"value":[-0.5,"1"]}]`,
+		"histogram":   `"resultType":"vector","result":[{"metric":{"a":"1"},"value":[1,"1"]},{"metric":{"a":"h"},"histogram":[1700000000.5,{"count":"3","sum":"4.5","buckets":[[1,"0.5","1","2"],[0,"1","2","1"]]}]}]`,
+		"stats":       `"resultType":"vector","result":[{"metric":{"a":"1"},"value":[1,"1"]}],"stats":{"timings":{"evalTotalTime":0.1},"samples":{"totalQueryableSamples":3}}`,
 	} {
 		t.Run(name, func(t *testing.T) {
 			f.set(http.StatusOK, `{"status":"success","data":{`+result+`}}`)
@@ -169,6 +178,14 @@ func TestRandomVectorsAsClientGolang(t *testing.T) {
 		}
 		if d := sameVector(res.Vector, want.(model.Vector)); d != "" {
 			t.Fatalf("round %d against client_golang: %s", round, d)
+		}
+		// The same answer again reads every label set from the client's cache.
+		again, err := c.Query(context.Background(), "q", time.Time{})
+		if err != nil {
+			t.Fatalf("round %d again: %v", round, err)
+		}
+		if d := sameVector(again.Vector, vec); d != "" {
+			t.Fatalf("round %d again, from the cache: %s", round, d)
 		}
 	}
 }
@@ -280,7 +297,7 @@ func TestRequestsAndGetFallback(t *testing.T) {
 		}
 		res, err := c.Query(context.Background(), `sum(up{a="b"})`, time.Unix(1700000000, 500e6))
 		srv.Close()
-		if err != nil || len(res.Vector) != 1 || res.Vector[0].Value != 7 || res.Vector[0].Timestamp != 1700000000500 {
+		if err != nil || len(res.Vector) != 1 || res.Vector[0].Value != 7 || res.Vector[0].Metric.Get("a") != "b" {
 			t.Fatalf("refusal %d: %+v, %v", refusal, res, err)
 		}
 		wantMethods := "POST "
@@ -333,7 +350,7 @@ func BenchmarkDecodeVector(b *testing.B) {
 	body := ruleAnswer(13100)
 	u, _ := url.Parse("http://prometheus:9090")
 	mem := &memory{body: body, url: u}
-	ours := &Client{http: mem, url: u.String(), timeout: time.Minute}
+	ours := &Client{http: mem, url: u.String(), timeout: time.Minute, labels: newLabelCache()}
 	theirs := promv1.NewAPI(mem)
 	ctx := context.Background()
 	at := time.Unix(1764180000, 0)

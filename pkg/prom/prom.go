@@ -45,6 +45,7 @@ type Client struct {
 	http    api.Client
 	url     string
 	timeout time.Duration
+	labels  *labelCache
 }
 
 // New checks cfg and builds a client. It does not contact Prometheus.
@@ -77,7 +78,7 @@ func New(cfg Config) (*Client, error) {
 	if err != nil {
 		return nil, err
 	}
-	return &Client{http: c, url: cfg.URL, timeout: cfg.Timeout}, nil
+	return &Client{http: c, url: cfg.URL, timeout: cfg.Timeout, labels: newLabelCache()}, nil
 }
 
 func transport(cfg Config) (*http.Transport, error) {
@@ -156,7 +157,7 @@ func (c *Client) do(ctx context.Context, endpoint string, args url.Values, want 
 	if err != nil {
 		return answer{}, err
 	}
-	return decodeAnswer(resp.StatusCode, body, want)
+	return decodeAnswer(resp.StatusCode, body, want, c.labels)
 }
 
 // formatTime writes t in seconds, as client_golang does.

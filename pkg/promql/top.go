@@ -28,6 +28,17 @@ func (s Selector) With(name, value string) Selector {
 	return out
 }
 
+// Pins reports whether s selects one value of label name: whether it holds an equality
+// matcher for it.
+func (s Selector) Pins(name string) bool {
+	for _, m := range s.matchers {
+		if m.Name == name && m.Type == labels.MatchEqual {
+			return true
+		}
+	}
+	return false
+}
+
 func (s Selector) series(metric string, extra ...*labels.Matcher) *parser.VectorSelector {
 	return Series(metric, append(append([]*labels.Matcher(nil), s.matchers...), extra...)...)
 }
@@ -205,6 +216,14 @@ func RecordedResponseRate(sel Selector) parser.Expr {
 // 1 - 5xx/responses: rates add up across namespaces where the recorded ratios do not.
 func Recorded5xxRate(sel Selector) parser.Expr {
 	return SumBy(sel.series(Record5xxRate), LabelCluster)
+}
+
+// RecordedSuccessRatio is the recorded non-5xx share of final responses by cluster. Ratios do
+// not add up across namespaces: it answers for a selection that pins one namespace, where each
+// cluster has a single recorded series; elsewhere RecordedResponseRate and Recorded5xxRate give
+// the ratio. NaN for a cluster without responses, as recorded.
+func RecordedSuccessRatio(sel Selector) parser.Expr {
+	return MaxBy(sel.series(RecordSuccessRatio), LabelCluster)
 }
 
 // RecordedLatency is latency quantile q (one of Quantiles) by cluster over the rules' window, in

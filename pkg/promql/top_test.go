@@ -7,6 +7,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/prometheus/prometheus/model/labels"
 	"github.com/prometheus/prometheus/promql/parser"
 
 	"github.com/kubectl-promteam/kubectl-promteam/internal/testutil/golden"
@@ -85,6 +86,8 @@ func TestRecordedQueries(t *testing.T) {
 			`sum by (envoy_cluster_name) (envoy_cluster:upstream_rq_xx:rate5m{namespace="edge"})`},
 		"5xx": {Recorded5xxRate(sel),
 			`sum by (envoy_cluster_name) (envoy_cluster:upstream_rq_5xx:rate5m{namespace="edge"})`},
+		"success": {RecordedSuccessRatio(sel),
+			`max by (envoy_cluster_name) (envoy_cluster:upstream_rq_success_ratio:rate5m{namespace="edge"})`},
 		"p50": {RecordedLatency(sel, 0.5),
 			`max by (envoy_cluster_name) (envoy_cluster:upstream_rq_time_seconds:p50_rate5m{namespace="edge"})`},
 		"p99": {RecordedLatency(sel, 0.99),
@@ -115,6 +118,7 @@ func TestRecordedQueries(t *testing.T) {
 		{"rps", RecordedRequestRate(hostile)},
 		{"responses", RecordedResponseRate(hostile)},
 		{"5xx", Recorded5xxRate(hostile)},
+		{"success", RecordedSuccessRatio(hostile)},
 		{"p50", RecordedLatency(hostile, 0.5)},
 		{"p90", RecordedLatency(hostile, 0.9)},
 		{"p99", RecordedLatency(hostile, 0.99)},
@@ -127,4 +131,24 @@ func TestRecordedQueries(t *testing.T) {
 		fmt.Fprintf(&b, "# %s\n%s\n\n", q.name, text)
 	}
 	golden.Assert(t, filepath.Join("testdata", "top-rules.promql"), b.Bytes())
+}
+
+// TestSelectorPins tells a selection of one namespace from the others: only an equality pins.
+func TestSelectorPins(t *testing.T) {
+	for _, tc := range []struct {
+		name string
+		sel  Selector
+		want bool
+	}{
+		{"namespace", Namespace("edge"), true},
+		{"namespace and pod", Namespace("edge").With("pod", "envoy-0"), true},
+		{"everything", Everything, false},
+		{"pod only", Everything.With("pod", "envoy-0"), false},
+		{"namespace pattern", Everything.WithMatcher(mustMatcher(labels.MatchRegexp, LabelNamespace, "edge|shop")), false},
+		{"not a namespace", Everything.WithMatcher(Neq(LabelNamespace, "edge")), false},
+	} {
+		if got := tc.sel.Pins(LabelNamespace); got != tc.want {
+			t.Errorf("%s: Pins(namespace) = %v, want %v", tc.name, got, tc.want)
+		}
+	}
 }

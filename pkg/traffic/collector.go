@@ -8,9 +8,9 @@ import (
 	"slices"
 	"sort"
 	"strconv"
+	"sync"
 	"time"
 
-	"github.com/prometheus/common/model"
 	"github.com/prometheus/prometheus/model/labels"
 	"github.com/prometheus/prometheus/promql/parser"
 	"golang.org/x/sync/errgroup"
@@ -28,9 +28,19 @@ type Querier interface {
 // be incomplete; infos are hints (Prometheus 3 notes that Envoy's counters lack the _total
 // suffix, for one) that change nothing about the numbers.
 type Result struct {
-	Vector   model.Vector
+	Vector   Vector
 	Warnings []string
 	Infos    []string
+}
+
+// Vector is an instant vector: one sample per series, all at the query's instant.
+type Vector []Sample
+
+// Sample is one series of an instant vector: its labels and its value. A refresh reads thousands,
+// so a sample is one label string and a float, by value.
+type Sample struct {
+	Metric labels.Labels
+	Value  float64
 }
 
 // Config chooses what the collector asks.
@@ -81,6 +91,22 @@ type Collector struct {
 	cfg     Config
 	frame   []query
 	codeStp time.Duration
+	// foldSuccess says the success ratio is folded from response and 5xx rates once every
+	// answer is in (recordedQueries).
+	foldSuccess bool
+
+	// services holds what cfg.Naming made of the cluster names of the last refresh. The names
+	// stay from one refresh to the next, and matching a name against the naming schemes costs
+	// more than the rest of folding its row. A refresh reads the map and publishes a new one
+	// with the names it saw, so it never grows past one refresh's clusters.
+	mu       sync.Mutex
+	services map[string]service
+}
+
+// service is the Kubernetes Service a cluster name reveals, if any.
+type service struct {
+	namespace, name string
+	ok              bool
 }
 
 // query is one PromQL expression and the row field its samples fill.
@@ -88,7 +114,7 @@ type query struct {
 	text string
 	into func(r *rowParts, v float64)
 	// label names the cluster in the samples of a cluster query.
-	label model.LabelName
+	label string
 	// listener queries group by the listener label instead of the cluster label.
 	listener func(l *Listener, v float64)
 }
@@ -131,9 +157,11 @@ func NewCollector(q Querier, cfg Config) (*Collector, error) {
 		{promql.UpstreamLatency(d, sel, 0.99, w), func(r *rowParts, v float64) { r.P99 = v }},
 		{promql.UpstreamActive(d, sel), func(r *rowParts, v float64) { r.Active = v }},
 	}
-	clusterLabel := model.LabelName(d.Cluster)
+	clusterLabel := d.Cluster
+	foldSuccess := false
 	if cfg.Source == SourceRules {
-		cluster, clusterLabel = recordedQueries(sel), promql.LabelCluster
+		cluster, foldSuccess = recordedQueries(sel)
+		clusterLabel = promql.LabelCluster
 	}
 	// The rules record upstream clusters only: the listener rows always come from Envoy's own
 	// downstream series, over the same window as the cluster rows.
@@ -145,7 +173,7 @@ func NewCollector(q Querier, cfg Config) (*Collector, error) {
 		{promql.DownstreamSuccessRatio(d, sel, w), func(l *Listener, v float64) { l.Success = v }},
 		{promql.DownstreamLatency(d, sel, 0.99, w), func(l *Listener, v float64) { l.P99 = v }},
 	}
-	c := &Collector{q: q, cfg: cfg, codeStp: max(w/4, time.Second)}
+	c := &Collector{q: q, cfg: cfg, codeStp: max(w/4, time.Second), foldSuccess: foldSuccess}
 	for _, e := range cluster {
 		text, err := promql.Check(e.expr)
 		if err != nil {
@@ -163,25 +191,34 @@ func NewCollector(q Querier, cfg Config) (*Collector, error) {
 	return c, nil
 }
 
-// recordedQueries read the recording rules into the same row fields as the raw queries. The
-// success ratio is folded from the response and 5xx rates (see recordedSuccess); the rules record
-// latency in seconds, rows hold milliseconds.
-func recordedQueries(sel promql.Selector) []clusterQuery {
-	return []clusterQuery{
-		{promql.RecordedRequestRate(sel), func(r *rowParts, v float64) { r.RPS = v }},
-		{promql.RecordedResponseRate(sel), func(r *rowParts, v float64) { r.responses = v }},
-		{promql.Recorded5xxRate(sel), func(r *rowParts, v float64) { r.errors5xx = v }},
-		{promql.RecordedLatency(sel, 0.5), func(r *rowParts, v float64) { r.P50 = v * 1000 }},
-		{promql.RecordedLatency(sel, 0.9), func(r *rowParts, v float64) { r.P90 = v * 1000 }},
-		{promql.RecordedLatency(sel, 0.99), func(r *rowParts, v float64) { r.P99 = v * 1000 }},
-		{promql.RecordedActive(sel), func(r *rowParts, v float64) { r.Active = v }},
+// recordedQueries read the recording rules into the same row fields as the raw queries; the
+// rules record latency in seconds, rows hold milliseconds. A selection of one namespace reads the
+// recorded success ratio, one series per cluster; any other folds it from the response and 5xx
+// rates (see recordedSuccess), which add up across namespaces where ratios do not. fold says
+// which.
+func recordedQueries(sel promql.Selector) (queries []clusterQuery, fold bool) {
+	queries = []clusterQuery{{promql.RecordedRequestRate(sel), func(r *rowParts, v float64) { r.RPS = v }}}
+	if sel.Pins(promql.LabelNamespace) {
+		queries = append(queries, clusterQuery{promql.RecordedSuccessRatio(sel), func(r *rowParts, v float64) { r.Success = v }})
+	} else {
+		fold = true
+		queries = append(queries,
+			clusterQuery{promql.RecordedResponseRate(sel), func(r *rowParts, v float64) { r.responses = v }},
+			clusterQuery{promql.Recorded5xxRate(sel), func(r *rowParts, v float64) { r.errors5xx = v }})
 	}
+	return append(queries,
+		clusterQuery{promql.RecordedLatency(sel, 0.5), func(r *rowParts, v float64) { r.P50 = v * 1000 }},
+		clusterQuery{promql.RecordedLatency(sel, 0.9), func(r *rowParts, v float64) { r.P90 = v * 1000 }},
+		clusterQuery{promql.RecordedLatency(sel, 0.99), func(r *rowParts, v float64) { r.P99 = v * 1000 }},
+		clusterQuery{promql.RecordedActive(sel), func(r *rowParts, v float64) { r.Active = v }},
+	), fold
 }
 
 // recordedSuccess is the non-5xx share of final responses, 1 - 5xx/responses, the ratio the rules
-// record as envoy_cluster:upstream_rq_success_ratio:rate5m. Folding it from the two rates keeps
-// every rule query a single read, and the rates of several namespaces add up where their ratios
-// would not. A cluster without responses has no ratio; one without 5xx series never failed.
+// record as envoy_cluster:upstream_rq_success_ratio:rate5m, for a selection of several
+// namespaces: their rates add up where their ratios would not, and folding here keeps every rule
+// query a single read, with no join. A cluster without responses has no ratio; one without 5xx
+// series never failed.
 func recordedSuccess(responses, errors5xx float64) float64 {
 	if !Known(responses) || responses <= 0 {
 		return NoData
@@ -207,75 +244,114 @@ func (c *Collector) Queries() []string {
 	return out
 }
 
-// Frame runs one refresh at instant at.
+// Frame runs one refresh at instant at. Each answer is folded into the rows as it arrives, so
+// only the last one's fold waits for every query.
 func (c *Collector) Frame(ctx context.Context, at time.Time) (Frame, error) {
 	start := time.Now()
-	results := make([]Result, len(c.frame))
+	c.mu.Lock()
+	known := c.services
+	c.mu.Unlock()
+	fl := &fold{c: c, known: known, rows: make(map[string]*rowParts, len(known)), listeners: map[string]*Listener{}}
+	notes := make([]Result, len(c.frame))
 	g, gctx := errgroup.WithContext(ctx)
 	for i, q := range c.frame {
 		g.Go(func() error {
 			r, err := c.q.Query(gctx, q.text, at)
-			results[i] = r
-			return err
+			if err != nil {
+				return err
+			}
+			notes[i] = Result{Warnings: r.Warnings, Infos: r.Infos}
+			fl.add(q, r.Vector)
+			return nil
 		})
 	}
 	if err := g.Wait(); err != nil {
 		return Frame{}, err
 	}
 	f := Frame{At: at, Window: c.cfg.Window, Dialect: c.cfg.Dialect.Name, Source: c.cfg.Source, Took: time.Since(start)}
-	rules := c.cfg.Source == SourceRules
-	rows := map[string]*rowParts{}
-	listeners := map[string]*Listener{}
-	for i, q := range c.frame {
-		f.Warnings = appendNew(f.Warnings, results[i].Warnings...)
-		f.Infos = appendNew(f.Infos, results[i].Infos...)
-		for _, s := range results[i].Vector {
-			v := float64(s.Value)
-			if q.listener != nil {
-				name := string(s.Metric[model.LabelName(c.cfg.Dialect.Listener)])
-				l, ok := listeners[name]
-				if !ok {
-					l = &Listener{Prefix: name, RPS: NoData, Success: NoData, P99: NoData}
-					listeners[name] = l
-				}
-				q.listener(l, v)
-				continue
-			}
-			name := string(s.Metric[q.label])
-			if rules && name == "" {
-				// A recorded series without a cluster name (Envoy statistics in a dialect
-				// the rules do not label) belongs to no cluster.
-				continue
-			}
-			r, ok := rows[name]
-			if !ok {
-				r = c.newRow(name)
-				rows[name] = r
-			}
-			q.into(r, v)
-		}
+	// Notes in query order, whatever order the answers came in.
+	for _, n := range notes {
+		f.Warnings = appendNew(f.Warnings, n.Warnings...)
+		f.Infos = appendNew(f.Infos, n.Infos...)
 	}
-	for _, r := range rows {
-		if rules {
+	services := make(map[string]service, len(fl.rows))
+	f.Rows = make([]Row, 0, len(fl.rows))
+	for name, r := range fl.rows {
+		services[name] = service{namespace: r.Namespace, name: r.Service, ok: r.Service != ""}
+		if c.foldSuccess {
 			r.Success = recordedSuccess(r.responses, r.errors5xx)
 		}
 		f.Rows = append(f.Rows, r.Row)
 	}
+	c.mu.Lock()
+	c.services = services
+	c.mu.Unlock()
 	SortRows(f.Rows, SortRPS, false)
-	for _, l := range listeners {
+	for _, l := range fl.listeners {
 		f.Listeners = append(f.Listeners, *l)
 	}
 	sort.Slice(f.Listeners, func(i, j int) bool { return f.Listeners[i].Prefix < f.Listeners[j].Prefix })
 	return f, nil
 }
 
-func (c *Collector) newRow(name string) *rowParts {
+// fold gathers one refresh's answers into rows and listeners, one answer at a time.
+type fold struct {
+	c *Collector
+	// known is what the naming scheme made of the last refresh's cluster names.
+	known map[string]service
+
+	mu        sync.Mutex
+	rows      map[string]*rowParts
+	listeners map[string]*Listener
+}
+
+// add folds the answer to q.
+func (fl *fold) add(q query, v Vector) {
+	c := fl.c
+	rules := c.cfg.Source == SourceRules
+	listener := c.cfg.Dialect.Listener
+	fl.mu.Lock()
+	defer fl.mu.Unlock()
+	for _, s := range v {
+		value := s.Value
+		if q.listener != nil {
+			name := s.Metric.Get(listener)
+			l, ok := fl.listeners[name]
+			if !ok {
+				l = &Listener{Prefix: name, RPS: NoData, Success: NoData, P99: NoData}
+				fl.listeners[name] = l
+			}
+			q.listener(l, value)
+			continue
+		}
+		name := s.Metric.Get(q.label)
+		if rules && name == "" {
+			// A recorded series without a cluster name (Envoy statistics in a dialect the
+			// rules do not label) belongs to no cluster.
+			continue
+		}
+		r, ok := fl.rows[name]
+		if !ok {
+			r = c.newRow(name, fl.known)
+			fl.rows[name] = r
+		}
+		q.into(r, value)
+	}
+}
+
+// newRow starts the row of a cluster, with the Service its name reveals: from known, the
+// names of the last refresh, or else from the naming scheme.
+func (c *Collector) newRow(name string, known map[string]service) *rowParts {
 	r := &rowParts{
 		Row:       Row{Name: name, RPS: NoData, Success: NoData, P50: NoData, P90: NoData, P99: NoData, Active: NoData},
 		responses: NoData, errors5xx: NoData,
 	}
-	if ns, svc, ok := c.cfg.Naming.Service(name); ok {
-		r.Namespace, r.Service = ns, svc
+	s, ok := known[name]
+	if !ok {
+		s.namespace, s.name, s.ok = c.cfg.Naming.Service(name)
+	}
+	if s.ok {
+		r.Namespace, r.Service = s.namespace, s.name
 	}
 	return r
 }
@@ -330,7 +406,7 @@ func (c *Collector) Detail(ctx context.Context, at time.Time, cluster string) (D
 		promql.StatMembers: &out.MembersTotal, promql.StatBreakersOpen: &out.BreakersOpen,
 	}
 	for _, s := range results[2].Vector {
-		stat, v := string(s.Metric[promql.StatLabel]), float64(s.Value)
+		stat, v := s.Metric.Get(promql.StatLabel), s.Value
 		if p, ok := stats[stat]; ok {
 			*p = v
 		}
@@ -349,16 +425,16 @@ func (c *Collector) Detail(ctx context.Context, at time.Time, cluster string) (D
 		func(p *PodRow, v float64) { p.P99 = v },
 	} {
 		for _, s := range results[3+i].Vector {
-			name := string(s.Metric["pod"])
+			name := s.Metric.Get("pod")
 			if name == "" {
-				name = string(s.Metric["instance"])
+				name = s.Metric.Get("instance")
 			}
 			p, ok := pods[name]
 			if !ok {
 				p = &PodRow{Pod: name, RPS: NoData, Success: NoData, P99: NoData}
 				pods[name] = p
 			}
-			into(p, float64(s.Value))
+			into(p, s.Value)
 		}
 	}
 	for _, p := range pods {
@@ -378,14 +454,14 @@ func className(v string) string {
 }
 
 // shares reads one label's values and rates, highest first.
-func shares(v model.Vector, label string, rename func(string) string) []Share {
+func shares(v Vector, label string, rename func(string) string) []Share {
 	var out []Share
 	for _, s := range v {
-		name := string(s.Metric[model.LabelName(label)])
+		name := s.Metric.Get(label)
 		if rename != nil {
 			name = rename(name)
 		}
-		out = append(out, Share{Label: name, RPS: float64(s.Value)})
+		out = append(out, Share{Label: name, RPS: s.Value})
 	}
 	sort.Slice(out, func(i, j int) bool {
 		if out[i].RPS != out[j].RPS {
@@ -397,14 +473,14 @@ func shares(v model.Vector, label string, rename func(string) string) []Share {
 }
 
 // buckets turns the cumulative histogram into per-bucket rates, in bound order.
-func buckets(v model.Vector) []Bucket {
+func buckets(v Vector) []Bucket {
 	var out []Bucket
 	for _, s := range v {
-		le, err := strconv.ParseFloat(string(s.Metric["le"]), 64)
+		le, err := strconv.ParseFloat(s.Metric.Get("le"), 64)
 		if err != nil {
 			continue
 		}
-		out = append(out, Bucket{UpperMs: le, RPS: float64(s.Value)})
+		out = append(out, Bucket{UpperMs: le, RPS: s.Value})
 	}
 	sort.Slice(out, func(i, j int) bool { return out[i].UpperMs < out[j].UpperMs })
 	for i := len(out) - 1; i > 0; i-- {
@@ -441,11 +517,7 @@ func Discover(ctx context.Context, q Querier, sel promql.Selector, at time.Time)
 	}
 	series := make([]labels.Labels, 0, len(res.Vector))
 	for _, s := range res.Vector {
-		m := make(map[string]string, len(s.Metric))
-		for k, v := range s.Metric {
-			m[string(k)] = string(v)
-		}
-		series = append(series, labels.FromMap(m))
+		series = append(series, s.Metric)
 	}
 	if d, ok := promql.DetectDialect(series); ok {
 		return d, nil

@@ -8,12 +8,13 @@ import (
 	"fmt"
 	"math"
 	"path/filepath"
+	"slices"
 	"strings"
 	"sync"
 	"testing"
 	"time"
 
-	"github.com/prometheus/common/model"
+	"github.com/prometheus/prometheus/model/labels"
 
 	"github.com/kubectl-promteam/kubectl-promteam/internal/testutil/golden"
 	"github.com/kubectl-promteam/kubectl-promteam/pkg/promql"
@@ -24,7 +25,7 @@ import (
 type fakeQuerier struct {
 	mu      sync.Mutex
 	seen    []string
-	answers func(query string) model.Vector
+	answers func(query string) Vector
 	barrier *sync.WaitGroup // when set, every query waits until all have arrived
 }
 
@@ -47,19 +48,15 @@ func (f *fakeQuerier) Query(ctx context.Context, q string, _ time.Time) (Result,
 	return Result{Vector: f.answers(q), Warnings: []string{"some warning"}}, nil
 }
 
-func sample(labels map[string]string, v float64) *model.Sample {
-	m := model.Metric{}
-	for k, val := range labels {
-		m[model.LabelName(k)] = model.LabelValue(val)
-	}
-	return &model.Sample{Metric: m, Value: model.SampleValue(v)}
+func sample(ls map[string]string, v float64) Sample {
+	return Sample{Metric: labels.FromMap(ls), Value: v}
 }
 
 // clusterAnswers answers the frame queries for n clusters named c0..c(n-1), each with known
 // numbers, plus an idle cluster and one with traffic but no histogram.
-func clusterAnswers(d promql.Dialect, n int) func(string) model.Vector {
-	return func(q string) model.Vector {
-		var v model.Vector
+func clusterAnswers(d promql.Dialect, n int) func(string) Vector {
+	return func(q string) Vector {
+		var v Vector
 		add := func(name string, val float64) { v = append(v, sample(map[string]string{d.Cluster: name}, val)) }
 		switch {
 		case strings.HasPrefix(q, "histogram_quantile(0.99") && strings.Contains(q, "downstream"):
@@ -226,29 +223,29 @@ func TestRenderGolden(t *testing.T) {
 
 func TestDetailFolds(t *testing.T) {
 	d := promql.DialectEnvoy
-	fq := &fakeQuerier{answers: func(q string) model.Vector {
+	fq := &fakeQuerier{answers: func(q string) Vector {
 		switch {
 		case strings.Contains(q, "stat"):
-			return model.Vector{
+			return Vector{
 				sample(map[string]string{"stat": "timeouts"}, 0.5),
 				sample(map[string]string{"stat": "members_total"}, 3),
 				sample(map[string]string{"stat": "breakers_open"}, 0),
 			}
 		case strings.Contains(q, `sum by (code)`):
-			return model.Vector{sample(map[string]string{"code": "200"}, 9), sample(map[string]string{"code": "503"}, 1)}
+			return Vector{sample(map[string]string{"code": "200"}, 9), sample(map[string]string{"code": "503"}, 1)}
 		case strings.Contains(q, "sum by (envoy_response_code_class)"):
-			return model.Vector{sample(map[string]string{d.Class: "2"}, 9), sample(map[string]string{d.Class: "5"}, 1)}
+			return Vector{sample(map[string]string{d.Class: "2"}, 9), sample(map[string]string{d.Class: "5"}, 1)}
 		case strings.HasPrefix(q, "sum by (le)"):
-			return model.Vector{
+			return Vector{
 				sample(map[string]string{"le": "100"}, 2), sample(map[string]string{"le": "250"}, 9),
 				sample(map[string]string{"le": "+Inf"}, 10),
 			}
 		case strings.HasPrefix(q, "histogram_quantile"):
-			return model.Vector{sample(map[string]string{"pod": "envoy-0"}, 240)}
+			return Vector{sample(map[string]string{"pod": "envoy-0"}, 240)}
 		case strings.Contains(q, " / "):
-			return model.Vector{sample(map[string]string{"pod": "envoy-0"}, 0.9), sample(map[string]string{"instance": "10.0.0.9:9901"}, 1)}
+			return Vector{sample(map[string]string{"pod": "envoy-0"}, 0.9), sample(map[string]string{"instance": "10.0.0.9:9901"}, 1)}
 		default:
-			return model.Vector{sample(map[string]string{"pod": "envoy-0"}, 6), sample(map[string]string{"instance": "10.0.0.9:9901"}, 4)}
+			return Vector{sample(map[string]string{"pod": "envoy-0"}, 6), sample(map[string]string{"instance": "10.0.0.9:9901"}, 4)}
 		}
 	}}
 	det, err := newCollector(t, fq, d).Detail(context.Background(), time.Unix(1000, 0), `shop"_x`)
@@ -294,8 +291,8 @@ func TestDiscoverPicksTheDialectWithMoreSeries(t *testing.T) {
 		{[]map[string]string{{"cluster_name": "x"}, {"envoy_cluster_name": "a"}, {"envoy_cluster_name": "b"}}, "envoy", ""},
 		{nil, "", "no Envoy cluster statistics"},
 	} {
-		fq := &fakeQuerier{answers: func(q string) model.Vector {
-			var v model.Vector
+		fq := &fakeQuerier{answers: func(q string) Vector {
+			var v Vector
 			if strings.HasPrefix(q, "count by") {
 				for _, l := range tc.labels {
 					v = append(v, sample(l, 1))
@@ -373,9 +370,9 @@ func TestNaming(t *testing.T) {
 // Prometheus records 0/0), one that never failed (no 5xx series) and has no histogram (no latency
 // series), and a recorded series without a cluster name. Raw listener queries and the probe
 // answer too; rawClusters says whether Envoy's own cluster series exist (for dialect discovery).
-func ruleAnswers(d promql.Dialect, rawClusters bool) func(string) model.Vector {
-	return func(q string) model.Vector {
-		var v model.Vector
+func ruleAnswers(d promql.Dialect, rawClusters bool) func(string) Vector {
+	return func(q string) Vector {
+		var v Vector
 		add := func(name string, val float64) {
 			v = append(v, sample(map[string]string{promql.LabelCluster: name}, val))
 		}
@@ -399,6 +396,10 @@ func ruleAnswers(d promql.Dialect, rawClusters bool) func(string) model.Vector {
 			add("idle", math.NaN())
 		case strings.Contains(q, promql.Record5xxRate):
 			add("shop_checkout_8080", 0.06)
+		case strings.Contains(q, promql.RecordSuccessRatio):
+			add("shop_checkout_8080", 1-0.06/40)
+			add("nohist", 1)
+			add("idle", math.NaN())
 		case strings.Contains(q, promql.RecordResponseRate):
 			add("shop_checkout_8080", 40)
 			add("nohist", 3)
@@ -417,110 +418,132 @@ func ruleAnswers(d promql.Dialect, rawClusters bool) func(string) model.Vector {
 	}
 }
 
+// TestRulesFoldIntoTheSameRows reads the rules for one namespace (the recorded success ratio) and
+// for every namespace (the ratio folded from the rates): both give the rows of the raw queries.
 func TestRulesFoldIntoTheSameRows(t *testing.T) {
+	selections := []struct {
+		name     string
+		sel      promql.Selector
+		narrow   string
+		recorded []string
+	}{
+		{"one namespace", promql.Namespace("team-a"), `namespace="team-a"`,
+			[]string{promql.RecordRequestRate, promql.RecordSuccessRatio, promql.RecordLatency(0.5), promql.RecordLatency(0.9), promql.RecordLatency(0.99), promql.RecordActiveRequests}},
+		{"every namespace", promql.Everything, "",
+			[]string{promql.RecordRequestRate, promql.RecordResponseRate, promql.Record5xxRate, promql.RecordLatency(0.5), promql.RecordLatency(0.9), promql.RecordLatency(0.99), promql.RecordActiveRequests}},
+	}
 	// The Istio dialect names clusters cluster_name in Envoy's own series; the rules always
 	// record envoy_cluster_name, and the rows must still be found.
 	for _, d := range promql.Dialects {
-		t.Run(d.Name, func(t *testing.T) {
-			fq := &fakeQuerier{answers: ruleAnswers(d, true)}
-			c, err := NewCollector(fq, Config{Dialect: d, Selector: promql.Namespace("team-a"), Window: time.Minute, Source: SourceRules})
-			if err != nil {
-				t.Fatal(err)
-			}
-			if c.Window() != promql.RuleWindow || c.Source() != SourceRules {
-				t.Errorf("window %s, source %s: want the rules' 5m", c.Window(), c.Source())
-			}
-			f, err := c.Frame(context.Background(), time.Unix(1000, 0))
-			if err != nil {
-				t.Fatal(err)
-			}
-			if len(fq.seen) != 10 {
-				t.Errorf("%d queries, want 10: %q", len(fq.seen), fq.seen)
-			}
-			var recorded int
-			for _, q := range fq.seen {
-				switch {
-				case strings.Contains(q, "envoy_cluster:"):
-					recorded++
-					if !strings.Contains(q, `namespace="team-a"`) || strings.Contains(q, "rate(") {
-						t.Errorf("rule query not narrowed, or computing rates itself: %s", q)
-					}
-				case !strings.Contains(q, "downstream") || !strings.Contains(q, "[5m]"):
-					t.Errorf("raw query besides the listeners', or not over the rules' window: %s", q)
-				}
-			}
-			if recorded != 7 {
-				t.Errorf("%d queries read the rules, want 7", recorded)
-			}
-			if f.Source != SourceRules || f.Window != 5*time.Minute {
-				t.Errorf("frame source %q window %s", f.Source, f.Window)
-			}
-			rows := map[string]Row{}
-			for _, r := range f.Rows {
-				rows[r.Name] = r
-			}
-			if len(rows) != 3 {
-				t.Fatalf("rows = %+v: want three, none without a name", f.Rows)
-			}
-			got := rows["shop_checkout_8080"]
-			want := Row{Name: "shop_checkout_8080", Namespace: "shop", Service: "checkout", RPS: 41.2, Success: 1 - 0.06/40, P50: 18.3, P90: 44.1, P99: 212, Active: 3}
-			for _, field := range []struct {
-				name      string
-				got, want float64
-			}{
-				{"rps", got.RPS, want.RPS}, {"success", got.Success, want.Success},
-				{"p50 ms", got.P50, want.P50}, {"p90 ms", got.P90, want.P90}, {"p99 ms", got.P99, want.P99},
-				{"active", got.Active, want.Active},
-			} {
-				if math.Abs(field.got-field.want) > 1e-9*field.want {
-					t.Errorf("%s = %v, want %v", field.name, field.got, field.want)
-				}
-			}
-			if got.Namespace != want.Namespace || got.Service != want.Service {
-				t.Errorf("service = %s/%s", got.Namespace, got.Service)
-			}
-			idle := rows["idle"]
-			if idle.RPS != 0 || Known(idle.Success) || Known(idle.P50) || Known(idle.P90) || Known(idle.P99) || idle.Active != 0 {
-				t.Errorf("idle cluster = %+v: want 0 rps and no success or latency", idle)
-			}
-			nohist := rows["nohist"]
-			if nohist.RPS != 3 || nohist.Success != 1 || Known(nohist.P50) || Known(nohist.P99) {
-				t.Errorf("cluster without histogram = %+v", nohist)
-			}
-			if f.Rows[0].Name != "shop_checkout_8080" || f.Rows[2].Name != "idle" {
-				t.Errorf("rows not sorted by rps: %+v", f.Rows)
-			}
-			if len(f.Listeners) != 1 || f.Listeners[0].Prefix != "ingress_http" {
-				t.Errorf("listeners = %+v", f.Listeners)
-			}
+		for _, s := range selections {
+			t.Run(d.Name+"/"+s.name, func(t *testing.T) { testRulesFold(t, d, s.sel, s.narrow, s.recorded) })
+		}
+	}
+}
 
-			var b bytes.Buffer
-			if err := RenderJSON(&b, f); err != nil {
-				t.Fatal(err)
+func testRulesFold(t *testing.T, d promql.Dialect, sel promql.Selector, narrow string, recorded []string) {
+	fq := &fakeQuerier{answers: ruleAnswers(d, true)}
+	c, err := NewCollector(fq, Config{Dialect: d, Selector: sel, Window: time.Minute, Source: SourceRules})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if c.Window() != promql.RuleWindow || c.Source() != SourceRules {
+		t.Errorf("window %s, source %s: want the rules' 5m", c.Window(), c.Source())
+	}
+	f, err := c.Frame(context.Background(), time.Unix(1000, 0))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if want := len(recorded) + 3; len(fq.seen) != want {
+		t.Errorf("%d queries, want %d: %q", len(fq.seen), want, fq.seen)
+	}
+	var read []string
+	for _, q := range fq.seen {
+		switch {
+		case strings.Contains(q, "envoy_cluster:"):
+			if !strings.Contains(q, narrow) || strings.Contains(q, "rate(") {
+				t.Errorf("rule query not narrowed, or computing rates itself: %s", q)
 			}
-			var out struct {
-				Window string           `json:"window"`
-				Source string           `json:"source"`
-				Rows   []map[string]any `json:"rows"`
-			}
-			if err := json.Unmarshal(b.Bytes(), &out); err != nil {
-				t.Fatal(err)
-			}
-			if out.Window != "5m" || out.Source != "rules" {
-				t.Errorf("JSON window %q source %q", out.Window, out.Source)
-			}
-			for _, r := range out.Rows {
-				if r["name"] == "idle" && (r["rps"] != 0.0 || r["success_rate"] != nil || r["p99_ms"] != nil) {
-					t.Errorf("idle row in JSON = %v: want rps 0 and nulls", r)
+			for _, name := range recorded {
+				if strings.Contains(q, name+"{") || strings.Contains(q, name+")") {
+					read = append(read, name)
 				}
 			}
-		})
+		case !strings.Contains(q, "downstream") || !strings.Contains(q, "[5m]"):
+			t.Errorf("raw query besides the listeners', or not over the rules' window: %s", q)
+		}
+	}
+	slices.Sort(read)
+	if wantRead := slices.Sorted(slices.Values(recorded)); !slices.Equal(read, wantRead) {
+		t.Errorf("the rule queries read %q, want %q", read, wantRead)
+	}
+	if f.Source != SourceRules || f.Window != 5*time.Minute {
+		t.Errorf("frame source %q window %s", f.Source, f.Window)
+	}
+	rows := map[string]Row{}
+	for _, r := range f.Rows {
+		rows[r.Name] = r
+	}
+	if len(rows) != 3 {
+		t.Fatalf("rows = %+v: want three, none without a name", f.Rows)
+	}
+	got := rows["shop_checkout_8080"]
+	want := Row{Name: "shop_checkout_8080", Namespace: "shop", Service: "checkout", RPS: 41.2, Success: 1 - 0.06/40, P50: 18.3, P90: 44.1, P99: 212, Active: 3}
+	for _, field := range []struct {
+		name      string
+		got, want float64
+	}{
+		{"rps", got.RPS, want.RPS}, {"success", got.Success, want.Success},
+		{"p50 ms", got.P50, want.P50}, {"p90 ms", got.P90, want.P90}, {"p99 ms", got.P99, want.P99},
+		{"active", got.Active, want.Active},
+	} {
+		if math.Abs(field.got-field.want) > 1e-9*field.want {
+			t.Errorf("%s = %v, want %v", field.name, field.got, field.want)
+		}
+	}
+	if got.Namespace != want.Namespace || got.Service != want.Service {
+		t.Errorf("service = %s/%s", got.Namespace, got.Service)
+	}
+	idle := rows["idle"]
+	if idle.RPS != 0 || Known(idle.Success) || Known(idle.P50) || Known(idle.P90) || Known(idle.P99) || idle.Active != 0 {
+		t.Errorf("idle cluster = %+v: want 0 rps and no success or latency", idle)
+	}
+	nohist := rows["nohist"]
+	if nohist.RPS != 3 || nohist.Success != 1 || Known(nohist.P50) || Known(nohist.P99) {
+		t.Errorf("cluster without histogram = %+v", nohist)
+	}
+	if f.Rows[0].Name != "shop_checkout_8080" || f.Rows[2].Name != "idle" {
+		t.Errorf("rows not sorted by rps: %+v", f.Rows)
+	}
+	if len(f.Listeners) != 1 || f.Listeners[0].Prefix != "ingress_http" {
+		t.Errorf("listeners = %+v", f.Listeners)
+	}
+
+	var b bytes.Buffer
+	if err := RenderJSON(&b, f); err != nil {
+		t.Fatal(err)
+	}
+	var out struct {
+		Window string           `json:"window"`
+		Source string           `json:"source"`
+		Rows   []map[string]any `json:"rows"`
+	}
+	if err := json.Unmarshal(b.Bytes(), &out); err != nil {
+		t.Fatal(err)
+	}
+	if out.Window != "5m" || out.Source != "rules" {
+		t.Errorf("JSON window %q source %q", out.Window, out.Source)
+	}
+	for _, r := range out.Rows {
+		if r["name"] == "idle" && (r["rps"] != 0.0 || r["success_rate"] != nil || r["p99_ms"] != nil) {
+			t.Errorf("idle row in JSON = %v: want rps 0 and nulls", r)
+		}
 	}
 }
 
 func TestAutoSettlesTheSourceOnce(t *testing.T) {
 	d := promql.DialectEnvoy
-	noRules := func(q string) model.Vector {
+	noRules := func(q string) Vector {
 		if strings.HasPrefix(q, "count(") {
 			return nil
 		}
@@ -529,7 +552,7 @@ func TestAutoSettlesTheSourceOnce(t *testing.T) {
 	for _, tc := range []struct {
 		name    string
 		source  Source
-		answers func(string) model.Vector
+		answers func(string) Vector
 		want    Source
 		err     string
 	}{
@@ -540,7 +563,7 @@ func TestAutoSettlesTheSourceOnce(t *testing.T) {
 		{"rules without raw series", SourceRules, ruleAnswers(d, false), SourceRules, ""},
 		{"rules without rules", SourceRules, noRules, "", "kubectl promteam create"},
 		{"raw", SourceRaw, ruleAnswers(d, true), SourceRaw, ""},
-		{"auto without anything", SourceAuto, func(string) model.Vector { return nil }, "", "no Envoy cluster statistics"},
+		{"auto without anything", SourceAuto, func(string) Vector { return nil }, "", "no Envoy cluster statistics"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			fq := &fakeQuerier{answers: tc.answers}

@@ -1,8 +1,9 @@
 package traffic
 
 import (
+	"cmp"
 	"fmt"
-	"sort"
+	"slices"
 	"strings"
 )
 
@@ -48,7 +49,7 @@ func (k SortKey) DefaultDescending() bool {
 	return true
 }
 
-func (k SortKey) value(r Row) float64 {
+func (k SortKey) value(r *Row) float64 {
 	switch k {
 	case SortRPS:
 		return r.RPS
@@ -67,36 +68,56 @@ func (k SortKey) value(r Row) float64 {
 }
 
 // SortRows sorts rows by key in its natural direction, or the other way with reverse. Rows
-// without data for the key come last either way; ties go by name.
+// without data for the key come last either way; ties go by name, which is distinct within a
+// frame, so the order is the same whatever order the rows came in.
 func SortRows(rows []Row, key SortKey, reverse bool) {
 	desc := key.DefaultDescending() != reverse
-	sort.SliceStable(rows, func(i, j int) bool {
-		a, b := rows[i], rows[j]
+	// directed orders a comparison the way the sort goes.
+	directed := func(c int) int {
+		if desc {
+			return -c
+		}
+		return c
+	}
+	// Rows are wide: sorting pointers and moving each row once is cheaper than moving rows
+	// around while sorting.
+	order := make([]*Row, len(rows))
+	for i := range rows {
+		order[i] = &rows[i]
+	}
+	slices.SortFunc(order, func(a, b *Row) int {
 		switch key {
 		case SortName:
-			if a.Name != b.Name {
-				return (a.Name < b.Name) != desc
-			}
-			return false
+			return directed(strings.Compare(a.Name, b.Name))
 		case SortService:
-			as, bs := a.Namespace+"/"+a.Service, b.Namespace+"/"+b.Service
 			if (a.Service == "") != (b.Service == "") {
-				return a.Service != ""
+				if a.Service != "" {
+					return -1
+				}
+				return 1
 			}
-			if as != bs {
-				return (as < bs) != desc
+			if c := cmp.Or(strings.Compare(a.Namespace, b.Namespace), strings.Compare(a.Service, b.Service)); c != 0 {
+				return directed(c)
 			}
-			return a.Name < b.Name
+			return strings.Compare(a.Name, b.Name)
 		}
 		av, bv := key.value(a), key.value(b)
 		switch {
 		case Known(av) != Known(bv):
-			return Known(av)
+			if Known(av) {
+				return -1
+			}
+			return 1
 		case Known(av) && av != bv:
-			return (av < bv) != desc
+			return directed(cmp.Compare(av, bv))
 		}
-		return a.Name < b.Name
+		return strings.Compare(a.Name, b.Name)
 	})
+	sorted := make([]Row, len(rows))
+	for i, r := range order {
+		sorted[i] = *r
+	}
+	copy(rows, sorted)
 }
 
 // FilterRows keeps the rows whose name, namespace or service contains pattern, ignoring case;
