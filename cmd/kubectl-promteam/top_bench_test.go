@@ -4,14 +4,11 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"io"
 	"net/http"
 	"net/http/httptest"
-	"net/url"
-	"strconv"
 	"testing"
 	"time"
-
-	"golang.org/x/sync/errgroup"
 
 	"github.com/kubectl-promteam/kubectl-promteam/internal/testutil/promtest"
 	"github.com/kubectl-promteam/kubectl-promteam/pkg/envoysim"
@@ -40,50 +37,19 @@ func benchRefresh(b *testing.B, clusters int) {
 	srv.WaitForSeries(b, `envoy_cluster_upstream_rq_total`, clusters, 2*time.Minute)
 	time.Sleep(12 * time.Second) // two more scrapes, so every rate has points
 
-	client, err := prom.New(prom.Config{URL: srv.URL(), Timeout: time.Minute})
+	promClient, err := prom.New(prom.Config{URL: srv.URL(), Timeout: time.Minute})
 	if err != nil {
 		b.Fatal(err)
 	}
-	collector, err := traffic.NewCollector(client, traffic.Config{Dialect: promql.DialectEnvoy, Selector: promql.Namespace("edge"), Window: time.Minute})
+	collector, err := traffic.NewCollector(promClient, traffic.Config{Dialect: promql.DialectEnvoy, Selector: promql.Namespace("edge"), Window: time.Minute})
 	if err != nil {
 		b.Fatal(err)
 	}
-	bare := &http.Client{Timeout: time.Minute}
+	client := &http.Client{Timeout: time.Minute}
 	ctx := context.Background()
-	bareRefresh := func(at time.Time) {
-		g, gctx := errgroup.WithContext(ctx)
-		for _, q := range collector.Queries() {
-			g.Go(func() error {
-				form := url.Values{"query": {q}, "time": {strconv.FormatFloat(float64(at.UnixNano())/1e9, 'f', 3, 64)}}
-				req, err := http.NewRequestWithContext(gctx, http.MethodGet, srv.URL()+"/api/v1/query?"+form.Encode(), nil)
-				if err != nil {
-					return err
-				}
-				resp, err := bare.Do(req)
-				if err != nil {
-					return err
-				}
-				defer resp.Body.Close()
-				var body struct {
-					Status string          `json:"status"`
-					Data   json.RawMessage `json:"data"`
-				}
-				if err := json.NewDecoder(resp.Body).Decode(&body); err != nil {
-					return fmt.Errorf("bare query: %w", err)
-				}
-				if body.Status != "success" {
-					return fmt.Errorf("bare query: status %q", body.Status)
-				}
-				var data struct {
-					Result []struct {
-						Metric map[string]string `json:"metric"`
-						Value  [2]any            `json:"value"`
-					} `json:"result"`
-				}
-				return json.Unmarshal(body.Data, &data)
-			})
-		}
-		if err := g.Wait(); err != nil {
+	queries := collector.Queries()
+	bare := func(at time.Time) {
+		if err := bareRefresh(ctx, client, srv.URL(), queries, at, decodeJSON); err != nil {
 			b.Fatal(err)
 		}
 	}
@@ -93,7 +59,7 @@ func benchRefresh(b *testing.B, clusters int) {
 	if f, err := collector.Frame(ctx, at); err != nil || len(f.Rows) != clusters {
 		b.Fatalf("frame: %v, %d rows", err, len(f.Rows))
 	}
-	bareRefresh(at)
+	bare(at)
 
 	var ours, theirs time.Duration
 	b.ResetTimer()
@@ -105,7 +71,7 @@ func benchRefresh(b *testing.B, clusters int) {
 		}
 		ours += time.Since(start)
 		start = time.Now()
-		bareRefresh(at)
+		bare(at)
 		theirs += time.Since(start)
 	}
 	b.StopTimer()
@@ -117,4 +83,26 @@ func benchRefresh(b *testing.B, clusters int) {
 		b.ReportMetric(peakRSS(b, "top", "--prometheus-url", srv.URL(), "-n", "edge", "--once", "-o", "json"), "top-peak-rss-MiB")
 		b.ReportMetric(peakRSS(b, "version"), "version-peak-rss-MiB")
 	}
+}
+
+// decodeJSON decodes an answer as a plain client would: the envelope, then every sample's labels
+// and value.
+func decodeJSON(r io.Reader) error {
+	var body struct {
+		Status string          `json:"status"`
+		Data   json.RawMessage `json:"data"`
+	}
+	if err := json.NewDecoder(r).Decode(&body); err != nil {
+		return err
+	}
+	if body.Status != "success" {
+		return fmt.Errorf("status %q", body.Status)
+	}
+	var data struct {
+		Result []struct {
+			Metric map[string]string `json:"metric"`
+			Value  [2]any            `json:"value"`
+		} `json:"result"`
+	}
+	return json.Unmarshal(body.Data, &data)
 }

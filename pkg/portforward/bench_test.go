@@ -9,7 +9,6 @@ import (
 	"os/exec"
 	"path/filepath"
 	"regexp"
-	"strings"
 	"testing"
 	"time"
 
@@ -30,31 +29,7 @@ type forwardProcess struct {
 // startForward runs argv and waits for the line that names its local address.
 func startForward(b *testing.B, pattern *regexp.Regexp, argv ...string) forwardProcess {
 	b.Helper()
-	cmd := exec.Command(argv[0], argv[1:]...)
-	proc.Group(cmd)
-	stdout, err := cmd.StdoutPipe()
-	if err != nil {
-		b.Fatal(err)
-	}
-	var stderr bytes.Buffer
-	cmd.Stderr = &stderr
-	if err := cmd.Start(); err != nil {
-		b.Fatal(err)
-	}
-	done := make(chan struct{})
-	go func() { _ = cmd.Wait(); close(done) }()
-	b.Cleanup(func() { proc.Stop(cmd, done, 5*time.Second) })
-	lines := bufio.NewReader(stdout)
-	for {
-		line, err := lines.ReadString('\n')
-		if err != nil {
-			b.Fatalf("%s: %v\n%s", argv[0], err, stderr.String())
-		}
-		if m := pattern.FindStringSubmatch(strings.TrimSpace(line)); m != nil {
-			go func() { _, _ = io.Copy(io.Discard, lines) }()
-			return forwardProcess{addr: m[1]}
-		}
-	}
+	return forwardProcess{addr: proc.StartWaitLine(b, exec.Command(argv[0], argv[1:]...), pattern)[1]}
 }
 
 // firstByte opens a connection, asks for a small answer and returns the time to its first byte.

@@ -274,10 +274,17 @@ func (c *Collector) Frame(ctx context.Context, at time.Time) (Frame, error) {
 		f.Warnings = appendNew(f.Warnings, n.Warnings...)
 		f.Infos = appendNew(f.Infos, n.Infos...)
 	}
-	services := make(map[string]service, len(fl.rows))
+	// The names of the last refresh stay known as they are when this one brought the same.
+	renamed := fl.unknown > 0 || len(fl.rows) != len(known)
+	services := known
+	if renamed {
+		services = make(map[string]service, len(fl.rows))
+	}
 	f.Rows = make([]Row, 0, len(fl.rows))
 	for name, r := range fl.rows {
-		services[name] = service{namespace: r.Namespace, name: r.Service, ok: r.Service != ""}
+		if renamed {
+			services[name] = service{namespace: r.Namespace, name: r.Service, ok: r.Service != ""}
+		}
 		if c.foldSuccess {
 			r.Success = recordedSuccess(r.responses, r.errors5xx)
 		}
@@ -286,7 +293,6 @@ func (c *Collector) Frame(ctx context.Context, at time.Time) (Frame, error) {
 	c.mu.Lock()
 	c.services = services
 	c.mu.Unlock()
-	SortRows(f.Rows, SortRPS, false)
 	for _, l := range fl.listeners {
 		f.Listeners = append(f.Listeners, *l)
 	}
@@ -303,6 +309,8 @@ type fold struct {
 	mu        sync.Mutex
 	rows      map[string]*rowParts
 	listeners map[string]*Listener
+	// unknown counts the rows whose names known did not hold.
+	unknown int
 }
 
 // add folds the answer to q.
@@ -332,7 +340,7 @@ func (fl *fold) add(q query, v Vector) {
 		}
 		r, ok := fl.rows[name]
 		if !ok {
-			r = c.newRow(name, fl.known)
+			r = fl.newRow(name)
 			fl.rows[name] = r
 		}
 		q.into(r, value)
@@ -341,14 +349,15 @@ func (fl *fold) add(q query, v Vector) {
 
 // newRow starts the row of a cluster, with the Service its name reveals: from known, the
 // names of the last refresh, or else from the naming scheme.
-func (c *Collector) newRow(name string, known map[string]service) *rowParts {
+func (fl *fold) newRow(name string) *rowParts {
 	r := &rowParts{
 		Row:       Row{Name: name, RPS: NoData, Success: NoData, P50: NoData, P90: NoData, P99: NoData, Active: NoData},
 		responses: NoData, errors5xx: NoData,
 	}
-	s, ok := known[name]
+	s, ok := fl.known[name]
 	if !ok {
-		s.namespace, s.name, s.ok = c.cfg.Naming.Service(name)
+		fl.unknown++
+		s.namespace, s.name, s.ok = fl.c.cfg.Naming.Service(name)
 	}
 	if s.ok {
 		r.Namespace, r.Service = s.namespace, s.name

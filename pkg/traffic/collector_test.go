@@ -157,6 +157,7 @@ func TestFoldKeepsNoDataApartFromZero(t *testing.T) {
 	if nohist.RPS != 3 || nohist.Success != 1 || Known(nohist.P99) || Known(nohist.Active) {
 		t.Errorf("cluster without histogram = %+v", nohist)
 	}
+	SortRows(f.Rows, SortRPS, false)
 	if f.Rows[0].Name != "nohist" || f.Rows[1].Name != "c1" || f.Rows[len(f.Rows)-1].Name != "idle" {
 		t.Errorf("rows not sorted by rps: first %s, last %s", f.Rows[0].Name, f.Rows[len(f.Rows)-1].Name)
 	}
@@ -512,6 +513,7 @@ func testRulesFold(t *testing.T, d promql.Dialect, sel promql.Selector, narrow s
 	if nohist.RPS != 3 || nohist.Success != 1 || Known(nohist.P50) || Known(nohist.P99) {
 		t.Errorf("cluster without histogram = %+v", nohist)
 	}
+	SortRows(f.Rows, SortRPS, false)
 	if f.Rows[0].Name != "shop_checkout_8080" || f.Rows[2].Name != "idle" {
 		t.Errorf("rows not sorted by rps: %+v", f.Rows)
 	}
@@ -619,5 +621,44 @@ func TestParseSource(t *testing.T) {
 	}
 	if _, err := NewCollector(&fakeQuerier{}, Config{Dialect: promql.DialectEnvoy, Window: time.Minute, Source: SourceAuto}); err == nil {
 		t.Error("NewCollector took auto, which only NewAuto resolves")
+	}
+}
+
+// TestServicesFollowTheClusters refreshes while clusters come and go: every row keeps the Service
+// its name reveals, whether the name is new or known from the refresh before.
+func TestServicesFollowTheClusters(t *testing.T) {
+	var names []string
+	fq := &fakeQuerier{answers: func(q string) Vector {
+		if !strings.Contains(q, "envoy_cluster_upstream_rq_total") {
+			return nil
+		}
+		var v Vector
+		for _, n := range names {
+			v = append(v, sample(map[string]string{promql.DialectEnvoy.Cluster: n}, 1))
+		}
+		return v
+	}}
+	c := newCollector(t, fq, promql.DialectEnvoy)
+	for _, round := range [][]string{
+		{"shop_checkout_8080", "shop_cart_8080"},
+		{"shop_checkout_8080", "shop_cart_8080"},
+		{"shop_checkout_8080", "pay_ledger_9000", "raw-cluster"},
+		{"pay_ledger_9000"},
+		{"shop_cart_8080", "pay_ledger_9000"},
+	} {
+		names = round
+		f, err := c.Frame(context.Background(), time.Unix(1000, 0))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if len(f.Rows) != len(round) {
+			t.Fatalf("clusters %q: rows %+v", round, f.Rows)
+		}
+		for _, r := range f.Rows {
+			ns, svc, _ := NamingAuto.Service(r.Name)
+			if r.Namespace != ns || r.Service != svc {
+				t.Errorf("clusters %q: row %s shows %s/%s, want %s/%s", round, r.Name, r.Namespace, r.Service, ns, svc)
+			}
+		}
 	}
 }

@@ -48,7 +48,9 @@ type Frame struct {
 	Dialect string
 	// Source is where the cluster rows came from: SourceRaw, or SourceRules for the recording
 	// rules (Window is then theirs).
-	Source    Source
+	Source Source
+	// Rows are the upstream clusters, one per name, in no particular order: every reader sorts
+	// them its own way (SortRows).
 	Rows      []Row
 	Listeners []Listener
 	// Warnings and Infos are what Prometheus attached to its answers, deduplicated.

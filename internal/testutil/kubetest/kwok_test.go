@@ -1,7 +1,6 @@
 package kubetest
 
 import (
-	"bufio"
 	"context"
 	"fmt"
 	"io"
@@ -12,7 +11,6 @@ import (
 	"regexp"
 	"strings"
 	"testing"
-	"time"
 
 	corev1 "k8s.io/api/core/v1"
 	discoveryv1 "k8s.io/api/discovery/v1"
@@ -65,25 +63,7 @@ func TestNodeAgent(t *testing.T) {
 	// kubectl port-forward, as a user would run it.
 	kubeconfig := c.Kubeconfig(Admin)
 	cmd := exec.Command(filepath.Join(c.bin, kubectlBinary), "--kubeconfig="+kubeconfig, "port-forward", "-n", ns, "pod/web-0", ":8080")
-	proc.Group(cmd)
-	stdout, err := cmd.StdoutPipe()
-	if err != nil {
-		t.Fatal(err)
-	}
-	var stderr strings.Builder
-	cmd.Stderr = &stderr
-	if err := cmd.Start(); err != nil {
-		t.Fatal(err)
-	}
-	done := make(chan struct{})
-	go func() { _ = cmd.Wait(); close(done) }()
-	t.Cleanup(func() { proc.Stop(cmd, done, 5*time.Second) })
-	line, err := bufio.NewReader(stdout).ReadString('\n')
-	m := regexp.MustCompile(`Forwarding from (127\.0\.0\.1:\d+) -> 8080`).FindStringSubmatch(line)
-	if err != nil || m == nil {
-		t.Fatalf("kubectl port-forward printed %q (%v); stderr %s", line, err, stderr.String())
-	}
-	go func() { _, _ = io.Copy(io.Discard, stdout) }()
+	m := proc.StartWaitLine(t, cmd, regexp.MustCompile(`Forwarding from (127\.0\.0\.1:\d+) -> 8080`))
 	if body := get(t, http.DefaultClient, "http://"+m[1]+"/through-kubectl"); body != "hello from /through-kubectl" {
 		t.Errorf("through kubectl port-forward: %q", body)
 	}

@@ -3,7 +3,13 @@
 package proc
 
 import (
+	"bufio"
+	"bytes"
+	"io"
 	"os/exec"
+	"regexp"
+	"strings"
+	"testing"
 	"time"
 )
 
@@ -25,5 +31,38 @@ func Stop(cmd *exec.Cmd, done <-chan struct{}, grace time.Duration) {
 	case <-time.After(grace):
 		kill(cmd)
 		<-done
+	}
+}
+
+// StartWaitLine starts cmd in a process group of its own, stopped when tb ends, and reads its
+// standard output until a line (without surrounding space) matches pattern; it returns the
+// submatches and discards the rest of the output. A command that exits first fails tb with what
+// it wrote on standard error.
+func StartWaitLine(tb testing.TB, cmd *exec.Cmd, pattern *regexp.Regexp) []string {
+	tb.Helper()
+	Group(cmd)
+	stdout, err := cmd.StdoutPipe()
+	if err != nil {
+		tb.Fatal(err)
+	}
+	var stderr bytes.Buffer
+	cmd.Stderr = &stderr
+	if err := cmd.Start(); err != nil {
+		tb.Fatal(err)
+	}
+	done := make(chan struct{})
+	go func() { _ = cmd.Wait(); close(done) }()
+	tb.Cleanup(func() { Stop(cmd, done, 5*time.Second) })
+	lines := bufio.NewReader(stdout)
+	for {
+		line, err := lines.ReadString('\n')
+		if m := pattern.FindStringSubmatch(strings.TrimSpace(line)); m != nil {
+			go func() { _, _ = io.Copy(io.Discard, lines) }()
+			return m
+		}
+		if err != nil {
+			<-done
+			tb.Fatalf("%s printed no line matching %s (%v); stderr:\n%s", cmd.Path, pattern, err, stderr.String())
+		}
 	}
 }
