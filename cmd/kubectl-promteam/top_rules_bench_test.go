@@ -32,7 +32,8 @@ import (
 // ≤ 0.1), and rule-eval-ms, Prometheus' own time for its last evaluation of the rule group: the
 // work the rules move out of every refresh into every evaluation. To tell Prometheus' share from
 // the plugin's, rules-bare-ms is the rules refresh's queries sent concurrently by a bare HTTP
-// client that reads the answers without decoding them.
+// client that reads the answers without decoding them; ratio-uncompressed is the ratio of the same
+// two refreshes asking for uncompressed answers (--disable-compression).
 func BenchmarkTopRefreshRules(b *testing.B) {
 	for _, pods := range []int{1, 3} {
 		b.Run(fmt.Sprintf("pods=%d", pods), func(b *testing.B) { benchRefreshRules(b, 2000, pods) })
@@ -77,11 +78,25 @@ func benchRefreshRules(b *testing.B, clusters, pods int) {
 	if err != nil {
 		b.Fatal(err)
 	}
+	// The same two refreshes asking for uncompressed answers (--disable-compression).
+	plainClient, err := prom.New(prom.Config{URL: srv.URL(), Timeout: time.Minute, DisableCompression: true})
+	if err != nil {
+		b.Fatal(err)
+	}
+	plainRecorded, err := traffic.NewCollector(plainClient, cfg)
+	if err != nil {
+		b.Fatal(err)
+	}
+	cfg.Source = traffic.SourceRaw
+	plainRaw, err := traffic.NewCollector(plainClient, cfg)
+	if err != nil {
+		b.Fatal(err)
+	}
 
 	// Warm both paths (connections, Prometheus' caches) before measuring, and check that both
 	// see every cluster.
 	ctx := context.Background()
-	for _, c := range []*traffic.Collector{raw, recorded} {
+	for _, c := range []*traffic.Collector{raw, recorded, plainRaw, plainRecorded} {
 		if f, err := c.Frame(ctx, time.Now()); err != nil || len(f.Rows) != clusters {
 			b.Fatalf("%s frame: %v, %d rows", c.Source(), err, len(f.Rows))
 		}
@@ -95,23 +110,24 @@ func benchRefreshRules(b *testing.B, clusters, pods int) {
 	}
 	bare(time.Now())
 
-	var fromRules, fromRaw, fromBare time.Duration
+	var fromRules, fromRaw, fromBare, plainRules, plainRawTime time.Duration
+	frame := func(c *traffic.Collector, at time.Time, total *time.Duration) {
+		start := time.Now()
+		if _, err := c.Frame(ctx, at); err != nil {
+			b.Fatal(err)
+		}
+		*total += time.Since(start)
+	}
 	b.ResetTimer()
 	for range b.N {
 		at := time.Now()
+		frame(recorded, at, &fromRules)
+		frame(raw, at, &fromRaw)
 		start := time.Now()
-		if _, err := recorded.Frame(ctx, at); err != nil {
-			b.Fatal(err)
-		}
-		fromRules += time.Since(start)
-		start = time.Now()
-		if _, err := raw.Frame(ctx, at); err != nil {
-			b.Fatal(err)
-		}
-		fromRaw += time.Since(start)
-		start = time.Now()
 		bare(at)
 		fromBare += time.Since(start)
+		frame(plainRecorded, at, &plainRules)
+		frame(plainRaw, at, &plainRawTime)
 	}
 	b.StopTimer()
 	perRefresh := func(d time.Duration) float64 { return float64(d.Microseconds()) / 1000 / float64(b.N) }
@@ -119,6 +135,7 @@ func benchRefreshRules(b *testing.B, clusters, pods int) {
 	b.ReportMetric(perRefresh(fromRaw), "raw-ms")
 	b.ReportMetric(perRefresh(fromBare), "rules-bare-ms")
 	b.ReportMetric(float64(fromRules)/float64(fromRaw), "ratio")
+	b.ReportMetric(float64(plainRules)/float64(plainRawTime), "ratio-uncompressed")
 	b.ReportMetric(ruleGroupSeconds(b, srv.URL(), "promteam-envoy-red.rules")*1000, "rule-eval-ms")
 }
 

@@ -236,7 +236,9 @@ func TestReachATeamsPrometheus(t *testing.T) {
 			Labels: map[string]string{"namespace": ns, "pod": pod}})
 	}
 	srv := promtest.Start(t, targets, promtest.Options{ScrapeInterval: time.Second})
-	promAddr := strings.TrimPrefix(srv.URL(), "http://")
+	// In front of Prometheus, a proxy that notes how the queries ask for their answers.
+	enc := promtest.Front(t, srv.URL())
+	promAddr := strings.TrimPrefix(enc.URL, "http://")
 	pods := map[string]*relay{"prometheus-team-a-0": startRelay(t, promAddr), "prometheus-team-a-1": startRelay(t, promAddr)}
 	var forwards []kubetest.Forward
 	for name, r := range pods {
@@ -328,6 +330,24 @@ func TestReachATeamsPrometheus(t *testing.T) {
 			t.Errorf("%d rows for %d clusters", len(snap.Rows), len(fleet.Clusters))
 		}
 		truth.Check(t, snap, fleet, truth.Tolerance{RPS: 0.1, Success: 0.02, Quantile: 0.2})
+		if got := enc.Take(); !promtest.All(got, "gzip") {
+			t.Errorf("queries through the tunnel asked for %q, want gzip answers", got)
+		}
+	})
+
+	t.Run("uncompressed through the tunnel", func(t *testing.T) {
+		// --disable-compression, kubectl's flag for a fast link to the cluster, also covers the
+		// answers that cross it through the tunnel.
+		out, stderr, code := runPromteam(t, nil, append([]string{"top", "team-a", "-n", ns, "--once", "-o", "json", "--window", "20s", "--disable-compression"}, admin...)...)
+		if code != 0 {
+			t.Fatalf("top team-a --disable-compression: exit %d: %s", code, stderr)
+		}
+		if snap := truth.Decode(t, []byte(out)); len(snap.Rows) != len(fleet.Clusters) {
+			t.Errorf("%d rows for %d clusters", len(snap.Rows), len(fleet.Clusters))
+		}
+		if got := enc.Take(); !promtest.All(got, "") {
+			t.Errorf("queries with --disable-compression asked for %q, want no encoding", got)
+		}
 	})
 
 	t.Run("doctor through the tunnel", func(t *testing.T) {

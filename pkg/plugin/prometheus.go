@@ -97,7 +97,8 @@ func (p *PrometheusFlags) Connect(ctx context.Context, team string) (q traffic.Q
 	c, err := prom.New(prom.Config{
 		URL: p.URL, BearerTokenFile: p.BearerTokenFile, CAFile: p.CAFile,
 		InsecureSkipTLSVerify: p.InsecureSkipTLSVerify, Timeout: p.Timeout,
-		UserAgent: userAgent(),
+		DisableCompression: p.configFlags != nil && p.configFlags.DisableCompression != nil && *p.configFlags.DisableCompression,
+		UserAgent:          userAgent(),
 	})
 	if err != nil {
 		return nil, "", nil, flagError("prometheus-url", p.URL, err)
@@ -144,7 +145,9 @@ func (p *PrometheusFlags) connectTunnel(ctx context.Context, team string) (traff
 	if err != nil {
 		return nil, "", nil, err
 	}
-	c, err := prom.New(prom.Config{URL: fw.URL(), Timeout: p.Timeout, UserAgent: userAgent()})
+	// The answers cross the same link as the API server's: the kubeconfig's disable-compression
+	// (or the flag) says whether that link is fast enough to skip gzip.
+	c, err := prom.New(prom.Config{URL: fw.URL(), Timeout: p.Timeout, DisableCompression: cfg.DisableCompression, UserAgent: userAgent()})
 	if err != nil {
 		_ = fw.Close()
 		return nil, "", nil, err

@@ -10,6 +10,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/kubectl-promteam/kubectl-promteam/internal/testutil/cli"
 	"github.com/kubectl-promteam/kubectl-promteam/internal/testutil/promtest"
 	"github.com/kubectl-promteam/kubectl-promteam/internal/testutil/truth"
 	"github.com/kubectl-promteam/kubectl-promteam/pkg/envoysim"
@@ -104,5 +105,26 @@ func TestTopAgainstARealPrometheus(t *testing.T) {
 	var exit *exec.ExitError
 	if !errors.As(err, &exit) || exit.ExitCode() != 1 || strings.Count(stderr, "\n") != 1 || !strings.Contains(stderr, "cannot reach Prometheus at "+srv.URL()) {
 		t.Errorf("with Prometheus down: %v, stderr %q", err, stderr)
+	}
+}
+
+// TestPrometheusURLCompression: with --prometheus-url, queries ask a real Prometheus for gzip
+// answers, and for plain ones with kubectl's --disable-compression.
+func TestPrometheusURLCompression(t *testing.T) {
+	t.Parallel()
+	srv := promtest.Start(t, nil, promtest.Options{ScrapeInterval: time.Second})
+	front := promtest.Front(t, srv.URL())
+	for _, tc := range []struct {
+		flags []string
+		want  string
+	}{{nil, "gzip"}, {[]string{"--disable-compression"}, ""}} {
+		// This Prometheus holds no Envoy series: top says so, after asking.
+		_, stderr, code := cli.Run(t, binary(t), nil, append([]string{"top", "--prometheus-url", front.URL, "--once"}, tc.flags...)...)
+		if code == 0 || !strings.Contains(stderr, "no Envoy cluster statistics") {
+			t.Errorf("top %v against an empty Prometheus: exit %d, %s", tc.flags, code, stderr)
+		}
+		if got := front.Take(); !promtest.All(got, tc.want) {
+			t.Errorf("top %v asked for %q, want %q", tc.flags, got, tc.want)
+		}
 	}
 }

@@ -35,8 +35,12 @@ type Config struct {
 	// Timeout bounds each query, on the client and (as the timeout parameter) on the server.
 	Timeout   time.Duration
 	UserAgent string
+	// DisableCompression asks Prometheus for uncompressed answers: less CPU on both ends (gzip
+	// is about a quarter of Prometheus' time for a refresh's answers), ten times the bytes on the
+	// wire. For a fast link, as kubectl's --disable-compression is.
+	DisableCompression bool
 	// Transport replaces the HTTP transport, for example one that tunnels through the
-	// Kubernetes API server; TLS and token settings then do not apply.
+	// Kubernetes API server; TLS, token and compression settings then do not apply.
 	Transport http.RoundTripper
 }
 
@@ -101,6 +105,7 @@ func transport(cfg Config) (*http.Transport, error) {
 		TLSHandshakeTimeout: 5 * time.Second,
 		MaxIdleConnsPerHost: 32,
 		IdleConnTimeout:     90 * time.Second,
+		DisableCompression:  cfg.DisableCompression,
 	}, nil
 }
 

@@ -111,3 +111,26 @@ func TestConfigErrors(t *testing.T) {
 		}
 	}
 }
+
+// TestCompression asks a real Prometheus for gzip answers by default and for plain ones with
+// DisableCompression, with the same result either way.
+func TestCompression(t *testing.T) {
+	srv := promtest.Start(t, nil, promtest.Options{ScrapeInterval: time.Second})
+	front := promtest.Front(t, srv.URL())
+	for _, tc := range []struct {
+		disable bool
+		want    string
+	}{{false, "gzip"}, {true, ""}} {
+		c, err := New(Config{URL: front.URL, Timeout: 5 * time.Second, DisableCompression: tc.disable})
+		if err != nil {
+			t.Fatal(err)
+		}
+		res, err := c.Query(context.Background(), `vector(42)`, time.Now())
+		if err != nil || len(res.Vector) != 1 || res.Vector[0].Value != 42 {
+			t.Errorf("DisableCompression %v: vector(42) = %+v, %v", tc.disable, res, err)
+		}
+		if got := front.Take(); !promtest.All(got, tc.want) {
+			t.Errorf("DisableCompression %v: asked for %q, want %q", tc.disable, got, tc.want)
+		}
+	}
+}
