@@ -64,34 +64,25 @@ func benchRefreshRules(b *testing.B, clusters, pods int) {
 	// The first evaluation may come before two scrapes; the one after has every series.
 	srv.WaitForSeries(b, `envoy_cluster:upstream_rq_time_seconds:p99_rate5m{namespace="edge"}`, busy, 3*time.Minute)
 
-	client, err := prom.New(prom.Config{URL: srv.URL(), Timeout: time.Minute})
-	if err != nil {
-		b.Fatal(err)
+	// collectors builds a raw and a rules collector on one client; uncompressed asks for plain
+	// answers (--disable-compression).
+	collectors := func(uncompressed bool) (raw, recorded *traffic.Collector) {
+		client, err := prom.New(prom.Config{URL: srv.URL(), Timeout: time.Minute, DisableCompression: uncompressed})
+		if err != nil {
+			b.Fatal(err)
+		}
+		cfg := traffic.Config{Dialect: promql.DialectEnvoy, Selector: promql.Namespace("edge"), Window: time.Minute}
+		if raw, err = traffic.NewCollector(client, cfg); err != nil {
+			b.Fatal(err)
+		}
+		cfg.Source = traffic.SourceRules
+		if recorded, err = traffic.NewCollector(client, cfg); err != nil {
+			b.Fatal(err)
+		}
+		return raw, recorded
 	}
-	cfg := traffic.Config{Dialect: promql.DialectEnvoy, Selector: promql.Namespace("edge"), Window: time.Minute}
-	raw, err := traffic.NewCollector(client, cfg)
-	if err != nil {
-		b.Fatal(err)
-	}
-	cfg.Source = traffic.SourceRules
-	recorded, err := traffic.NewCollector(client, cfg)
-	if err != nil {
-		b.Fatal(err)
-	}
-	// The same two refreshes asking for uncompressed answers (--disable-compression).
-	plainClient, err := prom.New(prom.Config{URL: srv.URL(), Timeout: time.Minute, DisableCompression: true})
-	if err != nil {
-		b.Fatal(err)
-	}
-	plainRecorded, err := traffic.NewCollector(plainClient, cfg)
-	if err != nil {
-		b.Fatal(err)
-	}
-	cfg.Source = traffic.SourceRaw
-	plainRaw, err := traffic.NewCollector(plainClient, cfg)
-	if err != nil {
-		b.Fatal(err)
-	}
+	raw, recorded := collectors(false)
+	plainRaw, plainRecorded := collectors(true)
 
 	// Warm both paths (connections, Prometheus' caches) before measuring, and check that both
 	// see every cluster.
