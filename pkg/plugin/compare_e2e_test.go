@@ -1,7 +1,6 @@
 package plugin
 
 import (
-	"bytes"
 	"encoding/json"
 	"errors"
 	"math"
@@ -12,6 +11,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/kubectl-promteam/kubectl-promteam/internal/testutil/cli"
 	"github.com/kubectl-promteam/kubectl-promteam/internal/testutil/promtest"
 	"github.com/kubectl-promteam/kubectl-promteam/internal/testutil/tmuxtest"
 	"github.com/kubectl-promteam/kubectl-promteam/pkg/envoysim"
@@ -87,19 +87,7 @@ func TestCompareAgainstARealPrometheus(t *testing.T) {
 
 	run := func(args ...string) (string, string, int) {
 		t.Helper()
-		cmd := exec.Command(bin, append([]string{"compare", "--prometheus-url", srv.URL(), "-n", "shop", "--window", "1m", "--step", "10s"}, args...)...)
-		var stdout, stderr bytes.Buffer
-		cmd.Stdout, cmd.Stderr = &stdout, &stderr
-		err := cmd.Run()
-		var exit *exec.ExitError
-		switch {
-		case err == nil:
-			return stdout.String(), stderr.String(), 0
-		case errors.As(err, &exit):
-			return stdout.String(), stderr.String(), exit.ExitCode()
-		}
-		t.Fatalf("compare: %v", err)
-		return "", "", -1
+		return cli.Run(t, bin, nil, append([]string{"compare", "--prometheus-url", srv.URL(), "-n", "shop", "--window", "1m", "--step", "10s"}, args...)...)
 	}
 	judge := func(t *testing.T, baseline, canary string) compareJSON {
 		t.Helper()

@@ -15,6 +15,7 @@ import (
 	"k8s.io/cli-runtime/pkg/genericclioptions"
 	"k8s.io/client-go/kubernetes"
 	"k8s.io/client-go/rest"
+	"k8s.io/utils/ptr"
 
 	"github.com/kubectl-promteam/kubectl-promteam/pkg/demo"
 	"github.com/kubectl-promteam/kubectl-promteam/pkg/kube"
@@ -97,7 +98,7 @@ func (p *PrometheusFlags) Connect(ctx context.Context, team string) (q traffic.Q
 	c, err := prom.New(prom.Config{
 		URL: p.URL, BearerTokenFile: p.BearerTokenFile, CAFile: p.CAFile,
 		InsecureSkipTLSVerify: p.InsecureSkipTLSVerify, Timeout: p.Timeout,
-		DisableCompression: p.configFlags != nil && p.configFlags.DisableCompression != nil && *p.configFlags.DisableCompression,
+		DisableCompression: ptr.Deref(p.configFlags.DisableCompression, false),
 		UserAgent:          userAgent(),
 	})
 	if err != nil {

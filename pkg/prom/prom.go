@@ -40,7 +40,8 @@ type Config struct {
 	// wire. For a fast link, as kubectl's --disable-compression is.
 	DisableCompression bool
 	// Transport replaces the HTTP transport, for example one that tunnels through the
-	// Kubernetes API server; TLS, token and compression settings then do not apply.
+	// Kubernetes API server; TLS and compression settings then do not apply (the bearer token
+	// and user agent still do).
 	Transport http.RoundTripper
 }
 

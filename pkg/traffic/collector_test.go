@@ -48,6 +48,23 @@ func (f *fakeQuerier) Query(ctx context.Context, q string, _ time.Time) (Result,
 	return Result{Vector: f.answers(q), Warnings: []string{"some warning"}}, nil
 }
 
+// frameJSON renders f as -o json does and reads it back.
+func frameJSON(t *testing.T, f Frame) (out struct {
+	Window string           `json:"window"`
+	Source string           `json:"source"`
+	Rows   []map[string]any `json:"rows"`
+}) {
+	t.Helper()
+	var b bytes.Buffer
+	if err := RenderJSON(&b, f); err != nil {
+		t.Fatal(err)
+	}
+	if err := json.Unmarshal(b.Bytes(), &out); err != nil {
+		t.Fatal(err)
+	}
+	return out
+}
+
 func sample(ls map[string]string, v float64) Sample {
 	return Sample{Metric: labels.FromMap(ls), Value: v}
 }
@@ -168,17 +185,7 @@ func TestFoldKeepsNoDataApartFromZero(t *testing.T) {
 		t.Errorf("listeners = %+v", f.Listeners)
 	}
 
-	var b bytes.Buffer
-	if err := RenderJSON(&b, f); err != nil {
-		t.Fatal(err)
-	}
-	var out struct {
-		Window string           `json:"window"`
-		Rows   []map[string]any `json:"rows"`
-	}
-	if err := json.Unmarshal(b.Bytes(), &out); err != nil {
-		t.Fatal(err)
-	}
+	out := frameJSON(t, f)
 	for _, r := range out.Rows {
 		if r["name"] == "idle" {
 			if r["success_rate"] != nil || r["p50_ms"] != nil || r["p99_ms"] != nil || r["rps"] != 0.0 {
@@ -521,18 +528,7 @@ func testRulesFold(t *testing.T, d promql.Dialect, sel promql.Selector, narrow s
 		t.Errorf("listeners = %+v", f.Listeners)
 	}
 
-	var b bytes.Buffer
-	if err := RenderJSON(&b, f); err != nil {
-		t.Fatal(err)
-	}
-	var out struct {
-		Window string           `json:"window"`
-		Source string           `json:"source"`
-		Rows   []map[string]any `json:"rows"`
-	}
-	if err := json.Unmarshal(b.Bytes(), &out); err != nil {
-		t.Fatal(err)
-	}
+	out := frameJSON(t, f)
 	if out.Window != "5m" || out.Source != "rules" {
 		t.Errorf("JSON window %q source %q", out.Window, out.Source)
 	}
