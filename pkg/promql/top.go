@@ -239,3 +239,25 @@ func RecordedLatency(sel Selector, q float64) parser.Expr {
 func RecordedActive(sel Selector) parser.Expr {
 	return SumBy(sel.series(RecordActiveRequests), LabelCluster)
 }
+
+// RecordLabel names the recording rule in RecordedStamps' result.
+const RecordLabel = "record"
+
+// RecordedStamps is when the recording rules last wrote each of records for one cluster of sel:
+// the timestamp of its latest sample (seconds), one series per record and namespace, labelled
+// RecordLabel. A rule group writes every series of an evaluation with the evaluation's
+// timestamp, so the stamps of one cluster tell whether the rules were evaluated since a refresh
+// read them, at the cost of reading a handful of series.
+func RecordedStamps(sel Selector, cluster string, records ...string) parser.Expr {
+	var out parser.Expr
+	for _, r := range records {
+		// timestamp drops the metric name, so each record is tagged to tell them apart.
+		stamp := LabelReplace(call("timestamp", sel.series(r, Eq(LabelCluster, cluster))), RecordLabel, r, model.MetricNameLabel, ".*")
+		if out == nil {
+			out = stamp
+			continue
+		}
+		out = Or(out, stamp)
+	}
+	return out
+}

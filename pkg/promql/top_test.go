@@ -71,7 +71,7 @@ func TestDetectDialectOnLabelSets(t *testing.T) {
 
 // TestRecordedQueries pins what a refresh that reads the recording rules sends: every query
 // round-trips and narrows by the selection with its values quoted; the probe counts only named
-// clusters.
+// clusters; the stamps read one cluster's records, each tagged with its name.
 func TestRecordedQueries(t *testing.T) {
 	sel := Namespace("edge")
 	want := map[string]struct {
@@ -96,6 +96,9 @@ func TestRecordedQueries(t *testing.T) {
 			`sum by (envoy_cluster_name) (envoy_cluster:upstream_rq_active:sum{namespace="edge"})`},
 		"everything": {RecordedRequestRate(Everything),
 			`sum by (envoy_cluster_name) (envoy_cluster:upstream_rq:rate5m)`},
+		"stamps": {RecordedStamps(sel, "svc_8080", RecordRequestRate, RecordActiveRequests),
+			`label_replace(timestamp(envoy_cluster:upstream_rq:rate5m{envoy_cluster_name="svc_8080",namespace="edge"}), "record", "envoy_cluster:upstream_rq:rate5m", "__name__", ".*")` +
+				` or label_replace(timestamp(envoy_cluster:upstream_rq_active:sum{envoy_cluster_name="svc_8080",namespace="edge"}), "record", "envoy_cluster:upstream_rq_active:sum", "__name__", ".*")`},
 	}
 	for name, tc := range want {
 		text, err := Check(tc.expr)
@@ -123,6 +126,7 @@ func TestRecordedQueries(t *testing.T) {
 		{"p90", RecordedLatency(hostile, 0.9)},
 		{"p99", RecordedLatency(hostile, 0.99)},
 		{"active", RecordedActive(hostile)},
+		{"stamps", RecordedStamps(hostile, `svc"}) or vector(1) #`, RecordRequestRate, RecordLatency(0.99))},
 	} {
 		text, err := Check(q.expr)
 		if err != nil {

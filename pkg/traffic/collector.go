@@ -101,6 +101,9 @@ type Collector struct {
 	// with the names it saw, so it never grows past one refresh's clusters.
 	mu       sync.Mutex
 	services map[string]service
+	// last is the last read of the recorded series (SourceRules), which the next refreshes
+	// reuse until the rules are evaluated again (see lastRead). Published whole, never changed.
+	last *lastRead
 }
 
 // service is the Kubernetes Service a cluster name reveals, if any.
@@ -117,19 +120,25 @@ type query struct {
 	label string
 	// listener queries group by the listener label instead of the cluster label.
 	listener func(l *Listener, v float64)
+	// record is the recording rule a cluster query of SourceRules reads, and bit its flag in
+	// rowParts.answered.
+	record string
+	bit    uint32
 }
 
-// clusterQuery is a cluster query before it is checked.
+// clusterQuery is a cluster query before it is checked, with the recording rule it reads, if any.
 type clusterQuery struct {
-	expr parser.Expr
-	into func(*rowParts, float64)
+	expr   parser.Expr
+	into   func(*rowParts, float64)
+	record string
 }
 
 // rowParts is a row while a refresh folds answers into it, with the rates the recording rules'
-// success ratio is computed from once every answer is in.
+// success ratio is computed from once every answer is in, and which queries answered for it.
 type rowParts struct {
 	Row
 	responses, errors5xx float64
+	answered             uint32
 }
 
 // NewCollector builds and checks the queries of cfg.
@@ -150,12 +159,12 @@ func NewCollector(q Querier, cfg Config) (*Collector, error) {
 	}
 	d, sel, w := cfg.Dialect, cfg.Selector, cfg.Window
 	cluster := []clusterQuery{
-		{promql.UpstreamRequestRate(d, sel, w), func(r *rowParts, v float64) { r.RPS = v }},
-		{promql.UpstreamSuccessRatio(d, sel, w), func(r *rowParts, v float64) { r.Success = v }},
-		{promql.UpstreamLatency(d, sel, 0.5, w), func(r *rowParts, v float64) { r.P50 = v }},
-		{promql.UpstreamLatency(d, sel, 0.9, w), func(r *rowParts, v float64) { r.P90 = v }},
-		{promql.UpstreamLatency(d, sel, 0.99, w), func(r *rowParts, v float64) { r.P99 = v }},
-		{promql.UpstreamActive(d, sel), func(r *rowParts, v float64) { r.Active = v }},
+		{promql.UpstreamRequestRate(d, sel, w), func(r *rowParts, v float64) { r.RPS = v }, ""},
+		{promql.UpstreamSuccessRatio(d, sel, w), func(r *rowParts, v float64) { r.Success = v }, ""},
+		{promql.UpstreamLatency(d, sel, 0.5, w), func(r *rowParts, v float64) { r.P50 = v }, ""},
+		{promql.UpstreamLatency(d, sel, 0.9, w), func(r *rowParts, v float64) { r.P90 = v }, ""},
+		{promql.UpstreamLatency(d, sel, 0.99, w), func(r *rowParts, v float64) { r.P99 = v }, ""},
+		{promql.UpstreamActive(d, sel), func(r *rowParts, v float64) { r.Active = v }, ""},
 	}
 	clusterLabel := d.Cluster
 	foldSuccess := false
@@ -174,12 +183,12 @@ func NewCollector(q Querier, cfg Config) (*Collector, error) {
 		{promql.DownstreamLatency(d, sel, 0.99, w), func(l *Listener, v float64) { l.P99 = v }},
 	}
 	c := &Collector{q: q, cfg: cfg, codeStp: max(w/4, time.Second), foldSuccess: foldSuccess}
-	for _, e := range cluster {
+	for i, e := range cluster {
 		text, err := promql.Check(e.expr)
 		if err != nil {
 			return nil, err
 		}
-		c.frame = append(c.frame, query{text: text, into: e.into, label: clusterLabel})
+		c.frame = append(c.frame, query{text: text, into: e.into, label: clusterLabel, record: e.record, bit: 1 << i})
 	}
 	for _, e := range listener {
 		text, err := promql.Check(e.expr)
@@ -197,20 +206,20 @@ func NewCollector(q Querier, cfg Config) (*Collector, error) {
 // rates (see recordedSuccess), which add up across namespaces where ratios do not. fold says
 // which.
 func recordedQueries(sel promql.Selector) (queries []clusterQuery, fold bool) {
-	queries = []clusterQuery{{promql.RecordedRequestRate(sel), func(r *rowParts, v float64) { r.RPS = v }}}
+	queries = []clusterQuery{{promql.RecordedRequestRate(sel), func(r *rowParts, v float64) { r.RPS = v }, promql.RecordRequestRate}}
 	if sel.Pins(promql.LabelNamespace) {
-		queries = append(queries, clusterQuery{promql.RecordedSuccessRatio(sel), func(r *rowParts, v float64) { r.Success = v }})
+		queries = append(queries, clusterQuery{promql.RecordedSuccessRatio(sel), func(r *rowParts, v float64) { r.Success = v }, promql.RecordSuccessRatio})
 	} else {
 		fold = true
 		queries = append(queries,
-			clusterQuery{promql.RecordedResponseRate(sel), func(r *rowParts, v float64) { r.responses = v }},
-			clusterQuery{promql.Recorded5xxRate(sel), func(r *rowParts, v float64) { r.errors5xx = v }})
+			clusterQuery{promql.RecordedResponseRate(sel), func(r *rowParts, v float64) { r.responses = v }, promql.RecordResponseRate},
+			clusterQuery{promql.Recorded5xxRate(sel), func(r *rowParts, v float64) { r.errors5xx = v }, promql.Record5xxRate})
 	}
 	return append(queries,
-		clusterQuery{promql.RecordedLatency(sel, 0.5), func(r *rowParts, v float64) { r.P50 = v * 1000 }},
-		clusterQuery{promql.RecordedLatency(sel, 0.9), func(r *rowParts, v float64) { r.P90 = v * 1000 }},
-		clusterQuery{promql.RecordedLatency(sel, 0.99), func(r *rowParts, v float64) { r.P99 = v * 1000 }},
-		clusterQuery{promql.RecordedActive(sel), func(r *rowParts, v float64) { r.Active = v }},
+		clusterQuery{promql.RecordedLatency(sel, 0.5), func(r *rowParts, v float64) { r.P50 = v * 1000 }, promql.RecordLatency(0.5)},
+		clusterQuery{promql.RecordedLatency(sel, 0.9), func(r *rowParts, v float64) { r.P90 = v * 1000 }, promql.RecordLatency(0.9)},
+		clusterQuery{promql.RecordedLatency(sel, 0.99), func(r *rowParts, v float64) { r.P99 = v * 1000 }, promql.RecordLatency(0.99)},
+		clusterQuery{promql.RecordedActive(sel), func(r *rowParts, v float64) { r.Active = v }, promql.RecordActiveRequests},
 	), fold
 }
 
@@ -235,7 +244,8 @@ func (c *Collector) Source() Source { return c.cfg.Source }
 // Window is the rate window of the collector's numbers.
 func (c *Collector) Window() time.Duration { return c.cfg.Window }
 
-// Queries lists the PromQL one refresh sends.
+// Queries lists the PromQL a refresh that reads everything sends. Between two evaluations of the
+// rules, a rules refresh sends the stamps query of lastRead and the listeners' instead.
 func (c *Collector) Queries() []string {
 	out := make([]string, len(c.frame))
 	for i, q := range c.frame {
@@ -245,16 +255,18 @@ func (c *Collector) Queries() []string {
 }
 
 // Frame runs one refresh at instant at. Each answer is folded into the rows as it arrives, so
-// only the last one's fold waits for every query.
+// only the last one's fold waits for every query. A rules collector reads the recorded series
+// again only when the rules were evaluated since its last read (see lastRead); the listener rows,
+// from Envoy's own series, are read every time.
 func (c *Collector) Frame(ctx context.Context, at time.Time) (Frame, error) {
 	start := time.Now()
 	c.mu.Lock()
-	known := c.services
+	known, last := c.services, c.last
 	c.mu.Unlock()
 	fl := &fold{c: c, known: known, rows: make(map[string]*rowParts, len(known)), listeners: map[string]*Listener{}}
 	notes := make([]Result, len(c.frame))
 	g, gctx := errgroup.WithContext(ctx)
-	for i, q := range c.frame {
+	ask := func(q query, i int) {
 		g.Go(func() error {
 			r, err := c.q.Query(gctx, q.text, at)
 			if err != nil {
@@ -265,22 +277,66 @@ func (c *Collector) Frame(ctx context.Context, at time.Time) (Frame, error) {
 			return nil
 		})
 	}
+	// stamps is what the last read's stamps query answered now, before the recorded series are
+	// read again; reused says they need not be.
+	var stamps string
+	reused := false
+	if last == nil || at.Before(last.at) {
+		for i, q := range c.frame {
+			ask(q, i)
+		}
+	} else {
+		for i, q := range c.frame {
+			if q.listener != nil {
+				ask(q, i)
+			}
+		}
+		g.Go(func() (err error) {
+			stamps, reused, err = c.askUnlessReusable(gctx, last, at, ask)
+			return err
+		})
+	}
 	if err := g.Wait(); err != nil {
 		return Frame{}, err
 	}
 	f := Frame{At: at, Window: c.cfg.Window, Dialect: c.cfg.Dialect.Name, Source: c.cfg.Source, Took: time.Since(start)}
+	if reused {
+		for i, q := range c.frame {
+			if q.listener == nil {
+				notes[i] = last.notes[i]
+			}
+		}
+		f.Rows = slices.Clone(last.rows)
+	} else {
+		f.Rows = c.rows(fl)
+	}
 	// Notes in query order, whatever order the answers came in.
 	for _, n := range notes {
 		f.Warnings = appendNew(f.Warnings, n.Warnings...)
 		f.Infos = appendNew(f.Infos, n.Infos...)
 	}
+	if c.cfg.Source == SourceRules && !reused {
+		read := c.remember(fl, f.Rows, notes, at, last, stamps)
+		c.mu.Lock()
+		c.last = read
+		c.mu.Unlock()
+	}
+	for _, l := range fl.listeners {
+		f.Listeners = append(f.Listeners, *l)
+	}
+	sort.Slice(f.Listeners, func(i, j int) bool { return f.Listeners[i].Prefix < f.Listeners[j].Prefix })
+	return f, nil
+}
+
+// rows finishes the rows a refresh folded and keeps their Services for the next refresh.
+func (c *Collector) rows(fl *fold) []Row {
 	// The names of the last refresh stay known as they are when this one brought the same.
-	renamed := fl.unknown > 0 || len(fl.rows) != len(known)
-	services := known
+	renamed := fl.unknown > 0 || len(fl.rows) != len(fl.known)
+	services := fl.known
 	if renamed {
 		services = make(map[string]service, len(fl.rows))
 	}
-	f.Rows = make([]Row, 0, len(fl.rows))
+	rows := make([]Row, 0, len(fl.rows))
 	for name, r := range fl.rows {
 		if renamed {
 			services[name] = service{namespace: r.Namespace, name: r.Service, ok: r.Service != ""}
@@ -288,16 +344,12 @@ func (c *Collector) Frame(ctx context.Context, at time.Time) (Frame, error) {
 		if c.foldSuccess {
 			r.Success = recordedSuccess(r.responses, r.errors5xx)
 		}
-		f.Rows = append(f.Rows, r.Row)
+		rows = append(rows, r.Row)
 	}
 	c.mu.Lock()
 	c.services = services
 	c.mu.Unlock()
-	for _, l := range fl.listeners {
-		f.Listeners = append(f.Listeners, *l)
-	}
-	sort.Slice(f.Listeners, func(i, j int) bool { return f.Listeners[i].Prefix < f.Listeners[j].Prefix })
-	return f, nil
+	return rows
 }
 
 // fold gathers one refresh's answers into rows and listeners, one answer at a time.
@@ -343,6 +395,7 @@ func (fl *fold) add(q query, v Vector) {
 			r = fl.newRow(name)
 			fl.rows[name] = r
 		}
+		r.answered |= q.bit
 		q.into(r, value)
 	}
 }
