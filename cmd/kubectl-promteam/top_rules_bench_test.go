@@ -8,6 +8,7 @@ import (
 	"net/http/httptest"
 	"strconv"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -28,17 +29,27 @@ import (
 // Prometheus, which scrapes the fleet every 5 s and evaluates the stack's own rules at the
 // stack's default evaluation interval (30 s). The fleet runs one Envoy pod, the least the rules
 // can save (they aggregate the pods away, a raw refresh sums them), and three, as a Deployment
-// with replicas does. Metrics: rules and raw milliseconds per refresh and their ratio (goal
-// ≤ 0.1), and rule-eval-ms, Prometheus' own time for its last evaluation of the rule group: the
-// work the rules move out of every refresh into every evaluation. To tell Prometheus' share from
-// the plugin's, rules-bare-ms is the rules refresh's queries sent concurrently by a bare HTTP
-// client that reads the answers without decoding them; ratio-uncompressed is the ratio of the same
-// two refreshes asking for uncompressed answers (--disable-compression).
+// with replicas does.
+//
+// A rules refresh reads the recorded series only when the rules were evaluated since its last
+// read; otherwise it asks for one cluster's stamps and reads the listeners. Metrics:
+//   - rules-ms: a rules refresh as top runs it, every two seconds (or as fast as the loop goes),
+//     with rules-reads the share of them that read the recorded series;
+//   - reread-ms: a rules refresh right after an evaluation (Collector.Reread), which reads them;
+//   - raw-ms, and the ratios ratio = rules-ms / raw-ms (goal ≤ 0.1) and ratio-reread;
+//   - rule-eval-ms, Prometheus' own time for its last evaluation of the rule group: the work the
+//     rules move out of every refresh into every evaluation;
+//   - rules-bare-ms, to tell Prometheus' share from the plugin's: the reading refresh's queries
+//     sent concurrently by a bare HTTP client that reads the answers without decoding them;
+//   - ratio-reread-uncompressed: ratio-reread with uncompressed answers (--disable-compression).
 func BenchmarkTopRefreshRules(b *testing.B) {
 	for _, pods := range []int{1, 3} {
 		b.Run(fmt.Sprintf("pods=%d", pods), func(b *testing.B) { benchRefreshRules(b, 2000, pods) })
 	}
 }
+
+// topInterval is top's default refresh interval (--interval).
+const topInterval = 2 * time.Second
 
 func benchRefreshRules(b *testing.B, clusters, pods int) {
 	fleet := envoysim.ScaleFleet(time.Now().Add(-time.Hour), clusters, pods)
@@ -65,12 +76,14 @@ func benchRefreshRules(b *testing.B, clusters, pods int) {
 	srv.WaitForSeries(b, `envoy_cluster:upstream_rq_time_seconds:p99_rate5m{namespace="edge"}`, busy, 3*time.Minute)
 
 	// collectors builds a raw and a rules collector on one client; uncompressed asks for plain
-	// answers (--disable-compression).
+	// answers (--disable-compression). reads counts the recorded request-rate reads.
+	reads := &readCounter{}
 	collectors := func(uncompressed bool) (raw, recorded *traffic.Collector) {
-		client, err := prom.New(prom.Config{URL: srv.URL(), Timeout: time.Minute, DisableCompression: uncompressed})
+		pc, err := prom.New(prom.Config{URL: srv.URL(), Timeout: time.Minute, DisableCompression: uncompressed})
 		if err != nil {
 			b.Fatal(err)
 		}
+		client := &countingQuerier{Querier: pc, reads: reads}
 		cfg := traffic.Config{Dialect: promql.DialectEnvoy, Selector: promql.Namespace("edge"), Window: time.Minute}
 		if raw, err = traffic.NewCollector(client, cfg); err != nil {
 			b.Fatal(err)
@@ -82,12 +95,14 @@ func benchRefreshRules(b *testing.B, clusters, pods int) {
 		return raw, recorded
 	}
 	raw, recorded := collectors(false)
-	plainRaw, plainRecorded := collectors(true)
+	_, reread := collectors(false)
+	plainRaw, plainReread := collectors(true)
+	reads.text, reads.n = recorded.Queries()[0], 0
 
 	// Warm both paths (connections, Prometheus' caches) before measuring, and check that both
 	// see every cluster.
 	ctx := context.Background()
-	for _, c := range []*traffic.Collector{raw, recorded, plainRaw, plainRecorded} {
+	for _, c := range []*traffic.Collector{raw, recorded, reread, plainRaw, plainReread} {
 		if f, err := c.Frame(ctx, time.Now()); err != nil || len(f.Rows) != clusters {
 			b.Fatalf("%s frame: %v, %d rows", c.Source(), err, len(f.Rows))
 		}
@@ -101,7 +116,7 @@ func benchRefreshRules(b *testing.B, clusters, pods int) {
 	}
 	bare(time.Now())
 
-	var fromRules, fromRaw, fromBare, plainRules, plainRawTime time.Duration
+	var fromRules, fromReread, fromRaw, fromBare, plainRules, plainRawTime time.Duration
 	frame := func(c *traffic.Collector, at time.Time, total *time.Duration) {
 		start := time.Now()
 		if _, err := c.Frame(ctx, at); err != nil {
@@ -109,24 +124,38 @@ func benchRefreshRules(b *testing.B, clusters, pods int) {
 		}
 		*total += time.Since(start)
 	}
+	readsBefore := reads.load()
 	b.ResetTimer()
 	for range b.N {
 		at := time.Now()
 		frame(recorded, at, &fromRules)
 		frame(raw, at, &fromRaw)
+		reread.Reread()
+		frame(reread, at, &fromReread)
 		start := time.Now()
 		bare(at)
 		fromBare += time.Since(start)
-		frame(plainRecorded, at, &plainRules)
+		plainReread.Reread()
+		frame(plainReread, at, &plainRules)
 		frame(plainRaw, at, &plainRawTime)
+		// At most one iteration per refresh interval of top, so that the steady collector sees
+		// as many evaluations per refresh as top does.
+		b.StopTimer()
+		time.Sleep(time.Until(at.Add(topInterval)))
+		b.StartTimer()
 	}
 	b.StopTimer()
+	// Every iteration rereads twice; the rest are the steady collector's reads.
+	steadyReads := reads.load() - readsBefore - 2*int64(b.N)
 	perRefresh := func(d time.Duration) float64 { return float64(d.Microseconds()) / 1000 / float64(b.N) }
 	b.ReportMetric(perRefresh(fromRules), "rules-ms")
+	b.ReportMetric(float64(steadyReads)/float64(b.N), "rules-reads")
+	b.ReportMetric(perRefresh(fromReread), "reread-ms")
 	b.ReportMetric(perRefresh(fromRaw), "raw-ms")
 	b.ReportMetric(perRefresh(fromBare), "rules-bare-ms")
 	b.ReportMetric(float64(fromRules)/float64(fromRaw), "ratio")
-	b.ReportMetric(float64(plainRules)/float64(plainRawTime), "ratio-uncompressed")
+	b.ReportMetric(float64(fromReread)/float64(fromRaw), "ratio-reread")
+	b.ReportMetric(float64(plainRules)/float64(plainRawTime), "ratio-reread-uncompressed")
 	b.ReportMetric(ruleGroupSeconds(b, srv.URL(), "promteam-envoy-red.rules")*1000, "rule-eval-ms")
 }
 
@@ -157,4 +186,32 @@ func ruleGroupSeconds(tb testing.TB, base, group string) float64 {
 	}
 	tb.Fatalf("Prometheus' /metrics has no prometheus_rule_group_last_duration_seconds for group %s", group)
 	return 0
+}
+
+// readCounter counts the queries of one text.
+type readCounter struct {
+	mu   sync.Mutex
+	text string
+	n    int64
+}
+
+func (r *readCounter) load() int64 {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	return r.n
+}
+
+// countingQuerier counts the queries it passes on in reads.
+type countingQuerier struct {
+	traffic.Querier
+	reads *readCounter
+}
+
+func (c *countingQuerier) Query(ctx context.Context, q string, at time.Time) (traffic.Result, error) {
+	c.reads.mu.Lock()
+	if q == c.reads.text {
+		c.reads.n++
+	}
+	c.reads.mu.Unlock()
+	return c.Querier.Query(ctx, q, at)
 }
