@@ -28,7 +28,8 @@ type lastRead struct {
 	// Collector.frame; listener entries unused).
 	rows  []Row
 	notes []Result
-	// probe is the stamps query of the pivot cluster (promql.RecordedStamps).
+	// pivot is the cluster that stands for the read, probe the query of its stamps
+	// (promql.RecordedStamps).
 	pivot, probe string
 	// stamps is probe's answer from just before the read, "" when unknown (the first read, or
 	// a pivot the last probe did not ask about), which never matches.
@@ -61,7 +62,7 @@ func (c *Collector) remember(fl *fold, rows []Row, notes []Result, at time.Time,
 	for _, r := range fl.rows {
 		all |= r.answered
 	}
-	// Keep the pivot while it still has every record; else the first name that has.
+	// Keep the pivot while it still has every record; else take the lowest name that has.
 	pivot := ""
 	if last != nil {
 		if r, ok := fl.rows[last.pivot]; ok && r.answered == all {
