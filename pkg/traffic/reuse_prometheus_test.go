@@ -78,7 +78,7 @@ func TestRulesReuseMatchesAFreshRead(t *testing.T) {
 
 	ctx := context.Background()
 	end := time.Now().Add(-2 * time.Second)
-	var steps, evaluations, wantReads int
+	var steps, evaluations, readCount int
 	var lastEval float64
 	for at := end.Add(-10 * time.Second); !at.After(end); at = at.Add(500 * time.Millisecond) {
 		before := reads.n.Load()
@@ -107,13 +107,13 @@ func TestRulesReuseMatchesAFreshRead(t *testing.T) {
 			t.Errorf("step %d at %s (rules last evaluated at %v): read %v, want %v", steps, at.Format(time.RFC3339Nano), lastEval, read, should)
 		}
 		if read {
-			wantReads++
+			readCount++
 		}
 		steps++
 	}
-	t.Logf("%d refreshes over %d evaluations: %d read the recorded series", steps, evaluations, wantReads)
-	if evaluations < 3 || wantReads >= steps {
-		t.Errorf("%d refreshes saw %d evaluations and read %d times: the walk proves nothing", steps, evaluations, wantReads)
+	t.Logf("%d refreshes over %d evaluations: %d read the recorded series", steps, evaluations, readCount)
+	if evaluations < 3 || readCount >= steps {
+		t.Errorf("%d refreshes saw %d evaluations and read %d times: the walk proves nothing", steps, evaluations, readCount)
 	}
 }
 
