@@ -8,7 +8,7 @@ import (
 	"net/http/httptest"
 	"strconv"
 	"strings"
-	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -76,14 +76,18 @@ func benchRefreshRules(b *testing.B, clusters, pods int) {
 	srv.WaitForSeries(b, `envoy_cluster:upstream_rq_time_seconds:p99_rate5m{namespace="edge"}`, busy, 3*time.Minute)
 
 	// collectors builds a raw and a rules collector on one client; uncompressed asks for plain
-	// answers (--disable-compression). reads counts the recorded request-rate reads.
-	reads := &readCounter{}
+	// answers (--disable-compression). reads counts the reads of the recorded request rates.
+	readRPS, err := promql.Check(promql.RecordedRequestRate(promql.Namespace("edge")))
+	if err != nil {
+		b.Fatal(err)
+	}
+	var reads atomic.Int64
 	collectors := func(uncompressed bool) (raw, recorded *traffic.Collector) {
 		pc, err := prom.New(prom.Config{URL: srv.URL(), Timeout: time.Minute, DisableCompression: uncompressed})
 		if err != nil {
 			b.Fatal(err)
 		}
-		client := &countingQuerier{Querier: pc, reads: reads}
+		client := &countingQuerier{Querier: pc, text: readRPS, n: &reads}
 		cfg := traffic.Config{Dialect: promql.DialectEnvoy, Selector: promql.Namespace("edge"), Window: time.Minute}
 		if raw, err = traffic.NewCollector(client, cfg); err != nil {
 			b.Fatal(err)
@@ -97,7 +101,9 @@ func benchRefreshRules(b *testing.B, clusters, pods int) {
 	raw, recorded := collectors(false)
 	_, reread := collectors(false)
 	plainRaw, plainReread := collectors(true)
-	reads.text, reads.n = recorded.Queries()[0], 0
+	if q := recorded.Queries()[0]; q != readRPS {
+		b.Fatalf("the rules refresh reads the request rates with %s, not %s", q, readRPS)
+	}
 
 	// Warm both paths (connections, Prometheus' caches) before measuring, and check that both
 	// see every cluster.
@@ -124,7 +130,7 @@ func benchRefreshRules(b *testing.B, clusters, pods int) {
 		}
 		*total += time.Since(start)
 	}
-	readsBefore := reads.load()
+	readsBefore := reads.Load()
 	b.ResetTimer()
 	for range b.N {
 		at := time.Now()
@@ -146,7 +152,7 @@ func benchRefreshRules(b *testing.B, clusters, pods int) {
 	}
 	b.StopTimer()
 	// Every iteration rereads twice; the rest are the steady collector's reads.
-	steadyReads := reads.load() - readsBefore - 2*int64(b.N)
+	steadyReads := reads.Load() - readsBefore - 2*int64(b.N)
 	perRefresh := func(d time.Duration) float64 { return float64(d.Microseconds()) / 1000 / float64(b.N) }
 	b.ReportMetric(perRefresh(fromRules), "rules-ms")
 	b.ReportMetric(float64(steadyReads)/float64(b.N), "rules-reads")
@@ -188,30 +194,16 @@ func ruleGroupSeconds(tb testing.TB, base, group string) float64 {
 	return 0
 }
 
-// readCounter counts the queries of one text.
-type readCounter struct {
-	mu   sync.Mutex
-	text string
-	n    int64
-}
-
-func (r *readCounter) load() int64 {
-	r.mu.Lock()
-	defer r.mu.Unlock()
-	return r.n
-}
-
-// countingQuerier counts the queries it passes on in reads.
+// countingQuerier counts in n the queries of one text it passes on.
 type countingQuerier struct {
 	traffic.Querier
-	reads *readCounter
+	text string
+	n    *atomic.Int64
 }
 
 func (c *countingQuerier) Query(ctx context.Context, q string, at time.Time) (traffic.Result, error) {
-	c.reads.mu.Lock()
-	if q == c.reads.text {
-		c.reads.n++
+	if q == c.text {
+		c.n.Add(1)
 	}
-	c.reads.mu.Unlock()
 	return c.Querier.Query(ctx, q, at)
 }
