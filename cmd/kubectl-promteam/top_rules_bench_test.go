@@ -5,7 +5,6 @@ import (
 	"context"
 	"fmt"
 	"net/http"
-	"net/http/httptest"
 	"strconv"
 	"strings"
 	"sync/atomic"
@@ -53,12 +52,7 @@ const topInterval = 2 * time.Second
 
 func benchRefreshRules(b *testing.B, clusters, pods int) {
 	fleet := envoysim.ScaleFleet(time.Now().Add(-time.Hour), clusters, pods)
-	var targets []promtest.Target
-	for _, pod := range fleet.Pods {
-		envoy := httptest.NewServer(fleet.Handler(pod, envoysim.Stock, nil))
-		b.Cleanup(envoy.Close)
-		targets = append(targets, promtest.Target{URL: envoy.URL + "/stats/prometheus", Labels: map[string]string{"namespace": "edge", "pod": pod}})
-	}
+	targets := promtest.ServeFleet(b, fleet, "edge")
 	every, err := model.ParseDuration(manifests.DefaultEvaluationInterval)
 	if err != nil {
 		b.Fatal(err)

@@ -3,7 +3,6 @@ package traffic_test
 import (
 	"context"
 	"fmt"
-	"net/http/httptest"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -41,12 +40,7 @@ func (c *counting) Query(ctx context.Context, q string, at time.Time) (traffic.R
 func TestRulesReuseMatchesAFreshRead(t *testing.T) {
 	t.Parallel()
 	fleet := envoysim.ScaleFleet(time.Now().Add(-time.Hour), 40, 2)
-	var targets []promtest.Target
-	for _, pod := range fleet.Pods {
-		envoy := httptest.NewServer(fleet.Handler(pod, envoysim.Stock, nil))
-		t.Cleanup(envoy.Close)
-		targets = append(targets, promtest.Target{URL: envoy.URL + "/stats/prometheus", Labels: map[string]string{"namespace": "edge", "pod": pod}})
-	}
+	targets := promtest.ServeFleet(t, fleet, "edge")
 	every := 2 * time.Second
 	rules := rulefile.Write(t, manifests.DefaultTeamSpec("team-a", "edge"), every)
 	srv := promtest.Start(t, targets, promtest.Options{ScrapeInterval: time.Second, RuleFiles: []string{rules}})
