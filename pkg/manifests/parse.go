@@ -6,12 +6,17 @@ import (
 	"math"
 	"net/url"
 	"regexp"
+	"slices"
 	"strconv"
 	"strings"
+	"time"
 
 	monitoringv1 "github.com/prometheus-operator/prometheus-operator/pkg/apis/monitoring/v1"
+	"github.com/prometheus/common/model"
 	"k8s.io/apimachinery/pkg/api/resource"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/labels"
+	"k8s.io/apimachinery/pkg/selection"
 	"k8s.io/apimachinery/pkg/util/validation"
 )
 
@@ -21,7 +26,8 @@ import (
 // durationPattern is the pattern of the operator's Duration type (the CRD rejects anything else).
 var durationPattern = regexp.MustCompile(`^(([0-9]+)y)?(([0-9]+)w)?(([0-9]+)d)?(([0-9]+)h)?(([0-9]+)m)?(([0-9]+)s)?(([0-9]+)ms)?$`)
 
-// ParseDuration accepts a positive Prometheus duration such as 30s, 15d or 1w2d.
+// ParseDuration accepts a positive Prometheus duration such as 30s, 15d or 1w2d. Prometheus reads
+// durations into 64 bits of nanoseconds, so anything from 293 years on is refused.
 func ParseDuration(s string) (monitoringv1.Duration, error) {
 	if s == "" || !durationPattern.MatchString(s) {
 		return "", errors.New("use a Prometheus duration such as 30s, 12h, 15d or 1w2d")
@@ -29,7 +35,37 @@ func ParseDuration(s string) (monitoringv1.Duration, error) {
 	if strings.Trim(s, "0ywdhms") == "" {
 		return "", errors.New("use a duration longer than zero, such as 30s, 12h or 15d")
 	}
+	if _, err := model.ParseDuration(s); err != nil {
+		return "", errors.New("use a duration Prometheus can hold, below 292y")
+	}
 	return monitoringv1.Duration(s), nil
+}
+
+// MinInterval is the shortest scrape or evaluation interval a stack accepts: Prometheus would
+// take a shorter one, and spend its time scraping and evaluating.
+const MinInterval = time.Second
+
+// ParseInterval accepts a scrape or evaluation interval: a Prometheus duration of at least
+// [MinInterval].
+func ParseInterval(s string) (monitoringv1.Duration, error) {
+	d, err := ParseDuration(s)
+	if err != nil {
+		return "", err
+	}
+	if v, _ := model.ParseDuration(s); time.Duration(v) < MinInterval {
+		return "", fmt.Errorf("use %s or more, such as 15s or 30s", MinInterval)
+	}
+	return d, nil
+}
+
+// maxQuantity is the largest value a Kubernetes quantity holds: an int64 of its base unit (bytes,
+// or millicores for CPU, where the API server keeps the milli value).
+const maxQuantity = math.MaxInt64
+
+// fits reports whether q, scaled to the unit Kubernetes stores (1 or 1000 for millicores), fits
+// in an int64 instead of being silently clamped to the largest one.
+func fits(q resource.Quantity, scale float64) bool {
+	return q.AsApproximateFloat64()*scale < maxQuantity
 }
 
 // ByteSize is a size in bytes, printed the way the operator's ByteSize type and Prometheus'
@@ -66,6 +102,9 @@ func ParseByteSize(s string) (ByteSize, error) {
 	if err != nil || q.Sign() <= 0 {
 		return ByteSize{}, errors.New("use a size above zero, such as 16Gi or 16GiB")
 	}
+	if !fits(q, 1) {
+		return ByteSize{}, errTooLarge
+	}
 	return ByteSize{bytes: q.Value()}, nil
 }
 
@@ -82,6 +121,9 @@ func ParseStorage(s string) (resource.Quantity, error) {
 	if err != nil || q.Sign() < 0 {
 		return resource.Quantity{}, errors.New("use a Kubernetes quantity such as 20Gi or 100Gi, or 0 for no volume")
 	}
+	if !fits(q, 1) {
+		return resource.Quantity{}, errTooLarge
+	}
 	return q, nil
 }
 
@@ -90,6 +132,9 @@ func ParseCPU(s string) (resource.Quantity, error) {
 	q, err := resource.ParseQuantity(s)
 	if err != nil || q.Sign() <= 0 {
 		return resource.Quantity{}, errors.New("use a positive CPU quantity such as 100m, 500m or 2")
+	}
+	if !fits(q, 1000) {
+		return resource.Quantity{}, errors.New("too large for Kubernetes, which keeps CPU in 64-bit millicores; use a CPU quantity such as 500m or 2")
 	}
 	return q, nil
 }
@@ -103,18 +148,24 @@ func ParseMemory(s string, allowZero bool) (resource.Quantity, error) {
 		}
 		return resource.Quantity{}, errors.New("use a positive memory quantity such as 512Mi or 2Gi")
 	}
+	if !fits(q, 1) {
+		return resource.Quantity{}, errTooLarge
+	}
 	return q, nil
 }
+
+// errTooLarge is a size beyond what Kubernetes holds (8Ei).
+var errTooLarge = errors.New("too large for Kubernetes, which keeps sizes in 64 bits (below 8Ei); use a size such as 2Gi or 100Gi")
 
 // ValidateTeamName checks that a team name can name every object of its stack. The operator
 // names the StatefulSet prometheus-<team>[-shard-<n>], and Kubernetes puts that name plus a
 // ten-character hash into a 63-character label on every pod, which caps the length.
 func ValidateTeamName(team string, shards int32) error {
-	if errs := validation.IsDNS1035Label(team); len(errs) > 0 {
-		return errors.New("use lower-case letters, digits and '-', starting with a letter and ending with a letter or digit, such as team-a")
-	}
 	if max := maxTeamNameLength(shards); len(team) > max {
 		return fmt.Errorf("use at most %d characters (the operator's pod labels must fit 63)", max)
+	}
+	if errs := validation.IsDNS1035Label(team); len(errs) > 0 {
+		return errors.New("use lower-case letters, digits and '-', starting with a letter and ending with a letter or digit, such as team-a")
 	}
 	return nil
 }
@@ -178,10 +229,39 @@ func ParseRemoteWriteURL(s string) (string, error) {
 	if u.User != nil {
 		return "", errors.New("put credentials in a Secret, not in the URL")
 	}
+	for name := range u.Query() {
+		if isCredentialParam(name) {
+			return "", fmt.Errorf("put credentials in a Secret, not in the URL's query (%s=…): Prometheus sends the URL with every request and shows it in its configuration", name)
+		}
+	}
 	if u.Fragment != "" {
 		return "", errors.New("remove the #fragment: Prometheus does not send it")
 	}
 	return s, nil
+}
+
+// credentialParams are query parameter names that carry secrets in the wild, and
+// credentialSuffixes the endings of such names written as one word (apikey, accesstoken).
+var (
+	credentialParams   = []string{"auth", "credential", "credentials", "key", "passwd", "password", "pwd", "secret", "session", "sig", "signature", "token"}
+	credentialSuffixes = []string{"key", "password", "secret", "token"}
+)
+
+// isCredentialParam reports whether a query parameter named name likely carries a secret
+// (token, access_token, apiKey, X-Amz-Signature).
+func isCredentialParam(name string) bool {
+	words := strings.FieldsFunc(strings.ToLower(name), func(r rune) bool { return r == '_' || r == '-' || r == '.' })
+	for _, w := range words {
+		if slices.Contains(credentialParams, w) {
+			return true
+		}
+		for _, suffix := range credentialSuffixes {
+			if strings.HasSuffix(w, suffix) {
+				return true
+			}
+		}
+	}
+	return false
 }
 
 var labelNamePattern = regexp.MustCompile(`^[a-zA-Z_][a-zA-Z0-9_]*$`)
@@ -239,6 +319,20 @@ func ParseSelector(s string) (*metav1.LabelSelector, error) {
 	sel, err := metav1.ParseToLabelSelector(s)
 	if err != nil {
 		return nil, fmt.Errorf("use a label selector such as app=envoy: %v", firstLine(err.Error()))
+	}
+	// A LabelSelector keeps one value per key in matchLabels: app=envoy,app=evil would select
+	// app=evil, not nothing.
+	parsed, _ := labels.Parse(s)
+	reqs, _ := parsed.Requirements()
+	seen := map[string]bool{}
+	for _, r := range reqs {
+		if op := r.Operator(); op != selection.Equals && op != selection.DoubleEquals {
+			continue
+		}
+		if seen[r.Key()] {
+			return nil, fmt.Errorf("%q is given twice; a selector holds one value per key (for either value use %s in (a,b))", r.Key(), r.Key())
+		}
+		seen[r.Key()] = true
 	}
 	return sel, nil
 }

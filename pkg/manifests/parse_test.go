@@ -128,18 +128,75 @@ func TestParsePresetsIsOrderIndependent(t *testing.T) {
 	}
 }
 
+func TestDurationsAndQuantitiesThatDoNotFit(t *testing.T) {
+	for _, bad := range []string{"300y", "293y", "15251w", "106752d", "9223372037s"} {
+		if _, err := ParseDuration(bad); err == nil || !strings.Contains(err.Error(), "292y") {
+			t.Errorf("ParseDuration(%q) = %v, want an error naming the limit", bad, err)
+		}
+	}
+	if _, err := ParseDuration("292y"); err != nil {
+		t.Errorf("ParseDuration(292y) = %v", err)
+	}
+	for _, bad := range []string{"1ms", "999ms", "0s1ms"} {
+		if _, err := ParseInterval(bad); err == nil || !strings.Contains(err.Error(), "1s or more") {
+			t.Errorf("ParseInterval(%q) = %v, want an error naming 1s", bad, err)
+		}
+	}
+	if d, err := ParseInterval("1s"); err != nil || d != "1s" {
+		t.Errorf("ParseInterval(1s) = %q, %v", d, err)
+	}
+	huge := "99999999999999999999Ei"
+	if _, err := ParseMemory(huge, false); err == nil || !strings.Contains(err.Error(), "too large") {
+		t.Errorf("ParseMemory(%s) = %v", huge, err)
+	}
+	if _, err := ParseStorage("9Ei"); err == nil || !strings.Contains(err.Error(), "too large") {
+		t.Errorf("ParseStorage(9Ei) = %v", err)
+	}
+	if _, err := ParseByteSize("8EiB"); err == nil || !strings.Contains(err.Error(), "too large") {
+		t.Errorf("ParseByteSize(8EiB) = %v", err)
+	}
+	if _, err := ParseCPU("9223372036854776"); err == nil || !strings.Contains(err.Error(), "millicores") {
+		t.Errorf("ParseCPU(9223372036854776) = %v", err)
+	}
+	if q, err := ParseStorage("7Ei"); err != nil || q.String() != "7Ei" {
+		t.Errorf("ParseStorage(7Ei) = %v, %v", q.String(), err)
+	}
+	// A spec set directly is checked too.
+	s := DefaultTeamSpec("team-a", "team-a")
+	s.Memory = resource.MustParse(huge)
+	s.MemoryLimit = resource.Quantity{}
+	if err := s.Validate(); err == nil || !strings.Contains(err.Error(), "--memory") {
+		t.Errorf("Validate with a huge memory = %v", err)
+	}
+	s = DefaultTeamSpec("team-a", "team-a")
+	s.EnvoyScrapeInterval = "1ms"
+	if err := s.Validate(); err == nil || !strings.Contains(err.Error(), "--envoy-scrape-interval") {
+		t.Errorf("Validate with a 1ms Envoy scrape interval = %v", err)
+	}
+}
+
 func TestParseSelectorAndURL(t *testing.T) {
 	if sel, err := ParseSelector("app=envoy,tier in (edge,internal)"); err != nil || len(sel.MatchExpressions) != 1 || sel.MatchLabels["app"] != "envoy" {
 		t.Errorf("ParseSelector = %+v, %v", sel, err)
 	}
-	for _, bad := range []string{"", "  ", "a b", "app in"} {
+	for _, bad := range []string{"", "  ", "a b", "app in", "app=envoy,app=evil", "app==envoy,tier=edge,app=envoy"} {
 		if _, err := ParseSelector(bad); err == nil {
 			t.Errorf("ParseSelector(%q) accepted it", bad)
 		}
 	}
-	for _, bad := range []string{"metrics.example.com", "ftp://x/y", "https://user:pw@x/y", "http://", "https://x/y#frag", "http://:80/"} {
+	// The same key with another operator keeps both requirements: it is not a lost value.
+	if sel, err := ParseSelector("app=envoy,app notin (evil)"); err != nil || len(sel.MatchExpressions) != 1 {
+		t.Errorf("ParseSelector with = and notin on one key = %+v, %v", sel, err)
+	}
+	for _, bad := range []string{"metrics.example.com", "ftp://x/y", "https://user:pw@x/y", "http://", "https://x/y#frag", "http://:80/",
+		"https://h/p?token=s", "https://h/p?access_token=s", "https://h/p?apiKey=s", "https://h/p?X-Amz-Signature=s", "https://h/p?a=1&password=s"} {
 		if _, err := ParseRemoteWriteURL(bad); err == nil {
 			t.Errorf("ParseRemoteWriteURL(%q) accepted it", bad)
+		}
+	}
+	for _, good := range []string{"https://h/api/v1/write", "https://h/api/v1/import/prometheus?extra_label=team%3Da", "https://h/p?tenant=a"} {
+		if _, err := ParseRemoteWriteURL(good); err != nil {
+			t.Errorf("ParseRemoteWriteURL(%q) = %v", good, err)
 		}
 	}
 	for _, bad := range []string{"3.5", "latest", "v1.8.2", "v2.44.0", "v3.5.0+build"} {

@@ -127,13 +127,14 @@ func (s TeamSpec) Validate() error {
 	for _, d := range []struct {
 		field string
 		value monitoringv1.Duration
+		parse func(string) (monitoringv1.Duration, error)
 	}{
-		{"retention", s.Retention},
-		{"scrape-interval", s.ScrapeInterval},
-		{"envoy-scrape-interval", s.EnvoyScrapeInterval},
-		{"evaluation-interval", s.EvaluationInterval},
+		{"retention", s.Retention, ParseDuration},
+		{"scrape-interval", s.ScrapeInterval, ParseInterval},
+		{"envoy-scrape-interval", s.EnvoyScrapeInterval, ParseInterval},
+		{"evaluation-interval", s.EvaluationInterval, ParseInterval},
 	} {
-		if _, err := ParseDuration(string(d.value)); err != nil {
+		if _, err := d.parse(string(d.value)); err != nil {
 			return &FieldError{Field: d.field, Value: string(d.value), Reason: err.Error()}
 		}
 	}
@@ -168,9 +169,21 @@ func (s TeamSpec) Validate() error {
 	for _, q := range []struct {
 		field string
 		value resource.Quantity
-	}{{"cpu", s.CPU}, {"memory", s.Memory}} {
+		scale float64
+	}{{"cpu", s.CPU, 1000}, {"memory", s.Memory, 1}} {
 		if q.value.Sign() <= 0 {
 			return &FieldError{Field: q.field, Value: q.value.String(), Reason: "use a positive quantity"}
+		}
+		if !fits(q.value, q.scale) {
+			return &FieldError{Field: q.field, Value: q.value.String(), Reason: "too large for Kubernetes, which keeps quantities in 64 bits"}
+		}
+	}
+	for _, q := range []struct {
+		field string
+		value resource.Quantity
+	}{{"memory-limit", s.MemoryLimit}, {"storage", s.Storage}} {
+		if !fits(q.value, 1) {
+			return &FieldError{Field: q.field, Value: q.value.String(), Reason: errTooLarge.Error()}
 		}
 	}
 	if !s.MemoryLimit.IsZero() && s.MemoryLimit.Cmp(s.Memory) < 0 {

@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"strings"
 
+	monitoringv1 "github.com/prometheus-operator/prometheus-operator/pkg/apis/monitoring/v1"
 	"github.com/spf13/cobra"
 	"github.com/spf13/pflag"
 	"k8s.io/cli-runtime/pkg/genericclioptions"
@@ -233,18 +234,19 @@ func (o *CreateOptions) Complete(cmd *cobra.Command, args []string) error {
 	for _, d := range []struct {
 		flag  string
 		value string
-		into  *string
+		into  *monitoringv1.Duration
+		parse func(string) (monitoringv1.Duration, error)
 	}{
-		{"retention", o.retention, (*string)(&s.Retention)},
-		{"scrape-interval", o.scrapeInterval, (*string)(&s.ScrapeInterval)},
-		{"envoy-scrape-interval", o.envoyScrapeInterval, (*string)(&s.EnvoyScrapeInterval)},
-		{"evaluation-interval", o.evaluationInterval, (*string)(&s.EvaluationInterval)},
+		{"retention", o.retention, &s.Retention, manifests.ParseDuration},
+		{"scrape-interval", o.scrapeInterval, &s.ScrapeInterval, manifests.ParseInterval},
+		{"envoy-scrape-interval", o.envoyScrapeInterval, &s.EnvoyScrapeInterval, manifests.ParseInterval},
+		{"evaluation-interval", o.evaluationInterval, &s.EvaluationInterval, manifests.ParseInterval},
 	} {
-		v, err := manifests.ParseDuration(d.value)
+		v, err := d.parse(d.value)
 		if err != nil {
 			return fail(d.flag, d.value, err)
 		}
-		*d.into = string(v)
+		*d.into = v
 	}
 	if s.Storage, err = manifests.ParseStorage(o.storage); err != nil {
 		return fail("storage", o.storage, err)
