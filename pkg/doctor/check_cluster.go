@@ -42,6 +42,11 @@ func evalAPI(f apiFacts) Result {
 			return failed("the API server rejected the credentials: "+err.Error(),
 				"log in again or fix the kubeconfig user's token or certificate, then check with kubectl auth whoami")
 		}
+		// client-go's exec credential plugin fails before anything is sent.
+		if strings.Contains(err.Error(), "getting credentials: ") {
+			return failed("the kubeconfig's credential plugin failed: "+err.Error(),
+				"run the plugin by hand or log in again, then check with kubectl auth whoami")
+		}
 		return failed("cannot reach the API server: "+err.Error(),
 			"check the kubeconfig context, the server address and the credentials: kubectl version; kubectl auth whoami")
 	}

@@ -195,23 +195,8 @@ func (e *NamespaceMissingError) Error() string {
 	return fmt.Sprintf("namespace %q does not exist; create it first or use --create-namespace", e.Namespace)
 }
 
-// explain turns transport failures into an [*UnreachableError] and leaves every other error,
-// API status errors included, as it is.
-func (c *Client) explain(err error) error {
-	if err == nil || errors.Is(err, context.Canceled) || errors.Is(err, context.DeadlineExceeded) {
-		return err
-	}
-	var status apierrors.APIStatus
-	if errors.As(err, &status) {
-		return err
-	}
-	var u *url.Error
-	var op *net.OpError
-	if errors.As(err, &u) || errors.As(err, &op) {
-		return &UnreachableError{Server: c.server, Err: err}
-	}
-	return err
-}
+// explain is [Explain] for this client's API server.
+func (c *Client) explain(err error) error { return Explain(c.server, err) }
 
 // notServed reports, as an error, that the cluster does not serve what (a kind or resource of
 // group), when err says so: a kind missing from discovery, or a 404 without object details on

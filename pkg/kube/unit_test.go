@@ -1,6 +1,8 @@
 package kube
 
 import (
+	"crypto/tls"
+	"crypto/x509"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -12,6 +14,8 @@ import (
 	"testing"
 
 	"github.com/google/go-cmp/cmp"
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
+	"k8s.io/apimachinery/pkg/runtime/schema"
 )
 
 func TestUnified(t *testing.T) {
@@ -195,5 +199,37 @@ func TestUnreachableReason(t *testing.T) {
 	}
 	if other := errors.New("boom"); !errors.Is(c.explain(other), other) || c.explain(other).Error() != "boom" {
 		t.Error("explain changed an unrelated error")
+	}
+}
+
+func TestExplainNamesWhatNoRetryFixes(t *testing.T) {
+	unauthorized := apierrors.NewUnauthorized("Unauthorized")
+	plugin := &url.Error{Op: "Get", URL: "https://x/api", Err: errors.New("getting credentials: exec: executable login failed with exit code 1")}
+	cert := &url.Error{Op: "Get", URL: "https://x/api", Err: &tls.CertificateVerificationError{Err: x509.UnknownAuthorityError{}}}
+	refused := &url.Error{Op: "Get", URL: "https://x/api", Err: &net.OpError{Op: "dial", Net: "tcp", Err: os.NewSyscallError("connect", syscall.ECONNREFUSED)}}
+	for _, tc := range []struct {
+		err       error
+		want      string
+		permanent bool
+	}{
+		{unauthorized, "the Kubernetes API at https://x refused the credentials (401 Unauthorized); log in again or check the user of the kubeconfig's context", true},
+		{plugin, "the kubeconfig's credential plugin failed for https://x: exec: executable login failed with exit code 1; run it by hand or log in again", true},
+		{cert, "cannot verify the certificate of the Kubernetes API at https://x: tls: failed to verify certificate: x509: certificate signed by unknown authority; check the kubeconfig's certificate-authority-data", true},
+		{refused, "cannot reach the Kubernetes API at https://x: connection refused", false},
+		{apierrors.NewNotFound(schema.GroupResource{Resource: "services"}, "s"), `services "s" not found`, false},
+	} {
+		got := Explain("https://x", tc.err)
+		if got.Error() != tc.want {
+			t.Errorf("Explain(%v) =\n%s\nwant\n%s", tc.err, got, tc.want)
+		}
+		if IsPermanent(got) != tc.permanent || IsPermanent(tc.err) != tc.permanent {
+			t.Errorf("IsPermanent(%v) = %v, want %v", tc.err, IsPermanent(got), tc.permanent)
+		}
+		if !errors.Is(got, tc.err) {
+			t.Errorf("Explain(%v) lost the error it explains", tc.err)
+		}
+	}
+	if again := Explain("https://y", Explain("https://x", unauthorized)); !strings.Contains(again.Error(), "https://x") {
+		t.Errorf("explaining twice changed the server: %v", again)
 	}
 }

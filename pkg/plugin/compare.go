@@ -208,6 +208,8 @@ func (o *CompareOptions) Run(ctx context.Context) (int, error) {
 	if ctx == nil {
 		ctx = context.Background()
 	}
+	// A one-off comparison's whole run, reaching Prometheus included, ends within --timeout.
+	deadline := time.Now().Add(o.prom.Timeout)
 	q, target, release, err := o.prom.Connect(ctx, o.team)
 	if err != nil {
 		return 0, err
@@ -226,7 +228,7 @@ func (o *CompareOptions) Run(ctx context.Context) (int, error) {
 		}
 		return 0, err
 	}
-	rctx, cancel := context.WithTimeout(ctx, o.prom.Timeout)
+	rctx, cancel := context.WithDeadline(ctx, deadline)
 	defer cancel()
 	if o.cfg.Dialect.Name == "" {
 		if o.cfg.Dialect, err = traffic.Discover(rctx, q, o.cfg.Selector, time.Now()); err != nil {

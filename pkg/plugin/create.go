@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"strings"
+	"time"
 
 	monitoringv1 "github.com/prometheus-operator/prometheus-operator/pkg/apis/monitoring/v1"
 	"github.com/spf13/cobra"
@@ -53,6 +54,7 @@ type CreateOptions struct {
 	dryRun          string
 	createNamespace bool
 	forceConflicts  bool
+	timeout         time.Duration // bounds --apply and diff
 
 	spec manifests.TeamSpec
 }
@@ -76,6 +78,7 @@ func NewCreateOptions(streams genericiooptions.IOStreams, configFlags *genericcl
 		evaluationInterval:  manifests.DefaultEvaluationInterval,
 		prometheusVersion:   manifests.DefaultPrometheusVersion,
 		alerts:              true,
+		timeout:             defaultTimeout,
 	}
 }
 
@@ -143,6 +146,7 @@ func NewCmdCreate(streams genericiooptions.IOStreams, configFlags *genericcliopt
 	}
 	o.AddFlags(cmd.Flags())
 	o.AddApplyFlags(cmd.Flags())
+	addTimeoutFlag(cmd.Flags(), &o.timeout)
 	o.registerCompletions(cmd)
 	_ = cmd.RegisterFlagCompletionFunc("dry-run", cobra.FixedCompletions([]string{"none", "client", "server"}, cobra.ShellCompDirectiveNoFileComp))
 	return cmd
@@ -333,6 +337,9 @@ func (o *CreateOptions) Validate() error {
 			}
 		}
 	}
+	if err := validateTimeout(o.timeout); err != nil {
+		return err
+	}
 	if o.apply && o.explain {
 		return &manifests.FieldError{Field: "explain", Value: "true", Reason: "prints instead of applying; drop --apply or --explain"}
 	}
@@ -347,7 +354,7 @@ func (o *CreateOptions) Run(ctx context.Context) error {
 		return err
 	}
 	if o.apply {
-		return o.runApply(ctx, stack)
+		return boundRun(ctx, o.configFlags, o.timeout, func(ctx context.Context) error { return o.runApply(ctx, stack) })
 	}
 	var buf bytes.Buffer
 	switch {

@@ -8,6 +8,7 @@ import (
 	"io"
 	"os"
 	"strings"
+	"time"
 
 	"github.com/spf13/cobra"
 	"golang.org/x/term"
@@ -27,13 +28,14 @@ type DeleteOptions struct {
 	dryRun    bool
 	yes       bool
 	purgeData bool
+	timeout   time.Duration
 	// isTerminal reports whether in is a terminal one can ask; tests replace it.
 	isTerminal func(io.Reader) bool
 }
 
 // NewCmdDelete builds `delete TEAM`.
 func NewCmdDelete(streams genericiooptions.IOStreams, configFlags *genericclioptions.ConfigFlags) *cobra.Command {
-	o := &DeleteOptions{configFlags: configFlags, IOStreams: streams, isTerminal: inputIsTerminal}
+	o := &DeleteOptions{configFlags: configFlags, IOStreams: streams, isTerminal: inputIsTerminal, timeout: defaultTimeout}
 	cmd := &cobra.Command{
 		Use:   "delete TEAM [flags]",
 		Short: "Delete every object of a team's stack",
@@ -50,36 +52,44 @@ The Prometheus' data volumes (PersistentVolumeClaims the operator made) are kept
 		ValidArgsFunction: teamCompletion(configFlags),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			o.team = args[0]
+			if err := validateTeam(o.team); err != nil {
+				return err
+			}
+			if err := validateTimeout(o.timeout); err != nil {
+				return err
+			}
 			return o.Run(cmd.Context())
 		},
 	}
 	cmd.Flags().BoolVar(&o.dryRun, "dry-run", o.dryRun, "Only print what would be deleted")
 	cmd.Flags().BoolVarP(&o.yes, "yes", "y", o.yes, "Do not ask for confirmation")
 	cmd.Flags().BoolVar(&o.purgeData, "purge-data", o.purgeData, "Also delete the Prometheus data volumes (PersistentVolumeClaims)")
+	addTimeoutFlag(cmd.Flags(), &o.timeout)
 	return cmd
 }
 
-// Run finds the stack, asks, and deletes it.
+// Run finds the stack, asks, and deletes it. Finding and deleting each end within --timeout;
+// the time the question waits for an answer does not count.
 func (o *DeleteOptions) Run(ctx context.Context) error {
-	if ctx == nil {
-		ctx = context.Background()
-	}
 	ns, err := namespaceOf(o.configFlags)
 	if err != nil {
 		return err
 	}
-	client, err := kube.NewClient(o.configFlags)
-	if err != nil {
+	var client *kube.Client
+	var refs, pvcs []kube.Ref
+	err = boundRun(ctx, o.configFlags, o.timeout, func(ctx context.Context) error {
+		if client, err = kube.NewClient(o.configFlags); err != nil {
+			return err
+		}
+		if refs, err = client.FindStack(ctx, o.team, ns); err != nil {
+			return err
+		}
+		if len(refs) == 0 {
+			return noStackError(ctx, client, o.team, ns)
+		}
+		pvcs, err = client.PersistentVolumeClaims(ctx, o.team, ns)
 		return err
-	}
-	refs, err := client.FindStack(ctx, o.team, ns)
-	if err != nil {
-		return err
-	}
-	if len(refs) == 0 {
-		return noStackError(ctx, client, o.team, ns)
-	}
-	pvcs, err := client.PersistentVolumeClaims(ctx, o.team, ns)
+	})
 	if err != nil {
 		return err
 	}
@@ -107,7 +117,9 @@ func (o *DeleteOptions) Run(ctx context.Context) error {
 	if o.purgeData {
 		targets = append(targets, pvcs...)
 	}
-	deleted, err := client.Delete(ctx, targets, dry)
+	deleted, err := boundCall(ctx, o.configFlags, o.timeout, func(ctx context.Context) ([]kube.Ref, error) {
+		return client.Delete(ctx, targets, dry)
+	})
 	for _, r := range deleted {
 		fmt.Fprintf(o.Out, "%s deleted%s\n", r, suffix)
 	}

@@ -33,7 +33,14 @@ Exit status: 0 when nothing would change, 1 when something would, 2 on error (as
 			if err := o.spec.Validate(); err != nil {
 				return &ExitError{Code: 2, Err: err}
 			}
-			changed, err := o.runDiff(cmd.Context())
+			if err := validateTimeout(o.timeout); err != nil {
+				return &ExitError{Code: 2, Err: err}
+			}
+			diffs, err := boundCall(cmd.Context(), o.configFlags, o.timeout, o.runDiff)
+			if err != nil {
+				return &ExitError{Code: 2, Err: err}
+			}
+			changed, err := o.printDiffs(diffs)
 			if err != nil {
 				return &ExitError{Code: 2, Err: err}
 			}
@@ -44,6 +51,7 @@ Exit status: 0 when nothing would change, 1 when something would, 2 on error (as
 		},
 	}
 	o.AddFlags(cmd.Flags())
+	addTimeoutFlag(cmd.Flags(), &o.timeout)
 	// Output and explain belong to create's printing.
 	for _, name := range []string{"output", "explain"} {
 		_ = cmd.Flags().MarkHidden(name)
@@ -52,26 +60,25 @@ Exit status: 0 when nothing would change, 1 when something would, 2 on error (as
 	return cmd
 }
 
-func (o *CreateOptions) runDiff(ctx context.Context) (bool, error) {
-	if ctx == nil {
-		ctx = context.Background()
-	}
+// runDiff asks the API server what create --apply would change.
+func (o *CreateOptions) runDiff(ctx context.Context) ([]kube.ObjectDiff, error) {
 	stack, err := manifests.Build(o.spec)
 	if err != nil {
-		return false, err
+		return nil, err
 	}
 	maps, err := stack.Maps()
 	if err != nil {
-		return false, err
+		return nil, err
 	}
 	client, err := kube.NewClient(o.configFlags)
 	if err != nil {
-		return false, err
+		return nil, err
 	}
-	diffs, err := client.Diff(ctx, kube.Objects(maps), kube.FieldManager)
-	if err != nil {
-		return false, err
-	}
+	return client.Diff(ctx, kube.Objects(maps), kube.FieldManager)
+}
+
+// printDiffs prints the diffs and reports whether anything would change.
+func (o *CreateOptions) printDiffs(diffs []kube.ObjectDiff) (bool, error) {
 	for _, d := range diffs {
 		if d.Note != "" {
 			fmt.Fprintf(o.ErrOut, "note: %s: %s\n", d.Ref, d.Note)

@@ -28,11 +28,12 @@ type DoctorOptions struct {
 	prometheusURL string
 	viaProxy      bool
 	wait          time.Duration
+	timeout       time.Duration
 }
 
 // NewCmdDoctor builds `doctor TEAM`.
 func NewCmdDoctor(streams genericiooptions.IOStreams, configFlags *genericclioptions.ConfigFlags) *cobra.Command {
-	o := &DoctorOptions{configFlags: configFlags, IOStreams: streams, wait: doctor.DefaultReconcileWait}
+	o := &DoctorOptions{configFlags: configFlags, IOStreams: streams, wait: doctor.DefaultReconcileWait, timeout: defaultDoctorTimeout}
 	cmd := &cobra.Command{
 		Use:   "doctor TEAM [flags]",
 		Short: "Explain why a team's monitoring is broken, and how to fix it",
@@ -76,6 +77,18 @@ exit status is 1 when a check failed.`,
 			if o.wait < 0 {
 				return flagError("wait", o.wait.String(), fmt.Errorf("use 0 or more, e.g. 30s"))
 			}
+			if err := validateTimeout(o.timeout); err != nil {
+				return err
+			}
+			if !cmd.Flags().Changed("wait") {
+				o.wait = min(o.wait, o.timeout/2)
+			}
+			if o.wait >= o.timeout {
+				return flagError("wait", o.wait.String(), fmt.Errorf("use less than --timeout %s, which bounds the whole run", o.timeout))
+			}
+			if err := validateTeam(o.team); err != nil {
+				return err
+			}
 			return o.Run(cmd.Context())
 		},
 	}
@@ -83,36 +96,31 @@ exit status is 1 when a check failed.`,
 	cmd.Flags().StringVar(&o.prometheusURL, "prometheus-url", o.prometheusURL, "Reach the team's Prometheus here instead of through a port-forward to its pod")
 	cmd.Flags().BoolVar(&o.viaProxy, "via-proxy", o.viaProxy, "Reach the team's Prometheus through the API server's service proxy instead of a port-forward (needs get and create on services/proxy)")
 	cmd.Flags().DurationVar(&o.wait, "wait", o.wait, "How long to wait for the operator to report on a Prometheus without status")
+	addTimeoutFlag(cmd.Flags(), &o.timeout)
 	_ = cmd.RegisterFlagCompletionFunc("output", cobra.FixedCompletions([]string{"text", "json"}, cobra.ShellCompDirectiveNoFileComp))
 	return cmd
 }
 
-// Run checks the stack and prints the report; the exit status is 1 when a check failed.
+// defaultDoctorTimeout bounds doctor's whole run: its checks, the wait for the operator and the
+// live checks against Prometheus.
+const defaultDoctorTimeout = 2 * time.Minute
+
+// Run checks the stack and prints the report, within --timeout; the exit status is 1 when a
+// check failed.
 func (o *DoctorOptions) Run(ctx context.Context) error {
-	if ctx == nil {
-		ctx = context.Background()
-	}
 	ns, err := namespaceOf(o.configFlags)
 	if err != nil {
 		return err
 	}
-	cfg, err := o.configFlags.ToRESTConfig()
-	if err != nil {
-		return fmt.Errorf("cannot read the kubeconfig: %v", firstLine(err.Error()))
-	}
-	cluster, err := kubecluster.New(cfg)
-	if err != nil {
-		return err
-	}
-	prom, release, err := o.prometheus(ctx, cfg, ns)
-	if err != nil {
-		return err
-	}
-	defer release()
 	if isTerminal(o.ErrOut) && o.output != "json" {
 		fmt.Fprintf(o.ErrOut, "Checking team %s in namespace %s…\n", o.team, ns)
 	}
-	report := doctor.Run(ctx, cluster, prom, o.team, ns, doctor.Options{ReconcileWait: o.wait})
+	report, err := boundCall(ctx, o.configFlags, o.timeout, func(ctx context.Context) (doctor.Report, error) {
+		return o.check(ctx, ns)
+	})
+	if err != nil {
+		return err
+	}
 	if o.output == "json" {
 		out, err := json.MarshalIndent(report, "", "  ")
 		if err != nil {
@@ -128,6 +136,24 @@ func (o *DoctorOptions) Run(ctx context.Context) error {
 		return &ExitError{Code: 1}
 	}
 	return nil
+}
+
+// check runs every check against the cluster and the team's Prometheus.
+func (o *DoctorOptions) check(ctx context.Context, ns string) (doctor.Report, error) {
+	cfg, err := o.configFlags.ToRESTConfig()
+	if err != nil {
+		return doctor.Report{}, fmt.Errorf("cannot read the kubeconfig: %v", firstLine(err.Error()))
+	}
+	cluster, err := kubecluster.New(cfg)
+	if err != nil {
+		return doctor.Report{}, err
+	}
+	prom, release, err := o.prometheus(ctx, cfg, ns)
+	if err != nil {
+		return doctor.Report{}, err
+	}
+	defer release()
+	return doctor.Run(ctx, cluster, prom, o.team, ns, doctor.Options{ReconcileWait: o.wait}), nil
 }
 
 // prometheus reaches the team's Prometheus at --prometheus-url, through the API server's service

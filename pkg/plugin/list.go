@@ -25,12 +25,13 @@ type ListOptions struct {
 
 	allNamespaces bool
 	output        string
+	timeout       time.Duration
 	now           func() time.Time
 }
 
 // NewCmdList builds `list`.
 func NewCmdList(streams genericiooptions.IOStreams, configFlags *genericclioptions.ConfigFlags) *cobra.Command {
-	o := &ListOptions{configFlags: configFlags, IOStreams: streams, now: time.Now}
+	o := &ListOptions{configFlags: configFlags, IOStreams: streams, now: time.Now, timeout: defaultTimeout}
 	cmd := &cobra.Command{
 		Use:   "list [flags]",
 		Short: "List the team stacks of a namespace or the cluster",
@@ -51,29 +52,35 @@ kubectl promteam doctor TEAM explains).`,
 			default:
 				return flagError("output", o.output, fmt.Errorf("use wide, json or yaml"))
 			}
+			if err := validateTimeout(o.timeout); err != nil {
+				return err
+			}
 			return o.Run(cmd.Context())
 		},
 	}
 	cmd.Flags().BoolVarP(&o.allNamespaces, "all-namespaces", "A", o.allNamespaces, "List the stacks of every namespace")
 	cmd.Flags().StringVarP(&o.output, "output", "o", o.output, "Output format: wide, json or yaml (default: a table)")
+	addTimeoutFlag(cmd.Flags(), &o.timeout)
 	_ = cmd.RegisterFlagCompletionFunc("output", cobra.FixedCompletions([]string{"wide", "json", "yaml"}, cobra.ShellCompDirectiveNoFileComp))
 	return cmd
 }
 
 // Run lists the stacks.
 func (o *ListOptions) Run(ctx context.Context) error {
-	if ctx == nil {
-		ctx = context.Background()
+	ns := ""
+	if !o.allNamespaces {
+		var err error
+		if ns, err = namespaceOf(o.configFlags); err != nil {
+			return err
+		}
 	}
-	ns, _, err := o.configFlags.ToRawKubeConfigLoader().Namespace()
-	if err != nil {
-		return fmt.Errorf("cannot read the namespace from the kubeconfig: %v; pass -n NAMESPACE", firstLine(err.Error()))
-	}
-	client, err := kube.NewClient(o.configFlags)
-	if err != nil {
-		return err
-	}
-	stacks, err := client.ListStacks(ctx, ns, o.allNamespaces)
+	stacks, err := boundCall(ctx, o.configFlags, o.timeout, func(ctx context.Context) ([]kube.StackSummary, error) {
+		client, err := kube.NewClient(o.configFlags)
+		if err != nil {
+			return nil, err
+		}
+		return client.ListStacks(ctx, ns, o.allNamespaces)
+	})
 	if err != nil {
 		return err
 	}

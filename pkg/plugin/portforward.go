@@ -14,6 +14,10 @@ import (
 	"github.com/spf13/cobra"
 	"k8s.io/cli-runtime/pkg/genericclioptions"
 	"k8s.io/cli-runtime/pkg/genericiooptions"
+	"k8s.io/client-go/kubernetes"
+	"k8s.io/client-go/rest"
+
+	"github.com/kubectl-promteam/kubectl-promteam/pkg/portforward"
 )
 
 // defaultLocalPort is Prometheus' own port, used locally when it is free.
@@ -84,13 +88,16 @@ func NewCmdPortForward(streams genericiooptions.IOStreams, configFlags *genericc
 	cmd.Flags().IntVar(&o.port, "port", o.port, "Local port (unset: 9090 if free, else any free port; 0: any free port)")
 	cmd.Flags().StringVar(&o.address, "address", o.address, "Local address to listen on: an IP address, or localhost for 127.0.0.1 and ::1")
 	cmd.Flags().BoolVar(&o.open, "open", o.open, "Open Prometheus in a browser once forwarding")
-	cmd.Flags().DurationVar(&o.timeout, "timeout", o.timeout, "How long to wait for a ready Prometheus pod before giving up (reconnects later never give up)")
+	cmd.Flags().DurationVar(&o.timeout, "timeout", o.timeout, "How long to wait for a ready Prometheus pod before giving up, and (with a few seconds more) for the API server to answer (reconnects later never give up)")
 	_ = cmd.RegisterFlagCompletionFunc("address", cobra.FixedCompletions([]string{"127.0.0.1", "localhost", "0.0.0.0", "::1"}, cobra.ShellCompDirectiveNoFileComp))
 	return cmd
 }
 
 // Validate checks the flags.
 func (o *PortForwardOptions) Validate() error {
+	if err := validateTeam(o.team); err != nil {
+		return err
+	}
 	if o.port < 0 || o.port > 65535 {
 		return flagError("port", strconv.Itoa(o.port), errors.New("use 0 (any free port) to 65535"))
 	}
@@ -108,18 +115,25 @@ func (o *PortForwardOptions) Run(ctx context.Context) error {
 	if ctx == nil {
 		ctx = context.Background()
 	}
-	ns, cfg, client, err := cluster(o.configFlags)
-	if err != nil {
-		return err
-	}
 	ports := []int{o.port}
 	if !o.portSet {
 		ports = []int{defaultLocalPort, 0}
 	}
-	fw, err := startTunnel(ctx, tunnelOptions{
-		config: cfg, client: client, namespace: ns, team: o.team, address: o.address, ports: ports,
-		wait: o.timeout, log: o.ErrOut, logAlways: true,
-	})
+	var ns string
+	fw, err := bounded(ctx, o.configFlags, o.timeout+connectGrace, "timeout", func(ctx context.Context) (*portforward.Forwarder, error) {
+		var (
+			cfg    *rest.Config
+			client kubernetes.Interface
+			err    error
+		)
+		if ns, cfg, client, err = cluster(o.configFlags); err != nil {
+			return nil, err
+		}
+		return startTunnel(ctx, tunnelOptions{
+			config: cfg, client: client, namespace: ns, team: o.team, address: o.address, ports: ports,
+			wait: o.timeout, log: o.ErrOut, logAlways: true,
+		})
+	}, func(fw *portforward.Forwarder) { _ = fw.Close() })
 	if err != nil {
 		return err
 	}

@@ -5,9 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"net"
 	"net/http"
-	"net/url"
 	"os"
 	"time"
 
@@ -76,6 +74,8 @@ func (p *PrometheusFlags) Validate(team string) error {
 		return flagError("via-proxy", "true", errors.New("name the TEAM whose Prometheus to reach through the service proxy"))
 	case !p.Demo && p.URL == "" && team == "":
 		return errors.New("name a TEAM to reach its Prometheus in the cluster, or pass --prometheus-url (or --demo for a simulated fleet), e.g. kubectl promteam top team-a -n team-a")
+	case team != "":
+		return validateTeam(team)
 	}
 	return nil
 }
@@ -90,10 +90,8 @@ func (p *PrometheusFlags) Connect(ctx context.Context, team string) (q traffic.Q
 			return nil, "", nil, err
 		}
 		return d, "demo (simulated Envoy fleet)", func() { _ = d.Close() }, nil
-	case p.URL == "" && team != "" && p.ViaProxy:
-		return p.connectProxy(ctx, team)
 	case p.URL == "" && team != "":
-		return p.connectTunnel(ctx, team)
+		return p.connectCluster(ctx, team)
 	}
 	c, err := prom.New(prom.Config{
 		URL: p.URL, BearerTokenFile: p.BearerTokenFile, CAFile: p.CAFile,
@@ -131,6 +129,28 @@ func cluster(flags *genericclioptions.ConfigFlags) (string, *rest.Config, kubern
 		return "", nil, nil, err
 	}
 	return ns, cfg, client, nil
+}
+
+// connectCluster reaches team's Prometheus in the cluster through the service proxy or a tunnel,
+// within --timeout (and a few seconds for the tunnel to connect once a pod is ready).
+func (p *PrometheusFlags) connectCluster(ctx context.Context, team string) (traffic.Querier, string, func(), error) {
+	type conn struct {
+		q      traffic.Querier
+		target string
+		close  func()
+	}
+	c, err := bounded(ctx, p.configFlags, p.Timeout+connectGrace, "timeout", func(ctx context.Context) (conn, error) {
+		connect := p.connectTunnel
+		if p.ViaProxy {
+			connect = p.connectProxy
+		}
+		q, target, closeFn, err := connect(ctx, team)
+		return conn{q, target, closeFn}, err
+	}, func(c conn) { c.close() })
+	if err != nil {
+		return nil, "", nil, err
+	}
+	return c.q, c.target, c.close, nil
 }
 
 // connectTunnel port-forwards to team's Prometheus on a free loopback port and queries it there.
@@ -181,7 +201,7 @@ func serviceProxy(ctx context.Context, cfg *rest.Config, client kubernetes.Inter
 		return "", nil, explainKube(cfg, err)
 	}
 	if err := portforward.Check(ctx, client, portforward.ServiceProxyRequirement(ns, team)); err != nil {
-		return "", nil, err
+		return "", nil, explainKube(cfg, err)
 	}
 	base, err := portforward.ServiceProxyURL(cfg, ns, team)
 	if err != nil {
@@ -212,7 +232,7 @@ type tunnelOptions struct {
 // Prometheus; the tunnel then runs until ctx ends or it is closed.
 func startTunnel(ctx context.Context, o tunnelOptions) (*portforward.Forwarder, error) {
 	if err := portforward.Check(ctx, o.client, portforward.PortForwardRequirement(o.namespace, o.team)); err != nil {
-		return nil, err
+		return nil, explainKube(o.config, err)
 	}
 	dialer, err := portforward.NewKubeDialer(o.config)
 	if err != nil {
@@ -252,15 +272,8 @@ func startTunnel(ctx context.Context, o tunnelOptions) (*portforward.Forwarder, 
 	return fw, nil
 }
 
-// explainKube turns a failure to reach the API server into a *kube.UnreachableError.
-func explainKube(cfg *rest.Config, err error) error {
-	var u *url.Error
-	var op *net.OpError
-	if errors.As(err, &u) || errors.As(err, &op) {
-		return &kube.UnreachableError{Server: cfg.Host, Err: err}
-	}
-	return err
-}
+// explainKube is kube.Explain for the API server of cfg.
+func explainKube(cfg *rest.Config, err error) error { return kube.Explain(cfg.Host, err) }
 
 // tunnelQuerier queries through a tunnel and, when a query fails while the tunnel reconnects,
 // says so.

@@ -5,13 +5,17 @@ package plugin
 import (
 	"errors"
 	"fmt"
+	"io"
 	"strconv"
 	"strings"
 
+	"github.com/go-logr/logr"
 	"github.com/spf13/cobra"
 	"github.com/spf13/pflag"
 	"k8s.io/cli-runtime/pkg/genericclioptions"
 	"k8s.io/cli-runtime/pkg/genericiooptions"
+	"k8s.io/client-go/rest"
+	"k8s.io/klog/v2"
 )
 
 // displayName is how the plugin presents itself: kubectl runs kubectl-promteam for it.
@@ -20,6 +24,7 @@ const displayName = "kubectl promteam"
 // NewCmdRoot builds the kubectl-promteam command tree.
 func NewCmdRoot(streams genericiooptions.IOStreams) *cobra.Command {
 	configFlags := genericclioptions.NewConfigFlags(true)
+	quietClientGo(streams.ErrOut)
 	root := &cobra.Command{
 		Use:   "kubectl-promteam",
 		Short: "A Prometheus of its own for every team that runs Envoy",
@@ -52,6 +57,14 @@ rules, Envoy scrape presets, RED recording rules and traffic-gated alerts.`,
 	)
 	setFlagErrors(root)
 	return root
+}
+
+// quietClientGo keeps client-go's own logging (discovery failures, retries) off the user's
+// terminal, where every command already says in one line what went wrong; the API server's
+// warnings still reach errOut, once each.
+func quietClientGo(errOut io.Writer) {
+	klog.SetLogger(logr.Discard())
+	rest.SetDefaultWarningHandler(rest.NewWarningWriter(errOut, rest.WarningWriterOptions{Deduplicate: true}))
 }
 
 // setFlagErrors makes every flag mistake one line that names the flag and what it accepts.

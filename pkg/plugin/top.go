@@ -219,6 +219,8 @@ func (o *TopOptions) Run(ctx context.Context) error {
 	if ctx == nil {
 		ctx = context.Background()
 	}
+	// A snapshot's whole run, reaching Prometheus included, ends within --timeout.
+	deadline := time.Now().Add(o.prom.Timeout)
 	q, target, release, err := o.prom.Connect(ctx, o.team)
 	if err != nil {
 		return err
@@ -237,7 +239,7 @@ func (o *TopOptions) Run(ctx context.Context) error {
 		src = c
 	}
 	if o.once || o.output != "" || !o.isTerminal(o.Out) {
-		return o.snapshot(ctx, src)
+		return o.snapshot(ctx, src, deadline)
 	}
 	var cmp tui.CompareFunc
 	if cq, ok := q.(compare.Querier); ok {
@@ -270,8 +272,8 @@ func (o *TopOptions) collectorConfig() traffic.Config {
 	return cfg
 }
 
-func (o *TopOptions) snapshot(ctx context.Context, src source) error {
-	ctx, cancel := context.WithTimeout(ctx, o.prom.Timeout)
+func (o *TopOptions) snapshot(ctx context.Context, src source, deadline time.Time) error {
+	ctx, cancel := context.WithDeadline(ctx, deadline)
 	defer cancel()
 	f, err := src.Frame(ctx, time.Now())
 	if err != nil {

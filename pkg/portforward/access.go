@@ -93,6 +93,9 @@ func Check(ctx context.Context, client kubernetes.Interface, req Requirement) er
 	var missing []Permission
 	for _, p := range req.Permissions {
 		ok, err := allowed(ctx, client, p)
+		if kube.IsPermanent(err) && !IsForbidden(err) {
+			return err // refused credentials fail every request alike
+		}
 		if err != nil {
 			return nil
 		}

@@ -15,6 +15,8 @@ import (
 	"k8s.io/apimachinery/pkg/labels"
 	"k8s.io/apimachinery/pkg/util/wait"
 	"k8s.io/client-go/kubernetes"
+
+	"github.com/kubectl-promteam/kubectl-promteam/pkg/kube"
 )
 
 // Defaults of Config.
@@ -288,11 +290,13 @@ func (f *Forwarder) setEpoch(ep *epoch) {
 	f.epChanged = make(chan struct{})
 }
 
-// fatal reports whether err cannot go away by retrying before the first connection.
+// fatal reports whether err cannot go away by retrying before the first connection: no stack,
+// a missing permission, credentials refused or not made, an unverifiable certificate, a request
+// the API server calls invalid.
 func fatal(err error) bool {
 	var noStack *NoStackError
 	var perm *PermissionError
-	return errors.As(err, &noStack) || errors.As(err, &perm) || IsForbidden(err)
+	return errors.As(err, &noStack) || errors.As(err, &perm) || IsForbidden(err) || kube.IsPermanent(err)
 }
 
 // run is the loop that owns the connection to the pod.
