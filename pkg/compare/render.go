@@ -10,18 +10,19 @@ import (
 
 	"github.com/prometheus/common/model"
 
+	"github.com/kubectl-promteam/kubectl-promteam/pkg/termtext"
 	"github.com/kubectl-promteam/kubectl-promteam/pkg/traffic"
 )
 
 // RenderText writes both versions side by side, the deltas with their tests, every check and the
-// verdict.
+// verdict. Cluster names come from Prometheus and are printed through termtext.Sanitize.
 func RenderText(w io.Writer, r Result) error {
 	tw := tabwriter.NewWriter(w, 0, 0, 3, ' ', 0)
 	b, c := r.Baseline, r.Canary
 	row := func(name, base, canary, delta string) { fmt.Fprintf(tw, "%s\t%s\t%s\t%s\n", name, base, canary, delta) }
 	row("", "BASELINE", "CANARY", "DELTA")
-	row("selector", b.Selector, c.Selector, "")
-	row("clusters", strings.Join(b.Clusters, ","), strings.Join(c.Clusters, ","), "")
+	row("selector", termtext.Sanitize(b.Selector), termtext.Sanitize(c.Selector), "")
+	row("clusters", termtext.Sanitize(strings.Join(b.Clusters, ",")), termtext.Sanitize(strings.Join(c.Clusters, ",")), "")
 	row("requests ("+model.Duration(r.Window).String()+")", count(b.Requests), count(c.Requests), "")
 	row("rps (share)", traffic.FormatRPS(b.RPS)+" ("+pct(b.Share)+")", traffic.FormatRPS(c.RPS)+" ("+pct(c.Share)+")", "")
 	row("success (95% CI)", successText(b), successText(c), deltaPoints(r.SuccessDelta)+"  "+r.SuccessTest+" p="+pval(r.SuccessP))
@@ -38,7 +39,7 @@ func RenderText(w io.Writer, r Result) error {
 	fmt.Fprintln(w)
 	for _, ch := range r.Checks {
 		mark := map[Verdict]string{Pass: "✓", Fail: "✗", Inconclusive: "?"}[ch.Verdict]
-		fmt.Fprintf(w, "%s %s: %s\n", mark, ch.Name, ch.Reason)
+		fmt.Fprintf(w, "%s %s: %s\n", mark, ch.Name, termtext.Sanitize(ch.Reason))
 	}
 	_, err := fmt.Fprintf(w, "\nverdict: %s\n", r.Verdict)
 	return err

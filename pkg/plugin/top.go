@@ -19,6 +19,7 @@ import (
 
 	"github.com/kubectl-promteam/kubectl-promteam/pkg/compare"
 	"github.com/kubectl-promteam/kubectl-promteam/pkg/promql"
+	"github.com/kubectl-promteam/kubectl-promteam/pkg/termtext"
 	"github.com/kubectl-promteam/kubectl-promteam/pkg/traffic"
 	"github.com/kubectl-promteam/kubectl-promteam/pkg/tui"
 )
@@ -290,7 +291,7 @@ func (o *TopOptions) snapshot(ctx context.Context, src source) error {
 		return err
 	}
 	for _, w := range f.Warnings {
-		fmt.Fprintf(o.ErrOut, "warning: %s\n", w)
+		fmt.Fprintf(o.ErrOut, "warning: %s\n", termtext.Sanitize(w))
 	}
 	_, err = o.Out.Write(buf.Bytes())
 	return err

@@ -10,6 +10,8 @@ import (
 	"time"
 
 	"github.com/prometheus/common/model"
+
+	"github.com/kubectl-promteam/kubectl-promteam/pkg/termtext"
 )
 
 // Dash is what a missing number prints as.
@@ -75,7 +77,8 @@ func ServiceName(r Row) string {
 }
 
 // RenderTable writes rows as an aligned table; wide adds separate namespace and service columns,
-// requests in flight and the downstream listeners.
+// requests in flight and the downstream listeners. Names come from Prometheus: they are printed
+// through termtext.Sanitize, so each row is one line of text whatever a name holds.
 func RenderTable(w io.Writer, f Frame, wide bool) error {
 	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', 0)
 	if wide {
@@ -85,27 +88,28 @@ func RenderTable(w io.Writer, f Frame, wide bool) error {
 	}
 	for _, r := range f.Rows {
 		if wide {
-			fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\n", r.Name, orDash(r.Namespace), orDash(r.Service),
+			fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\n", termtext.Sanitize(r.Name), orDash(r.Namespace), orDash(r.Service),
 				FormatRPS(r.RPS), FormatSuccess(r.Success), FormatLatency(r.P50), FormatLatency(r.P90), FormatLatency(r.P99), FormatCount(r.Active))
 		} else {
-			fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\t%s\n", r.Name, ServiceName(r),
+			fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\t%s\n", termtext.Sanitize(r.Name), termtext.Sanitize(ServiceName(r)),
 				FormatRPS(r.RPS), FormatSuccess(r.Success), FormatLatency(r.P50), FormatLatency(r.P90), FormatLatency(r.P99))
 		}
 	}
 	if wide && len(f.Listeners) > 0 {
 		fmt.Fprintln(tw, "\nLISTENER\tRPS\tSUCCESS\tP99")
 		for _, l := range f.Listeners {
-			fmt.Fprintf(tw, "%s\t%s\t%s\t%s\n", l.Prefix, FormatRPS(l.RPS), FormatSuccess(l.Success), FormatLatency(l.P99))
+			fmt.Fprintf(tw, "%s\t%s\t%s\t%s\n", termtext.Sanitize(l.Prefix), FormatRPS(l.RPS), FormatSuccess(l.Success), FormatLatency(l.P99))
 		}
 	}
 	return tw.Flush()
 }
 
+// orDash prints untrusted text, or the dash for none.
 func orDash(s string) string {
 	if s == "" {
 		return Dash
 	}
-	return s
+	return termtext.Sanitize(s)
 }
 
 // jsonFrame is the JSON contract of `top -o json`: names and units are stable.

@@ -10,6 +10,7 @@ import (
 	tea "charm.land/bubbletea/v2"
 
 	"github.com/kubectl-promteam/kubectl-promteam/pkg/compare"
+	"github.com/kubectl-promteam/kubectl-promteam/pkg/termtext"
 	"github.com/kubectl-promteam/kubectl-promteam/pkg/traffic"
 )
 
@@ -100,7 +101,7 @@ func (m Model) compareLines() []string {
 	var lines []string
 	title := "compare"
 	if len(m.marks) == 2 {
-		title = fmt.Sprintf("compare  B %s  ·  C %s", m.marks[0], m.marks[1])
+		title = fmt.Sprintf("compare  B %s  ·  C %s", termtext.Sanitize(m.marks[0]), termtext.Sanitize(m.marks[1]))
 	}
 	lines = append(lines, st.section.Render(title))
 	if m.compareErr != nil {
@@ -143,7 +144,7 @@ func (m Model) compareLines() []string {
 	)
 	for _, ch := range r.Checks {
 		mark := map[compare.Verdict]string{compare.Pass: "✓", compare.Fail: "✗", compare.Inconclusive: "?"}[ch.Verdict]
-		line := fmt.Sprintf("  %s %s: %s", mark, ch.Name, ch.Reason)
+		line := fmt.Sprintf("  %s %s: %s", mark, ch.Name, oneLine(ch.Reason))
 		switch ch.Verdict {
 		case compare.Fail:
 			line = st.err.Render(line)
@@ -187,7 +188,7 @@ func (m Model) compareFooter() string {
 	if m.compareOnly {
 		back = ""
 	}
-	return m.styles.muted.Render(back + "↑↓ scroll · p pause · ? help · q quit · " + strings.Join(m.marks, " vs "))
+	return m.styles.muted.Render(back + "↑↓ scroll · p pause · ? help · q quit · " + termtext.Sanitize(strings.Join(m.marks, " vs ")))
 }
 
 // compareHeader is the header of compare --watch: freshness, the error if the last comparison
@@ -209,7 +210,7 @@ func (m Model) compareHeader() []string {
 		b.WriteString(sep + "no data yet")
 	}
 	if m.opts.Target != "" {
-		b.WriteString(sep + m.opts.Target)
+		b.WriteString(sep + termtext.Sanitize(m.opts.Target))
 	}
 	var line2 string
 	if m.err != nil {
