@@ -83,7 +83,10 @@ or with --once, it prints one snapshot as a table (-o wide for more columns) or 
   {"window": "1m", "source": "raw", "rows": [{"name": ..., "namespace": ..., "service": ..., "rps": ...,
    "success_rate": 0..1, "p50_ms": ..., "p90_ms": ..., "p99_ms": ..., "active_requests": ...}]}
 
-Missing data is a dash (null in JSON), never 0 ms or 100%. The label dialect (stock Envoy or
+Missing data is a dash (null in JSON), never 0 ms or 100%. A number Prometheus answers outside
+what it can be (a negative rate, a success ratio outside 0..1, a latency below 0 or above a day,
+infinity) is invalid: tables print invalid and the dashboard ✗ in its place, JSON has null and
+the row lists the field in "invalid": ["p99_ms"], a field only such rows have. The label dialect (stock Envoy or
 Istio's Envoy tags) is found from the series Prometheus holds unless --dialect names it.
 
 --source says where the cluster numbers come from. rules reads the series the recording rules

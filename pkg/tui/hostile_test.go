@@ -89,3 +89,34 @@ func TestViewShowsHostileTextAsEscapes(t *testing.T) {
 	pasted, _ := update(t, m, press("/"), tea.PasteMsg{Content: hostile})
 	assertOnlyOwnEscapes(t, "filter input", pasted.render())
 }
+
+// TestInvalidNumbersAreMarked: numbers the fold found outside their domain show as ✗, in the
+// table, the drill-down and the listeners, never as a number or as no data.
+func TestInvalidNumbersAreMarked(t *testing.T) {
+	f := testFrame()
+	f.Rows = append(f.Rows, traffic.Row{Name: "broken", RPS: 9000, Success: nan, P50: 1, P90: 2, P99: nan, Active: nan,
+		Invalid: traffic.FieldSuccess | traffic.FieldP99 | traffic.FieldActive})
+	f.Listeners = []traffic.Listener{{Prefix: "bad_listener", RPS: nan, Success: 1, P99: 2, Invalid: traffic.FieldRPS}}
+	m := loaded(t, Options{NoColor: true}, 200, 60, f)
+	if selected(m) != "broken" {
+		t.Fatalf("selected %q", selected(m))
+	}
+	var row string
+	for _, l := range strings.Split(plain(m), "\n") {
+		if strings.Contains(l, "broken") {
+			row = l
+		}
+	}
+	// NAME NAMESPACE/SERVICE RPS SUCCESS P50 P90 P99 ACTIVE, then the sparklines.
+	if got := strings.Fields(strings.TrimPrefix(row, "▸"))[:8]; strings.Join(got, " ") != "broken — 9000.0 ✗ 1.0ms 2.0ms ✗ ✗" {
+		t.Errorf("row = %q", row)
+	}
+	if !strings.Contains(plain(m), "bad_listener ✗ rps") {
+		t.Errorf("the listener's invalid rate is not marked:\n%s", plain(m))
+	}
+	m, _ = update(t, m, press("enter"))
+	view := plain(m)
+	if !strings.Contains(view, "success ✗") || !strings.Contains(view, "invalid data: Prometheus answered success_rate, p99_ms, active_requests") {
+		t.Errorf("the drill-down does not say the data was invalid:\n%s", view)
+	}
+}

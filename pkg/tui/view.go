@@ -144,9 +144,9 @@ func (m Model) header() []string {
 		}
 		kind := kindOf(false, l.RPS, m.opts.MinRPS)
 		cell := st.cell[kind]
-		l3.WriteString(termtext.Sanitize(l.Prefix) + " " + fmtRPS(l.RPS) + " rps ")
-		l3.WriteString(cell[successLevel(l.Success)].Render(fmtSuccess(l.Success)))
-		l3.WriteString(" p99 " + cell[latencyLevel(l.P99)].Render(fmtMs(l.P99)))
+		l3.WriteString(termtext.Sanitize(l.Prefix) + " " + orInvalid(fmtRPS(l.RPS), l.Invalid, traffic.FieldRPS) + " rps ")
+		l3.WriteString(cell[successLevel(l.Success)].Render(orInvalid(fmtSuccess(l.Success), l.Invalid, traffic.FieldSuccess)))
+		l3.WriteString(" p99 " + cell[latencyLevel(l.P99)].Render(orInvalid(fmtMs(l.P99), l.Invalid, traffic.FieldP99)))
 	}
 	return []string{line1, line2, l3.String()}
 }
@@ -238,17 +238,17 @@ func (m Model) rowLine(lay layout, i int) string {
 		case colService:
 			emit(padRight(m.svc[idx], w), levelOK)
 		case colRPS:
-			emit(padLeft(fmtRPS(r.RPS), w), levelOK)
+			emit(padLeft(orInvalid(fmtRPS(r.RPS), r.Invalid, traffic.FieldRPS), w), levelOK)
 		case colSuccess:
-			emit(padLeft(fmtSuccess(r.Success), w), successLevel(r.Success))
+			emit(padLeft(orInvalid(fmtSuccess(r.Success), r.Invalid, traffic.FieldSuccess), w), successLevel(r.Success))
 		case colP50:
-			emit(padLeft(fmtMs(r.P50), w), levelOK)
+			emit(padLeft(orInvalid(fmtMs(r.P50), r.Invalid, traffic.FieldP50), w), levelOK)
 		case colP90:
-			emit(padLeft(fmtMs(r.P90), w), levelOK)
+			emit(padLeft(orInvalid(fmtMs(r.P90), r.Invalid, traffic.FieldP90), w), levelOK)
 		case colP99:
-			emit(padLeft(fmtMs(r.P99), w), latencyLevel(r.P99))
+			emit(padLeft(orInvalid(fmtMs(r.P99), r.Invalid, traffic.FieldP99), w), latencyLevel(r.P99))
 		case colActive:
-			emit(padLeft(fmtCount(r.Active), w), levelOK)
+			emit(padLeft(orInvalid(fmtCount(r.Active), r.Invalid, traffic.FieldActive), w), levelOK)
 		case colRPSTrend:
 			emit(sparkline(hist.rpsValues(), w), levelOK)
 		case colP99Trend:
@@ -325,6 +325,7 @@ func (m Model) helpLines() []string {
 		"  SUCCESS  "+success,
 		"  P99      "+latency,
 		"  "+dash+"        no data: never shown as 0ms or 100%; such rows sort last",
+		"  "+invalid+"        invalid: an impossible number (rate below 0, success above 100%, latency above a day)",
 		st.section.Render("Sparklines")+fmt.Sprintf(" RPS and P99 of the last %d refreshes; a gap is a refresh without data", historyLen),
 	)
 	return lines
@@ -364,11 +365,16 @@ func (m Model) detailLines() []string {
 	lines = append(lines, title)
 	if ok {
 		cell := st.cell[kindOf(false, row.RPS, m.opts.MinRPS)]
-		lines = append(lines, "rps "+fmtRPS(row.RPS)+
-			sep+"success "+cell[successLevel(row.Success)].Render(fmtSuccess(row.Success))+
-			sep+"p50 "+fmtMs(row.P50)+sep+"p90 "+fmtMs(row.P90)+
-			sep+"p99 "+cell[latencyLevel(row.P99)].Render(fmtMs(row.P99))+
-			sep+"active "+fmtCount(row.Active))
+		bad := row.Invalid
+		lines = append(lines, "rps "+orInvalid(fmtRPS(row.RPS), bad, traffic.FieldRPS)+
+			sep+"success "+cell[successLevel(row.Success)].Render(orInvalid(fmtSuccess(row.Success), bad, traffic.FieldSuccess))+
+			sep+"p50 "+orInvalid(fmtMs(row.P50), bad, traffic.FieldP50)+sep+"p90 "+orInvalid(fmtMs(row.P90), bad, traffic.FieldP90)+
+			sep+"p99 "+cell[latencyLevel(row.P99)].Render(orInvalid(fmtMs(row.P99), bad, traffic.FieldP99))+
+			sep+"active "+orInvalid(fmtCount(row.Active), bad, traffic.FieldActive))
+		if bad != 0 {
+			lines = append(lines, st.err.Render(invalid+" invalid data: Prometheus answered "+strings.Join(bad.Names(), ", ")+
+				" outside the possible range; shown as "+invalid))
+		}
 	} else {
 		lines = append(lines, st.muted.Render("not in the current frame"))
 	}
@@ -456,9 +462,9 @@ func (m Model) detailLines() []string {
 		lines = append(lines, st.colHead.Render("  "+padRight("POD", podW)+padLeft("RPS", 9)+padLeft("SUCCESS", 9)+padLeft("P99", 9)))
 		for i, p := range d.Pods {
 			cell := st.cell[kindOf(false, p.RPS, m.opts.MinRPS)]
-			lines = append(lines, cell[levelOK].Render("  "+padRight(pods[i], podW)+padLeft(fmtRPS(p.RPS), 9))+
-				cell[successLevel(p.Success)].Render(padLeft(fmtSuccess(p.Success), 9))+
-				cell[latencyLevel(p.P99)].Render(padLeft(fmtMs(p.P99), 9)))
+			lines = append(lines, cell[levelOK].Render("  "+padRight(pods[i], podW)+padLeft(orInvalid(fmtRPS(p.RPS), p.Invalid, traffic.FieldRPS), 9))+
+				cell[successLevel(p.Success)].Render(padLeft(orInvalid(fmtSuccess(p.Success), p.Invalid, traffic.FieldSuccess), 9))+
+				cell[latencyLevel(p.P99)].Render(padLeft(orInvalid(fmtMs(p.P99), p.Invalid, traffic.FieldP99), 9)))
 		}
 	}
 
@@ -478,9 +484,9 @@ func (m Model) detailLines() []string {
 	lines = append(lines, st.colHead.Render("  "+padRight("LISTENER", nameW)+padLeft("RPS", 9)+padLeft("SUCCESS", 9)+padLeft("P99", 9)))
 	for i, l := range m.frame.Listeners {
 		cell := st.cell[kindOf(false, l.RPS, m.opts.MinRPS)]
-		lines = append(lines, cell[levelOK].Render("  "+padRight(prefixes[i], nameW)+padLeft(fmtRPS(l.RPS), 9))+
-			cell[successLevel(l.Success)].Render(padLeft(fmtSuccess(l.Success), 9))+
-			cell[latencyLevel(l.P99)].Render(padLeft(fmtMs(l.P99), 9)))
+		lines = append(lines, cell[levelOK].Render("  "+padRight(prefixes[i], nameW)+padLeft(orInvalid(fmtRPS(l.RPS), l.Invalid, traffic.FieldRPS), 9))+
+			cell[successLevel(l.Success)].Render(padLeft(orInvalid(fmtSuccess(l.Success), l.Invalid, traffic.FieldSuccess), 9))+
+			cell[latencyLevel(l.P99)].Render(padLeft(orInvalid(fmtMs(l.P99), l.Invalid, traffic.FieldP99), 9)))
 	}
 	return lines
 }
