@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"math"
 	"os"
 	"strings"
 	"time"
@@ -206,8 +207,8 @@ func (o *TopOptions) Validate() error {
 	if o.interval < 500*time.Millisecond {
 		return flagError("interval", o.interval.String(), errors.New("use 500ms or more, e.g. 2s"))
 	}
-	if o.minRPS < 0 {
-		return flagError("min-rps", fmt.Sprint(o.minRPS), errors.New("use 0 or more"))
+	if !(o.minRPS >= 0) || math.IsInf(o.minRPS, 1) {
+		return flagError("min-rps", fmt.Sprint(o.minRPS), errors.New("use a finite rate, 0 or more, e.g. 1"))
 	}
 	return o.prom.Validate(o.team)
 }

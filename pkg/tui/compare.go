@@ -130,18 +130,21 @@ func (m Model) compareLines() []string {
 	lines = append(lines,
 		"",
 		st.colHead.Render(row("", "BASELINE", "CANARY", "DELTA")),
-		row("requests", fmt.Sprintf("%.0f", b.Requests), fmt.Sprintf("%.0f", c.Requests), "in "+fmtWindow(r.Window)),
+		row("requests", fmtTotal(b.Requests), fmtTotal(c.Requests), "in "+fmtWindow(r.Window)),
 		row("rps (share)", share(b), share(c), ""),
 		// Both versions on one scale, so the sparklines compare as the numbers do.
 		row("rps per step", sparklineTo(b.RPSSteps, sparkW, peak(b.RPSSteps, c.RPSSteps)), sparklineTo(c.RPSSteps, sparkW, peak(b.RPSSteps, c.RPSSteps)), ""),
 		row("success (95% CI)", ci(b), ci(c), fmt.Sprintf("%+.2f pts  %s p=%s", r.SuccessDelta*100, r.SuccessTest, pvalText(r.SuccessP))),
-		row("5xx", fmt.Sprintf("%.0f", b.Errors), fmt.Sprintf("%.0f", c.Errors), ""),
+		row("5xx", fmtTotal(b.Errors), fmtTotal(c.Errors), ""),
 		row("p50 · p90", fmtMs(b.P50)+" · "+fmtMs(b.P90), fmtMs(c.P50)+" · "+fmtMs(c.P90), ""),
 		row("p99", fmtMs(b.P99), fmtMs(c.P99), fmt.Sprintf("%+.1f%%  Mann-Whitney p=%s", r.P99Increase*100, pvalText(r.LatencyP))),
 		row("p99 per step", sparklineTo(b.P99Steps, sparkW, peak(b.P99Steps, c.P99Steps)), sparklineTo(c.P99Steps, sparkW, peak(b.P99Steps, c.P99Steps)), ""),
 		row("timeouts · retries", fmtRate(b.Timeouts)+" · "+fmtRate(b.Retries), fmtRate(c.Timeouts)+" · "+fmtRate(c.Retries), ""),
-		"",
 	)
+	if len(b.Invalid)+len(c.Invalid) > 0 {
+		lines = append(lines, st.err.Render(row(invalid+" invalid data", strings.Join(b.Invalid, ","), strings.Join(c.Invalid, ","), "not shown")))
+	}
+	lines = append(lines, "")
 	for _, ch := range r.Checks {
 		mark := map[compare.Verdict]string{compare.Pass: "✓", compare.Fail: "✗", compare.Inconclusive: "?"}[ch.Verdict]
 		line := fmt.Sprintf("  %s %s: %s", mark, ch.Name, oneLine(ch.Reason))
@@ -163,6 +166,14 @@ func (m Model) compareLines() []string {
 		verdict = st.section.Render(verdict)
 	}
 	return append(lines, "", "  "+verdict)
+}
+
+// fmtTotal formats a count over the window: whole numbers, the dash for none.
+func fmtTotal(v float64) string {
+	if !traffic.Known(v) {
+		return dash
+	}
+	return fmt.Sprintf("%.0f", v)
 }
 
 func pctOrDash(v float64) string {
