@@ -23,6 +23,7 @@ build: ## Build bin/kubectl-promteam
 .PHONY: test
 test: tools verify release-check ## Everything CI runs: tools, checks, a snapshot release, then all tests
 	go test -count=1 -timeout 45m ./...
+	go test ./pkg/termtext -run '^$$' -fuzz FuzzSanitize -fuzztime 15s
 
 .PHONY: tools
 tools: ## Install or build prometheus, promtool, Kubernetes, etcd, kwok, the operator, Prometheus 3, golangci-lint, goreleaser, krew and tmux

@@ -12,6 +12,7 @@ import (
 	"k8s.io/cli-runtime/pkg/genericiooptions"
 
 	"github.com/kubectl-promteam/kubectl-promteam/pkg/plugin"
+	"github.com/kubectl-promteam/kubectl-promteam/pkg/termtext"
 )
 
 func main() {
@@ -29,7 +30,14 @@ func main() {
 		err = exit.Err
 	}
 	if err != nil {
-		fmt.Fprintf(os.Stderr, "error: %v\n", err)
+		// Errors carry Prometheus' and the API server's text: shown, never acted on by the
+		// terminal, and on one line unless the message is several lines by design.
+		msg := termtext.Sanitize(err.Error())
+		var lines plugin.MultiLineError
+		if errors.As(err, &lines) {
+			msg = termtext.Lines(err.Error())
+		}
+		fmt.Fprintf(os.Stderr, "error: %s\n", msg)
 	}
 	os.Exit(code)
 }

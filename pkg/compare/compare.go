@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"math"
 	"regexp"
+	"slices"
 	"sort"
 	"strings"
 	"time"
@@ -125,6 +126,9 @@ type ArmStats struct {
 	// Per-step series for the latency test and the sparklines.
 	P99Steps []float64
 	RPSSteps []float64
+	// Invalid names (as in JSON) the numbers Prometheus answered outside their domain: a count
+	// or rate that is negative or not finite, a latency below 0 or above a day. They hold NaN.
+	Invalid []string
 }
 
 // Check is one judged aspect of the canary.
@@ -222,12 +226,19 @@ func gatherArm(ctx context.Context, q Querier, cfg Config, arm Arm, at time.Time
 		}},
 		{promql.ResponseIncrease(d, sel, w), func(v traffic.Vector) {
 			s.Counted = len(v) > 0
+			valid := true
 			for _, smp := range v {
-				n := smp.Value
+				n, ok := traffic.CheckRate(smp.Value)
+				valid = valid && ok && !math.IsNaN(n)
 				s.Requests += n
 				if smp.Metric.Get(d.Class) == d.Class5xx {
 					s.Errors += n
 				}
+			}
+			if !valid {
+				// One impossible count spoils the sums: no data, never a verdict from it.
+				s.Requests, s.Errors = math.NaN(), math.NaN()
+				s.Invalid = append(s.Invalid, "requests", "errors_5xx")
 			}
 		}},
 		{promql.TotalRequestRate(sel, w), func(v traffic.Vector) { s.RPS = scalar(v) }},
@@ -280,6 +291,7 @@ func gatherArm(ctx context.Context, q Querier, cfg Config, arm Arm, at time.Time
 	for i, rq := range ranged {
 		rq.into(matrices[i])
 	}
+	s.checkDomains()
 	s.Success, s.SuccessLo, s.SuccessHi = math.NaN(), math.NaN(), math.NaN()
 	if s.Requests > 0 {
 		s.Success = (s.Requests - s.Errors) / s.Requests
@@ -290,6 +302,45 @@ func gatherArm(ctx context.Context, q Querier, cfg Config, arm Arm, at time.Time
 		all = append(all, w...)
 	}
 	return all, nil
+}
+
+// checkDomains drops the numbers of s outside their domain (traffic.CheckRate) and names them in
+// s.Invalid. The counts are checked as they are summed.
+func (s *ArmStats) checkDomains() {
+	for _, n := range []struct {
+		v     *float64
+		check func(float64) (float64, bool)
+		name  string
+	}{
+		{&s.RPS, traffic.CheckRate, "rps"}, {&s.P50, traffic.CheckLatency, "p50_ms"}, {&s.P90, traffic.CheckLatency, "p90_ms"},
+		{&s.P99, traffic.CheckLatency, "p99_ms"}, {&s.Timeouts, traffic.CheckRate, "timeouts_per_second"},
+		{&s.Retries, traffic.CheckRate, "retries_per_second"},
+	} {
+		var ok bool
+		if *n.v, ok = n.check(*n.v); !ok {
+			s.Invalid = append(s.Invalid, n.name)
+		}
+	}
+	for _, st := range []struct {
+		steps []float64
+		check func(float64) (float64, bool)
+		name  string
+	}{{s.P99Steps, traffic.CheckLatency, "p99_steps_ms"}, {s.RPSSteps, traffic.CheckRate, "rps_steps"}} {
+		bad := false
+		for i, v := range st.steps {
+			var ok bool
+			if st.steps[i], ok = st.check(v); !ok {
+				bad = true
+			}
+		}
+		if bad {
+			s.Invalid = append(s.Invalid, st.name)
+		}
+	}
+	if s.Errors > s.Requests && !slices.Contains(s.Invalid, "requests") {
+		s.Requests, s.Errors = math.NaN(), math.NaN()
+		s.Invalid = append(s.Invalid, "requests", "errors_5xx")
+	}
 }
 
 // scalar is the value of a one-sample vector, NaN when empty.

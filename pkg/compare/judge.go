@@ -3,6 +3,9 @@ package compare
 import (
 	"fmt"
 	"math"
+	"slices"
+
+	"github.com/kubectl-promteam/kubectl-promteam/pkg/traffic"
 )
 
 // judge fills the tests, the checks and the verdict of res from its two arms.
@@ -48,7 +51,14 @@ func judge(res *Result) {
 		}
 		add("traffic", Inconclusive, "the %s window holds fewer than two samples of the %s's clusters, so nothing can be counted: "+
 			"Prometheus has scraped them for less than the window, or stopped; wait, or shorten --window", window, arm)
-	case b.Requests < t.MinRequests || c.Requests < t.MinRequests:
+	case !traffic.Known(b.Requests) || !traffic.Known(c.Requests):
+		arm := "baseline"
+		if traffic.Known(b.Requests) {
+			arm = "canary"
+		}
+		add("traffic", Inconclusive, "Prometheus answered a request count for the %s that cannot be (negative, NaN or infinite), "+
+			"so nothing can be counted: check its Envoy statistics and recording rules", arm)
+	case !(b.Requests >= t.MinRequests && c.Requests >= t.MinRequests):
 		add("traffic", Inconclusive, "baseline served %.0f and canary %.0f requests in %s; each needs at least %.0f (--min-requests)",
 			b.Requests, c.Requests, window, t.MinRequests)
 	default:
@@ -86,6 +96,8 @@ func judge(res *Result) {
 	switch {
 	case !enough:
 		add("p99", Inconclusive, "too little traffic to compare latency")
+	case slices.Contains(b.Invalid, "p99_ms") || slices.Contains(c.Invalid, "p99_ms"):
+		add("p99", Inconclusive, "Prometheus answered a p99 that cannot be (negative, above a day or infinite) for one of the versions")
 	case math.IsNaN(res.P99Increase):
 		add("p99", Inconclusive, "no latency histogram for one of the versions")
 	case res.P99Increase > t.MaxP99Increase && res.LatencyP < t.Alpha && res.Latency.Z > 0:

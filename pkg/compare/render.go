@@ -10,18 +10,19 @@ import (
 
 	"github.com/prometheus/common/model"
 
+	"github.com/kubectl-promteam/kubectl-promteam/pkg/termtext"
 	"github.com/kubectl-promteam/kubectl-promteam/pkg/traffic"
 )
 
 // RenderText writes both versions side by side, the deltas with their tests, every check and the
-// verdict.
+// verdict. Cluster names come from Prometheus and are printed through termtext.Sanitize.
 func RenderText(w io.Writer, r Result) error {
 	tw := tabwriter.NewWriter(w, 0, 0, 3, ' ', 0)
 	b, c := r.Baseline, r.Canary
 	row := func(name, base, canary, delta string) { fmt.Fprintf(tw, "%s\t%s\t%s\t%s\n", name, base, canary, delta) }
 	row("", "BASELINE", "CANARY", "DELTA")
-	row("selector", b.Selector, c.Selector, "")
-	row("clusters", strings.Join(b.Clusters, ","), strings.Join(c.Clusters, ","), "")
+	row("selector", termtext.Sanitize(b.Selector), termtext.Sanitize(c.Selector), "")
+	row("clusters", termtext.Sanitize(strings.Join(b.Clusters, ",")), termtext.Sanitize(strings.Join(c.Clusters, ",")), "")
 	row("requests ("+model.Duration(r.Window).String()+")", count(b.Requests), count(c.Requests), "")
 	row("rps (share)", traffic.FormatRPS(b.RPS)+" ("+pct(b.Share)+")", traffic.FormatRPS(c.RPS)+" ("+pct(c.Share)+")", "")
 	row("success (95% CI)", successText(b), successText(c), deltaPoints(r.SuccessDelta)+"  "+r.SuccessTest+" p="+pval(r.SuccessP))
@@ -32,16 +33,27 @@ func RenderText(w io.Writer, r Result) error {
 		signedPct(r.P99Increase)+fmt.Sprintf("  Mann-Whitney over %d steps p=%s", r.LatencySteps, pval(r.LatencyP)))
 	row("timeouts/s", rate(b.Timeouts), rate(c.Timeouts), "")
 	row("retries/s", rate(b.Retries), rate(c.Retries), "")
+	if len(b.Invalid)+len(c.Invalid) > 0 {
+		row("invalid data", invalidText(b.Invalid), invalidText(c.Invalid), "numbers Prometheus answered that cannot be; not shown")
+	}
 	if err := tw.Flush(); err != nil {
 		return err
 	}
 	fmt.Fprintln(w)
 	for _, ch := range r.Checks {
 		mark := map[Verdict]string{Pass: "✓", Fail: "✗", Inconclusive: "?"}[ch.Verdict]
-		fmt.Fprintf(w, "%s %s: %s\n", mark, ch.Name, ch.Reason)
+		fmt.Fprintf(w, "%s %s: %s\n", mark, ch.Name, termtext.Sanitize(ch.Reason))
 	}
 	_, err := fmt.Fprintf(w, "\nverdict: %s\n", r.Verdict)
 	return err
+}
+
+// invalidText lists the invalid numbers of an arm, or the dash.
+func invalidText(names []string) string {
+	if len(names) == 0 {
+		return traffic.Dash
+	}
+	return strings.Join(names, ",")
 }
 
 func successText(s ArmStats) string {
@@ -120,14 +132,19 @@ type jsonArm struct {
 	Retries   *float64   `json:"retries_per_second"`
 	P99Steps  []*float64 `json:"p99_steps_ms"`
 	RPSSteps  []*float64 `json:"rps_steps"`
+	// Invalid names the numbers Prometheus answered outside their domain, now null; absent when
+	// there are none.
+	Invalid []string `json:"invalid,omitempty"`
 }
 
+// jsonLimits are the thresholds. The flags take finite numbers only, so the pointers never hold
+// null but where a check is off; they keep a non-finite value from failing the encoding.
 type jsonLimits struct {
-	MaxP99Increase float64  `json:"max_p99_increase"`
+	MaxP99Increase *float64 `json:"max_p99_increase"`
 	MinSuccessRate *float64 `json:"min_success_rate"`
 	MaxSuccessDrop *float64 `json:"max_success_drop"`
-	MinRequests    float64  `json:"min_requests"`
-	Alpha          float64  `json:"alpha"`
+	MinRequests    *float64 `json:"min_requests"`
+	Alpha          *float64 `json:"alpha"`
 }
 
 func num(v float64) *float64 {
@@ -154,7 +171,7 @@ func armJSON(a ArmStats) jsonArm {
 		Selector: a.Selector, Clusters: clusters, Requests: num(a.Requests), Errors: num(a.Errors), RPS: num(a.RPS),
 		Share: num(a.Share), Success: num(a.Success), SuccessLo: num(a.SuccessLo), SuccessHi: num(a.SuccessHi),
 		P50: num(a.P50), P90: num(a.P90), P99: num(a.P99), Timeouts: num(a.Timeouts), Retries: num(a.Retries),
-		P99Steps: nums(a.P99Steps), RPSSteps: nums(a.RPSSteps),
+		P99Steps: nums(a.P99Steps), RPSSteps: nums(a.RPSSteps), Invalid: a.Invalid,
 	}
 }
 
@@ -170,8 +187,8 @@ func RenderJSON(w io.Writer, r Result) error {
 		SuccessDelta: num(r.SuccessDelta), SuccessTest: r.SuccessTest, SuccessZ: num(r.SuccessZ), SuccessP: num(r.SuccessP),
 		P99Increase: num(r.P99Increase), LatencyTest: "Mann-Whitney U", LatencyU: num(r.Latency.U1), LatencyZ: num(r.Latency.Z),
 		LatencyP: num(r.LatencyP), LatencyShift: num(r.LatencyShift), LatencySteps: r.LatencySteps, Checks: r.Checks,
-		Thresholds: jsonLimits{MaxP99Increase: r.Thresholds.MaxP99Increase, MinSuccessRate: num(r.Thresholds.MinSuccessRate),
-			MaxSuccessDrop: num(r.Thresholds.MaxSuccessDrop), MinRequests: r.Thresholds.MinRequests, Alpha: r.Thresholds.Alpha},
+		Thresholds: jsonLimits{MaxP99Increase: num(r.Thresholds.MaxP99Increase), MinSuccessRate: num(r.Thresholds.MinSuccessRate),
+			MaxSuccessDrop: num(r.Thresholds.MaxSuccessDrop), MinRequests: num(r.Thresholds.MinRequests), Alpha: num(r.Thresholds.Alpha)},
 		Warnings: warnings,
 	}
 	enc := json.NewEncoder(w)

@@ -4,6 +4,8 @@ import (
 	"fmt"
 	"io"
 	"strings"
+
+	"github.com/kubectl-promteam/kubectl-promteam/pkg/termtext"
 )
 
 // Status is the outcome of one check.
@@ -65,7 +67,8 @@ const (
 
 // WriteText writes one line per check: "✓ title" when it passed, "✗ title: reason" followed by
 // one indented "fix: …" line per remedy when it failed, and "- title: skipped, reason" when it
-// was skipped. With color the markers are coloured with ANSI escapes.
+// was skipped. With color the markers are coloured with ANSI escapes. Reasons and fixes quote the
+// cluster and Prometheus; their control characters are shown as escapes (termtext.Sanitize).
 func (r Report) WriteText(w io.Writer, color bool) error {
 	var b strings.Builder
 	paint := func(code, s string) string {
@@ -77,16 +80,16 @@ func (r Report) WriteText(w io.Writer, color bool) error {
 	for _, res := range r.Results {
 		switch res.Status {
 		case StatusPassed:
-			fmt.Fprintf(&b, "%s %s\n", paint(ansiGreen, "✓"), res.Title)
+			fmt.Fprintf(&b, "%s %s\n", paint(ansiGreen, "✓"), termtext.Sanitize(res.Title))
 		case StatusFailed:
-			fmt.Fprintf(&b, "%s %s: %s\n", paint(ansiRed, "✗"), res.Title, oneLine(res.Reason))
+			fmt.Fprintf(&b, "%s %s: %s\n", paint(ansiRed, "✗"), termtext.Sanitize(res.Title), termtext.Sanitize(oneLine(res.Reason)))
 			for _, fix := range strings.Split(res.Fix, "\n") {
 				if fix = strings.TrimSpace(fix); fix != "" {
-					fmt.Fprintf(&b, "    fix: %s\n", fix)
+					fmt.Fprintf(&b, "    fix: %s\n", termtext.Sanitize(fix))
 				}
 			}
 		default:
-			fmt.Fprintf(&b, "%s %s: skipped, %s\n", paint(ansiYellow, "-"), res.Title, oneLine(res.Reason))
+			fmt.Fprintf(&b, "%s %s: skipped, %s\n", paint(ansiYellow, "-"), termtext.Sanitize(res.Title), termtext.Sanitize(oneLine(res.Reason)))
 		}
 	}
 	_, err := io.WriteString(w, b.String())

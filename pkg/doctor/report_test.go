@@ -225,3 +225,22 @@ func TestEvalReconciledWaitsOnlyWithoutStatus(t *testing.T) {
 		t.Errorf("paused: %+v", res)
 	}
 }
+
+func TestWriteTextShowsControlCharactersAsEscapes(t *testing.T) {
+	hostile := "\x1b[2J\x1b[31mdown\r\n✓ forged\u202e\x07\xff"
+	r := Report{Results: []Result{
+		{ID: CheckTargets, Title: "scrape targets are up", Status: StatusFailed, Reason: "last error: " + hostile, Fix: "check " + hostile},
+		{ID: CheckAPI, Title: "API server reachable", Status: StatusSkipped, Reason: hostile},
+	}}
+	var b strings.Builder
+	if err := r.WriteText(&b, false); err != nil {
+		t.Fatal(err)
+	}
+	want := "✗ scrape targets are up: last error: \\x1b[2J\\x1b[31mdown; ✓ forged\\u202e\\a\\xff\n" +
+		"    fix: check \\x1b[2J\\x1b[31mdown\n" +
+		"    fix: ✓ forged\\u202e\\a\\xff\n" +
+		"- API server reachable: skipped, \\x1b[2J\\x1b[31mdown; ✓ forged\\u202e\\a\\xff\n"
+	if diff := cmp.Diff(want, b.String()); diff != "" {
+		t.Errorf("(-want +got):\n%s", diff)
+	}
+}

@@ -8,10 +8,12 @@ import (
 	"text/tabwriter"
 
 	"github.com/kubectl-promteam/kubectl-promteam/pkg/promql"
+	"github.com/kubectl-promteam/kubectl-promteam/pkg/termtext"
 )
 
 // Explain writes a plain-language account of the stack: what each object is for, the choices
-// the flags made, and when a team should change them.
+// the flags made, and when a team should change them. Flag values such as external labels are
+// printed through termtext.Sanitize: the account is text for a terminal.
 func (st Stack) Explain(w io.Writer) error {
 	s := st.Spec
 	var b bytes.Buffer
@@ -26,7 +28,7 @@ func (st Stack) Explain(w io.Writer) error {
 		if ns := o.GetNamespace(); ns != "" && ns != s.Namespace {
 			name += " (namespace " + ns + ")"
 		}
-		fmt.Fprintf(tw, "  %s\t%s\t%s\n", kind, name, s.purpose(o))
+		fmt.Fprintf(tw, "  %s\t%s\t%s\n", kind, termtext.Sanitize(name), termtext.Sanitize(s.purpose(o)))
 	}
 	if err := tw.Flush(); err != nil {
 		return err
@@ -153,6 +155,7 @@ func bullet(text string) string {
 	var b strings.Builder
 	line := "  -"
 	for _, word := range strings.Fields(text) {
+		word = termtext.Sanitize(word)
 		if len(line)+1+len(word) > explainWidth && len(line) > len("    ") {
 			b.WriteString(line + "\n")
 			line = "    " + word

@@ -2,7 +2,6 @@ package plugin
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"strings"
 
@@ -87,5 +86,5 @@ func preflightError(user, namespace string, missing []kube.Permission) error {
 	for _, cmd := range kube.Remedy(missing, user) {
 		fmt.Fprintf(&b, "  %s\n", cmd)
 	}
-	return errors.New(strings.TrimRight(b.String(), "\n"))
+	return MultiLineError(strings.TrimRight(b.String(), "\n"))
 }

@@ -158,8 +158,8 @@ func (o *CompareOptions) Complete(cmd *cobra.Command, args []string) error {
 		return flagError("step", o.step.String(), fmt.Errorf("use 5s or more and at most a third of --window (%s), e.g. 30s", o.window))
 	case o.window/o.step > 1000:
 		return flagError("step", o.step.String(), errors.New("more than 1000 steps in the window; use a longer step"))
-	case o.minRequests < 0:
-		return flagError("min-requests", fmt.Sprint(o.minRequests), errors.New("use 0 or more, e.g. 100"))
+	case !(o.minRequests >= 0) || math.IsInf(o.minRequests, 1):
+		return flagError("min-requests", fmt.Sprint(o.minRequests), errors.New("use a finite number, 0 or more, e.g. 100"))
 	case !(o.alpha > 0 && o.alpha < 1):
 		return flagError("alpha", fmt.Sprint(o.alpha), errors.New("use a probability between 0 and 1, e.g. 0.05"))
 	case o.output != "text" && o.output != "json":

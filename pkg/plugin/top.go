@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"math"
 	"os"
 	"strings"
 	"time"
@@ -19,6 +20,7 @@ import (
 
 	"github.com/kubectl-promteam/kubectl-promteam/pkg/compare"
 	"github.com/kubectl-promteam/kubectl-promteam/pkg/promql"
+	"github.com/kubectl-promteam/kubectl-promteam/pkg/termtext"
 	"github.com/kubectl-promteam/kubectl-promteam/pkg/traffic"
 	"github.com/kubectl-promteam/kubectl-promteam/pkg/tui"
 )
@@ -82,7 +84,10 @@ or with --once, it prints one snapshot as a table (-o wide for more columns) or 
   {"window": "1m", "source": "raw", "rows": [{"name": ..., "namespace": ..., "service": ..., "rps": ...,
    "success_rate": 0..1, "p50_ms": ..., "p90_ms": ..., "p99_ms": ..., "active_requests": ...}]}
 
-Missing data is a dash (null in JSON), never 0 ms or 100%. The label dialect (stock Envoy or
+Missing data is a dash (null in JSON), never 0 ms or 100%. A number Prometheus answers outside
+what it can be (a negative rate, a success ratio outside 0..1, a latency below 0 or above a day,
+infinity) is invalid: tables print invalid and the dashboard ✗ in its place, JSON has null and
+the row lists the field in "invalid": ["p99_ms"], a field only such rows have. The label dialect (stock Envoy or
 Istio's Envoy tags) is found from the series Prometheus holds unless --dialect names it.
 
 --source says where the cluster numbers come from. rules reads the series the recording rules
@@ -202,8 +207,8 @@ func (o *TopOptions) Validate() error {
 	if o.interval < 500*time.Millisecond {
 		return flagError("interval", o.interval.String(), errors.New("use 500ms or more, e.g. 2s"))
 	}
-	if o.minRPS < 0 {
-		return flagError("min-rps", fmt.Sprint(o.minRPS), errors.New("use 0 or more"))
+	if !(o.minRPS >= 0) || math.IsInf(o.minRPS, 1) {
+		return flagError("min-rps", fmt.Sprint(o.minRPS), errors.New("use a finite rate, 0 or more, e.g. 1"))
 	}
 	return o.prom.Validate(o.team)
 }
@@ -292,7 +297,7 @@ func (o *TopOptions) snapshot(ctx context.Context, src source, deadline time.Tim
 		return err
 	}
 	for _, w := range f.Warnings {
-		fmt.Fprintf(o.ErrOut, "warning: %s\n", w)
+		fmt.Fprintf(o.ErrOut, "warning: %s\n", termtext.Sanitize(w))
 	}
 	_, err = o.Out.Write(buf.Bytes())
 	return err

@@ -322,6 +322,7 @@ func (c *Collector) Frame(ctx context.Context, at time.Time) (Frame, error) {
 		c.mu.Unlock()
 	}
 	for _, l := range fl.listeners {
+		checkListener(l)
 		f.Listeners = append(f.Listeners, *l)
 	}
 	sort.Slice(f.Listeners, func(i, j int) bool { return f.Listeners[i].Prefix < f.Listeners[j].Prefix })
@@ -344,6 +345,7 @@ func (c *Collector) rows(fl *fold) []Row {
 		if c.foldSuccess {
 			r.Success = recordedSuccess(r.responses, r.errors5xx)
 		}
+		checkRow(&r.Row)
 		rows = append(rows, r.Row)
 	}
 	c.mu.Lock()
@@ -468,7 +470,7 @@ func (c *Collector) Detail(ctx context.Context, at time.Time, cluster string) (D
 		promql.StatMembers: &out.MembersTotal, promql.StatBreakersOpen: &out.BreakersOpen,
 	}
 	for _, s := range results[2].Vector {
-		stat, v := s.Metric.Get(promql.StatLabel), s.Value
+		stat, v := s.Metric.Get(promql.StatLabel), checkedRate(s.Value)
 		if p, ok := stats[stat]; ok {
 			*p = v
 		}
@@ -500,6 +502,7 @@ func (c *Collector) Detail(ctx context.Context, at time.Time, cluster string) (D
 		}
 	}
 	for _, p := range pods {
+		checkPod(p)
 		out.Pods = append(out.Pods, *p)
 	}
 	sort.Slice(out.Pods, func(i, j int) bool { return out.Pods[i].Pod < out.Pods[j].Pod })
@@ -523,7 +526,7 @@ func shares(v Vector, label string, rename func(string) string) []Share {
 		if rename != nil {
 			name = rename(name)
 		}
-		out = append(out, Share{Label: name, RPS: s.Value})
+		out = append(out, Share{Label: name, RPS: checkedRate(s.Value)})
 	}
 	sort.Slice(out, func(i, j int) bool {
 		if out[i].RPS != out[j].RPS {
@@ -542,7 +545,7 @@ func buckets(v Vector) []Bucket {
 		if err != nil {
 			continue
 		}
-		out = append(out, Bucket{UpperMs: le, RPS: s.Value})
+		out = append(out, Bucket{UpperMs: le, RPS: checkedRate(s.Value)})
 	}
 	sort.Slice(out, func(i, j int) bool { return out[i].UpperMs < out[j].UpperMs })
 	for i := len(out) - 1; i > 0; i-- {

@@ -30,6 +30,9 @@ type Row struct {
 	P90     float64
 	P99     float64
 	Active  float64 // requests in flight
+	// Invalid are the numbers Prometheus answered outside their domain (see CheckRate): they
+	// hold NoData instead.
+	Invalid Fields
 }
 
 // Listener is the downstream view of one HTTP connection manager: what clients saw, including
@@ -39,6 +42,7 @@ type Listener struct {
 	RPS     float64
 	Success float64
 	P99     float64
+	Invalid Fields
 }
 
 // Frame is one refresh: every row at one instant.
@@ -72,6 +76,7 @@ type PodRow struct {
 	RPS     float64
 	Success float64
 	P99     float64
+	Invalid Fields
 }
 
 // Bucket is one histogram bucket of upstream latency: requests per second that took at most

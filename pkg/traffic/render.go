@@ -10,10 +10,23 @@ import (
 	"time"
 
 	"github.com/prometheus/common/model"
+
+	"github.com/kubectl-promteam/kubectl-promteam/pkg/termtext"
 )
 
 // Dash is what a missing number prints as.
 const Dash = "-"
+
+// InvalidText is what a number Prometheus answered outside its domain prints as in a table.
+const InvalidText = "invalid"
+
+// cell prints v with format, or InvalidText when f is among the invalid fields.
+func cell(v float64, format func(float64) string, invalid, f Fields) string {
+	if invalid.Has(f) {
+		return InvalidText
+	}
+	return format(v)
+}
 
 // FormatRPS prints requests per second like linkerd: one decimal, "<0.1" for a trickle that
 // would otherwise round to zero.
@@ -75,7 +88,8 @@ func ServiceName(r Row) string {
 }
 
 // RenderTable writes rows as an aligned table; wide adds separate namespace and service columns,
-// requests in flight and the downstream listeners.
+// requests in flight and the downstream listeners. Names come from Prometheus: they are printed
+// through termtext.Sanitize, so each row is one line of text whatever a name holds.
 func RenderTable(w io.Writer, f Frame, wide bool) error {
 	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', 0)
 	if wide {
@@ -84,28 +98,33 @@ func RenderTable(w io.Writer, f Frame, wide bool) error {
 		fmt.Fprintln(tw, "NAME\tSERVICE\tRPS\tSUCCESS\tP50\tP90\tP99")
 	}
 	for _, r := range f.Rows {
+		bad := r.Invalid
+		rps, success := cell(r.RPS, FormatRPS, bad, FieldRPS), cell(r.Success, FormatSuccess, bad, FieldSuccess)
+		p50, p90, p99 := cell(r.P50, FormatLatency, bad, FieldP50), cell(r.P90, FormatLatency, bad, FieldP90), cell(r.P99, FormatLatency, bad, FieldP99)
 		if wide {
-			fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\n", r.Name, orDash(r.Namespace), orDash(r.Service),
-				FormatRPS(r.RPS), FormatSuccess(r.Success), FormatLatency(r.P50), FormatLatency(r.P90), FormatLatency(r.P99), FormatCount(r.Active))
+			fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\n", termtext.Sanitize(r.Name), orDash(r.Namespace), orDash(r.Service),
+				rps, success, p50, p90, p99, cell(r.Active, FormatCount, bad, FieldActive))
 		} else {
-			fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\t%s\n", r.Name, ServiceName(r),
-				FormatRPS(r.RPS), FormatSuccess(r.Success), FormatLatency(r.P50), FormatLatency(r.P90), FormatLatency(r.P99))
+			fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\t%s\n", termtext.Sanitize(r.Name), termtext.Sanitize(ServiceName(r)),
+				rps, success, p50, p90, p99)
 		}
 	}
 	if wide && len(f.Listeners) > 0 {
 		fmt.Fprintln(tw, "\nLISTENER\tRPS\tSUCCESS\tP99")
 		for _, l := range f.Listeners {
-			fmt.Fprintf(tw, "%s\t%s\t%s\t%s\n", l.Prefix, FormatRPS(l.RPS), FormatSuccess(l.Success), FormatLatency(l.P99))
+			fmt.Fprintf(tw, "%s\t%s\t%s\t%s\n", termtext.Sanitize(l.Prefix), cell(l.RPS, FormatRPS, l.Invalid, FieldRPS),
+				cell(l.Success, FormatSuccess, l.Invalid, FieldSuccess), cell(l.P99, FormatLatency, l.Invalid, FieldP99))
 		}
 	}
 	return tw.Flush()
 }
 
+// orDash prints untrusted text, or the dash for none.
 func orDash(s string) string {
 	if s == "" {
 		return Dash
 	}
-	return s
+	return termtext.Sanitize(s)
 }
 
 // jsonFrame is the JSON contract of `top -o json`: names and units are stable.
@@ -125,6 +144,9 @@ type jsonRow struct {
 	P90            *float64 `json:"p90_ms"`
 	P99            *float64 `json:"p99_ms"`
 	ActiveRequests *float64 `json:"active_requests"`
+	// Invalid names the fields Prometheus answered outside their domain, now null; absent when
+	// there are none.
+	Invalid []string `json:"invalid,omitempty"`
 }
 
 func number(v float64) *float64 {
@@ -143,7 +165,8 @@ func text(s string) *string {
 
 // RenderJSON writes the frame as the JSON contract: {"window": "1m", "source": "raw", "rows":
 // [...]}, numbers as numbers and missing data as null. source is "rules" when the numbers are
-// the recording rules'.
+// the recording rules'. A row with numbers outside their domain has them null and lists their
+// names in "invalid", a field no other row has.
 func RenderJSON(w io.Writer, f Frame) error {
 	src := f.Source
 	if src == "" {
@@ -155,6 +178,7 @@ func RenderJSON(w io.Writer, f Frame) error {
 			Name: r.Name, Namespace: text(r.Namespace), Service: text(r.Service),
 			RPS: number(r.RPS), SuccessRate: number(r.Success),
 			P50: number(r.P50), P90: number(r.P90), P99: number(r.P99), ActiveRequests: number(r.Active),
+			Invalid: r.Invalid.Names(),
 		})
 	}
 	enc := json.NewEncoder(w)

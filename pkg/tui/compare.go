@@ -10,6 +10,7 @@ import (
 	tea "charm.land/bubbletea/v2"
 
 	"github.com/kubectl-promteam/kubectl-promteam/pkg/compare"
+	"github.com/kubectl-promteam/kubectl-promteam/pkg/termtext"
 	"github.com/kubectl-promteam/kubectl-promteam/pkg/traffic"
 )
 
@@ -100,7 +101,7 @@ func (m Model) compareLines() []string {
 	var lines []string
 	title := "compare"
 	if len(m.marks) == 2 {
-		title = fmt.Sprintf("compare  B %s  ·  C %s", m.marks[0], m.marks[1])
+		title = fmt.Sprintf("compare  B %s  ·  C %s", termtext.Sanitize(m.marks[0]), termtext.Sanitize(m.marks[1]))
 	}
 	lines = append(lines, st.section.Render(title))
 	if m.compareErr != nil {
@@ -129,21 +130,24 @@ func (m Model) compareLines() []string {
 	lines = append(lines,
 		"",
 		st.colHead.Render(row("", "BASELINE", "CANARY", "DELTA")),
-		row("requests", fmt.Sprintf("%.0f", b.Requests), fmt.Sprintf("%.0f", c.Requests), "in "+fmtWindow(r.Window)),
+		row("requests", fmtTotal(b.Requests), fmtTotal(c.Requests), "in "+fmtWindow(r.Window)),
 		row("rps (share)", share(b), share(c), ""),
 		// Both versions on one scale, so the sparklines compare as the numbers do.
 		row("rps per step", sparklineTo(b.RPSSteps, sparkW, peak(b.RPSSteps, c.RPSSteps)), sparklineTo(c.RPSSteps, sparkW, peak(b.RPSSteps, c.RPSSteps)), ""),
 		row("success (95% CI)", ci(b), ci(c), fmt.Sprintf("%+.2f pts  %s p=%s", r.SuccessDelta*100, r.SuccessTest, pvalText(r.SuccessP))),
-		row("5xx", fmt.Sprintf("%.0f", b.Errors), fmt.Sprintf("%.0f", c.Errors), ""),
+		row("5xx", fmtTotal(b.Errors), fmtTotal(c.Errors), ""),
 		row("p50 · p90", fmtMs(b.P50)+" · "+fmtMs(b.P90), fmtMs(c.P50)+" · "+fmtMs(c.P90), ""),
 		row("p99", fmtMs(b.P99), fmtMs(c.P99), fmt.Sprintf("%+.1f%%  Mann-Whitney p=%s", r.P99Increase*100, pvalText(r.LatencyP))),
 		row("p99 per step", sparklineTo(b.P99Steps, sparkW, peak(b.P99Steps, c.P99Steps)), sparklineTo(c.P99Steps, sparkW, peak(b.P99Steps, c.P99Steps)), ""),
 		row("timeouts · retries", fmtRate(b.Timeouts)+" · "+fmtRate(b.Retries), fmtRate(c.Timeouts)+" · "+fmtRate(c.Retries), ""),
-		"",
 	)
+	if len(b.Invalid)+len(c.Invalid) > 0 {
+		lines = append(lines, st.err.Render(row(invalid+" invalid data", strings.Join(b.Invalid, ","), strings.Join(c.Invalid, ","), "not shown")))
+	}
+	lines = append(lines, "")
 	for _, ch := range r.Checks {
 		mark := map[compare.Verdict]string{compare.Pass: "✓", compare.Fail: "✗", compare.Inconclusive: "?"}[ch.Verdict]
-		line := fmt.Sprintf("  %s %s: %s", mark, ch.Name, ch.Reason)
+		line := fmt.Sprintf("  %s %s: %s", mark, ch.Name, oneLine(ch.Reason))
 		switch ch.Verdict {
 		case compare.Fail:
 			line = st.err.Render(line)
@@ -162,6 +166,14 @@ func (m Model) compareLines() []string {
 		verdict = st.section.Render(verdict)
 	}
 	return append(lines, "", "  "+verdict)
+}
+
+// fmtTotal formats a count over the window: whole numbers, the dash for none.
+func fmtTotal(v float64) string {
+	if !traffic.Known(v) {
+		return dash
+	}
+	return fmt.Sprintf("%.0f", v)
 }
 
 func pctOrDash(v float64) string {
@@ -187,7 +199,7 @@ func (m Model) compareFooter() string {
 	if m.compareOnly {
 		back = ""
 	}
-	return m.styles.muted.Render(back + "↑↓ scroll · p pause · ? help · q quit · " + strings.Join(m.marks, " vs "))
+	return m.styles.muted.Render(back + "↑↓ scroll · p pause · ? help · q quit · " + termtext.Sanitize(strings.Join(m.marks, " vs ")))
 }
 
 // compareHeader is the header of compare --watch: freshness, the error if the last comparison
@@ -209,7 +221,7 @@ func (m Model) compareHeader() []string {
 		b.WriteString(sep + "no data yet")
 	}
 	if m.opts.Target != "" {
-		b.WriteString(sep + m.opts.Target)
+		b.WriteString(sep + termtext.Sanitize(m.opts.Target))
 	}
 	var line2 string
 	if m.err != nil {

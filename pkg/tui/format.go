@@ -20,6 +20,17 @@ const dash = "—"
 // ellipsis marks text cut to fit.
 const ellipsis = "…"
 
+// invalid is what a number Prometheus answered outside its domain shows as (traffic.CheckRate).
+const invalid = "✗"
+
+// orInvalid is text, or the invalid mark when f is among the invalid fields.
+func orInvalid(text string, bad, f traffic.Fields) string {
+	if bad.Has(f) {
+		return invalid
+	}
+	return text
+}
+
 // The table's numbers print as pkg/traffic prints them, with the dashboard's dash for no data.
 func fmtRPS(v float64) string     { return orDash(v, traffic.FormatRPS) }
 func fmtSuccess(v float64) string { return orDash(v, traffic.FormatSuccess) }

@@ -16,6 +16,7 @@ import (
 	"charm.land/bubbles/v2/key"
 	tea "charm.land/bubbletea/v2"
 
+	"github.com/kubectl-promteam/kubectl-promteam/pkg/termtext"
 	"github.com/kubectl-promteam/kubectl-promteam/pkg/traffic"
 )
 
@@ -73,7 +74,8 @@ type Model struct {
 	haveFrame bool
 	lastGood  time.Time // when the frame on screen was asked for
 	hist      history
-	svc       []string // serviceLabel per frame row
+	names     []string // the name per frame row, as it is printed (termtext.Sanitize)
+	svc       []string // serviceLabel per frame row, as it is printed
 	keysLower []string // searchKey per frame row
 	maxName   int
 	maxSvc    int
@@ -272,13 +274,15 @@ func (m *Model) loadMissingDetail() tea.Cmd {
 func (m *Model) applyFrame(f traffic.Frame, at time.Time) {
 	m.frame, m.haveFrame, m.lastGood = f, true, at
 	m.hist = m.hist.next(f.Rows)
+	m.names = make([]string, len(f.Rows))
 	m.svc = make([]string, len(f.Rows))
 	m.keysLower = make([]string, len(f.Rows))
 	m.maxName, m.maxSvc = 0, 0
 	for i, r := range f.Rows {
-		m.svc[i] = serviceLabel(r)
+		m.names[i] = termtext.Sanitize(r.Name)
+		m.svc[i] = termtext.Sanitize(serviceLabel(r))
 		m.keysLower[i] = searchKey(r)
-		m.maxName = max(m.maxName, plainWidth(r.Name))
+		m.maxName = max(m.maxName, plainWidth(m.names[i]))
 		m.maxSvc = max(m.maxSvc, plainWidth(m.svc[i]))
 	}
 	m.rebuild()

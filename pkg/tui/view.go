@@ -7,6 +7,7 @@ import (
 
 	tea "charm.land/bubbletea/v2"
 
+	"github.com/kubectl-promteam/kubectl-promteam/pkg/termtext"
 	"github.com/kubectl-promteam/kubectl-promteam/pkg/traffic"
 )
 
@@ -101,7 +102,7 @@ func (m Model) header() []string {
 		b.WriteString(sep + "no data yet")
 	}
 	if m.opts.Target != "" {
-		b.WriteString(sep + m.opts.Target)
+		b.WriteString(sep + termtext.Sanitize(m.opts.Target))
 	}
 	line1 := b.String()
 
@@ -143,9 +144,9 @@ func (m Model) header() []string {
 		}
 		kind := kindOf(false, l.RPS, m.opts.MinRPS)
 		cell := st.cell[kind]
-		l3.WriteString(l.Prefix + " " + fmtRPS(l.RPS) + " rps ")
-		l3.WriteString(cell[successLevel(l.Success)].Render(fmtSuccess(l.Success)))
-		l3.WriteString(" p99 " + cell[latencyLevel(l.P99)].Render(fmtMs(l.P99)))
+		l3.WriteString(termtext.Sanitize(l.Prefix) + " " + orInvalid(fmtRPS(l.RPS), l.Invalid, traffic.FieldRPS) + " rps ")
+		l3.WriteString(cell[successLevel(l.Success)].Render(orInvalid(fmtSuccess(l.Success), l.Invalid, traffic.FieldSuccess)))
+		l3.WriteString(" p99 " + cell[latencyLevel(l.P99)].Render(orInvalid(fmtMs(l.P99), l.Invalid, traffic.FieldP99)))
 	}
 	return []string{line1, line2, l3.String()}
 }
@@ -233,21 +234,21 @@ func (m Model) rowLine(lay layout, i int) string {
 		w := lay.widths[j]
 		switch c {
 		case colName:
-			emit(padRight(r.Name, w), levelOK)
+			emit(padRight(m.names[idx], w), levelOK)
 		case colService:
 			emit(padRight(m.svc[idx], w), levelOK)
 		case colRPS:
-			emit(padLeft(fmtRPS(r.RPS), w), levelOK)
+			emit(padLeft(orInvalid(fmtRPS(r.RPS), r.Invalid, traffic.FieldRPS), w), levelOK)
 		case colSuccess:
-			emit(padLeft(fmtSuccess(r.Success), w), successLevel(r.Success))
+			emit(padLeft(orInvalid(fmtSuccess(r.Success), r.Invalid, traffic.FieldSuccess), w), successLevel(r.Success))
 		case colP50:
-			emit(padLeft(fmtMs(r.P50), w), levelOK)
+			emit(padLeft(orInvalid(fmtMs(r.P50), r.Invalid, traffic.FieldP50), w), levelOK)
 		case colP90:
-			emit(padLeft(fmtMs(r.P90), w), levelOK)
+			emit(padLeft(orInvalid(fmtMs(r.P90), r.Invalid, traffic.FieldP90), w), levelOK)
 		case colP99:
-			emit(padLeft(fmtMs(r.P99), w), latencyLevel(r.P99))
+			emit(padLeft(orInvalid(fmtMs(r.P99), r.Invalid, traffic.FieldP99), w), latencyLevel(r.P99))
 		case colActive:
-			emit(padLeft(fmtCount(r.Active), w), levelOK)
+			emit(padLeft(orInvalid(fmtCount(r.Active), r.Invalid, traffic.FieldActive), w), levelOK)
 		case colRPSTrend:
 			emit(sparkline(hist.rpsValues(), w), levelOK)
 		case colP99Trend:
@@ -274,7 +275,7 @@ func (m Model) footer() string {
 	count := fmt.Sprintf("%d/%d clusters", len(m.order), len(m.frame.Rows))
 	switch {
 	case m.editing:
-		return "/" + m.input + "█" + st.muted.Render("  enter apply · esc clear · "+count)
+		return "/" + termtext.Sanitize(m.input) + "█" + st.muted.Render("  enter apply · esc clear · "+count)
 	case m.help:
 		return st.muted.Render("? or esc close help · q quit")
 	case m.compareOpen:
@@ -324,6 +325,7 @@ func (m Model) helpLines() []string {
 		"  SUCCESS  "+success,
 		"  P99      "+latency,
 		"  "+dash+"        no data: never shown as 0ms or 100%; such rows sort last",
+		"  "+invalid+"        invalid: an impossible number (rate below 0, success above 100%, latency above a day)",
 		st.section.Render("Sparklines")+fmt.Sprintf(" RPS and P99 of the last %d refreshes; a gap is a refresh without data", historyLen),
 	)
 	return lines
@@ -342,9 +344,10 @@ func plural(n int, one, many string) string {
 	return strconv.Itoa(n) + " " + many
 }
 
-// oneLine folds text onto one line.
+// oneLine folds text onto one line, printable: errors and warnings carry Prometheus' and the API
+// server's text.
 func oneLine(s string) string {
-	return strings.Join(strings.Fields(s), " ")
+	return termtext.Sanitize(strings.Join(strings.Fields(s), " "))
 }
 
 // detailLines draws the whole drill-down; render shows the part that fits, from detailScroll.
@@ -354,19 +357,24 @@ func (m Model) detailLines() []string {
 	var lines []string
 
 	// Title and the cluster's row from the current frame.
-	title := st.section.Render(m.detailName)
+	title := st.section.Render(termtext.Sanitize(m.detailName))
 	row, ok := m.frameRow(m.detailName)
 	if ok {
-		title += "  " + serviceLabel(row)
+		title += "  " + termtext.Sanitize(serviceLabel(row))
 	}
 	lines = append(lines, title)
 	if ok {
 		cell := st.cell[kindOf(false, row.RPS, m.opts.MinRPS)]
-		lines = append(lines, "rps "+fmtRPS(row.RPS)+
-			sep+"success "+cell[successLevel(row.Success)].Render(fmtSuccess(row.Success))+
-			sep+"p50 "+fmtMs(row.P50)+sep+"p90 "+fmtMs(row.P90)+
-			sep+"p99 "+cell[latencyLevel(row.P99)].Render(fmtMs(row.P99))+
-			sep+"active "+fmtCount(row.Active))
+		bad := row.Invalid
+		lines = append(lines, "rps "+orInvalid(fmtRPS(row.RPS), bad, traffic.FieldRPS)+
+			sep+"success "+cell[successLevel(row.Success)].Render(orInvalid(fmtSuccess(row.Success), bad, traffic.FieldSuccess))+
+			sep+"p50 "+orInvalid(fmtMs(row.P50), bad, traffic.FieldP50)+sep+"p90 "+orInvalid(fmtMs(row.P90), bad, traffic.FieldP90)+
+			sep+"p99 "+cell[latencyLevel(row.P99)].Render(orInvalid(fmtMs(row.P99), bad, traffic.FieldP99))+
+			sep+"active "+orInvalid(fmtCount(row.Active), bad, traffic.FieldActive))
+		if bad != 0 {
+			lines = append(lines, st.err.Render(invalid+" invalid data: Prometheus answered "+strings.Join(bad.Names(), ", ")+
+				" outside the possible range; shown as "+invalid))
+		}
 	} else {
 		lines = append(lines, st.muted.Render("not in the current frame"))
 	}
@@ -395,14 +403,14 @@ func (m Model) detailLines() []string {
 	}
 	classes := make([]string, len(d.Classes))
 	for i, c := range d.Classes {
-		classes[i] = c.Label + " " + fmtRate(c.RPS)
+		classes[i] = termtext.Sanitize(c.Label) + " " + fmtRate(c.RPS)
 		if total > 0 && traffic.Known(c.RPS) {
 			classes[i] += " (" + strconv.FormatFloat(c.RPS/total*100, 'f', 1, 64) + "%)"
 		}
 	}
 	codes := make([]string, len(d.Codes))
 	for i, c := range d.Codes {
-		codes[i] = c.Label + " " + fmtRate(c.RPS)
+		codes[i] = termtext.Sanitize(c.Label) + " " + fmtRate(c.RPS)
 	}
 	lines = append(lines, wrapItems(st.section.Render("status classes")+"  ", 16, classes, w)...)
 	lines = append(lines, wrapItems(st.section.Render("status codes")+"    ", 16, codes, w)...)
@@ -444,17 +452,19 @@ func (m Model) detailLines() []string {
 	if len(d.Pods) == 0 {
 		lines = append(lines, "  "+dash)
 	} else {
+		pods := make([]string, len(d.Pods))
 		podW := len("POD")
-		for _, p := range d.Pods {
-			podW = max(podW, plainWidth(p.Pod))
+		for i, p := range d.Pods {
+			pods[i] = termtext.Sanitize(p.Pod)
+			podW = max(podW, plainWidth(pods[i]))
 		}
 		podW = max(min(podW, w-2-3*9), 4)
 		lines = append(lines, st.colHead.Render("  "+padRight("POD", podW)+padLeft("RPS", 9)+padLeft("SUCCESS", 9)+padLeft("P99", 9)))
-		for _, p := range d.Pods {
+		for i, p := range d.Pods {
 			cell := st.cell[kindOf(false, p.RPS, m.opts.MinRPS)]
-			lines = append(lines, cell[levelOK].Render("  "+padRight(p.Pod, podW)+padLeft(fmtRPS(p.RPS), 9))+
-				cell[successLevel(p.Success)].Render(padLeft(fmtSuccess(p.Success), 9))+
-				cell[latencyLevel(p.P99)].Render(padLeft(fmtMs(p.P99), 9)))
+			lines = append(lines, cell[levelOK].Render("  "+padRight(pods[i], podW)+padLeft(orInvalid(fmtRPS(p.RPS), p.Invalid, traffic.FieldRPS), 9))+
+				cell[successLevel(p.Success)].Render(padLeft(orInvalid(fmtSuccess(p.Success), p.Invalid, traffic.FieldSuccess), 9))+
+				cell[latencyLevel(p.P99)].Render(padLeft(orInvalid(fmtMs(p.P99), p.Invalid, traffic.FieldP99), 9)))
 		}
 	}
 
@@ -464,17 +474,19 @@ func (m Model) detailLines() []string {
 		lines = append(lines, "  "+dash)
 		return lines
 	}
+	prefixes := make([]string, len(m.frame.Listeners))
 	nameW := len("LISTENER")
-	for _, l := range m.frame.Listeners {
-		nameW = max(nameW, plainWidth(l.Prefix))
+	for i, l := range m.frame.Listeners {
+		prefixes[i] = termtext.Sanitize(l.Prefix)
+		nameW = max(nameW, plainWidth(prefixes[i]))
 	}
 	nameW = max(min(nameW, w-2-3*9), 4)
 	lines = append(lines, st.colHead.Render("  "+padRight("LISTENER", nameW)+padLeft("RPS", 9)+padLeft("SUCCESS", 9)+padLeft("P99", 9)))
-	for _, l := range m.frame.Listeners {
+	for i, l := range m.frame.Listeners {
 		cell := st.cell[kindOf(false, l.RPS, m.opts.MinRPS)]
-		lines = append(lines, cell[levelOK].Render("  "+padRight(l.Prefix, nameW)+padLeft(fmtRPS(l.RPS), 9))+
-			cell[successLevel(l.Success)].Render(padLeft(fmtSuccess(l.Success), 9))+
-			cell[latencyLevel(l.P99)].Render(padLeft(fmtMs(l.P99), 9)))
+		lines = append(lines, cell[levelOK].Render("  "+padRight(prefixes[i], nameW)+padLeft(orInvalid(fmtRPS(l.RPS), l.Invalid, traffic.FieldRPS), 9))+
+			cell[successLevel(l.Success)].Render(padLeft(orInvalid(fmtSuccess(l.Success), l.Invalid, traffic.FieldSuccess), 9))+
+			cell[latencyLevel(l.P99)].Render(padLeft(orInvalid(fmtMs(l.P99), l.Invalid, traffic.FieldP99), 9)))
 	}
 	return lines
 }
