@@ -70,16 +70,18 @@ func New(cfg Config) (*Client, error) {
 		}
 		rt = t
 	}
+	home := origin(u)
 	if cfg.BearerTokenFile != "" {
 		if _, err := readToken(cfg.BearerTokenFile); err != nil {
 			return nil, err
 		}
-		rt = &bearer{file: cfg.BearerTokenFile, next: rt}
+		rt = &bearer{file: cfg.BearerTokenFile, origin: home, next: rt}
 	}
 	if cfg.UserAgent != "" {
 		rt = &userAgent{agent: cfg.UserAgent, next: rt}
 	}
-	c, err := api.NewClient(api.Config{Address: cfg.URL, RoundTripper: rt})
+	hc := &http.Client{Transport: rt, CheckRedirect: redirectPolicy(home, cfg.Transport != nil)}
+	c, err := api.NewClient(api.Config{Address: cfg.URL, Client: hc})
 	if err != nil {
 		return nil, err
 	}
@@ -180,11 +182,14 @@ type QueryError struct {
 
 func (e *QueryError) Error() string {
 	var (
-		apiErr *promv1.Error
-		netErr *net.OpError
+		apiErr   *promv1.Error
+		netErr   *net.OpError
+		redirErr *RedirectError
 	)
 	msg := e.Err.Error()
 	switch {
+	case errors.As(e.Err, &redirErr):
+		msg = redirErr.Error()
 	case errors.As(e.Err, &netErr):
 		return fmt.Sprintf("cannot reach Prometheus at %s: %v", e.URL, netErr.Err)
 	case errors.As(e.Err, &apiErr):
@@ -197,12 +202,58 @@ func (e *QueryError) Error() string {
 
 func (e *QueryError) Unwrap() error { return e.Err }
 
+// origin is a URL's scheme, host and port: where credentials may go.
+func origin(u *url.URL) string {
+	scheme := strings.ToLower(u.Scheme)
+	port := u.Port()
+	if port == "" {
+		port = map[string]string{"http": "80", "https": "443"}[scheme]
+	}
+	return scheme + "://" + net.JoinHostPort(strings.ToLower(u.Hostname()), port)
+}
+
+// redirectPolicy follows at most ten redirects, as net/http does, and never one from https to
+// plain http, which would put the query, the answer and any later credentials on the wire in
+// the clear. With a transport of the caller's, which adds its own credentials to every request
+// (the API server's do), it does not leave the configured origin either.
+func redirectPolicy(home string, foreignTransport bool) func(*http.Request, []*http.Request) error {
+	return func(req *http.Request, via []*http.Request) error {
+		prev := via[len(via)-1].URL
+		switch {
+		case len(via) >= 10:
+			return errors.New("stopped after 10 redirects")
+		case prev.Scheme == "https" && req.URL.Scheme != "https":
+			return &RedirectError{From: prev.Redacted(), To: req.URL.Redacted(), Reason: "it leaves https for plain http"}
+		case foreignTransport && origin(req.URL) != home:
+			return &RedirectError{From: prev.Redacted(), To: req.URL.Redacted(), Reason: "it leaves " + home + " and the transport would send its credentials along"}
+		}
+		return nil
+	}
+}
+
+// RedirectError is a redirect the client refused to follow.
+type RedirectError struct {
+	From, To string // redacted
+	Reason   string
+}
+
+func (e *RedirectError) Error() string {
+	return fmt.Sprintf("refused Prometheus' redirect from %s to %s: %s", e.From, e.To, e.Reason)
+}
+
+// bearer adds the token to requests for the configured origin only: net/http drops the
+// Authorization header of a request it redirects to another host, and so must a round tripper
+// that adds the header on every hop.
 type bearer struct {
-	file string
-	next http.RoundTripper
+	file   string
+	origin string
+	next   http.RoundTripper
 }
 
 func (b *bearer) RoundTrip(r *http.Request) (*http.Response, error) {
+	if origin(r.URL) != b.origin {
+		return b.next.RoundTrip(r)
+	}
 	token, err := readToken(b.file)
 	if err != nil {
 		return nil, err

@@ -3,6 +3,7 @@ package prom
 import (
 	"context"
 	"errors"
+	"io"
 	"net/http"
 	"net/http/httptest"
 	"os"
@@ -132,5 +133,81 @@ func TestCompression(t *testing.T) {
 		if got := front.Take(); !promtest.All(got, tc.want) {
 			t.Errorf("DisableCompression %v: asked for %q, want %q", tc.disable, got, tc.want)
 		}
+	}
+}
+
+// TestTokenStaysWithItsOrigin follows Prometheus' redirects: the bearer token goes to
+// Prometheus' own origin only, never to the host a redirect points at, and a redirect from https
+// to plain http is refused.
+func TestTokenStaysWithItsOrigin(t *testing.T) {
+	const body = `{"status":"success","data":{"resultType":"vector","result":[]}}`
+	token := filepath.Join(t.TempDir(), "token")
+	if err := os.WriteFile(token, []byte("s3cret"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	var elsewhere atomic.Value
+	other := apiServer(t, 0, body, &elsewhere)
+	redirect := func(to string) http.HandlerFunc {
+		return func(w http.ResponseWriter, r *http.Request) {
+			if r.URL.Path == "/moved/api/v1/query" {
+				_, _ = io.WriteString(w, body)
+				return
+			}
+			if r.Header.Get("Authorization") != "Bearer s3cret" {
+				w.WriteHeader(http.StatusUnauthorized)
+				return
+			}
+			http.Redirect(w, r, to+r.URL.Path, http.StatusTemporaryRedirect)
+		}
+	}
+
+	plain := httptest.NewServer(redirect(other.URL))
+	t.Cleanup(plain.Close)
+	c, err := New(Config{URL: plain.URL, BearerTokenFile: token, Timeout: 5 * time.Second})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := c.Query(context.Background(), "up", time.Time{}); err != nil {
+		t.Fatalf("redirect to another host: %v", err)
+	}
+	if h, _ := elsewhere.Load().(http.Header); h == nil || h.Get("Authorization") != "" {
+		t.Errorf("the other host got Authorization %q (headers %v)", h.Get("Authorization"), h)
+	}
+
+	// A redirect within the origin keeps the token.
+	var moved *httptest.Server
+	moved = httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		redirect(moved.URL+"/moved")(w, r)
+	}))
+	t.Cleanup(moved.Close)
+	c, _ = New(Config{URL: moved.URL, BearerTokenFile: token, Timeout: 5 * time.Second})
+	if _, err := c.Query(context.Background(), "up", time.Time{}); err != nil {
+		t.Errorf("redirect within the origin: %v", err)
+	}
+
+	elsewhere.Store(http.Header(nil))
+	secure := httptest.NewTLSServer(redirect(other.URL))
+	t.Cleanup(secure.Close)
+	c, err = New(Config{URL: secure.URL, BearerTokenFile: token, InsecureSkipTLSVerify: true, Timeout: 5 * time.Second})
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, err = c.Query(context.Background(), "up", time.Time{})
+	if err == nil || !strings.Contains(err.Error(), "refused Prometheus' redirect from "+secure.URL) || !strings.Contains(err.Error(), "plain http") {
+		t.Errorf("https to http: %v", err)
+	}
+	if h, _ := elsewhere.Load().(http.Header); h != nil {
+		t.Errorf("the plain http host was asked, with Authorization %q", h.Get("Authorization"))
+	}
+
+	// A transport of the caller's (the API server's, with the kubeconfig's credentials) does not
+	// leave the origin at all.
+	c, _ = New(Config{URL: plain.URL, BearerTokenFile: token, Transport: http.DefaultTransport, Timeout: 5 * time.Second})
+	_, err = c.Query(context.Background(), "up", time.Time{})
+	if err == nil || !strings.Contains(err.Error(), "transport would send its credentials along") {
+		t.Errorf("own transport, redirect to another host: %v", err)
+	}
+	if h, _ := elsewhere.Load().(http.Header); h != nil {
+		t.Errorf("the other host was asked through the caller's transport")
 	}
 }
