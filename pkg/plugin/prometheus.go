@@ -102,9 +102,9 @@ func (p *PrometheusFlags) Connect(ctx context.Context, team string) (q traffic.Q
 		UserAgent:          userAgent(),
 	})
 	if err != nil {
-		return nil, "", nil, flagError("prometheus-url", p.URL, err)
+		return nil, "", nil, flagError("prometheus-url", prom.Redact(p.URL), err)
 	}
-	return c, p.URL, func() {}, nil
+	return c, c.URL(), func() {}, nil
 }
 
 func userAgent() string { return "kubectl-promteam/" + currentBuild().Version }

@@ -57,7 +57,7 @@ type Client struct {
 func New(cfg Config) (*Client, error) {
 	u, err := url.Parse(cfg.URL)
 	if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
-		return nil, fmt.Errorf("%q is not an http or https URL", cfg.URL)
+		return nil, fmt.Errorf("%q is not an http or https URL", Redact(cfg.URL))
 	}
 	if cfg.Timeout <= 0 {
 		cfg.Timeout = 10 * time.Second
@@ -85,7 +85,7 @@ func New(cfg Config) (*Client, error) {
 	if err != nil {
 		return nil, err
 	}
-	return &Client{http: c, url: cfg.URL, timeout: cfg.Timeout, labels: newLabelCache()}, nil
+	return &Client{http: c, url: u.Redacted(), timeout: cfg.Timeout, labels: newLabelCache()}, nil
 }
 
 func transport(cfg Config) (*http.Transport, error) {
@@ -112,8 +112,28 @@ func transport(cfg Config) (*http.Transport, error) {
 	}, nil
 }
 
-// URL is the Prometheus this client queries.
+// URL is the Prometheus this client queries, with any password redacted.
 func (c *Client) URL() string { return c.url }
+
+// Redact hides the password in a URL, for showing it: all of the user information if the URL
+// does not parse as one with a host.
+func Redact(raw string) string {
+	if u, err := url.Parse(raw); err == nil && u.Opaque == "" {
+		return u.Redacted()
+	}
+	scheme, rest := "", raw
+	if i := strings.Index(raw, "://"); i >= 0 {
+		scheme, rest = raw[:i+3], raw[i+3:]
+	}
+	authority := rest
+	if end := strings.IndexAny(rest, "/?#"); end >= 0 {
+		authority = rest[:end]
+	}
+	if at := strings.LastIndex(authority, "@"); at >= 0 {
+		return scheme + "xxxxx" + rest[at:]
+	}
+	return raw
+}
 
 // Query runs an instant query. Warnings and infos come back with the result; an answer that is
 // not an instant vector is an error, as is any failure, and both name the query.
@@ -176,7 +196,7 @@ func formatTime(t time.Time) string {
 // QueryError is a failed query.
 type QueryError struct {
 	Query string
-	URL   string
+	URL   string // shown with any password redacted
 	Err   error
 }
 
@@ -191,13 +211,13 @@ func (e *QueryError) Error() string {
 	case errors.As(e.Err, &redirErr):
 		msg = redirErr.Error()
 	case errors.As(e.Err, &netErr):
-		return fmt.Sprintf("cannot reach Prometheus at %s: %v", e.URL, netErr.Err)
+		return fmt.Sprintf("cannot reach Prometheus at %s: %v", Redact(e.URL), netErr.Err)
 	case errors.As(e.Err, &apiErr):
 		msg = "Prometheus answered " + string(apiErr.Type) + ": " + apiErr.Msg
 	case errors.Is(e.Err, context.DeadlineExceeded):
 		msg = "no answer in time"
 	}
-	return fmt.Sprintf("query %s at %s: %s", e.Query, e.URL, strings.TrimSpace(msg))
+	return fmt.Sprintf("query %s at %s: %s", e.Query, Redact(e.URL), strings.TrimSpace(msg))
 }
 
 func (e *QueryError) Unwrap() error { return e.Err }

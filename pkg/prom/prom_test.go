@@ -211,3 +211,46 @@ func TestTokenStaysWithItsOrigin(t *testing.T) {
 		t.Errorf("the other host was asked through the caller's transport")
 	}
 }
+
+// TestPasswordsAreNotShown puts a password in the URL: no error, nor the URL the client
+// reports, shows it.
+func TestPasswordsAreNotShown(t *testing.T) {
+	f := &fixed{}
+	f.set(http.StatusBadRequest, `{"status":"error","errorType":"bad_data","error":"parse error"}`)
+	srv := httptest.NewServer(f)
+	t.Cleanup(srv.Close)
+	closed := httptest.NewServer(f)
+	closed.Close()
+	with := func(base string) string { return strings.Replace(base, "http://", "http://admin:hunter2@", 1) }
+
+	var shown []string
+	for _, base := range []string{srv.URL, closed.URL} {
+		c, err := New(Config{URL: with(base), Timeout: 2 * time.Second})
+		if err != nil {
+			t.Fatal(err)
+		}
+		shown = append(shown, c.URL())
+		_, err = c.Query(context.Background(), "up", time.Time{})
+		if err == nil {
+			t.Fatalf("%s: no error", base)
+		}
+		shown = append(shown, err.Error())
+		_, _, err = c.QueryRange(context.Background(), "up", time.Unix(0, 0), time.Unix(60, 0), time.Minute)
+		shown = append(shown, err.Error())
+	}
+	for _, bad := range []string{"http://admin:hunter2@host:port/", "admin:hunter2@host:9090", "http://admin:hunter2@[::1"} {
+		_, err := New(Config{URL: bad})
+		if err == nil {
+			t.Fatalf("New(%q) accepted it", bad)
+		}
+		shown = append(shown, err.Error())
+	}
+	for _, s := range shown {
+		if strings.Contains(s, "hunter2") {
+			t.Errorf("shows the password: %s", s)
+		}
+	}
+	if !strings.Contains(shown[1], "query up at http://admin:xxxxx@") || !strings.Contains(shown[4], "cannot reach Prometheus at http://admin:xxxxx@") {
+		t.Errorf("the URLs are not shown redacted: %q", shown)
+	}
+}
