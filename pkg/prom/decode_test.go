@@ -376,3 +376,55 @@ func BenchmarkDecodeVector(b *testing.B) {
 	b.ReportMetric(float64(golang.Microseconds())/1000/float64(b.N), "client_golang-ms")
 	b.ReportMetric(float64(lean)/float64(golang), "ratio")
 }
+
+// TestLongLabelsAreRefused answers with a label name or value too long for Prometheus' labels
+// (which panic past 16 MiB) or over the 1 MiB limit: the scanner and encoding/json, for vectors
+// and matrices alike, refuse it with an error that names the series and the limit, and a label
+// at the limit still decodes.
+func TestLongLabelsAreRefused(t *testing.T) {
+	// A native histogram sends a vector to encoding/json; an escape in a key, a matrix.
+	const histogram = `{"metric":{"a":"h"},"histogram":[1,{"count":"1","sum":"1","buckets":[[0,"0","1","1"]]}]}`
+	const escaped = `{"metric":{"\u0062":"c"},"values":[[1,"1"]]}`
+	for _, size := range []int{1<<24 + 1, 1 << 24, maxLabelBytes + 1} {
+		long := strings.Repeat("x", size)
+		for name, tc := range map[string]struct{ want, result string }{
+			"vector value":        {vectorType, `[{"metric":{"__name__":"up","job":"` + long + `"},"value":[1,"1"]}]`},
+			"vector name":         {vectorType, `[{"metric":{"__name__":"up","` + long + `":"v"},"value":[1,"1"]}]`},
+			"vector value, json":  {vectorType, `[` + histogram + `,{"metric":{"__name__":"up","job":"` + long + `"},"value":[1,"1"]}]`},
+			"vector name, json":   {vectorType, `[` + histogram + `,{"metric":{"__name__":"up","` + long + `":"v"},"value":[1,"1"]}]`},
+			"matrix value":        {matrixType, `[{"metric":{"__name__":"up","job":"` + long + `"},"values":[[1,"1"]]}]`},
+			"matrix value, json":  {matrixType, `[` + escaped + `,{"metric":{"__name__":"up","job":"` + long + `"},"values":[[1,"1"]]}]`},
+			"matrix name, json":   {matrixType, `[` + escaped + `,{"metric":{"__name__":"up","` + long + `":"v"},"values":[[1,"1"]]}]`},
+			"matrix name":         {matrixType, `[{"metric":{"__name__":"up","` + long + `":"v"},"values":[[1,"1"]]}]`},
+			"vector value, first": {vectorType, `[{"metric":{"job":"` + long + `","__name__":"up"},"value":[1,"1"]}]`},
+		} {
+			body := []byte(`{"status":"success","data":{"resultType":"` + tc.want + `","result":` + tc.result + `}}`)
+			_, err := decodeAnswer(http.StatusOK, body, tc.want, newLabelCache())
+			if err == nil || !strings.Contains(err.Error(), "series up{") || !strings.Contains(err.Error(), "over the limit of 1048576 bytes (1 MiB)") ||
+				!strings.Contains(err.Error(), fmt.Sprintf("of %d bytes", size)) || len(err.Error()) > 400 {
+				t.Errorf("%s of %d bytes: %.400v", name, size, err)
+			}
+		}
+	}
+
+	at := strings.Repeat("é", maxLabelBytes/2)
+	for _, want := range []string{vectorType, matrixType} {
+		result := `[{"metric":{"a":"` + at + `"},"value":[1,"1"]}]`
+		if want == matrixType {
+			result = `[{"metric":{"a":"` + at + `"},"values":[[1,"1"]]}]`
+		}
+		a, err := decodeAnswer(http.StatusOK, []byte(`{"status":"success","data":{"resultType":"`+want+`","result":`+result+`}}`), want, nil)
+		if err != nil || len(a.vector)+len(a.matrix) != 1 {
+			t.Errorf("%s with a label at the limit: %v", want, err)
+		}
+	}
+
+	// Through the client, the error names the query too.
+	f := &fixed{}
+	c, _ := both(t, f)
+	f.set(http.StatusOK, `{"status":"success","data":{"resultType":"vector","result":[{"metric":{"__name__":"up","job":"`+strings.Repeat(`\u0001`, maxLabelBytes+1)+`"},"value":[1,"1"]}]}}`)
+	_, err := c.Query(context.Background(), "up", time.Time{})
+	if err == nil || !strings.Contains(err.Error(), `query up at `) || !strings.Contains(err.Error(), `series up{job="\x01\x01`) || strings.Contains(err.Error(), "\x01") {
+		t.Errorf("through the client: %.400v", err)
+	}
+}
