@@ -2,6 +2,7 @@ package plugin
 
 import (
 	"context"
+	"io"
 	"net/http"
 	"net/http/httptest"
 	"strings"
@@ -42,13 +43,48 @@ func TestPrometheusURLPasswordIsNotShown(t *testing.T) {
 			if err == nil {
 				t.Fatalf("%v: no error", args)
 			}
-			t.Logf("%s: %v", args[0], err)
 			shown = append(shown, target, stdout, stderr, err.Error())
 		}
 	}
 	for _, s := range shown {
 		if strings.Contains(s, "hunter2") {
 			t.Errorf("shows the password: %s", s)
+		}
+	}
+}
+
+// TestPrometheusMaxAnswerSize checks --prometheus-max-answer-size: a quantity of at least 1Mi,
+// which bounds each answer, and the error when an answer is larger names the flag.
+func TestPrometheusMaxAnswerSize(t *testing.T) {
+	for _, tc := range []struct{ value, want string }{
+		{"lots", `invalid --prometheus-max-answer-size "lots": use a size such as 64Mi or 256Mi`},
+		{"512Ki", `invalid --prometheus-max-answer-size "512Ki": use 1Mi or more, e.g. 64Mi`},
+		{"-64Mi", `invalid --prometheus-max-answer-size "-64Mi": use 1Mi or more`},
+		{"100E", `invalid --prometheus-max-answer-size "100E": use a size such as 64Mi`},
+	} {
+		stdout, _, err := run(t, "top", "--demo", "--once", "--prometheus-max-answer-size", tc.value)
+		if err == nil || !strings.Contains(err.Error(), tc.want) || stdout != "" {
+			t.Errorf("%s: %v, stdout %q", tc.value, err, stdout)
+		}
+	}
+
+	junk := strings.Repeat("x", 2<<20)
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) {
+		_, _ = io.WriteString(w, junk)
+	}))
+	t.Cleanup(srv.Close)
+	for _, tc := range []struct {
+		value   string
+		tooLong bool
+	}{{"1Mi", true}, {"", false}, {"3Mi", false}} {
+		args := []string{"top", "--prometheus-url", srv.URL, "--once", "-o", "json"}
+		if tc.value != "" {
+			args = append(args, "--prometheus-max-answer-size", tc.value)
+		}
+		_, _, err := run(t, args...)
+		limit := "the answer is larger than the limit of 1Mi; raise it with --prometheus-max-answer-size, e.g. 2Mi"
+		if err == nil || strings.Contains(err.Error(), limit) != tc.tooLong {
+			t.Errorf("%q: %v", tc.value, err)
 		}
 	}
 }

@@ -11,6 +11,7 @@ import (
 	"crypto/x509"
 	"errors"
 	"fmt"
+	"io"
 	"net"
 	"net/http"
 	"net/url"
@@ -39,11 +40,18 @@ type Config struct {
 	// is about a quarter of Prometheus' time for a refresh's answers), ten times the bytes on the
 	// wire. For a fast link, as kubectl's --disable-compression is.
 	DisableCompression bool
+	// MaxAnswerBytes bounds an answer's size once decompressed; 0 means DefaultMaxAnswerBytes.
+	// A larger answer fails the query rather than the plugin's memory.
+	MaxAnswerBytes int64
 	// Transport replaces the HTTP transport, for example one that tunnels through the
 	// Kubernetes API server; TLS and compression settings then do not apply (the bearer token
 	// and user agent still do).
 	Transport http.RoundTripper
 }
+
+// DefaultMaxAnswerBytes is the default bound on an answer: at 5,000 clusters a refresh's
+// largest answer is a few MiB.
+const DefaultMaxAnswerBytes = 64 << 20
 
 // Client queries one Prometheus.
 type Client struct {
@@ -80,6 +88,11 @@ func New(cfg Config) (*Client, error) {
 	if cfg.UserAgent != "" {
 		rt = &userAgent{agent: cfg.UserAgent, next: rt}
 	}
+	if cfg.MaxAnswerBytes <= 0 {
+		cfg.MaxAnswerBytes = DefaultMaxAnswerBytes
+	}
+	// Outermost, so that it sees every answer decompressed, whatever the transport.
+	rt = &answerLimit{max: cfg.MaxAnswerBytes, next: rt}
 	hc := &http.Client{Transport: rt, CheckRedirect: redirectPolicy(home, cfg.Transport != nil)}
 	c, err := api.NewClient(api.Config{Address: cfg.URL, Client: hc})
 	if err != nil {
@@ -205,11 +218,14 @@ func (e *QueryError) Error() string {
 		apiErr   *promv1.Error
 		netErr   *net.OpError
 		redirErr *RedirectError
+		bigErr   *AnswerTooLargeError
 	)
 	msg := e.Err.Error()
 	switch {
 	case errors.As(e.Err, &redirErr):
 		msg = redirErr.Error()
+	case errors.As(e.Err, &bigErr):
+		msg = bigErr.Error()
 	case errors.As(e.Err, &netErr):
 		return fmt.Sprintf("cannot reach Prometheus at %s: %v", Redact(e.URL), netErr.Err)
 	case errors.As(e.Err, &apiErr):
@@ -293,6 +309,62 @@ func readToken(file string) (string, error) {
 		return "", fmt.Errorf("the bearer token file %s is empty", file)
 	}
 	return token, nil
+}
+
+// answerLimit fails the reading of an answer body past max bytes.
+type answerLimit struct {
+	max  int64
+	next http.RoundTripper
+}
+
+func (l *answerLimit) RoundTrip(r *http.Request) (*http.Response, error) {
+	resp, err := l.next.RoundTrip(r)
+	if err != nil {
+		return resp, err
+	}
+	resp.Body = &limitedBody{ReadCloser: resp.Body, left: l.max, max: l.max}
+	return resp, nil
+}
+
+type limitedBody struct {
+	io.ReadCloser
+	left, max int64
+}
+
+func (b *limitedBody) Read(p []byte) (int, error) {
+	if b.left < 0 {
+		return 0, &AnswerTooLargeError{Limit: b.max}
+	}
+	if int64(len(p)) > b.left+1 {
+		p = p[:b.left+1]
+	}
+	n, err := b.ReadCloser.Read(p)
+	b.left -= int64(n)
+	if b.left < 0 {
+		return n, &AnswerTooLargeError{Limit: b.max}
+	}
+	return n, err
+}
+
+// AnswerTooLargeError is an answer over Config.MaxAnswerBytes.
+type AnswerTooLargeError struct{ Limit int64 }
+
+func (e *AnswerTooLargeError) Error() string {
+	return fmt.Sprintf("the answer is larger than the limit of %s; raise it with --prometheus-max-answer-size, e.g. %s", FormatBytes(e.Limit), FormatBytes(2*e.Limit))
+}
+
+// FormatBytes writes n bytes as a Kubernetes quantity in the largest binary unit that holds it
+// exactly (64Mi), as --prometheus-max-answer-size takes it.
+func FormatBytes(n int64) string {
+	for _, u := range []struct {
+		suffix string
+		shift  uint
+	}{{"Ei", 60}, {"Pi", 50}, {"Ti", 40}, {"Gi", 30}, {"Mi", 20}, {"Ki", 10}} {
+		if n >= 1<<u.shift && n%(1<<u.shift) == 0 {
+			return strconv.FormatInt(n>>u.shift, 10) + u.suffix
+		}
+	}
+	return strconv.FormatInt(n, 10)
 }
 
 type userAgent struct {

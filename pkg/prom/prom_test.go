@@ -1,6 +1,8 @@
 package prom
 
 import (
+	"bytes"
+	"compress/gzip"
 	"context"
 	"errors"
 	"io"
@@ -8,6 +10,7 @@ import (
 	"net/http/httptest"
 	"os"
 	"path/filepath"
+	"runtime"
 	"strings"
 	"sync/atomic"
 	"testing"
@@ -252,5 +255,72 @@ func TestPasswordsAreNotShown(t *testing.T) {
 	}
 	if !strings.Contains(shown[1], "query up at http://admin:xxxxx@") || !strings.Contains(shown[4], "cannot reach Prometheus at http://admin:xxxxx@") {
 		t.Errorf("the URLs are not shown redacted: %q", shown)
+	}
+}
+
+// TestAnswerSizeIsBounded streams answers far over the limit, plain and as a gzip bomb, through
+// the client's own transport and through a caller's (as the tunnel and the service proxy
+// have): each query fails with an error that names the query, the limit and the flag that
+// raises it, and the client allocates little more than the limit, not the answer.
+func TestAnswerSizeIsBounded(t *testing.T) {
+	const (
+		limit = 4 << 20
+		total = 200 << 20
+	)
+	junk := bytes.Repeat([]byte(`{"metric":{"a":"b"},"value":[1,"1"]},`), 1<<12)
+	stream := func(w io.Writer) {
+		_, _ = io.WriteString(w, `{"status":"success","data":{"resultType":"vector","result":[`)
+		for n := 0; n < total; n += len(junk) {
+			if _, err := w.Write(junk); err != nil {
+				return
+			}
+		}
+	}
+	plain := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) { stream(w) }))
+	t.Cleanup(plain.Close)
+	bomb := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if !strings.Contains(r.Header.Get("Accept-Encoding"), "gzip") {
+			w.WriteHeader(http.StatusNotAcceptable)
+			return
+		}
+		w.Header().Set("Content-Encoding", "gzip")
+		gz, _ := gzip.NewWriterLevel(w, gzip.BestSpeed)
+		stream(gz)
+		_ = gz.Close()
+	}))
+	t.Cleanup(bomb.Close)
+
+	for _, tc := range []struct {
+		name      string
+		url       string
+		transport http.RoundTripper
+	}{
+		{"plain", plain.URL, nil},
+		{"gzip bomb", bomb.URL, nil},
+		{"plain, caller's transport", plain.URL, &http.Transport{}},
+		{"gzip bomb, caller's transport", bomb.URL, &http.Transport{}},
+	} {
+		c, err := New(Config{URL: tc.url, Transport: tc.transport, MaxAnswerBytes: limit, Timeout: 20 * time.Second})
+		if err != nil {
+			t.Fatal(err)
+		}
+		runtime.GC()
+		var before, after runtime.MemStats
+		runtime.ReadMemStats(&before)
+		_, err = c.Query(context.Background(), "up", time.Time{})
+		runtime.ReadMemStats(&after)
+		if err == nil || !strings.Contains(err.Error(), "query up at ") ||
+			!strings.HasSuffix(err.Error(), "the answer is larger than the limit of 4Mi; raise it with --prometheus-max-answer-size, e.g. 8Mi") {
+			t.Errorf("%s: %v", tc.name, err)
+		}
+		if grew := after.TotalAlloc - before.TotalAlloc; grew > 8*limit {
+			t.Errorf("%s: allocated %d MiB for a limit of %d MiB", tc.name, grew>>20, limit>>20)
+		}
+	}
+
+	var bigErr *AnswerTooLargeError
+	c, _ := New(Config{URL: plain.URL, Timeout: 20 * time.Second})
+	if _, err := c.Query(context.Background(), "up", time.Time{}); !errors.As(err, &bigErr) || bigErr.Limit != DefaultMaxAnswerBytes || !strings.Contains(err.Error(), "limit of 64Mi") {
+		t.Errorf("default limit: %v", err)
 	}
 }
