@@ -130,9 +130,22 @@ func (p *PrometheusFlags) Connect(ctx context.Context, team string) (q traffic.Q
 		UserAgent:          userAgent(),
 	})
 	if err != nil {
-		return nil, "", nil, flagError("prometheus-url", prom.Redact(p.URL), err)
+		return nil, "", nil, connectFlagError(err)
 	}
 	return c, c.URL(), func() {}, nil
+}
+
+// connectFlagError names the flag behind a setting prom.New refused.
+func connectFlagError(err error) error {
+	var ce *prom.ConfigError
+	if !errors.As(err, &ce) {
+		return err
+	}
+	flag := map[string]string{"URL": "prometheus-url", "BearerTokenFile": "bearer-token-file", "CAFile": "ca-file"}[ce.Field]
+	if flag == "" {
+		return err
+	}
+	return flagError(flag, ce.Value, ce.Err)
 }
 
 func userAgent() string { return "kubectl-promteam/" + currentBuild().Version }

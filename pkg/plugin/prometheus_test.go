@@ -5,6 +5,8 @@ import (
 	"io"
 	"net/http"
 	"net/http/httptest"
+	"os"
+	"path/filepath"
 	"strings"
 	"testing"
 
@@ -85,6 +87,31 @@ func TestPrometheusMaxAnswerSize(t *testing.T) {
 		limit := "the answer is larger than the limit of 1Mi; raise it with --prometheus-max-answer-size, e.g. 2Mi"
 		if err == nil || strings.Contains(err.Error(), limit) != tc.tooLong {
 			t.Errorf("%q: %v", tc.value, err)
+		}
+	}
+}
+
+// TestPrometheusFileFlagErrors names --bearer-token-file and --ca-file, not --prometheus-url,
+// when their files cannot be used, /dev/zero included.
+func TestPrometheusFileFlagErrors(t *testing.T) {
+	empty := filepath.Join(t.TempDir(), "empty")
+	if err := os.WriteFile(empty, nil, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	for _, tc := range []struct {
+		args []string
+		want string
+	}{
+		{[]string{"--bearer-token-file", "/dev/zero"}, `invalid --bearer-token-file "/dev/zero": the file is over 64Ki, far more than a bearer token; name the file that holds the token`},
+		{[]string{"--bearer-token-file", empty}, `invalid --bearer-token-file "` + empty + `": the file is empty; write the token into it`},
+		{[]string{"--ca-file", "/dev/zero"}, `invalid --ca-file "/dev/zero": the file is over 4Mi, far more than CA certificates; name the PEM file of the CA that signed Prometheus' certificate`},
+		{[]string{"--ca-file", "/nonexistent/ca.pem"}, `invalid --ca-file "/nonexistent/ca.pem": cannot read it: no such file or directory; name the PEM file`},
+		{[]string{"--ca-file", empty}, `invalid --ca-file "` + empty + `": it holds no PEM certificate`},
+	} {
+		args := append([]string{"top", "--prometheus-url", "https://prometheus.example:9090", "--once"}, tc.args...)
+		stdout, _, err := run(t, args...)
+		if err == nil || !strings.HasPrefix(err.Error(), tc.want) || strings.Contains(err.Error(), "\n") || stdout != "" {
+			t.Errorf("%v: %v", tc.args, err)
 		}
 	}
 }

@@ -65,7 +65,7 @@ type Client struct {
 func New(cfg Config) (*Client, error) {
 	u, err := url.Parse(cfg.URL)
 	if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
-		return nil, fmt.Errorf("%q is not an http or https URL", Redact(cfg.URL))
+		return nil, &ConfigError{Field: "URL", Value: Redact(cfg.URL), Err: errors.New("use an http or https URL, e.g. http://localhost:9090")}
 	}
 	if cfg.Timeout <= 0 {
 		cfg.Timeout = 10 * time.Second
@@ -104,13 +104,13 @@ func New(cfg Config) (*Client, error) {
 func transport(cfg Config) (*http.Transport, error) {
 	tlsConfig := &tls.Config{MinVersion: tls.VersionTLS12, InsecureSkipVerify: cfg.InsecureSkipTLSVerify}
 	if cfg.CAFile != "" {
-		pem, err := os.ReadFile(cfg.CAFile)
+		pem, err := readFile(cfg.CAFile, maxCAFileBytes, "CA certificates")
 		if err != nil {
-			return nil, fmt.Errorf("read the CA file: %w", err)
+			return nil, &ConfigError{Field: "CAFile", Value: cfg.CAFile, Err: fmt.Errorf("%w; name the PEM file of the CA that signed Prometheus' certificate", err)}
 		}
 		pool := x509.NewCertPool()
 		if !pool.AppendCertsFromPEM(pem) {
-			return nil, fmt.Errorf("%s holds no PEM certificate", cfg.CAFile)
+			return nil, &ConfigError{Field: "CAFile", Value: cfg.CAFile, Err: errors.New("it holds no PEM certificate; name the PEM file of the CA that signed Prometheus' certificate")}
 		}
 		tlsConfig.RootCAs = pool
 	}
@@ -219,6 +219,7 @@ func (e *QueryError) Error() string {
 		netErr   *net.OpError
 		redirErr *RedirectError
 		bigErr   *AnswerTooLargeError
+		confErr  *ConfigError
 	)
 	msg := e.Err.Error()
 	switch {
@@ -226,6 +227,8 @@ func (e *QueryError) Error() string {
 		msg = redirErr.Error()
 	case errors.As(e.Err, &bigErr):
 		msg = bigErr.Error()
+	case errors.As(e.Err, &confErr):
+		msg = confErr.Error()
 	case errors.As(e.Err, &netErr):
 		return fmt.Sprintf("cannot reach Prometheus at %s: %v", Redact(e.URL), netErr.Err)
 	case errors.As(e.Err, &apiErr):
@@ -299,17 +302,65 @@ func (b *bearer) RoundTrip(r *http.Request) (*http.Response, error) {
 	return b.next.RoundTrip(r)
 }
 
+// Bounds on the files read: a token is a few KiB at most and a CA bundle a few hundred KiB, and
+// a file far larger (such as /dev/zero) is a mistake that must not fill memory.
+const (
+	maxTokenFileBytes = 64 << 10
+	maxCAFileBytes    = 4 << 20
+)
+
 func readToken(file string) (string, error) {
-	b, err := os.ReadFile(file)
+	b, err := readFile(file, maxTokenFileBytes, "a bearer token")
 	if err != nil {
-		return "", fmt.Errorf("read the bearer token file: %w", err)
+		return "", &ConfigError{Field: "BearerTokenFile", Value: file, Err: fmt.Errorf("%w; name the file that holds the token", err)}
 	}
 	token := strings.TrimSpace(string(b))
 	if token == "" {
-		return "", fmt.Errorf("the bearer token file %s is empty", file)
+		return "", &ConfigError{Field: "BearerTokenFile", Value: file, Err: errors.New("the file is empty; write the token into it")}
 	}
 	return token, nil
 }
+
+// readFile reads at most max bytes of file, which holds what; a larger file is an error.
+func readFile(file string, max int64, what string) ([]byte, error) {
+	f, err := os.Open(file)
+	if err != nil {
+		return nil, unwrapPath(err)
+	}
+	defer func() { _ = f.Close() }()
+	b, err := io.ReadAll(io.LimitReader(f, max+1))
+	if err != nil {
+		return nil, unwrapPath(err)
+	}
+	if int64(len(b)) > max {
+		return nil, fmt.Errorf("the file is over %s, far more than %s", FormatBytes(max), what)
+	}
+	return b, nil
+}
+
+// unwrapPath drops the file name from an error that repeats it.
+func unwrapPath(err error) error {
+	var pathErr *os.PathError
+	if errors.As(err, &pathErr) {
+		return fmt.Errorf("cannot read it: %w", pathErr.Err)
+	}
+	return err
+}
+
+// ConfigError is a setting of Config that cannot be used: Field names it (URL, BearerTokenFile
+// or CAFile), Value is what it holds (a URL redacted), Err says why and what to do.
+type ConfigError struct {
+	Field string
+	Value string
+	Err   error
+}
+
+func (e *ConfigError) Error() string {
+	name := map[string]string{"URL": "Prometheus URL", "BearerTokenFile": "bearer token file", "CAFile": "CA file"}[e.Field]
+	return fmt.Sprintf("%s %s: %v", name, e.Value, e.Err)
+}
+
+func (e *ConfigError) Unwrap() error { return e.Err }
 
 // answerLimit fails the reading of an answer body past max bytes.
 type answerLimit struct {

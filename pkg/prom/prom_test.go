@@ -104,14 +104,26 @@ func TestWarningsInfosTokenAndTimeout(t *testing.T) {
 }
 
 func TestConfigErrors(t *testing.T) {
-	for _, cfg := range []Config{
-		{URL: "localhost:9090"},
-		{URL: "ftp://x"},
-		{URL: "http://x", CAFile: "/nonexistent/ca.pem"},
-		{URL: "http://x", BearerTokenFile: "/nonexistent/token"},
+	empty := filepath.Join(t.TempDir(), "empty")
+	if err := os.WriteFile(empty, []byte("\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	for _, tc := range []struct {
+		cfg   Config
+		field string
+		want  string
+	}{
+		{Config{URL: "localhost:9090"}, "URL", `Prometheus URL localhost:9090: use an http or https URL, e.g. http://localhost:9090`},
+		{Config{URL: "ftp://x"}, "URL", `Prometheus URL ftp://x: use an http or https URL`},
+		{Config{URL: "http://x", CAFile: "/nonexistent/ca.pem"}, "CAFile", `CA file /nonexistent/ca.pem: cannot read it: no such file or directory; name the PEM file of the CA`},
+		{Config{URL: "http://x", CAFile: empty}, "CAFile", `CA file ` + empty + `: it holds no PEM certificate; name the PEM file of the CA`},
+		{Config{URL: "http://x", BearerTokenFile: "/nonexistent/token"}, "BearerTokenFile", `bearer token file /nonexistent/token: cannot read it: no such file or directory; name the file that holds the token`},
+		{Config{URL: "http://x", BearerTokenFile: empty}, "BearerTokenFile", `bearer token file ` + empty + `: the file is empty; write the token into it`},
 	} {
-		if _, err := New(cfg); err == nil {
-			t.Errorf("New(%+v) accepted it", cfg)
+		_, err := New(tc.cfg)
+		var ce *ConfigError
+		if !errors.As(err, &ce) || ce.Field != tc.field || !strings.HasPrefix(err.Error(), tc.want) {
+			t.Errorf("New(%+v) = %v, want %s: %s", tc.cfg, err, tc.field, tc.want)
 		}
 	}
 }
@@ -322,5 +334,30 @@ func TestAnswerSizeIsBounded(t *testing.T) {
 	c, _ := New(Config{URL: plain.URL, Timeout: 20 * time.Second})
 	if _, err := c.Query(context.Background(), "up", time.Time{}); !errors.As(err, &bigErr) || bigErr.Limit != DefaultMaxAnswerBytes || !strings.Contains(err.Error(), "limit of 64Mi") {
 		t.Errorf("default limit: %v", err)
+	}
+}
+
+// TestFilesAreReadWithALimit points the token and the CA file at /dev/zero: New refuses each at
+// once, saying how large a file it reads and which setting is wrong, without filling memory.
+func TestFilesAreReadWithALimit(t *testing.T) {
+	for _, tc := range []struct {
+		cfg   Config
+		field string
+		want  string
+	}{
+		{Config{URL: "http://x", BearerTokenFile: "/dev/zero"}, "BearerTokenFile", "bearer token file /dev/zero: the file is over 64Ki, far more than a bearer token; name the file that holds the token"},
+		{Config{URL: "https://x", CAFile: "/dev/zero"}, "CAFile", "CA file /dev/zero: the file is over 4Mi, far more than CA certificates; name the PEM file"},
+	} {
+		var before, after runtime.MemStats
+		runtime.ReadMemStats(&before)
+		_, err := New(tc.cfg)
+		runtime.ReadMemStats(&after)
+		var ce *ConfigError
+		if !errors.As(err, &ce) || ce.Field != tc.field || !strings.HasPrefix(err.Error(), tc.want) {
+			t.Errorf("%+v: %v", tc.cfg, err)
+		}
+		if grew := after.TotalAlloc - before.TotalAlloc; grew > 64<<20 {
+			t.Errorf("%+v: allocated %d MiB", tc.cfg, grew>>20)
+		}
 	}
 }
