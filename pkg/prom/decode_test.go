@@ -244,6 +244,9 @@ func TestErrorsAsClientGolang(t *testing.T) {
 		{404, `404 page not found`, "Prometheus answered client_error: client error: 404", false},
 		{302, ``, "Prometheus answered bad_response: bad response code 302", false},
 		{200, `{"status":"error","errorType":"timeout","error":"query timed out in expression evaluation"}`, "Prometheus answered timeout: query timed out in expression evaluation", false},
+		{200, `{"status":"error"}`, "Prometheus answered an error with no type or message", false},
+		{200, `{"status":"error","error":"boom"}`, "Prometheus answered an error with no type: boom", false},
+		{200, `{"status":"error","errorType":"internal","error":" "}`, "Prometheus answered internal with no message", false},
 		{200, `<html>oops</html>`, "Prometheus answered bad_response: invalid character '<' looking for beginning of value", false},
 		{200, `{"status":"success","data":{"resultType":"vector","result":[{"metric":{"a":"1"},"value":[1,"x"]}]}}`, `Prometheus answered bad_response: strconv.ParseFloat: parsing "x": invalid syntax`, true},
 		{200, `{"status":"success","data":{"resultType":"vector","result":[]}} trailing`, "Prometheus answered bad_response: invalid character 't' after top-level value", false},
@@ -261,7 +264,7 @@ func TestErrorsAsClientGolang(t *testing.T) {
 		if got.Type != want.Type || (got.Msg != want.Msg && !tc.otherWording) || got.Detail != want.Detail {
 			t.Errorf("%d %s: got %#v, client_golang %#v", tc.status, tc.body, got, want)
 		}
-		if !strings.Contains(err.Error(), "query up at ") || !strings.Contains(err.Error(), tc.text) {
+		if !strings.Contains(err.Error(), "query up at ") || !strings.Contains(err.Error(), tc.text) || strings.HasSuffix(err.Error(), ": ") {
 			t.Errorf("%d %s: %q does not say %q", tc.status, tc.body, err, tc.text)
 		}
 	}

@@ -232,11 +232,24 @@ func (e *QueryError) Error() string {
 	case errors.As(e.Err, &netErr):
 		return fmt.Sprintf("cannot reach Prometheus at %s: %v", Redact(e.URL), netErr.Err)
 	case errors.As(e.Err, &apiErr):
-		msg = "Prometheus answered " + string(apiErr.Type) + ": " + apiErr.Msg
+		msg = answered(apiErr)
 	case errors.Is(e.Err, context.DeadlineExceeded):
 		msg = "no answer in time"
 	}
 	return fmt.Sprintf("query %s at %s: %s", e.Query, Redact(e.URL), strings.TrimSpace(msg))
+}
+
+// answered words an error Prometheus answered, which may lack its type or message.
+func answered(e *promv1.Error) string {
+	switch {
+	case e.Type == "" && strings.TrimSpace(e.Msg) == "":
+		return "Prometheus answered an error with no type or message"
+	case e.Type == "":
+		return "Prometheus answered an error with no type: " + e.Msg
+	case strings.TrimSpace(e.Msg) == "":
+		return "Prometheus answered " + string(e.Type) + " with no message"
+	}
+	return "Prometheus answered " + string(e.Type) + ": " + e.Msg
 }
 
 func (e *QueryError) Unwrap() error { return e.Err }
