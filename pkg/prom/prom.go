@@ -23,6 +23,7 @@ import (
 	"github.com/prometheus/client_golang/api"
 	promv1 "github.com/prometheus/client_golang/api/prometheus/v1"
 	"github.com/prometheus/common/model"
+	"golang.org/x/net/http/httpproxy"
 
 	"github.com/kubectl-promteam/kubectl-promteam/pkg/traffic"
 )
@@ -57,6 +58,7 @@ const DefaultMaxAnswerBytes = 64 << 20
 type Client struct {
 	http    api.Client
 	url     string
+	proxy   string // the HTTP proxy the environment names for url, redacted
 	timeout time.Duration
 	labels  *labelCache
 }
@@ -71,8 +73,14 @@ func New(cfg Config) (*Client, error) {
 		cfg.Timeout = 10 * time.Second
 	}
 	rt := cfg.Transport
+	var proxy string
 	if rt == nil {
-		t, err := transport(cfg)
+		// The environment's proxy settings, read now, as net/http reads them once.
+		proxyFor := httpproxy.FromEnvironment().ProxyFunc()
+		if p, err := proxyFor(u); err == nil && p != nil {
+			proxy = p.Redacted()
+		}
+		t, err := transport(cfg, proxyFor)
 		if err != nil {
 			return nil, err
 		}
@@ -98,10 +106,10 @@ func New(cfg Config) (*Client, error) {
 	if err != nil {
 		return nil, err
 	}
-	return &Client{http: c, url: u.Redacted(), timeout: cfg.Timeout, labels: newLabelCache()}, nil
+	return &Client{http: c, url: u.Redacted(), proxy: proxy, timeout: cfg.Timeout, labels: newLabelCache()}, nil
 }
 
-func transport(cfg Config) (*http.Transport, error) {
+func transport(cfg Config, proxyFor func(*url.URL) (*url.URL, error)) (*http.Transport, error) {
 	tlsConfig := &tls.Config{MinVersion: tls.VersionTLS12, InsecureSkipVerify: cfg.InsecureSkipTLSVerify}
 	if cfg.CAFile != "" {
 		pem, err := readFile(cfg.CAFile, maxCAFileBytes, "CA certificates")
@@ -115,7 +123,7 @@ func transport(cfg Config) (*http.Transport, error) {
 		tlsConfig.RootCAs = pool
 	}
 	return &http.Transport{
-		Proxy:               http.ProxyFromEnvironment,
+		Proxy:               func(r *http.Request) (*url.URL, error) { return proxyFor(r.URL) },
 		DialContext:         (&net.Dialer{Timeout: 5 * time.Second, KeepAlive: 30 * time.Second}).DialContext,
 		TLSClientConfig:     tlsConfig,
 		TLSHandshakeTimeout: 5 * time.Second,
@@ -159,10 +167,10 @@ func (c *Client) Query(ctx context.Context, query string, at time.Time) (traffic
 	}
 	a, err := c.do(ctx, "/api/v1/query", args, vectorType)
 	if err != nil {
-		return traffic.Result{}, &QueryError{Query: query, URL: c.url, Err: err}
+		return traffic.Result{}, c.queryError(query, err)
 	}
 	if a.resultType != vectorType {
-		return traffic.Result{}, &QueryError{Query: query, URL: c.url, Err: fmt.Errorf("answered a %s, not an instant vector", a.resultType)}
+		return traffic.Result{}, c.queryError(query, fmt.Errorf("answered a %s, not an instant vector", a.resultType))
 	}
 	return traffic.Result{Vector: a.vector, Warnings: append([]string(nil), a.warnings...), Infos: append([]string(nil), a.infos...)}, nil
 }
@@ -210,7 +218,12 @@ func formatTime(t time.Time) string {
 type QueryError struct {
 	Query string
 	URL   string // shown with any password redacted
+	Proxy string // the HTTP proxy the query went through, if any, shown redacted
 	Err   error
+}
+
+func (c *Client) queryError(query string, err error) *QueryError {
+	return &QueryError{Query: query, URL: c.url, Proxy: c.proxy, Err: err}
 }
 
 func (e *QueryError) Error() string {
@@ -222,6 +235,10 @@ func (e *QueryError) Error() string {
 		confErr  *ConfigError
 	)
 	msg := e.Err.Error()
+	at := Redact(e.URL)
+	if e.Proxy != "" {
+		at += " through proxy " + Redact(e.Proxy)
+	}
 	switch {
 	case errors.As(e.Err, &redirErr):
 		msg = redirErr.Error()
@@ -230,13 +247,13 @@ func (e *QueryError) Error() string {
 	case errors.As(e.Err, &confErr):
 		msg = confErr.Error()
 	case errors.As(e.Err, &netErr):
-		return fmt.Sprintf("cannot reach Prometheus at %s: %v", Redact(e.URL), netErr.Err)
+		return fmt.Sprintf("cannot reach Prometheus at %s: %v", at, netErr.Err)
 	case errors.As(e.Err, &apiErr):
 		msg = answered(apiErr)
 	case errors.Is(e.Err, context.DeadlineExceeded):
 		msg = "no answer in time"
 	}
-	return fmt.Sprintf("query %s at %s: %s", e.Query, Redact(e.URL), strings.TrimSpace(msg))
+	return fmt.Sprintf("query %s at %s: %s", e.Query, at, strings.TrimSpace(msg))
 }
 
 // answered words an error Prometheus answered, which may lack its type or message.
@@ -455,10 +472,10 @@ func (c *Client) QueryRange(ctx context.Context, query string, start, end time.T
 	}
 	a, err := c.do(ctx, "/api/v1/query_range", args, matrixType)
 	if err != nil {
-		return nil, nil, &QueryError{Query: query, URL: c.url, Err: err}
+		return nil, nil, c.queryError(query, err)
 	}
 	if a.resultType != matrixType {
-		return nil, nil, &QueryError{Query: query, URL: c.url, Err: fmt.Errorf("answered a %s, not a range vector", a.resultType)}
+		return nil, nil, c.queryError(query, fmt.Errorf("answered a %s, not a range vector", a.resultType))
 	}
 	return a.matrix, append([]string(nil), a.warnings...), nil
 }

@@ -361,3 +361,25 @@ func TestFilesAreReadWithALimit(t *testing.T) {
 		}
 	}
 }
+
+// TestProxyIsNamed reaches Prometheus through an HTTP proxy from the environment that does not
+// answer: the error says it went through the proxy, shown without its password.
+func TestProxyIsNamed(t *testing.T) {
+	closed := httptest.NewServer(http.NotFoundHandler())
+	closed.Close()
+	proxy := strings.Replace(closed.URL, "http://", "http://u:pr0xypass@", 1)
+	t.Setenv("HTTP_PROXY", proxy)
+	t.Setenv("HTTPS_PROXY", proxy)
+	t.Setenv("NO_PROXY", "")
+	redacted := strings.Replace(closed.URL, "http://", "http://u:xxxxx@", 1)
+	for _, target := range []string{"http://prometheus.example:9090", "https://prometheus.example"} {
+		c, err := New(Config{URL: target, Timeout: 5 * time.Second})
+		if err != nil {
+			t.Fatal(err)
+		}
+		_, err = c.Query(context.Background(), "up", time.Time{})
+		if err == nil || !strings.Contains(err.Error(), target+" through proxy "+redacted+": ") || strings.Contains(err.Error(), "pr0xypass") {
+			t.Errorf("%s: %v", target, err)
+		}
+	}
+}
