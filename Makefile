@@ -23,6 +23,7 @@ build: ## Build bin/kubectl-promteam
 .PHONY: test
 test: tools verify release-check ## Everything CI runs: tools, checks, a snapshot release, then all tests
 	go test -count=1 -timeout 45m ./...
+	go test ./pkg/prom -run '^$$' -fuzz FuzzDecode -fuzztime 20s
 
 .PHONY: tools
 tools: ## Install or build prometheus, promtool, Kubernetes, etcd, kwok, the operator, Prometheus 3, golangci-lint, goreleaser, krew and tmux
@@ -74,5 +75,6 @@ bench: ## Benchmarks, reported as ratios against baselines measured in the same 
 	hack/bench
 
 .PHONY: fuzz
-fuzz: ## Fuzz the create flags for a minute
+fuzz: ## Fuzz the create flags and the Prometheus answer decoder for a minute each
 	go test ./pkg/plugin -run '^$$' -fuzz FuzzCreateFlags -fuzztime 60s
+	go test ./pkg/prom -run '^$$' -fuzz FuzzDecode -fuzztime 60s

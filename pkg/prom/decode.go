@@ -478,6 +478,17 @@ func (s *scanner) skip() error {
 	return nil
 }
 
+// skipUnless skips the value of a key that is none of known; a key that only differs from one of
+// them in case is one encoding/json would read as that one, so it declines.
+func (s *scanner) skipUnless(name string, known ...string) error {
+	for _, k := range known {
+		if strings.EqualFold(name, k) {
+			return errDecline
+		}
+	}
+	return s.skip()
+}
+
 func (s *scanner) skipValue() error {
 	switch c := s.next(); c {
 	case '"':
@@ -525,6 +536,7 @@ func (s *scanner) skipValue() error {
 
 func (s *scanner) envelope(want string) (answer, error) {
 	var a answer
+	sawData := false
 	err := s.fields(func(name string) error {
 		var err error
 		switch name {
@@ -539,9 +551,13 @@ func (s *scanner) envelope(want string) (answer, error) {
 		case "infos":
 			a.infos, err = s.strings()
 		case "data":
+			if sawData {
+				return errDecline // encoding/json merges a repeated data object
+			}
+			sawData = true
 			err = s.data(&a, want)
 		default:
-			err = s.skip()
+			err = s.skipUnless(name, "status", "errorType", "error", "warnings", "infos", "data")
 		}
 		return err
 	})
@@ -566,13 +582,22 @@ func (s *scanner) data(a *answer, want string) error {
 		return nil
 	}
 	result := -1 // where the result starts if it comes before its type
+	seen, sawType := false, false
 	err := s.fields(func(name string) error {
 		switch name {
 		case "resultType":
+			if sawType {
+				return errDecline
+			}
+			sawType = true
 			t, err := s.nullableStr()
 			a.resultType = t
 			return err
 		case "result":
+			if seen {
+				return errDecline
+			}
+			seen = true
 			if a.resultType == "" {
 				s.ws()
 				result = s.i
@@ -580,10 +605,13 @@ func (s *scanner) data(a *answer, want string) error {
 			}
 			return s.result(a, want)
 		}
-		return s.skip()
+		return s.skipUnless(name, "resultType", "result")
 	})
 	if err != nil {
 		return err
+	}
+	if !seen && a.resultType == want {
+		return errDecline // encoding/json refuses a missing result
 	}
 	if result >= 0 && a.resultType != "" {
 		end := s.i
@@ -636,6 +664,7 @@ func (s *scanner) vector() (traffic.Vector, error) {
 			return nil, err
 		}
 		var smp traffic.Sample
+		sawMetric := false
 		for first := true; ; {
 			ok, err := s.more('}', &first)
 			if err != nil {
@@ -651,8 +680,13 @@ func (s *scanner) vector() (traffic.Vector, error) {
 			if err := s.expect(':'); err != nil {
 				return nil, err
 			}
+			// encoding/json merges a repeated metric into the first: leave that to it.
 			switch string(key) {
 			case "metric":
+				if sawMetric {
+					return nil, errDecline
+				}
+				sawMetric = true
 				smp.Metric, err = s.labelSet()
 			case "value":
 				var value model.SampleValue
@@ -750,10 +784,15 @@ func (s *scanner) matrix() (model.Matrix, error) {
 	var streams []model.SampleStream
 	err := s.array(func() error {
 		var ss model.SampleStream
+		sawMetric := false
 		err := s.fields(func(name string) error {
 			var err error
 			switch name {
 			case "metric":
+				if sawMetric {
+					return errDecline // encoding/json merges a repeated metric into the first
+				}
+				sawMetric = true
 				ss.Metric, err = s.metric()
 			case "values":
 				ss.Values, err = s.pairs()
@@ -891,7 +930,7 @@ func parseTime(b []byte) (model.Time, error) {
 		}
 		sec = sec*10 + int64(b[i]-'0')
 	}
-	if i == 0 {
+	if i == 0 || (i > 1 && b[0] == '0') { // JSON has no leading zeros
 		return 0, errDecline
 	}
 	if i < len(b) {
