@@ -23,6 +23,7 @@ build: ## Build bin/kubectl-promteam
 .PHONY: test
 test: tools verify release-check ## Everything CI runs: tools, checks, a snapshot release, then all tests
 	go test -count=1 -timeout 45m ./...
+	go test ./pkg/prom -run '^$$' -fuzz FuzzDecode -fuzztime 20s
 	go test ./pkg/termtext -run '^$$' -fuzz FuzzSanitize -fuzztime 15s
 
 .PHONY: tools
@@ -75,5 +76,7 @@ bench: ## Benchmarks, reported as ratios against baselines measured in the same 
 	hack/bench
 
 .PHONY: fuzz
-fuzz: ## Fuzz the create flags for a minute
+fuzz: ## Fuzz the create flags, the Prometheus answer decoder and the text sanitizer for a minute each
 	go test ./pkg/plugin -run '^$$' -fuzz FuzzCreateFlags -fuzztime 60s
+	go test ./pkg/prom -run '^$$' -fuzz FuzzDecode -fuzztime 60s
+	go test ./pkg/termtext -run '^$$' -fuzz FuzzSanitize -fuzztime 60s

@@ -5,11 +5,13 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"math"
 	"net/http"
 	"os"
 	"time"
 
 	"github.com/spf13/pflag"
+	"k8s.io/apimachinery/pkg/api/resource"
 	"k8s.io/cli-runtime/pkg/genericclioptions"
 	"k8s.io/client-go/kubernetes"
 	"k8s.io/client-go/rest"
@@ -35,6 +37,10 @@ type PrometheusFlags struct {
 	Timeout               time.Duration
 	Demo                  bool
 	ViaProxy              bool
+	// MaxAnswerSize bounds one answer, decompressed, as a Kubernetes quantity; Validate reads it
+	// into maxAnswerBytes.
+	MaxAnswerSize  string
+	maxAnswerBytes int64
 
 	// ErrOut receives what the tunnel says while it connects (waiting for a ready pod, retries);
 	// nil means os.Stderr. Once connected, what happens to the tunnel shows in query errors.
@@ -43,7 +49,7 @@ type PrometheusFlags struct {
 
 // NewPrometheusFlags returns the flags with their defaults.
 func NewPrometheusFlags(configFlags *genericclioptions.ConfigFlags) *PrometheusFlags {
-	return &PrometheusFlags{configFlags: configFlags, Timeout: 10 * time.Second}
+	return &PrometheusFlags{configFlags: configFlags, Timeout: 10 * time.Second, MaxAnswerSize: prom.FormatBytes(prom.DefaultMaxAnswerBytes)}
 }
 
 // AddFlags binds the flags; demo adds --demo.
@@ -53,6 +59,7 @@ func (p *PrometheusFlags) AddFlags(fs *pflag.FlagSet, demo bool) {
 	fs.StringVar(&p.BearerTokenFile, "bearer-token-file", p.BearerTokenFile, "File holding a bearer token for Prometheus, read on every request")
 	fs.StringVar(&p.CAFile, "ca-file", p.CAFile, "PEM file of the CA that signed Prometheus' certificate")
 	fs.BoolVar(&p.InsecureSkipTLSVerify, "insecure-skip-tls-verify", p.InsecureSkipTLSVerify, "Do not verify Prometheus' certificate (here this applies to Prometheus, not the API server)")
+	fs.StringVar(&p.MaxAnswerSize, "prometheus-max-answer-size", p.MaxAnswerSize, "Largest answer to read from Prometheus, decompressed, e.g. 256Mi; a larger one fails the query instead of filling memory")
 	fs.DurationVar(&p.Timeout, "timeout", p.Timeout, "How long one round of queries may take before it counts as failed, and how long to wait for a ready Prometheus pod")
 	if demo {
 		fs.BoolVar(&p.Demo, "demo", p.Demo, "Use a simulated Envoy fleet, evaluated by the PromQL engine inside the plugin")
@@ -61,6 +68,9 @@ func (p *PrometheusFlags) AddFlags(fs *pflag.FlagSet, demo bool) {
 
 // Validate checks the flags against the team argument.
 func (p *PrometheusFlags) Validate(team string) error {
+	if err := p.parseMaxAnswerSize(); err != nil {
+		return err
+	}
 	switch {
 	case p.Timeout <= 0:
 		return flagError("timeout", p.Timeout.String(), errors.New("use a positive duration, e.g. 10s"))
@@ -80,6 +90,24 @@ func (p *PrometheusFlags) Validate(team string) error {
 	return nil
 }
 
+// minAnswerSize is the least --prometheus-max-answer-size: a smaller limit fails ordinary answers.
+const minAnswerSize = 1 << 20
+
+func (p *PrometheusFlags) parseMaxAnswerSize() error {
+	q, err := resource.ParseQuantity(p.MaxAnswerSize)
+	if err != nil {
+		return flagError("prometheus-max-answer-size", p.MaxAnswerSize, errors.New("use a size such as 64Mi or 256Mi"))
+	}
+	if q.Cmp(*resource.NewQuantity(minAnswerSize, resource.BinarySI)) < 0 {
+		return flagError("prometheus-max-answer-size", p.MaxAnswerSize, errors.New("use 1Mi or more, e.g. 64Mi"))
+	}
+	if q.Cmp(*resource.NewQuantity(math.MaxInt64, resource.BinarySI)) > 0 {
+		return flagError("prometheus-max-answer-size", p.MaxAnswerSize, errors.New("use a size such as 64Mi or 256Mi"))
+	}
+	p.maxAnswerBytes = q.Value()
+	return nil
+}
+
 // Connect builds the Querier and names it for headers; close releases what it holds (the
 // tunnel, for a team's Prometheus).
 func (p *PrometheusFlags) Connect(ctx context.Context, team string) (q traffic.Querier, target string, close func(), err error) {
@@ -95,14 +123,27 @@ func (p *PrometheusFlags) Connect(ctx context.Context, team string) (q traffic.Q
 	}
 	c, err := prom.New(prom.Config{
 		URL: p.URL, BearerTokenFile: p.BearerTokenFile, CAFile: p.CAFile,
-		InsecureSkipTLSVerify: p.InsecureSkipTLSVerify, Timeout: p.Timeout,
+		InsecureSkipTLSVerify: p.InsecureSkipTLSVerify, Timeout: p.Timeout, MaxAnswerBytes: p.maxAnswerBytes,
 		DisableCompression: ptr.Deref(p.configFlags.DisableCompression, false),
 		UserAgent:          userAgent(),
 	})
 	if err != nil {
-		return nil, "", nil, flagError("prometheus-url", p.URL, err)
+		return nil, "", nil, connectFlagError(err)
 	}
-	return c, p.URL, func() {}, nil
+	return c, c.URL(), func() {}, nil
+}
+
+// connectFlagError names the flag behind a setting prom.New refused.
+func connectFlagError(err error) error {
+	var ce *prom.ConfigError
+	if !errors.As(err, &ce) {
+		return err
+	}
+	flag := map[string]string{"URL": "prometheus-url", "BearerTokenFile": "bearer-token-file", "CAFile": "ca-file"}[ce.Field]
+	if flag == "" {
+		return err
+	}
+	return flagError(flag, ce.Value, ce.Err)
 }
 
 func userAgent() string { return "kubectl-promteam/" + currentBuild().Version }
@@ -168,7 +209,7 @@ func (p *PrometheusFlags) connectTunnel(ctx context.Context, team string) (traff
 	}
 	// The answers cross the same link as the API server's: the kubeconfig's disable-compression
 	// (or the flag) says whether that link is fast enough to skip gzip.
-	c, err := prom.New(prom.Config{URL: fw.URL(), Timeout: p.Timeout, DisableCompression: cfg.DisableCompression, UserAgent: userAgent()})
+	c, err := prom.New(prom.Config{URL: fw.URL(), Timeout: p.Timeout, MaxAnswerBytes: p.maxAnswerBytes, DisableCompression: cfg.DisableCompression, UserAgent: userAgent()})
 	if err != nil {
 		_ = fw.Close()
 		return nil, "", nil, err
@@ -187,7 +228,7 @@ func (p *PrometheusFlags) connectProxy(ctx context.Context, team string) (traffi
 	if err != nil {
 		return nil, "", nil, err
 	}
-	c, err := prom.New(prom.Config{URL: base, Transport: rt, Timeout: p.Timeout, UserAgent: userAgent()})
+	c, err := prom.New(prom.Config{URL: base, Transport: rt, Timeout: p.Timeout, MaxAnswerBytes: p.maxAnswerBytes, UserAgent: userAgent()})
 	if err != nil {
 		return nil, "", nil, err
 	}

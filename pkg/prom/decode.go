@@ -5,7 +5,9 @@ import (
 	"errors"
 	"fmt"
 	"net/http"
+	"sort"
 	"strconv"
+	"strings"
 	"unicode/utf8"
 	"unsafe"
 
@@ -96,10 +98,92 @@ func httpError(code int, body []byte) error {
 func decodeEnvelope(body []byte, want string, cache *labelCache) (answer, error) {
 	d := scanner{b: body, cache: cache}
 	a, err := d.envelope(want)
-	if err == nil {
-		return a, nil
+	if !errors.Is(err, errDecline) {
+		return a, err
 	}
 	return decodeStd(body, want)
+}
+
+// maxLabelBytes bounds a label name or value in an answer. Prometheus' labels write a string's
+// length in at most three bytes: they panic on a longer one than 16 MiB, and a string of exactly
+// 16 MiB corrupts them. No real series has a label of even a few KiB (Prometheus' own default
+// limits are lower still), so 1 MiB refuses only a broken or hostile answer, well before that
+// limit.
+const maxLabelBytes = 1 << 20
+
+// checkLabels refuses a label set with a name or value over maxLabelBytes, before it reaches
+// labels.Labels.
+func checkLabels(m model.Metric) error {
+	for name, value := range m {
+		what, size := "", 0
+		switch {
+		case len(name) > maxLabelBytes:
+			what, size = "name", len(name)
+		case len(value) > maxLabelBytes:
+			what, size = "value", len(value)
+		default:
+			continue
+		}
+		return fmt.Errorf("series %s has a label %s of %d bytes, over the limit of %d bytes (1 MiB) on label names and values", describe(m), what, size, maxLabelBytes)
+	}
+	return nil
+}
+
+// describe shows a label set for an error: its metric name and labels, sorted, each name and
+// value cut to a few dozen bytes, and quoted where they are not plain.
+func describe(m model.Metric) string {
+	const (
+		part  = 40
+		whole = 240
+	)
+	var b strings.Builder
+	b.WriteString(short(string(m[model.MetricNameLabel]), part, false))
+	b.WriteByte('{')
+	names := make([]string, 0, len(m))
+	for name := range m {
+		if name != model.MetricNameLabel {
+			names = append(names, string(name))
+		}
+	}
+	sort.Strings(names)
+	for i, name := range names {
+		if i > 0 {
+			b.WriteByte(',')
+		}
+		if b.Len() > whole {
+			b.WriteString("…")
+			break
+		}
+		b.WriteString(short(name, part, false))
+		b.WriteByte('=')
+		b.WriteString(short(string(m[model.LabelName(name)]), part, true))
+	}
+	b.WriteByte('}')
+	return b.String()
+}
+
+// short cuts s to about n bytes, at a character's start, and quotes it if quote is set or it is
+// not a plain label name.
+func short(s string, n int, quote bool) string {
+	cut := len(s) > n
+	if cut {
+		for n > 0 && !utf8.RuneStart(s[n]) {
+			n--
+		}
+		s = s[:n]
+	}
+	plain := !quote
+	for i := 0; plain && i < len(s); i++ {
+		c := s[i]
+		plain = c == '_' || c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || c >= '0' && c <= '9'
+	}
+	if !plain {
+		s = strconv.Quote(s)
+	}
+	if cut {
+		s += "…"
+	}
+	return s
 }
 
 // decodeStd decodes body with encoding/json into the model types.
@@ -132,10 +216,19 @@ func decodeStd(body []byte, want string) (answer, error) {
 		if err := json.Unmarshal(env.Data.Result, &v); err != nil {
 			return answer{}, err
 		}
-		a.vector = fromModel(v)
+		vec, err := fromModel(v)
+		if err != nil {
+			return answer{}, err
+		}
+		a.vector = vec
 	case matrixType:
 		if err := json.Unmarshal(env.Data.Result, &a.matrix); err != nil {
 			return answer{}, err
+		}
+		for _, ss := range a.matrix {
+			if err := checkLabels(ss.Metric); err != nil {
+				return answer{}, err
+			}
 		}
 	}
 	return a, nil
@@ -143,9 +236,12 @@ func decodeStd(body []byte, want string) (answer, error) {
 
 // fromModel turns the model types' vector into the collector's. A native histogram sample keeps
 // its labels and has no float value (0), as in the model types.
-func fromModel(v model.Vector) traffic.Vector {
+func fromModel(v model.Vector) (traffic.Vector, error) {
 	out := make(traffic.Vector, 0, len(v))
 	for _, smp := range v {
+		if err := checkLabels(smp.Metric); err != nil {
+			return nil, err
+		}
 		b := labels.NewScratchBuilder(len(smp.Metric))
 		for name, value := range smp.Metric {
 			b.Add(string(name), string(value))
@@ -153,7 +249,7 @@ func fromModel(v model.Vector) traffic.Vector {
 		b.Sort()
 		out = append(out, traffic.Sample{Metric: b.Labels(), Value: float64(smp.Value)})
 	}
-	return out
+	return out, nil
 }
 
 // errDecline makes the scanner hand the body to encoding/json.
@@ -382,6 +478,17 @@ func (s *scanner) skip() error {
 	return nil
 }
 
+// skipUnless skips the value of a key that is none of known; a key that only differs from one of
+// them in case is one encoding/json would read as that one, so it declines.
+func (s *scanner) skipUnless(name string, known ...string) error {
+	for _, k := range known {
+		if strings.EqualFold(name, k) {
+			return errDecline
+		}
+	}
+	return s.skip()
+}
+
 func (s *scanner) skipValue() error {
 	switch c := s.next(); c {
 	case '"':
@@ -429,6 +536,7 @@ func (s *scanner) skipValue() error {
 
 func (s *scanner) envelope(want string) (answer, error) {
 	var a answer
+	sawData := false
 	err := s.fields(func(name string) error {
 		var err error
 		switch name {
@@ -443,9 +551,13 @@ func (s *scanner) envelope(want string) (answer, error) {
 		case "infos":
 			a.infos, err = s.strings()
 		case "data":
+			if sawData {
+				return errDecline // encoding/json merges a repeated data object
+			}
+			sawData = true
 			err = s.data(&a, want)
 		default:
-			err = s.skip()
+			err = s.skipUnless(name, "status", "errorType", "error", "warnings", "infos", "data")
 		}
 		return err
 	})
@@ -470,13 +582,22 @@ func (s *scanner) data(a *answer, want string) error {
 		return nil
 	}
 	result := -1 // where the result starts if it comes before its type
+	seen, sawType := false, false
 	err := s.fields(func(name string) error {
 		switch name {
 		case "resultType":
+			if sawType {
+				return errDecline
+			}
+			sawType = true
 			t, err := s.nullableStr()
 			a.resultType = t
 			return err
 		case "result":
+			if seen {
+				return errDecline
+			}
+			seen = true
 			if a.resultType == "" {
 				s.ws()
 				result = s.i
@@ -484,10 +605,13 @@ func (s *scanner) data(a *answer, want string) error {
 			}
 			return s.result(a, want)
 		}
-		return s.skip()
+		return s.skipUnless(name, "resultType", "result")
 	})
 	if err != nil {
 		return err
+	}
+	if !seen && a.resultType == want {
+		return errDecline // encoding/json refuses a missing result
 	}
 	if result >= 0 && a.resultType != "" {
 		end := s.i
@@ -540,6 +664,7 @@ func (s *scanner) vector() (traffic.Vector, error) {
 			return nil, err
 		}
 		var smp traffic.Sample
+		sawMetric := false
 		for first := true; ; {
 			ok, err := s.more('}', &first)
 			if err != nil {
@@ -555,8 +680,13 @@ func (s *scanner) vector() (traffic.Vector, error) {
 			if err := s.expect(':'); err != nil {
 				return nil, err
 			}
+			// encoding/json merges a repeated metric into the first: leave that to it.
 			switch string(key) {
 			case "metric":
+				if sawMetric {
+					return nil, errDecline
+				}
+				sawMetric = true
 				smp.Metric, err = s.labelSet()
 			case "value":
 				var value model.SampleValue
@@ -588,6 +718,7 @@ func (s *scanner) labelSet() (labels.Labels, error) {
 		return labels.EmptyLabels(), err
 	}
 	s.builder.Reset()
+	tooLong := false
 	for first := true; ; {
 		ok, err := s.more('}', &first)
 		if err != nil {
@@ -607,7 +738,17 @@ func (s *scanner) labelSet() (labels.Labels, error) {
 		if err != nil {
 			return labels.EmptyLabels(), err
 		}
+		tooLong = tooLong || len(name) > maxLabelBytes || len(value) > maxLabelBytes
 		s.builder.Add(name, value)
+	}
+	if tooLong {
+		// Read the set again into the model types, which say which label is too long. A repeated
+		// name may have replaced the long one: encoding/json reads such a set.
+		s.i = start
+		if _, err := s.metric(); err != nil {
+			return labels.EmptyLabels(), err
+		}
+		return labels.EmptyLabels(), errDecline
 	}
 	text := s.b[start:s.i]
 	if ls, ok := s.cache.get(text); ok {
@@ -643,10 +784,15 @@ func (s *scanner) matrix() (model.Matrix, error) {
 	var streams []model.SampleStream
 	err := s.array(func() error {
 		var ss model.SampleStream
+		sawMetric := false
 		err := s.fields(func(name string) error {
 			var err error
 			switch name {
 			case "metric":
+				if sawMetric {
+					return errDecline // encoding/json merges a repeated metric into the first
+				}
+				sawMetric = true
 				ss.Metric, err = s.metric()
 			case "values":
 				ss.Values, err = s.pairs()
@@ -735,7 +881,7 @@ func (s *scanner) metric() (model.Metric, error) {
 	for _, p := range s.labels {
 		m[p.name] = p.value
 	}
-	return m, nil
+	return m, checkLabels(m)
 }
 
 // pair reads [timestamp, "value"].
@@ -784,7 +930,7 @@ func parseTime(b []byte) (model.Time, error) {
 		}
 		sec = sec*10 + int64(b[i]-'0')
 	}
-	if i == 0 {
+	if i == 0 || (i > 1 && b[0] == '0') { // JSON has no leading zeros
 		return 0, errDecline
 	}
 	if i < len(b) {

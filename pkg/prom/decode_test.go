@@ -244,6 +244,9 @@ func TestErrorsAsClientGolang(t *testing.T) {
 		{404, `404 page not found`, "Prometheus answered client_error: client error: 404", false},
 		{302, ``, "Prometheus answered bad_response: bad response code 302", false},
 		{200, `{"status":"error","errorType":"timeout","error":"query timed out in expression evaluation"}`, "Prometheus answered timeout: query timed out in expression evaluation", false},
+		{200, `{"status":"error"}`, "Prometheus answered an error with no type or message", false},
+		{200, `{"status":"error","error":"boom"}`, "Prometheus answered an error with no type: boom", false},
+		{200, `{"status":"error","errorType":"internal","error":" "}`, "Prometheus answered internal with no message", false},
 		{200, `<html>oops</html>`, "Prometheus answered bad_response: invalid character '<' looking for beginning of value", false},
 		{200, `{"status":"success","data":{"resultType":"vector","result":[{"metric":{"a":"1"},"value":[1,"x"]}]}}`, `Prometheus answered bad_response: strconv.ParseFloat: parsing "x": invalid syntax`, true},
 		{200, `{"status":"success","data":{"resultType":"vector","result":[]}} trailing`, "Prometheus answered bad_response: invalid character 't' after top-level value", false},
@@ -261,7 +264,7 @@ func TestErrorsAsClientGolang(t *testing.T) {
 		if got.Type != want.Type || (got.Msg != want.Msg && !tc.otherWording) || got.Detail != want.Detail {
 			t.Errorf("%d %s: got %#v, client_golang %#v", tc.status, tc.body, got, want)
 		}
-		if !strings.Contains(err.Error(), "query up at ") || !strings.Contains(err.Error(), tc.text) {
+		if !strings.Contains(err.Error(), "query up at ") || !strings.Contains(err.Error(), tc.text) || strings.HasSuffix(err.Error(), ": ") {
 			t.Errorf("%d %s: %q does not say %q", tc.status, tc.body, err, tc.text)
 		}
 	}
@@ -375,4 +378,56 @@ func BenchmarkDecodeVector(b *testing.B) {
 	b.ReportMetric(float64(lean.Microseconds())/1000/float64(b.N), "lean-ms")
 	b.ReportMetric(float64(golang.Microseconds())/1000/float64(b.N), "client_golang-ms")
 	b.ReportMetric(float64(lean)/float64(golang), "ratio")
+}
+
+// TestLongLabelsAreRefused answers with a label name or value too long for Prometheus' labels
+// (which panic past 16 MiB) or over the 1 MiB limit: the scanner and encoding/json, for vectors
+// and matrices alike, refuse it with an error that names the series and the limit, and a label
+// at the limit still decodes.
+func TestLongLabelsAreRefused(t *testing.T) {
+	// A native histogram sends a vector to encoding/json; an escape in a key, a matrix.
+	const histogram = `{"metric":{"a":"h"},"histogram":[1,{"count":"1","sum":"1","buckets":[[0,"0","1","1"]]}]}`
+	const escaped = `{"metric":{"\u0062":"c"},"values":[[1,"1"]]}`
+	for _, size := range []int{1<<24 + 1, 1 << 24, maxLabelBytes + 1} {
+		long := strings.Repeat("x", size)
+		for name, tc := range map[string]struct{ want, result string }{
+			"vector value":        {vectorType, `[{"metric":{"__name__":"up","job":"` + long + `"},"value":[1,"1"]}]`},
+			"vector name":         {vectorType, `[{"metric":{"__name__":"up","` + long + `":"v"},"value":[1,"1"]}]`},
+			"vector value, json":  {vectorType, `[` + histogram + `,{"metric":{"__name__":"up","job":"` + long + `"},"value":[1,"1"]}]`},
+			"vector name, json":   {vectorType, `[` + histogram + `,{"metric":{"__name__":"up","` + long + `":"v"},"value":[1,"1"]}]`},
+			"matrix value":        {matrixType, `[{"metric":{"__name__":"up","job":"` + long + `"},"values":[[1,"1"]]}]`},
+			"matrix value, json":  {matrixType, `[` + escaped + `,{"metric":{"__name__":"up","job":"` + long + `"},"values":[[1,"1"]]}]`},
+			"matrix name, json":   {matrixType, `[` + escaped + `,{"metric":{"__name__":"up","` + long + `":"v"},"values":[[1,"1"]]}]`},
+			"matrix name":         {matrixType, `[{"metric":{"__name__":"up","` + long + `":"v"},"values":[[1,"1"]]}]`},
+			"vector value, first": {vectorType, `[{"metric":{"job":"` + long + `","__name__":"up"},"value":[1,"1"]}]`},
+		} {
+			body := []byte(`{"status":"success","data":{"resultType":"` + tc.want + `","result":` + tc.result + `}}`)
+			_, err := decodeAnswer(http.StatusOK, body, tc.want, newLabelCache())
+			if err == nil || !strings.Contains(err.Error(), "series up{") || !strings.Contains(err.Error(), "over the limit of 1048576 bytes (1 MiB)") ||
+				!strings.Contains(err.Error(), fmt.Sprintf("of %d bytes", size)) || len(err.Error()) > 400 {
+				t.Errorf("%s of %d bytes: %.400v", name, size, err)
+			}
+		}
+	}
+
+	at := strings.Repeat("é", maxLabelBytes/2)
+	for _, want := range []string{vectorType, matrixType} {
+		result := `[{"metric":{"a":"` + at + `"},"value":[1,"1"]}]`
+		if want == matrixType {
+			result = `[{"metric":{"a":"` + at + `"},"values":[[1,"1"]]}]`
+		}
+		a, err := decodeAnswer(http.StatusOK, []byte(`{"status":"success","data":{"resultType":"`+want+`","result":`+result+`}}`), want, nil)
+		if err != nil || len(a.vector)+len(a.matrix) != 1 {
+			t.Errorf("%s with a label at the limit: %v", want, err)
+		}
+	}
+
+	// Through the client, the error names the query too.
+	f := &fixed{}
+	c, _ := both(t, f)
+	f.set(http.StatusOK, `{"status":"success","data":{"resultType":"vector","result":[{"metric":{"__name__":"up","job":"`+strings.Repeat(`\u0001`, maxLabelBytes+1)+`"},"value":[1,"1"]}]}}`)
+	_, err := c.Query(context.Background(), "up", time.Time{})
+	if err == nil || !strings.Contains(err.Error(), `query up at `) || !strings.Contains(err.Error(), `series up{job="\x01\x01`) || strings.Contains(err.Error(), "\x01") {
+		t.Errorf("through the client: %.400v", err)
+	}
 }

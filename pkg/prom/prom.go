@@ -11,6 +11,7 @@ import (
 	"crypto/x509"
 	"errors"
 	"fmt"
+	"io"
 	"net"
 	"net/http"
 	"net/url"
@@ -22,6 +23,7 @@ import (
 	"github.com/prometheus/client_golang/api"
 	promv1 "github.com/prometheus/client_golang/api/prometheus/v1"
 	"github.com/prometheus/common/model"
+	"golang.org/x/net/http/httpproxy"
 
 	"github.com/kubectl-promteam/kubectl-promteam/pkg/traffic"
 )
@@ -39,16 +41,24 @@ type Config struct {
 	// is about a quarter of Prometheus' time for a refresh's answers), ten times the bytes on the
 	// wire. For a fast link, as kubectl's --disable-compression is.
 	DisableCompression bool
+	// MaxAnswerBytes bounds an answer's size once decompressed; 0 means DefaultMaxAnswerBytes.
+	// A larger answer fails the query rather than the plugin's memory.
+	MaxAnswerBytes int64
 	// Transport replaces the HTTP transport, for example one that tunnels through the
 	// Kubernetes API server; TLS and compression settings then do not apply (the bearer token
 	// and user agent still do).
 	Transport http.RoundTripper
 }
 
+// DefaultMaxAnswerBytes is the default bound on an answer: at 5,000 clusters a refresh's
+// largest answer is a few MiB.
+const DefaultMaxAnswerBytes = 64 << 20
+
 // Client queries one Prometheus.
 type Client struct {
 	http    api.Client
 	url     string
+	proxy   string // the HTTP proxy the environment names for url, redacted
 	timeout time.Duration
 	labels  *labelCache
 }
@@ -57,50 +67,63 @@ type Client struct {
 func New(cfg Config) (*Client, error) {
 	u, err := url.Parse(cfg.URL)
 	if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
-		return nil, fmt.Errorf("%q is not an http or https URL", cfg.URL)
+		return nil, &ConfigError{Field: "URL", Value: Redact(cfg.URL), Err: errors.New("use an http or https URL, e.g. http://localhost:9090")}
 	}
 	if cfg.Timeout <= 0 {
 		cfg.Timeout = 10 * time.Second
 	}
 	rt := cfg.Transport
+	var proxy string
 	if rt == nil {
-		t, err := transport(cfg)
+		// The environment's proxy settings, read now, as net/http reads them once.
+		proxyFor := httpproxy.FromEnvironment().ProxyFunc()
+		if p, err := proxyFor(u); err == nil && p != nil {
+			proxy = p.Redacted()
+		}
+		t, err := transport(cfg, proxyFor)
 		if err != nil {
 			return nil, err
 		}
 		rt = t
 	}
+	home := origin(u)
 	if cfg.BearerTokenFile != "" {
 		if _, err := readToken(cfg.BearerTokenFile); err != nil {
 			return nil, err
 		}
-		rt = &bearer{file: cfg.BearerTokenFile, next: rt}
+		rt = &bearer{file: cfg.BearerTokenFile, origin: home, next: rt}
 	}
 	if cfg.UserAgent != "" {
 		rt = &userAgent{agent: cfg.UserAgent, next: rt}
 	}
-	c, err := api.NewClient(api.Config{Address: cfg.URL, RoundTripper: rt})
+	if cfg.MaxAnswerBytes <= 0 {
+		cfg.MaxAnswerBytes = DefaultMaxAnswerBytes
+	}
+	// Outermost, so that it sees every answer decompressed, whatever the transport.
+	rt = &answerLimit{max: cfg.MaxAnswerBytes, next: rt}
+	hc := &http.Client{Transport: rt, CheckRedirect: redirectPolicy(home, cfg.Transport != nil)}
+	c, err := api.NewClient(api.Config{Address: cfg.URL, Client: hc})
 	if err != nil {
 		return nil, err
 	}
-	return &Client{http: c, url: cfg.URL, timeout: cfg.Timeout, labels: newLabelCache()}, nil
+	return &Client{http: c, url: u.Redacted(), proxy: proxy, timeout: cfg.Timeout, labels: newLabelCache()}, nil
 }
 
-func transport(cfg Config) (*http.Transport, error) {
+func transport(cfg Config, proxyFor func(*url.URL) (*url.URL, error)) (*http.Transport, error) {
 	tlsConfig := &tls.Config{MinVersion: tls.VersionTLS12, InsecureSkipVerify: cfg.InsecureSkipTLSVerify}
 	if cfg.CAFile != "" {
-		pem, err := os.ReadFile(cfg.CAFile)
+		pem, err := readFile(cfg.CAFile, maxCAFileBytes, "CA certificates")
 		if err != nil {
-			return nil, fmt.Errorf("read the CA file: %w", err)
+			return nil, &ConfigError{Field: "CAFile", Value: cfg.CAFile, Err: fmt.Errorf("%w; name the PEM file of the CA that signed Prometheus' certificate", err)}
 		}
 		pool := x509.NewCertPool()
 		if !pool.AppendCertsFromPEM(pem) {
-			return nil, fmt.Errorf("%s holds no PEM certificate", cfg.CAFile)
+			return nil, &ConfigError{Field: "CAFile", Value: cfg.CAFile, Err: errors.New("it holds no PEM certificate; name the PEM file of the CA that signed Prometheus' certificate")}
 		}
 		tlsConfig.RootCAs = pool
 	}
 	return &http.Transport{
-		Proxy:               http.ProxyFromEnvironment,
+		Proxy:               func(r *http.Request) (*url.URL, error) { return proxyFor(r.URL) },
 		DialContext:         (&net.Dialer{Timeout: 5 * time.Second, KeepAlive: 30 * time.Second}).DialContext,
 		TLSClientConfig:     tlsConfig,
 		TLSHandshakeTimeout: 5 * time.Second,
@@ -110,8 +133,28 @@ func transport(cfg Config) (*http.Transport, error) {
 	}, nil
 }
 
-// URL is the Prometheus this client queries.
+// URL is the Prometheus this client queries, with any password redacted.
 func (c *Client) URL() string { return c.url }
+
+// Redact hides the password in a URL, for showing it: all of the user information if the URL
+// does not parse as one with a host.
+func Redact(raw string) string {
+	if u, err := url.Parse(raw); err == nil && u.Opaque == "" {
+		return u.Redacted()
+	}
+	scheme, rest := "", raw
+	if i := strings.Index(raw, "://"); i >= 0 {
+		scheme, rest = raw[:i+3], raw[i+3:]
+	}
+	authority := rest
+	if end := strings.IndexAny(rest, "/?#"); end >= 0 {
+		authority = rest[:end]
+	}
+	if at := strings.LastIndex(authority, "@"); at >= 0 {
+		return scheme + "xxxxx" + rest[at:]
+	}
+	return raw
+}
 
 // Query runs an instant query. Warnings and infos come back with the result; an answer that is
 // not an instant vector is an error, as is any failure, and both name the query.
@@ -124,10 +167,10 @@ func (c *Client) Query(ctx context.Context, query string, at time.Time) (traffic
 	}
 	a, err := c.do(ctx, "/api/v1/query", args, vectorType)
 	if err != nil {
-		return traffic.Result{}, &QueryError{Query: query, URL: c.url, Err: err}
+		return traffic.Result{}, c.queryError(query, err)
 	}
 	if a.resultType != vectorType {
-		return traffic.Result{}, &QueryError{Query: query, URL: c.url, Err: fmt.Errorf("answered a %s, not an instant vector", a.resultType)}
+		return traffic.Result{}, c.queryError(query, fmt.Errorf("answered a %s, not an instant vector", a.resultType))
 	}
 	return traffic.Result{Vector: a.vector, Warnings: append([]string(nil), a.warnings...), Infos: append([]string(nil), a.infos...)}, nil
 }
@@ -174,35 +217,112 @@ func formatTime(t time.Time) string {
 // QueryError is a failed query.
 type QueryError struct {
 	Query string
-	URL   string
+	URL   string // shown with any password redacted
+	Proxy string // the HTTP proxy the query went through, if any, shown redacted
 	Err   error
+}
+
+func (c *Client) queryError(query string, err error) *QueryError {
+	return &QueryError{Query: query, URL: c.url, Proxy: c.proxy, Err: err}
 }
 
 func (e *QueryError) Error() string {
 	var (
-		apiErr *promv1.Error
-		netErr *net.OpError
+		apiErr   *promv1.Error
+		netErr   *net.OpError
+		redirErr *RedirectError
+		bigErr   *AnswerTooLargeError
+		confErr  *ConfigError
 	)
 	msg := e.Err.Error()
+	at := Redact(e.URL)
+	if e.Proxy != "" {
+		at += " through proxy " + Redact(e.Proxy)
+	}
 	switch {
+	case errors.As(e.Err, &redirErr):
+		msg = redirErr.Error()
+	case errors.As(e.Err, &bigErr):
+		msg = bigErr.Error()
+	case errors.As(e.Err, &confErr):
+		msg = confErr.Error()
 	case errors.As(e.Err, &netErr):
-		return fmt.Sprintf("cannot reach Prometheus at %s: %v", e.URL, netErr.Err)
+		return fmt.Sprintf("cannot reach Prometheus at %s: %v", at, netErr.Err)
 	case errors.As(e.Err, &apiErr):
-		msg = "Prometheus answered " + string(apiErr.Type) + ": " + apiErr.Msg
+		msg = answered(apiErr)
 	case errors.Is(e.Err, context.DeadlineExceeded):
 		msg = "no answer in time"
 	}
-	return fmt.Sprintf("query %s at %s: %s", e.Query, e.URL, strings.TrimSpace(msg))
+	return fmt.Sprintf("query %s at %s: %s", e.Query, at, strings.TrimSpace(msg))
+}
+
+// answered words an error Prometheus answered, which may lack its type or message.
+func answered(e *promv1.Error) string {
+	switch {
+	case e.Type == "" && strings.TrimSpace(e.Msg) == "":
+		return "Prometheus answered an error with no type or message"
+	case e.Type == "":
+		return "Prometheus answered an error with no type: " + e.Msg
+	case strings.TrimSpace(e.Msg) == "":
+		return "Prometheus answered " + string(e.Type) + " with no message"
+	}
+	return "Prometheus answered " + string(e.Type) + ": " + e.Msg
 }
 
 func (e *QueryError) Unwrap() error { return e.Err }
 
+// origin is a URL's scheme, host and port: where credentials may go.
+func origin(u *url.URL) string {
+	scheme := strings.ToLower(u.Scheme)
+	port := u.Port()
+	if port == "" {
+		port = map[string]string{"http": "80", "https": "443"}[scheme]
+	}
+	return scheme + "://" + net.JoinHostPort(strings.ToLower(u.Hostname()), port)
+}
+
+// redirectPolicy follows at most ten redirects, as net/http does, and never one from https to
+// plain http, which would put the query, the answer and any later credentials on the wire in
+// the clear. With a transport of the caller's, which adds its own credentials to every request
+// (the API server's do), it does not leave the configured origin either.
+func redirectPolicy(home string, foreignTransport bool) func(*http.Request, []*http.Request) error {
+	return func(req *http.Request, via []*http.Request) error {
+		prev := via[len(via)-1].URL
+		switch {
+		case len(via) >= 10:
+			return errors.New("stopped after 10 redirects")
+		case prev.Scheme == "https" && req.URL.Scheme != "https":
+			return &RedirectError{From: prev.Redacted(), To: req.URL.Redacted(), Reason: "it leaves https for plain http"}
+		case foreignTransport && origin(req.URL) != home:
+			return &RedirectError{From: prev.Redacted(), To: req.URL.Redacted(), Reason: "it leaves " + home + " and the transport would send its credentials along"}
+		}
+		return nil
+	}
+}
+
+// RedirectError is a redirect the client refused to follow.
+type RedirectError struct {
+	From, To string // redacted
+	Reason   string
+}
+
+func (e *RedirectError) Error() string {
+	return fmt.Sprintf("refused Prometheus' redirect from %s to %s: %s", e.From, e.To, e.Reason)
+}
+
+// bearer adds the token to requests for the configured origin only: net/http drops the
+// Authorization header of a request it redirects to another host, and so must a round tripper
+// that adds the header on every hop.
 type bearer struct {
-	file string
-	next http.RoundTripper
+	file   string
+	origin string
+	next   http.RoundTripper
 }
 
 func (b *bearer) RoundTrip(r *http.Request) (*http.Response, error) {
+	if origin(r.URL) != b.origin {
+		return b.next.RoundTrip(r)
+	}
 	token, err := readToken(b.file)
 	if err != nil {
 		return nil, err
@@ -212,16 +332,120 @@ func (b *bearer) RoundTrip(r *http.Request) (*http.Response, error) {
 	return b.next.RoundTrip(r)
 }
 
+// Bounds on the files read: a token is a few KiB at most and a CA bundle a few hundred KiB, and
+// a file far larger (such as /dev/zero) is a mistake that must not fill memory.
+const (
+	maxTokenFileBytes = 64 << 10
+	maxCAFileBytes    = 4 << 20
+)
+
 func readToken(file string) (string, error) {
-	b, err := os.ReadFile(file)
+	b, err := readFile(file, maxTokenFileBytes, "a bearer token")
 	if err != nil {
-		return "", fmt.Errorf("read the bearer token file: %w", err)
+		return "", &ConfigError{Field: "BearerTokenFile", Value: file, Err: fmt.Errorf("%w; name the file that holds the token", err)}
 	}
 	token := strings.TrimSpace(string(b))
 	if token == "" {
-		return "", fmt.Errorf("the bearer token file %s is empty", file)
+		return "", &ConfigError{Field: "BearerTokenFile", Value: file, Err: errors.New("the file is empty; write the token into it")}
 	}
 	return token, nil
+}
+
+// readFile reads at most max bytes of file, which holds what; a larger file is an error.
+func readFile(file string, max int64, what string) ([]byte, error) {
+	f, err := os.Open(file)
+	if err != nil {
+		return nil, unwrapPath(err)
+	}
+	defer func() { _ = f.Close() }()
+	b, err := io.ReadAll(io.LimitReader(f, max+1))
+	if err != nil {
+		return nil, unwrapPath(err)
+	}
+	if int64(len(b)) > max {
+		return nil, fmt.Errorf("the file is over %s, far more than %s", FormatBytes(max), what)
+	}
+	return b, nil
+}
+
+// unwrapPath drops the file name from an error that repeats it.
+func unwrapPath(err error) error {
+	var pathErr *os.PathError
+	if errors.As(err, &pathErr) {
+		return fmt.Errorf("cannot read it: %w", pathErr.Err)
+	}
+	return err
+}
+
+// ConfigError is a setting of Config that cannot be used: Field names it (URL, BearerTokenFile
+// or CAFile), Value is what it holds (a URL redacted), Err says why and what to do.
+type ConfigError struct {
+	Field string
+	Value string
+	Err   error
+}
+
+func (e *ConfigError) Error() string {
+	name := map[string]string{"URL": "Prometheus URL", "BearerTokenFile": "bearer token file", "CAFile": "CA file"}[e.Field]
+	return fmt.Sprintf("%s %s: %v", name, e.Value, e.Err)
+}
+
+func (e *ConfigError) Unwrap() error { return e.Err }
+
+// answerLimit fails the reading of an answer body past max bytes.
+type answerLimit struct {
+	max  int64
+	next http.RoundTripper
+}
+
+func (l *answerLimit) RoundTrip(r *http.Request) (*http.Response, error) {
+	resp, err := l.next.RoundTrip(r)
+	if err != nil {
+		return resp, err
+	}
+	resp.Body = &limitedBody{ReadCloser: resp.Body, left: l.max, max: l.max}
+	return resp, nil
+}
+
+type limitedBody struct {
+	io.ReadCloser
+	left, max int64
+}
+
+func (b *limitedBody) Read(p []byte) (int, error) {
+	if b.left < 0 {
+		return 0, &AnswerTooLargeError{Limit: b.max}
+	}
+	if int64(len(p)) > b.left+1 {
+		p = p[:b.left+1]
+	}
+	n, err := b.ReadCloser.Read(p)
+	b.left -= int64(n)
+	if b.left < 0 {
+		return n, &AnswerTooLargeError{Limit: b.max}
+	}
+	return n, err
+}
+
+// AnswerTooLargeError is an answer over Config.MaxAnswerBytes.
+type AnswerTooLargeError struct{ Limit int64 }
+
+func (e *AnswerTooLargeError) Error() string {
+	return fmt.Sprintf("the answer is larger than the limit of %s; raise it with --prometheus-max-answer-size, e.g. %s", FormatBytes(e.Limit), FormatBytes(2*e.Limit))
+}
+
+// FormatBytes writes n bytes as a Kubernetes quantity in the largest binary unit that holds it
+// exactly (64Mi), as --prometheus-max-answer-size takes it.
+func FormatBytes(n int64) string {
+	for _, u := range []struct {
+		suffix string
+		shift  uint
+	}{{"Ei", 60}, {"Pi", 50}, {"Ti", 40}, {"Gi", 30}, {"Mi", 20}, {"Ki", 10}} {
+		if n >= 1<<u.shift && n%(1<<u.shift) == 0 {
+			return strconv.FormatInt(n>>u.shift, 10) + u.suffix
+		}
+	}
+	return strconv.FormatInt(n, 10)
 }
 
 type userAgent struct {
@@ -248,10 +472,10 @@ func (c *Client) QueryRange(ctx context.Context, query string, start, end time.T
 	}
 	a, err := c.do(ctx, "/api/v1/query_range", args, matrixType)
 	if err != nil {
-		return nil, nil, &QueryError{Query: query, URL: c.url, Err: err}
+		return nil, nil, c.queryError(query, err)
 	}
 	if a.resultType != matrixType {
-		return nil, nil, &QueryError{Query: query, URL: c.url, Err: fmt.Errorf("answered a %s, not a range vector", a.resultType)}
+		return nil, nil, c.queryError(query, fmt.Errorf("answered a %s, not a range vector", a.resultType))
 	}
 	return a.matrix, append([]string(nil), a.warnings...), nil
 }
