@@ -16,6 +16,7 @@ import (
 	"github.com/kubectl-promteam/kubectl-promteam/pkg/doctor"
 	"github.com/kubectl-promteam/kubectl-promteam/pkg/doctor/kubecluster"
 	"github.com/kubectl-promteam/kubectl-promteam/pkg/doctor/promhttp"
+	"github.com/kubectl-promteam/kubectl-promteam/pkg/prom"
 )
 
 // DoctorOptions holds the doctor flags.
@@ -148,12 +149,12 @@ func (o *DoctorOptions) check(ctx context.Context, ns string) (doctor.Report, er
 	if err != nil {
 		return doctor.Report{}, err
 	}
-	prom, release, err := o.prometheus(ctx, cfg, ns)
+	p, release, err := o.prometheus(ctx, cfg, ns)
 	if err != nil {
 		return doctor.Report{}, err
 	}
 	defer release()
-	return doctor.Run(ctx, cluster, prom, o.team, ns, doctor.Options{ReconcileWait: o.wait}), nil
+	return doctor.Run(ctx, cluster, p, o.team, ns, doctor.Options{ReconcileWait: o.wait}), nil
 }
 
 // prometheus reaches the team's Prometheus at --prometheus-url, through the API server's service
@@ -166,7 +167,7 @@ func (o *DoctorOptions) prometheus(ctx context.Context, cfg *rest.Config, ns str
 	case o.prometheusURL != "":
 		p, err := promhttp.New(o.prometheusURL, nil)
 		if err != nil {
-			return nil, nil, flagError("prometheus-url", o.prometheusURL, err)
+			return nil, nil, flagError("prometheus-url", prom.Redact(o.prometheusURL), err)
 		}
 		return p, release, nil
 	case o.prometheusURL == "" && o.viaProxy:

@@ -36,10 +36,13 @@ func TestPrometheusURLPasswordIsNotShown(t *testing.T) {
 	}
 
 	var shown []string
+	// doctor reads the cluster too: one that refuses connections at once.
+	kubeconfig := writeKubeconfig(t, "https://127.0.0.1:1", "token: abc")
 	for _, u := range []string{with(srv.URL), with(closed.URL), "http://admin:hunter2@host:port/", "admin:hunter2@localhost:9090"} {
 		for _, args := range [][]string{
 			{"top", "--prometheus-url", u, "--once", "-o", "json", "--timeout", "2s"},
 			{"compare", "--prometheus-url", u, "-n", "shop", "--baseline", "a", "--canary", "b", "-o", "json", "--timeout", "2s"},
+			{"doctor", "team-a", "--prometheus-url", u, "--kubeconfig", kubeconfig, "--timeout", "5s"},
 		} {
 			stdout, stderr, err := run(t, args...)
 			if err == nil {

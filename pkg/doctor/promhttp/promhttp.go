@@ -5,6 +5,7 @@ package promhttp
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"io"
 	"net/http"
@@ -35,12 +36,10 @@ var _ doctor.Prometheus = (*Client)(nil)
 // server service-proxy URL ending in …/services/prometheus-team:web/proxy). rt carries the
 // requests; nil means http.DefaultTransport.
 func New(base string, rt http.RoundTripper) (*Client, error) {
+	// The errors leave base out: it may hold a password, and the caller names its flag.
 	u, err := url.Parse(base)
-	if err != nil {
-		return nil, fmt.Errorf("prometheus URL %q: %w", base, err)
-	}
-	if (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
-		return nil, fmt.Errorf("prometheus URL %q: want http(s)://host[:port][/path]", base)
+	if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
+		return nil, errors.New("use an http or https URL such as http://localhost:9090")
 	}
 	if rt == nil {
 		rt = http.DefaultTransport
