@@ -63,7 +63,7 @@ type Client struct {
 func NewClient(getter genericclioptions.RESTClientGetter) (*Client, error) {
 	config, err := getter.ToRESTConfig()
 	if err != nil {
-		return nil, err
+		return nil, fmt.Errorf("cannot read the kubeconfig: %w", err)
 	}
 	config = rest.CopyConfig(config)
 	if config.QPS == 0 {

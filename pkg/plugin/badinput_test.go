@@ -93,6 +93,15 @@ func TestBadInputThroughTheBinary(t *testing.T) {
 		{"top rules with window", []string{"top", "--demo", "--source", "rules", "--window", "1m"}, []string{`invalid --window "1m0s"`, "5m", "--source raw"}},
 		{"top rules without rules", []string{"top", "--demo", "--source", "rules", "--once"}, []string{"kubectl promteam create", "--source raw"}},
 		{"broken kubeconfig", []string{"create", "team-a", "--kubeconfig", "/nonexistent/kubeconfig"}, []string{"kubeconfig", "pass -n NAMESPACE"}},
+		{"list -A broken kubeconfig", []string{"list", "-A", "--kubeconfig", "/nonexistent/kubeconfig"}, []string{"cannot read the kubeconfig", "/nonexistent/kubeconfig"}},
+		{"top broken kubeconfig", []string{"top", "team-a", "--once", "--kubeconfig", "/nonexistent/kubeconfig"}, []string{"cannot read the kubeconfig"}},
+		{"port-forward slash team", []string{"port-forward", "a/b"}, []string{`invalid team name "a/b"`, "such as team-a"}},
+		{"top slash team", []string{"top", "a/b", "--once"}, []string{`invalid team name "a/b"`}},
+		{"compare slash team", []string{"compare", "a/b", "--baseline", "x", "--canary", "y"}, []string{`invalid team name "a/b"`}},
+		{"doctor long team", []string{"doctor", strings.Repeat("t", 64)}, []string{"invalid team name", "at most 41 characters"}},
+		{"delete slash team", []string{"delete", "a/b", "--yes"}, []string{`invalid team name "a/b"`}},
+		{"diff slash team", []string{"diff", "a/b"}, []string{`invalid team name "a/b"`}},
+		{"list timeout", []string{"list", "--timeout", "0s"}, []string{`invalid --timeout "0s"`, "positive"}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -102,8 +111,11 @@ func TestBadInputThroughTheBinary(t *testing.T) {
 			cmd.Stdout, cmd.Stderr = &stdout, &stderr
 			err := cmd.Run()
 			want := 1
-			if tt.args[0] == "compare" {
+			switch tt.args[0] {
+			case "compare":
 				want = compareErrorExit
+			case "diff":
+				want = 2
 			}
 			var exit *exec.ExitError
 			if !errors.As(err, &exit) || exit.ExitCode() != want {

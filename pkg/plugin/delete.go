@@ -143,11 +143,12 @@ func noStackError(ctx context.Context, client *kube.Client, team, namespace stri
 	return errors.New(msg)
 }
 
-// namespaceOf is -n or the namespace of the kubeconfig's current context.
+// namespaceOf is -n or the namespace of the kubeconfig's current context, for a command that
+// needs the cluster (and so a kubeconfig that can be read) anyway.
 func namespaceOf(flags *genericclioptions.ConfigFlags) (string, error) {
 	ns, _, err := flags.ToRawKubeConfigLoader().Namespace()
 	if err != nil {
-		return "", fmt.Errorf("cannot read the namespace from the kubeconfig: %v; pass -n NAMESPACE", firstLine(err.Error()))
+		return "", fmt.Errorf("cannot read the kubeconfig: %v", firstLine(err.Error()))
 	}
 	if err := manifests.ValidateNamespace(ns); err != nil {
 		return "", flagError("namespace", ns, err)

@@ -65,8 +65,9 @@ func TestSilentAPIServer(t *testing.T) {
 }
 
 // TestCredentialsRefused points every command at an API server that answers 401 to everything,
-// and at a kubeconfig whose credential plugin fails: neither can be fixed by trying again, so each
-// command gives up at once (well within a long --timeout) and says which it is.
+// through a kubeconfig whose credential plugin fails, and at a certificate the kubeconfig does
+// not trust: none can be fixed by trying again, so each command gives up at once (well within a
+// long --timeout) and says which it is.
 func TestCredentialsRefused(t *testing.T) {
 	bin := binary(t)
 	srv := httptest.NewTLSServer(http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) {
@@ -81,15 +82,17 @@ func TestCredentialsRefused(t *testing.T) {
 	if err := os.WriteFile(plugin, []byte(script), 0o755); err != nil {
 		t.Fatal(err)
 	}
+	insecure := fmt.Sprintf("server: %q, insecure-skip-tls-verify: true", srv.URL)
 	for _, tc := range []struct {
-		name, user string
-		want       []string
+		name, cluster, user string
+		want                []string
 	}{
-		{"401", "token: abc", []string{"credentials", "401", "log in again"}},
-		{"credential plugin", "exec: {apiVersion: client.authentication.k8s.io/v1, command: " + plugin + ", interactiveMode: Never}",
+		{"401", insecure, "token: abc", []string{"credentials", "401", "log in again"}},
+		{"credential plugin", insecure, "exec: {apiVersion: client.authentication.k8s.io/v1, command: " + plugin + ", interactiveMode: Never}",
 			[]string{"credential plugin failed", "exit code 1"}},
+		{"untrusted certificate", fmt.Sprintf("server: %q", srv.URL), "token: abc", []string{"certificate", "x509"}},
 	} {
-		kubeconfig := writeKubeconfig(t, srv.URL, tc.user)
+		kubeconfig := writeKubeconfigFor(t, tc.cluster, tc.user)
 		for _, c := range everyClusterCommand {
 			t.Run(tc.name+"/"+strings.Join(c.args, " "), func(t *testing.T) {
 				const timeout = 30 * time.Second
@@ -145,17 +148,24 @@ func assertReport(t *testing.T, stdout string, code int, want []string) {
 	}
 }
 
-// writeKubeconfig writes a kubeconfig for server whose user entry is user (YAML flow syntax).
+// writeKubeconfig writes a kubeconfig for server, whose certificate it does not verify, with user
+// as its user entry (YAML flow syntax).
 func writeKubeconfig(t *testing.T, server, user string) string {
+	t.Helper()
+	return writeKubeconfigFor(t, fmt.Sprintf("server: %q, insecure-skip-tls-verify: true", server), user)
+}
+
+// writeKubeconfigFor writes a kubeconfig whose cluster and user entries are cluster and user.
+func writeKubeconfigFor(t *testing.T, cluster, user string) string {
 	t.Helper()
 	path := filepath.Join(t.TempDir(), "kubeconfig")
 	cfg := fmt.Sprintf(`apiVersion: v1
 kind: Config
-clusters: [{name: c, cluster: {server: %q, insecure-skip-tls-verify: true}}]
+clusters: [{name: c, cluster: {%s}}]
 users: [{name: u, user: {%s}}]
 contexts: [{name: c, context: {cluster: c, user: u, namespace: team-a}}]
 current-context: c
-`, server, user)
+`, cluster, user)
 	if err := os.WriteFile(path, []byte(cfg), 0o600); err != nil {
 		t.Fatal(err)
 	}
