@@ -7,6 +7,7 @@ import (
 
 	"github.com/kubectl-promteam/kubectl-promteam/pkg/kube"
 	"github.com/kubectl-promteam/kubectl-promteam/pkg/manifests"
+	"github.com/kubectl-promteam/kubectl-promteam/pkg/termtext"
 )
 
 func (o *CreateOptions) dryRunMode() kube.DryRun {
@@ -53,7 +54,7 @@ func (o *CreateOptions) runApply(ctx context.Context, stack manifests.Stack) err
 	show := func(r kube.ApplyResult) {
 		fmt.Fprintf(o.Out, "%s %s%s\n", r.Ref, r.Action, suffix)
 		if r.Note != "" {
-			fmt.Fprintf(o.ErrOut, "note: %s: %s\n", r.Ref, r.Note)
+			fmt.Fprintf(o.ErrOut, "note: %s: %s\n", r.Ref, termtext.Sanitize(r.Note))
 		}
 	}
 	if o.createNamespace {

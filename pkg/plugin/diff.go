@@ -10,6 +10,7 @@ import (
 
 	"github.com/kubectl-promteam/kubectl-promteam/pkg/kube"
 	"github.com/kubectl-promteam/kubectl-promteam/pkg/manifests"
+	"github.com/kubectl-promteam/kubectl-promteam/pkg/termtext"
 )
 
 // NewCmdDiff builds `diff TEAM [create flags]`: what `create --apply` with the same flags would change.
@@ -81,9 +82,10 @@ func (o *CreateOptions) runDiff(ctx context.Context) ([]kube.ObjectDiff, error) 
 func (o *CreateOptions) printDiffs(diffs []kube.ObjectDiff) (bool, error) {
 	for _, d := range diffs {
 		if d.Note != "" {
-			fmt.Fprintf(o.ErrOut, "note: %s: %s\n", d.Ref, d.Note)
+			fmt.Fprintf(o.ErrOut, "note: %s: %s\n", d.Ref, termtext.Sanitize(d.Note))
 		}
-		if _, err := fmt.Fprint(o.Out, d.Unified); err != nil {
+		// The live objects are the cluster's text: their lines stay lines, nothing else acts.
+		if _, err := fmt.Fprint(o.Out, termtext.Lines(d.Unified)); err != nil {
 			return false, err
 		}
 	}

@@ -16,6 +16,7 @@ import (
 	"sigs.k8s.io/yaml"
 
 	"github.com/kubectl-promteam/kubectl-promteam/pkg/kube"
+	"github.com/kubectl-promteam/kubectl-promteam/pkg/termtext"
 )
 
 // ListOptions holds the list flags.
@@ -162,6 +163,11 @@ func writeStackTable(w *bytes.Buffer, stacks []kube.StackSummary, allNamespaces,
 			duration.HumanDuration(now.Sub(s.Created)), stackStatus(s, now))
 		if wide {
 			cols = append(cols, fmt.Sprint(s.Shards), orWord(s.RetentionSize, "<none>"), orWord(s.EnvoyNamespace, "<same>"), conditionMessage(s))
+		}
+		// What the cluster holds is shown as text: a control character in a message or a
+		// version neither reaches the terminal nor breaks the columns.
+		for i := range cols {
+			cols[i] = termtext.Sanitize(cols[i])
 		}
 		fmt.Fprintln(tw, strings.Join(cols, "\t"))
 	}

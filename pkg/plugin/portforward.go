@@ -18,6 +18,7 @@ import (
 	"k8s.io/client-go/rest"
 
 	"github.com/kubectl-promteam/kubectl-promteam/pkg/portforward"
+	"github.com/kubectl-promteam/kubectl-promteam/pkg/termtext"
 )
 
 // defaultLocalPort is Prometheus' own port, used locally when it is free.
@@ -138,7 +139,7 @@ func (o *PortForwardOptions) Run(ctx context.Context) error {
 		return err
 	}
 	defer fw.Close()
-	fmt.Fprintf(o.ErrOut, "%s\n", fw.State())
+	fmt.Fprintf(o.ErrOut, "%s\n", termtext.Sanitize(fw.State().String()))
 	u := browsableURL(o.address, fw.Addr())
 	fmt.Fprintf(o.Out, "Prometheus of team %s in namespace %s: %s\n", o.team, ns, u)
 	if o.open {

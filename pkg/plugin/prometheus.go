@@ -21,6 +21,7 @@ import (
 	"github.com/kubectl-promteam/kubectl-promteam/pkg/kube"
 	"github.com/kubectl-promteam/kubectl-promteam/pkg/portforward"
 	"github.com/kubectl-promteam/kubectl-promteam/pkg/prom"
+	"github.com/kubectl-promteam/kubectl-promteam/pkg/termtext"
 	"github.com/kubectl-promteam/kubectl-promteam/pkg/traffic"
 )
 
@@ -295,7 +296,7 @@ func startTunnel(ctx context.Context, o tunnelOptions) (*portforward.Forwarder, 
 				}
 			}
 			if s.Phase != portforward.Stopped {
-				fmt.Fprintf(o.log, "%s\n", s)
+				fmt.Fprintf(o.log, "%s\n", termtext.Sanitize(s.String()))
 			}
 		},
 	})
