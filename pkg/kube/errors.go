@@ -53,6 +53,9 @@ func Explain(server string, err error) error {
 // not made, an unverifiable certificate, a permission the user lacks, a request the API server
 // calls invalid.
 func IsPermanent(err error) bool {
+	if err == nil {
+		return false
+	}
 	var (
 		cred *CredentialError
 		cert *CertificateError

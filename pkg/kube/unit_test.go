@@ -229,6 +229,9 @@ func TestExplainNamesWhatNoRetryFixes(t *testing.T) {
 			t.Errorf("Explain(%v) lost the error it explains", tc.err)
 		}
 	}
+	if IsPermanent(nil) || Explain("https://x", nil) != nil {
+		t.Error("no error is an error")
+	}
 	if again := Explain("https://y", Explain("https://x", unauthorized)); !strings.Contains(again.Error(), "https://x") {
 		t.Errorf("explaining twice changed the server: %v", again)
 	}
