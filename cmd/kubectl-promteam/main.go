@@ -33,7 +33,7 @@ func main() {
 		// Errors carry Prometheus' and the API server's text: shown, never acted on by the
 		// terminal, and on one line unless the message is several lines by design.
 		msg := termtext.Sanitize(err.Error())
-		var lines plugin.MultiLineError
+		var lines plugin.MultiLine
 		if errors.As(err, &lines) {
 			msg = termtext.Lines(err.Error())
 		}

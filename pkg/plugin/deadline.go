@@ -53,12 +53,12 @@ func bounded[T any](ctx context.Context, flags *genericclioptions.ConfigFlags, d
 	timeout := func() error { return &kube.TimeoutError{Server: apiServer(flags), After: d, Flag: flag} }
 	select {
 	case r := <-done:
-		if !timer.Stop() && context.Cause(fctx) == errTimedOut && r.err != nil {
+		if !timer.Stop() && errors.Is(context.Cause(fctx), errTimedOut) && r.err != nil {
 			return r.v, timeout()
 		}
 		return r.v, r.err
 	case <-fctx.Done():
-		if context.Cause(fctx) != errTimedOut {
+		if !errors.Is(context.Cause(fctx), errTimedOut) {
 			var zero T
 			return zero, ctx.Err()
 		}

@@ -33,9 +33,14 @@ type DeleteOptions struct {
 	isTerminal func(io.Reader) bool
 }
 
+// NewDeleteOptions returns the options with their defaults.
+func NewDeleteOptions(streams genericiooptions.IOStreams, configFlags *genericclioptions.ConfigFlags) *DeleteOptions {
+	return &DeleteOptions{configFlags: configFlags, IOStreams: streams, isTerminal: inputIsTerminal, timeout: defaultTimeout}
+}
+
 // NewCmdDelete builds `delete TEAM`.
 func NewCmdDelete(streams genericiooptions.IOStreams, configFlags *genericclioptions.ConfigFlags) *cobra.Command {
-	o := &DeleteOptions{configFlags: configFlags, IOStreams: streams, isTerminal: inputIsTerminal, timeout: defaultTimeout}
+	o := NewDeleteOptions(streams, configFlags)
 	cmd := &cobra.Command{
 		Use:   "delete TEAM [flags]",
 		Short: "Delete every object of a team's stack",

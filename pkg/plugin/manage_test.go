@@ -362,8 +362,9 @@ spec:
 		in.WriteString(answer)
 		flags := kubeFlags(c.Kubeconfig(kubetest.Admin))
 		flags.Namespace = &ns
-		o := &DeleteOptions{configFlags: flags, IOStreams: streams, team: "team-a", purgeData: purge,
-			isTerminal: func(io.Reader) bool { return true }}
+		o := NewDeleteOptions(streams, flags)
+		o.team, o.purgeData = "team-a", purge
+		o.isTerminal = func(io.Reader) bool { return true }
 		if err := o.Run(t.Context()); err != nil {
 			t.Fatal(err)
 		}

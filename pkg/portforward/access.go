@@ -64,6 +64,10 @@ type PermissionError struct {
 	Purpose string
 }
 
+// MultiLine says the message is several lines by design: the missing permissions and the
+// commands that grant them, one per line.
+func (e *PermissionError) MultiLine() {}
+
 func (e *PermissionError) Error() string {
 	var b strings.Builder
 	who := "the current user"
