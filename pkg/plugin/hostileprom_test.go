@@ -13,6 +13,7 @@ import (
 
 	"github.com/kubectl-promteam/kubectl-promteam/internal/testutil/cli"
 	"github.com/kubectl-promteam/kubectl-promteam/internal/testutil/hostile"
+	"github.com/kubectl-promteam/kubectl-promteam/internal/testutil/tmuxtest"
 	"github.com/kubectl-promteam/kubectl-promteam/pkg/termtext"
 )
 
@@ -472,4 +473,49 @@ func assertNoGoroutineLeft(t *testing.T, what string, before int) {
 		}
 		time.Sleep(20 * time.Millisecond)
 	}
+}
+
+// TestDashboardShowsHostileNamesInARealTerminal runs the real binary's dashboard in a tmux
+// pseudo-terminal against cluster names full of escape sequences, CR/LF and bidi controls: the
+// terminal shows them as escapes, one row each, and acts on none (no cleared screen, no title).
+func TestDashboardShowsHostileNamesInARealTerminal(t *testing.T) {
+	bin := binary(t)
+	var c hostile.Case
+	for _, hc := range hostile.Cases() {
+		if hc.Name == "hostile cluster names" {
+			c = hc
+		}
+	}
+	s := hostile.Start(t, c)
+	term := tmuxtest.Start(t, 200, 40)
+	before := term.Title(t)
+	term.Type(t, bin+" top "+strings.Join(s.Flags(10*time.Second), " ")+" --interval 1s; echo EXITED=$?")
+	screen := strings.Join(term.WaitForText(t, footer, 30*time.Second), "\n")
+	for _, name := range c.Names {
+		shown := []rune(termtext.Sanitize(hostile.Decoded(name)))
+		start := string(shown[:min(len(shown), 12)])
+		if n := strings.Count(screen, start); n < 1 {
+			t.Errorf("%q is not on screen as %q:\n%s", name, start, screen)
+		}
+	}
+	rows := 0
+	for i, l := range strings.Split(screen, "\n") {
+		if strings.HasPrefix(strings.TrimSpace(l), "forged") {
+			t.Errorf("line %d is a forged row: %q", i, l)
+		}
+		if strings.Contains(l, " 12.0   99.00% ") {
+			rows++
+		}
+	}
+	if rows != len(c.Names) {
+		t.Errorf("%d rows on screen, want %d:\n%s", rows, len(c.Names), screen)
+	}
+	if !strings.HasPrefix(screen, "promteam top") {
+		t.Errorf("the header is not the first line:\n%s", screen)
+	}
+	if title := term.Title(t); title != before || strings.Contains(title, "pwned") {
+		t.Errorf("the pane title changed from %q to %q", before, title)
+	}
+	term.Keys(t, "q")
+	term.WaitForText(t, "EXITED=0", 10*time.Second)
 }
