@@ -490,7 +490,11 @@ func TestDashboardShowsHostileNamesInARealTerminal(t *testing.T) {
 	term := tmuxtest.Start(t, 200, 40)
 	before := term.Title(t)
 	term.Type(t, bin+" top "+strings.Join(s.Flags(10*time.Second), " ")+" --interval 1s; echo EXITED=$?")
-	screen := strings.Join(term.WaitForText(t, footer, 30*time.Second), "\n")
+	// The footer shows before the first refresh has loaded: wait for the rows.
+	const row = " 12.0   99.00% "
+	screen := strings.Join(term.WaitFor(t, "the rows", 30*time.Second, func(sc string) bool {
+		return strings.Contains(sc, footer) && strings.Count(sc, row) >= len(c.Names)
+	}), "\n")
 	for _, name := range c.Names {
 		shown := []rune(termtext.Sanitize(hostile.Decoded(name)))
 		start := string(shown[:min(len(shown), 12)])
@@ -503,7 +507,7 @@ func TestDashboardShowsHostileNamesInARealTerminal(t *testing.T) {
 		if strings.HasPrefix(strings.TrimSpace(l), "forged") {
 			t.Errorf("line %d is a forged row: %q", i, l)
 		}
-		if strings.Contains(l, " 12.0   99.00% ") {
+		if strings.Contains(l, row) {
 			rows++
 		}
 	}
