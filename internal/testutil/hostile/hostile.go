@@ -252,51 +252,58 @@ func (s Series) value(query string) string {
 	return s.Value
 }
 
+// stream writes an answer as it goes. A failed write means the plugin has gone: the handler
+// ends all the same.
+type stream struct{ *bufio.Writer }
+
+func (b stream) str(s string) { _, _ = b.WriteString(s) }
+func (b stream) char(c byte)  { _ = b.WriteByte(c) }
+
 // jsonString writes s as a JSON string as Prometheus does: quotes, backslashes and control
 // characters escaped, every other byte as it is (invalid UTF-8 too).
-func jsonString(b *bufio.Writer, s string) {
-	b.WriteByte('"')
+func jsonString(b stream, s string) {
+	b.char('"')
 	for i := 0; i < len(s); i++ {
 		switch c := s[i]; {
 		case c == '"' || c == '\\':
-			b.WriteByte('\\')
-			b.WriteByte(c)
+			b.char('\\')
+			b.char(c)
 		case c < 0x20:
 			fmt.Fprintf(b, `\u%04x`, c)
 		default:
-			b.WriteByte(c)
+			b.char(c)
 		}
 	}
-	b.WriteByte('"')
+	b.char('"')
 }
 
-func writeMetric(b *bufio.Writer, s Series) {
-	b.WriteString(`{"envoy_cluster_name":`)
+func writeMetric(b stream, s Series) {
+	b.str(`{"envoy_cluster_name":`)
 	jsonString(b, s.Name)
-	b.WriteString(`,"envoy_http_conn_manager_prefix":`)
+	b.str(`,"envoy_http_conn_manager_prefix":`)
 	jsonString(b, s.Name)
-	b.WriteString(`,"envoy_response_code_class":"2","namespace":"shop","pod":"shop-0"`)
+	b.str(`,"envoy_response_code_class":"2","namespace":"shop","pod":"shop-0"`)
 	for _, l := range s.Labels {
-		b.WriteByte(',')
+		b.char(',')
 		jsonString(b, l[0])
-		b.WriteByte(':')
+		b.char(':')
 		jsonString(b, l[1])
 	}
-	b.WriteByte('}')
+	b.char('}')
 }
 
-func writeNotes(b *bufio.Writer, key string, notes []string) {
+func writeNotes(b stream, key string, notes []string) {
 	if len(notes) == 0 {
 		return
 	}
-	b.WriteString(`,"` + key + `":[`)
+	b.str(`,"` + key + `":[`)
 	for i, n := range notes {
 		if i > 0 {
-			b.WriteByte(',')
+			b.char(',')
 		}
 		jsonString(b, n)
 	}
-	b.WriteByte(']')
+	b.char(']')
 }
 
 // answer writes series as the answer to r: a vector for an instant query, a matrix over the
@@ -308,7 +315,7 @@ func answer(w http.ResponseWriter, r *http.Request, series []Series, warnings, i
 		series = nil
 	}
 	w.Header().Set("Content-Type", "application/json")
-	b := bufio.NewWriterSize(w, 64<<10)
+	b := stream{bufio.NewWriterSize(w, 64<<10)}
 	defer func() { _ = b.Flush() }()
 	ranged := strings.HasSuffix(r.URL.Path, "query_range")
 	t := float64(time.Now().UnixMilli()) / 1000
@@ -319,31 +326,31 @@ func answer(w http.ResponseWriter, r *http.Request, series []Series, warnings, i
 	if ranged {
 		kind = "matrix"
 	}
-	b.WriteString(`{"status":"success","data":{"resultType":"` + kind + `","result":[`)
+	b.str(`{"status":"success","data":{"resultType":"` + kind + `","result":[`)
 	for i, s := range series {
 		if i > 0 {
-			b.WriteByte(',')
+			b.char(',')
 		}
-		b.WriteString(`{"metric":`)
+		b.str(`{"metric":`)
 		writeMetric(b, s)
 		v := s.value(query)
 		if !ranged {
 			fmt.Fprintf(b, `,"value":[%.3f,"%s"]}`, t, v)
 			continue
 		}
-		b.WriteString(`,"values":[`)
+		b.str(`,"values":[`)
 		for j, at := range steps(r) {
 			if j > 0 {
-				b.WriteByte(',')
+				b.char(',')
 			}
 			fmt.Fprintf(b, `[%.3f,"%s"]`, at, v)
 		}
-		b.WriteString(`]}`)
+		b.str(`]}`)
 	}
-	b.WriteString(`]}`)
+	b.str(`]}`)
 	writeNotes(b, "warnings", warnings)
 	writeNotes(b, "infos", infos)
-	b.WriteString("}")
+	b.str("}")
 }
 
 // steps are the instants of a range query, at most 11,000 as Prometheus allows.
@@ -450,40 +457,40 @@ func Cases() []Case {
 	c := []Case{
 		{Name: "invalid JSON", Want: "error: Prometheus answered bad_response",
 			Err:   []string{"Prometheus answered bad_response"},
-			serve: serveBody(200, "application/json", `{"status":"success","data":{"resultType":"vector","result":[}oops<html>`)},
+			serve: serveBody(http.StatusOK, "application/json", `{"status":"success","data":{"resultType":"vector","result":[}oops<html>`)},
 		{Name: "truncated JSON", Want: "error: Prometheus answered bad_response: unexpected end of JSON input",
 			Err:   []string{"Prometheus answered bad_response", "unexpected end of JSON input"},
-			serve: serveBody(200, "application/json", `{"status":"success","data":{"resultType":"vector","result":[{"metric":{"envoy_cluster_name":"a"},"value":[1,"1"`)},
+			serve: serveBody(http.StatusOK, "application/json", `{"status":"success","data":{"resultType":"vector","result":[{"metric":{"envoy_cluster_name":"a"},"value":[1,"1"`)},
 		{Name: "empty body", Want: "error: Prometheus answered bad_response",
 			Err:   []string{"Prometheus answered bad_response"},
-			serve: serveBody(200, "application/json", "")},
+			serve: serveBody(http.StatusOK, "application/json", "")},
 		{Name: "HTML with 200", Want: "error: Prometheus answered bad_response",
 			Err:   []string{"Prometheus answered bad_response"},
-			serve: serveBody(200, "text/html", html)},
+			serve: serveBody(http.StatusOK, "text/html", html)},
 		{Name: "matrix for a vector", Want: "error: answered a matrix, not an instant vector",
 			Err:   []string{"answered a matrix, not an instant vector"},
-			serve: serveBody(200, "application/json", `{"status":"success","data":{"resultType":"matrix","result":[{"metric":{"envoy_cluster_name":"a"},"values":[[1,"1"]]}]}}`)},
+			serve: serveBody(http.StatusOK, "application/json", `{"status":"success","data":{"resultType":"matrix","result":[{"metric":{"envoy_cluster_name":"a"},"values":[[1,"1"]]}]}}`)},
 		{Name: "scalar for a vector", Want: "error: answered a scalar, not an instant vector",
 			Err:   []string{"answered a scalar, not an instant vector"},
-			serve: serveBody(200, "application/json", `{"status":"success","data":{"resultType":"scalar","result":[1,"1"]}}`)},
+			serve: serveBody(http.StatusOK, "application/json", `{"status":"success","data":{"resultType":"scalar","result":[1,"1"]}}`)},
 		{Name: "string for a vector", Want: `error: Prometheus answered bad_response: unexpected value type "string"`,
 			Err:   []string{"Prometheus answered bad_response", `unexpected value type "string"`},
-			serve: serveBody(200, "application/json", `{"status":"success","data":{"resultType":"string","result":[1,"x"]}}`)},
+			serve: serveBody(http.StatusOK, "application/json", `{"status":"success","data":{"resultType":"string","result":[1,"x"]}}`)},
 		{Name: "unknown result type", Want: `error: Prometheus answered bad_response: unknown value type, escaped`,
 			Err:   []string{"Prometheus answered bad_response", `unknown value type`, `\x1b[2J`},
-			serve: serveBody(200, "application/json", `{"status":"success","data":{"resultType":"\u001b[2J","result":[]}}`)},
+			serve: serveBody(http.StatusOK, "application/json", `{"status":"success","data":{"resultType":"\u001b[2J","result":[]}}`)},
 		{Name: "status error", Want: "error: Prometheus answered bad_data and its message, escaped",
 			Err:   []string{`Prometheus answered bad_data: parse error: \x1b[2J\x1b[31mred\r\n\u202eforged\a\u009b`},
 			serve: serveBody(422, "application/json", `{"status":"error","errorType":"bad_data","error":"parse error: \u001b[2J\u001b[31mred\r\n\u202eforged\u0007\u009b"}`)},
 		{Name: "status error without type or message", Want: "error: Prometheus answered an error with no type or message",
 			Err:   []string{"Prometheus answered an error with no type or message"},
-			serve: serveBody(200, "application/json", `{"status":"error"}`)},
+			serve: serveBody(http.StatusOK, "application/json", `{"status":"error"}`)},
 		{Name: "status error without message", Want: "error: Prometheus answered execution with no message",
 			Err:   []string{"Prometheus answered execution with no message"},
-			serve: serveBody(200, "application/json", `{"status":"error","errorType":"execution"}`)},
+			serve: serveBody(http.StatusOK, "application/json", `{"status":"error","errorType":"execution"}`)},
 		{Name: "status error without type", Want: "error: Prometheus answered an error with no type, and its message, escaped",
 			Err:   []string{`Prometheus answered an error with no type: boom\x1b[5m`},
-			serve: serveBody(200, "application/json", `{"status":"error","error":"boom\u001b[5m"}`)},
+			serve: serveBody(http.StatusOK, "application/json", `{"status":"error","error":"boom\u001b[5m"}`)},
 		{Name: "401 HTML", Want: "error: client error: 401", Err: []string{"client error: 401"}, serve: serveBody(401, "text/html", html)},
 		{Name: "403 HTML", Want: "error: client error: 403, after the GET retry", Err: []string{"client error: 403"}, serve: serveBody(403, "text/html", html)},
 		{Name: "404 HTML", Want: "error: client error: 404", Err: []string{"client error: 404"}, serve: serveBody(404, "text/html", html)},
@@ -527,7 +534,7 @@ func Cases() []Case {
 		{Name: "slow drip", Slow: true, Want: "error: no answer in time, within --timeout", Err: []string{"no answer in time"},
 			serve: func(s *Server, w http.ResponseWriter, r *http.Request) {
 				w.Header().Set("Content-Type", "application/json")
-				w.WriteHeader(200)
+				w.WriteHeader(http.StatusOK)
 				_, _ = io.WriteString(w, `{"status":"success",`)
 				tick := time.NewTicker(time.Second / 2)
 				defer tick.Stop()
@@ -550,7 +557,7 @@ func Cases() []Case {
 		{Name: "headers then silence", Slow: true, Want: "error: no answer in time, within --timeout", Err: []string{"no answer in time"},
 			serve: func(s *Server, w http.ResponseWriter, r *http.Request) {
 				w.Header().Set("Content-Type", "application/json")
-				w.WriteHeader(200)
+				w.WriteHeader(http.StatusOK)
 				w.(http.Flusher).Flush()
 				s.wait(r)
 			}},
@@ -566,16 +573,16 @@ func Cases() []Case {
 		{Name: "a million series", Big: true, Want: "error: larger than the limit of 64Mi, raise --prometheus-max-answer-size", Err: AnswerLimitError,
 			serve: func(_ *Server, w http.ResponseWriter, _ *http.Request) {
 				w.Header().Set("Content-Type", "application/json")
-				b := bufio.NewWriterSize(w, 64<<10)
+				b := stream{bufio.NewWriterSize(w, 64<<10)}
 				defer func() { _ = b.Flush() }()
-				b.WriteString(`{"status":"success","data":{"resultType":"vector","result":[`)
+				b.str(`{"status":"success","data":{"resultType":"vector","result":[`)
 				for i := range 1_000_000 {
 					if i > 0 {
-						b.WriteByte(',')
+						b.char(',')
 					}
 					fmt.Fprintf(b, `{"metric":{"envoy_cluster_name":"cluster_%07d","envoy_http_conn_manager_prefix":"cluster_%07d"},"value":[1733300000.000,"1"]}`, i, i)
 				}
-				b.WriteString(`]}}`)
+				b.str(`]}}`)
 			}},
 		{Name: "no series", Want: "error: no Envoy cluster statistics (found when the dialect is discovered)",
 			Err:   []string{"no Envoy cluster statistics (envoy_cluster_upstream_rq_total)"},
