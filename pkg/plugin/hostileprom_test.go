@@ -47,8 +47,8 @@ type hostileResult struct {
 
 // TestHostilePrometheus runs top --once (table, wide, JSON) and compare (text, JSON), the real
 // binary, against every misbehaviour of internal/testutil/hostile: each ends with the case's
-// documented outcome, in time, without a panic, a control character in text, or the token
-// reaching another host.
+// documented outcome, in time, without a panic, a control character in what it prints, or the
+// token reaching another host or its output.
 func TestHostilePrometheus(t *testing.T) {
 	bin := binary(t)
 	for _, c := range hostile.Cases() {
@@ -82,7 +82,7 @@ func TestHostilePrometheus(t *testing.T) {
 			}
 			for i, r := range hostileRuns {
 				t.Run(r.name, func(t *testing.T) {
-					checkHostileRun(t, c, r, results[i], compareJSON)
+					checkHostileRun(t, c, s, r, results[i], compareJSON)
 				})
 			}
 			checkToken(t, c, s)
@@ -108,8 +108,11 @@ func checkToken(t *testing.T, c hostile.Case, s *hostile.Server) {
 	}
 }
 
-func checkHostileRun(t *testing.T, c hostile.Case, r hostileRun, res hostileResult, cmpDoc compareDoc) {
+func checkHostileRun(t *testing.T, c hostile.Case, s *hostile.Server, r hostileRun, res hostileResult, cmpDoc compareDoc) {
 	t.Helper()
+	if strings.Contains(res.stdout+res.stderr, s.Token) {
+		t.Errorf("the token was printed:\nstdout %q\nstderr %q", res.stdout, res.stderr)
+	}
 	want := c.Top
 	if r.compare {
 		want = c.Compare
@@ -122,10 +125,9 @@ func checkHostileRun(t *testing.T, c hostile.Case, r hostileRun, res hostileResu
 			t.Fatalf("a panic:\nstdout %s\nstderr %s", res.stdout, res.stderr)
 		}
 	}
+	// JSON too: it is printed on terminals.
 	assertTerminalSafe(t, "stderr", res.stderr)
-	if !r.json {
-		assertTerminalSafe(t, "stdout", res.stdout)
-	}
+	assertTerminalSafe(t, "stdout", res.stdout)
 	if want.Fails() {
 		code := 1
 		if r.compare {
