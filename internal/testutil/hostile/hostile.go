@@ -497,6 +497,22 @@ func Cases() []Case {
 		{Name: "500 HTML", Want: "error: server error: 500", Err: []string{"server error: 500"}, serve: serveBody(500, "text/html", html)},
 		{Name: "502 empty", Want: "error: server error: 502", Err: []string{"server error: 502"}, serve: serveBody(502, "text/plain", "")},
 		{Name: "503 HTML", Want: "error: server error: 503", Err: []string{"server error: 503"}, serve: serveBody(503, "text/html", html)},
+		{Name: "vector for a range query", Names: []string{"shop_checkout_8080"},
+			Want:    "top: the rows (it sends no range query); compare: error, answered a vector, not a range vector",
+			Top:     Outcome{Rows: 1},
+			Compare: Outcome{Err: []string{"answered a vector, not a range vector"}},
+			serve: func(_ *Server, w http.ResponseWriter, r *http.Request) {
+				if strings.HasSuffix(r.URL.Path, "query_range") {
+					r.URL.Path = "/api/v1/query"
+				}
+				answer(w, r, goodSeries(), nil, nil)
+			}},
+		{Name: "short body", Want: "error: unexpected EOF", Err: []string{"unexpected EOF"},
+			serve: func(_ *Server, w http.ResponseWriter, _ *http.Request) {
+				w.Header().Set("Content-Type", "application/json")
+				w.Header().Set("Content-Length", "4096")
+				_, _ = io.WriteString(w, `{"status":"success","data":{"resultType":"vector","result":[`)
+			}},
 		{Name: "redirect to another host", Redirect: true,
 			Want: "the redirect is followed and the other host answers, without the token",
 			Top:  Outcome{Rows: 1}, Names: []string{"shop_checkout_8080"},
