@@ -263,17 +263,25 @@ func (b stream) char(c byte)  { _ = b.WriteByte(c) }
 // characters escaped, every other byte as it is (invalid UTF-8 too).
 func jsonString(b stream, s string) {
 	b.char('"')
+	start := 0 // of the bytes written as they are
 	for i := 0; i < len(s); i++ {
-		switch c := s[i]; {
-		case c == '"' || c == '\\':
-			b.char('\\')
-			b.char(c)
-		case c < 0x20:
-			fmt.Fprintf(b, `\u%04x`, c)
-		default:
-			b.char(c)
+		c := s[i]
+		if c >= 0x20 && c != '"' && c != '\\' {
+			continue
 		}
+		b.str(s[start:i])
+		start = i + 1
+		if c < 0x20 {
+			const hex = "0123456789abcdef"
+			b.str(`\u00`)
+			b.char(hex[c>>4])
+			b.char(hex[c&0xf])
+			continue
+		}
+		b.char('\\')
+		b.char(c)
 	}
+	b.str(s[start:])
 	b.char('"')
 }
 
@@ -448,6 +456,13 @@ func gzipBomb() []byte {
 	return bomb
 }
 
+// SmallLimit is a --prometheus-max-answer-size that ends the cases over the limit (Err is
+// AnswerLimitError) sooner, and SmallLimitError what their error then says.
+const SmallLimit = "8Mi"
+
+// SmallLimitError is AnswerLimitError under SmallLimit.
+var SmallLimitError = []string{"larger than the limit of 8Mi", "raise it with --prometheus-max-answer-size, e.g. 16Mi"}
+
 // AnswerLimitError is what the error line says of answers over --prometheus-max-answer-size:
 // one answer, or the answers read at once together.
 var AnswerLimitError = []string{"larger than the limit of 64Mi", "raise it with --prometheus-max-answer-size, e.g. 128Mi"}
@@ -592,11 +607,20 @@ func Cases() []Case {
 				b := stream{bufio.NewWriterSize(w, 64<<10)}
 				defer func() { _ = b.Flush() }()
 				b.str(`{"status":"success","data":{"resultType":"vector","result":[`)
+				var line []byte
 				for i := range 1_000_000 {
-					if i > 0 {
-						b.char(',')
+					n := strconv.Itoa(10_000_000 + i)[1:] // seven digits
+					line = append(line[:0], `{"metric":{"envoy_cluster_name":"cluster_`...)
+					line = append(line, n...)
+					line = append(line, `","envoy_http_conn_manager_prefix":"cluster_`...)
+					line = append(line, n...)
+					line = append(line, `"},"value":[1733300000.000,"1"]},`...)
+					if i == 999_999 {
+						line = line[:len(line)-1]
 					}
-					fmt.Fprintf(b, `{"metric":{"envoy_cluster_name":"cluster_%07d","envoy_http_conn_manager_prefix":"cluster_%07d"},"value":[1733300000.000,"1"]}`, i, i)
+					if _, err := b.Write(line); err != nil {
+						return
+					}
 				}
 				b.str(`]}}`)
 			}},
