@@ -222,7 +222,9 @@ func gatherArm(ctx context.Context, q Querier, cfg Config, arm Arm, at time.Time
 			for _, smp := range v {
 				s.Clusters = append(s.Clusters, smp.Metric.Get(d.Cluster))
 			}
+			// A broken Prometheus may answer a series more than once: each cluster is named once.
 			sort.Strings(s.Clusters)
+			s.Clusters = slices.Compact(s.Clusters)
 		}},
 		{promql.ResponseIncrease(d, sel, w), func(v traffic.Vector) {
 			s.Counted = len(v) > 0

@@ -1,6 +1,7 @@
 package compare
 
 import (
+	"bytes"
 	"encoding/json"
 	"fmt"
 	"io"
@@ -191,7 +192,13 @@ func RenderJSON(w io.Writer, r Result) error {
 			MaxSuccessDrop: num(r.Thresholds.MaxSuccessDrop), MinRequests: num(r.Thresholds.MinRequests), Alpha: num(r.Thresholds.Alpha)},
 		Warnings: warnings,
 	}
-	enc := json.NewEncoder(w)
+	var buf bytes.Buffer
+	enc := json.NewEncoder(&buf)
 	enc.SetIndent("", "  ")
-	return enc.Encode(out)
+	if err := enc.Encode(out); err != nil {
+		return err
+	}
+	// Names and warnings come from Prometheus: printed on a terminal, the JSON must not drive it.
+	_, err := w.Write(termtext.JSON(buf.Bytes()))
+	return err
 }

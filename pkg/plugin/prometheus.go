@@ -60,7 +60,7 @@ func (p *PrometheusFlags) AddFlags(fs *pflag.FlagSet, demo bool) {
 	fs.StringVar(&p.BearerTokenFile, "bearer-token-file", p.BearerTokenFile, "File holding a bearer token for Prometheus, read on every request")
 	fs.StringVar(&p.CAFile, "ca-file", p.CAFile, "PEM file of the CA that signed Prometheus' certificate")
 	fs.BoolVar(&p.InsecureSkipTLSVerify, "insecure-skip-tls-verify", p.InsecureSkipTLSVerify, "Do not verify Prometheus' certificate (here this applies to Prometheus, not the API server)")
-	fs.StringVar(&p.MaxAnswerSize, "prometheus-max-answer-size", p.MaxAnswerSize, "Largest answer to read from Prometheus, decompressed, e.g. 256Mi; a larger one fails the query instead of filling memory")
+	fs.StringVar(&p.MaxAnswerSize, "prometheus-max-answer-size", p.MaxAnswerSize, "Largest answer to read from Prometheus, decompressed, and the most the answers read at once may hold together, e.g. 256Mi; more fails the query instead of filling memory")
 	fs.DurationVar(&p.Timeout, "timeout", p.Timeout, "How long one round of queries may take before it counts as failed, and how long to wait for a ready Prometheus pod")
 	if demo {
 		fs.BoolVar(&p.Demo, "demo", p.Demo, "Use a simulated Envoy fleet, evaluated by the PromQL engine inside the plugin")

@@ -18,6 +18,7 @@ import (
 	"os"
 	"strconv"
 	"strings"
+	"sync/atomic"
 	"time"
 
 	"github.com/prometheus/client_golang/api"
@@ -41,8 +42,9 @@ type Config struct {
 	// is about a quarter of Prometheus' time for a refresh's answers), ten times the bytes on the
 	// wire. For a fast link, as kubectl's --disable-compression is.
 	DisableCompression bool
-	// MaxAnswerBytes bounds an answer's size once decompressed; 0 means DefaultMaxAnswerBytes.
-	// A larger answer fails the query rather than the plugin's memory.
+	// MaxAnswerBytes bounds an answer's size once decompressed, and the size of all the answers
+	// the client reads and decodes at once; 0 means DefaultMaxAnswerBytes. A larger answer fails
+	// the query rather than the plugin's memory.
 	MaxAnswerBytes int64
 	// Transport replaces the HTTP transport, for example one that tunnels through the
 	// Kubernetes API server; TLS and compression settings then do not apply (the bearer token
@@ -61,6 +63,7 @@ type Client struct {
 	proxy   string // the HTTP proxy the environment names for url, redacted
 	timeout time.Duration
 	labels  *labelCache
+	limit   *answerLimit
 }
 
 // New checks cfg and builds a client. It does not contact Prometheus.
@@ -100,13 +103,13 @@ func New(cfg Config) (*Client, error) {
 		cfg.MaxAnswerBytes = DefaultMaxAnswerBytes
 	}
 	// Outermost, so that it sees every answer decompressed, whatever the transport.
-	rt = &answerLimit{max: cfg.MaxAnswerBytes, next: rt}
-	hc := &http.Client{Transport: rt, CheckRedirect: redirectPolicy(home, cfg.Transport != nil)}
+	limit := &answerLimit{max: cfg.MaxAnswerBytes, next: rt}
+	hc := &http.Client{Transport: limit, CheckRedirect: redirectPolicy(home, cfg.Transport != nil)}
 	c, err := api.NewClient(api.Config{Address: cfg.URL, Client: hc})
 	if err != nil {
 		return nil, err
 	}
-	return &Client{http: c, url: u.Redacted(), proxy: proxy, timeout: cfg.Timeout, labels: newLabelCache()}, nil
+	return &Client{http: c, url: u.Redacted(), proxy: proxy, timeout: cfg.Timeout, labels: newLabelCache(), limit: limit}, nil
 }
 
 func transport(cfg Config, proxyFor func(*url.URL) (*url.URL, error)) (*http.Transport, error) {
@@ -194,6 +197,10 @@ func (c *Client) do(ctx context.Context, endpoint string, args url.Values, want 
 	// An empty Idempotency-Key is not sent but lets the transport retry the POST on a network
 	// error, as it would a GET.
 	req.Header["Idempotency-Key"] = nil
+	// The answers' bytes count against the client's limit until they are decoded.
+	h := &held{}
+	defer c.limit.release(h)
+	ctx = context.WithValue(ctx, heldKey{}, h)
 	resp, body, err := c.http.Do(ctx, req) //nolint:bodyclose // api.Client.Do reads and closes the body
 	if resp != nil && (resp.StatusCode == http.StatusForbidden || resp.StatusCode == http.StatusMethodNotAllowed || resp.StatusCode == http.StatusNotImplemented) {
 		u.RawQuery = encoded
@@ -392,46 +399,93 @@ func (e *ConfigError) Error() string {
 
 func (e *ConfigError) Unwrap() error { return e.Err }
 
-// answerLimit fails the reading of an answer body past max bytes.
+// answerLimit fails the reading of an answer past max bytes, and the reading of any answer once
+// the answers the client holds together pass max: a refresh sends nine queries at once and a
+// comparison twenty, which must not hold max each. An answer is held from its first byte read
+// until do has decoded it (or, read by another caller, until its body is closed).
 type answerLimit struct {
 	max  int64
+	held atomic.Int64 // bytes of the answers held now
 	next http.RoundTripper
 }
+
+// held is the bytes of one query's answers (a redirect makes several), which do releases once
+// it has decoded them.
+type held struct{ n atomic.Int64 }
+
+type heldKey struct{}
 
 func (l *answerLimit) RoundTrip(r *http.Request) (*http.Response, error) {
 	resp, err := l.next.RoundTrip(r)
 	if err != nil {
 		return resp, err
 	}
-	resp.Body = &limitedBody{ReadCloser: resp.Body, left: l.max, max: l.max}
+	h, _ := r.Context().Value(heldKey{}).(*held)
+	resp.Body = &limitedBody{ReadCloser: resp.Body, limit: l, held: h}
 	return resp, nil
 }
 
+// release gives back what one query's answers held.
+func (l *answerLimit) release(h *held) { l.held.Add(-h.n.Swap(0)) }
+
 type limitedBody struct {
 	io.ReadCloser
-	left, max int64
+	limit *answerLimit
+	held  *held // nil: what the body holds is released when it is closed
+	read  int64
+	own   int64 // held by this body when held is nil
+	err   error
 }
 
 func (b *limitedBody) Read(p []byte) (int, error) {
-	if b.left < 0 {
-		return 0, &AnswerTooLargeError{Limit: b.max}
+	if b.err != nil {
+		return 0, b.err
 	}
-	if int64(len(p)) > b.left+1 {
-		p = p[:b.left+1]
+	l := b.limit
+	if left := l.max - b.read; int64(len(p)) > left+1 {
+		p = p[:left+1]
 	}
 	n, err := b.ReadCloser.Read(p)
-	b.left -= int64(n)
-	if b.left < 0 {
-		return n, &AnswerTooLargeError{Limit: b.max}
+	b.read += int64(n)
+	together := l.held.Add(int64(n))
+	if b.held != nil {
+		b.held.n.Add(int64(n))
+	} else {
+		b.own += int64(n)
+	}
+	switch {
+	case b.read > l.max:
+		b.err = &AnswerTooLargeError{Limit: l.max}
+	case together > l.max:
+		b.err = &AnswerTooLargeError{Limit: l.max, Together: true}
+	}
+	if b.err != nil {
+		return n, b.err
 	}
 	return n, err
 }
 
-// AnswerTooLargeError is an answer over Config.MaxAnswerBytes.
-type AnswerTooLargeError struct{ Limit int64 }
+func (b *limitedBody) Close() error {
+	if b.held == nil {
+		b.limit.held.Add(-b.own)
+		b.own = 0
+	}
+	return b.ReadCloser.Close()
+}
+
+// AnswerTooLargeError is an answer over Config.MaxAnswerBytes or, when Together, answers read at
+// once that are over it together.
+type AnswerTooLargeError struct {
+	Limit    int64
+	Together bool
+}
 
 func (e *AnswerTooLargeError) Error() string {
-	return fmt.Sprintf("the answer is larger than the limit of %s; raise it with --prometheus-max-answer-size, e.g. %s", FormatBytes(e.Limit), FormatBytes(2*e.Limit))
+	what := "the answer is larger than the limit of " + FormatBytes(e.Limit)
+	if e.Together {
+		what = "the answers read at once are larger than the limit of " + FormatBytes(e.Limit) + " together"
+	}
+	return fmt.Sprintf("%s; raise it with --prometheus-max-answer-size, e.g. %s", what, FormatBytes(2*e.Limit))
 }
 
 // FormatBytes writes n bytes as a Kubernetes quantity in the largest binary unit that holds it

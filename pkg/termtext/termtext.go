@@ -9,6 +9,7 @@ import (
 	"strconv"
 	"strings"
 	"unicode"
+	"unicode/utf16"
 	"unicode/utf8"
 )
 
@@ -103,4 +104,45 @@ func hex2(c byte) string {
 
 func pad(s string, n int) string {
 	return strings.Repeat("0", n-len(s)) + s
+}
+
+// JSON returns JSON text as encoding/json writes it with every character a terminal would act on
+// written as a \u escape. encoding/json escapes the C0 controls but writes DEL, the C1 controls
+// (U+009B is CSI to many terminals), bidirectional controls and other invisible format characters
+// as they are, which a terminal then obeys. Outside strings such JSON holds ASCII only, so only
+// string contents change, and the text decodes to the same values.
+func JSON(b []byte) []byte {
+	i := 0
+	for i < len(b) && b[i] < 0x7f {
+		i++
+	}
+	if i == len(b) {
+		return b
+	}
+	out := make([]byte, 0, len(b)+32)
+	out = append(out, b[:i]...)
+	for i < len(b) {
+		if b[i] < 0x7f {
+			out = append(out, b[i])
+			i++
+			continue
+		}
+		r, size := utf8.DecodeRune(b[i:])
+		switch {
+		case r == utf8.RuneError && size == 1, unicode.IsGraphic(r):
+			out = append(out, b[i:i+size]...)
+		case r > 0xffff:
+			hi, lo := utf16.EncodeRune(r)
+			out = appendU(appendU(out, hi), lo)
+		default:
+			out = appendU(out, r)
+		}
+		i += size
+	}
+	return out
+}
+
+// appendU appends r, at most U+FFFF, as a JSON \u escape.
+func appendU(b []byte, r rune) []byte {
+	return append(b, `\u`+pad(strconv.FormatInt(int64(r), 16), 4)...)
 }

@@ -1,6 +1,7 @@
 package traffic
 
 import (
+	"bytes"
 	"encoding/json"
 	"fmt"
 	"io"
@@ -181,9 +182,15 @@ func RenderJSON(w io.Writer, f Frame) error {
 			Invalid: r.Invalid.Names(),
 		})
 	}
-	enc := json.NewEncoder(w)
+	var buf bytes.Buffer
+	enc := json.NewEncoder(&buf)
 	enc.SetIndent("", "  ")
-	return enc.Encode(out)
+	if err := enc.Encode(out); err != nil {
+		return err
+	}
+	// Names and warnings come from Prometheus: printed on a terminal, the JSON must not drive it.
+	_, err := w.Write(termtext.JSON(buf.Bytes()))
+	return err
 }
 
 // Age prints how long ago t was, in the largest whole unit: 3s, 2m, 1h.

@@ -99,3 +99,13 @@ func (s *Session) WaitForText(t testing.TB, text string, timeout time.Duration) 
 	t.Helper()
 	return s.WaitFor(t, fmt.Sprintf("%q", text), timeout, func(screen string) bool { return strings.Contains(screen, text) })
 }
+
+// Title returns the pane's title, which a program sets with an escape sequence.
+func (s *Session) Title(t testing.TB) string {
+	t.Helper()
+	out, err := s.tmux("display-message", "-p", "-t", s.name, "#{pane_title}")
+	if err != nil {
+		t.Fatalf("tmux display-message: %v: %s", err, out)
+	}
+	return strings.TrimSuffix(out, "\n")
+}
