@@ -58,3 +58,15 @@ func TestDiffShowsClusterTextAsText(t *testing.T) {
 	}
 	assertInert(t, out.String(), 4)
 }
+
+func TestListJSONEscapesWhatATerminalObeys(t *testing.T) {
+	now := time.Now()
+	stacks := []kube.StackSummary{{Namespace: "team-a", Team: "team-a", Version: "v3\u202e\u009b31m", Replicas: 1, Shards: 1, Created: now}}
+	var buf bytes.Buffer
+	if err := writeStackList(&buf, "json", stacks, now); err != nil {
+		t.Fatal(err)
+	}
+	if strings.ContainsAny(buf.String(), "\u202e\u009b") || !strings.Contains(buf.String(), `\u202e`) {
+		t.Errorf("list -o json passes the controls through:\n%s", buf.String())
+	}
+}

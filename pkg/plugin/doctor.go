@@ -17,6 +17,7 @@ import (
 	"github.com/kubectl-promteam/kubectl-promteam/pkg/doctor/kubecluster"
 	"github.com/kubectl-promteam/kubectl-promteam/pkg/doctor/promhttp"
 	"github.com/kubectl-promteam/kubectl-promteam/pkg/prom"
+	"github.com/kubectl-promteam/kubectl-promteam/pkg/termtext"
 )
 
 // DoctorOptions holds the doctor flags.
@@ -127,7 +128,7 @@ func (o *DoctorOptions) Run(ctx context.Context) error {
 		if err != nil {
 			return err
 		}
-		if _, err := fmt.Fprintf(o.Out, "%s\n", out); err != nil {
+		if _, err := fmt.Fprintf(o.Out, "%s\n", termtext.JSON(out)); err != nil {
 			return err
 		}
 	} else if err := report.WriteText(o.Out, isTerminal(o.Out) && !noColor()); err != nil {

@@ -237,6 +237,6 @@ func writeStackList(w *bytes.Buffer, format string, stacks []kube.StackSummary, 
 		w.Write(out)
 		return nil
 	}
-	w.Write(append(out, '\n'))
+	w.Write(append(termtext.JSON(out), '\n'))
 	return nil
 }
