@@ -3,7 +3,6 @@ package plugin
 import (
 	"context"
 	"errors"
-	"net"
 	"time"
 
 	"github.com/spf13/pflag"
@@ -34,7 +33,7 @@ var errTimedOut = errors.New("timed out")
 // tunnel say, outlives the call when f returns in time), and anything f returns afterwards is
 // handed to release. So a command that waits on the API server returns within d however the
 // server behaves, even in calls that take no context (discovery, credential plugins).
-func bounded[T any](ctx context.Context, flags *genericclioptions.ConfigFlags, d time.Duration, flag string,
+func bounded[T any](ctx context.Context, flags *genericclioptions.ConfigFlags, d time.Duration,
 	f func(context.Context) (T, error), release func(T)) (T, error) {
 	if ctx == nil {
 		ctx = context.Background()
@@ -50,7 +49,7 @@ func bounded[T any](ctx context.Context, flags *genericclioptions.ConfigFlags, d
 		v, err := f(fctx)
 		done <- result{v, err}
 	}()
-	timeout := func() error { return &kube.TimeoutError{Server: apiServer(flags), After: d, Flag: flag} }
+	timeout := func() error { return &kube.TimeoutError{Server: apiServer(flags), After: d, Flag: "timeout"} }
 	select {
 	case r := <-done:
 		if !timer.Stop() && errors.Is(context.Cause(fctx), errTimedOut) && r.err != nil {
@@ -72,23 +71,10 @@ func bounded[T any](ctx context.Context, flags *genericclioptions.ConfigFlags, d
 	}
 }
 
-// boundCall is bounded for a command whose whole run ends within d. Every API request also gets
-// d as its own timeout unless --request-timeout says otherwise, so abandoned requests do not
-// linger; commands that keep watches open use bounded alone.
+// boundCall is bounded for a command whose whole run ends within d, and that holds nothing
+// open once it returns. kubectl's --request-timeout, when given, still bounds each API request.
 func boundCall[T any](ctx context.Context, flags *genericclioptions.ConfigFlags, d time.Duration, f func(context.Context) (T, error)) (T, error) {
-	ours := boundRequests(flags, d)
-	v, err := bounded(ctx, flags, d, "timeout", f, nil)
-	if ours && isTimeout(err) {
-		// A request that timed out had the command's whole time.
-		err = &kube.TimeoutError{Server: apiServer(flags), After: d, Flag: "timeout"}
-	}
-	return v, err
-}
-
-// isTimeout reports whether err is a request or context that ran out of time.
-func isTimeout(err error) bool {
-	var netErr net.Error
-	return errors.Is(err, context.DeadlineExceeded) || (errors.As(err, &netErr) && netErr.Timeout())
+	return bounded(ctx, flags, d, f, nil)
 }
 
 // boundRun is boundCall for a run that returns only an error.
@@ -103,7 +89,7 @@ const defaultTimeout = time.Minute
 
 // addTimeoutFlag binds --timeout for a command whose whole run it bounds.
 func addTimeoutFlag(fs *pflag.FlagSet, into *time.Duration) {
-	fs.DurationVar(into, "timeout", *into, "How long the whole command may take before it gives up; each API request gets as long unless --request-timeout is given")
+	fs.DurationVar(into, "timeout", *into, "How long the whole command may take before it gives up (--request-timeout bounds each API request)")
 }
 
 // validateTimeout checks a --timeout.
@@ -112,20 +98,6 @@ func validateTimeout(d time.Duration) error {
 		return flagError("timeout", d.String(), errors.New("use a positive duration, e.g. 30s"))
 	}
 	return nil
-}
-
-// boundRequests gives every API request d as its timeout when --request-timeout is not given,
-// and reports whether it did. It must run before the kubeconfig is first read: the flags keep
-// what they read.
-func boundRequests(flags *genericclioptions.ConfigFlags, d time.Duration) bool {
-	if flags == nil || flags.Timeout == nil {
-		return false
-	}
-	if t := *flags.Timeout; t == "" || t == "0" {
-		*flags.Timeout = d.String()
-		return true
-	}
-	return *flags.Timeout == d.String()
 }
 
 // apiServer is the API server the kubeconfig names, for messages.

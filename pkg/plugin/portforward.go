@@ -121,7 +121,7 @@ func (o *PortForwardOptions) Run(ctx context.Context) error {
 		ports = []int{defaultLocalPort, 0}
 	}
 	var ns string
-	fw, err := bounded(ctx, o.configFlags, o.timeout+connectGrace, "timeout", func(ctx context.Context) (*portforward.Forwarder, error) {
+	fw, err := bounded(ctx, o.configFlags, o.timeout+connectGrace, func(ctx context.Context) (*portforward.Forwarder, error) {
 		var (
 			cfg    *rest.Config
 			client kubernetes.Interface

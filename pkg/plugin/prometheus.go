@@ -181,7 +181,7 @@ func (p *PrometheusFlags) connectCluster(ctx context.Context, team string) (traf
 		target string
 		close  func()
 	}
-	c, err := bounded(ctx, p.configFlags, p.Timeout+connectGrace, "timeout", func(ctx context.Context) (conn, error) {
+	c, err := bounded(ctx, p.configFlags, p.Timeout+connectGrace, func(ctx context.Context) (conn, error) {
 		connect := p.connectTunnel
 		if p.ViaProxy {
 			connect = p.connectProxy
