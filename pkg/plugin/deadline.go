@@ -9,21 +9,11 @@ import (
 	"k8s.io/cli-runtime/pkg/genericclioptions"
 
 	"github.com/kubectl-promteam/kubectl-promteam/pkg/kube"
-	"github.com/kubectl-promteam/kubectl-promteam/pkg/manifests"
 )
 
 // connectGrace is the time a tunnel gets to connect beyond its wait for a ready pod, so that
 // "no ready pod" is what a user hears when the API server answers.
 const connectGrace = 3 * time.Second
-
-// validateTeam checks a team name before anything is asked of the cluster; a name that no stack
-// can have gets the same line as create gives.
-func validateTeam(team string) error {
-	if err := manifests.ValidateTeamName(team, 1); err != nil {
-		return &manifests.FieldError{Value: team, Reason: err.Error()}
-	}
-	return nil
-}
 
 // errTimedOut is the cause of a context that bounded ended.
 var errTimedOut = errors.New("timed out")

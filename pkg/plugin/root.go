@@ -16,6 +16,8 @@ import (
 	"k8s.io/cli-runtime/pkg/genericiooptions"
 	"k8s.io/client-go/rest"
 	"k8s.io/klog/v2"
+
+	"github.com/kubectl-promteam/kubectl-promteam/pkg/manifests"
 )
 
 // displayName is how the plugin presents itself: kubectl runs kubectl-promteam for it.
@@ -135,6 +137,15 @@ func unknownCommand(cmd *cobra.Command, args []string) error {
 		msg += "; did you mean " + strings.Join(s, " or ") + "?"
 	}
 	return fmt.Errorf("%s (see '%s --help')", msg, displayName)
+}
+
+// validateTeam checks a team name before anything is asked of the cluster; a name that no stack
+// can have gets the same line as create gives.
+func validateTeam(team string) error {
+	if err := manifests.ValidateTeamName(team, 1); err != nil {
+		return &manifests.FieldError{Value: team, Reason: err.Error()}
+	}
+	return nil
 }
 
 // exactlyOneArg rejects a missing or extra positional argument with the command's usage line.
