@@ -18,7 +18,7 @@ import (
 func main() {
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	streams := genericiooptions.IOStreams{In: os.Stdin, Out: os.Stdout, ErrOut: os.Stderr}
-	err := plugin.NewCmdRoot(streams).ExecuteContext(ctx)
+	err := plugin.Execute(ctx, streams, os.Args[1:])
 	stop()
 	if err == nil {
 		return

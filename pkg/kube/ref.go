@@ -25,6 +25,13 @@ func (r Ref) String() string {
 	return r.kindGroup() + "/" + r.Name
 }
 
+// RefOf names obj from its own apiVersion, kind, namespace and name, without asking a cluster
+// which resource serves it (Resource stays empty).
+func RefOf(obj *unstructured.Unstructured) Ref {
+	gvk := obj.GroupVersionKind()
+	return Ref{Group: gvk.Group, Version: gvk.Version, Kind: gvk.Kind, Namespace: obj.GetNamespace(), Name: obj.GetName()}
+}
+
 // kindGroup is the lower-case kind, followed by the group unless it is the core group.
 func (r Ref) kindGroup() string {
 	kind := strings.ToLower(r.Kind)

@@ -3,38 +3,31 @@ package plugin
 import (
 	"context"
 	"fmt"
+	"io"
 	"strings"
+
+	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 
 	"github.com/kubectl-promteam/kubectl-promteam/pkg/kube"
 	"github.com/kubectl-promteam/kubectl-promteam/pkg/manifests"
 	"github.com/kubectl-promteam/kubectl-promteam/pkg/termtext"
 )
 
-func (o *CreateOptions) dryRunMode() kube.DryRun {
-	switch o.dryRun {
-	case "client":
-		return kube.DryRunClient
-	case "server":
-		return kube.DryRunServer
-	}
-	return kube.DryRunNone
-}
-
 // runApply checks every permission the stack needs, then applies it object by object, printing
 // a line per object as kubectl does. When a permission is missing it applies nothing.
 func (o *CreateOptions) runApply(ctx context.Context, stack manifests.Stack) error {
-	if ctx == nil {
-		ctx = context.Background()
-	}
-	client, err := kube.NewClient(o.configFlags)
-	if err != nil {
-		return err
-	}
 	maps, err := stack.Maps()
 	if err != nil {
 		return err
 	}
 	objs := kube.Objects(maps)
+	if o.dryRun.mode == kube.DryRunClient {
+		return o.printClientDryRun(objs)
+	}
+	client, err := kube.NewClient(o.configFlags)
+	if err != nil {
+		return err
+	}
 	missing, err := client.Preflight(ctx, objs, o.createNamespace)
 	if err != nil {
 		return err
@@ -43,14 +36,7 @@ func (o *CreateOptions) runApply(ctx context.Context, stack manifests.Stack) err
 		user, _ := client.User(ctx)
 		return &ExitError{Code: 1, Err: preflightError(user, o.spec.Namespace, missing)}
 	}
-	dry := o.dryRunMode()
-	suffix := ""
-	switch dry {
-	case kube.DryRunClient:
-		suffix = " (dry run)"
-	case kube.DryRunServer:
-		suffix = " (server dry run)"
-	}
+	dry, suffix := o.dryRun.mode, o.dryRun.suffix()
 	show := func(r kube.ApplyResult) {
 		fmt.Fprintf(o.Out, "%s %s%s\n", r.Ref, r.Action, suffix)
 		if r.Note != "" {
@@ -69,6 +55,23 @@ func (o *CreateOptions) runApply(ctx context.Context, stack manifests.Stack) err
 		show(r)
 	}
 	return err
+}
+
+// printClientDryRun names what --apply would send, as kubectl apply --dry-run=client does, and
+// contacts no cluster: what the API server would make of it is --dry-run=server's question.
+func (o *CreateOptions) printClientDryRun(objs []*unstructured.Unstructured) error {
+	var b strings.Builder
+	if o.createNamespace {
+		fmt.Fprintf(&b, "namespace/%s would be created if missing%s\n", o.spec.Namespace, o.dryRun.suffix())
+	}
+	for _, obj := range objs {
+		fmt.Fprintf(&b, "%s would be applied%s\n", kube.RefOf(obj), o.dryRun.suffix())
+	}
+	if _, err := io.WriteString(o.Out, b.String()); err != nil {
+		return err
+	}
+	fmt.Fprintln(o.ErrOut, "note: a client dry run sends nothing, so permissions and admission were not checked; --dry-run=server checks them")
+	return nil
 }
 
 // preflightError lists every missing permission and the commands that grant them, so an admin

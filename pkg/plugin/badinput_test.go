@@ -102,6 +102,14 @@ func TestBadInputThroughTheBinary(t *testing.T) {
 		{"delete slash team", []string{"delete", "a/b", "--yes"}, []string{`invalid team name "a/b"`}},
 		{"diff slash team", []string{"diff", "a/b"}, []string{`invalid team name "a/b"`}},
 		{"list timeout", []string{"list", "--timeout", "0s"}, []string{`invalid --timeout "0s"`, "positive"}},
+		{"list output", []string{"list", "-o", "xml"}, []string{`invalid --output "xml"`, "use table, wide, json or yaml"}},
+		{"version output", []string{"version", "-o", "wide"}, []string{`invalid --output "wide"`, "use table, json or yaml"}},
+		{"create dry-run value", []string{"create", "team-a", "--dry-run=true"}, []string{`invalid --dry-run "true"`, "use none, client or server"}},
+		{"create server dry run without apply", []string{"create", "team-a", "--dry-run=server"}, []string{`invalid --dry-run "server"`, "add --apply"}},
+		{"delete dry-run value", []string{"delete", "team-a", "--dry-run=yes"}, []string{`invalid --dry-run "yes"`, "use none, client or server"}},
+		{"diff without team", []string{"diff"}, []string{"needs a team name"}},
+		{"diff unknown flag", []string{"diff", "team-a", "--bogus"}, []string{"unknown flag: --bogus"}},
+		{"diff bad value", []string{"diff", "team-a", "--retention", "15 days"}, []string{`invalid --retention "15 days"`}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

@@ -14,6 +14,7 @@ import (
 	"k8s.io/cli-runtime/pkg/genericclioptions"
 	"k8s.io/cli-runtime/pkg/genericiooptions"
 
+	"github.com/kubectl-promteam/kubectl-promteam/pkg/kube"
 	"github.com/kubectl-promteam/kubectl-promteam/pkg/manifests"
 )
 
@@ -22,7 +23,7 @@ type CreateOptions struct {
 	configFlags *genericclioptions.ConfigFlags
 	genericiooptions.IOStreams
 
-	output  string
+	output  *outputFlag
 	explain bool
 
 	presets             []string
@@ -51,7 +52,7 @@ type CreateOptions struct {
 	networkPolicy       bool
 
 	apply           bool
-	dryRun          string
+	dryRun          dryRunFlag
 	createNamespace bool
 	forceConflicts  bool
 	timeout         time.Duration // bounds --apply and diff
@@ -64,7 +65,7 @@ func NewCreateOptions(streams genericiooptions.IOStreams, configFlags *genericcl
 	return &CreateOptions{
 		configFlags:         configFlags,
 		IOStreams:           streams,
-		output:              "yaml",
+		output:              newOutputFlag(formatYAML, formatJSON),
 		presets:             []string{string(manifests.PresetEnvoy)},
 		retention:           manifests.DefaultRetention,
 		storage:             manifests.DefaultStorage,
@@ -144,17 +145,16 @@ func NewCmdCreate(streams genericiooptions.IOStreams, configFlags *genericcliopt
 			return o.Run(cmd.Context())
 		},
 	}
+	o.output.add(cmd, "yaml is a multi-document stream, json one v1 List")
 	o.AddFlags(cmd.Flags())
-	o.AddApplyFlags(cmd.Flags())
+	o.AddApplyFlags(cmd)
 	addTimeoutFlag(cmd.Flags(), &o.timeout)
 	o.registerCompletions(cmd)
-	_ = cmd.RegisterFlagCompletionFunc("dry-run", cobra.FixedCompletions([]string{"none", "client", "server"}, cobra.ShellCompDirectiveNoFileComp))
 	return cmd
 }
 
 // AddFlags binds every create flag to o, with o's values as defaults.
 func (o *CreateOptions) AddFlags(fs *pflag.FlagSet) {
-	fs.StringVarP(&o.output, "output", "o", o.output, "Output format: yaml (a multi-document stream) or json (one v1 List)")
 	fs.BoolVar(&o.explain, "explain", o.explain, "Print a plain-language account of the stack and the choices the flags made instead of the objects")
 
 	fs.StringSliceVar(&o.presets, "envoy", o.presets, "Envoy scrape preset, repeatable: "+manifests.PresetNames())
@@ -186,16 +186,16 @@ func (o *CreateOptions) AddFlags(fs *pflag.FlagSet) {
 }
 
 // AddApplyFlags binds the flags that send the stack to the cluster.
-func (o *CreateOptions) AddApplyFlags(fs *pflag.FlagSet) {
+func (o *CreateOptions) AddApplyFlags(cmd *cobra.Command) {
+	fs := cmd.Flags()
 	fs.BoolVar(&o.apply, "apply", o.apply, "Apply the stack with server-side apply (field manager kubectl-promteam) after checking the permissions it needs")
-	fs.StringVar(&o.dryRun, "dry-run", o.dryRun, "With --apply: client (nothing is sent) or server (the API server validates and admits, nothing is stored)")
+	addDryRunFlag(cmd, &o.dryRun, "with --apply, client sends nothing and server has the API server validate and admit without storing")
 	fs.BoolVar(&o.createNamespace, "create-namespace", o.createNamespace, "With --apply: create the namespace if it does not exist")
 	fs.BoolVar(&o.forceConflicts, "force-conflicts", o.forceConflicts, "With --apply: take over fields another field manager owns")
 }
 
 func (o *CreateOptions) registerCompletions(cmd *cobra.Command) {
 	noFiles := cobra.ShellCompDirectiveNoFileComp
-	_ = cmd.RegisterFlagCompletionFunc("output", cobra.FixedCompletions([]string{"yaml", "json"}, noFiles))
 	_ = cmd.RegisterFlagCompletionFunc("envoy", cobra.FixedCompletions(strings.Split(manifests.PresetNames(), ", "), noFiles))
 	_ = cmd.RegisterFlagCompletionFunc("envoy-namespace", namespaceCompletion(o.configFlags))
 	for _, name := range []string{"retention", "scrape-interval", "envoy-scrape-interval", "evaluation-interval"} {
@@ -322,16 +322,12 @@ func (o *CreateOptions) namespace() (string, error) {
 
 // Validate checks the options as a whole.
 func (o *CreateOptions) Validate() error {
-	if o.output != "yaml" && o.output != "json" {
-		return &manifests.FieldError{Field: "output", Value: o.output, Reason: "use yaml or json"}
-	}
-	switch o.dryRun {
-	case "", "none", "client", "server":
-	default:
-		return &manifests.FieldError{Field: "dry-run", Value: o.dryRun, Reason: "use none, client or server"}
-	}
 	if !o.apply {
-		for flag, set := range map[string]bool{"dry-run": o.dryRun != "" && o.dryRun != "none", "create-namespace": o.createNamespace, "force-conflicts": o.forceConflicts} {
+		// Printing is a client dry run already; a server dry run needs something to send.
+		if o.dryRun.mode == kube.DryRunServer {
+			return &manifests.FieldError{Field: "dry-run", Value: o.dryRun.String(), Reason: "asks the API server to check what --apply would send; add --apply"}
+		}
+		for flag, set := range map[string]bool{"create-namespace": o.createNamespace, "force-conflicts": o.forceConflicts} {
 			if set {
 				return &manifests.FieldError{Field: flag, Value: "true", Reason: "only applies with --apply"}
 			}
@@ -360,7 +356,7 @@ func (o *CreateOptions) Run(ctx context.Context) error {
 	switch {
 	case o.explain:
 		err = stack.Explain(&buf)
-	case o.output == "json":
+	case o.output.format() == formatJSON:
 		err = stack.WriteJSON(&buf)
 	default:
 		err = stack.WriteYAML(&buf)

@@ -2,6 +2,7 @@ package plugin
 
 import (
 	"bytes"
+	"context"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -51,9 +52,7 @@ func createCases() []createCase {
 func run(t testing.TB, args ...string) (stdout, stderr string, err error) {
 	t.Helper()
 	streams, _, out, errOut := genericiooptions.NewTestIOStreams()
-	cmd := NewCmdRoot(streams)
-	cmd.SetArgs(args)
-	err = cmd.Execute()
+	err = Execute(context.Background(), streams, args)
 	return out.String(), errOut.String(), err
 }
 

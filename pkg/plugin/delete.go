@@ -25,7 +25,7 @@ type DeleteOptions struct {
 	genericiooptions.IOStreams
 
 	team      string
-	dryRun    bool
+	dryRun    dryRunFlag
 	yes       bool
 	purgeData bool
 	timeout   time.Duration
@@ -51,7 +51,8 @@ Services, budget, policy, statsd exporter and dashboard.
 The Prometheus' data volumes (PersistentVolumeClaims the operator made) are kept unless
 --purge-data is given. On a terminal it asks before deleting; --yes does not ask.`,
 		Example: `  kubectl promteam delete team-a -n team-a
-  kubectl promteam delete team-a -n team-a --dry-run
+  kubectl promteam delete team-a -n team-a --dry-run=client
+  kubectl promteam delete team-a -n team-a --dry-run=server
   kubectl promteam delete team-a -n team-a --yes --purge-data`,
 		Args:              exactlyOneArg("team name"),
 		ValidArgsFunction: teamCompletion(configFlags),
@@ -66,7 +67,7 @@ The Prometheus' data volumes (PersistentVolumeClaims the operator made) are kept
 			return o.Run(cmd.Context())
 		},
 	}
-	cmd.Flags().BoolVar(&o.dryRun, "dry-run", o.dryRun, "Only print what would be deleted")
+	addDryRunFlag(cmd, &o.dryRun, "client lists what would be deleted, server has the API server admit each deletion without doing it")
 	cmd.Flags().BoolVarP(&o.yes, "yes", "y", o.yes, "Do not ask for confirmation")
 	cmd.Flags().BoolVar(&o.purgeData, "purge-data", o.purgeData, "Also delete the Prometheus data volumes (PersistentVolumeClaims)")
 	addTimeoutFlag(cmd.Flags(), &o.timeout)
@@ -98,7 +99,7 @@ func (o *DeleteOptions) Run(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
-	if !o.dryRun && !o.yes {
+	if o.dryRun.mode == kube.DryRunNone && !o.yes {
 		if !o.isTerminal(o.In) {
 			return errors.New("refusing to delete without confirmation: pass --yes (standard input is not a terminal)")
 		}
@@ -113,11 +114,7 @@ func (o *DeleteOptions) Run(ctx context.Context) error {
 			return nil
 		}
 	}
-	dry := kube.DryRunNone
-	suffix := ""
-	if o.dryRun {
-		dry, suffix = kube.DryRunClient, " (dry run)"
-	}
+	dry, suffix := o.dryRun.mode, o.dryRun.suffix()
 	targets := refs
 	if o.purgeData {
 		targets = append(targets, pvcs...)

@@ -3,6 +3,7 @@ package plugin
 import (
 	"context"
 	"fmt"
+	"strconv"
 
 	"github.com/spf13/cobra"
 	"k8s.io/cli-runtime/pkg/genericclioptions"
@@ -25,40 +26,50 @@ live, object by object, as a unified diff.
 
 Exit status: 0 when nothing would change, 1 when something would, 2 on error (as kubectl diff).`,
 		Example:           `  kubectl promteam diff team-a -n team-a --retention 30d`,
+		Annotations:       map[string]string{errorExitAnnotation: strconv.Itoa(diffErrorExit)},
 		Args:              exactlyOneArg("team name"),
 		ValidArgsFunction: teamCompletion(configFlags),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			if err := o.Complete(cmd, args); err != nil {
-				return &ExitError{Code: 2, Err: err}
+				return err
 			}
 			if err := o.spec.Validate(); err != nil {
-				return &ExitError{Code: 2, Err: err}
+				return err
 			}
 			if err := validateTimeout(o.timeout); err != nil {
-				return &ExitError{Code: 2, Err: err}
+				return err
 			}
-			diffs, err := boundCall(cmd.Context(), o.configFlags, o.timeout, o.runDiff)
-			if err != nil {
-				return &ExitError{Code: 2, Err: err}
-			}
-			changed, err := o.printDiffs(diffs)
-			if err != nil {
-				return &ExitError{Code: 2, Err: err}
-			}
-			if changed {
-				return &ExitError{Code: 1}
-			}
-			return nil
+			return o.diff(cmd.Context())
 		},
 	}
 	o.AddFlags(cmd.Flags())
 	addTimeoutFlag(cmd.Flags(), &o.timeout)
-	// Output and explain belong to create's printing.
-	for _, name := range []string{"output", "explain"} {
-		_ = cmd.Flags().MarkHidden(name)
-	}
+	// Explain belongs to create's printing.
+	_ = cmd.Flags().MarkHidden("explain")
 	o.registerCompletions(cmd)
 	return cmd
+}
+
+// diff's exit statuses, as kubectl diff's: changes pending is not an error.
+const (
+	diffChangesExit = 1
+	diffErrorExit   = 2
+)
+
+// diff prints what create --apply would change; changes pending leave with diffChangesExit.
+func (o *CreateOptions) diff(ctx context.Context) error {
+	diffs, err := boundCall(ctx, o.configFlags, o.timeout, o.runDiff)
+	if err != nil {
+		return err
+	}
+	changed, err := o.printDiffs(diffs)
+	if err != nil {
+		return err
+	}
+	if changed {
+		return &ExitError{Code: diffChangesExit}
+	}
+	return nil
 }
 
 // runDiff asks the API server what create --apply would change.

@@ -3,8 +3,8 @@ package plugin
 import (
 	"bytes"
 	"context"
-	"encoding/json"
 	"fmt"
+	"io"
 	"strings"
 	"text/tabwriter"
 	"time"
@@ -13,7 +13,6 @@ import (
 	"k8s.io/apimachinery/pkg/util/duration"
 	"k8s.io/cli-runtime/pkg/genericclioptions"
 	"k8s.io/cli-runtime/pkg/genericiooptions"
-	"sigs.k8s.io/yaml"
 
 	"github.com/kubectl-promteam/kubectl-promteam/pkg/kube"
 	"github.com/kubectl-promteam/kubectl-promteam/pkg/termtext"
@@ -25,14 +24,15 @@ type ListOptions struct {
 	genericiooptions.IOStreams
 
 	allNamespaces bool
-	output        string
+	output        *outputFlag
 	timeout       time.Duration
 	now           func() time.Time
 }
 
 // NewCmdList builds `list`.
 func NewCmdList(streams genericiooptions.IOStreams, configFlags *genericclioptions.ConfigFlags) *cobra.Command {
-	o := &ListOptions{configFlags: configFlags, IOStreams: streams, now: time.Now, timeout: defaultTimeout}
+	o := &ListOptions{configFlags: configFlags, IOStreams: streams, now: time.Now, timeout: defaultTimeout,
+		output: newOutputFlag(formatTable, formatWide, formatJSON, formatYAML)}
 	cmd := &cobra.Command{
 		Use:   "list [flags]",
 		Short: "List the team stacks of a namespace or the cluster",
@@ -48,22 +48,21 @@ kubectl promteam doctor TEAM explains).`,
 		Args:              cobra.NoArgs,
 		ValidArgsFunction: cobra.NoFileCompletions,
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			switch o.output {
-			case "", "wide", "json", "yaml":
-			default:
-				return flagError("output", o.output, fmt.Errorf("use wide, json or yaml"))
-			}
-			if err := validateTimeout(o.timeout); err != nil {
+			if err := o.Validate(); err != nil {
 				return err
 			}
 			return o.Run(cmd.Context())
 		},
 	}
 	cmd.Flags().BoolVarP(&o.allNamespaces, "all-namespaces", "A", o.allNamespaces, "List the stacks of every namespace")
-	cmd.Flags().StringVarP(&o.output, "output", "o", o.output, "Output format: wide, json or yaml (default: a table)")
+	o.output.add(cmd, "wide adds shards, retention size, the Envoy namespace and the first condition's message")
 	addTimeoutFlag(cmd.Flags(), &o.timeout)
-	_ = cmd.RegisterFlagCompletionFunc("output", cobra.FixedCompletions([]string{"wide", "json", "yaml"}, cobra.ShellCompDirectiveNoFileComp))
 	return cmd
+}
+
+// Validate checks the options as a whole.
+func (o *ListOptions) Validate() error {
+	return validateTimeout(o.timeout)
 }
 
 // Run lists the stacks.
@@ -86,9 +85,9 @@ func (o *ListOptions) Run(ctx context.Context) error {
 		return err
 	}
 	var buf bytes.Buffer
-	switch o.output {
-	case "json", "yaml":
-		err = writeStackList(&buf, o.output, stacks, o.now())
+	switch {
+	case o.output.structured():
+		err = writeStackList(&buf, o.output.format(), stacks, o.now())
 	default:
 		if len(stacks) == 0 {
 			where := "namespace " + ns
@@ -98,7 +97,7 @@ func (o *ListOptions) Run(ctx context.Context) error {
 			fmt.Fprintf(o.ErrOut, "No team stacks found in %s.\n", where)
 			return nil
 		}
-		err = writeStackTable(&buf, stacks, o.allNamespaces, o.output == "wide", o.now())
+		err = writeStackTable(&buf, stacks, o.allNamespaces, o.output.format() == formatWide, o.now())
 	}
 	if err != nil {
 		return err
@@ -208,7 +207,7 @@ type stackCondition struct {
 	Message string `json:"message,omitempty"`
 }
 
-func writeStackList(w *bytes.Buffer, format string, stacks []kube.StackSummary, now time.Time) error {
+func writeStackList(w io.Writer, format string, stacks []kube.StackSummary, now time.Time) error {
 	items := make([]stackItem, 0, len(stacks))
 	for _, s := range stacks {
 		envoy := []string{}
@@ -226,17 +225,5 @@ func writeStackList(w *bytes.Buffer, format string, stacks []kube.StackSummary, 
 		})
 	}
 	list := map[string]any{"apiVersion": "promteam.io/v1alpha1", "kind": "TeamStackList", "items": items}
-	out, err := json.MarshalIndent(list, "", "  ")
-	if err != nil {
-		return err
-	}
-	if format == "yaml" {
-		if out, err = yaml.JSONToYAML(out); err != nil {
-			return err
-		}
-		w.Write(out)
-		return nil
-	}
-	w.Write(append(termtext.JSON(out), '\n'))
-	return nil
+	return writeDocument(w, format, list)
 }

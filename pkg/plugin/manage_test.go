@@ -119,6 +119,14 @@ spec:
 	if out, _, _ := as(t, c, kubetest.Admin, diffArgs...); out != "" {
 		t.Errorf("delete --dry-run deleted something:\n%s", out)
 	}
+	// A server dry run asks the API server to admit each deletion, and deletes nothing.
+	out, _, err = as(t, c, kubetest.Admin, "delete", "team-a", "-n", ns, "--dry-run=server")
+	if err != nil || !strings.Contains(out, "prometheus.monitoring.coreos.com/team-a deleted (server dry run)") {
+		t.Errorf("delete --dry-run=server: %v\n%s", err, out)
+	}
+	if out, _, _ := as(t, c, kubetest.Admin, diffArgs...); out != "" {
+		t.Errorf("delete --dry-run=server deleted something:\n%s", out)
+	}
 	// Without a terminal or --yes, delete refuses.
 	if _, _, err := as(t, c, kubetest.Admin, "delete", "team-a", "-n", ns); err == nil || !strings.Contains(err.Error(), "--yes") {
 		t.Errorf("delete without --yes: %v", err)

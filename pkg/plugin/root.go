@@ -3,6 +3,7 @@
 package plugin
 
 import (
+	"context"
 	"errors"
 	"fmt"
 	"io"
@@ -79,16 +80,22 @@ func setFlagErrors(cmd *cobra.Command) {
 		} else {
 			err = fmt.Errorf("%w (see '%s --help')", err, c.CommandPath())
 		}
-		return withErrorExit(c, err)
+		return err
 	})
 	for _, c := range cmd.Commands() {
 		setFlagErrors(c)
 	}
 }
 
+// acceptedValues is a flag value that knows what it accepts.
+type acceptedValues interface{ accepted() string }
+
 func acceptedFor(f *pflag.Flag) string {
+	if a, ok := f.Value.(acceptedValues); ok {
+		return a.accepted()
+	}
 	switch f.Value.Type() {
-	case "int32", "int":
+	case "int32", "int", "int64":
 		return "use a whole number such as " + f.DefValue
 	case "bool":
 		return "use true or false"
@@ -116,10 +123,20 @@ func (e *ExitError) Unwrap() error { return e.Err }
 // something else (compare's FAIL).
 const errorExitAnnotation = "promteam.io/error-exit"
 
-// withErrorExit gives err the exit status c's annotation asks for.
+// Execute runs the command line. Every error, whether from a flag, an argument or the run
+// itself, leaves with the exit status its command documents.
+func Execute(ctx context.Context, streams genericiooptions.IOStreams, args []string) error {
+	root := NewCmdRoot(streams)
+	root.SetArgs(args)
+	cmd, err := root.ExecuteContextC(ctx)
+	return withErrorExit(cmd, err)
+}
+
+// withErrorExit gives err the exit status c's annotation asks for, unless it carries its own.
 func withErrorExit(c *cobra.Command, err error) error {
-	if err == nil {
-		return nil
+	var exit *ExitError
+	if err == nil || c == nil || errors.As(err, &exit) {
+		return err
 	}
 	if code, convErr := strconv.Atoi(c.Annotations[errorExitAnnotation]); convErr == nil {
 		return &ExitError{Code: code, Err: err}

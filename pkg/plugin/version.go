@@ -1,13 +1,11 @@
 package plugin
 
 import (
-	"encoding/json"
 	"fmt"
 	"runtime/debug"
 
 	"github.com/spf13/cobra"
 	"k8s.io/cli-runtime/pkg/genericiooptions"
-	"sigs.k8s.io/yaml"
 )
 
 // Set at build time with -ldflags "-X github.com/kubectl-promteam/kubectl-promteam/pkg/plugin.version=…".
@@ -56,36 +54,20 @@ func currentBuild() BuildInfo {
 
 // NewCmdVersion prints the version, commit and build date.
 func NewCmdVersion(streams genericiooptions.IOStreams) *cobra.Command {
-	var output string
+	output := newOutputFlag(formatTable, formatJSON, formatYAML)
 	cmd := &cobra.Command{
 		Use:   "version",
 		Short: "Print the version, commit and build date",
 		Args:  cobra.NoArgs,
 		RunE: func(*cobra.Command, []string) error {
 			b := currentBuild()
-			switch output {
-			case "":
-				_, err := fmt.Fprintf(streams.Out, "kubectl-promteam %s (commit %s, built %s, %s)\n", b.Version, b.Commit, b.Date, b.GoVersion)
-				return err
-			case "json":
-				out, err := json.MarshalIndent(b, "", "  ")
-				if err != nil {
-					return err
-				}
-				_, err = fmt.Fprintf(streams.Out, "%s\n", out)
-				return err
-			case "yaml":
-				out, err := yaml.Marshal(b)
-				if err != nil {
-					return err
-				}
-				_, err = streams.Out.Write(out)
-				return err
+			if output.structured() {
+				return writeDocument(streams.Out, output.format(), b)
 			}
-			return fmt.Errorf("invalid --output %q: use json or yaml", output)
+			_, err := fmt.Fprintf(streams.Out, "kubectl-promteam %s (commit %s, built %s, %s)\n", b.Version, b.Commit, b.Date, b.GoVersion)
+			return err
 		},
 	}
-	cmd.Flags().StringVarP(&output, "output", "o", "", "Output format: json or yaml (default: one line of text)")
-	_ = cmd.RegisterFlagCompletionFunc("output", cobra.FixedCompletions([]string{"json", "yaml"}, cobra.ShellCompDirectiveNoFileComp))
+	output.add(cmd, "table is one line of text")
 	return cmd
 }
