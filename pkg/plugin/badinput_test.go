@@ -12,8 +12,8 @@ import (
 )
 
 // TestBadInputThroughTheBinary runs the real binary: every mistake is one line on stderr that
-// names the flag and what it accepts, exit code 1 (3 for compare, whose 1 is FAIL), and nothing
-// on stdout.
+// names the flag and what it accepts, the command's error exit status (1; 2 for diff and doctor,
+// 3 for compare, whose 1 and 2 are verdicts), and nothing on stdout.
 func TestBadInputThroughTheBinary(t *testing.T) {
 	bin := binary(t)
 	tests := []struct {
@@ -86,7 +86,10 @@ func TestBadInputThroughTheBinary(t *testing.T) {
 		{"compare p99", []string{"compare", "--demo", "--baseline", "shop_checkout-primary_8080", "--canary", "shop_checkout-canary_8080", "--max-p99-increase", "lots"}, []string{"--max-p99-increase", "10%"}},
 		{"compare success rate", []string{"compare", "--demo", "--baseline", "shop_checkout-primary_8080", "--canary", "shop_checkout-canary_8080", "--min-success-rate", "120"}, []string{"--min-success-rate"}},
 		{"compare alpha", []string{"compare", "--demo", "--baseline", "shop_checkout-primary_8080", "--canary", "shop_checkout-canary_8080", "--alpha", "2"}, []string{"--alpha", "0.05"}},
-		{"compare output", []string{"compare", "--demo", "--baseline", "shop_checkout-primary_8080", "--canary", "shop_checkout-canary_8080", "-o", "yaml"}, []string{`invalid --output "yaml"`, "text or json"}},
+		{"compare output", []string{"compare", "--demo", "--baseline", "shop_checkout-primary_8080", "--canary", "shop_checkout-canary_8080", "-o", "xml"}, []string{`invalid --output "xml"`, "use table, json or yaml"}},
+		{"top output", []string{"top", "--demo", "-o", "text"}, []string{`invalid --output "text"`, "use table, wide, json or yaml"}},
+		{"doctor output", []string{"doctor", "team-a", "-o", "wide"}, []string{`invalid --output "wide"`, "use table, json or yaml"}},
+		{"doctor without team", []string{"doctor"}, []string{"needs a team name"}},
 		{"compare two teams", []string{"compare", "a", "b", "--baseline", "shop_checkout-primary_8080", "--canary", "shop_checkout-canary_8080"}, []string{"at most one team name"}},
 		{"compare unknown flag", []string{"compare", "--demo", "--baseline", "shop_checkout-primary_8080", "--canary", "shop_checkout-canary_8080", "--canery", "x"}, []string{"unknown flag: --canery"}},
 		{"top source", []string{"top", "--demo", "--source", "recorded"}, []string{`invalid --source "recorded"`, "auto, rules, raw"}},
@@ -123,7 +126,9 @@ func TestBadInputThroughTheBinary(t *testing.T) {
 			case "compare":
 				want = compareErrorExit
 			case "diff":
-				want = 2
+				want = diffErrorExit
+			case "doctor":
+				want = doctorErrorExit
 			}
 			var exit *exec.ExitError
 			if !errors.As(err, &exit) || exit.ExitCode() != want {

@@ -19,6 +19,7 @@ import (
 
 	"github.com/kubectl-promteam/kubectl-promteam/pkg/compare"
 	"github.com/kubectl-promteam/kubectl-promteam/pkg/promql"
+	"github.com/kubectl-promteam/kubectl-promteam/pkg/termtext"
 	"github.com/kubectl-promteam/kubectl-promteam/pkg/traffic"
 	"github.com/kubectl-promteam/kubectl-promteam/pkg/tui"
 )
@@ -38,7 +39,7 @@ type CompareOptions struct {
 	window   time.Duration
 	step     time.Duration
 	dialect  string
-	output   string
+	output   *outputFlag
 	watch    bool
 	interval time.Duration
 
@@ -84,8 +85,9 @@ func NewCmdCompare(streams genericiooptions.IOStreams, configFlags *genericcliop
 	t := compare.DefaultThresholds()
 	o := &CompareOptions{
 		configFlags: configFlags, IOStreams: streams, prom: NewPrometheusFlags(configFlags),
-		window: 5 * time.Minute, step: 30 * time.Second, dialect: "auto", output: "text", interval: 5 * time.Second,
+		window: 5 * time.Minute, step: 30 * time.Second, dialect: "auto", interval: 5 * time.Second,
 		maxP99Increase: "10%", maxSuccessDrop: "1", minRequests: t.MinRequests, alpha: t.Alpha,
+		output: newOutputFlag(formatTable, formatJSON, formatYAML).alias("text", formatTable),
 	}
 	cmd := &cobra.Command{
 		Use:               "compare [TEAM] --baseline CLUSTER --canary CLUSTER [flags]",
@@ -112,8 +114,8 @@ func NewCmdCompare(streams genericiooptions.IOStreams, configFlags *genericcliop
 		},
 	}
 	o.AddFlags(cmd.Flags())
+	o.output.add(cmd, "table is the verdict and a line per check")
 	noFiles := cobra.ShellCompDirectiveNoFileComp
-	_ = cmd.RegisterFlagCompletionFunc("output", cobra.FixedCompletions([]string{"text", "json"}, noFiles))
 	_ = cmd.RegisterFlagCompletionFunc("dialect", cobra.FixedCompletions(strings.Split(promql.DialectNames(), ", "), noFiles))
 	return cmd
 }
@@ -131,7 +133,6 @@ func (o *CompareOptions) AddFlags(fs *pflag.FlagSet) {
 	fs.Float64Var(&o.minRequests, "min-requests", o.minRequests, "Requests each version needs in the window; with fewer the verdict is INCONCLUSIVE")
 	fs.Float64Var(&o.alpha, "alpha", o.alpha, "Significance level of the tests")
 	fs.StringVar(&o.dialect, "dialect", o.dialect, "Envoy label dialect: "+promql.DialectNames())
-	fs.StringVarP(&o.output, "output", "o", o.output, "Output format: text or json")
 	fs.BoolVar(&o.watch, "watch", o.watch, "Refresh the comparison live (on a terminal)")
 	fs.DurationVar(&o.interval, "interval", o.interval, "Refresh interval of --watch")
 }
@@ -162,8 +163,6 @@ func (o *CompareOptions) Complete(cmd *cobra.Command, args []string) error {
 		return flagError("min-requests", fmt.Sprint(o.minRequests), errors.New("use a finite number, 0 or more, e.g. 100"))
 	case !(o.alpha > 0 && o.alpha < 1):
 		return flagError("alpha", fmt.Sprint(o.alpha), errors.New("use a probability between 0 and 1, e.g. 0.05"))
-	case o.output != "text" && o.output != "json":
-		return flagError("output", o.output, errors.New("use text or json"))
 	case o.interval < time.Second:
 		return flagError("interval", o.interval.String(), errors.New("use 1s or more, e.g. 5s"))
 	}
@@ -240,9 +239,12 @@ func (o *CompareOptions) Run(ctx context.Context) (int, error) {
 		return 0, err
 	}
 	var buf bytes.Buffer
-	if o.output == "json" {
+	switch o.output.format() {
+	case formatJSON:
 		err = compare.RenderJSON(&buf, res)
-	} else {
+	case formatYAML:
+		err = compareYAML(&buf, res)
+	default:
 		err = compare.RenderText(&buf, res)
 	}
 	if err != nil {
@@ -252,6 +254,17 @@ func (o *CompareOptions) Run(ctx context.Context) (int, error) {
 		return 0, err
 	}
 	return res.Verdict.ExitCode(), nil
+}
+
+// compareYAML writes the comparison's JSON document as YAML.
+func compareYAML(buf *bytes.Buffer, res compare.Result) error {
+	var doc bytes.Buffer
+	if err := compare.RenderJSON(&doc, res); err != nil {
+		return err
+	}
+	out, err := termtext.YAML(doc.Bytes())
+	buf.Write(out)
+	return err
 }
 
 // The comparison top opens on two marked rows uses compare's default window and step.

@@ -2,9 +2,9 @@ package plugin
 
 import (
 	"context"
-	"encoding/json"
 	"fmt"
 	"io"
+	"strconv"
 	"time"
 
 	"github.com/spf13/cobra"
@@ -17,7 +17,6 @@ import (
 	"github.com/kubectl-promteam/kubectl-promteam/pkg/doctor/kubecluster"
 	"github.com/kubectl-promteam/kubectl-promteam/pkg/doctor/promhttp"
 	"github.com/kubectl-promteam/kubectl-promteam/pkg/prom"
-	"github.com/kubectl-promteam/kubectl-promteam/pkg/termtext"
 )
 
 // DoctorOptions holds the doctor flags.
@@ -26,7 +25,7 @@ type DoctorOptions struct {
 	genericiooptions.IOStreams
 
 	team          string
-	output        string
+	output        *outputFlag
 	prometheusURL string
 	viaProxy      bool
 	wait          time.Duration
@@ -35,7 +34,8 @@ type DoctorOptions struct {
 
 // NewCmdDoctor builds `doctor TEAM`.
 func NewCmdDoctor(streams genericiooptions.IOStreams, configFlags *genericclioptions.ConfigFlags) *cobra.Command {
-	o := &DoctorOptions{configFlags: configFlags, IOStreams: streams, wait: doctor.DefaultReconcileWait, timeout: defaultDoctorTimeout}
+	o := &DoctorOptions{configFlags: configFlags, IOStreams: streams, wait: doctor.DefaultReconcileWait, timeout: defaultDoctorTimeout,
+		output: newOutputFlag(formatTable, formatJSON, formatYAML).alias("text", formatTable)}
 	cmd := &cobra.Command{
 		Use:   "doctor TEAM [flags]",
 		Short: "Explain why a team's monitoring is broken, and how to fix it",
@@ -61,18 +61,16 @@ every failure:
 Prometheus is reached through a port-forward to one of its pods (as kubectl promteam
 port-forward does), through the API server's service proxy with --via-proxy, or at
 --prometheus-url; when it cannot be reached the live checks are skipped with the reason. The
-exit status is 1 when a check failed.`,
+exit status is 1 when a check failed and 2 on error.`,
 		Example: `  kubectl promteam doctor team-a -n team-a
   kubectl promteam doctor team-a -n team-a -o json
   kubectl promteam doctor team-a -n team-a --via-proxy
   kubectl promteam doctor team-a -n team-a --prometheus-url http://localhost:9090`,
+		Annotations:       map[string]string{errorExitAnnotation: strconv.Itoa(doctorErrorExit)},
 		Args:              exactlyOneArg("team name"),
 		ValidArgsFunction: teamCompletion(configFlags),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			o.team = args[0]
-			if o.output != "" && o.output != "json" && o.output != "text" {
-				return flagError("output", o.output, fmt.Errorf("use text or json"))
-			}
 			if o.viaProxy && o.prometheusURL != "" {
 				return flagError("via-proxy", "true", fmt.Errorf("--prometheus-url names Prometheus directly; use one of the two"))
 			}
@@ -94,12 +92,11 @@ exit status is 1 when a check failed.`,
 			return o.Run(cmd.Context())
 		},
 	}
-	cmd.Flags().StringVarP(&o.output, "output", "o", o.output, "Output format: text (default) or json")
+	o.output.add(cmd, "table is a line per check and the fix for each failure")
 	cmd.Flags().StringVar(&o.prometheusURL, "prometheus-url", o.prometheusURL, "Reach the team's Prometheus here instead of through a port-forward to its pod")
 	cmd.Flags().BoolVar(&o.viaProxy, "via-proxy", o.viaProxy, "Reach the team's Prometheus through the API server's service proxy instead of a port-forward (needs get and create on services/proxy)")
 	cmd.Flags().DurationVar(&o.wait, "wait", o.wait, "How long to wait for the operator to report on a Prometheus without status")
 	addTimeoutFlag(cmd.Flags(), &o.timeout)
-	_ = cmd.RegisterFlagCompletionFunc("output", cobra.FixedCompletions([]string{"text", "json"}, cobra.ShellCompDirectiveNoFileComp))
 	return cmd
 }
 
@@ -107,14 +104,20 @@ exit status is 1 when a check failed.`,
 // live checks against Prometheus.
 const defaultDoctorTimeout = 2 * time.Minute
 
-// Run checks the stack and prints the report, within --timeout; the exit status is 1 when a
-// check failed.
+// doctor's exit statuses: a failed check is its finding, not an error.
+const (
+	doctorFailedExit = 1
+	doctorErrorExit  = 2
+)
+
+// Run checks the stack and prints the report, within --timeout; the exit status is
+// doctorFailedExit when a check failed.
 func (o *DoctorOptions) Run(ctx context.Context) error {
 	ns, err := namespaceOf(o.configFlags)
 	if err != nil {
 		return err
 	}
-	if isTerminal(o.ErrOut) && o.output != "json" {
+	if isTerminal(o.ErrOut) && !o.output.structured() {
 		fmt.Fprintf(o.ErrOut, "Checking team %s in namespace %s…\n", o.team, ns)
 	}
 	report, err := boundCall(ctx, o.configFlags, o.timeout, func(ctx context.Context) (doctor.Report, error) {
@@ -123,19 +126,15 @@ func (o *DoctorOptions) Run(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
-	if o.output == "json" {
-		out, err := json.MarshalIndent(report, "", "  ")
-		if err != nil {
-			return err
-		}
-		if _, err := fmt.Fprintf(o.Out, "%s\n", termtext.JSON(out)); err != nil {
+	if o.output.structured() {
+		if err := writeDocument(o.Out, o.output.format(), report); err != nil {
 			return err
 		}
 	} else if err := report.WriteText(o.Out, isTerminal(o.Out) && !noColor()); err != nil {
 		return err
 	}
 	if report.Failed() {
-		return &ExitError{Code: 1}
+		return &ExitError{Code: doctorFailedExit}
 	}
 	return nil
 }

@@ -45,7 +45,7 @@ reported yet, NoOperator when none has after a minute (the operator does not wat
 kubectl promteam doctor TEAM explains).`,
 		Example: `  kubectl promteam list
   kubectl promteam list -A -o wide`,
-		Args:              cobra.NoArgs,
+		Args:              noArgs,
 		ValidArgsFunction: cobra.NoFileCompletions,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			if err := o.Validate(); err != nil {

@@ -27,11 +27,21 @@ type outputFlag struct {
 	value   string
 	given   bool
 	formats []string
+	aliases map[string]string // hidden names kept for scripts written against an earlier release
 }
 
 // newOutputFlag accepts formats; the first is the default.
 func newOutputFlag(formats ...string) *outputFlag {
 	return &outputFlag{value: formats[0], formats: formats}
+}
+
+// alias makes old a hidden name for format.
+func (f *outputFlag) alias(old, format string) *outputFlag {
+	if f.aliases == nil {
+		f.aliases = map[string]string{}
+	}
+	f.aliases[old] = format
+	return f
 }
 
 // add registers -o/--output on cmd with its completion; help follows the list of formats.
@@ -48,6 +58,9 @@ func (f *outputFlag) String() string { return f.value }
 func (f *outputFlag) Type() string   { return "string" }
 
 func (f *outputFlag) Set(s string) error {
+	if to, ok := f.aliases[s]; ok {
+		s = to
+	}
 	for _, format := range f.formats {
 		if s == format {
 			f.value, f.given = s, true

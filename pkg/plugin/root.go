@@ -165,6 +165,14 @@ func validateTeam(team string) error {
 	return nil
 }
 
+// noArgs rejects a positional argument, in the words exactlyOneArg uses.
+func noArgs(cmd *cobra.Command, args []string) error {
+	if len(args) > 0 {
+		return fmt.Errorf("%s takes no arguments, got %d (%s): %s", cmd.CommandPath(), len(args), strings.Join(args, " "), cmd.UseLine())
+	}
+	return nil
+}
+
 // exactlyOneArg rejects a missing or extra positional argument with the command's usage line.
 func exactlyOneArg(what string) cobra.PositionalArgs {
 	return func(cmd *cobra.Command, args []string) error {

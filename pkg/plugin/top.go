@@ -38,7 +38,7 @@ type TopOptions struct {
 	naming   string
 	source   string
 	once     bool
-	output   string
+	output   *outputFlag
 	sortBy   string
 	reverse  bool
 	filter   string
@@ -66,6 +66,7 @@ func NewTopOptions(streams genericiooptions.IOStreams, configFlags *genericcliop
 		dialect:     "auto",
 		naming:      string(traffic.NamingAuto),
 		source:      string(traffic.SourceAuto),
+		output:      newOutputFlag(formatTable, formatWide, formatJSON, formatYAML),
 		sortBy:      string(traffic.SortRPS),
 		minRPS:      1,
 		isTerminal:  isTerminal,
@@ -79,7 +80,8 @@ In a terminal it is a dashboard: arrows or j/k move, 1-8 sort by a column (again
 / filters, Enter drills into a cluster (status codes, timeouts, retries, overflows, ejections,
 pods, latency buckets), Esc goes back, m marks a baseline and then a canary and c compares the
 two live (see compare), p pauses, ? shows every key, q quits. When the output is not a terminal,
-or with --once, it prints one snapshot as a table (-o wide for more columns) or as JSON (-o json):
+or with --once, it prints one snapshot as a table (-o wide for more columns), as JSON (-o json) or as
+YAML (-o yaml):
 
   {"window": "1m", "source": "raw", "rows": [{"name": ..., "namespace": ..., "service": ..., "rps": ...,
    "success_rate": 0..1, "p50_ms": ..., "p90_ms": ..., "p99_ms": ..., "active_requests": ...}]}
@@ -130,8 +132,8 @@ func NewCmdTop(streams genericiooptions.IOStreams, configFlags *genericclioption
 		},
 	}
 	o.AddFlags(cmd.Flags())
+	o.output.add(cmd, "prints one snapshot (implies --once)")
 	noFiles := cobra.ShellCompDirectiveNoFileComp
-	_ = cmd.RegisterFlagCompletionFunc("output", cobra.FixedCompletions([]string{"table", "wide", "json"}, noFiles))
 	_ = cmd.RegisterFlagCompletionFunc("dialect", cobra.FixedCompletions(strings.Split(promql.DialectNames(), ", "), noFiles))
 	_ = cmd.RegisterFlagCompletionFunc("naming", cobra.FixedCompletions(strings.Split(traffic.NamingNames(), ", "), noFiles))
 	_ = cmd.RegisterFlagCompletionFunc("source", cobra.FixedCompletions(strings.Split(traffic.SourceNames(), ", "), noFiles))
@@ -152,7 +154,6 @@ func (o *TopOptions) AddFlags(fs *pflag.FlagSet) {
 	fs.StringVar(&o.naming, "naming", o.naming, "How cluster names map to namespace/service: "+traffic.NamingNames())
 	fs.StringVar(&o.source, "source", o.source, "Where cluster numbers come from: "+traffic.SourceNames()+" (auto: the recording rules when they exist and --window is not given)")
 	fs.BoolVar(&o.once, "once", o.once, "Print one snapshot and exit, even on a terminal")
-	fs.StringVarP(&o.output, "output", "o", o.output, "Snapshot format: table, wide or json (implies --once)")
 	fs.StringVar(&o.sortBy, "sort-by", o.sortBy, "Sort column: name, service, rps, success, p50, p90, p99, active")
 	fs.BoolVar(&o.reverse, "reverse", o.reverse, "Reverse the sort order")
 	fs.StringVar(&o.filter, "filter", o.filter, "Show only clusters whose name, namespace or service contains this text (a leading ! inverts)")
@@ -193,11 +194,6 @@ func flagError(flag, value string, err error) error {
 
 // Validate checks the options as a whole.
 func (o *TopOptions) Validate() error {
-	switch o.output {
-	case "", "table", "wide", "json":
-	default:
-		return flagError("output", o.output, errors.New("use table, wide or json"))
-	}
 	if o.window < 10*time.Second || o.window > 24*time.Hour {
 		return flagError("window", o.window.String(), errors.New("use 10s to 24h, at least four Envoy scrape intervals, e.g. 1m"))
 	}
@@ -243,7 +239,7 @@ func (o *TopOptions) Run(ctx context.Context) error {
 		}
 		src = c
 	}
-	if o.once || o.output != "" || !o.isTerminal(o.Out) {
+	if o.once || o.output.given || !o.isTerminal(o.Out) {
 		return o.snapshot(ctx, src, deadline)
 	}
 	var cmp tui.CompareFunc
@@ -287,11 +283,13 @@ func (o *TopOptions) snapshot(ctx context.Context, src source, deadline time.Tim
 	f.Rows = traffic.FilterRows(f.Rows, o.filter)
 	traffic.SortRows(f.Rows, o.sortKey, o.reverse)
 	var buf bytes.Buffer
-	switch o.output {
-	case "json":
+	switch o.output.format() {
+	case formatJSON:
 		err = traffic.RenderJSON(&buf, f)
+	case formatYAML:
+		err = renderYAML(&buf, f)
 	default:
-		err = traffic.RenderTable(&buf, f, o.output == "wide")
+		err = traffic.RenderTable(&buf, f, o.output.format() == formatWide)
 	}
 	if err != nil {
 		return err
@@ -300,6 +298,17 @@ func (o *TopOptions) snapshot(ctx context.Context, src source, deadline time.Tim
 		fmt.Fprintf(o.ErrOut, "warning: %s\n", termtext.Sanitize(w))
 	}
 	_, err = o.Out.Write(buf.Bytes())
+	return err
+}
+
+// renderYAML writes the snapshot's JSON document as YAML.
+func renderYAML(buf *bytes.Buffer, f traffic.Frame) error {
+	var doc bytes.Buffer
+	if err := traffic.RenderJSON(&doc, f); err != nil {
+		return err
+	}
+	out, err := termtext.YAML(doc.Bytes())
+	buf.Write(out)
 	return err
 }
 

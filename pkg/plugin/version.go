@@ -58,7 +58,7 @@ func NewCmdVersion(streams genericiooptions.IOStreams) *cobra.Command {
 	cmd := &cobra.Command{
 		Use:   "version",
 		Short: "Print the version, commit and build date",
-		Args:  cobra.NoArgs,
+		Args:  noArgs,
 		RunE: func(*cobra.Command, []string) error {
 			b := currentBuild()
 			if output.structured() {
@@ -68,6 +68,6 @@ func NewCmdVersion(streams genericiooptions.IOStreams) *cobra.Command {
 			return err
 		},
 	}
-	output.add(cmd, "table is one line of text")
+	output.add(cmd, "table is one line")
 	return cmd
 }
