@@ -11,6 +11,7 @@ import (
 	"testing"
 
 	"k8s.io/cli-runtime/pkg/genericclioptions"
+	"k8s.io/cli-runtime/pkg/genericiooptions"
 )
 
 // TestPrometheusURLPasswordIsNotShown passes a password in --prometheus-url: neither the target
@@ -24,7 +25,7 @@ func TestPrometheusURLPasswordIsNotShown(t *testing.T) {
 	closed.Close()
 	with := func(base string) string { return strings.Replace(base, "http://", "http://admin:hunter2@", 1) }
 
-	p := NewPrometheusFlags(genericclioptions.NewConfigFlags(false))
+	p := NewPrometheusFlags(genericclioptions.NewConfigFlags(false), genericiooptions.NewTestIOStreamsDiscard())
 	p.URL = with(srv.URL)
 	_, target, release, err := p.Connect(context.Background(), "")
 	if err != nil {
@@ -94,7 +95,7 @@ func TestPrometheusMaxAnswerSize(t *testing.T) {
 	}
 }
 
-// TestPrometheusFileFlagErrors names --bearer-token-file and --ca-file, not --prometheus-url,
+// TestPrometheusFileFlagErrors names --prometheus-bearer-token-file and --prometheus-ca-file, not --prometheus-url,
 // when their files cannot be used, /dev/zero included.
 func TestPrometheusFileFlagErrors(t *testing.T) {
 	empty := filepath.Join(t.TempDir(), "empty")
@@ -105,11 +106,11 @@ func TestPrometheusFileFlagErrors(t *testing.T) {
 		args []string
 		want string
 	}{
-		{[]string{"--bearer-token-file", "/dev/zero"}, `invalid --bearer-token-file "/dev/zero": the file is over 64Ki, far more than a bearer token; name the file that holds the token`},
-		{[]string{"--bearer-token-file", empty}, `invalid --bearer-token-file "` + empty + `": the file is empty; write the token into it`},
-		{[]string{"--ca-file", "/dev/zero"}, `invalid --ca-file "/dev/zero": the file is over 4Mi, far more than CA certificates; name the PEM file of the CA that signed Prometheus' certificate`},
-		{[]string{"--ca-file", "/nonexistent/ca.pem"}, `invalid --ca-file "/nonexistent/ca.pem": cannot read it: no such file or directory; name the PEM file`},
-		{[]string{"--ca-file", empty}, `invalid --ca-file "` + empty + `": it holds no PEM certificate`},
+		{[]string{"--prometheus-bearer-token-file", "/dev/zero"}, `invalid --prometheus-bearer-token-file "/dev/zero": the file is over 64Ki, far more than a bearer token; name the file that holds the token`},
+		{[]string{"--prometheus-bearer-token-file", empty}, `invalid --prometheus-bearer-token-file "` + empty + `": the file is empty; write the token into it`},
+		{[]string{"--prometheus-ca-file", "/dev/zero"}, `invalid --prometheus-ca-file "/dev/zero": the file is over 4Mi, far more than CA certificates; name the PEM file of the CA that signed Prometheus' certificate`},
+		{[]string{"--prometheus-ca-file", "/nonexistent/ca.pem"}, `invalid --prometheus-ca-file "/nonexistent/ca.pem": cannot read it: no such file or directory; name the PEM file`},
+		{[]string{"--prometheus-ca-file", empty}, `invalid --prometheus-ca-file "` + empty + `": it holds no PEM certificate`},
 	} {
 		args := append([]string{"top", "--prometheus-url", "https://prometheus.example:9090", "--once"}, tc.args...)
 		stdout, _, err := run(t, args...)
