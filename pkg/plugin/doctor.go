@@ -17,6 +17,7 @@ import (
 
 	"github.com/kubectl-promteam/kubectl-promteam/pkg/doctor"
 	"github.com/kubectl-promteam/kubectl-promteam/pkg/doctor/kubecluster"
+	"github.com/kubectl-promteam/kubectl-promteam/pkg/prom"
 	"github.com/kubectl-promteam/kubectl-promteam/pkg/termtext"
 )
 
@@ -25,9 +26,11 @@ type DoctorOptions struct {
 	configFlags *genericclioptions.ConfigFlags
 	genericiooptions.IOStreams
 
-	team    string
-	output  string
-	prom    *PrometheusFlags
+	team   string
+	output string
+	prom   *PrometheusFlags
+	// client is the client for --prometheus-url, built by Validate.
+	client  *prom.Client
 	wait    time.Duration
 	timeout time.Duration
 	// waitSet is whether --wait was given.
@@ -131,7 +134,18 @@ func (o *DoctorOptions) Validate() error {
 	if o.wait >= o.timeout {
 		return flagError("wait", o.wait.String(), fmt.Errorf("use less than --timeout %s, which bounds the whole run", o.timeout))
 	}
-	return validateTeam(o.team)
+	if err := validateTeam(o.team); err != nil {
+		return err
+	}
+	if o.prom.URL != "" {
+		// Reads the CA and token files, before anything is asked of the cluster.
+		c, err := o.prom.urlClient()
+		if err != nil {
+			return err
+		}
+		o.client = c
+	}
+	return nil
 }
 
 // defaultDoctorTimeout bounds doctor's whole run: its checks, the wait for the operator and the
@@ -195,12 +209,8 @@ func (o *DoctorOptions) check(ctx context.Context, ns string) (doctor.Report, er
 // checks are skipped with the reason; release closes the port-forward.
 func (o *DoctorOptions) prometheus(ctx context.Context, cfg *rest.Config, ns string) (p doctor.Prometheus, release func(), err error) {
 	release = func() {}
-	if o.prom.URL != "" {
-		c, err := o.prom.urlClient()
-		if err != nil {
-			return nil, nil, err
-		}
-		return c, release, nil
+	if o.client != nil {
+		return o.client, release, nil
 	}
 	client, err := kubernetes.NewForConfig(cfg)
 	if err != nil {
