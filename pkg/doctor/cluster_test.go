@@ -28,9 +28,9 @@ import (
 	"github.com/kubectl-promteam/kubectl-promteam/internal/testutil/promtest"
 	"github.com/kubectl-promteam/kubectl-promteam/pkg/doctor"
 	"github.com/kubectl-promteam/kubectl-promteam/pkg/doctor/kubecluster"
-	"github.com/kubectl-promteam/kubectl-promteam/pkg/doctor/promhttp"
 	"github.com/kubectl-promteam/kubectl-promteam/pkg/envoysim"
 	"github.com/kubectl-promteam/kubectl-promteam/pkg/manifests"
+	"github.com/kubectl-promteam/kubectl-promteam/pkg/prom"
 )
 
 func TestMain(m *testing.M) { kubetest.Main(m) }
@@ -331,12 +331,12 @@ func TestHealthyStackPassesEveryCheck(t *testing.T) {
 	srv := promtest.Start(t, []promtest.Target{{URL: envoy.URL + "/stats/prometheus",
 		Labels: map[string]string{"namespace": e.ns, "pod": "envoy-0"}}}, promtest.Options{ScrapeInterval: time.Second})
 	srv.WaitForSeries(t, "envoy_cluster_upstream_rq_total", 1, time.Minute)
-	prom, err := promhttp.New(srv.URL(), nil)
+	p, err := prom.New(prom.Config{URL: srv.URL()})
 	if err != nil {
 		t.Fatal(err)
 	}
 
-	r := e.run(kubetest.Admin, "web", prom)
+	r := e.run(kubetest.Admin, "web", p)
 	for _, res := range r.Results {
 		if res.Status != doctor.StatusPassed {
 			t.Errorf("%s: %s (reason %q, fix %q)", res.ID, res.Status, res.Reason, res.Fix)
@@ -890,12 +890,12 @@ func TestLiveChecks(t *testing.T) {
 	}, promtest.Options{ScrapeInterval: time.Second})
 	srv.WaitForSeries(t, "up", 3, time.Minute)
 	srv.WaitForSeries(t, "istio_requests_total", 1, time.Minute)
-	prom, err := promhttp.New(srv.URL(), nil)
+	p, err := prom.New(prom.Config{URL: srv.URL()})
 	if err != nil {
 		t.Fatal(err)
 	}
 
-	r := e.run(kubetest.Admin, "web", prom)
+	r := e.run(kubetest.Admin, "web", p)
 	expect(t, r, doctor.CheckTargets, doctor.StatusFailed, "Envoy serves /stats/prometheus")
 	expectReason(t, r, doctor.CheckTargets, envoy.URL+"/metrics", "404")
 	res, _ := r.Result(doctor.CheckTargets)
@@ -909,7 +909,7 @@ func TestLiveChecks(t *testing.T) {
 	t.Run("istio preset", func(t *testing.T) {
 		e.mergePatch("prometheus", "web", `{"metadata":{"annotations":{"promteam.io/envoy":"istio"}}}`)
 		e.reconciled("web")
-		r := e.run(kubetest.Admin, "web", prom)
+		r := e.run(kubetest.Admin, "web", p)
 		expect(t, r, doctor.CheckEnvoySeries, doctor.StatusPassed, "Istio keeps only istio_* by default; using istio_requests_total")
 	})
 	t.Run("unreachable", func(t *testing.T) {
@@ -919,7 +919,7 @@ func TestLiveChecks(t *testing.T) {
 		}
 		url := "http://" + l.Addr().String()
 		_ = l.Close()
-		gone, err := promhttp.New(url, nil)
+		gone, err := prom.New(prom.Config{URL: url})
 		if err != nil {
 			t.Fatal(err)
 		}

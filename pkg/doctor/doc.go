@@ -4,8 +4,8 @@
 // [Run] reads the cluster through the narrow [Cluster] interface (and, for the live checks, the
 // team's Prometheus through [Prometheus]), then evaluates each check as a pure function of what it
 // read. Every failed check carries the exact remedy: the object, namespace, label or flag to
-// change. The adapters live in subpackages: kubecluster implements Cluster with client-go, and
-// promhttp implements Prometheus over the HTTP API.
+// change. The package owns both interfaces and imports neither client: kubecluster implements
+// Cluster with client-go, and pkg/prom, the plugin's one Prometheus client, implements Prometheus.
 //
 // The checks, in order (a check whose prerequisite failed is skipped with that failure's reason):
 //

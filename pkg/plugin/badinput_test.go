@@ -113,6 +113,15 @@ func TestBadInputThroughTheBinary(t *testing.T) {
 		{"diff without team", []string{"diff"}, []string{"needs a team name"}},
 		{"diff unknown flag", []string{"diff", "team-a", "--bogus"}, []string{"unknown flag: --bogus"}},
 		{"diff bad value", []string{"diff", "team-a", "--retention", "15 days"}, []string{`invalid --retention "15 days"`}},
+		{"top CA file without URL", []string{"top", "team-a", "--prometheus-ca-file", "ca.pem"}, []string{`invalid --prometheus-ca-file "ca.pem"`, "applies to --prometheus-url only", "add --prometheus-url https://HOST:PORT or drop --prometheus-ca-file"}},
+		{"top token file with demo", []string{"top", "--demo", "--prometheus-bearer-token-file", "token"}, []string{`invalid --prometheus-bearer-token-file "token"`, "--prometheus-url"}},
+		{"compare insecure without URL", []string{"compare", "team-a", "--baseline", "a", "--canary", "b", "--prometheus-insecure-skip-tls-verify"}, []string{`invalid --prometheus-insecure-skip-tls-verify "true"`, "--prometheus-url"}},
+		{"doctor CA file without URL", []string{"doctor", "team-a", "--prometheus-ca-file", "ca.pem"}, []string{`invalid --prometheus-ca-file "ca.pem"`, "--prometheus-url"}},
+		{"doctor token file via proxy", []string{"doctor", "team-a", "--via-proxy", "--prometheus-bearer-token-file", "token"}, []string{`invalid --prometheus-bearer-token-file "token"`, "--prometheus-url"}},
+		{"doctor via proxy and URL", []string{"doctor", "team-a", "--via-proxy", "--prometheus-url", "http://localhost:9090"}, []string{"--via-proxy", "one of the two"}},
+		{"doctor answer size", []string{"doctor", "team-a", "--prometheus-url", "http://localhost:9090", "--prometheus-max-answer-size", "lots"}, []string{`invalid --prometheus-max-answer-size "lots"`, "64Mi"}},
+		{"doctor unreadable CA file", []string{"doctor", "team-a", "--prometheus-url", "https://prometheus.example:9090", "--prometheus-ca-file", "/nonexistent/ca.pem"}, []string{`invalid --prometheus-ca-file "/nonexistent/ca.pem"`, "cannot read it"}},
+		{"doctor URL without scheme", []string{"doctor", "team-a", "--prometheus-url", "localhost:9090"}, []string{`invalid --prometheus-url "localhost:9090"`, "http or https URL"}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

@@ -84,7 +84,7 @@ const compareExample = `  # Gate a rollout in CI
 func NewCmdCompare(streams genericiooptions.IOStreams, configFlags *genericclioptions.ConfigFlags) *cobra.Command {
 	t := compare.DefaultThresholds()
 	o := &CompareOptions{
-		configFlags: configFlags, IOStreams: streams, prom: NewPrometheusFlags(configFlags),
+		configFlags: configFlags, IOStreams: streams, prom: NewPrometheusFlags(configFlags, streams),
 		window: 5 * time.Minute, step: 30 * time.Second, dialect: "auto", interval: 5 * time.Second,
 		maxP99Increase: "10%", maxSuccessDrop: "1", minRequests: t.MinRequests, alpha: t.Alpha,
 		output: newOutputFlag(formatTable, formatJSON, formatYAML).alias("text", formatTable),

@@ -2,12 +2,14 @@ package plugin
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"io"
 	"strconv"
 	"time"
 
 	"github.com/spf13/cobra"
+	"github.com/spf13/pflag"
 	"k8s.io/cli-runtime/pkg/genericclioptions"
 	"k8s.io/cli-runtime/pkg/genericiooptions"
 	"k8s.io/client-go/kubernetes"
@@ -15,7 +17,6 @@ import (
 
 	"github.com/kubectl-promteam/kubectl-promteam/pkg/doctor"
 	"github.com/kubectl-promteam/kubectl-promteam/pkg/doctor/kubecluster"
-	"github.com/kubectl-promteam/kubectl-promteam/pkg/doctor/promhttp"
 	"github.com/kubectl-promteam/kubectl-promteam/pkg/prom"
 )
 
@@ -24,18 +25,29 @@ type DoctorOptions struct {
 	configFlags *genericclioptions.ConfigFlags
 	genericiooptions.IOStreams
 
-	team          string
-	output        *outputFlag
-	prometheusURL string
-	viaProxy      bool
-	wait          time.Duration
-	timeout       time.Duration
+	team   string
+	output *outputFlag
+	prom   *PrometheusFlags
+	// client is the client for --prometheus-url, built by Validate.
+	client  *prom.Client
+	wait    time.Duration
+	timeout time.Duration
+	// waitSet is whether --wait was given.
+	waitSet bool
+}
+
+// NewDoctorOptions returns the options with their defaults.
+func NewDoctorOptions(streams genericiooptions.IOStreams, configFlags *genericclioptions.ConfigFlags) *DoctorOptions {
+	return &DoctorOptions{
+		configFlags: configFlags, IOStreams: streams, prom: NewPrometheusFlags(configFlags, streams),
+		wait: doctor.DefaultReconcileWait, timeout: defaultDoctorTimeout,
+		output: newOutputFlag(formatTable, formatJSON, formatYAML).alias("text", formatTable),
+	}
 }
 
 // NewCmdDoctor builds `doctor TEAM`.
 func NewCmdDoctor(streams genericiooptions.IOStreams, configFlags *genericclioptions.ConfigFlags) *cobra.Command {
-	o := &DoctorOptions{configFlags: configFlags, IOStreams: streams, wait: doctor.DefaultReconcileWait, timeout: defaultDoctorTimeout,
-		output: newOutputFlag(formatTable, formatJSON, formatYAML).alias("text", formatTable)}
+	o := NewDoctorOptions(streams, configFlags)
 	cmd := &cobra.Command{
 		Use:   "doctor TEAM [flags]",
 		Short: "Explain why a team's monitoring is broken, and how to fix it",
@@ -60,44 +72,78 @@ every failure:
 
 Prometheus is reached through a port-forward to one of its pods (as kubectl promteam
 port-forward does), through the API server's service proxy with --via-proxy, or at
---prometheus-url; when it cannot be reached the live checks are skipped with the reason. The
-exit status is 1 when a check failed and 2 on error.`,
+--prometheus-url (with --prometheus-ca-file, --prometheus-bearer-token-file and
+--prometheus-insecure-skip-tls-verify as top and compare take them); when it cannot be reached
+the live checks are skipped with the reason. The exit status is 1 when a check failed and 2 on
+error.`,
 		Example: `  kubectl promteam doctor team-a -n team-a
   kubectl promteam doctor team-a -n team-a -o json
   kubectl promteam doctor team-a -n team-a --via-proxy
-  kubectl promteam doctor team-a -n team-a --prometheus-url http://localhost:9090`,
+  kubectl promteam doctor team-a -n team-a --prometheus-url https://prometheus.example:9090 \
+      --prometheus-ca-file ca.pem --prometheus-bearer-token-file token`,
 		Annotations:       map[string]string{errorExitAnnotation: strconv.Itoa(doctorErrorExit)},
 		Args:              exactlyOneArg("team name"),
 		ValidArgsFunction: teamCompletion(configFlags),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			o.team = args[0]
-			if o.viaProxy && o.prometheusURL != "" {
-				return flagError("via-proxy", "true", fmt.Errorf("--prometheus-url names Prometheus directly; use one of the two"))
-			}
-			if o.wait < 0 {
-				return flagError("wait", o.wait.String(), fmt.Errorf("use 0 or more, e.g. 30s"))
-			}
-			if err := validateTimeout(o.timeout); err != nil {
+			if err := o.Complete(cmd, args); err != nil {
 				return err
 			}
-			if !cmd.Flags().Changed("wait") {
-				o.wait = min(o.wait, o.timeout/2)
-			}
-			if o.wait >= o.timeout {
-				return flagError("wait", o.wait.String(), fmt.Errorf("use less than --timeout %s, which bounds the whole run", o.timeout))
-			}
-			if err := validateTeam(o.team); err != nil {
+			if err := o.Validate(); err != nil {
 				return err
 			}
 			return o.Run(cmd.Context())
 		},
 	}
+	o.AddFlags(cmd.Flags())
 	o.output.add(cmd, "table is a line per check and the fix for each failure")
-	cmd.Flags().StringVar(&o.prometheusURL, "prometheus-url", o.prometheusURL, "Reach the team's Prometheus here instead of through a port-forward to its pod")
-	cmd.Flags().BoolVar(&o.viaProxy, "via-proxy", o.viaProxy, "Reach the team's Prometheus through the API server's service proxy instead of a port-forward (needs get and create on services/proxy)")
-	cmd.Flags().DurationVar(&o.wait, "wait", o.wait, "How long to wait for the operator to report on a Prometheus without status")
-	addTimeoutFlag(cmd.Flags(), &o.timeout)
 	return cmd
+}
+
+// AddFlags binds the doctor flags.
+func (o *DoctorOptions) AddFlags(fs *pflag.FlagSet) {
+	o.prom.AddConnectionFlags(fs)
+	fs.DurationVar(&o.wait, "wait", o.wait, "How long to wait for the operator to report on a Prometheus without status")
+	addTimeoutFlag(fs, &o.timeout)
+}
+
+// Complete reads the team argument and which flags were given.
+func (o *DoctorOptions) Complete(cmd *cobra.Command, args []string) error {
+	o.team = args[0]
+	o.waitSet = cmd.Flags().Changed("wait")
+	// Each request to Prometheus is bounded by the live checks' own limit and the whole run's.
+	o.prom.Timeout = o.timeout
+	return nil
+}
+
+// Validate checks the options as a whole; without --wait, the wait is at most half of --timeout.
+func (o *DoctorOptions) Validate() error {
+	if err := o.prom.validateConnection(); err != nil {
+		return err
+	}
+	if o.wait < 0 {
+		return flagError("wait", o.wait.String(), errors.New("use 0 or more, e.g. 30s"))
+	}
+	if err := validateTimeout(o.timeout); err != nil {
+		return err
+	}
+	if !o.waitSet {
+		o.wait = min(o.wait, o.timeout/2)
+	}
+	if o.wait >= o.timeout {
+		return flagError("wait", o.wait.String(), fmt.Errorf("use less than --timeout %s, which bounds the whole run", o.timeout))
+	}
+	if err := validateTeam(o.team); err != nil {
+		return err
+	}
+	if o.prom.URL != "" {
+		// Reads the CA and token files, before anything is asked of the cluster.
+		c, err := o.prom.urlClient()
+		if err != nil {
+			return err
+		}
+		o.client = c
+	}
+	return nil
 }
 
 // defaultDoctorTimeout bounds doctor's whole run: its checks, the wait for the operator and the
@@ -159,32 +205,27 @@ func (o *DoctorOptions) check(ctx context.Context, ns string) (doctor.Report, er
 
 // prometheus reaches the team's Prometheus at --prometheus-url, through the API server's service
 // proxy (--via-proxy) or, by default, through a port-forward to one of its pods. When the
-// port-forward cannot be set up (no stack, no ready pod, no permission), the live checks are
-// skipped with the reason; release closes the port-forward.
+// port-forward or the proxy cannot be set up (no stack, no ready pod, no permission), the live
+// checks are skipped with the reason; release closes the port-forward.
 func (o *DoctorOptions) prometheus(ctx context.Context, cfg *rest.Config, ns string) (p doctor.Prometheus, release func(), err error) {
 	release = func() {}
-	switch {
-	case o.prometheusURL != "":
-		p, err := promhttp.New(o.prometheusURL, nil)
-		if err != nil {
-			return nil, nil, flagError("prometheus-url", prom.Redact(o.prometheusURL), err)
-		}
-		return p, release, nil
-	case o.prometheusURL == "" && o.viaProxy:
-		client, err := kubernetes.NewForConfig(cfg)
-		if err != nil {
-			return nil, nil, err
-		}
-		base, rt, err := serviceProxy(ctx, cfg, client, ns, o.team)
-		if err != nil {
-			return unreachable{err}, release, nil
-		}
-		p, err := promhttp.New(base, rt)
-		return p, release, err
+	if o.client != nil {
+		return o.client, release, nil
 	}
 	client, err := kubernetes.NewForConfig(cfg)
 	if err != nil {
 		return nil, nil, err
+	}
+	if o.prom.ViaProxy {
+		base, rt, err := serviceProxy(ctx, cfg, client, ns, o.team)
+		if err != nil {
+			return unreachable{err}, release, nil
+		}
+		c, err := o.prom.clusterClient(base, rt, false)
+		if err != nil {
+			return nil, nil, err
+		}
+		return c, release, nil
 	}
 	fw, err := startTunnel(ctx, tunnelOptions{
 		config: cfg, client: client, namespace: ns, team: o.team, address: "127.0.0.1", ports: []int{0},
@@ -193,12 +234,12 @@ func (o *DoctorOptions) prometheus(ctx context.Context, cfg *rest.Config, ns str
 	if err != nil {
 		return unreachable{err}, release, nil
 	}
-	p, err = promhttp.New(fw.URL(), nil)
+	c, err := o.prom.clusterClient(fw.URL(), nil, cfg.DisableCompression)
 	if err != nil {
 		_ = fw.Close()
 		return nil, nil, err
 	}
-	return p, func() { _ = fw.Close() }, nil
+	return c, func() { _ = fw.Close() }, nil
 }
 
 // unreachable is a Prometheus that could not be reached: the live checks say why.

@@ -7,12 +7,13 @@ import (
 	"io"
 	"math"
 	"net/http"
-	"os"
+	"strconv"
 	"time"
 
 	"github.com/spf13/pflag"
 	"k8s.io/apimachinery/pkg/api/resource"
 	"k8s.io/cli-runtime/pkg/genericclioptions"
+	"k8s.io/cli-runtime/pkg/genericiooptions"
 	"k8s.io/client-go/kubernetes"
 	"k8s.io/client-go/rest"
 	"k8s.io/utils/ptr"
@@ -28,8 +29,18 @@ import (
 // PrometheusFlags say how a command reaches a Prometheus: a URL, the in-process demo, or (by
 // team name) the team's Prometheus inside the cluster, through a port-forward tunnel that
 // reconnects by itself (the default) or through the API server's service proxy (--via-proxy).
+// Every command that reads Prometheus (top, compare, doctor) takes these flags, and every one
+// reaches it through a prom.Client.
+//
+// The flags that say how to connect to a --prometheus-url all start with --prometheus-, so that
+// none shadows one of kubectl's (--insecure-skip-tls-verify, --certificate-authority, --token),
+// which keep applying to the API server.
 type PrometheusFlags struct {
 	configFlags *genericclioptions.ConfigFlags
+	// errOut receives what the tunnel says while it connects (waiting for a ready pod, retries)
+	// and the notices of deprecated flags. Once connected, what happens to the tunnel shows in
+	// query errors.
+	errOut io.Writer
 
 	URL                   string
 	BearerTokenFile       string
@@ -42,34 +53,82 @@ type PrometheusFlags struct {
 	// into maxAnswerBytes.
 	MaxAnswerSize  string
 	maxAnswerBytes int64
-
-	// ErrOut receives what the tunnel says while it connects (waiting for a ready pod, retries);
-	// nil means os.Stderr. Once connected, what happens to the tunnel shows in query errors.
-	ErrOut io.Writer
 }
 
-// NewPrometheusFlags returns the flags with their defaults.
-func NewPrometheusFlags(configFlags *genericclioptions.ConfigFlags) *PrometheusFlags {
-	return &PrometheusFlags{configFlags: configFlags, Timeout: 10 * time.Second, MaxAnswerSize: prom.FormatBytes(prom.DefaultMaxAnswerBytes)}
+// The names of the Prometheus connection flags.
+const (
+	flagPrometheusURL      = "prometheus-url"
+	flagPrometheusToken    = "prometheus-bearer-token-file"
+	flagPrometheusCA       = "prometheus-ca-file"
+	flagPrometheusInsecure = "prometheus-insecure-skip-tls-verify"
+	flagPrometheusMaxSize  = "prometheus-max-answer-size"
+)
+
+// NewPrometheusFlags returns the flags with their defaults; notices and the tunnel's progress go
+// to streams.ErrOut.
+func NewPrometheusFlags(configFlags *genericclioptions.ConfigFlags, streams genericiooptions.IOStreams) *PrometheusFlags {
+	return &PrometheusFlags{
+		configFlags: configFlags, errOut: streams.ErrOut,
+		Timeout: 10 * time.Second, MaxAnswerSize: prom.FormatBytes(prom.DefaultMaxAnswerBytes),
+	}
 }
 
-// AddFlags binds the flags; demo adds --demo.
+// AddFlags binds the connection flags, --timeout and, with demo, --demo.
 func (p *PrometheusFlags) AddFlags(fs *pflag.FlagSet, demo bool) {
-	fs.StringVar(&p.URL, "prometheus-url", p.URL, "Prometheus to query, e.g. http://localhost:9090; without it TEAM's Prometheus is reached through a port-forward")
-	fs.BoolVar(&p.ViaProxy, "via-proxy", p.ViaProxy, "Reach TEAM's Prometheus through the API server's service proxy instead of a port-forward (needs get and create on services/proxy)")
-	fs.StringVar(&p.BearerTokenFile, "bearer-token-file", p.BearerTokenFile, "File holding a bearer token for Prometheus, read on every request")
-	fs.StringVar(&p.CAFile, "ca-file", p.CAFile, "PEM file of the CA that signed Prometheus' certificate")
-	fs.BoolVar(&p.InsecureSkipTLSVerify, "insecure-skip-tls-verify", p.InsecureSkipTLSVerify, "Do not verify Prometheus' certificate (here this applies to Prometheus, not the API server)")
-	fs.StringVar(&p.MaxAnswerSize, "prometheus-max-answer-size", p.MaxAnswerSize, "Largest answer to read from Prometheus, decompressed, and the most the answers read at once may hold together, e.g. 256Mi; more fails the query instead of filling memory")
+	p.AddConnectionFlags(fs)
 	fs.DurationVar(&p.Timeout, "timeout", p.Timeout, "How long one round of queries may take before it counts as failed, and how long to wait for a ready Prometheus pod")
 	if demo {
 		fs.BoolVar(&p.Demo, "demo", p.Demo, "Use a simulated Envoy fleet, evaluated by the PromQL engine inside the plugin")
 	}
 }
 
+// AddConnectionFlags binds the flags that say where Prometheus is and how to connect to it, for a
+// command (doctor) that has a --timeout of its own.
+func (p *PrometheusFlags) AddConnectionFlags(fs *pflag.FlagSet) {
+	fs.StringVar(&p.URL, flagPrometheusURL, p.URL, "Prometheus to query, e.g. http://localhost:9090; without it TEAM's Prometheus is reached through a port-forward")
+	fs.BoolVar(&p.ViaProxy, "via-proxy", p.ViaProxy, "Reach TEAM's Prometheus through the API server's service proxy instead of a port-forward (needs get and create on services/proxy)")
+	fs.StringVar(&p.BearerTokenFile, flagPrometheusToken, p.BearerTokenFile, "File holding a bearer token for --prometheus-url, read on every request")
+	fs.StringVar(&p.CAFile, flagPrometheusCA, p.CAFile, "PEM file of the CA that signed the certificate of --prometheus-url")
+	fs.BoolVar(&p.InsecureSkipTLSVerify, flagPrometheusInsecure, p.InsecureSkipTLSVerify, "Do not verify the certificate of --prometheus-url (--insecure-skip-tls-verify is kubectl's, for the API server)")
+	fs.StringVar(&p.MaxAnswerSize, flagPrometheusMaxSize, p.MaxAnswerSize, "Largest answer to read from Prometheus, decompressed, and the most the answers read at once may hold together, e.g. 256Mi; more fails the query instead of filling memory")
+	p.addAlias(fs, "bearer-token-file", flagPrometheusToken, &p.BearerTokenFile)
+	p.addAlias(fs, "ca-file", flagPrometheusCA, &p.CAFile)
+}
+
+// addAlias binds old, a hidden name of the string flag now called current, which says on use
+// that it is deprecated. The notice goes to the command's error stream (cobra would print
+// pflag's own notice on its output, which is stdout here).
+func (p *PrometheusFlags) addAlias(fs *pflag.FlagSet, old, current string, target *string) {
+	f := fs.VarPF(&aliasValue{target: target, use: func() {
+		fmt.Fprintf(p.errOut, "Flag --%s has been deprecated, use --%s instead\n", old, current)
+	}}, old, "", "Deprecated: use --"+current)
+	f.Hidden = true
+}
+
+// aliasValue sets the string of another flag, and calls use when it is set.
+type aliasValue struct {
+	target *string
+	use    func()
+}
+
+func (a *aliasValue) String() string {
+	if a.target == nil {
+		return ""
+	}
+	return *a.target
+}
+
+func (a *aliasValue) Set(s string) error {
+	*a.target = s
+	a.use()
+	return nil
+}
+
+func (a *aliasValue) Type() string { return "string" }
+
 // Validate checks the flags against the team argument.
 func (p *PrometheusFlags) Validate(team string) error {
-	if err := p.parseMaxAnswerSize(); err != nil {
+	if err := p.validateConnection(); err != nil {
 		return err
 	}
 	switch {
@@ -79,8 +138,6 @@ func (p *PrometheusFlags) Validate(team string) error {
 		return flagError("demo", "true", errors.New("--demo simulates its own Prometheus; drop --prometheus-url"))
 	case p.Demo && p.ViaProxy:
 		return flagError("via-proxy", "true", errors.New("--demo simulates its own Prometheus; drop --via-proxy"))
-	case p.ViaProxy && p.URL != "":
-		return flagError("via-proxy", "true", errors.New("--prometheus-url names Prometheus directly; use one of the two"))
 	case p.ViaProxy && team == "":
 		return flagError("via-proxy", "true", errors.New("name the TEAM whose Prometheus to reach through the service proxy"))
 	case !p.Demo && p.URL == "" && team == "":
@@ -91,19 +148,44 @@ func (p *PrometheusFlags) Validate(team string) error {
 	return nil
 }
 
+// validateConnection checks the flags that say where Prometheus is and how to connect to it: the
+// answer size, --via-proxy against --prometheus-url, and that the TLS and token flags, which only
+// a --prometheus-url uses, come with one.
+func (p *PrometheusFlags) validateConnection() error {
+	if err := p.parseMaxAnswerSize(); err != nil {
+		return err
+	}
+	if p.ViaProxy && p.URL != "" {
+		return flagError("via-proxy", "true", errors.New("--prometheus-url names Prometheus directly; use one of the two"))
+	}
+	if p.URL != "" {
+		return nil
+	}
+	for _, f := range []struct{ name, value string }{
+		{flagPrometheusToken, p.BearerTokenFile},
+		{flagPrometheusCA, p.CAFile},
+		{flagPrometheusInsecure, strconv.FormatBool(p.InsecureSkipTLSVerify)},
+	} {
+		if f.value != "" && f.value != "false" {
+			return flagError(f.name, f.value, fmt.Errorf("it applies to --prometheus-url only (a port-forward or the service proxy needs none); add --prometheus-url https://HOST:PORT or drop --%s", f.name))
+		}
+	}
+	return nil
+}
+
 // minAnswerSize is the least --prometheus-max-answer-size: a smaller limit fails ordinary answers.
 const minAnswerSize = 1 << 20
 
 func (p *PrometheusFlags) parseMaxAnswerSize() error {
 	q, err := resource.ParseQuantity(p.MaxAnswerSize)
 	if err != nil {
-		return flagError("prometheus-max-answer-size", p.MaxAnswerSize, errors.New("use a size such as 64Mi or 256Mi"))
+		return flagError(flagPrometheusMaxSize, p.MaxAnswerSize, errors.New("use a size such as 64Mi or 256Mi"))
 	}
 	if q.Cmp(*resource.NewQuantity(minAnswerSize, resource.BinarySI)) < 0 {
-		return flagError("prometheus-max-answer-size", p.MaxAnswerSize, errors.New("use 1Mi or more, e.g. 64Mi"))
+		return flagError(flagPrometheusMaxSize, p.MaxAnswerSize, errors.New("use 1Mi or more, e.g. 64Mi"))
 	}
 	if q.Cmp(*resource.NewQuantity(math.MaxInt64, resource.BinarySI)) > 0 {
-		return flagError("prometheus-max-answer-size", p.MaxAnswerSize, errors.New("use a size such as 64Mi or 256Mi"))
+		return flagError(flagPrometheusMaxSize, p.MaxAnswerSize, errors.New("use a size such as 64Mi or 256Mi"))
 	}
 	p.maxAnswerBytes = q.Value()
 	return nil
@@ -122,6 +204,15 @@ func (p *PrometheusFlags) Connect(ctx context.Context, team string) (q traffic.Q
 	case p.URL == "" && team != "":
 		return p.connectCluster(ctx, team)
 	}
+	c, err := p.urlClient()
+	if err != nil {
+		return nil, "", nil, err
+	}
+	return c, c.URL(), func() {}, nil
+}
+
+// urlClient is the client for --prometheus-url, with the TLS and token flags.
+func (p *PrometheusFlags) urlClient() (*prom.Client, error) {
 	c, err := prom.New(prom.Config{
 		URL: p.URL, BearerTokenFile: p.BearerTokenFile, CAFile: p.CAFile,
 		InsecureSkipTLSVerify: p.InsecureSkipTLSVerify, Timeout: p.Timeout, MaxAnswerBytes: p.maxAnswerBytes,
@@ -129,9 +220,18 @@ func (p *PrometheusFlags) Connect(ctx context.Context, team string) (q traffic.Q
 		UserAgent:          userAgent(),
 	})
 	if err != nil {
-		return nil, "", nil, connectFlagError(err)
+		return nil, connectFlagError(err)
 	}
-	return c, c.URL(), func() {}, nil
+	return c, nil
+}
+
+// clusterClient is the client for a Prometheus in the cluster, at base (a tunnel's local end or
+// the service proxy, whose transport rt carries the API server's credentials).
+func (p *PrometheusFlags) clusterClient(base string, rt http.RoundTripper, disableCompression bool) (*prom.Client, error) {
+	return prom.New(prom.Config{
+		URL: base, Transport: rt, Timeout: p.Timeout, MaxAnswerBytes: p.maxAnswerBytes,
+		DisableCompression: disableCompression, UserAgent: userAgent(),
+	})
 }
 
 // connectFlagError names the flag behind a setting prom.New refused.
@@ -140,7 +240,7 @@ func connectFlagError(err error) error {
 	if !errors.As(err, &ce) {
 		return err
 	}
-	flag := map[string]string{"URL": "prometheus-url", "BearerTokenFile": "bearer-token-file", "CAFile": "ca-file"}[ce.Field]
+	flag := map[string]string{"URL": flagPrometheusURL, "BearerTokenFile": flagPrometheusToken, "CAFile": flagPrometheusCA}[ce.Field]
 	if flag == "" {
 		return err
 	}
@@ -148,13 +248,6 @@ func connectFlagError(err error) error {
 }
 
 func userAgent() string { return "kubectl-promteam/" + currentBuild().Version }
-
-func (p *PrometheusFlags) errOut() io.Writer {
-	if p.ErrOut != nil {
-		return p.ErrOut
-	}
-	return os.Stderr
-}
 
 // cluster reads the namespace, the client configuration and a client from the kubeconfig flags.
 func cluster(flags *genericclioptions.ConfigFlags) (string, *rest.Config, kubernetes.Interface, error) {
@@ -203,14 +296,14 @@ func (p *PrometheusFlags) connectTunnel(ctx context.Context, team string) (traff
 	}
 	fw, err := startTunnel(ctx, tunnelOptions{
 		config: cfg, client: client, namespace: ns, team: team, address: "127.0.0.1", ports: []int{0},
-		wait: p.Timeout, log: p.errOut(),
+		wait: p.Timeout, log: p.errOut,
 	})
 	if err != nil {
 		return nil, "", nil, err
 	}
 	// The answers cross the same link as the API server's: the kubeconfig's disable-compression
 	// (or the flag) says whether that link is fast enough to skip gzip.
-	c, err := prom.New(prom.Config{URL: fw.URL(), Timeout: p.Timeout, MaxAnswerBytes: p.maxAnswerBytes, DisableCompression: cfg.DisableCompression, UserAgent: userAgent()})
+	c, err := p.clusterClient(fw.URL(), nil, cfg.DisableCompression)
 	if err != nil {
 		_ = fw.Close()
 		return nil, "", nil, err
@@ -229,7 +322,7 @@ func (p *PrometheusFlags) connectProxy(ctx context.Context, team string) (traffi
 	if err != nil {
 		return nil, "", nil, err
 	}
-	c, err := prom.New(prom.Config{URL: base, Transport: rt, Timeout: p.Timeout, MaxAnswerBytes: p.maxAnswerBytes, UserAgent: userAgent()})
+	c, err := p.clusterClient(base, rt, false)
 	if err != nil {
 		return nil, "", nil, err
 	}

@@ -2,6 +2,7 @@ package plugin
 
 import (
 	"context"
+	"fmt"
 	"io"
 	"net/http"
 	"net/http/httptest"
@@ -11,6 +12,9 @@ import (
 	"testing"
 
 	"k8s.io/cli-runtime/pkg/genericclioptions"
+	"k8s.io/cli-runtime/pkg/genericiooptions"
+
+	"github.com/kubectl-promteam/kubectl-promteam/internal/testutil/promtest"
 )
 
 // TestPrometheusURLPasswordIsNotShown passes a password in --prometheus-url: neither the target
@@ -24,7 +28,7 @@ func TestPrometheusURLPasswordIsNotShown(t *testing.T) {
 	closed.Close()
 	with := func(base string) string { return strings.Replace(base, "http://", "http://admin:hunter2@", 1) }
 
-	p := NewPrometheusFlags(genericclioptions.NewConfigFlags(false))
+	p := NewPrometheusFlags(genericclioptions.NewConfigFlags(false), genericiooptions.NewTestIOStreamsDiscard())
 	p.URL = with(srv.URL)
 	_, target, release, err := p.Connect(context.Background(), "")
 	if err != nil {
@@ -94,7 +98,7 @@ func TestPrometheusMaxAnswerSize(t *testing.T) {
 	}
 }
 
-// TestPrometheusFileFlagErrors names --bearer-token-file and --ca-file, not --prometheus-url,
+// TestPrometheusFileFlagErrors names --prometheus-bearer-token-file and --prometheus-ca-file, not --prometheus-url,
 // when their files cannot be used, /dev/zero included.
 func TestPrometheusFileFlagErrors(t *testing.T) {
 	empty := filepath.Join(t.TempDir(), "empty")
@@ -105,11 +109,11 @@ func TestPrometheusFileFlagErrors(t *testing.T) {
 		args []string
 		want string
 	}{
-		{[]string{"--bearer-token-file", "/dev/zero"}, `invalid --bearer-token-file "/dev/zero": the file is over 64Ki, far more than a bearer token; name the file that holds the token`},
-		{[]string{"--bearer-token-file", empty}, `invalid --bearer-token-file "` + empty + `": the file is empty; write the token into it`},
-		{[]string{"--ca-file", "/dev/zero"}, `invalid --ca-file "/dev/zero": the file is over 4Mi, far more than CA certificates; name the PEM file of the CA that signed Prometheus' certificate`},
-		{[]string{"--ca-file", "/nonexistent/ca.pem"}, `invalid --ca-file "/nonexistent/ca.pem": cannot read it: no such file or directory; name the PEM file`},
-		{[]string{"--ca-file", empty}, `invalid --ca-file "` + empty + `": it holds no PEM certificate`},
+		{[]string{"--prometheus-bearer-token-file", "/dev/zero"}, `invalid --prometheus-bearer-token-file "/dev/zero": the file is over 64Ki, far more than a bearer token; name the file that holds the token`},
+		{[]string{"--prometheus-bearer-token-file", empty}, `invalid --prometheus-bearer-token-file "` + empty + `": the file is empty; write the token into it`},
+		{[]string{"--prometheus-ca-file", "/dev/zero"}, `invalid --prometheus-ca-file "/dev/zero": the file is over 4Mi, far more than CA certificates; name the PEM file of the CA that signed Prometheus' certificate`},
+		{[]string{"--prometheus-ca-file", "/nonexistent/ca.pem"}, `invalid --prometheus-ca-file "/nonexistent/ca.pem": cannot read it: no such file or directory; name the PEM file`},
+		{[]string{"--prometheus-ca-file", empty}, `invalid --prometheus-ca-file "` + empty + `": it holds no PEM certificate`},
 	} {
 		args := append([]string{"top", "--prometheus-url", "https://prometheus.example:9090", "--once"}, tc.args...)
 		stdout, _, err := run(t, args...)
@@ -117,4 +121,96 @@ func TestPrometheusFileFlagErrors(t *testing.T) {
 			t.Errorf("%v: %v", tc.args, err)
 		}
 	}
+}
+
+// TestInsecureSkipTLSVerifyIsKubectls: --insecure-skip-tls-verify is kubectl's flag on every
+// command, top included, and applies to the API server only; Prometheus' certificate is skipped
+// with --prometheus-insecure-skip-tls-verify alone.
+func TestInsecureSkipTLSVerifyIsKubectls(t *testing.T) {
+	// An API server whose certificate the kubeconfig does not trust, refusing the token.
+	api := httptest.NewTLSServer(http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) {
+		w.Header().Set("Content-Type", "application/json")
+		w.WriteHeader(http.StatusUnauthorized)
+		_, _ = io.WriteString(w, `{"kind":"Status","apiVersion":"v1","metadata":{},"status":"Failure","message":"Unauthorized","reason":"Unauthorized","code":401}`)
+	}))
+	t.Cleanup(api.Close)
+	kubeconfig := writeKubeconfigFor(t, fmt.Sprintf("server: %q", api.URL), "token: abc")
+	// A Prometheus over https whose certificate nothing trusts without the CA file.
+	front := promtest.Secure(t, emptyPrometheus(t))
+
+	for _, tc := range []struct {
+		name string
+		args []string
+		want string // in the error
+		bad  string // not in the error
+	}{
+		{"API server verified", []string{"top", "team-a"}, "x509", "401"},
+		{"API server not verified", []string{"top", "team-a", "--insecure-skip-tls-verify"}, "401", "x509"},
+		{"compare: API server not verified", []string{"compare", "team-a", "--baseline", "a", "--canary", "b", "--insecure-skip-tls-verify"}, "401", "x509"},
+		{"Prometheus still verified", []string{"top", "--prometheus-url", front.URL, "--prometheus-bearer-token-file", front.TokenFile, "--insecure-skip-tls-verify"}, "x509", "401"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			args := append(append([]string{}, tc.args...), "--kubeconfig", kubeconfig, "--timeout", "5s", "-o", "json")
+			if tc.args[0] == "top" {
+				args = append(args, "--once")
+			}
+			stdout, _, err := run(t, args...)
+			if err == nil || !strings.Contains(err.Error(), tc.want) || strings.Contains(err.Error(), tc.bad) || stdout != "" {
+				t.Errorf("%v: %v (stdout %q), want an error with %q", tc.args, err, stdout, tc.want)
+			}
+		})
+	}
+
+	// Prometheus answers, and holds no Envoy series.
+	_, _, err := run(t, "top", "--prometheus-url", front.URL, "--prometheus-bearer-token-file", front.TokenFile,
+		"--prometheus-insecure-skip-tls-verify", "--once", "-o", "json", "--timeout", "5s")
+	if err == nil || !strings.Contains(err.Error(), noEnvoySeries) {
+		t.Errorf("--prometheus-insecure-skip-tls-verify: %v, want %q", err, noEnvoySeries)
+	}
+	if paths, refused := front.Authorized(); len(paths) == 0 || refused != 0 {
+		t.Errorf("Prometheus saw %d requests with the token, %d without", len(paths), refused)
+	}
+}
+
+// noEnvoySeries is what top says when Prometheus answers and holds no Envoy series.
+const noEnvoySeries = "no Envoy cluster statistics (envoy_cluster_upstream_rq_total) in Prometheus yet"
+
+// TestDeprecatedPrometheusFlagNames: --ca-file and --bearer-token-file still work, say once on
+// stderr that they are deprecated, and leave stdout to the result.
+func TestDeprecatedPrometheusFlagNames(t *testing.T) {
+	front := promtest.Secure(t, emptyPrometheus(t))
+	stdout, stderr, err := run(t, "top", "--prometheus-url", front.URL, "--ca-file", front.CAFile, "--bearer-token-file", front.TokenFile,
+		"--once", "-o", "json", "--timeout", "5s")
+	if err == nil || !strings.Contains(err.Error(), noEnvoySeries) || stdout != "" {
+		t.Fatalf("%v, want %q\nstdout %q\nstderr %q", err, noEnvoySeries, stdout, stderr)
+	}
+	want := "Flag --ca-file has been deprecated, use --prometheus-ca-file instead\n" +
+		"Flag --bearer-token-file has been deprecated, use --prometheus-bearer-token-file instead\n"
+	if stderr != want {
+		t.Errorf("stderr %q, want %q", stderr, want)
+	}
+	if paths, refused := front.Authorized(); len(paths) == 0 || refused != 0 {
+		t.Errorf("Prometheus saw %d requests with the token, %d without", len(paths), refused)
+	}
+	for _, cmd := range []string{"top", "compare", "doctor"} {
+		_, stderr, err := run(t, cmd, "--help")
+		if err != nil || strings.Contains(stderr, "--ca-file") {
+			t.Errorf("%s --help: %v, %q", cmd, err, stderr)
+		}
+	}
+	help, _, _ := run(t, "top", "--help")
+	if strings.Contains(help, " --ca-file") || strings.Contains(help, " --bearer-token-file") || !strings.Contains(help, "--prometheus-ca-file") {
+		t.Errorf("top --help shows the old names or lacks the new:\n%s", help)
+	}
+}
+
+// emptyPrometheus serves an API that knows no series: every query answers an empty vector.
+func emptyPrometheus(t *testing.T) string {
+	t.Helper()
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) {
+		w.Header().Set("Content-Type", "application/json")
+		_, _ = io.WriteString(w, `{"status":"success","data":{"resultType":"vector","result":[]}}`)
+	}))
+	t.Cleanup(srv.Close)
+	return srv.URL
 }

@@ -60,7 +60,7 @@ func NewTopOptions(streams genericiooptions.IOStreams, configFlags *genericcliop
 	return &TopOptions{
 		configFlags: configFlags,
 		IOStreams:   streams,
-		prom:        NewPrometheusFlags(configFlags),
+		prom:        NewPrometheusFlags(configFlags, streams),
 		window:      time.Minute,
 		interval:    2 * time.Second,
 		dialect:     "auto",

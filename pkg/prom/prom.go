@@ -1,8 +1,10 @@
-// Package prom is the only place that speaks Prometheus' HTTP API. It implements
-// traffic.Querier: timeouts, TLS and bearer tokens, warnings and infos, result-type checks, and
-// errors that carry the query. client_golang's api.Client carries the requests, which are the
-// ones its v1 API sends; the answers are decoded here (decode.go), several times faster than
-// client_golang's decoding, into the same model types and with the same errors.
+// Package prom is the only place that speaks Prometheus' HTTP API: every command (top, compare,
+// doctor) reaches Prometheus through its Client. It implements traffic.Querier and
+// doctor.Prometheus: timeouts, TLS and bearer tokens, a bound on the answers' size, warnings and
+// infos, result-type checks, and errors that carry the query or endpoint. client_golang's
+// api.Client carries the requests, which are the ones its v1 API sends; the query answers are
+// decoded here (decode.go), several times faster than client_golang's decoding, into the same
+// model types and with the same errors.
 package prom
 
 import (
@@ -182,38 +184,62 @@ func (c *Client) Query(ctx context.Context, query string, at time.Time) (traffic
 // server (or a proxy in front of it) refuses POST with 403, 405 or 501; the timeout parameter
 // bounds the evaluation on the server.
 func (c *Client) do(ctx context.Context, endpoint string, args url.Values, want string) (answer, error) {
-	u := c.http.URL(endpoint, nil)
-	form := u.Query()
-	form.Set("timeout", c.timeout.String())
+	form := url.Values{"timeout": {c.timeout.String()}}
 	for k, v := range args {
 		form[k] = v
 	}
-	encoded := form.Encode()
-	req, err := http.NewRequest(http.MethodPost, u.String(), strings.NewReader(encoded))
-	if err != nil {
-		return answer{}, err
+	var a answer
+	err := c.fetch(ctx, endpoint, form, true, func(code int, body []byte) error {
+		var err error
+		a, err = decodeAnswer(code, body, want, c.labels)
+		return err
+	})
+	return a, err
+}
+
+// fetch sends one request to an API endpoint, as a form POST (repeated as a GET when the server
+// refuses POST with 403, 405 or 501) or as a GET, and hands the status code and body to decode.
+// The answer's bytes count against the client's limit until decode returns.
+func (c *Client) fetch(ctx context.Context, endpoint string, form url.Values, post bool, decode func(code int, body []byte) error) error {
+	u := c.http.URL(endpoint, nil)
+	q := u.Query()
+	for k, v := range form {
+		q[k] = v
 	}
-	req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
-	// An empty Idempotency-Key is not sent but lets the transport retry the POST on a network
-	// error, as it would a GET.
-	req.Header["Idempotency-Key"] = nil
-	// The answers' bytes count against the client's limit until they are decoded.
+	encoded := q.Encode()
+	var req *http.Request
+	var err error
+	if post {
+		req, err = http.NewRequest(http.MethodPost, u.String(), strings.NewReader(encoded))
+		if err != nil {
+			return err
+		}
+		req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+		// An empty Idempotency-Key is not sent but lets the transport retry the POST on a
+		// network error, as it would a GET.
+		req.Header["Idempotency-Key"] = nil
+	} else {
+		u.RawQuery = encoded
+		if req, err = http.NewRequest(http.MethodGet, u.String(), nil); err != nil {
+			return err
+		}
+	}
 	h := &held{}
 	defer c.limit.release(h)
 	ctx = context.WithValue(ctx, heldKey{}, h)
 	resp, body, err := c.http.Do(ctx, req) //nolint:bodyclose // api.Client.Do reads and closes the body
-	if resp != nil && (resp.StatusCode == http.StatusForbidden || resp.StatusCode == http.StatusMethodNotAllowed || resp.StatusCode == http.StatusNotImplemented) {
+	if post && resp != nil && (resp.StatusCode == http.StatusForbidden || resp.StatusCode == http.StatusMethodNotAllowed || resp.StatusCode == http.StatusNotImplemented) {
 		u.RawQuery = encoded
 		req, err = http.NewRequest(http.MethodGet, u.String(), nil)
 		if err != nil {
-			return answer{}, err
+			return err
 		}
 		resp, body, err = c.http.Do(ctx, req) //nolint:bodyclose // api.Client.Do reads and closes the body
 	}
 	if err != nil {
-		return answer{}, err
+		return err
 	}
-	return decodeAnswer(resp.StatusCode, body, want, c.labels)
+	return decode(resp.StatusCode, body)
 }
 
 // formatTime writes t in seconds, as client_golang does.
@@ -221,12 +247,14 @@ func formatTime(t time.Time) string {
 	return strconv.FormatFloat(float64(t.Unix())+float64(t.Nanosecond())/1e9, 'f', -1, 64)
 }
 
-// QueryError is a failed query.
+// QueryError is a failed query, or a failed read of another endpoint (Query is then empty and
+// Endpoint names it, such as /api/v1/targets).
 type QueryError struct {
-	Query string
-	URL   string // shown with any password redacted
-	Proxy string // the HTTP proxy the query went through, if any, shown redacted
-	Err   error
+	Query    string
+	Endpoint string
+	URL      string // shown with any password redacted
+	Proxy    string // the HTTP proxy the query went through, if any, shown redacted
+	Err      error
 }
 
 func (c *Client) queryError(query string, err error) *QueryError {
@@ -260,7 +288,11 @@ func (e *QueryError) Error() string {
 	case errors.Is(e.Err, context.DeadlineExceeded):
 		msg = "no answer in time"
 	}
-	return fmt.Sprintf("query %s at %s: %s", e.Query, at, strings.TrimSpace(msg))
+	what := "query " + e.Query
+	if e.Query == "" {
+		what = "read " + e.Endpoint
+	}
+	return fmt.Sprintf("%s at %s: %s", what, at, strings.TrimSpace(msg))
 }
 
 // answered words an error Prometheus answered, which may lack its type or message.

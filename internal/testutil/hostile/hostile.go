@@ -92,7 +92,7 @@ func (c Case) Timeout() time.Duration {
 type Server struct {
 	// URL is the Prometheus to query.
 	URL string
-	// TokenFile holds Token, for --bearer-token-file.
+	// TokenFile holds Token, for --prometheus-bearer-token-file.
 	TokenFile string
 	Token     string
 	// CAFile holds the server's certificate when the case is served over https.
@@ -170,9 +170,9 @@ func (s *Server) Close() {
 // Flags are the Prometheus flags of a command against s: the URL, the token file, the CA file for
 // https, and timeout.
 func (s *Server) Flags(timeout time.Duration) []string {
-	out := []string{"--prometheus-url", s.URL, "--bearer-token-file", s.TokenFile, "--timeout", timeout.String()}
+	out := []string{"--prometheus-url", s.URL, "--prometheus-bearer-token-file", s.TokenFile, "--timeout", timeout.String()}
 	if s.CAFile != "" {
-		out = append(out, "--ca-file", s.CAFile)
+		out = append(out, "--prometheus-ca-file", s.CAFile)
 	}
 	return out
 }
