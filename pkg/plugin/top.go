@@ -284,7 +284,7 @@ func (o *TopOptions) snapshot(ctx context.Context, src source, deadline time.Tim
 	if err != nil {
 		return err
 	}
-	f.Rows = traffic.FilterRows(f.Rows, o.filter)
+	f.Rows = traffic.FilterRows(f.Rows, traffic.ParseFilter(o.filter))
 	traffic.SortRows(f.Rows, o.sortKey, o.reverse)
 	var buf bytes.Buffer
 	switch o.output {

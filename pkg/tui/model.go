@@ -145,7 +145,7 @@ func New(src Source, opts Options) Model {
 		height: defaultHeight,
 		clock:  opts.Now(),
 		hist:   history{},
-		sort:   sortState{col: colRPS, desc: true},
+		sort:   sortBy(colRPS),
 		filter: opts.Filter,
 		seq:    1,
 	}
@@ -281,7 +281,7 @@ func (m *Model) applyFrame(f traffic.Frame, at time.Time) {
 	for i, r := range f.Rows {
 		m.names[i] = termtext.Sanitize(r.Name)
 		m.svc[i] = termtext.Sanitize(serviceLabel(r))
-		m.keysLower[i] = searchKey(r)
+		m.keysLower[i] = traffic.SearchKey(&f.Rows[i])
 		m.maxName = max(m.maxName, plainWidth(m.names[i]))
 		m.maxSvc = max(m.maxSvc, plainWidth(m.svc[i]))
 	}
@@ -290,17 +290,17 @@ func (m *Model) applyFrame(f traffic.Frame, at time.Time) {
 
 // rebuild recomputes the filtered, sorted order and keeps the selection on the same row.
 func (m *Model) rebuild() {
-	f := parseFilter(m.filter)
+	f := traffic.ParseFilter(m.filter)
 	if m.editing {
-		f = parseFilter(m.input)
+		f = traffic.ParseFilter(m.input)
 	}
 	order := make([]int, 0, len(m.frame.Rows))
 	for i, k := range m.keysLower {
-		if f.match(k) {
+		if f.MatchKey(k) {
 			order = append(order, i)
 		}
 	}
-	sortOrder(order, m.frame.Rows, m.svc, m.sort)
+	traffic.SortIndices(order, m.frame.Rows, m.sort.col.sortKey(), m.sort.desc)
 	m.order = order
 	m.cursor = min(m.cursor, max(len(order)-1, 0))
 	if m.selName != "" {
@@ -400,12 +400,12 @@ func (m Model) tableKey(msg tea.KeyPressMsg) (tea.Model, tea.Cmd) {
 		if c == m.sort.col {
 			m.sort.desc = !m.sort.desc
 		} else {
-			m.sort = sortState{col: c, desc: columnSpecs[c].desc}
+			m.sort = sortBy(c)
 		}
 		m.rebuild()
 	case key.Matches(msg, k.SortNext):
 		c := (m.sort.col + 1) % numSortable
-		m.sort = sortState{col: c, desc: columnSpecs[c].desc}
+		m.sort = sortBy(c)
 		m.rebuild()
 	case key.Matches(msg, k.Reverse):
 		m.sort.desc = !m.sort.desc

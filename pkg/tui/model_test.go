@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"errors"
+	"fmt"
 	"io"
 	"slices"
 	"strings"
@@ -728,5 +729,39 @@ func TestProgramSmoke(t *testing.T) {
 	}
 	if !strings.Contains(out.String(), "\x1b[?1049h") {
 		t.Errorf("the program did not switch to the alternate screen")
+	}
+}
+
+// TestFilterAndSortAgreeWithSnapshot: the dashboard shows the rows `top --once` prints, in the
+// same order, for the same --filter and sort: both go through traffic's one filter and order.
+func TestFilterAndSortAgreeWithSnapshot(t *testing.T) {
+	for _, filter := range []string{"", "shop/checkout", "SHOP/", "!shop/", "bookinfo/reviews", "team-0", "xds"} {
+		for c := colName; c < numSortable; c++ {
+			for _, reverse := range []bool{false, true} {
+				m := loaded(t, Options{Filter: filter}, 200, 80, testFrame())
+				keys := []string{fmt.Sprint(int(c) + 1)}
+				if c == colRPS {
+					keys = nil // the default sort
+				}
+				if reverse {
+					keys = append(keys, "r")
+				}
+				for _, k := range keys {
+					m, _ = update(t, m, press(k))
+				}
+				rows := traffic.FilterRows(testFrame().Rows, traffic.ParseFilter(filter))
+				traffic.SortRows(rows, c.sortKey(), reverse)
+				var want []string
+				for _, r := range rows {
+					want = append(want, r.Name)
+				}
+				if got := names(m); !slices.Equal(got, want) {
+					t.Errorf("filter %q, sort %s reverse=%v: dashboard shows %q, snapshot %q", filter, c.sortKey(), reverse, got, want)
+				}
+				if filter == "shop/checkout" && len(want) != 1 {
+					t.Errorf("filter %q selects %q, want the one checkout row", filter, want)
+				}
+			}
+		}
 	}
 }
