@@ -173,7 +173,7 @@ func (q *Querier) evalRules(ctx context.Context, at time.Time) error {
 				continue
 			}
 			b := labels.NewBuilder(s.Metric)
-			b.Set(labels.MetricName, r.Record)
+			b.Set(model.MetricNameLabel, r.Record)
 			if _, err = app.Append(0, b.Labels(), ts, s.F); err != nil {
 				break
 			}
