@@ -41,6 +41,7 @@ type CompareOptions struct {
 	output   string
 	watch    bool
 	interval time.Duration
+	ns       trafficNamespaces
 
 	maxP99Increase string
 	minSuccessRate string
@@ -70,10 +71,14 @@ The verdict is PASS, FAIL or INCONCLUSIVE, with the reason of every check:
                     with significance (an increase without significance is inconclusive)
 
 Exit status: 0 PASS, 1 FAIL, 2 INCONCLUSIVE, 3 error, so a CI job can gate a rollout. --watch
-refreshes the comparison live on a terminal; in top, mark two rows with m and press c.`
+refreshes the comparison live on a terminal, and exits with the status of the last verdict
+shown; in top, mark two rows with m and press c.
+
+-n is kubectl's namespace, the team's: where TEAM's Prometheus runs. --envoy-namespace reads
+only the Envoy pods running in one namespace. Without a TEAM, -n is refused.`
 
 const compareExample = `  # Gate a rollout in CI
-  kubectl promteam compare --prometheus-url http://localhost:9090 -n shop \
+  kubectl promteam compare team-a -n team-a --envoy-namespace shop \
     --baseline shop_checkout-primary_8080 --canary shop_checkout-canary_8080 --max-p99-increase 10% -o json
 
   # Watch it live
@@ -83,7 +88,7 @@ const compareExample = `  # Gate a rollout in CI
 func NewCmdCompare(streams genericiooptions.IOStreams, configFlags *genericclioptions.ConfigFlags) *cobra.Command {
 	t := compare.DefaultThresholds()
 	o := &CompareOptions{
-		configFlags: configFlags, IOStreams: streams, prom: NewPrometheusFlags(configFlags),
+		configFlags: configFlags, IOStreams: streams, prom: NewPrometheusFlags(configFlags), ns: trafficNamespaces{configFlags: configFlags},
 		window: 5 * time.Minute, step: 30 * time.Second, dialect: "auto", output: "text", interval: 5 * time.Second,
 		maxP99Increase: "10%", maxSuccessDrop: "1", minRequests: t.MinRequests, alpha: t.Alpha,
 	}
@@ -134,6 +139,7 @@ func (o *CompareOptions) AddFlags(fs *pflag.FlagSet) {
 	fs.StringVarP(&o.output, "output", "o", o.output, "Output format: text or json")
 	fs.BoolVar(&o.watch, "watch", o.watch, "Refresh the comparison live (on a terminal)")
 	fs.DurationVar(&o.interval, "interval", o.interval, "Refresh interval of --watch")
+	o.ns.AddFlags(fs, false)
 }
 
 // Complete parses and checks every flag.
@@ -187,9 +193,10 @@ func (o *CompareOptions) Complete(cmd *cobra.Command, args []string) error {
 			return flagError("dialect", o.dialect, err)
 		}
 	}
-	o.cfg.Selector = promql.Everything
-	if cmd.Flags().Changed("namespace") && o.configFlags.Namespace != nil && *o.configFlags.Namespace != "" {
-		o.cfg.Selector = promql.Namespace(*o.configFlags.Namespace)
+	o.ns.Complete(cmd)
+	o.cfg.Selector = o.ns.selector()
+	if err := o.ns.Validate(o.team); err != nil {
+		return err
 	}
 	return o.prom.Validate(o.team)
 }

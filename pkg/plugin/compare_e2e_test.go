@@ -87,7 +87,7 @@ func TestCompareAgainstARealPrometheus(t *testing.T) {
 
 	run := func(args ...string) (string, string, int) {
 		t.Helper()
-		return cli.Run(t, bin, nil, append([]string{"compare", "--prometheus-url", srv.URL(), "-n", "shop", "--window", "1m", "--step", "10s"}, args...)...)
+		return cli.Run(t, bin, nil, append([]string{"compare", "--prometheus-url", srv.URL(), "--envoy-namespace", "shop", "--window", "1m", "--step", "10s"}, args...)...)
 	}
 	judge := func(t *testing.T, baseline, canary string) compareJSON {
 		t.Helper()

@@ -1,8 +1,14 @@
 package traffic
 
 import (
+	"context"
+	"errors"
 	"slices"
+	"strings"
 	"testing"
+	"time"
+
+	"github.com/kubectl-promteam/kubectl-promteam/pkg/promql"
 )
 
 func TestParseFilter(t *testing.T) {
@@ -76,5 +82,57 @@ func TestSortIndicesServiceOrder(t *testing.T) {
 		if !slices.Equal(idx, tt.want) {
 			t.Errorf("desc=%v: order %v, want %v", tt.desc, idx, tt.want)
 		}
+	}
+}
+
+// TestInServiceNamespace: the rows of one service namespace stay; none is an error that says
+// what was selected and which namespaces have rows, shown safely on a terminal.
+func TestInServiceNamespace(t *testing.T) {
+	f := Frame{Rows: []Row{
+		{Name: "a", Namespace: "shop", Service: "cart"},
+		{Name: "b", Namespace: "auth", Service: "tokens"},
+		{Name: "c", Namespace: "evil\x1b[2J", Service: "x"},
+		{Name: "d", Namespace: "shop", Service: "checkout"},
+		{Name: "xds_cluster"},
+	}}
+	got, err := InServiceNamespace(f, "shop")
+	if err != nil || len(got.Rows) != 2 || got.Rows[0].Name != "a" || got.Rows[1].Name != "d" {
+		t.Errorf("InServiceNamespace(shop) = %v, %v", got.Rows, err)
+	}
+	_, err = InServiceNamespace(f, "edge")
+	var empty *EmptySelectionError
+	if !errors.As(err, &empty) {
+		t.Fatalf("InServiceNamespace(edge) = %v, want an EmptySelectionError", err)
+	}
+	want := `no rows in service namespace "edge"; namespaces with traffic: auth, evil\x1b[2J, shop`
+	if err.Error() != want {
+		t.Errorf("error %q, want %q", err, want)
+	}
+	if errors.Is(err, errNoClusterStats) {
+		t.Error("an empty service namespace reads as no Envoy statistics at all")
+	}
+}
+
+// TestDiscoverNamesTheEnvoyNamespaces: Envoys selected by a namespace that has none: the error
+// says which namespace was selected and which have Envoys.
+func TestDiscoverNamesTheEnvoyNamespaces(t *testing.T) {
+	fq := &fakeQuerier{answers: func(q string) Vector {
+		if q == "count by (namespace) (envoy_cluster_upstream_rq_total)" {
+			return Vector{sample(map[string]string{"namespace": "edge"}, 3), sample(map[string]string{"namespace": "gw\u202e"}, 1)}
+		}
+		return nil
+	}}
+	_, err := Discover(context.Background(), fq, promql.Namespace("shop"), time.Unix(0, 0))
+	want := `no Envoy cluster statistics from Envoys in namespace "shop"; Envoys report from namespaces: edge, gw\u202e`
+	if err == nil || err.Error() != want {
+		t.Errorf("Discover = %v, want %q", err, want)
+	}
+	if !errors.Is(err, errNoClusterStats) {
+		t.Error("an empty Envoy namespace is not an absence of Envoy statistics")
+	}
+	fq = &fakeQuerier{answers: func(string) Vector { return nil }}
+	_, err = Discover(context.Background(), fq, promql.Namespace("shop"), time.Unix(0, 0))
+	if err == nil || !strings.Contains(err.Error(), `namespace "shop"`) || !strings.Contains(err.Error(), "targets up") {
+		t.Errorf("Discover with no Envoys anywhere = %v", err)
 	}
 }
