@@ -229,11 +229,11 @@ func (o *CompareOptions) Run(ctx context.Context) (int, error) {
 	if o.watch && isTerminal(o.Out) {
 		fn := liveCompare(cq, o.cfg)
 		model := tui.NewCompare(fn, o.baseline, o.canary, tui.Options{Target: target, Interval: o.interval, Timeout: o.prom.Timeout, NoColor: noColor()})
-		_, err := tea.NewProgram(model, tea.WithContext(ctx), tea.WithInput(o.In), tea.WithOutput(o.Out)).Run()
-		if errors.Is(err, tea.ErrProgramKilled) && ctx.Err() != nil {
-			err = nil
+		final, err := runProgram(ctx, model, o.In, o.Out)
+		if err != nil {
+			return 0, err
 		}
-		return 0, err
+		return watchExit(final)
 	}
 	rctx, cancel := context.WithDeadline(ctx, deadline)
 	defer cancel()
@@ -259,6 +259,23 @@ func (o *CompareOptions) Run(ctx context.Context) (int, error) {
 		return 0, err
 	}
 	return res.Verdict.ExitCode(), nil
+}
+
+// watchExit is compare --watch's exit status: the verdict on screen when it ended, as a one-off
+// comparison's; without one, an error when the latest refresh failed, else INCONCLUSIVE.
+func watchExit(final tea.Model) (int, error) {
+	m, ok := final.(tui.Model)
+	if !ok {
+		return 0, fmt.Errorf("compare --watch ended with a %T", final)
+	}
+	res, ok, err := m.LastComparison()
+	switch {
+	case ok:
+		return res.Verdict.ExitCode(), nil
+	case err != nil:
+		return 0, err
+	}
+	return compare.Inconclusive.ExitCode(), nil
 }
 
 // The comparison top opens on two marked rows uses compare's default window and step.

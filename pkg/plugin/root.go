@@ -116,10 +116,12 @@ func (e *ExitError) Unwrap() error { return e.Err }
 // something else (compare's FAIL).
 const errorExitAnnotation = "promteam.io/error-exit"
 
-// withErrorExit gives err the exit status c's annotation asks for.
+// withErrorExit gives err the exit status c's annotation asks for, unless err already has one
+// (an interrupted dashboard's 130).
 func withErrorExit(c *cobra.Command, err error) error {
-	if err == nil {
-		return nil
+	var exit *ExitError
+	if err == nil || errors.As(err, &exit) {
+		return err
 	}
 	if code, convErr := strconv.Atoi(c.Annotations[errorExitAnnotation]); convErr == nil {
 		return &ExitError{Code: code, Err: err}

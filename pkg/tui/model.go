@@ -349,6 +349,9 @@ func (m *Model) fixOffset() {
 
 // key handles a key press.
 func (m Model) key(msg tea.KeyPressMsg) (tea.Model, tea.Cmd) {
+	if key.Matches(msg, m.keys.Interrupt) {
+		return m, tea.Interrupt
+	}
 	if m.editing {
 		return m.filterKey(msg)
 	}
@@ -473,8 +476,6 @@ func (m *Model) clampDetailScroll(s int) int {
 func (m Model) filterKey(msg tea.KeyPressMsg) (tea.Model, tea.Cmd) {
 	k := m.keys
 	switch {
-	case key.Matches(msg, k.ForceQuit):
-		return m, tea.Quit
 	case key.Matches(msg, k.Apply):
 		m.editing, m.filter = false, m.input
 	case key.Matches(msg, k.Clear):
