@@ -150,6 +150,9 @@ func (o *CompareOptions) Complete(cmd *cobra.Command, args []string) error {
 	if o.baseline == "" || o.canary == "" {
 		return errors.New("--baseline and --canary are required: name the Envoy clusters of both versions (or ~regex)")
 	}
+	if o.baseline == o.canary {
+		return flagError("canary", o.canary, errors.New("--baseline names the same; name the canary's cluster (or ~regex), apart from the baseline's"))
+	}
 	var err error
 	if o.cfg.Baseline, err = compare.ParseArm(o.baseline); err != nil {
 		return flagError("baseline", o.baseline, err)
