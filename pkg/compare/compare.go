@@ -237,8 +237,12 @@ func Run(ctx context.Context, q Querier, cfg Config, at time.Time) (Result, erro
 	if err := g.Wait(); err != nil {
 		return Result{}, err
 	}
-	if both := overlap(res.Baseline.Clusters, res.Canary.Clusters); len(both) > 0 {
-		return Result{}, &OverlapError{Baseline: cfg.Baseline, Canary: cfg.Canary, Clusters: both}
+	// Two different exact names cannot select the same cluster (the same name is refused before
+	// any query); a regex can match the other arm's clusters, which only the answers tell.
+	if cfg.Baseline.regex || cfg.Canary.regex {
+		if both := overlap(res.Baseline.Clusters, res.Canary.Clusters); len(both) > 0 {
+			return Result{}, &OverlapError{Baseline: cfg.Baseline, Canary: cfg.Canary, Clusters: both}
+		}
 	}
 	res.Warnings = append(warnings[0], warnings[1]...)
 	judge(&res)
