@@ -225,9 +225,7 @@ func (m Model) loaded(msg loadedMsg) (tea.Model, tea.Cmd) {
 	m.shown = msg.seq
 	if msg.frameLoaded {
 		if msg.frameErr != nil {
-			m.err = msg.frameErr
-			m.backoff = min(max(2*m.backoff, 2*m.opts.Interval), max(maxBackoff, m.opts.Interval))
-			m.nextLoad = m.clock.Add(m.backoff)
+			m.failed(msg.frameErr)
 		} else {
 			m.err = nil
 			m.backoff = 0
@@ -239,9 +237,7 @@ func (m Model) loaded(msg loadedMsg) (tea.Model, tea.Cmd) {
 		if msg.compareErr != nil {
 			m.compareErr = msg.compareErr
 			if m.compareOnly {
-				m.err = msg.compareErr
-				m.backoff = min(max(2*m.backoff, 2*m.opts.Interval), max(maxBackoff, m.opts.Interval))
-				m.nextLoad = m.clock.Add(m.backoff)
+				m.failed(msg.compareErr)
 			}
 		} else {
 			m.compared, m.haveCompare, m.compareErr = compareResult{msg.result}, true, nil
@@ -258,6 +254,14 @@ func (m Model) loaded(msg loadedMsg) (tea.Model, tea.Cmd) {
 		}
 	}
 	return m, m.loadMissingDetail()
+}
+
+// failed records a failed refresh and backs off: the delay doubles from twice the interval up
+// to maxBackoff (or the interval, when that is longer).
+func (m *Model) failed(err error) {
+	m.err = err
+	m.backoff = min(max(2*m.backoff, 2*m.opts.Interval), max(maxBackoff, m.opts.Interval))
+	m.nextLoad = m.clock.Add(m.backoff)
 }
 
 // loadMissingDetail starts a drill-down-only load when the drill-down is open for a cluster
