@@ -6,8 +6,6 @@ import (
 	"errors"
 	"fmt"
 	"os"
-	"os/signal"
-	"syscall"
 
 	"k8s.io/cli-runtime/pkg/genericiooptions"
 
@@ -16,12 +14,17 @@ import (
 )
 
 func main() {
-	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	ctx, stop := plugin.SignalContext(context.Background())
 	streams := genericiooptions.IOStreams{In: os.Stdin, Out: os.Stdout, ErrOut: os.Stderr}
 	err := plugin.Execute(ctx, streams, os.Args[1:])
 	stop()
 	if err == nil {
 		return
+	}
+	// Interrupted: the shell's status of the signal (130 for ctrl+c), and no message, whatever
+	// the cancelled work returned.
+	if s, ok := plugin.Signaled(ctx); ok {
+		os.Exit(s.ExitCode())
 	}
 	code := 1
 	var exit *plugin.ExitError

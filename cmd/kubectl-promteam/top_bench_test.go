@@ -80,7 +80,7 @@ func benchRefresh(b *testing.B, clusters int) {
 	b.ReportMetric(float64(ours)/float64(theirs), "ratio")
 
 	if clusters >= 5000 {
-		b.ReportMetric(peakRSS(b, "top", "--prometheus-url", srv.URL(), "-n", "edge", "--once", "-o", "json"), "top-peak-rss-MiB")
+		b.ReportMetric(peakRSS(b, "top", "--prometheus-url", srv.URL(), "--envoy-namespace", "edge", "--once", "-o", "json"), "top-peak-rss-MiB")
 		b.ReportMetric(peakRSS(b, "version"), "version-peak-rss-MiB")
 	}
 }

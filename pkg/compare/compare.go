@@ -17,6 +17,7 @@ import (
 	"golang.org/x/sync/errgroup"
 
 	"github.com/kubectl-promteam/kubectl-promteam/pkg/promql"
+	"github.com/kubectl-promteam/kubectl-promteam/pkg/termtext"
 	"github.com/kubectl-promteam/kubectl-promteam/pkg/traffic"
 )
 
@@ -176,6 +177,39 @@ func (e *NoClusterError) Error() string {
 	return msg
 }
 
+// OverlapError says the arms select some of the same clusters: a comparison of a version with
+// itself would pass whatever it holds.
+type OverlapError struct {
+	Baseline, Canary Arm
+	// Clusters are the clusters both arms select, sorted.
+	Clusters []string
+}
+
+func (e *OverlapError) Error() string {
+	names := make([]string, len(e.Clusters))
+	for i, c := range e.Clusters {
+		names[i] = termtext.Sanitize(c)
+	}
+	const most = 5
+	list := strings.Join(names[:min(len(names), most)], ", ")
+	if len(names) > most {
+		list += fmt.Sprintf(" and %d more", len(names)-most)
+	}
+	return termtext.Sanitize(fmt.Sprintf("--baseline %q and --canary %q both select %s: a cluster belongs to one version; narrow the canary's ~regex (or the baseline's) so that they select different clusters",
+		e.Baseline.Text, e.Canary.Text, list))
+}
+
+// overlap is the clusters both sorted lists hold.
+func overlap(a, b []string) []string {
+	var out []string
+	for _, c := range a {
+		if _, ok := slices.BinarySearch(b, c); ok {
+			out = append(out, c)
+		}
+	}
+	return out
+}
+
 // Run queries both arms at instant at and judges the canary. Every query of both arms goes out at
 // once.
 func Run(ctx context.Context, q Querier, cfg Config, at time.Time) (Result, error) {
@@ -202,6 +236,13 @@ func Run(ctx context.Context, q Querier, cfg Config, at time.Time) (Result, erro
 	}
 	if err := g.Wait(); err != nil {
 		return Result{}, err
+	}
+	// Two different exact names cannot select the same cluster (the same name is refused before
+	// any query); a regex can match the other arm's clusters, which only the answers tell.
+	if cfg.Baseline.regex || cfg.Canary.regex {
+		if both := overlap(res.Baseline.Clusters, res.Canary.Clusters); len(both) > 0 {
+			return Result{}, &OverlapError{Baseline: cfg.Baseline, Canary: cfg.Canary, Clusters: both}
+		}
 	}
 	res.Warnings = append(warnings[0], warnings[1]...)
 	judge(&res)

@@ -134,3 +134,44 @@ func hasCheck(r compare.Result, name string, v compare.Verdict) bool {
 	}
 	return false
 }
+
+// TestArmsThatOverlapAreRefused: a canary ~regex that also selects the baseline's cluster would
+// compare the baseline with itself in part; Run refuses it on the clusters the arms actually
+// select, and names them. Arms that select apart are judged.
+func TestArmsThatOverlapAreRefused(t *testing.T) {
+	q, err := demo.NewWithOptions(now, demo.Options{Fleet: fleet()})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer q.Close()
+	for _, tc := range []struct {
+		baseline, canary string
+		both             []string
+	}{
+		{"shop_checkout-primary_8080", "~shop_checkout-.*", []string{"shop_checkout-primary_8080"}},
+		{"~shop_checkout-(primary|equal)_8080", "~shop_checkout-(equal|canary)_8080", []string{"shop_checkout-equal_8080"}},
+		{"~shop_checkout-primary_8080", "shop_checkout-primary_8080", []string{"shop_checkout-primary_8080"}},
+		{"shop_checkout-primary_8080", "~shop_checkout-(canary|nothing)_.*", nil},
+	} {
+		b, _ := compare.ParseArm(tc.baseline)
+		c, _ := compare.ParseArm(tc.canary)
+		_, err := compare.Run(context.Background(), q, compare.Config{
+			Dialect: promql.DialectEnvoy, Selector: promql.Namespace(demo.Namespace), Baseline: b, Canary: c,
+			Window: 5 * time.Minute, Step: 30 * time.Second, Thresholds: compare.DefaultThresholds(),
+		}, now)
+		var overlap *compare.OverlapError
+		if tc.both == nil {
+			if err != nil {
+				t.Errorf("%s vs %s: %v", tc.baseline, tc.canary, err)
+			}
+			continue
+		}
+		if !errors.As(err, &overlap) || strings.Join(overlap.Clusters, ",") != strings.Join(tc.both, ",") {
+			t.Errorf("%s vs %s: error %v, want an overlap on %v", tc.baseline, tc.canary, err, tc.both)
+			continue
+		}
+		if msg := err.Error(); strings.Count(msg, "\n") != 0 || !strings.Contains(msg, "both select "+tc.both[0]) || !strings.Contains(msg, tc.canary) {
+			t.Errorf("message %q", msg)
+		}
+	}
+}

@@ -17,6 +17,7 @@ import (
 	"github.com/prometheus/prometheus/tsdb"
 
 	"github.com/kubectl-promteam/kubectl-promteam/pkg/envoysim"
+	"github.com/kubectl-promteam/kubectl-promteam/pkg/manifests"
 	"github.com/kubectl-promteam/kubectl-promteam/pkg/traffic"
 )
 
@@ -28,6 +29,9 @@ const (
 	history = 10 * time.Minute
 	// Namespace is where the simulated Envoys run.
 	Namespace = "edge"
+	// ruleHistory is how far back the recording rules are evaluated when the demo starts: top
+	// reads only their latest values.
+	ruleHistory = time.Minute
 )
 
 // Querier answers PromQL over the simulated fleet. It implements traffic.Querier.
@@ -41,6 +45,10 @@ type Querier struct {
 	db   *tsdb.DB
 	dir  string
 	next time.Time // the next scrape not yet appended
+	// rules are the stack's recording rules, evaluated after every scrape from rulesFrom on,
+	// as a team's Prometheus would, so top's --source rules works on the demo too.
+	rules     []manifests.RecordingRule
+	rulesFrom time.Time
 }
 
 // Options configure a demo; the zero value is the stock-Envoy demo fleet.
@@ -72,10 +80,16 @@ func NewWithOptions(now time.Time, opts Options) (*Querier, error) {
 		_ = os.RemoveAll(dir)
 		return nil, fmt.Errorf("demo storage: %w", err)
 	}
+	rules, err := manifests.DefaultTeamSpec("demo", Namespace).RecordingRules()
+	if err != nil {
+		return nil, err
+	}
 	q := &Querier{
-		fleet:    fleet,
-		dialect:  opts.Dialect,
-		interval: ScrapeInterval,
+		rules:     rules,
+		rulesFrom: now.Add(-ruleHistory),
+		fleet:     fleet,
+		dialect:   opts.Dialect,
+		interval:  ScrapeInterval,
 		engine: promql.NewEngine(promql.EngineOpts{
 			Logger:        slog.New(slog.DiscardHandler),
 			MaxSamples:    50_000_000,
@@ -125,7 +139,53 @@ func (q *Querier) scrapeUntil(ctx context.Context, at time.Time) error {
 		if err := app.Commit(); err != nil {
 			return fmt.Errorf("demo scrape: %w", err)
 		}
+		if !q.next.Before(q.rulesFrom) {
+			if err := q.evalRules(ctx, q.next); err != nil {
+				return err
+			}
+		}
 		q.next = q.next.Add(q.interval)
+	}
+	return nil
+}
+
+// evalRules evaluates the recording rules at at and appends what they record, rule by rule, as a
+// rule group does: a rule reads what the rules before it recorded at the same time.
+func (q *Querier) evalRules(ctx context.Context, at time.Time) error {
+	ts := at.UnixMilli()
+	for _, r := range q.rules {
+		pq, err := q.engine.NewInstantQuery(ctx, q.db, nil, r.Expr, at)
+		if err != nil {
+			return fmt.Errorf("demo rule %s: %w", r.Record, err)
+		}
+		res := pq.Exec(ctx)
+		vec, err := res.Vector()
+		if res.Err != nil {
+			err = res.Err
+		}
+		if err != nil {
+			pq.Close()
+			return fmt.Errorf("demo rule %s: %w", r.Record, err)
+		}
+		app := q.db.Appender(ctx)
+		for _, s := range vec {
+			if s.H != nil {
+				continue
+			}
+			b := labels.NewBuilder(s.Metric)
+			b.Set(model.MetricNameLabel, r.Record)
+			if _, err = app.Append(0, b.Labels(), ts, s.F); err != nil {
+				break
+			}
+		}
+		pq.Close()
+		if err != nil {
+			_ = app.Rollback()
+			return fmt.Errorf("demo rule %s: %w", r.Record, err)
+		}
+		if err := app.Commit(); err != nil {
+			return fmt.Errorf("demo rule %s: %w", r.Record, err)
+		}
 	}
 	return nil
 }

@@ -90,3 +90,29 @@ func TestDemoFleetStarts(t *testing.T) {
 		t.Errorf("demo frame has %d rows and %d listeners", len(frame.Rows), len(frame.Listeners))
 	}
 }
+
+// TestDemoRecordsTheRules: the demo evaluates the stack's recording rules like a team's
+// Prometheus, so --source rules reads them (window 5m) and their numbers are the fleet's.
+func TestDemoRecordsTheRules(t *testing.T) {
+	f := fleet()
+	q, err := NewWithOptions(now, Options{Fleet: f})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer q.Close()
+	src := traffic.NewAuto(q, traffic.Config{Selector: promql.Namespace(Namespace), Source: traffic.SourceRules})
+	for _, at := range []time.Time{now, now.Add(20 * time.Second)} {
+		frame, err := src.Frame(context.Background(), at)
+		if err != nil {
+			t.Fatalf("--source rules on the demo at %s: %v", at, err)
+		}
+		if frame.Source != traffic.SourceRules || frame.Window != promql.RuleWindow {
+			t.Errorf("frame source %q window %s, want rules over %s", frame.Source, frame.Window, promql.RuleWindow)
+		}
+		var b bytes.Buffer
+		if err := traffic.RenderJSON(&b, frame); err != nil {
+			t.Fatal(err)
+		}
+		truth.Check(t, truth.Decode(t, b.Bytes()), f, truth.Tolerance{RPS: 0.01, Success: 0.001, Quantile: 0.02})
+	}
+}

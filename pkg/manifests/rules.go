@@ -86,6 +86,27 @@ func recordingRules(sources []promql.Source) []rule {
 	return rules
 }
 
+// RecordingRule is one of the recording rules top reads: the series it records and the PromQL
+// that computes it.
+type RecordingRule struct {
+	Record string
+	Expr   string
+}
+
+// RecordingRules are the stack's rate, success and latency recording rules (the ones top reads,
+// not the SLO windows), in the order a rule group evaluates them: later rules read earlier ones.
+func (s TeamSpec) RecordingRules() ([]RecordingRule, error) {
+	var out []RecordingRule
+	for _, r := range recordingRules(s.sources()) {
+		text, err := promql.Check(r.expr)
+		if err != nil {
+			return nil, fmt.Errorf("rule %s: %w", r.record, err)
+		}
+		out = append(out, RecordingRule{Record: r.record, Expr: text})
+	}
+	return out, nil
+}
+
 // sloWindows are the error-ratio windows the burn-rate tiers read, besides the 5m one.
 func sloWindows() []time.Duration {
 	var out []time.Duration

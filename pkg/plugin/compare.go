@@ -42,6 +42,7 @@ type CompareOptions struct {
 	output   *outputFlag
 	watch    bool
 	interval time.Duration
+	ns       trafficNamespaces
 
 	maxP99Increase string
 	minSuccessRate string
@@ -71,10 +72,14 @@ The verdict is PASS, FAIL or INCONCLUSIVE, with the reason of every check:
                     with significance (an increase without significance is inconclusive)
 
 Exit status: 0 PASS, 1 FAIL, 2 INCONCLUSIVE, 3 error, so a CI job can gate a rollout. --watch
-refreshes the comparison live on a terminal; in top, mark two rows with m and press c.`
+refreshes the comparison live on a terminal, and exits with the status of the last verdict
+shown; in top, mark two rows with m and press c.
+
+-n is kubectl's namespace, the team's: where TEAM's Prometheus runs. --envoy-namespace reads
+only the Envoy pods running in one namespace. Without a TEAM, -n is refused.`
 
 const compareExample = `  # Gate a rollout in CI
-  kubectl promteam compare --prometheus-url http://localhost:9090 -n shop \
+  kubectl promteam compare team-a -n team-a --envoy-namespace shop \
     --baseline shop_checkout-primary_8080 --canary shop_checkout-canary_8080 --max-p99-increase 10% -o json
 
   # Watch it live
@@ -84,7 +89,7 @@ const compareExample = `  # Gate a rollout in CI
 func NewCmdCompare(streams genericiooptions.IOStreams, configFlags *genericclioptions.ConfigFlags) *cobra.Command {
 	t := compare.DefaultThresholds()
 	o := &CompareOptions{
-		configFlags: configFlags, IOStreams: streams, prom: NewPrometheusFlags(configFlags, streams),
+		configFlags: configFlags, IOStreams: streams, prom: NewPrometheusFlags(configFlags, streams), ns: trafficNamespaces{configFlags: configFlags},
 		window: 5 * time.Minute, step: 30 * time.Second, dialect: "auto", interval: 5 * time.Second,
 		maxP99Increase: "10%", maxSuccessDrop: "1", minRequests: t.MinRequests, alpha: t.Alpha,
 		output: newOutputFlag(formatTable, formatJSON, formatYAML).alias("text", formatTable),
@@ -135,6 +140,7 @@ func (o *CompareOptions) AddFlags(fs *pflag.FlagSet) {
 	fs.StringVar(&o.dialect, "dialect", o.dialect, "Envoy label dialect: "+promql.DialectNames())
 	fs.BoolVar(&o.watch, "watch", o.watch, "Refresh the comparison live (on a terminal)")
 	fs.DurationVar(&o.interval, "interval", o.interval, "Refresh interval of --watch")
+	o.ns.AddFlags(fs, false)
 }
 
 // Complete parses and checks every flag.
@@ -144,6 +150,9 @@ func (o *CompareOptions) Complete(cmd *cobra.Command, args []string) error {
 	}
 	if o.baseline == "" || o.canary == "" {
 		return errors.New("--baseline and --canary are required: name the Envoy clusters of both versions (or ~regex)")
+	}
+	if o.baseline == o.canary {
+		return flagError("canary", o.canary, errors.New("--baseline names the same; name the canary's cluster (or ~regex), apart from the baseline's"))
 	}
 	var err error
 	if o.cfg.Baseline, err = compare.ParseArm(o.baseline); err != nil {
@@ -186,9 +195,10 @@ func (o *CompareOptions) Complete(cmd *cobra.Command, args []string) error {
 			return flagError("dialect", o.dialect, err)
 		}
 	}
-	o.cfg.Selector = promql.Everything
-	if cmd.Flags().Changed("namespace") && o.configFlags.Namespace != nil && *o.configFlags.Namespace != "" {
-		o.cfg.Selector = promql.Namespace(*o.configFlags.Namespace)
+	o.ns.Complete(cmd)
+	o.cfg.Selector = o.ns.selector()
+	if err := o.ns.Validate(o.team); err != nil {
+		return err
 	}
 	return o.prom.Validate(o.team)
 }
@@ -221,11 +231,11 @@ func (o *CompareOptions) Run(ctx context.Context) (int, error) {
 	if o.watch && isTerminal(o.Out) {
 		fn := liveCompare(cq, o.cfg)
 		model := tui.NewCompare(fn, o.baseline, o.canary, tui.Options{Target: target, Interval: o.interval, Timeout: o.prom.Timeout, NoColor: noColor()})
-		_, err := tea.NewProgram(model, tea.WithContext(ctx), tea.WithInput(o.In), tea.WithOutput(o.Out)).Run()
-		if errors.Is(err, tea.ErrProgramKilled) && ctx.Err() != nil {
-			err = nil
+		final, err := runProgram(ctx, model, o.In, o.Out)
+		if err != nil {
+			return 0, err
 		}
-		return 0, err
+		return watchExit(final)
 	}
 	rctx, cancel := context.WithDeadline(ctx, deadline)
 	defer cancel()
@@ -265,6 +275,23 @@ func compareYAML(buf *bytes.Buffer, res compare.Result) error {
 	out, err := termtext.YAML(doc.Bytes())
 	buf.Write(out)
 	return err
+}
+
+// watchExit is compare --watch's exit status: the verdict on screen when it ended, as a one-off
+// comparison's; without one, an error when the latest refresh failed, else INCONCLUSIVE.
+func watchExit(final tea.Model) (int, error) {
+	m, ok := final.(tui.Model)
+	if !ok {
+		return 0, fmt.Errorf("compare --watch ended with a %T", final)
+	}
+	res, ok, err := m.LastComparison()
+	switch {
+	case ok:
+		return res.Verdict.ExitCode(), nil
+	case err != nil:
+		return 0, err
+	}
+	return compare.Inconclusive.ExitCode(), nil
 }
 
 // The comparison top opens on two marked rows uses compare's default window and step.

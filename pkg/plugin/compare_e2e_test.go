@@ -87,7 +87,7 @@ func TestCompareAgainstARealPrometheus(t *testing.T) {
 
 	run := func(args ...string) (string, string, int) {
 		t.Helper()
-		return cli.Run(t, bin, nil, append([]string{"compare", "--prometheus-url", srv.URL(), "-n", "shop", "--window", "1m", "--step", "10s"}, args...)...)
+		return cli.Run(t, bin, nil, append([]string{"compare", "--prometheus-url", srv.URL(), "--envoy-namespace", "shop", "--window", "1m", "--step", "10s"}, args...)...)
 	}
 	judge := func(t *testing.T, baseline, canary string) compareJSON {
 		t.Helper()
@@ -166,18 +166,19 @@ func TestCompareAgainstARealPrometheus(t *testing.T) {
 
 	t.Run("watch", func(t *testing.T) {
 		s := tmuxtest.Start(t, 140, 32)
-		s.Type(t, bin+" compare --prometheus-url "+srv.URL()+" -n shop --window 1m --step 10s --interval 1s"+
+		s.Type(t, bin+" compare --prometheus-url "+srv.URL()+" --envoy-namespace shop --window 1m --step 10s --interval 1s"+
 			" --baseline shop_checkout-primary_8080 --canary shop_checkout-canary_8080 --watch; echo EXITED=$?")
 		screen := s.WaitForText(t, "verdict: FAIL", 30*time.Second)
 		if text := strings.Join(screen, "\n"); !strings.Contains(text, "✗ success-drop") || !strings.Contains(text, "p99 per step") {
 			t.Errorf("compare --watch:\n%s", text)
 		}
+		// Ended, it exits with the verdict on screen, as a one-off comparison does.
 		s.Keys(t, "q")
-		s.WaitForText(t, "EXITED=0", 10*time.Second)
+		s.WaitForText(t, "EXITED=1", 10*time.Second)
 	})
 	t.Run("top marks and compares", func(t *testing.T) {
 		s := tmuxtest.Start(t, 140, 32)
-		s.Type(t, bin+" top --prometheus-url "+srv.URL()+" -n shop --window 30s --interval 1s --filter cart --sort-by name; echo EXITED=$?")
+		s.Type(t, bin+" top --prometheus-url "+srv.URL()+" --envoy-namespace shop --window 30s --interval 1s --filter cart --sort-by name; echo EXITED=$?")
 		s.WaitForText(t, "2/6 clusters", 30*time.Second)
 		// By name the canary is the first row and the primary the second.
 		s.Keys(t, "Down", "m", "Up", "m", "c")

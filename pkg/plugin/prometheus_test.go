@@ -45,7 +45,7 @@ func TestPrometheusURLPasswordIsNotShown(t *testing.T) {
 	for _, u := range []string{with(srv.URL), with(closed.URL), "http://admin:hunter2@host:port/", "admin:hunter2@localhost:9090"} {
 		for _, args := range [][]string{
 			{"top", "--prometheus-url", u, "--once", "-o", "json", "--timeout", "2s"},
-			{"compare", "--prometheus-url", u, "-n", "shop", "--baseline", "a", "--canary", "b", "-o", "json", "--timeout", "2s"},
+			{"compare", "--prometheus-url", u, "--envoy-namespace", "shop", "--baseline", "a", "--canary", "b", "-o", "json", "--timeout", "2s"},
 			{"doctor", "team-a", "--prometheus-url", u, "--kubeconfig", kubeconfig, "--timeout", "5s"},
 		} {
 			stdout, stderr, err := run(t, args...)

@@ -11,7 +11,6 @@ import (
 	"strings"
 	"time"
 
-	tea "charm.land/bubbletea/v2"
 	"github.com/spf13/cobra"
 	"github.com/spf13/pflag"
 	"golang.org/x/term"
@@ -43,6 +42,7 @@ type TopOptions struct {
 	reverse  bool
 	filter   string
 	minRPS   float64
+	ns       trafficNamespaces
 
 	// isTerminal reports whether out is a terminal; tests replace it.
 	isTerminal func(io.Writer) bool
@@ -61,6 +61,7 @@ func NewTopOptions(streams genericiooptions.IOStreams, configFlags *genericcliop
 		configFlags: configFlags,
 		IOStreams:   streams,
 		prom:        NewPrometheusFlags(configFlags, streams),
+		ns:          trafficNamespaces{configFlags: configFlags},
 		window:      time.Minute,
 		interval:    2 * time.Second,
 		dialect:     "auto",
@@ -100,13 +101,23 @@ own series over --window. auto, the default, reads the rules when --window is no
 Prometheus holds recorded series for the selection, else raw. Listeners and the drill-down
 always read Envoy's own series.
 
---demo runs against a simulated Envoy fleet inside the plugin: no cluster, no Prometheus.`
+Namespaces: -n is kubectl's namespace, the team's: where TEAM's Prometheus runs (top TEAM -n
+NAMESPACE). --service-namespace shows the upstream services of one namespace, the NAMESPACE
+column; --envoy-namespace reads only the Envoy pods running in one namespace. A selection that
+keeps nothing says so and lists the namespaces there are. Without a TEAM, -n would select
+nothing and is refused.
 
-const topExample = `  # A team's Prometheus reached through kubectl port-forward svc/prometheus-team-a 9090 -n team-a
-  kubectl promteam top team-a --prometheus-url http://localhost:9090
+--demo runs against a simulated Envoy fleet inside the plugin: no cluster, no Prometheus; every
+--source works on it, the recording rules included.`
 
-  # Only the Envoys of namespace shop, one snapshot as JSON
-  kubectl promteam top --prometheus-url http://localhost:9090 -n shop --once -o json
+const topExample = `  # Team team-a's dashboard: its Prometheus in namespace team-a, reached through a built-in tunnel
+  kubectl promteam top team-a -n team-a
+
+  # Only the services of namespace shop (the NAMESPACE column), one snapshot as JSON
+  kubectl promteam top team-a -n team-a --service-namespace shop --once -o json
+
+  # Only what the Envoys running in namespace edge report, from a Prometheus at a URL
+  kubectl promteam top --prometheus-url http://localhost:9090 --envoy-namespace edge
 
   # The simulated fleet
   kubectl promteam top --demo`
@@ -158,6 +169,7 @@ func (o *TopOptions) AddFlags(fs *pflag.FlagSet) {
 	fs.BoolVar(&o.reverse, "reverse", o.reverse, "Reverse the sort order")
 	fs.StringVar(&o.filter, "filter", o.filter, "Show only clusters whose name, namespace or service contains this text (a leading ! inverts)")
 	fs.Float64Var(&o.minRPS, "min-rps", o.minRPS, "Colour success and latency only for clusters above this request rate")
+	o.ns.AddFlags(fs, true)
 }
 
 // Complete reads the arguments and turns flags into typed values.
@@ -181,10 +193,8 @@ func (o *TopOptions) Complete(cmd *cobra.Command, args []string) error {
 		return flagError("source", o.source, err)
 	}
 	o.windowSet = cmd.Flags().Changed("window")
-	o.selector = promql.Everything
-	if cmd.Flags().Changed("namespace") && o.configFlags.Namespace != nil && *o.configFlags.Namespace != "" {
-		o.selector = promql.Namespace(*o.configFlags.Namespace)
-	}
+	o.ns.Complete(cmd)
+	o.selector = o.ns.selector()
 	return nil
 }
 
@@ -205,6 +215,9 @@ func (o *TopOptions) Validate() error {
 	}
 	if !(o.minRPS >= 0) || math.IsInf(o.minRPS, 1) {
 		return flagError("min-rps", fmt.Sprint(o.minRPS), errors.New("use a finite rate, 0 or more, e.g. 1"))
+	}
+	if err := o.ns.Validate(o.team); err != nil {
+		return err
 	}
 	return o.prom.Validate(o.team)
 }
@@ -239,6 +252,9 @@ func (o *TopOptions) Run(ctx context.Context) error {
 		}
 		src = c
 	}
+	if o.ns.service != "" {
+		src = inServiceNamespace{src, o.ns.service}
+	}
 	if o.once || o.output.given || !o.isTerminal(o.Out) {
 		return o.snapshot(ctx, src, deadline)
 	}
@@ -253,11 +269,23 @@ func (o *TopOptions) Run(ctx context.Context) error {
 		Target: target, Interval: o.interval, Timeout: o.prom.Timeout, MinRPS: o.minRPS,
 		NoColor: noColor(), Filter: o.filter, Compare: cmp,
 	})
-	_, err = tea.NewProgram(model, tea.WithContext(ctx), tea.WithInput(o.In), tea.WithOutput(o.Out)).Run()
-	if errors.Is(err, tea.ErrProgramKilled) && ctx.Err() != nil {
-		return nil
-	}
+	_, err = runProgram(ctx, model, o.In, o.Out)
 	return err
+}
+
+// inServiceNamespace keeps the rows of one service namespace (--service-namespace), for the
+// snapshot and the dashboard alike.
+type inServiceNamespace struct {
+	source
+	namespace string
+}
+
+func (s inServiceNamespace) Frame(ctx context.Context, at time.Time) (traffic.Frame, error) {
+	f, err := s.source.Frame(ctx, at)
+	if err != nil {
+		return f, err
+	}
+	return traffic.InServiceNamespace(f, s.namespace)
 }
 
 // collectorConfig is what the collector asks, from the flags: a given --window keeps auto on
@@ -280,7 +308,7 @@ func (o *TopOptions) snapshot(ctx context.Context, src source, deadline time.Tim
 	if err != nil {
 		return err
 	}
-	f.Rows = traffic.FilterRows(f.Rows, o.filter)
+	f.Rows = traffic.FilterRows(f.Rows, traffic.ParseFilter(o.filter))
 	traffic.SortRows(f.Rows, o.sortKey, o.reverse)
 	var buf bytes.Buffer
 	switch o.output.format() {

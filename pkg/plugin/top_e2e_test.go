@@ -75,7 +75,7 @@ func TestTopAgainstARealPrometheus(t *testing.T) {
 	}
 	for _, d := range []envoysim.Dialect{envoysim.Stock, envoysim.Istio} {
 		t.Run(d.String(), func(t *testing.T) {
-			out, stderr, err := top("-n", "edge-"+d.String(), "--once", "-o", "json")
+			out, stderr, err := top("--envoy-namespace", "edge-"+d.String(), "--once", "-o", "json")
 			if err != nil {
 				t.Fatalf("%v: %s", err, stderr)
 			}
@@ -88,12 +88,12 @@ func TestTopAgainstARealPrometheus(t *testing.T) {
 				t.Errorf("window = %q", snap.Window)
 			}
 			// Piped output without -o is a table.
-			table, _, err := top("-n", "edge-"+d.String())
+			table, _, err := top("--envoy-namespace", "edge-"+d.String())
 			if err != nil || !strings.HasPrefix(table, "NAME") || !strings.Contains(table, `team"a\b_svc_8080`) {
 				t.Errorf("table snapshot: %v\n%s", err, table)
 			}
 			// The dialect can be named instead of discovered.
-			if _, stderr, err := top("-n", "edge-"+d.String(), "--dialect", map[envoysim.Dialect]string{envoysim.Stock: "envoy", envoysim.Istio: "istio"}[d], "-o", "json"); err != nil {
+			if _, stderr, err := top("--envoy-namespace", "edge-"+d.String(), "--dialect", map[envoysim.Dialect]string{envoysim.Stock: "envoy", envoysim.Istio: "istio"}[d], "-o", "json"); err != nil {
 				t.Errorf("--dialect: %v %s", err, stderr)
 			}
 		})
@@ -101,7 +101,7 @@ func TestTopAgainstARealPrometheus(t *testing.T) {
 
 	// Prometheus gone: one line naming it, exit code 1.
 	srv.Stop()
-	_, stderr, err := top("-n", "edge-stock", "--once")
+	_, stderr, err := top("--envoy-namespace", "edge-stock", "--once")
 	var exit *exec.ExitError
 	if !errors.As(err, &exit) || exit.ExitCode() != 1 || strings.Count(stderr, "\n") != 1 || !strings.Contains(stderr, "cannot reach Prometheus at "+srv.URL()) {
 		t.Errorf("with Prometheus down: %v, stderr %q", err, stderr)

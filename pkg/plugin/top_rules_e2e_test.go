@@ -95,14 +95,14 @@ func TestTopReadsTheRecordingRules(t *testing.T) {
 	}
 
 	t.Run("live", func(t *testing.T) {
-		rules := mustTop(t, "-n", "edge")
+		rules := mustTop(t, "--envoy-namespace", "edge")
 		if rules.Window != "5m" || rules.Source != "rules" {
 			t.Errorf("auto without --window: window %q source %q, want the rules' 5m", rules.Window, rules.Source)
 		}
 		if len(rules.Rows) != len(fleet.Clusters) {
 			t.Errorf("%d rows for %d clusters", len(rules.Rows), len(fleet.Clusters))
 		}
-		raw := mustTop(t, "-n", "edge", "--window", "30s")
+		raw := mustTop(t, "--envoy-namespace", "edge", "--window", "30s")
 		if raw.Window != "30s" || raw.Source != "raw" {
 			t.Errorf("auto with --window: window %q source %q, want Envoy's own series over 30s", raw.Window, raw.Source)
 		}
@@ -122,7 +122,7 @@ func TestTopReadsTheRecordingRules(t *testing.T) {
 			}
 		}
 
-		_, stderr, err := top(t, "-n", "elsewhere", "--source", "rules")
+		_, stderr, err := top(t, "--envoy-namespace", "elsewhere", "--source", "rules")
 		var exit *exec.ExitError
 		if !errors.As(err, &exit) || exit.ExitCode() != 1 || strings.Count(stderr, "\n") != 1 ||
 			!strings.Contains(stderr, "kubectl promteam create") || !strings.Contains(stderr, "--source raw") ||
@@ -148,10 +148,10 @@ func TestTopReadsTheRecordingRules(t *testing.T) {
 	time.Sleep(3 * time.Second)
 
 	t.Run("frozen", func(t *testing.T) {
-		rules := mustTop(t, "-n", "edge", "--source", "rules")
+		rules := mustTop(t, "--envoy-namespace", "edge", "--source", "rules")
 		// Discovery looks at the present, where the Envoy series are stale: name the dialect.
 		// (The rules need none: without Envoy's own series they still show every cluster.)
-		raw := mustTop(t, "-n", "edge", "--source", "raw", "--window", "5m", "--dialect", "envoy")
+		raw := mustTop(t, "--envoy-namespace", "edge", "--source", "raw", "--window", "5m", "--dialect", "envoy")
 		if rules.Window != "5m" || rules.Source != "rules" || raw.Window != "5m" || raw.Source != "raw" {
 			t.Errorf("rules: window %q source %q; raw: window %q source %q", rules.Window, rules.Source, raw.Window, raw.Source)
 		}

@@ -62,6 +62,35 @@ func TestDashboardInARealTerminal(t *testing.T) {
 	s.WaitForText(t, "TYPED-42", 5*time.Second)
 }
 
+// TestDashboardExitStatus: in a real terminal, ctrl+c ends top and compare --watch with 130, as
+// SIGINT ends any program, and leaves the terminal usable; q ends compare --watch with the
+// status of the verdict on screen (the demo's canary fails: 1), as a one-off compare would.
+func TestDashboardExitStatus(t *testing.T) {
+	bin := binary(t)
+	watch := bin + " compare --demo --baseline shop_checkout-primary_8080 --canary shop_checkout-canary_8080 --watch --interval 1s"
+	for _, tc := range []struct {
+		name, command, ready, key, want string
+	}{
+		{"top ctrl+c", bin + " top --demo", footer, "C-c", "EXITED=130"},
+		{"top ctrl+c in the filter", bin + " top --demo", footer, "/", "EXITED=130"},
+		{"compare --watch q after FAIL", watch, "verdict: FAIL", "q", "EXITED=1"},
+		{"compare --watch ctrl+c", watch, "verdict: FAIL", "C-c", "EXITED=130"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			s := tmuxtest.Start(t, 120, 30)
+			s.Type(t, tc.command+"; echo EXITED=$?")
+			s.WaitForText(t, tc.ready, 30*time.Second)
+			s.Keys(t, tc.key)
+			if tc.key == "/" {
+				s.Keys(t, "C-c")
+			}
+			s.WaitForText(t, tc.want, 10*time.Second)
+			s.Type(t, "echo TYPED-$((40+2))")
+			s.WaitForText(t, "TYPED-42", 5*time.Second)
+		})
+	}
+}
+
 // TestDashboardSurvivesAPrometheusOutage stops the Prometheus under a running dashboard: it keeps
 // the last good rows with their age, shows the failure, and recovers once Prometheus is back.
 func TestDashboardSurvivesAPrometheusOutage(t *testing.T) {

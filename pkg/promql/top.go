@@ -31,12 +31,18 @@ func (s Selector) With(name, value string) Selector {
 // Pins reports whether s selects one value of label name: whether it holds an equality
 // matcher for it.
 func (s Selector) Pins(name string) bool {
+	_, ok := s.Pinned(name)
+	return ok
+}
+
+// Pinned is the value s selects for label name, when it pins one (see Pins).
+func (s Selector) Pinned(name string) (string, bool) {
 	for _, m := range s.matchers {
 		if m.Name == name && m.Type == labels.MatchEqual {
-			return true
+			return m.Value, true
 		}
 	}
-	return false
+	return "", false
 }
 
 func (s Selector) series(metric string, extra ...*labels.Matcher) *parser.VectorSelector {
@@ -181,6 +187,12 @@ func ClusterLabels(sel Selector) parser.Expr {
 		by = append(by, d.Cluster)
 	}
 	return &parser.AggregateExpr{Op: parser.COUNT, Expr: sel.series(metricRequests), Grouping: by}
+}
+
+// EnvoyNamespaces counts the Envoy cluster series of every namespace, whatever the selection:
+// where Envoys report from, to explain a selection of one namespace that holds none.
+func EnvoyNamespaces() parser.Expr {
+	return &parser.AggregateExpr{Op: parser.COUNT, Expr: Everything.series(metricRequests), Grouping: []string{LabelNamespace}}
 }
 
 // IstioStandard counts Istio's standard request series; used to explain an empty view.

@@ -37,6 +37,7 @@ func allQueries(d Dialect, ns, cluster string) map[string]parser.Expr {
 		"16 detail buckets":      LatencyBuckets(one, w),
 		"17 discovery":           ClusterLabels(sel),
 		"18 discovery istio std": IstioStandard(sel),
+		"19 envoy namespaces":    EnvoyNamespaces(),
 	}
 }
 
@@ -153,6 +154,9 @@ func TestSelectorPins(t *testing.T) {
 	} {
 		if got := tc.sel.Pins(LabelNamespace); got != tc.want {
 			t.Errorf("%s: Pins(namespace) = %v, want %v", tc.name, got, tc.want)
+		}
+		if v, ok := tc.sel.Pinned(LabelNamespace); ok != tc.want || (ok && v != "edge") {
+			t.Errorf("%s: Pinned(namespace) = %q, %v", tc.name, v, ok)
 		}
 	}
 }

@@ -591,6 +591,12 @@ func Discover(ctx context.Context, q Querier, sel promql.Selector, at time.Time)
 	if r, err := q.Query(ctx, istio, at); err == nil && len(r.Vector) > 0 {
 		return promql.Dialect{}, fmt.Errorf("%w (envoy_cluster_upstream_rq_total), only Istio's standard istio_requests_total: Istio keeps just istio_* metrics by default; extend the sidecars' stats inclusion (proxyStatsMatcher: inclusionPrefixes [cluster.]) to see upstream clusters", errNoClusterStats)
 	}
+	if ns, ok := sel.Pinned(promql.LabelNamespace); ok {
+		// Say which namespaces do hold Envoys, when that query answers.
+		if have, err := envoyNamespaces(ctx, q, at); err == nil {
+			return promql.Dialect{}, &EmptySelectionError{Kind: SelectEnvoyNamespace, Selected: ns, Have: have}
+		}
+	}
 	return promql.Dialect{}, fmt.Errorf("%w (envoy_cluster_upstream_rq_total) in Prometheus yet: check that the Envoy monitors have targets up", errNoClusterStats)
 }
 

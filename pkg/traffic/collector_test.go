@@ -341,7 +341,7 @@ func TestSortKeepsNoDataLast(t *testing.T) {
 	if rows[0].Name != "b" {
 		t.Errorf("rps descending by default: %v", rows)
 	}
-	if got := FilterRows(rows, "!B"); len(got) != 2 {
+	if got := FilterRows(rows, ParseFilter("!B")); len(got) != 2 {
 		t.Errorf("inverse filter kept %v", got)
 	}
 }

@@ -71,68 +71,118 @@ func (k SortKey) value(r *Row) float64 {
 // without data for the key come last either way; ties go by name, which is distinct within a
 // frame, so the order is the same whatever order the rows came in.
 func SortRows(rows []Row, key SortKey, reverse bool) {
-	desc := key.DefaultDescending() != reverse
-	// directed orders a comparison the way the sort goes.
-	directed := func(c int) int {
-		if desc {
-			return -c
-		}
-		return c
-	}
-	// Rows are wide: sorting pointers and moving each row once is cheaper than moving rows
+	// Rows are wide: sorting indices and moving each row once is cheaper than moving rows
 	// around while sorting.
-	order := make([]*Row, len(rows))
-	for i := range rows {
-		order[i] = &rows[i]
+	idx := make([]int, len(rows))
+	for i := range idx {
+		idx[i] = i
 	}
-	slices.SortFunc(order, func(a, b *Row) int {
-		switch key {
-		case SortName:
-			return directed(strings.Compare(a.Name, b.Name))
-		case SortService:
-			if (a.Service == "") != (b.Service == "") {
-				if a.Service != "" {
-					return -1
-				}
-				return 1
-			}
-			if c := cmp.Or(strings.Compare(a.Namespace, b.Namespace), strings.Compare(a.Service, b.Service)); c != 0 {
-				return directed(c)
-			}
-			return strings.Compare(a.Name, b.Name)
-		}
-		av, bv := key.value(a), key.value(b)
-		switch {
-		case Known(av) != Known(bv):
-			if Known(av) {
-				return -1
-			}
-			return 1
-		case Known(av) && av != bv:
-			return directed(cmp.Compare(av, bv))
-		}
-		return strings.Compare(a.Name, b.Name)
-	})
+	SortIndices(idx, rows, key, key.DefaultDescending() != reverse)
 	sorted := make([]Row, len(rows))
-	for i, r := range order {
-		sorted[i] = *r
+	for i, j := range idx {
+		sorted[i] = rows[j]
 	}
 	copy(rows, sorted)
 }
 
-// FilterRows keeps the rows whose name, namespace or service contains pattern, ignoring case;
-// a leading '!' keeps the others.
-func FilterRows(rows []Row, pattern string) []Row {
-	invert := strings.HasPrefix(pattern, "!")
-	needle := strings.ToLower(strings.TrimPrefix(pattern, "!"))
-	if needle == "" {
+// SortIndices sorts idx, indices into rows, by key: descending when desc. It is the one order
+// of both the snapshot (SortRows) and the dashboard. Rows without data for the key (no number,
+// or no known service) come last in either direction; ties go by name, then by position.
+func SortIndices(idx []int, rows []Row, key SortKey, desc bool) {
+	dir := 1
+	if desc {
+		dir = -1
+	}
+	byName := func(a, b int) int {
+		return cmp.Or(strings.Compare(rows[a].Name, rows[b].Name), cmp.Compare(a, b))
+	}
+	slices.SortFunc(idx, func(a, b int) int {
+		ra, rb := &rows[a], &rows[b]
+		switch key {
+		case SortName:
+			return dir * byName(a, b)
+		case SortService:
+			ka, kb := ra.Service != "", rb.Service != ""
+			switch {
+			case ka && kb:
+				if c := cmp.Or(strings.Compare(ra.Namespace, rb.Namespace), strings.Compare(ra.Service, rb.Service)); c != 0 {
+					return dir * c
+				}
+			case ka:
+				return -1
+			case kb:
+				return 1
+			}
+			return byName(a, b)
+		}
+		va, vb := key.value(ra), key.value(rb)
+		ka, kb := Known(va), Known(vb)
+		switch {
+		case ka && kb:
+			if c := cmp.Compare(va, vb); c != 0 {
+				return dir * c
+			}
+		case ka:
+			return -1
+		case kb:
+			return 1
+		}
+		return byName(a, b)
+	})
+}
+
+// Filter is a parsed filter (top's --filter and the dashboard's /): a substring of a row's
+// search key (see SearchKey), matched regardless of case; a leading "!" keeps the rows that do
+// not match. An empty pattern, or a bare "!", keeps every row.
+type Filter struct {
+	needle string
+	invert bool
+}
+
+// ParseFilter reads the filter syntax.
+func ParseFilter(s string) Filter {
+	f := Filter{}
+	if rest, ok := strings.CutPrefix(s, "!"); ok {
+		f.invert, s = true, rest
+	}
+	f.needle = strings.ToLower(strings.TrimSpace(s))
+	if f.needle == "" {
+		f.invert = false
+	}
+	return f
+}
+
+// MatchKey tests a row's search key, as SearchKey returns it.
+func (f Filter) MatchKey(key string) bool {
+	if f.needle == "" {
+		return true
+	}
+	return strings.Contains(key, f.needle) != f.invert
+}
+
+// Match tests a row.
+func (f Filter) Match(r *Row) bool { return f.MatchKey(SearchKey(r)) }
+
+// SearchKey is the lower-case text a filter looks in: the cluster name and the namespace/service
+// it reaches, as the table shows it ("shop/checkout"), so a filter may name either or both. The
+// parts are joined by NUL, which no filter holds, so no match spans two parts.
+func SearchKey(r *Row) string {
+	svc := r.Service
+	if r.Namespace != "" {
+		svc = r.Namespace + "/" + r.Service
+	}
+	return strings.ToLower(r.Name + "\x00" + svc)
+}
+
+// FilterRows keeps the rows f matches.
+func FilterRows(rows []Row, f Filter) []Row {
+	if f.needle == "" {
 		return rows
 	}
 	var out []Row
-	for _, r := range rows {
-		hay := strings.ToLower(r.Name + "\x00" + r.Namespace + "\x00" + r.Service)
-		if strings.Contains(hay, needle) != invert {
-			out = append(out, r)
+	for i := range rows {
+		if f.Match(&rows[i]) {
+			out = append(out, rows[i])
 		}
 	}
 	return out

@@ -233,3 +233,10 @@ func (m Model) compareHeader() []string {
 	}
 	return []string{b.String(), line2, line3}
 }
+
+// LastComparison is the comparison on screen when the program ended (compare --watch exits with
+// its verdict): ok is false when none arrived, and err is the error of the latest refresh when it
+// failed.
+func (m Model) LastComparison() (res compare.Result, ok bool, err error) {
+	return m.compared.Result, m.haveCompare, m.compareErr
+}

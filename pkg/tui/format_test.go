@@ -215,29 +215,6 @@ func TestThresholds(t *testing.T) {
 	}
 }
 
-func TestParseFilter(t *testing.T) {
-	key := searchKey(traffic.Row{Name: "shop/Cart/80/abc", Namespace: "shop", Service: "Cart"})
-	tests := []struct {
-		filter string
-		want   bool
-	}{
-		{"", true},
-		{"cart", true},
-		{"CART", true},
-		{"shop/cart", true},
-		{"  cart ", true},
-		{"nope", false},
-		{"!cart", false},
-		{"!nope", true},
-		{"!", true},
-	}
-	for _, tt := range tests {
-		if got := parseFilter(tt.filter).match(key); got != tt.want {
-			t.Errorf("filter %q matches = %v, want %v", tt.filter, got, tt.want)
-		}
-	}
-}
-
 func TestHistory(t *testing.T) {
 	h := history{}
 	h1 := h.next([]traffic.Row{{Name: "a", RPS: 1, P99: 10}, {Name: "b", RPS: 2, P99: 20}})

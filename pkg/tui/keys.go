@@ -25,13 +25,15 @@ type keyMap struct {
 	Compare  key.Binding
 	Help     key.Binding
 	Quit     key.Binding
+	// Interrupt is ctrl+c, everywhere: the program ends as interrupted (exit status 130), as a
+	// terminal's SIGINT would end it.
+	Interrupt key.Binding
 
 	// Keys of the filter input.
-	Apply     key.Binding
-	Clear     key.Binding
-	Erase     key.Binding
-	EraseAll  key.Binding
-	ForceQuit key.Binding
+	Apply    key.Binding
+	Clear    key.Binding
+	Erase    key.Binding
+	EraseAll key.Binding
 }
 
 // newKeyMap builds the key bindings; help lists them for the overlay.
@@ -49,19 +51,18 @@ func newKeyMap() keyMap {
 		Reverse:  key.NewBinding(key.WithKeys("r"), key.WithHelp("r", "reverse the sort (rows without data stay last)")),
 		Filter: key.NewBinding(key.WithKeys("/"),
 			key.WithHelp("/", "filter: name/namespace/service substring; leading ! inverts")),
-		Apply:    key.NewBinding(key.WithKeys("enter"), key.WithHelp("enter", "keep the filter")),
-		Clear:    key.NewBinding(key.WithKeys("esc"), key.WithHelp("esc", "clear the filter")),
-		Open:     key.NewBinding(key.WithKeys("enter"), key.WithHelp("enter", "drill down into the selected cluster")),
-		Back:     key.NewBinding(key.WithKeys("esc"), key.WithHelp("esc", "back from drill-down or help; clear the filter")),
-		Pause:    key.NewBinding(key.WithKeys("p"), key.WithHelp("p", "pause / resume refreshing")),
-		Mark:     key.NewBinding(key.WithKeys("m", "space"), key.WithHelp("m space", "mark the row: first the baseline (B), then the canary (C)")),
-		Compare:  key.NewBinding(key.WithKeys("c"), key.WithHelp("c", "compare the canary (C) with the baseline (B), live")),
-		Help:     key.NewBinding(key.WithKeys("?"), key.WithHelp("?", "show / hide this help")),
-		Quit:     key.NewBinding(key.WithKeys("q", "ctrl+c"), key.WithHelp("q ctrl+c", "quit")),
-		Erase:    key.NewBinding(key.WithKeys("backspace", "ctrl+h")),
-		EraseAll: key.NewBinding(key.WithKeys("ctrl+u")),
-
-		ForceQuit: key.NewBinding(key.WithKeys("ctrl+c")),
+		Apply:     key.NewBinding(key.WithKeys("enter"), key.WithHelp("enter", "keep the filter")),
+		Clear:     key.NewBinding(key.WithKeys("esc"), key.WithHelp("esc", "clear the filter")),
+		Open:      key.NewBinding(key.WithKeys("enter"), key.WithHelp("enter", "drill down into the selected cluster")),
+		Back:      key.NewBinding(key.WithKeys("esc"), key.WithHelp("esc", "back from drill-down or help; clear the filter")),
+		Pause:     key.NewBinding(key.WithKeys("p"), key.WithHelp("p", "pause / resume refreshing")),
+		Mark:      key.NewBinding(key.WithKeys("m", "space"), key.WithHelp("m space", "mark the row: first the baseline (B), then the canary (C)")),
+		Compare:   key.NewBinding(key.WithKeys("c"), key.WithHelp("c", "compare the canary (C) with the baseline (B), live")),
+		Help:      key.NewBinding(key.WithKeys("?"), key.WithHelp("?", "show / hide this help")),
+		Quit:      key.NewBinding(key.WithKeys("q"), key.WithHelp("q ctrl+c", "quit")),
+		Interrupt: key.NewBinding(key.WithKeys("ctrl+c")),
+		Erase:     key.NewBinding(key.WithKeys("backspace", "ctrl+h")),
+		EraseAll:  key.NewBinding(key.WithKeys("ctrl+u")),
 	}
 }
 

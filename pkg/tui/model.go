@@ -145,7 +145,7 @@ func New(src Source, opts Options) Model {
 		height: defaultHeight,
 		clock:  opts.Now(),
 		hist:   history{},
-		sort:   sortState{col: colRPS, desc: true},
+		sort:   sortBy(colRPS),
 		filter: opts.Filter,
 		seq:    1,
 	}
@@ -225,9 +225,7 @@ func (m Model) loaded(msg loadedMsg) (tea.Model, tea.Cmd) {
 	m.shown = msg.seq
 	if msg.frameLoaded {
 		if msg.frameErr != nil {
-			m.err = msg.frameErr
-			m.backoff = min(max(2*m.backoff, 2*m.opts.Interval), max(maxBackoff, m.opts.Interval))
-			m.nextLoad = m.clock.Add(m.backoff)
+			m.failed(msg.frameErr)
 		} else {
 			m.err = nil
 			m.backoff = 0
@@ -239,9 +237,7 @@ func (m Model) loaded(msg loadedMsg) (tea.Model, tea.Cmd) {
 		if msg.compareErr != nil {
 			m.compareErr = msg.compareErr
 			if m.compareOnly {
-				m.err = msg.compareErr
-				m.backoff = min(max(2*m.backoff, 2*m.opts.Interval), max(maxBackoff, m.opts.Interval))
-				m.nextLoad = m.clock.Add(m.backoff)
+				m.failed(msg.compareErr)
 			}
 		} else {
 			m.compared, m.haveCompare, m.compareErr = compareResult{msg.result}, true, nil
@@ -258,6 +254,14 @@ func (m Model) loaded(msg loadedMsg) (tea.Model, tea.Cmd) {
 		}
 	}
 	return m, m.loadMissingDetail()
+}
+
+// failed records a failed refresh and backs off: the delay doubles from twice the interval up
+// to maxBackoff (or the interval, when that is longer).
+func (m *Model) failed(err error) {
+	m.err = err
+	m.backoff = min(max(2*m.backoff, 2*m.opts.Interval), max(maxBackoff, m.opts.Interval))
+	m.nextLoad = m.clock.Add(m.backoff)
 }
 
 // loadMissingDetail starts a drill-down-only load when the drill-down is open for a cluster
@@ -281,7 +285,7 @@ func (m *Model) applyFrame(f traffic.Frame, at time.Time) {
 	for i, r := range f.Rows {
 		m.names[i] = termtext.Sanitize(r.Name)
 		m.svc[i] = termtext.Sanitize(serviceLabel(r))
-		m.keysLower[i] = searchKey(r)
+		m.keysLower[i] = traffic.SearchKey(&f.Rows[i])
 		m.maxName = max(m.maxName, plainWidth(m.names[i]))
 		m.maxSvc = max(m.maxSvc, plainWidth(m.svc[i]))
 	}
@@ -290,17 +294,17 @@ func (m *Model) applyFrame(f traffic.Frame, at time.Time) {
 
 // rebuild recomputes the filtered, sorted order and keeps the selection on the same row.
 func (m *Model) rebuild() {
-	f := parseFilter(m.filter)
+	f := traffic.ParseFilter(m.filter)
 	if m.editing {
-		f = parseFilter(m.input)
+		f = traffic.ParseFilter(m.input)
 	}
 	order := make([]int, 0, len(m.frame.Rows))
 	for i, k := range m.keysLower {
-		if f.match(k) {
+		if f.MatchKey(k) {
 			order = append(order, i)
 		}
 	}
-	sortOrder(order, m.frame.Rows, m.svc, m.sort)
+	traffic.SortIndices(order, m.frame.Rows, m.sort.col.sortKey(), m.sort.desc)
 	m.order = order
 	m.cursor = min(m.cursor, max(len(order)-1, 0))
 	if m.selName != "" {
@@ -349,6 +353,9 @@ func (m *Model) fixOffset() {
 
 // key handles a key press.
 func (m Model) key(msg tea.KeyPressMsg) (tea.Model, tea.Cmd) {
+	if key.Matches(msg, m.keys.Interrupt) {
+		return m, tea.Interrupt
+	}
 	if m.editing {
 		return m.filterKey(msg)
 	}
@@ -400,12 +407,12 @@ func (m Model) tableKey(msg tea.KeyPressMsg) (tea.Model, tea.Cmd) {
 		if c == m.sort.col {
 			m.sort.desc = !m.sort.desc
 		} else {
-			m.sort = sortState{col: c, desc: columnSpecs[c].desc}
+			m.sort = sortBy(c)
 		}
 		m.rebuild()
 	case key.Matches(msg, k.SortNext):
 		c := (m.sort.col + 1) % numSortable
-		m.sort = sortState{col: c, desc: columnSpecs[c].desc}
+		m.sort = sortBy(c)
 		m.rebuild()
 	case key.Matches(msg, k.Reverse):
 		m.sort.desc = !m.sort.desc
@@ -473,8 +480,6 @@ func (m *Model) clampDetailScroll(s int) int {
 func (m Model) filterKey(msg tea.KeyPressMsg) (tea.Model, tea.Cmd) {
 	k := m.keys
 	switch {
-	case key.Matches(msg, k.ForceQuit):
-		return m, tea.Quit
 	case key.Matches(msg, k.Apply):
 		m.editing, m.filter = false, m.input
 	case key.Matches(msg, k.Clear):

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"errors"
+	"fmt"
 	"io"
 	"slices"
 	"strings"
@@ -57,13 +58,21 @@ func runCmd(t *testing.T, cmd tea.Cmd) []tea.Msg {
 	return []tea.Msg{msg}
 }
 
-// isQuit reports whether cmd quits the program.
-func isQuit(cmd tea.Cmd) bool {
+// isQuit reports whether cmd ends the program, quitting or interrupted.
+func isQuit(cmd tea.Cmd) bool { return quitKind(cmd) != "" }
+
+// quitKind is how cmd ends the program: "quit", "interrupt", or "" when it does not.
+func quitKind(cmd tea.Cmd) string {
 	if cmd == nil {
-		return false
+		return ""
 	}
-	_, ok := cmd().(tea.QuitMsg)
-	return ok
+	switch cmd().(type) {
+	case tea.QuitMsg:
+		return "quit"
+	case tea.InterruptMsg:
+		return "interrupt"
+	}
+	return ""
 }
 
 func TestNewDefaults(t *testing.T) {
@@ -509,19 +518,23 @@ func TestHelp(t *testing.T) {
 	}
 }
 
+// TestQuit: q quits, ctrl+c interrupts (the program then exits 130, like a SIGINT), in every
+// view and in the filter input, where q is just a letter.
 func TestQuit(t *testing.T) {
 	tests := []struct {
 		name string
 		keys []string
-		want bool
+		want string
 	}{
-		{"q", []string{"q"}, true},
-		{"ctrl+c", []string{"ctrl+c"}, true},
-		{"q in the drill-down", []string{"enter", "q"}, true},
-		{"q in the help", []string{"?", "q"}, true},
-		{"q in the filter types", []string{"/", "q"}, false},
-		{"ctrl+c in the filter", []string{"/", "ctrl+c"}, true},
-		{"other keys", []string{"x", "down", "esc"}, false},
+		{"q", []string{"q"}, "quit"},
+		{"ctrl+c", []string{"ctrl+c"}, "interrupt"},
+		{"q in the drill-down", []string{"enter", "q"}, "quit"},
+		{"ctrl+c in the drill-down", []string{"enter", "ctrl+c"}, "interrupt"},
+		{"q in the help", []string{"?", "q"}, "quit"},
+		{"ctrl+c in the help", []string{"?", "ctrl+c"}, "interrupt"},
+		{"q in the filter types", []string{"/", "q"}, ""},
+		{"ctrl+c in the filter", []string{"/", "ctrl+c"}, "interrupt"},
+		{"other keys", []string{"x", "down", "esc"}, ""},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -530,8 +543,8 @@ func TestQuit(t *testing.T) {
 			for _, k := range tt.keys {
 				m, cmd = update(t, m, press(k))
 			}
-			if got := isQuit(cmd); got != tt.want {
-				t.Errorf("quit = %v, want %v", got, tt.want)
+			if got := quitKind(cmd); got != tt.want {
+				t.Errorf("ends as %q, want %q", got, tt.want)
 			}
 		})
 	}
@@ -728,5 +741,39 @@ func TestProgramSmoke(t *testing.T) {
 	}
 	if !strings.Contains(out.String(), "\x1b[?1049h") {
 		t.Errorf("the program did not switch to the alternate screen")
+	}
+}
+
+// TestFilterAndSortAgreeWithSnapshot: the dashboard shows the rows `top --once` prints, in the
+// same order, for the same --filter and sort: both go through traffic's one filter and order.
+func TestFilterAndSortAgreeWithSnapshot(t *testing.T) {
+	for _, filter := range []string{"", "shop/checkout", "SHOP/", "!shop/", "bookinfo/reviews", "team-0", "xds"} {
+		for c := colName; c < numSortable; c++ {
+			for _, reverse := range []bool{false, true} {
+				m := loaded(t, Options{Filter: filter}, 200, 80, testFrame())
+				keys := []string{fmt.Sprint(int(c) + 1)}
+				if c == colRPS {
+					keys = nil // the default sort
+				}
+				if reverse {
+					keys = append(keys, "r")
+				}
+				for _, k := range keys {
+					m, _ = update(t, m, press(k))
+				}
+				rows := traffic.FilterRows(testFrame().Rows, traffic.ParseFilter(filter))
+				traffic.SortRows(rows, c.sortKey(), reverse)
+				var want []string
+				for _, r := range rows {
+					want = append(want, r.Name)
+				}
+				if got := names(m); !slices.Equal(got, want) {
+					t.Errorf("filter %q, sort %s reverse=%v: dashboard shows %q, snapshot %q", filter, c.sortKey(), reverse, got, want)
+				}
+				if filter == "shop/checkout" && len(want) != 1 {
+					t.Errorf("filter %q selects %q, want the one checkout row", filter, want)
+				}
+			}
+		}
 	}
 }

@@ -1,10 +1,6 @@
 package tui
 
 import (
-	"cmp"
-	"slices"
-	"strings"
-
 	"github.com/kubectl-promteam/kubectl-promteam/pkg/traffic"
 )
 
@@ -31,42 +27,23 @@ type columnSpec struct {
 	title string
 	width int  // fixed width; 0 for the flexible NAME and NAMESPACE/SERVICE columns
 	right bool // right-aligned
-	// desc is the direction a column sorts in when first picked: volumes and latencies
-	// biggest first, success worst first, names alphabetically.
-	desc bool
 }
 
 var columnSpecs = [...]columnSpec{
 	colName:     {title: "NAME"},
 	colService:  {title: "NAMESPACE/SERVICE"},
-	colRPS:      {title: "RPS", width: 8, right: true, desc: true},
+	colRPS:      {title: "RPS", width: 8, right: true},
 	colSuccess:  {title: "SUCCESS", width: 8, right: true},
-	colP50:      {title: "P50", width: 6, right: true, desc: true},
-	colP90:      {title: "P90", width: 6, right: true, desc: true},
-	colP99:      {title: "P99", width: 6, right: true, desc: true},
-	colActive:   {title: "ACTIVE", width: 7, right: true, desc: true},
+	colP50:      {title: "P50", width: 6, right: true},
+	colP90:      {title: "P90", width: 6, right: true},
+	colP99:      {title: "P99", width: 6, right: true},
+	colActive:   {title: "ACTIVE", width: 7, right: true},
 	colRPSTrend: {title: "RPS TREND", width: historyLen},
 	colP99Trend: {title: "P99 TREND", width: historyLen},
 }
 
-// value is the number a numeric column sorts by.
-func (c column) value(r *traffic.Row) float64 {
-	switch c {
-	case colRPS:
-		return r.RPS
-	case colSuccess:
-		return r.Success
-	case colP50:
-		return r.P50
-	case colP90:
-		return r.P90
-	case colP99:
-		return r.P99
-	case colActive:
-		return r.Active
-	}
-	return traffic.NoData
-}
+// sortKey is the key a sortable column sorts by: the columns come in traffic.SortKeys' order.
+func (c column) sortKey() traffic.SortKey { return traffic.SortKeys[c] }
 
 // sortState is the sort column and direction.
 type sortState struct {
@@ -74,91 +51,8 @@ type sortState struct {
 	desc bool
 }
 
-// sortOrder sorts idx (indices into rows) in place. Rows without data for the column (NaN, or
-// no known service) sort last in either direction; ties go by name, then by position.
-func sortOrder(idx []int, rows []traffic.Row, svc []string, s sortState) {
-	dir := 1
-	if s.desc {
-		dir = -1
-	}
-	byName := func(a, b int) int {
-		if c := strings.Compare(rows[a].Name, rows[b].Name); c != 0 {
-			return c
-		}
-		return cmp.Compare(a, b)
-	}
-	var f func(a, b int) int
-	switch s.col {
-	case colName:
-		f = func(a, b int) int { return dir * byName(a, b) }
-	case colService:
-		f = func(a, b int) int {
-			ka, kb := svc[a] != dash, svc[b] != dash
-			switch {
-			case ka && kb:
-				if c := strings.Compare(svc[a], svc[b]); c != 0 {
-					return dir * c
-				}
-			case ka:
-				return -1
-			case kb:
-				return 1
-			}
-			return byName(a, b)
-		}
-	default:
-		col := s.col
-		f = func(a, b int) int {
-			va, vb := col.value(&rows[a]), col.value(&rows[b])
-			ka, kb := traffic.Known(va), traffic.Known(vb)
-			switch {
-			case ka && kb:
-				if c := cmp.Compare(va, vb); c != 0 {
-					return dir * c
-				}
-			case ka:
-				return -1
-			case kb:
-				return 1
-			}
-			return byName(a, b)
-		}
-	}
-	slices.SortFunc(idx, f)
-}
-
-// filterSpec is a parsed filter: a lower-case substring, possibly inverted.
-type filterSpec struct {
-	needle string
-	invert bool
-}
-
-// parseFilter reads the filter syntax: a substring, matched regardless of case; a leading "!"
-// keeps the rows that do not match. An empty pattern (also a bare "!") matches everything.
-func parseFilter(s string) filterSpec {
-	f := filterSpec{}
-	if rest, ok := strings.CutPrefix(s, "!"); ok {
-		f.invert, s = true, rest
-	}
-	f.needle = strings.ToLower(strings.TrimSpace(s))
-	if f.needle == "" {
-		f.invert = false
-	}
-	return f
-}
-
-// match tests a row's search key (see searchKey).
-func (f filterSpec) match(key string) bool {
-	if f.needle == "" {
-		return true
-	}
-	return strings.Contains(key, f.needle) != f.invert
-}
-
-// searchKey is the lower-case text a filter looks in: name, namespace, service and "ns/svc".
-func searchKey(r traffic.Row) string {
-	return strings.ToLower(r.Name + "\x00" + r.Namespace + "/" + r.Service)
-}
+// sortBy is the state of sorting by c in its natural direction.
+func sortBy(c column) sortState { return sortState{col: c, desc: c.sortKey().DefaultDescending()} }
 
 // layout is the set of columns drawn at one width and their widths.
 type layout struct {

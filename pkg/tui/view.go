@@ -350,19 +350,38 @@ func oneLine(s string) string {
 	return termtext.Sanitize(strings.Join(strings.Fields(s), " "))
 }
 
-// detailLines draws the whole drill-down; render shows the part that fits, from detailScroll.
+// detailLines draws the whole drill-down, section by section; render shows the part that fits,
+// from detailScroll.
 func (m Model) detailLines() []string {
-	st := m.styles
-	w := m.width
-	var lines []string
+	lines := m.detailHeader()
+	if !m.haveDetail {
+		if m.detailErr == nil {
+			lines = append(lines, m.styles.muted.Render("loading the drill-down…"))
+		}
+		return lines
+	}
+	for _, warning := range m.detail.Warnings {
+		lines = append(lines, m.styles.warning.Render("⚠ "+oneLine(warning)))
+	}
+	for _, section := range [][]string{
+		m.detailResponses(), m.detailFailures(), m.detailLatency(), m.detailPods(), m.detailListeners(),
+	} {
+		lines = append(lines, "")
+		lines = append(lines, section...)
+	}
+	return lines
+}
 
-	// Title and the cluster's row from the current frame.
+// detailHeader is the cluster's name and service, its row from the current frame, and the
+// drill-down's error.
+func (m Model) detailHeader() []string {
+	st := m.styles
 	title := st.section.Render(termtext.Sanitize(m.detailName))
 	row, ok := m.frameRow(m.detailName)
 	if ok {
 		title += "  " + termtext.Sanitize(serviceLabel(row))
 	}
-	lines = append(lines, title)
+	lines := []string{title}
 	if ok {
 		cell := st.cell[kindOf(false, row.RPS, m.opts.MinRPS)]
 		bad := row.Invalid
@@ -378,23 +397,15 @@ func (m Model) detailLines() []string {
 	} else {
 		lines = append(lines, st.muted.Render("not in the current frame"))
 	}
-
 	if m.detailErr != nil {
 		lines = append(lines, st.err.Render("✗ "+oneLine(m.detailErr.Error())))
 	}
-	if !m.haveDetail {
-		if m.detailErr == nil {
-			lines = append(lines, st.muted.Render("loading the drill-down…"))
-		}
-		return lines
-	}
-	d := m.detail
-	for _, warning := range d.Warnings {
-		lines = append(lines, st.warning.Render("⚠ "+oneLine(warning)))
-	}
+	return lines
+}
 
-	// Responses by class and by code.
-	lines = append(lines, "")
+// detailResponses are the responses by status class, with their shares, and by code.
+func (m Model) detailResponses() []string {
+	st, d := m.styles, m.detail
 	total := 0.0
 	for _, c := range d.Classes {
 		if traffic.Known(c.RPS) {
@@ -412,11 +423,14 @@ func (m Model) detailLines() []string {
 	for i, c := range d.Codes {
 		codes[i] = termtext.Sanitize(c.Label) + " " + fmtRate(c.RPS)
 	}
-	lines = append(lines, wrapItems(st.section.Render("status classes")+"  ", 16, classes, w)...)
-	lines = append(lines, wrapItems(st.section.Render("status codes")+"    ", 16, codes, w)...)
+	lines := wrapItems(st.section.Render("status classes")+"  ", 16, classes, m.width)
+	return append(lines, wrapItems(st.section.Render("status codes")+"    ", 16, codes, m.width)...)
+}
 
-	// Failures and protections, in a grid as wide as the screen allows.
-	lines = append(lines, "", st.section.Render("failures and protection"))
+// detailFailures are the failures and protections, in a grid as wide as the screen allows.
+func (m Model) detailFailures() []string {
+	d := m.detail
+	lines := []string{m.styles.section.Render("failures and protection")}
 	items := [][2]string{
 		{"timeouts", fmtRate(d.Timeouts)},
 		{"per-try timeouts", fmtRate(d.PerTryTimeouts)},
@@ -429,7 +443,7 @@ func (m Model) detailLines() []string {
 		{"open breakers", fmtCount(d.BreakersOpen)},
 	}
 	const cellW = 32
-	perLine := max((w-2)/cellW, 1)
+	perLine := max((m.width-2)/cellW, 1)
 	for i := 0; i < len(items); i += perLine {
 		var b strings.Builder
 		b.WriteString("  ")
@@ -441,54 +455,64 @@ func (m Model) detailLines() []string {
 		}
 		lines = append(lines, b.String())
 	}
+	return lines
+}
 
-	// Latency buckets.
-	lines = append(lines, "", st.section.Render("upstream latency")+" · requests per second in each histogram bucket",
-		st.muted.Render("  buckets are coarse: a bar counts requests between the bound above it and its own"))
-	lines = append(lines, m.bucketLines(d.Latency)...)
+// detailLatency is the upstream latency histogram.
+func (m Model) detailLatency() []string {
+	st := m.styles
+	lines := []string{st.section.Render("upstream latency") + " · requests per second in each histogram bucket",
+		st.muted.Render("  buckets are coarse: a bar counts requests between the bound above it and its own")}
+	return append(lines, m.bucketLines(m.detail.Latency)...)
+}
 
-	// Per pod.
-	lines = append(lines, "", st.section.Render("pods"))
-	if len(d.Pods) == 0 {
-		lines = append(lines, "  "+dash)
-	} else {
-		pods := make([]string, len(d.Pods))
-		podW := len("POD")
-		for i, p := range d.Pods {
-			pods[i] = termtext.Sanitize(p.Pod)
-			podW = max(podW, plainWidth(pods[i]))
-		}
-		podW = max(min(podW, w-2-3*9), 4)
-		lines = append(lines, st.colHead.Render("  "+padRight("POD", podW)+padLeft("RPS", 9)+padLeft("SUCCESS", 9)+padLeft("P99", 9)))
-		for i, p := range d.Pods {
-			cell := st.cell[kindOf(false, p.RPS, m.opts.MinRPS)]
-			lines = append(lines, cell[levelOK].Render("  "+padRight(pods[i], podW)+padLeft(orInvalid(fmtRPS(p.RPS), p.Invalid, traffic.FieldRPS), 9))+
-				cell[successLevel(p.Success)].Render(padLeft(orInvalid(fmtSuccess(p.Success), p.Invalid, traffic.FieldSuccess), 9))+
-				cell[latencyLevel(p.P99)].Render(padLeft(orInvalid(fmtMs(p.P99), p.Invalid, traffic.FieldP99), 9)))
-		}
-	}
+// rateRow is one line of a drill-down's small tables: a name with its rate, success and p99.
+type rateRow struct {
+	name              string // as printed
+	rps, success, p99 float64
+	invalid           traffic.Fields
+}
 
-	// What clients saw: every HTTP connection manager, including Envoy's own local replies.
-	lines = append(lines, "", st.section.Render("downstream listeners")+" · what clients saw, local replies included")
-	if len(m.frame.Listeners) == 0 {
-		lines = append(lines, "  "+dash)
-		return lines
+// rateTable draws the rows under a head ("POD", "LISTENER"), the names as wide as the widest
+// and the screen allow.
+func (m Model) rateTable(head string, rows []rateRow) []string {
+	if len(rows) == 0 {
+		return []string{"  " + dash}
 	}
-	prefixes := make([]string, len(m.frame.Listeners))
-	nameW := len("LISTENER")
-	for i, l := range m.frame.Listeners {
-		prefixes[i] = termtext.Sanitize(l.Prefix)
-		nameW = max(nameW, plainWidth(prefixes[i]))
+	st := m.styles
+	nameW := len(head)
+	for _, r := range rows {
+		nameW = max(nameW, plainWidth(r.name))
 	}
-	nameW = max(min(nameW, w-2-3*9), 4)
-	lines = append(lines, st.colHead.Render("  "+padRight("LISTENER", nameW)+padLeft("RPS", 9)+padLeft("SUCCESS", 9)+padLeft("P99", 9)))
-	for i, l := range m.frame.Listeners {
-		cell := st.cell[kindOf(false, l.RPS, m.opts.MinRPS)]
-		lines = append(lines, cell[levelOK].Render("  "+padRight(prefixes[i], nameW)+padLeft(orInvalid(fmtRPS(l.RPS), l.Invalid, traffic.FieldRPS), 9))+
-			cell[successLevel(l.Success)].Render(padLeft(orInvalid(fmtSuccess(l.Success), l.Invalid, traffic.FieldSuccess), 9))+
-			cell[latencyLevel(l.P99)].Render(padLeft(orInvalid(fmtMs(l.P99), l.Invalid, traffic.FieldP99), 9)))
+	nameW = max(min(nameW, m.width-2-3*9), 4)
+	lines := []string{st.colHead.Render("  " + padRight(head, nameW) + padLeft("RPS", 9) + padLeft("SUCCESS", 9) + padLeft("P99", 9))}
+	for _, r := range rows {
+		cell := st.cell[kindOf(false, r.rps, m.opts.MinRPS)]
+		lines = append(lines, cell[levelOK].Render("  "+padRight(r.name, nameW)+padLeft(orInvalid(fmtRPS(r.rps), r.invalid, traffic.FieldRPS), 9))+
+			cell[successLevel(r.success)].Render(padLeft(orInvalid(fmtSuccess(r.success), r.invalid, traffic.FieldSuccess), 9))+
+			cell[latencyLevel(r.p99)].Render(padLeft(orInvalid(fmtMs(r.p99), r.invalid, traffic.FieldP99), 9)))
 	}
 	return lines
+}
+
+// detailPods are the cluster's numbers per Envoy pod.
+func (m Model) detailPods() []string {
+	rows := make([]rateRow, len(m.detail.Pods))
+	for i, p := range m.detail.Pods {
+		rows[i] = rateRow{termtext.Sanitize(p.Pod), p.RPS, p.Success, p.P99, p.Invalid}
+	}
+	return append([]string{m.styles.section.Render("pods")}, m.rateTable("POD", rows)...)
+}
+
+// detailListeners are what clients saw: every HTTP connection manager, including Envoy's own
+// local replies.
+func (m Model) detailListeners() []string {
+	rows := make([]rateRow, len(m.frame.Listeners))
+	for i, l := range m.frame.Listeners {
+		rows[i] = rateRow{termtext.Sanitize(l.Prefix), l.RPS, l.Success, l.P99, l.Invalid}
+	}
+	head := m.styles.section.Render("downstream listeners") + " · what clients saw, local replies included"
+	return append([]string{head}, m.rateTable("LISTENER", rows)...)
 }
 
 // bucketLines draws one bar per latency bucket, scaled to the busiest bucket.
