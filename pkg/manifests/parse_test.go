@@ -1,6 +1,7 @@
 package manifests
 
 import (
+	"errors"
 	"strings"
 	"testing"
 
@@ -206,5 +207,55 @@ func TestParseSelectorAndURL(t *testing.T) {
 	}
 	if v, err := ParsePrometheusVersion("3.11.1"); err != nil || v != "v3.11.1" {
 		t.Errorf("ParsePrometheusVersion(3.11.1) = %q, %v", v, err)
+	}
+}
+
+func TestSizesTakeBinaryUnitsOnly(t *testing.T) {
+	parsers := map[string]func(string) (resource.Quantity, error){
+		"storage":      ParseStorage,
+		"memory":       func(s string) (resource.Quantity, error) { return ParseMemory(s, false) },
+		"memory-limit": func(s string) (resource.Quantity, error) { return ParseMemory(s, true) },
+	}
+	for name, parse := range parsers {
+		for _, ok := range []string{"20Gi", "512Mi", "1.5Gi", "2Ti", "4096Ki"} {
+			if q, err := parse(ok); err != nil || q.Cmp(resource.MustParse(ok)) != 0 || q.Format != resource.BinarySI {
+				t.Errorf("%s %q = %s, %v", name, ok, q.String(), err)
+			}
+		}
+		for in, fix := range map[string]string{"20G": "use 20Gi", "512M": "use 512Mi", "1.5T": "use 1.5Ti", "100k": "use 100Ki", "512m": "use 512Mi"} {
+			_, err := parse(in)
+			if err == nil || !strings.HasPrefix(err.Error(), fix+";") || !strings.Contains(err.Error(), "binary units") {
+				t.Errorf("%s %q = %v, want an error starting %q", name, in, err, fix)
+			}
+		}
+		for _, in := range []string{"2e9", "20E-3", "536870912", "1.5"} {
+			if _, err := parse(in); err == nil || !strings.Contains(err.Error(), "binary units (Ki, Mi, Gi, Ti)") {
+				t.Errorf("%s %q = %v, want an error asking for binary units", name, in, err)
+			}
+		}
+		if _, err := parse("big"); err == nil || strings.Contains(err.Error(), "binary units") {
+			t.Errorf("%s big = %v, want the flag's own advice", name, err)
+		}
+	}
+	for _, zero := range []string{"0", "0Gi"} {
+		if q, err := ParseStorage(zero); err != nil || !q.IsZero() {
+			t.Errorf("ParseStorage(%q) = %v, %v", zero, q.String(), err)
+		}
+		if _, err := ParseMemory(zero, false); err == nil || !strings.Contains(err.Error(), "positive") {
+			t.Errorf("ParseMemory(%q, false) = %v", zero, err)
+		}
+	}
+	// A spec set directly is checked too.
+	for field, edit := range map[string]func(*TeamSpec){
+		"storage":      func(s *TeamSpec) { s.Storage = resource.MustParse("20G") },
+		"memory":       func(s *TeamSpec) { s.Memory = resource.MustParse("1G") },
+		"memory-limit": func(s *TeamSpec) { s.MemoryLimit = resource.MustParse("4e9") },
+	} {
+		s := DefaultTeamSpec("team-a", "team-a")
+		edit(&s)
+		var fe *FieldError
+		if err := s.Validate(); !errors.As(err, &fe) || fe.Field != field || !strings.Contains(fe.Reason, "binary units") {
+			t.Errorf("Validate with a decimal --%s = %v", field, err)
+		}
 	}
 }

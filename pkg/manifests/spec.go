@@ -150,6 +150,14 @@ func (s TeamSpec) Validate() error {
 	if s.Shards < 1 {
 		return &FieldError{Field: "shards", Value: fmt.Sprint(s.Shards), Reason: "use 1 or more"}
 	}
+	for _, q := range []struct {
+		field string
+		value resource.Quantity
+	}{{"storage", s.Storage}, {"memory", s.Memory}, {"memory-limit", s.MemoryLimit}} {
+		if err := validateBinarySize(q.value); err != nil {
+			return &FieldError{Field: q.field, Value: q.value.String(), Reason: err.Error()}
+		}
+	}
 	if !s.Storage.IsZero() && s.Storage.Cmp(minStorage) < 0 {
 		return &FieldError{Field: "storage", Value: s.Storage.String(), Reason: "use at least 1Gi, or 0 for an emptyDir volume that loses data on restart"}
 	}
