@@ -138,6 +138,12 @@ func (s TeamSpec) Validate() error {
 			return &FieldError{Field: d.field, Value: string(d.value), Reason: err.Error()}
 		}
 	}
+	if limit, reason, ok := s.maxEvaluationInterval(); ok {
+		if d, _ := model.ParseDuration(string(s.EvaluationInterval)); time.Duration(d) > limit {
+			return &FieldError{Field: "evaluation-interval", Value: string(s.EvaluationInterval),
+				Reason: fmt.Sprintf("longer than %s; use %s or less", reason, model.Duration(limit))}
+		}
+	}
 	if !none {
 		if d, _ := model.ParseDuration(string(s.EnvoyScrapeInterval)); time.Duration(d) > maxRuleScrapeInterval {
 			return &FieldError{Field: "envoy-scrape-interval", Value: string(s.EnvoyScrapeInterval),

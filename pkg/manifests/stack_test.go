@@ -536,3 +536,53 @@ func TestStackKindsCoverEveryObject(t *testing.T) {
 		}
 	}
 }
+
+func TestEvaluationIntervalFollowsTheRules(t *testing.T) {
+	tests := []struct {
+		name     string
+		edit     func(*TeamSpec)
+		ok, long monitoringv1.Duration
+		want     []string // in the error for long
+	}{
+		{"recording rules and alerts", func(*TeamSpec) {}, "2m30s", "2m31s", []string{"half the 5m window of the recording rules", "use 2m30s or less"}},
+		{"recording rules only", func(s *TeamSpec) { s.Alerts = false }, "150s", "3m", []string{"5m window", "use 2m30s or less"}},
+		{"burn-rate alerts", func(s *TeamSpec) { s.SLO = 99.9 }, "1m", "61s", []string{"half the 2m `for` of alert EnvoyErrorBudgetBurn", "--slo", "use 1m or less"}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			s := DefaultTeamSpec("team-a", "team-a")
+			tt.edit(&s)
+			s.EvaluationInterval = tt.ok
+			if err := s.Validate(); err != nil {
+				t.Errorf("%s: %v", tt.ok, err)
+			}
+			s.EvaluationInterval = tt.long
+			var fe *FieldError
+			if err := s.Validate(); !errors.As(err, &fe) || fe.Field != "evaluation-interval" {
+				t.Fatalf("%s = %v, want a --evaluation-interval error", tt.long, err)
+			}
+			for _, w := range tt.want {
+				if !strings.Contains(fe.Error(), w) {
+					t.Errorf("%q lacks %q", fe.Error(), w)
+				}
+			}
+		})
+	}
+	// Every alert of the stack is seen twice within its `for` at the longest interval allowed.
+	s := DefaultTeamSpec("team-a", "team-a")
+	s.SLO = 99.9
+	s.Presets = []Preset{PresetEnvoy, PresetStatsd}
+	limit, _, _ := s.maxEvaluationInterval()
+	for _, r := range s.alertingRules(s.sources()) {
+		if r.forDuration < 2*limit {
+			t.Errorf("alert %s: for %s is shorter than two evaluations of %s", r.alert, r.forDuration, limit)
+		}
+	}
+	// Without rules of its own the stack sets no limit: the team's own rules are its business.
+	s = DefaultTeamSpec("team-a", "team-a")
+	s.Presets = []Preset{PresetNone}
+	s.EvaluationInterval = "10m"
+	if err := s.Validate(); err != nil {
+		t.Errorf("--envoy=none with a 10m interval: %v", err)
+	}
+}

@@ -47,6 +47,8 @@ func TestBadInputThroughTheBinary(t *testing.T) {
 		{"scrape interval", []string{"create", "team-a", "--scrape-interval", "30"}, []string{`invalid --scrape-interval "30"`}},
 		{"envoy scrape interval too long", []string{"create", "team-a", "--envoy-scrape-interval", "5m"}, []string{"--envoy-scrape-interval", "75s or less"}},
 		{"evaluation interval", []string{"create", "team-a", "--evaluation-interval", "1 minute"}, []string{"--evaluation-interval"}},
+		{"evaluation interval above the rule window", []string{"create", "team-a", "--evaluation-interval", "10m"}, []string{`invalid --evaluation-interval "10m"`, "5m window", "use 2m30s or less"}},
+		{"evaluation interval above the burn-rate for", []string{"create", "team-a", "--slo", "99.9", "--evaluation-interval", "2m"}, []string{`invalid --evaluation-interval "2m"`, "--slo", "use 1m or less"}},
 		{"remote write scheme", []string{"create", "team-a", "--remote-write", "metrics.example.com/write"}, []string{"--remote-write", "http or https URL"}},
 		{"remote write credentials", []string{"create", "team-a", "--remote-write", "https://u:p@m.example.com/w"}, []string{"--remote-write", "Secret"}},
 		{"remote write query credentials", []string{"create", "team-a", "--remote-write", "https://h/p?token=SECRET"}, []string{"--remote-write", "Secret", "token="}},

@@ -173,7 +173,7 @@ func (o *CreateOptions) AddFlags(fs *pflag.FlagSet) {
 	fs.StringVar(&o.memoryLimit, "memory-limit", o.memoryLimit, "Memory limit of each Prometheus pod, in binary units (Prometheus 3 sets GOMEMLIMIT from it); 0 for none")
 	fs.StringVar(&o.scrapeInterval, "scrape-interval", o.scrapeInterval, "Default scrape interval for the team's monitors")
 	fs.StringVar(&o.envoyScrapeInterval, "envoy-scrape-interval", o.envoyScrapeInterval, "Scrape interval of the Envoy monitors; at most 75s so the 5m rules see four samples")
-	fs.StringVar(&o.evaluationInterval, "evaluation-interval", o.evaluationInterval, "How often recording and alerting rules are evaluated")
+	fs.StringVar(&o.evaluationInterval, "evaluation-interval", o.evaluationInterval, "How often recording and alerting rules are evaluated: at most half the 5m rule window (2m30s), and with --slo half the 2m for of the fastest burn-rate alert (1m)")
 	fs.StringArrayVar(&o.remoteWrite, "remote-write", o.remoteWrite, "Also send samples to this remote-write URL, repeatable; put credentials in a Secret, not the URL")
 	fs.StringArrayVar(&o.externalLabels, "external-label", o.externalLabels, "Label name=value added to every series leaving this Prometheus, repeatable (team=TEAM is always set)")
 	fs.StringVar(&o.prometheusVersion, "prometheus-version", o.prometheusVersion, "Prometheus release to run, pinned so operator upgrades do not upgrade it")
