@@ -269,18 +269,38 @@ func ParsePrometheusVersion(s string) (string, error) {
 	return "v" + strings.TrimPrefix(s, "v"), nil
 }
 
-// ValidatePrometheusVersion accepts Prometheus 2.45 and later.
+// Prometheus majors the stack knows: 2 from 2.45 (the operator's oldest supported release), and
+// 3, which it is written for.
+const (
+	minPrometheusMajor = 2
+	minPrometheusMinor = 45
+	maxPrometheusMajor = 3
+)
+
+// ValidatePrometheusVersion accepts Prometheus 2.45 and later releases of 2 and 3. A later major
+// is refused: nobody can tell which of the stack's fields it still reads.
 func ValidatePrometheusVersion(s string) error {
-	m := versionPattern.FindStringSubmatch(s)
-	if m == nil {
+	major, minor, ok := prometheusVersion(s)
+	switch {
+	case !ok:
 		return errors.New("use a Prometheus release such as v3.5.0")
-	}
-	major, _ := strconv.Atoi(m[1])
-	minor, _ := strconv.Atoi(m[2])
-	if major < 2 || (major == 2 && minor < 45) {
+	case major < minPrometheusMajor || (major == minPrometheusMajor && minor < minPrometheusMinor):
 		return errors.New("use Prometheus v2.45.0 or later, such as v3.5.0")
+	case major > maxPrometheusMajor:
+		return fmt.Errorf("unknown major version %d: the stack is written for Prometheus 3; use a v3 release such as v3.5.0, or a kubectl-promteam that knows Prometheus %d", major, major)
 	}
 	return nil
+}
+
+// prometheusVersion is the major and minor of a release such as v3.5.0.
+func prometheusVersion(s string) (major, minor int, ok bool) {
+	m := versionPattern.FindStringSubmatch(s)
+	if m == nil {
+		return 0, 0, false
+	}
+	major, err1 := strconv.Atoi(m[1])
+	minor, err2 := strconv.Atoi(m[2])
+	return major, minor, err1 == nil && err2 == nil
 }
 
 // ParseRemoteWriteURL accepts an http or https URL with a host and no credentials.

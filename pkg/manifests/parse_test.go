@@ -259,3 +259,42 @@ func TestSizesTakeBinaryUnitsOnly(t *testing.T) {
 		}
 	}
 }
+
+func TestPrometheusVersion(t *testing.T) {
+	for in, want := range map[string]string{"v3.5.0": "v3.5.0", "3.11.1": "v3.11.1", "v2.45.0": "v2.45.0", "v3.0.0-rc.1": "v3.0.0-rc.1"} {
+		if got, err := ParsePrometheusVersion(in); err != nil || got != want {
+			t.Errorf("ParsePrometheusVersion(%q) = %q, %v; want %q", in, got, err, want)
+		}
+	}
+	for in, want := range map[string]string{
+		"latest": "such as v3.5.0", "v2.44.9": "v2.45.0 or later", "v1.8.0": "v2.45.0 or later",
+		"v4.0.0": "unknown major version 4", "v9.9.9": "use a v3 release", "99999999999999999999.0.0": "such as v3.5.0",
+	} {
+		if _, err := ParsePrometheusVersion(in); err == nil || !strings.Contains(err.Error(), want) {
+			t.Errorf("ParsePrometheusVersion(%q) = %v, want an error with %q", in, err, want)
+		}
+	}
+}
+
+func TestPrometheus2RefusesWhatNeedsPrometheus3(t *testing.T) {
+	s := DefaultTeamSpec("team-a", "team-a")
+	s.PrometheusVersion = "v2.45.0"
+	var fe *FieldError
+	if err := s.Validate(); !errors.As(err, &fe) || fe.Field != "prometheus-version" ||
+		!strings.Contains(fe.Reason, "GOMEMLIMIT") || !strings.Contains(fe.Reason, "--memory-limit 0") || !strings.Contains(fe.Reason, "v3.0.0") {
+		t.Errorf("Prometheus 2 with the default memory limit = %v", err)
+	}
+	s.MemoryLimit = resource.Quantity{}
+	if _, err := Build(s); err != nil {
+		t.Errorf("Prometheus 2 without a memory limit: %v", err)
+	}
+	s.PrometheusVersion = "v3.0.0"
+	s.MemoryLimit = resource.MustParse("2Gi")
+	if err := s.Validate(); err != nil {
+		t.Errorf("Prometheus 3 with a memory limit: %v", err)
+	}
+	s.PrometheusVersion = "v4.0.0"
+	if err := s.Validate(); !errors.As(err, &fe) || fe.Field != "prometheus-version" {
+		t.Errorf("Prometheus 4 set directly = %v", err)
+	}
+}

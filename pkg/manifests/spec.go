@@ -207,6 +207,9 @@ func (s TeamSpec) Validate() error {
 	if err := ValidatePrometheusVersion(s.PrometheusVersion); err != nil {
 		return &FieldError{Field: "prometheus-version", Value: s.PrometheusVersion, Reason: err.Error()}
 	}
+	if err := s.validateForPrometheus2(); err != nil {
+		return err
+	}
 	for _, u := range s.RemoteWrite {
 		if _, err := ParseRemoteWriteURL(u); err != nil {
 			return &FieldError{Field: "remote-write", Value: u, Reason: err.Error()}
@@ -252,6 +255,22 @@ func (s TeamSpec) Validate() error {
 }
 
 var minStorage = resource.MustParse("1Gi")
+
+// validateForPrometheus2 refuses the fields of the stack that only work as meant on Prometheus 3.
+// The memory limit is one: Prometheus 3 sets GOMEMLIMIT from it, Prometheus 2 (without the
+// auto-gomemlimit feature flag the stack does not set) runs into it and is OOM-killed. The
+// monitors' fallbackScrapeProtocol is not: the operator leaves it out for Prometheus 2, which
+// reads Envoy's text/plain answers without it.
+func (s TeamSpec) validateForPrometheus2() error {
+	if major, _, _ := prometheusVersion(s.PrometheusVersion); major != 2 {
+		return nil
+	}
+	if !s.MemoryLimit.IsZero() {
+		return &FieldError{Field: "prometheus-version", Value: s.PrometheusVersion,
+			Reason: fmt.Sprintf("Prometheus 2 does not set GOMEMLIMIT from --memory-limit %s and would be OOM-killed at it; use v3.0.0 or later, or --memory-limit 0", s.MemoryLimit.String())}
+	}
+	return nil
+}
 
 func firstDuplicate(ss []string) string {
 	seen := map[string]bool{}

@@ -72,6 +72,8 @@ func TestBadInputThroughTheBinary(t *testing.T) {
 		{"envoy namespace and cluster scope", []string{"create", "team-a", "--envoy-namespace", "edge", "--cluster-scope"}, []string{"--envoy-namespace", "one of the two"}},
 		{"version", []string{"create", "team-a", "--prometheus-version", "latest"}, []string{`invalid --prometheus-version "latest"`, "v3.5.0"}},
 		{"old version", []string{"create", "team-a", "--prometheus-version", "v2.30.0"}, []string{"--prometheus-version", "v2.45.0 or later"}},
+		{"unknown major version", []string{"create", "team-a", "--prometheus-version", "v9.9.9"}, []string{`invalid --prometheus-version "v9.9.9"`, "unknown major version 9", "v3.5.0"}},
+		{"prometheus 2 with a memory limit", []string{"create", "team-a", "--prometheus-version", "v2.45.0"}, []string{`invalid --prometheus-version "v2.45.0"`, "GOMEMLIMIT", "--memory-limit 0"}},
 		{"slo as fraction", []string{"create", "team-a", "--slo", "0.999"}, []string{`invalid --slo "0.999"`, "such as 99.9"}},
 		{"slo hundred", []string{"create", "team-a", "--slo", "100"}, []string{"--slo", "below 100"}},
 		{"slo without alerts", []string{"create", "team-a", "--slo", "99.9", "--no-alerts"}, []string{"--slo", "--no-alerts"}},
