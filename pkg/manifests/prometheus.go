@@ -160,12 +160,6 @@ func (s TeamSpec) governingService() *corev1.Service {
 	}
 }
 
-// Limits that keep one noisy Envoy from taking the whole Prometheus down.
-const (
-	enforcedSampleLimit = 200000
-	enforcedTargetLimit = 200
-)
-
 func (s TeamSpec) prometheus() *monitoringv1.Prometheus {
 	p := &monitoringv1.Prometheus{
 		TypeMeta:   metav1.TypeMeta{APIVersion: monitoringv1.SchemeGroupVersion.String(), Kind: monitoringv1.PrometheusesKind},
@@ -204,8 +198,13 @@ func (s TeamSpec) prometheus() *monitoringv1.Prometheus {
 	// targets in its own namespace, which is all the Role grants.
 	spec.IgnoreNamespaceSelectors = s.EnvoyNamespace == "" && !s.ClusterScope
 	spec.ServiceDiscoveryRole = ptr.To(monitoringv1.EndpointSliceRole)
-	spec.EnforcedSampleLimit = ptr.To[int64](enforcedSampleLimit)
-	spec.EnforcedTargetLimit = ptr.To[int64](enforcedTargetLimit)
+	// The operator caps every monitor's own limits at these; unset means no cap.
+	if s.SampleLimit > 0 {
+		spec.EnforcedSampleLimit = ptr.To(s.SampleLimit)
+	}
+	if s.TargetLimit > 0 {
+		spec.EnforcedTargetLimit = ptr.To(s.TargetLimit)
+	}
 	// A monitor must not read files from the Prometheus pod, such as its own token.
 	spec.ArbitraryFSAccessThroughSMs = monitoringv1.ArbitraryFSAccessThroughSMsConfig{Deny: true}
 

@@ -41,6 +41,8 @@ type TeamSpec struct {
 	RemoteWrite         []string
 	ExternalLabels      map[string]string
 	PrometheusVersion   string
+	TargetLimit         int64 // enforcedTargetLimit: targets per monitor (one per Envoy pod); 0: no limit
+	SampleLimit         int64 // enforcedSampleLimit: samples per scrape after relabelling; 0: no limit
 
 	SLO              float64 // availability objective in percent, e.g. 99.9; 0 means none
 	Alerts           bool
@@ -62,6 +64,10 @@ const (
 	DefaultEnvoyScrapeInterval = "15s"
 	DefaultEvaluationInterval  = "30s"
 	DefaultPrometheusVersion   = "v3.5.0"
+	// DefaultTargetLimit and DefaultSampleLimit keep one noisy Envoy, or a selector that matches
+	// far more pods than meant, from taking the whole Prometheus down.
+	DefaultTargetLimit = 200
+	DefaultSampleLimit = 200000
 
 	// retentionShare is the part of the volume retentionSize may fill; the rest is headroom for
 	// the WAL and compaction.
@@ -85,6 +91,8 @@ func DefaultTeamSpec(team, namespace string) TeamSpec {
 		EnvoyScrapeInterval: DefaultEnvoyScrapeInterval,
 		EvaluationInterval:  DefaultEvaluationInterval,
 		PrometheusVersion:   DefaultPrometheusVersion,
+		TargetLimit:         DefaultTargetLimit,
+		SampleLimit:         DefaultSampleLimit,
 		Alerts:              true,
 	}
 }
@@ -162,6 +170,15 @@ func (s TeamSpec) Validate() error {
 	}{{"storage", s.Storage}, {"memory", s.Memory}, {"memory-limit", s.MemoryLimit}} {
 		if err := validateBinarySize(q.value); err != nil {
 			return &FieldError{Field: q.field, Value: q.value.String(), Reason: err.Error()}
+		}
+	}
+	for _, l := range []struct {
+		field   string
+		value   int64
+		example int64
+	}{{"target-limit", s.TargetLimit, DefaultTargetLimit}, {"sample-limit", s.SampleLimit, DefaultSampleLimit}} {
+		if l.value < 0 {
+			return &FieldError{Field: l.field, Value: fmt.Sprint(l.value), Reason: fmt.Sprintf("use a positive number such as %d, or 0 for no limit", l.example)}
 		}
 	}
 	if !s.Storage.IsZero() && s.Storage.Cmp(minStorage) < 0 {

@@ -74,6 +74,8 @@ func TestBadInputThroughTheBinary(t *testing.T) {
 		{"old version", []string{"create", "team-a", "--prometheus-version", "v2.30.0"}, []string{"--prometheus-version", "v2.45.0 or later"}},
 		{"unknown major version", []string{"create", "team-a", "--prometheus-version", "v9.9.9"}, []string{`invalid --prometheus-version "v9.9.9"`, "unknown major version 9", "v3.5.0"}},
 		{"prometheus 2 with a memory limit", []string{"create", "team-a", "--prometheus-version", "v2.45.0"}, []string{`invalid --prometheus-version "v2.45.0"`, "GOMEMLIMIT", "--memory-limit 0"}},
+		{"target limit negative", []string{"create", "team-a", "--target-limit=-1"}, []string{`invalid --target-limit "-1"`, "such as 200, or 0 for no limit"}},
+		{"sample limit word", []string{"create", "team-a", "--sample-limit", "lots"}, []string{`invalid --sample-limit "lots"`, "whole number such as 200000"}},
 		{"slo as fraction", []string{"create", "team-a", "--slo", "0.999"}, []string{`invalid --slo "0.999"`, "such as 99.9"}},
 		{"slo hundred", []string{"create", "team-a", "--slo", "100"}, []string{"--slo", "below 100"}},
 		{"slo without alerts", []string{"create", "team-a", "--slo", "99.9", "--no-alerts"}, []string{"--slo", "--no-alerts"}},

@@ -44,6 +44,8 @@ type CreateOptions struct {
 	remoteWrite         []string
 	externalLabels      []string
 	prometheusVersion   string
+	targetLimit         int64
+	sampleLimit         int64
 	slo                 string
 	alerts              bool
 	noAlerts            bool
@@ -77,6 +79,8 @@ func NewCreateOptions(streams genericiooptions.IOStreams, configFlags *genericcl
 		envoyScrapeInterval: manifests.DefaultEnvoyScrapeInterval,
 		evaluationInterval:  manifests.DefaultEvaluationInterval,
 		prometheusVersion:   manifests.DefaultPrometheusVersion,
+		targetLimit:         manifests.DefaultTargetLimit,
+		sampleLimit:         manifests.DefaultSampleLimit,
 		alerts:              true,
 		timeout:             defaultTimeout,
 	}
@@ -177,6 +181,8 @@ func (o *CreateOptions) AddFlags(fs *pflag.FlagSet) {
 	fs.StringArrayVar(&o.remoteWrite, "remote-write", o.remoteWrite, "Also send samples to this remote-write URL, repeatable; put credentials in a Secret, not the URL")
 	fs.StringArrayVar(&o.externalLabels, "external-label", o.externalLabels, "Label name=value added to every series leaving this Prometheus, repeatable (team=TEAM is always set)")
 	fs.StringVar(&o.prometheusVersion, "prometheus-version", o.prometheusVersion, "Prometheus release to run, pinned so operator upgrades do not upgrade it: v3, or v2.45.0 and later with --memory-limit 0 (Prometheus 2 sets no GOMEMLIMIT)")
+	fs.Int64Var(&o.targetLimit, "target-limit", o.targetLimit, "Most targets one monitor may find, one per Envoy pod or sidecar (past it none of the monitor's targets are scraped); 0 for no limit")
+	fs.Int64Var(&o.sampleLimit, "sample-limit", o.sampleLimit, "Most samples one scrape may bring after relabelling (past it the scrape fails); 0 for no limit")
 
 	fs.StringVar(&o.slo, "slo", o.slo, "Availability objective in percent, e.g. 99.9: adds multiwindow burn-rate alerts on the 5xx ratio over 30 days")
 	fs.BoolVar(&o.alerts, "alerts", o.alerts, "Add traffic-gated alerts (5xx ratio, p99 latency, open circuit breakers)")
@@ -261,6 +267,7 @@ func (o *CreateOptions) Complete(cmd *cobra.Command, args []string) error {
 		}
 	}
 	s.StorageClass = o.storageClass
+	s.TargetLimit, s.SampleLimit = o.targetLimit, o.sampleLimit
 	s.Replicas, s.Shards = o.replicas, o.shards
 	if s.CPU, err = manifests.ParseCPU(o.cpu); err != nil {
 		return fail("cpu", o.cpu, err)

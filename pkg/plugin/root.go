@@ -88,7 +88,7 @@ func setFlagErrors(cmd *cobra.Command) {
 
 func acceptedFor(f *pflag.Flag) string {
 	switch f.Value.Type() {
-	case "int32", "int":
+	case "int32", "int", "int64":
 		return "use a whole number such as " + f.DefValue
 	case "bool":
 		return "use true or false"
