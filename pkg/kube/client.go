@@ -19,10 +19,8 @@ import (
 	"sync"
 	"syscall"
 
-	authenticationv1 "k8s.io/api/authentication/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	"k8s.io/apimachinery/pkg/api/meta"
-	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/cli-runtime/pkg/genericclioptions"
 	"k8s.io/client-go/dynamic"
 	"k8s.io/client-go/kubernetes"
@@ -106,11 +104,11 @@ func (c *Client) Server() string { return c.server }
 // back to the impersonated user or the kubeconfig's user entry.
 func (c *Client) User(ctx context.Context) (string, error) {
 	c.userOnce.Do(func() {
-		review, err := c.typed.AuthenticationV1().SelfSubjectReviews().Create(ctx, &authenticationv1.SelfSubjectReview{}, metav1.CreateOptions{})
+		name, err := WhoAmI(ctx, c.typed)
 		switch {
-		case err == nil && review.Status.UserInfo.Username != "":
-			c.user = review.Status.UserInfo.Username
-		case c.fallbackUser != "" && (err == nil || apierrors.IsNotFound(err) || apierrors.IsForbidden(err)):
+		case err == nil && name != "":
+			c.user = name
+		case c.fallbackUser != "" && (err == nil || apierrors.IsForbidden(err)):
 			c.user = c.fallbackUser
 		case err != nil:
 			c.userErr = c.explain(err)
