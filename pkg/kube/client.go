@@ -1,13 +1,22 @@
-// Package kube is everything kubectl-promteam does against a cluster: applying a team's stack
-// with server-side apply (and dry runs of it), checking beforehand that the user may apply it,
-// diffing it against what is live, finding and deleting a team's objects and listing the stacks
-// of a namespace or the cluster.
+// Package kube is kubectl-promteam's stack management against a cluster, and the permission
+// questions every command asks it.
 //
-// The package knows objects only as unstructured maps and maps kinds to resources through
-// discovery, so it works with whatever manifests.Build emits. Errors are one line a user can act
-// on: an unreachable API server is an [*UnreachableError], missing Prometheus Operator CRDs an
-// [*NoOperatorCRDsError] (matching [ErrNoOperatorCRDs]), an apply conflict a [*ConflictError];
-// RBAC denials are the API server's own message, which names the user, verb and resource.
+// A [Client] applies a team's stack with server-side apply (and dry runs of it), checks
+// beforehand with [Client.Preflight] that the user may apply it ([Remedy] gives the kubectl
+// commands that grant what is missing), diffs it against what is live, finds and deletes a team's objects and lists
+// the stacks of a namespace or the cluster. It handles the stack's objects as unstructured maps
+// and maps kinds to resources through discovery, so it works with whatever manifests.Build
+// emits; namespaces and reviews go through the typed client.
+//
+// [CanI], [CanServiceAccount] and [WhoAmI] are the one place the plugin asks the API server what
+// the user or a ServiceAccount may do and who the user is; preflight, port-forward (pkg/portforward)
+// and doctor (pkg/doctor/kubecluster) all ask through them.
+//
+// Errors are one line a user can act on ([Explain]): an unreachable API server is an
+// [*UnreachableError], refused credentials a [*CredentialError], an unverifiable certificate a
+// [*CertificateError], missing Prometheus Operator CRDs a [*NoOperatorCRDsError] (matching
+// [ErrNoOperatorCRDs]), an apply conflict a [*ConflictError]; RBAC denials are the API server's
+// own message, which names the user, verb and resource.
 package kube
 
 import (

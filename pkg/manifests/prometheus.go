@@ -26,9 +26,22 @@ const (
 	AnnotationEnvoy          = "promteam.io/envoy"           // the presets, comma-separated
 	AnnotationEnvoyNamespace = "promteam.io/envoy-namespace" // where Envoy runs, if not the team namespace
 
-	// webPort is the port the operator names "web" on every Prometheus pod.
+	// WebPortName is the port, on every Prometheus pod and on the team's Service, that serves
+	// Prometheus' web UI and API.
+	WebPortName = "web"
+	// webPort is the port the operator names WebPortName on every Prometheus pod.
 	webPort = 9090
 )
+
+// ServiceName is the team's own headless Service in front of its Prometheus pods, through
+// which port-forward and the API server's service proxy reach them. The ServiceAccount, Role,
+// RoleBinding, PodDisruptionBudget and NetworkPolicy share the name.
+func ServiceName(team string) string { return "prometheus-" + team }
+
+// ServiceLabels are labels the team's Service carries, enough to find it in any namespace.
+func ServiceLabels(team string) map[string]string {
+	return map[string]string{LabelTeam: team, "app.kubernetes.io/name": "prometheus"}
+}
 
 // prometheusName is the Prometheus custom resource; the operator derives the StatefulSet
 // (prometheus-<team>) and pod names from it.
@@ -36,7 +49,7 @@ func (s TeamSpec) prometheusName() string { return s.Team }
 
 // accountName names the ServiceAccount, Role, RoleBinding, Service, PodDisruptionBudget and
 // NetworkPolicy of the stack.
-func (s TeamSpec) accountName() string { return "prometheus-" + s.Team }
+func (s TeamSpec) accountName() string { return ServiceName(s.Team) }
 
 // ForeignName names the objects a team's stack keeps outside its namespace (cluster-scoped RBAC,
 // the Role and RoleBinding in the Envoy namespace); it includes the namespace because teams in
@@ -154,7 +167,7 @@ func (s TeamSpec) governingService() *corev1.Service {
 			ClusterIP: corev1.ClusterIPNone,
 			Selector:  s.podLabels(),
 			Ports: []corev1.ServicePort{{
-				Name: "web", Port: webPort, TargetPort: intstr.FromString("web"), Protocol: corev1.ProtocolTCP,
+				Name: WebPortName, Port: webPort, TargetPort: intstr.FromString(WebPortName), Protocol: corev1.ProtocolTCP,
 			}},
 		},
 	}
