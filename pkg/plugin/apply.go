@@ -23,9 +23,6 @@ func (o *CreateOptions) dryRunMode() kube.DryRun {
 // runApply checks every permission the stack needs, then applies it object by object, printing
 // a line per object as kubectl does. When a permission is missing it applies nothing.
 func (o *CreateOptions) runApply(ctx context.Context, stack manifests.Stack) error {
-	if ctx == nil {
-		ctx = context.Background()
-	}
 	client, err := kube.NewClient(o.configFlags)
 	if err != nil {
 		return err
