@@ -1,13 +1,22 @@
-// Package kube is everything kubectl-promteam does against a cluster: applying a team's stack
-// with server-side apply (and dry runs of it), checking beforehand that the user may apply it,
-// diffing it against what is live, finding and deleting a team's objects and listing the stacks
-// of a namespace or the cluster.
+// Package kube is kubectl-promteam's stack management against a cluster, and the permission
+// questions every command asks it.
 //
-// The package knows objects only as unstructured maps and maps kinds to resources through
-// discovery, so it works with whatever manifests.Build emits. Errors are one line a user can act
-// on: an unreachable API server is an [*UnreachableError], missing Prometheus Operator CRDs an
-// [*NoOperatorCRDsError] (matching [ErrNoOperatorCRDs]), an apply conflict a [*ConflictError];
-// RBAC denials are the API server's own message, which names the user, verb and resource.
+// A [Client] applies a team's stack with server-side apply (and dry runs of it), checks
+// beforehand with [Client.Preflight] that the user may apply it ([Remedy] gives the kubectl
+// commands that grant what is missing), diffs it against what is live, finds and deletes a team's objects and lists
+// the stacks of a namespace or the cluster. It handles the stack's objects as unstructured maps
+// and maps kinds to resources through discovery, so it works with whatever manifests.Build
+// emits; namespaces and reviews go through the typed client.
+//
+// [CanI], [CanServiceAccount] and [WhoAmI] are the one place the plugin asks the API server what
+// the user or a ServiceAccount may do and who the user is; preflight, port-forward (pkg/portforward)
+// and doctor (pkg/doctor/kubecluster) all ask through them.
+//
+// Errors are one line a user can act on ([Explain]): an unreachable API server is an
+// [*UnreachableError], refused credentials a [*CredentialError], an unverifiable certificate a
+// [*CertificateError], missing Prometheus Operator CRDs a [*NoOperatorCRDsError] (matching
+// [ErrNoOperatorCRDs]), an apply conflict a [*ConflictError]; RBAC denials are the API server's
+// own message, which names the user, verb and resource.
 package kube
 
 import (
@@ -19,10 +28,8 @@ import (
 	"sync"
 	"syscall"
 
-	authenticationv1 "k8s.io/api/authentication/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	"k8s.io/apimachinery/pkg/api/meta"
-	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/cli-runtime/pkg/genericclioptions"
 	"k8s.io/client-go/dynamic"
 	"k8s.io/client-go/kubernetes"
@@ -106,11 +113,11 @@ func (c *Client) Server() string { return c.server }
 // back to the impersonated user or the kubeconfig's user entry.
 func (c *Client) User(ctx context.Context) (string, error) {
 	c.userOnce.Do(func() {
-		review, err := c.typed.AuthenticationV1().SelfSubjectReviews().Create(ctx, &authenticationv1.SelfSubjectReview{}, metav1.CreateOptions{})
+		name, err := WhoAmI(ctx, c.typed)
 		switch {
-		case err == nil && review.Status.UserInfo.Username != "":
-			c.user = review.Status.UserInfo.Username
-		case c.fallbackUser != "" && (err == nil || apierrors.IsNotFound(err) || apierrors.IsForbidden(err)):
+		case err == nil && name != "":
+			c.user = name
+		case c.fallbackUser != "" && (err == nil || apierrors.IsForbidden(err)):
 			c.user = c.fallbackUser
 		case err != nil:
 			c.userErr = c.explain(err)

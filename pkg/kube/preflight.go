@@ -9,7 +9,6 @@ import (
 	"sync"
 
 	"golang.org/x/sync/errgroup"
-	authorizationv1 "k8s.io/api/authorization/v1"
 	rbacv1 "k8s.io/api/rbac/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
@@ -113,9 +112,9 @@ func (c *Client) Preflight(ctx context.Context, objs []*unstructured.Unstructure
 	g.SetLimit(reviewConcurrency)
 	for _, p := range needed {
 		g.Go(func() error {
-			ok, err := c.allowed(gctx, p, "")
+			ok, err := CanI(gctx, c.typed, p, "")
 			if err != nil {
-				return err
+				return c.explain(err)
 			}
 			if !ok {
 				mu.Lock()
@@ -158,27 +157,15 @@ func policyRules(obj *unstructured.Unstructured) ([]rbacv1.PolicyRule, error) {
 // apply.
 func (c *Client) mayGrantAnything(ctx context.Context, role Ref) (bool, error) {
 	for _, verb := range []string{"escalate", "bind"} {
-		ok, err := c.allowed(ctx, Permission{Verb: verb, Group: role.Group, Resource: role.Resource, Namespace: role.Namespace}, role.Name)
-		if err != nil || !ok {
-			return false, err
+		ok, err := CanI(ctx, c.typed, Permission{Verb: verb, Group: role.Group, Resource: role.Resource, Namespace: role.Namespace}, role.Name)
+		if err != nil {
+			return false, c.explain(err)
+		}
+		if !ok {
+			return false, nil
 		}
 	}
 	return true, nil
-}
-
-// allowed asks the API server whether the user holds p, on the object name if not empty.
-func (c *Client) allowed(ctx context.Context, p Permission, name string) (bool, error) {
-	resource, sub, _ := strings.Cut(p.Resource, "/")
-	review := &authorizationv1.SelfSubjectAccessReview{Spec: authorizationv1.SelfSubjectAccessReviewSpec{
-		ResourceAttributes: &authorizationv1.ResourceAttributes{
-			Namespace: p.Namespace, Verb: p.Verb, Group: p.Group, Resource: resource, Subresource: sub, Name: name,
-		},
-	}}
-	res, err := c.typed.AuthorizationV1().SelfSubjectAccessReviews().Create(ctx, review, metav1.CreateOptions{})
-	if err != nil {
-		return false, c.explain(err)
-	}
-	return res.Status.Allowed, nil
 }
 
 // verbOrder is the order verbs are listed in; others follow alphabetically.

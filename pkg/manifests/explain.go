@@ -120,6 +120,7 @@ func (s TeamSpec) choices() []string {
 	}
 	add("Requests %s CPU and %s memory per pod%s.", s.CPU.String(), s.Memory.String(), memoryLimitText(s))
 	add("Prometheus %s is pinned, so upgrading the operator does not upgrade it.", s.PrometheusVersion)
+	add("%s", limitsText(s))
 	if !s.noEnvoy() {
 		names := make([]string, len(s.Presets))
 		for i, p := range s.Presets {
@@ -174,6 +175,19 @@ func memoryLimitText(s TeamSpec) string {
 	return ", memory limited to " + s.MemoryLimit.String() + " (Prometheus 3 sets GOMEMLIMIT from it)"
 }
 
+// limitsText describes the target and sample limits and what happens past them.
+func limitsText(s TeamSpec) string {
+	target := "No target limit (--target-limit 0): a selector that matches far more pods than meant loads them all."
+	if s.TargetLimit > 0 {
+		target = fmt.Sprintf("Each monitor may find at most %d targets (--target-limit), one per Envoy pod or sidecar; past that, none of the monitor's targets are scraped.", s.TargetLimit)
+	}
+	sample := "No sample limit (--sample-limit 0): one Envoy with a huge number of clusters can exhaust the Prometheus' memory."
+	if s.SampleLimit > 0 {
+		sample = fmt.Sprintf("A scrape may bring at most %d samples after relabelling (--sample-limit); past that, the whole scrape fails.", s.SampleLimit)
+	}
+	return target + " " + sample
+}
+
 func externalLabelText(s TeamSpec) string {
 	parts := []string{"team=" + s.Team}
 	for _, k := range sortedKeys(s.ExternalLabels) {
@@ -187,6 +201,8 @@ func (s TeamSpec) advice() []string {
 		"Add replicas (--replicas 2 or 3) when the team pages on these alerts: one replica means no alerting while it restarts.",
 		"Add shards only when one Prometheus cannot keep up (scrapes run late, memory near the limit at well over a million active series); most teams never need them.",
 		"Add --remote-write when the data must outlive the retention or be queried next to other teams' data; keep the local retention short then.",
+		"Keep --target-limit above the Envoy pods or sidecars one monitor finds, with room to grow: an Istio namespace with 300 sidecars needs more than 300, such as --target-limit 400.",
+		fmt.Sprintf("Raise --sample-limit when doctor reports scrapes over the sample limit: Envoy exposes about a hundred series per upstream cluster, so a few thousand clusters on one Envoy pass the default %d.", DefaultSampleLimit),
 		"Raise --storage with --retention: disk is roughly retention x samples per second x 1-2 bytes. Claims do not grow through the StatefulSet once created.",
 		"A team needs no Prometheus of its own when a central one already scrapes its Envoys and it can query and alert there; use one when it wants its own retention, rules and alerts without waiting on others.",
 	}

@@ -115,11 +115,11 @@ func DefaultRetentionSize(storage resource.Quantity) ByteSize {
 	return ByteSize{bytes: b / mib * mib}
 }
 
-// ParseStorage accepts a volume size as a Kubernetes quantity (20Gi), or 0 for no volume.
+// ParseStorage accepts a volume size in binary units (20Gi), or 0 for no volume.
 func ParseStorage(s string) (resource.Quantity, error) {
-	q, err := resource.ParseQuantity(s)
-	if err != nil || q.Sign() < 0 {
-		return resource.Quantity{}, errors.New("use a Kubernetes quantity such as 20Gi or 100Gi, or 0 for no volume")
+	q, err := parseBinarySize(s, true)
+	if err != nil {
+		return resource.Quantity{}, sizeError(s, err, "use a size such as 20Gi or 100Gi, or 0 for no volume")
 	}
 	if !fits(q, 1) {
 		return resource.Quantity{}, errTooLarge
@@ -139,19 +139,82 @@ func ParseCPU(s string) (resource.Quantity, error) {
 	return q, nil
 }
 
-// ParseMemory accepts a positive memory quantity such as 512Mi or 2Gi; allowZero also accepts 0.
+// ParseMemory accepts a positive memory size in binary units such as 512Mi or 2Gi; allowZero
+// also accepts 0.
 func ParseMemory(s string, allowZero bool) (resource.Quantity, error) {
-	q, err := resource.ParseQuantity(s)
-	if err != nil || q.Sign() < 0 || (!allowZero && q.IsZero()) {
+	q, err := parseBinarySize(s, allowZero)
+	if err != nil {
 		if allowZero {
-			return resource.Quantity{}, errors.New("use a memory quantity such as 2Gi or 4Gi, or 0 for no limit")
+			return resource.Quantity{}, sizeError(s, err, "use a memory size such as 2Gi or 4Gi, or 0 for no limit")
 		}
-		return resource.Quantity{}, errors.New("use a positive memory quantity such as 512Mi or 2Gi")
+		return resource.Quantity{}, sizeError(s, err, "use a positive memory size such as 512Mi or 2Gi")
 	}
 	if !fits(q, 1) {
 		return resource.Quantity{}, errTooLarge
 	}
 	return q, nil
+}
+
+// binarySizePattern is a size in the binary units the stack takes for volumes and memory.
+var binarySizePattern = regexp.MustCompile(`^[0-9]+(\.[0-9]+)?(Ki|Mi|Gi|Ti|Pi|Ei)$`)
+
+// decimalSizePattern is a size with a decimal SI suffix, or a milli one, which a person
+// typing 20G or 512m for memory rarely means: 20G is 7% less than 20Gi, 512m half a byte.
+var decimalSizePattern = regexp.MustCompile(`^([0-9]+(?:\.[0-9]+)?)([kMGTPEm])$`)
+
+// errNotBinary is a size Kubernetes reads, but not in binary units.
+type errNotBinary struct{ fix string }
+
+func (e errNotBinary) Error() string {
+	if e.fix != "" {
+		return "use " + e.fix + "; sizes take binary units (Ki, Mi, Gi, Ti), not decimal ones (k, M, G, T) or exponents"
+	}
+	return "use binary units (Ki, Mi, Gi, Ti), such as 512Mi or 20Gi; a plain number, decimal units (k, M, G, T) and exponents are not accepted"
+}
+
+// parseBinarySize accepts a positive size in binary units (1.5Gi, 512Mi), or zero when allowZero.
+// Decimal SI units, exponents and plain byte counts are refused with errNotBinary, even though
+// Kubernetes reads them: --retention-size refuses them too, and the mix hides mistakes.
+func parseBinarySize(s string, allowZero bool) (resource.Quantity, error) {
+	q, err := resource.ParseQuantity(s)
+	if err != nil || q.Sign() < 0 {
+		return resource.Quantity{}, errors.New("not a size")
+	}
+	if q.IsZero() {
+		if !allowZero {
+			return resource.Quantity{}, errors.New("zero")
+		}
+		return resource.Quantity{}, nil
+	}
+	if binarySizePattern.MatchString(s) {
+		return q, nil
+	}
+	if m := decimalSizePattern.FindStringSubmatch(s); m != nil {
+		unit := strings.ToUpper(m[2])
+		if m[2] == "m" {
+			unit = "M"
+		}
+		return resource.Quantity{}, errNotBinary{fix: m[1] + unit + "i"}
+	}
+	return resource.Quantity{}, errNotBinary{}
+}
+
+// sizeError is the error of a size parseBinarySize refused: its own when the size is a quantity
+// in other units, else what the flag accepts.
+func sizeError(s string, err error, accepted string) error {
+	var nb errNotBinary
+	if errors.As(err, &nb) {
+		return nb
+	}
+	return errors.New(accepted)
+}
+
+// validateBinarySize re-checks a size set directly on a TeamSpec: zero, or in binary units.
+func validateBinarySize(q resource.Quantity) error {
+	if q.IsZero() || q.Format == resource.BinarySI {
+		return nil
+	}
+	return errNotBinary{}
 }
 
 // errTooLarge is a size beyond what Kubernetes holds (8Ei).
@@ -206,18 +269,38 @@ func ParsePrometheusVersion(s string) (string, error) {
 	return "v" + strings.TrimPrefix(s, "v"), nil
 }
 
-// ValidatePrometheusVersion accepts Prometheus 2.45 and later.
+// Prometheus majors the stack knows: 2 from 2.45 (the operator's oldest supported release), and
+// 3, which it is written for.
+const (
+	minPrometheusMajor = 2
+	minPrometheusMinor = 45
+	maxPrometheusMajor = 3
+)
+
+// ValidatePrometheusVersion accepts Prometheus 2.45 and later releases of 2 and 3. A later major
+// is refused: nobody can tell which of the stack's fields it still reads.
 func ValidatePrometheusVersion(s string) error {
-	m := versionPattern.FindStringSubmatch(s)
-	if m == nil {
+	major, minor, ok := prometheusVersion(s)
+	switch {
+	case !ok:
 		return errors.New("use a Prometheus release such as v3.5.0")
-	}
-	major, _ := strconv.Atoi(m[1])
-	minor, _ := strconv.Atoi(m[2])
-	if major < 2 || (major == 2 && minor < 45) {
+	case major < minPrometheusMajor || (major == minPrometheusMajor && minor < minPrometheusMinor):
 		return errors.New("use Prometheus v2.45.0 or later, such as v3.5.0")
+	case major > maxPrometheusMajor:
+		return fmt.Errorf("unknown major version %d: the stack is written for Prometheus 3; use a v3 release such as v3.5.0, or a kubectl-promteam that knows Prometheus %d", major, major)
 	}
 	return nil
+}
+
+// prometheusVersion is the major and minor of a release such as v3.5.0.
+func prometheusVersion(s string) (major, minor int, ok bool) {
+	m := versionPattern.FindStringSubmatch(s)
+	if m == nil {
+		return 0, 0, false
+	}
+	major, err1 := strconv.Atoi(m[1])
+	minor, err2 := strconv.Atoi(m[2])
+	return major, minor, err1 == nil && err2 == nil
 }
 
 // ParseRemoteWriteURL accepts an http or https URL with a host and no credentials.

@@ -1,6 +1,7 @@
 package manifests
 
 import (
+	"errors"
 	"strings"
 	"testing"
 
@@ -206,5 +207,94 @@ func TestParseSelectorAndURL(t *testing.T) {
 	}
 	if v, err := ParsePrometheusVersion("3.11.1"); err != nil || v != "v3.11.1" {
 		t.Errorf("ParsePrometheusVersion(3.11.1) = %q, %v", v, err)
+	}
+}
+
+func TestSizesTakeBinaryUnitsOnly(t *testing.T) {
+	parsers := map[string]func(string) (resource.Quantity, error){
+		"storage":      ParseStorage,
+		"memory":       func(s string) (resource.Quantity, error) { return ParseMemory(s, false) },
+		"memory-limit": func(s string) (resource.Quantity, error) { return ParseMemory(s, true) },
+	}
+	for name, parse := range parsers {
+		for _, ok := range []string{"20Gi", "512Mi", "1.5Gi", "2Ti", "4096Ki"} {
+			if q, err := parse(ok); err != nil || q.Cmp(resource.MustParse(ok)) != 0 || q.Format != resource.BinarySI {
+				t.Errorf("%s %q = %s, %v", name, ok, q.String(), err)
+			}
+		}
+		for in, fix := range map[string]string{"20G": "use 20Gi", "512M": "use 512Mi", "1.5T": "use 1.5Ti", "100k": "use 100Ki", "512m": "use 512Mi"} {
+			_, err := parse(in)
+			if err == nil || !strings.HasPrefix(err.Error(), fix+";") || !strings.Contains(err.Error(), "binary units") {
+				t.Errorf("%s %q = %v, want an error starting %q", name, in, err, fix)
+			}
+		}
+		for _, in := range []string{"2e9", "20E-3", "536870912", "1.5"} {
+			if _, err := parse(in); err == nil || !strings.Contains(err.Error(), "binary units (Ki, Mi, Gi, Ti)") {
+				t.Errorf("%s %q = %v, want an error asking for binary units", name, in, err)
+			}
+		}
+		if _, err := parse("big"); err == nil || strings.Contains(err.Error(), "binary units") {
+			t.Errorf("%s big = %v, want the flag's own advice", name, err)
+		}
+	}
+	for _, zero := range []string{"0", "0Gi"} {
+		if q, err := ParseStorage(zero); err != nil || !q.IsZero() {
+			t.Errorf("ParseStorage(%q) = %v, %v", zero, q.String(), err)
+		}
+		if _, err := ParseMemory(zero, false); err == nil || !strings.Contains(err.Error(), "positive") {
+			t.Errorf("ParseMemory(%q, false) = %v", zero, err)
+		}
+	}
+	// A spec set directly is checked too.
+	for field, edit := range map[string]func(*TeamSpec){
+		"storage":      func(s *TeamSpec) { s.Storage = resource.MustParse("20G") },
+		"memory":       func(s *TeamSpec) { s.Memory = resource.MustParse("1G") },
+		"memory-limit": func(s *TeamSpec) { s.MemoryLimit = resource.MustParse("4e9") },
+	} {
+		s := DefaultTeamSpec("team-a", "team-a")
+		edit(&s)
+		var fe *FieldError
+		if err := s.Validate(); !errors.As(err, &fe) || fe.Field != field || !strings.Contains(fe.Reason, "binary units") {
+			t.Errorf("Validate with a decimal --%s = %v", field, err)
+		}
+	}
+}
+
+func TestPrometheusVersion(t *testing.T) {
+	for in, want := range map[string]string{"v3.5.0": "v3.5.0", "3.11.1": "v3.11.1", "v2.45.0": "v2.45.0", "v3.0.0-rc.1": "v3.0.0-rc.1"} {
+		if got, err := ParsePrometheusVersion(in); err != nil || got != want {
+			t.Errorf("ParsePrometheusVersion(%q) = %q, %v; want %q", in, got, err, want)
+		}
+	}
+	for in, want := range map[string]string{
+		"latest": "such as v3.5.0", "v2.44.9": "v2.45.0 or later", "v1.8.0": "v2.45.0 or later",
+		"v4.0.0": "unknown major version 4", "v9.9.9": "use a v3 release", "99999999999999999999.0.0": "such as v3.5.0",
+	} {
+		if _, err := ParsePrometheusVersion(in); err == nil || !strings.Contains(err.Error(), want) {
+			t.Errorf("ParsePrometheusVersion(%q) = %v, want an error with %q", in, err, want)
+		}
+	}
+}
+
+func TestPrometheus2RefusesWhatNeedsPrometheus3(t *testing.T) {
+	s := DefaultTeamSpec("team-a", "team-a")
+	s.PrometheusVersion = "v2.45.0"
+	var fe *FieldError
+	if err := s.Validate(); !errors.As(err, &fe) || fe.Field != "prometheus-version" ||
+		!strings.Contains(fe.Reason, "GOMEMLIMIT") || !strings.Contains(fe.Reason, "--memory-limit 0") || !strings.Contains(fe.Reason, "v3.0.0") {
+		t.Errorf("Prometheus 2 with the default memory limit = %v", err)
+	}
+	s.MemoryLimit = resource.Quantity{}
+	if _, err := Build(s); err != nil {
+		t.Errorf("Prometheus 2 without a memory limit: %v", err)
+	}
+	s.PrometheusVersion = "v3.0.0"
+	s.MemoryLimit = resource.MustParse("2Gi")
+	if err := s.Validate(); err != nil {
+		t.Errorf("Prometheus 3 with a memory limit: %v", err)
+	}
+	s.PrometheusVersion = "v4.0.0"
+	if err := s.Validate(); !errors.As(err, &fe) || fe.Field != "prometheus-version" {
+		t.Errorf("Prometheus 4 set directly = %v", err)
 	}
 }

@@ -26,9 +26,22 @@ const (
 	AnnotationEnvoy          = "promteam.io/envoy"           // the presets, comma-separated
 	AnnotationEnvoyNamespace = "promteam.io/envoy-namespace" // where Envoy runs, if not the team namespace
 
-	// webPort is the port the operator names "web" on every Prometheus pod.
+	// WebPortName is the port, on every Prometheus pod and on the team's Service, that serves
+	// Prometheus' web UI and API.
+	WebPortName = "web"
+	// webPort is the port the operator names WebPortName on every Prometheus pod.
 	webPort = 9090
 )
+
+// ServiceName is the team's own headless Service in front of its Prometheus pods, through
+// which port-forward and the API server's service proxy reach them. The ServiceAccount, Role,
+// RoleBinding, PodDisruptionBudget and NetworkPolicy share the name.
+func ServiceName(team string) string { return "prometheus-" + team }
+
+// ServiceLabels are labels the team's Service carries, enough to find it in any namespace.
+func ServiceLabels(team string) map[string]string {
+	return map[string]string{LabelTeam: team, "app.kubernetes.io/name": "prometheus"}
+}
 
 // prometheusName is the Prometheus custom resource; the operator derives the StatefulSet
 // (prometheus-<team>) and pod names from it.
@@ -36,7 +49,7 @@ func (s TeamSpec) prometheusName() string { return s.Team }
 
 // accountName names the ServiceAccount, Role, RoleBinding, Service, PodDisruptionBudget and
 // NetworkPolicy of the stack.
-func (s TeamSpec) accountName() string { return "prometheus-" + s.Team }
+func (s TeamSpec) accountName() string { return ServiceName(s.Team) }
 
 // ForeignName names the objects a team's stack keeps outside its namespace (cluster-scoped RBAC,
 // the Role and RoleBinding in the Envoy namespace); it includes the namespace because teams in
@@ -154,17 +167,11 @@ func (s TeamSpec) governingService() *corev1.Service {
 			ClusterIP: corev1.ClusterIPNone,
 			Selector:  s.podLabels(),
 			Ports: []corev1.ServicePort{{
-				Name: "web", Port: webPort, TargetPort: intstr.FromString("web"), Protocol: corev1.ProtocolTCP,
+				Name: WebPortName, Port: webPort, TargetPort: intstr.FromString(WebPortName), Protocol: corev1.ProtocolTCP,
 			}},
 		},
 	}
 }
-
-// Limits that keep one noisy Envoy from taking the whole Prometheus down.
-const (
-	enforcedSampleLimit = 200000
-	enforcedTargetLimit = 200
-)
 
 func (s TeamSpec) prometheus() *monitoringv1.Prometheus {
 	p := &monitoringv1.Prometheus{
@@ -204,8 +211,13 @@ func (s TeamSpec) prometheus() *monitoringv1.Prometheus {
 	// targets in its own namespace, which is all the Role grants.
 	spec.IgnoreNamespaceSelectors = s.EnvoyNamespace == "" && !s.ClusterScope
 	spec.ServiceDiscoveryRole = ptr.To(monitoringv1.EndpointSliceRole)
-	spec.EnforcedSampleLimit = ptr.To[int64](enforcedSampleLimit)
-	spec.EnforcedTargetLimit = ptr.To[int64](enforcedTargetLimit)
+	// The operator caps every monitor's own limits at these; unset means no cap.
+	if s.SampleLimit > 0 {
+		spec.EnforcedSampleLimit = ptr.To(s.SampleLimit)
+	}
+	if s.TargetLimit > 0 {
+		spec.EnforcedTargetLimit = ptr.To(s.TargetLimit)
+	}
 	// A monitor must not read files from the Prometheus pod, such as its own token.
 	spec.ArbitraryFSAccessThroughSMs = monitoringv1.ArbitraryFSAccessThroughSMsConfig{Deny: true}
 

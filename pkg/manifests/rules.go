@@ -200,6 +200,32 @@ func (s TeamSpec) alertingRules(sources []promql.Source) []rule {
 	return rules
 }
 
+// maxEvaluationInterval is the longest evaluation interval the stack's rules tolerate, and what
+// sets it: half the 5m window of the recording rules, so each window spans two evaluations, and
+// half the shortest `for` of the alerts, so a condition is seen twice before it fires. ok is false
+// when the stack has no rules of its own.
+func (s TeamSpec) maxEvaluationInterval() (limit time.Duration, reason string, ok bool) {
+	sources := s.sources()
+	if len(sources) == 0 {
+		return 0, "", false
+	}
+	limit = promql.RuleWindow / 2
+	reason = "half the " + promql.Window(promql.RuleWindow) + " window of the recording rules"
+	if !s.Alerts {
+		return limit, reason, true
+	}
+	for _, r := range s.alertingRules(sources) {
+		if r.forDuration > 0 && r.forDuration/2 < limit {
+			limit = r.forDuration / 2
+			reason = fmt.Sprintf("half the %s `for` of alert %s", promql.Window(r.forDuration), r.alert)
+			if s.SLO != 0 && r.forDuration == alertBurnPageFor {
+				reason += ", which --slo adds"
+			}
+		}
+	}
+	return limit, reason, true
+}
+
 // prometheusRule holds the recording rules and, unless turned off, the alerts.
 func (s TeamSpec) prometheusRule() (*monitoringv1.PrometheusRule, error) {
 	sources := s.sources()

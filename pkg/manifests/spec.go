@@ -41,6 +41,8 @@ type TeamSpec struct {
 	RemoteWrite         []string
 	ExternalLabels      map[string]string
 	PrometheusVersion   string
+	TargetLimit         int64 // enforcedTargetLimit: targets per monitor (one per Envoy pod); 0: no limit
+	SampleLimit         int64 // enforcedSampleLimit: samples per scrape after relabelling; 0: no limit
 
 	SLO              float64 // availability objective in percent, e.g. 99.9; 0 means none
 	Alerts           bool
@@ -62,6 +64,10 @@ const (
 	DefaultEnvoyScrapeInterval = "15s"
 	DefaultEvaluationInterval  = "30s"
 	DefaultPrometheusVersion   = "v3.5.0"
+	// DefaultTargetLimit and DefaultSampleLimit keep one noisy Envoy, or a selector that matches
+	// far more pods than meant, from taking the whole Prometheus down.
+	DefaultTargetLimit = 200
+	DefaultSampleLimit = 200000
 
 	// retentionShare is the part of the volume retentionSize may fill; the rest is headroom for
 	// the WAL and compaction.
@@ -85,6 +91,8 @@ func DefaultTeamSpec(team, namespace string) TeamSpec {
 		EnvoyScrapeInterval: DefaultEnvoyScrapeInterval,
 		EvaluationInterval:  DefaultEvaluationInterval,
 		PrometheusVersion:   DefaultPrometheusVersion,
+		TargetLimit:         DefaultTargetLimit,
+		SampleLimit:         DefaultSampleLimit,
 		Alerts:              true,
 	}
 }
@@ -138,6 +146,12 @@ func (s TeamSpec) Validate() error {
 			return &FieldError{Field: d.field, Value: string(d.value), Reason: err.Error()}
 		}
 	}
+	if limit, reason, ok := s.maxEvaluationInterval(); ok {
+		if d, _ := model.ParseDuration(string(s.EvaluationInterval)); time.Duration(d) > limit {
+			return &FieldError{Field: "evaluation-interval", Value: string(s.EvaluationInterval),
+				Reason: fmt.Sprintf("longer than %s; use %s or less", reason, model.Duration(limit))}
+		}
+	}
 	if !none {
 		if d, _ := model.ParseDuration(string(s.EnvoyScrapeInterval)); time.Duration(d) > maxRuleScrapeInterval {
 			return &FieldError{Field: "envoy-scrape-interval", Value: string(s.EnvoyScrapeInterval),
@@ -149,6 +163,23 @@ func (s TeamSpec) Validate() error {
 	}
 	if s.Shards < 1 {
 		return &FieldError{Field: "shards", Value: fmt.Sprint(s.Shards), Reason: "use 1 or more"}
+	}
+	for _, q := range []struct {
+		field string
+		value resource.Quantity
+	}{{"storage", s.Storage}, {"memory", s.Memory}, {"memory-limit", s.MemoryLimit}} {
+		if err := validateBinarySize(q.value); err != nil {
+			return &FieldError{Field: q.field, Value: q.value.String(), Reason: err.Error()}
+		}
+	}
+	for _, l := range []struct {
+		field   string
+		value   int64
+		example int64
+	}{{"target-limit", s.TargetLimit, DefaultTargetLimit}, {"sample-limit", s.SampleLimit, DefaultSampleLimit}} {
+		if l.value < 0 {
+			return &FieldError{Field: l.field, Value: fmt.Sprint(l.value), Reason: fmt.Sprintf("use a positive number such as %d, or 0 for no limit", l.example)}
+		}
 	}
 	if !s.Storage.IsZero() && s.Storage.Cmp(minStorage) < 0 {
 		return &FieldError{Field: "storage", Value: s.Storage.String(), Reason: "use at least 1Gi, or 0 for an emptyDir volume that loses data on restart"}
@@ -192,6 +223,9 @@ func (s TeamSpec) Validate() error {
 	}
 	if err := ValidatePrometheusVersion(s.PrometheusVersion); err != nil {
 		return &FieldError{Field: "prometheus-version", Value: s.PrometheusVersion, Reason: err.Error()}
+	}
+	if err := s.validateForPrometheus2(); err != nil {
+		return err
 	}
 	for _, u := range s.RemoteWrite {
 		if _, err := ParseRemoteWriteURL(u); err != nil {
@@ -238,6 +272,22 @@ func (s TeamSpec) Validate() error {
 }
 
 var minStorage = resource.MustParse("1Gi")
+
+// validateForPrometheus2 refuses the fields of the stack that only work as meant on Prometheus 3.
+// The memory limit is one: Prometheus 3 sets GOMEMLIMIT from it, Prometheus 2 (without the
+// auto-gomemlimit feature flag the stack does not set) runs into it and is OOM-killed. The
+// monitors' fallbackScrapeProtocol is not: the operator leaves it out for Prometheus 2, which
+// reads Envoy's text/plain answers without it.
+func (s TeamSpec) validateForPrometheus2() error {
+	if major, _, _ := prometheusVersion(s.PrometheusVersion); major != 2 {
+		return nil
+	}
+	if !s.MemoryLimit.IsZero() {
+		return &FieldError{Field: "prometheus-version", Value: s.PrometheusVersion,
+			Reason: fmt.Sprintf("Prometheus 2 does not set GOMEMLIMIT from --memory-limit %s and would be OOM-killed at it; use v3.0.0 or later, or --memory-limit 0", s.MemoryLimit.String())}
+	}
+	return nil
+}
 
 func firstDuplicate(ss []string) string {
 	seen := map[string]bool{}

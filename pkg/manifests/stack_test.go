@@ -20,6 +20,7 @@ import (
 	"k8s.io/apimachinery/pkg/api/resource"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/labels"
+	"k8s.io/utils/ptr"
 	"sigs.k8s.io/yaml"
 
 	"github.com/kubectl-promteam/kubectl-promteam/internal/testutil/crdschema"
@@ -50,6 +51,8 @@ func specCases() map[string]TeamSpec {
 	full.EnvoySelector = &metav1.LabelSelector{MatchLabels: map[string]string{"app": "edge"}}
 	full.StorageClass = "fast-ssd"
 	full.RetentionSize = ByteSize{bytes: 10 << 30}
+	full.TargetLimit = 400
+	full.SampleLimit = 500000
 	cases["everything"] = full
 
 	other := base
@@ -67,6 +70,8 @@ func specCases() map[string]TeamSpec {
 	small.Storage = resource.Quantity{}
 	small.MemoryLimit = resource.Quantity{}
 	small.Alerts = false
+	small.TargetLimit = 0
+	small.SampleLimit = 0
 	cases["single-ephemeral-sharded"] = small
 	return cases
 }
@@ -535,4 +540,105 @@ func TestStackKindsCoverEveryObject(t *testing.T) {
 			}
 		}
 	}
+}
+
+func TestEvaluationIntervalFollowsTheRules(t *testing.T) {
+	tests := []struct {
+		name     string
+		edit     func(*TeamSpec)
+		ok, long monitoringv1.Duration
+		want     []string // in the error for long
+	}{
+		{"recording rules and alerts", func(*TeamSpec) {}, "2m30s", "2m31s", []string{"half the 5m window of the recording rules", "use 2m30s or less"}},
+		{"recording rules only", func(s *TeamSpec) { s.Alerts = false }, "150s", "3m", []string{"5m window", "use 2m30s or less"}},
+		{"burn-rate alerts", func(s *TeamSpec) { s.SLO = 99.9 }, "1m", "61s", []string{"half the 2m `for` of alert EnvoyErrorBudgetBurn", "--slo", "use 1m or less"}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			s := DefaultTeamSpec("team-a", "team-a")
+			tt.edit(&s)
+			s.EvaluationInterval = tt.ok
+			if err := s.Validate(); err != nil {
+				t.Errorf("%s: %v", tt.ok, err)
+			}
+			s.EvaluationInterval = tt.long
+			var fe *FieldError
+			if err := s.Validate(); !errors.As(err, &fe) || fe.Field != "evaluation-interval" {
+				t.Fatalf("%s = %v, want a --evaluation-interval error", tt.long, err)
+			}
+			for _, w := range tt.want {
+				if !strings.Contains(fe.Error(), w) {
+					t.Errorf("%q lacks %q", fe.Error(), w)
+				}
+			}
+		})
+	}
+	// Every alert of the stack is seen twice within its `for` at the longest interval allowed.
+	s := DefaultTeamSpec("team-a", "team-a")
+	s.SLO = 99.9
+	s.Presets = []Preset{PresetEnvoy, PresetStatsd}
+	limit, _, _ := s.maxEvaluationInterval()
+	for _, r := range s.alertingRules(s.sources()) {
+		if r.forDuration < 2*limit {
+			t.Errorf("alert %s: for %s is shorter than two evaluations of %s", r.alert, r.forDuration, limit)
+		}
+	}
+	// Without rules of its own the stack sets no limit: the team's own rules are its business.
+	s = DefaultTeamSpec("team-a", "team-a")
+	s.Presets = []Preset{PresetNone}
+	s.EvaluationInterval = "10m"
+	if err := s.Validate(); err != nil {
+		t.Errorf("--envoy=none with a 10m interval: %v", err)
+	}
+}
+
+func TestTargetAndSampleLimitsFollowTheSpec(t *testing.T) {
+	tests := []struct {
+		name                 string
+		target, sample       int64
+		wantTarget, wantSamp *int64
+		explain              []string
+	}{
+		{"defaults", DefaultTargetLimit, DefaultSampleLimit, ptr.To[int64](200), ptr.To[int64](200000),
+			[]string{"at most 200 targets (--target-limit), one per Envoy pod or sidecar", "at most 200000 samples", "--target-limit 400"}},
+		{"an Istio mesh", 400, 500000, ptr.To[int64](400), ptr.To[int64](500000), []string{"at most 400 targets", "at most 500000 samples"}},
+		{"no limits", 0, 0, nil, nil, []string{"No target limit (--target-limit 0)", "No sample limit (--sample-limit 0)"}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			s := DefaultTeamSpec("team-a", "team-a")
+			s.TargetLimit, s.SampleLimit = tt.target, tt.sample
+			st := build(t, s)
+			p := find[*monitoringv1.Prometheus](st)[0]
+			if !equalPtr(p.Spec.EnforcedTargetLimit, tt.wantTarget) || !equalPtr(p.Spec.EnforcedSampleLimit, tt.wantSamp) {
+				t.Errorf("enforcedTargetLimit %v, enforcedSampleLimit %v; want %v, %v",
+					p.Spec.EnforcedTargetLimit, p.Spec.EnforcedSampleLimit, tt.wantTarget, tt.wantSamp)
+			}
+			var b bytes.Buffer
+			if err := st.Explain(&b); err != nil {
+				t.Fatal(err)
+			}
+			text := strings.Join(strings.Fields(b.String()), " ")
+			for _, w := range tt.explain {
+				if !strings.Contains(text, w) {
+					t.Errorf("explain lacks %q:\n%s", w, b.String())
+				}
+			}
+		})
+	}
+	for field, edit := range map[string]func(*TeamSpec){
+		"target-limit": func(s *TeamSpec) { s.TargetLimit = -1 },
+		"sample-limit": func(s *TeamSpec) { s.SampleLimit = -5 },
+	} {
+		s := DefaultTeamSpec("team-a", "team-a")
+		edit(&s)
+		var fe *FieldError
+		if _, err := Build(s); !errors.As(err, &fe) || fe.Field != field || !strings.Contains(fe.Reason, "0 for no limit") {
+			t.Errorf("negative --%s = %v", field, err)
+		}
+	}
+}
+
+func equalPtr[T comparable](a, b *T) bool {
+	return (a == nil && b == nil) || (a != nil && b != nil && *a == *b)
 }

@@ -214,9 +214,6 @@ func percent(s string, upTo100 bool) (float64, error) {
 
 // Run compares once (or live with --watch) and returns the verdict's exit status.
 func (o *CompareOptions) Run(ctx context.Context) (int, error) {
-	if ctx == nil {
-		ctx = context.Background()
-	}
 	// A one-off comparison's whole run, reaching Prometheus included, ends within --timeout.
 	deadline := time.Now().Add(o.prom.Timeout)
 	q, target, release, err := o.prom.Connect(ctx, o.team)

@@ -45,6 +45,8 @@ type CreateOptions struct {
 	remoteWrite         []string
 	externalLabels      []string
 	prometheusVersion   string
+	targetLimit         int64
+	sampleLimit         int64
 	slo                 string
 	alerts              bool
 	noAlerts            bool
@@ -78,6 +80,8 @@ func NewCreateOptions(streams genericiooptions.IOStreams, configFlags *genericcl
 		envoyScrapeInterval: manifests.DefaultEnvoyScrapeInterval,
 		evaluationInterval:  manifests.DefaultEvaluationInterval,
 		prometheusVersion:   manifests.DefaultPrometheusVersion,
+		targetLimit:         manifests.DefaultTargetLimit,
+		sampleLimit:         manifests.DefaultSampleLimit,
 		alerts:              true,
 		timeout:             defaultTimeout,
 	}
@@ -164,19 +168,21 @@ func (o *CreateOptions) AddFlags(fs *pflag.FlagSet) {
 
 	fs.StringVar(&o.retention, "retention", o.retention, "How long Prometheus keeps data, a Prometheus duration such as 15d or 1w2d (the operator's own default is 24h)")
 	fs.StringVar(&o.retentionSize, "retention-size", o.retentionSize, "Delete old data once the TSDB is this big, e.g. 16Gi or 16GiB (default 80% of --storage)")
-	fs.StringVar(&o.storage, "storage", o.storage, "Size of each replica's PersistentVolumeClaim; 0 keeps data in an emptyDir that is lost on restart")
+	fs.StringVar(&o.storage, "storage", o.storage, "Size of each replica's PersistentVolumeClaim in binary units (20Gi, not 20G); 0 keeps data in an emptyDir that is lost on restart")
 	fs.StringVar(&o.storageClass, "storage-class", o.storageClass, "StorageClass of the volume claims (default: the cluster's default class); NFS-like storage is not supported by Prometheus")
 	fs.Int32Var(&o.replicas, "replicas", o.replicas, "Prometheus replicas, each scraping everything; more than 1 adds a PodDisruptionBudget")
 	fs.Int32Var(&o.shards, "shards", o.shards, "Split targets across this many Prometheus shards (each with --replicas pods); only for very large teams")
 	fs.StringVar(&o.cpu, "cpu", o.cpu, "CPU request of each Prometheus pod")
-	fs.StringVar(&o.memory, "memory", o.memory, "Memory request of each Prometheus pod")
-	fs.StringVar(&o.memoryLimit, "memory-limit", o.memoryLimit, "Memory limit of each Prometheus pod (Prometheus 3 sets GOMEMLIMIT from it); 0 for none")
+	fs.StringVar(&o.memory, "memory", o.memory, "Memory request of each Prometheus pod, in binary units (512Mi, not 512M)")
+	fs.StringVar(&o.memoryLimit, "memory-limit", o.memoryLimit, "Memory limit of each Prometheus pod, in binary units (Prometheus 3 sets GOMEMLIMIT from it); 0 for none")
 	fs.StringVar(&o.scrapeInterval, "scrape-interval", o.scrapeInterval, "Default scrape interval for the team's monitors")
 	fs.StringVar(&o.envoyScrapeInterval, "envoy-scrape-interval", o.envoyScrapeInterval, "Scrape interval of the Envoy monitors; at most 75s so the 5m rules see four samples")
-	fs.StringVar(&o.evaluationInterval, "evaluation-interval", o.evaluationInterval, "How often recording and alerting rules are evaluated")
+	fs.StringVar(&o.evaluationInterval, "evaluation-interval", o.evaluationInterval, "How often recording and alerting rules are evaluated: at most half the 5m rule window (2m30s), and with --slo half the 2m for of the fastest burn-rate alert (1m)")
 	fs.StringArrayVar(&o.remoteWrite, "remote-write", o.remoteWrite, "Also send samples to this remote-write URL, repeatable; put credentials in a Secret, not the URL")
 	fs.StringArrayVar(&o.externalLabels, "external-label", o.externalLabels, "Label name=value added to every series leaving this Prometheus, repeatable (team=TEAM is always set)")
-	fs.StringVar(&o.prometheusVersion, "prometheus-version", o.prometheusVersion, "Prometheus release to run, pinned so operator upgrades do not upgrade it")
+	fs.StringVar(&o.prometheusVersion, "prometheus-version", o.prometheusVersion, "Prometheus release to run, pinned so operator upgrades do not upgrade it: v3, or v2.45.0 and later with --memory-limit 0 (Prometheus 2 sets no GOMEMLIMIT)")
+	fs.Int64Var(&o.targetLimit, "target-limit", o.targetLimit, "Most targets one monitor may find, one per Envoy pod or sidecar (past it none of the monitor's targets are scraped); 0 for no limit")
+	fs.Int64Var(&o.sampleLimit, "sample-limit", o.sampleLimit, "Most samples one scrape may bring after relabelling (past it the scrape fails); 0 for no limit")
 
 	fs.StringVar(&o.slo, "slo", o.slo, "Availability objective in percent, e.g. 99.9: adds multiwindow burn-rate alerts on the 5xx ratio over 30 days")
 	fs.BoolVar(&o.alerts, "alerts", o.alerts, "Add traffic-gated alerts (5xx ratio, p99 latency, open circuit breakers)")
@@ -261,6 +267,7 @@ func (o *CreateOptions) Complete(cmd *cobra.Command, args []string) error {
 		}
 	}
 	s.StorageClass = o.storageClass
+	s.TargetLimit, s.SampleLimit = o.targetLimit, o.sampleLimit
 	s.Replicas, s.Shards = o.replicas, o.shards
 	if s.CPU, err = manifests.ParseCPU(o.cpu); err != nil {
 		return fail("cpu", o.cpu, err)

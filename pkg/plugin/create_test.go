@@ -35,12 +35,13 @@ func createCases() []createCase {
 			"--slo", "99.9", "--grafana-dashboard", "--network-policy", "--envoy-selector", "app=edge,tier in (a,b)",
 			"--storage", "50Gi", "--storage-class", "fast-ssd", "--retention", "30d", "--retention-size", "40Gi",
 			"--cpu", "500m", "--memory", "1Gi", "--memory-limit", "4Gi", "--prometheus-version", "3.11.1",
-			"--scrape-interval", "1m", "--envoy-scrape-interval", "10s", "--evaluation-interval", "1m"}},
+			"--scrape-interval", "1m", "--envoy-scrape-interval", "10s", "--evaluation-interval", "1m",
+			"--target-limit", "400", "--sample-limit", "500000"}},
 		{name: "envoy-namespace", args: []string{"create", "team-a", "-n", "team-a", "--envoy", "envoy-gateway", "--envoy-namespace", "envoy-gateway-system"},
 			extraNamespaces: []string{"envoy-gateway-system"}},
 		{name: "cluster-scope", args: []string{"create", "team-a", "-n", "team-a", "--cluster-scope"}},
 		{name: "single-ephemeral-sharded", args: []string{"create", "team-a", "-n", "team-a", "--replicas", "1", "--shards", "2",
-			"--storage", "0", "--memory-limit", "0", "--no-alerts"}},
+			"--storage", "0", "--memory-limit", "0", "--no-alerts", "--target-limit", "0", "--sample-limit", "0"}},
 	}
 	for _, p := range []string{"envoy", "emissary", "contour", "istio", "envoy-gateway", "gloo", "statsd", "none"} {
 		cases = append(cases, createCase{name: "preset-" + p, args: []string{"create", "team-a", "-n", "team-a", "--envoy", p}})

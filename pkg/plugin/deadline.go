@@ -25,9 +25,6 @@ var errTimedOut = errors.New("timed out")
 // server behaves, even in calls that take no context (discovery, credential plugins).
 func bounded[T any](ctx context.Context, flags *genericclioptions.ConfigFlags, d time.Duration,
 	f func(context.Context) (T, error), release func(T)) (T, error) {
-	if ctx == nil {
-		ctx = context.Background()
-	}
 	fctx, cancel := context.WithCancelCause(ctx)
 	timer := time.AfterFunc(d, func() { cancel(errTimedOut) })
 	type result struct {

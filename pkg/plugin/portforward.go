@@ -113,9 +113,6 @@ func (o *PortForwardOptions) Validate() error {
 
 // Run forwards until ctx ends (Ctrl-C).
 func (o *PortForwardOptions) Run(ctx context.Context) error {
-	if ctx == nil {
-		ctx = context.Background()
-	}
 	ports := []int{o.port}
 	if !o.portSet {
 		ports = []int{defaultLocalPort, 0}

@@ -20,6 +20,7 @@ import (
 
 	"github.com/kubectl-promteam/kubectl-promteam/pkg/demo"
 	"github.com/kubectl-promteam/kubectl-promteam/pkg/kube"
+	"github.com/kubectl-promteam/kubectl-promteam/pkg/manifests"
 	"github.com/kubectl-promteam/kubectl-promteam/pkg/portforward"
 	"github.com/kubectl-promteam/kubectl-promteam/pkg/prom"
 	"github.com/kubectl-promteam/kubectl-promteam/pkg/termtext"
@@ -308,7 +309,7 @@ func (p *PrometheusFlags) connectTunnel(ctx context.Context, team string) (traff
 		_ = fw.Close()
 		return nil, "", nil, err
 	}
-	target := fmt.Sprintf("%s/%s via port-forward %s", ns, portforward.ServiceName(team), fw.Addr())
+	target := fmt.Sprintf("%s/%s via port-forward %s", ns, manifests.ServiceName(team), fw.Addr())
 	return &tunnelQuerier{Client: c, fw: fw, team: team}, target, func() { _ = fw.Close() }, nil
 }
 
@@ -326,7 +327,7 @@ func (p *PrometheusFlags) connectProxy(ctx context.Context, team string) (traffi
 	if err != nil {
 		return nil, "", nil, err
 	}
-	return c, fmt.Sprintf("%s/%s via the API server's service proxy", ns, portforward.ServiceName(team)), func() {}, nil
+	return c, fmt.Sprintf("%s/%s via the API server's service proxy", ns, manifests.ServiceName(team)), func() {}, nil
 }
 
 // serviceProxy checks that team's stack exists and that the user may use the service proxy, and

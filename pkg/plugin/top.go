@@ -230,9 +230,6 @@ type source interface {
 
 // Run prints a snapshot, or runs the dashboard on a terminal.
 func (o *TopOptions) Run(ctx context.Context) error {
-	if ctx == nil {
-		ctx = context.Background()
-	}
 	// A snapshot's whole run, reaching Prometheus included, ends within --timeout.
 	deadline := time.Now().Add(o.prom.Timeout)
 	q, target, release, err := o.prom.Connect(ctx, o.team)

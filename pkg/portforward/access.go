@@ -6,10 +6,7 @@ import (
 	"fmt"
 	"strings"
 
-	authenticationv1 "k8s.io/api/authentication/v1"
-	authorizationv1 "k8s.io/api/authorization/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
-	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/client-go/kubernetes"
 
 	"github.com/kubectl-promteam/kubectl-promteam/pkg/kube"
@@ -96,7 +93,7 @@ func (e *PermissionError) Error() string {
 func Check(ctx context.Context, client kubernetes.Interface, req Requirement) error {
 	var missing []Permission
 	for _, p := range req.Permissions {
-		ok, err := allowed(ctx, client, p)
+		ok, err := kube.CanI(ctx, client, p, "")
 		if kube.IsPermanent(err) && !IsForbidden(err) {
 			return err // refused credentials fail every request alike
 		}
@@ -113,25 +110,10 @@ func Check(ctx context.Context, client kubernetes.Interface, req Requirement) er
 	return &PermissionError{User: whoAmI(ctx, client), Missing: missing, Purpose: req.Purpose}
 }
 
-func allowed(ctx context.Context, client kubernetes.Interface, p Permission) (bool, error) {
-	resource, sub, _ := strings.Cut(p.Resource, "/")
-	review := &authorizationv1.SelfSubjectAccessReview{Spec: authorizationv1.SelfSubjectAccessReviewSpec{
-		ResourceAttributes: &authorizationv1.ResourceAttributes{Namespace: p.Namespace, Verb: p.Verb, Resource: resource, Subresource: sub},
-	}}
-	res, err := client.AuthorizationV1().SelfSubjectAccessReviews().Create(ctx, review, metav1.CreateOptions{})
-	if err != nil {
-		return false, err
-	}
-	return res.Status.Allowed, nil
-}
-
 // whoAmI is the user's name as the API server knows it, or "" when it cannot tell.
 func whoAmI(ctx context.Context, client kubernetes.Interface) string {
-	r, err := client.AuthenticationV1().SelfSubjectReviews().Create(ctx, &authenticationv1.SelfSubjectReview{}, metav1.CreateOptions{})
-	if err != nil {
-		return ""
-	}
-	return r.Status.UserInfo.Username
+	name, _ := kube.WhoAmI(ctx, client)
+	return name
 }
 
 // IsForbidden reports whether err is the API server refusing a request for lack of permission.

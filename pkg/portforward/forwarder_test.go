@@ -20,6 +20,7 @@ import (
 	"k8s.io/client-go/kubernetes"
 
 	"github.com/kubectl-promteam/kubectl-promteam/internal/testutil/kubetest"
+	"github.com/kubectl-promteam/kubectl-promteam/pkg/manifests"
 )
 
 func TestMain(m *testing.M) { kubetest.Main(m) }
@@ -71,7 +72,7 @@ func setup(t testing.TB, backends map[string]string) *env {
 func (e *env) createService(t testing.TB, ns, team string) {
 	t.Helper()
 	svc := service(nil)
-	svc.Name, svc.Namespace = ServiceName(team), ns
+	svc.Name, svc.Namespace = manifests.ServiceName(team), ns
 	svc.Labels = map[string]string{"promteam.io/team": team, "app.kubernetes.io/name": "prometheus"}
 	svc.Spec.Selector["app.kubernetes.io/instance"] = team
 	svc.Spec.Ports[0].TargetPort = intstr.FromString("web")

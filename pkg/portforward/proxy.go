@@ -8,6 +8,8 @@ import (
 	corev1 "k8s.io/api/core/v1"
 	"k8s.io/client-go/kubernetes"
 	"k8s.io/client-go/rest"
+
+	"github.com/kubectl-promteam/kubectl-promteam/pkg/manifests"
 )
 
 // FindService reads the Service of team's Prometheus in namespace; a missing one is a
@@ -25,5 +27,5 @@ func ServiceProxyURL(config *rest.Config, namespace, team string) (string, error
 		return "", err
 	}
 	return strings.TrimSuffix(base.String(), "/") + "/api/v1/namespaces/" + url.PathEscape(namespace) +
-		"/services/" + url.PathEscape(ServiceName(team)) + ":" + ServicePortName + "/proxy", nil
+		"/services/" + url.PathEscape(manifests.ServiceName(team)) + ":" + manifests.WebPortName + "/proxy", nil
 }

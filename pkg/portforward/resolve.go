@@ -18,12 +18,6 @@ import (
 	"github.com/kubectl-promteam/kubectl-promteam/pkg/manifests"
 )
 
-// ServicePortName is the port of a team's Service that serves Prometheus' web API.
-const ServicePortName = "web"
-
-// ServiceName is the Service of team's Prometheus: the stack's own governing Service.
-func ServiceName(team string) string { return "prometheus-" + team }
-
 // Target is where a team's Prometheus answers right now: a pod and a port of it.
 type Target struct {
 	Namespace string
@@ -90,13 +84,13 @@ func Resolve(ctx context.Context, client kubernetes.Interface, namespace, team s
 // getService reads team's Service; a missing one is a [*NoStackError] naming the namespaces where
 // Services of the team's stacks exist, when the user may list them.
 func getService(ctx context.Context, client kubernetes.Interface, namespace, team string) (*corev1.Service, error) {
-	svc, err := client.CoreV1().Services(namespace).Get(ctx, ServiceName(team), metav1.GetOptions{})
+	svc, err := client.CoreV1().Services(namespace).Get(ctx, manifests.ServiceName(team), metav1.GetOptions{})
 	if apierrors.IsNotFound(err) {
 		e := &NoStackError{Team: team, Namespace: namespace}
-		sel := labels.SelectorFromSet(labels.Set{manifests.LabelTeam: team, "app.kubernetes.io/name": "prometheus"})
+		sel := labels.SelectorFromSet(manifests.ServiceLabels(team))
 		if list, err := client.CoreV1().Services("").List(ctx, metav1.ListOptions{LabelSelector: sel.String()}); err == nil {
 			for _, s := range list.Items {
-				if s.Name == ServiceName(team) && s.Namespace != namespace && !slices.Contains(e.Elsewhere, s.Namespace) {
+				if s.Name == manifests.ServiceName(team) && s.Namespace != namespace && !slices.Contains(e.Elsewhere, s.Namespace) {
 					e.Elsewhere = append(e.Elsewhere, s.Namespace)
 				}
 			}
@@ -146,14 +140,14 @@ func Choose(svc *corev1.Service, pods []corev1.Pod) (Target, error) {
 // servicePort is the Service's web port, or its only port.
 func servicePort(svc *corev1.Service) (corev1.ServicePort, error) {
 	for _, p := range svc.Spec.Ports {
-		if p.Name == ServicePortName {
+		if p.Name == manifests.WebPortName {
 			return p, nil
 		}
 	}
 	if len(svc.Spec.Ports) == 1 {
 		return svc.Spec.Ports[0], nil
 	}
-	return corev1.ServicePort{}, fmt.Errorf("service %s/%s has no port named %s", svc.Namespace, svc.Name, ServicePortName)
+	return corev1.ServicePort{}, fmt.Errorf("service %s/%s has no port named %s", svc.Namespace, svc.Name, manifests.WebPortName)
 }
 
 // containerPort maps a Service port to a port of pod as kubectl does: a numeric target port as it

@@ -10,8 +10,6 @@ import (
 	"strings"
 
 	monitoringv1 "github.com/prometheus-operator/prometheus-operator/pkg/apis/monitoring/v1"
-	authenticationv1 "k8s.io/api/authentication/v1"
-	authorizationv1 "k8s.io/api/authorization/v1"
 	corev1 "k8s.io/api/core/v1"
 	storagev1 "k8s.io/api/storage/v1"
 	apiextensionsv1 "k8s.io/apiextensions-apiserver/pkg/apis/apiextensions/v1"
@@ -29,6 +27,7 @@ import (
 	"k8s.io/client-go/rest"
 
 	"github.com/kubectl-promteam/kubectl-promteam/pkg/doctor"
+	"github.com/kubectl-promteam/kubectl-promteam/pkg/kube"
 )
 
 // operatorVersionAnnotation is set by prometheus-operator on every CRD it ships.
@@ -83,14 +82,7 @@ func (c *Cluster) ServerVersion(ctx context.Context) (string, error) {
 
 // User implements doctor.Cluster with a SelfSubjectReview; servers without that API give "".
 func (c *Cluster) User(ctx context.Context) (string, error) {
-	r, err := c.kube.AuthenticationV1().SelfSubjectReviews().Create(ctx, &authenticationv1.SelfSubjectReview{}, metav1.CreateOptions{})
-	if apierrors.IsNotFound(err) {
-		return "", nil
-	}
-	if err != nil {
-		return "", err
-	}
-	return r.Status.UserInfo.Username, nil
+	return kube.WhoAmI(ctx, c.kube)
 }
 
 // OperatorCRDs implements doctor.Cluster. It reads the CRDs when the caller may list them, and
@@ -269,33 +261,20 @@ func (c *Cluster) Events(ctx context.Context, namespace, kind, name string) ([]c
 	return list.Items, nil
 }
 
-func resourceAttributes(a doctor.ResourceAttributes) *authorizationv1.ResourceAttributes {
-	return &authorizationv1.ResourceAttributes{Namespace: a.Namespace, Verb: a.Verb, Group: a.Group, Resource: a.Resource, Name: a.Name}
+// permission is attrs as the question pkg/kube asks, and the object name it asks about.
+func permission(attrs doctor.ResourceAttributes) (kube.Permission, string) {
+	return kube.Permission{Verb: attrs.Verb, Group: attrs.Group, Resource: attrs.Resource, Namespace: attrs.Namespace}, attrs.Name
 }
 
 // CanI implements doctor.Cluster with a SelfSubjectAccessReview.
 func (c *Cluster) CanI(ctx context.Context, attrs doctor.ResourceAttributes) (bool, error) {
-	r, err := c.kube.AuthorizationV1().SelfSubjectAccessReviews().Create(ctx, &authorizationv1.SelfSubjectAccessReview{
-		Spec: authorizationv1.SelfSubjectAccessReviewSpec{ResourceAttributes: resourceAttributes(attrs)},
-	}, metav1.CreateOptions{})
-	if err != nil {
-		return false, err
-	}
-	return r.Status.Allowed, nil
+	p, name := permission(attrs)
+	return kube.CanI(ctx, c.kube, p, name)
 }
 
 // CanServiceAccount implements doctor.Cluster with a SubjectAccessReview for the user and groups
 // the API server gives a ServiceAccount token.
 func (c *Cluster) CanServiceAccount(ctx context.Context, namespace, name string, attrs doctor.ResourceAttributes) (bool, error) {
-	r, err := c.kube.AuthorizationV1().SubjectAccessReviews().Create(ctx, &authorizationv1.SubjectAccessReview{
-		Spec: authorizationv1.SubjectAccessReviewSpec{
-			ResourceAttributes: resourceAttributes(attrs),
-			User:               "system:serviceaccount:" + namespace + ":" + name,
-			Groups:             []string{"system:serviceaccounts", "system:serviceaccounts:" + namespace, "system:authenticated"},
-		},
-	}, metav1.CreateOptions{})
-	if err != nil {
-		return false, err
-	}
-	return r.Status.Allowed, nil
+	p, object := permission(attrs)
+	return kube.CanServiceAccount(ctx, c.kube, namespace, name, p, object)
 }
