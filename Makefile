@@ -78,12 +78,14 @@ lint:
 	"$(PROMTEAM_BIN)/golangci-lint" run ./...
 
 .PHONY: golden
-golden: ## Rewrite golden files from the current output
-	go test ./... -run Golden -update
+golden: ## Rewrite every golden file (unit and e2e tests) from the current output; needs the tools
+	PROMTEAM_UPDATE_GOLDEN=1 go test -count=1 -timeout 45m -tags e2e $$(go list -tags e2e \
+		-f '{{.ImportPath}} {{join .TestImports " "}} {{join .XTestImports " "}}' ./... | \
+		awk '{for (i = 2; i <= NF; i++) if ($$i == "$(PKG)/internal/testutil/golden") {print $$1; break}}')
 
 .PHONY: docs
-docs: ## Regenerate the command reference in docs/commands
-	go test ./pkg/plugin -run CommandDocs -update
+docs: ## Regenerate the command reference in docs/commands and README's create flags
+	PROMTEAM_UPDATE_GOLDEN=1 go test -count=1 ./pkg/plugin -run 'CommandDocs|Readme'
 
 .PHONY: update-crds
 update-crds: ## Vendor the Prometheus Operator CRDs the tests validate against
