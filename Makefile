@@ -1,11 +1,23 @@
 # kubectl-promteam. `make test` is what CI runs: it installs or builds every tool the tests need
-# (cached under $PROMTEAM_CACHE), checks formatting, vet, lint and go.mod, then runs all tests.
+# (cached under $PROMTEAM_CACHE), checks formatting, vet, lint and go.mod, builds a snapshot
+# release, then runs all tests.
+#
+# Tests come in two tiers. Unit tests need nothing but Go and run in seconds (`make test-unit`).
+# Tests that run a tool (prometheus, promtool, kube-apiserver and etcd, the operator, kwok, tmux,
+# the built binary) are in files with `//go:build e2e` (`make test-e2e`, after `make tools`).
 
 SHELL := bash
 .SHELLFLAGS := -eu -o pipefail -c
 
 export PROMTEAM_CACHE ?= $(or $(XDG_CACHE_HOME),$(HOME)/.cache)/kubectl-promteam
 export PROMTEAM_BIN ?= $(PROMTEAM_CACHE)/bin
+
+# Vet, the tests, the binaries the tests build and the snapshot release all compile with the
+# release's flags (CGO_ENABLED=0, -trimpath, .goreleaser.yaml), so the packages go vet compiles
+# are not compiled again for the host platform's release build and the tests (-race needs cgo
+# and compiles its own).
+export CGO_ENABLED ?= 0
+export GOFLAGS ?= -trimpath
 
 PKG := github.com/kubectl-promteam/kubectl-promteam
 VERSION ?= $(shell git describe --tags --always --dirty 2>/dev/null || echo dev)
@@ -22,9 +34,22 @@ build: ## Build bin/kubectl-promteam
 
 .PHONY: test
 test: tools verify release-check ## Everything CI runs: tools, checks, a snapshot release, then all tests
-	go test -count=1 -timeout 45m ./...
+	go test -count=1 -timeout 45m -tags e2e ./...
+	CGO_ENABLED=1 go test -count=1 -timeout 20m -tags e2e -race $(RACE_PKGS)
 	go test ./pkg/prom -run '^$$' -fuzz FuzzDecode -fuzztime 20s
 	go test ./pkg/termtext -run '^$$' -fuzz FuzzSanitize -fuzztime 15s
+
+# The packages whose goroutines meet: the port-forward tunnel, the collector, the dashboard and the
+# Prometheus client (their tests against the real API server and Prometheus are e2e).
+RACE_PKGS := ./pkg/portforward ./pkg/traffic ./pkg/tui ./pkg/prom
+
+.PHONY: test-unit
+test-unit: ## Unit tests: no tools needed, seconds
+	go test -count=1 ./...
+
+.PHONY: test-e2e
+test-e2e: ## Unit and e2e tests (the tools must be installed: make tools)
+	go test -count=1 -timeout 45m -tags e2e ./...
 
 .PHONY: tools
 tools: ## Install or build prometheus, promtool, Kubernetes, etcd, kwok, the operator, Prometheus 3, golangci-lint, goreleaser, krew and tmux
@@ -49,7 +74,7 @@ fmt-check:
 
 .PHONY: vet
 vet:
-	go vet ./...
+	go vet -tags e2e ./...
 
 .PHONY: tidy-check
 tidy-check:
@@ -60,12 +85,14 @@ lint:
 	"$(PROMTEAM_BIN)/golangci-lint" run ./...
 
 .PHONY: golden
-golden: ## Rewrite golden files from the current output
-	go test ./... -run Golden -update
+golden: ## Rewrite every golden file (unit and e2e tests) from the current output; needs the tools
+	PROMTEAM_UPDATE_GOLDEN=1 go test -count=1 -timeout 45m -tags e2e $$(go list -tags e2e \
+		-f '{{.ImportPath}} {{join .TestImports " "}} {{join .XTestImports " "}}' ./... | \
+		awk '{for (i = 2; i <= NF; i++) if ($$i == "$(PKG)/internal/testutil/golden") {print $$1; break}}')
 
 .PHONY: docs
-docs: ## Regenerate the command reference in docs/commands
-	go test ./pkg/plugin -run CommandDocs -update
+docs: ## Regenerate the command reference in docs/commands and README's create flags
+	PROMTEAM_UPDATE_GOLDEN=1 go test -count=1 ./pkg/plugin -run 'CommandDocs|Readme'
 
 .PHONY: update-crds
 update-crds: ## Vendor the Prometheus Operator CRDs the tests validate against
@@ -77,6 +104,6 @@ bench: ## Benchmarks, reported as ratios against baselines measured in the same 
 
 .PHONY: fuzz
 fuzz: ## Fuzz the create flags, the Prometheus answer decoder and the text sanitizer for a minute each
-	go test ./pkg/plugin -run '^$$' -fuzz FuzzCreateFlags -fuzztime 60s
+	go test -tags e2e ./pkg/plugin -run '^$$' -fuzz FuzzCreateFlags -fuzztime 60s
 	go test ./pkg/prom -run '^$$' -fuzz FuzzDecode -fuzztime 60s
 	go test ./pkg/termtext -run '^$$' -fuzz FuzzSanitize -fuzztime 60s

@@ -1,3 +1,5 @@
+//go:build e2e
+
 // Package e2e runs kubectl-promteam against the real Prometheus Operator: the stack `create
 // --apply` writes is reconciled by the operator, the configuration it generates runs in a real
 // Prometheus that discovers the team's Envoy pods through the real API server and scrapes the

@@ -1,35 +1,60 @@
 #!/usr/bin/env bash
-# Builds a snapshot release for every platform, renders the krew manifest for its archives,
-# validates it (krew's validator installs every platform from a local server), installs the
-# linux/amd64 archive with krew into a temporary KREW_ROOT and runs the plugin through kubectl's
-# own plugin discovery.
+# Builds a snapshot release, renders the krew manifest for its archives, validates it (krew's
+# validator installs every platform of the manifest from a local server), installs the host's
+# archive with krew into a temporary KREW_ROOT and runs the plugin through kubectl's own plugin
+# discovery.
+#
+# Platforms: on a v*.*.* tag, or with RELEASE_ALL=1, all six (linux, darwin and windows on amd64
+# and arm64), as the release builds them. Otherwise the host platform and windows/amd64 only (the
+# cross-compiled one catches what breaks off Linux); the goreleaser configuration is the same
+# with its goos/goarch lists replaced by those targets, and the manifest lists the same platforms.
 source "$(dirname "$0")/lib.sh"
 cd "$REPO_ROOT"
 export PATH="$PROMTEAM_BIN:$PATH"
 
+all=(linux_amd64 linux_arm64 darwin_amd64 darwin_arm64 windows_amd64 windows_arm64)
+host="$(go env GOOS)_$(go env GOARCH)"
 goreleaser check
-log "building the snapshot release for linux, darwin and windows on amd64 and arm64"
-goreleaser release --snapshot --clean
+config=.goreleaser.yaml
+if [[ "${RELEASE_ALL:-}" == 1 ]] || git describe --exact-match --tags --match 'v*.*.*' HEAD >/dev/null 2>&1; then
+	platforms=("${all[@]}")
+	log "building the snapshot release for linux, darwin and windows on amd64 and arm64"
+else
+	platforms=("$host")
+	[[ "$host" == windows_amd64 ]] || platforms+=(windows_amd64)
+	config=$(mktemp --suffix=.yaml)
+	trap 'rm -f "$config"' EXIT
+	sed -e '/^    goos: \[/d' -e "s/^    goarch: \[.*\]\$/    targets: [$(IFS=,; echo "${platforms[*]}")]/" .goreleaser.yaml >"$config"
+	grep -q '^    targets: ' "$config" || { log "cannot restrict the platforms of .goreleaser.yaml: its goos/goarch lines changed"; exit 1; }
+	log "building the snapshot release for ${platforms[*]} (RELEASE_ALL=1 builds all six)"
+fi
+goreleaser release --snapshot --clean --config "$config"
 
-archive=$(ls dist/kubectl-promteam_v*_linux_amd64.tar.gz)
-tag=$(basename "$archive" | sed -E 's/^kubectl-promteam_(v[^_]+)_linux_amd64\.tar\.gz$/\1/')
-for platform in linux_amd64.tar.gz linux_arm64.tar.gz darwin_amd64.tar.gz darwin_arm64.tar.gz windows_amd64.zip windows_arm64.zip; do
-	[[ -f "dist/kubectl-promteam_${tag}_${platform}" ]] || { log "missing archive for $platform"; exit 1; }
+archive=$(ls dist/kubectl-promteam_v*_"$host".tar.gz)
+tag=$(basename "$archive" | sed -E "s/^kubectl-promteam_(v[^_]+)_${host}\\.tar\\.gz\$/\\1/")
+for platform in "${platforms[@]}"; do
+	ext=tar.gz
+	[[ "$platform" == windows_* ]] && ext=zip
+	[[ -f "dist/kubectl-promteam_${tag}_${platform}.${ext}" ]] || { log "missing archive for $platform"; exit 1; }
 done
+subset=()
+if [[ ${#platforms[@]} -lt ${#all[@]} ]]; then
+	subset=(-platforms "$(IFS=,; echo "${platforms[*]}")")
+fi
 
-# The manifest as krew-release-bot would publish it.
-go run ./hack/render-krew -template krew/promteam.yaml -dist dist -tag "$tag" -out dist/krew/promteam.yaml
+# The manifest as krew-release-bot would publish it (for the platforms built).
+go build -o dist/render-krew ./hack/render-krew
+dist/render-krew -template krew/promteam.yaml -dist dist -tag "$tag" "${subset[@]}" -out dist/krew/promteam.yaml
 validate-krew-manifest -manifest dist/krew/promteam.yaml -skip-install
 
 # The same manifest downloading from a local server, so the validator can install every platform.
-go build -o dist/render-krew ./hack/render-krew
 rm -f dist/serving
 dist/render-krew -serve 127.0.0.1:0 -address-file dist/serving -dist dist &
 server=$!
 krew_root=$(mktemp -d)
-trap 'kill $server 2>/dev/null; rm -rf "$krew_root"' EXIT
+trap 'kill $server 2>/dev/null; rm -rf "$krew_root"; [[ "$config" == .goreleaser.yaml ]] || rm -f "$config"' EXIT
 for _ in $(seq 50); do [[ -s dist/serving ]] && break; sleep 0.1; done
-dist/render-krew -template krew/promteam.yaml -dist dist -tag "$tag" -base-url "http://$(cat dist/serving)" -out dist/krew-local/promteam.yaml
+dist/render-krew -template krew/promteam.yaml -dist dist -tag "$tag" "${subset[@]}" -base-url "http://$(cat dist/serving)" -out dist/krew-local/promteam.yaml
 validate-krew-manifest -manifest dist/krew-local/promteam.yaml
 
 KREW_ROOT="$krew_root" kubectl krew install --manifest=dist/krew/promteam.yaml --archive="$archive"

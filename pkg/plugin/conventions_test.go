@@ -2,6 +2,7 @@ package plugin
 
 import (
 	"encoding/json"
+	"errors"
 	"path/filepath"
 	"slices"
 	"strings"
@@ -135,6 +136,18 @@ func checkConvention(t *testing.T, cmd *cobra.Command, c convention) {
 		}
 		expectError("bad --dry-run", append(slices.Clone(c.valid), "--dry-run=maybe"), "use none, client or server")
 	}
+}
+
+// exitCode is the status the binary would exit with for err.
+func exitCode(err error) int {
+	var exit *ExitError
+	switch {
+	case err == nil:
+		return 0
+	case errors.As(err, &exit):
+		return exit.Code
+	}
+	return 1
 }
 
 // checkFormat runs one accepted -o format without a cluster and checks that the output is what

@@ -1,3 +1,5 @@
+//go:build e2e
+
 package plugin
 
 import (
@@ -9,8 +11,6 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
-
-	"github.com/kubectl-promteam/kubectl-promteam/pkg/kube"
 )
 
 // runBinary runs the real binary with args and returns its stdout, its stderr and its exit code.
@@ -62,15 +62,5 @@ func TestErrorLineShowsControlCharactersAsEscapes(t *testing.T) {
 	assertPrintable(t, "Prometheus error", stderr)
 	if code != 1 || stdout != "" || strings.Count(stderr, "\n") != 1 || !strings.Contains(stderr, `\x1b[2J\x1b[31mquery failed\r\n\u202eforged\a`) {
 		t.Errorf("exit %d, stdout %q, stderr %q", code, stdout, stderr)
-	}
-}
-
-// TestPreflightErrorKeepsItsLines: the list of missing permissions is the one error main prints
-// on several lines.
-func TestPreflightErrorKeepsItsLines(t *testing.T) {
-	err := preflightError("dev", "team-a", []kube.Permission{{Verb: "create", Group: "monitoring.coreos.com", Resource: "prometheuses", Namespace: "team-a"}})
-	var lines MultiLineError
-	if !errors.As(err, &lines) || strings.Count(err.Error(), "\n") < 2 {
-		t.Errorf("preflight error %q is not a MultiLineError of several lines", err)
 	}
 }

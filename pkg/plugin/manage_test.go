@@ -1,11 +1,11 @@
+//go:build e2e
+
 package plugin
 
 import (
 	"bytes"
 	"encoding/json"
-	"errors"
 	"io"
-	"os"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -26,16 +26,6 @@ func as(t *testing.T, c *kubetest.Cluster, user string, args ...string) (string,
 	return run(t, append(args, "--kubeconfig", c.Kubeconfig(user))...)
 }
 
-func exitCode(err error) int {
-	var exit *ExitError
-	switch {
-	case err == nil:
-		return 0
-	case errors.As(err, &exit):
-		return exit.Code
-	}
-	return 1
-}
 
 func lines(s string) []string {
 	return strings.Split(strings.TrimRight(s, "\n"), "\n")
@@ -218,23 +208,6 @@ func TestCreateNamespaceAndFaults(t *testing.T) {
 	}
 }
 
-func TestAPIServerUnreachable(t *testing.T) {
-	kubeconfig := filepath.Join(t.TempDir(), "config")
-	writeFile(t, kubeconfig, `apiVersion: v1
-kind: Config
-clusters: [{name: c, cluster: {server: "https://127.0.0.1:1"}}]
-users: [{name: u, user: {token: x}}]
-contexts: [{name: c, context: {cluster: c, user: u, namespace: team-a}}]
-current-context: c
-`)
-	for _, args := range [][]string{{"create", "team-a", "--apply"}, {"list"}, {"delete", "team-a", "--yes"}, {"diff", "team-a"}} {
-		_, _, err := run(t, append(args, "--kubeconfig", kubeconfig)...)
-		if err == nil || !strings.Contains(err.Error(), "cannot reach the Kubernetes API at https://127.0.0.1:1") || strings.Contains(err.Error(), "\n") {
-			t.Errorf("%v: %v", args, err)
-		}
-	}
-}
-
 // TestListGolden lists two stacks in two namespaces, one reconciled and available, one the
 // operator never reported on, as table, wide table and JSON.
 func TestListGolden(t *testing.T) {
@@ -284,13 +257,6 @@ func TestListGolden(t *testing.T) {
 	_ = writeStackList(&b, "json", stacks, now)
 	if err := json.Unmarshal(b.Bytes(), &parsed); err != nil || len(parsed.Items) != 2 || parsed.Items[1].Status != "Available" || parsed.Items[0].Status != "NoOperator" {
 		t.Errorf("list JSON: %v %+v", err, parsed)
-	}
-}
-
-func writeFile(t *testing.T, path, content string) {
-	t.Helper()
-	if err := os.WriteFile(path, []byte(content), 0o600); err != nil {
-		t.Fatal(err)
 	}
 }
 

@@ -1,3 +1,5 @@
+//go:build e2e
+
 package kubetest
 
 import (
@@ -19,35 +21,6 @@ func TestMain(m *testing.M) { Main(m) }
 
 // operatorCRDDir is the vendored CRD directory of operatorVersion.
 func operatorCRDDir(*testing.T) string { return crdschema.RepoCRDDir(operatorVersion) }
-
-func TestCheckBinariesMissing(t *testing.T) {
-	err := checkBinaries(t.TempDir())
-	if err == nil {
-		t.Fatal("checkBinaries on an empty directory succeeded")
-	}
-	for _, want := range []string{"etcd", "kube-apiserver", "kubectl", "make tools", "hack/install-k8s.sh"} {
-		if !strings.Contains(err.Error(), want) {
-			t.Errorf("error %q does not mention %q", err, want)
-		}
-	}
-}
-
-func TestNamespaceName(t *testing.T) {
-	for _, tc := range []struct {
-		test string
-		n    int64
-		want string
-	}{
-		{"TestFoo", 1, "testfoo-1"},
-		{"TestFoo/sub_case#01", 2, "testfoo-sub-case-01-2"},
-		{"///", 3, "test-3"},
-		{"Test" + strings.Repeat("x", 80), 12, "test" + strings.Repeat("x", 56) + "-12"},
-	} {
-		if got := namespaceName(tc.test, tc.n); got != tc.want {
-			t.Errorf("namespaceName(%q, %d) = %q, want %q", tc.test, tc.n, got, tc.want)
-		}
-	}
-}
 
 const podMonitor = `apiVersion: monitoring.coreos.com/v1
 kind: PodMonitor

@@ -1,3 +1,5 @@
+//go:build e2e
+
 package kubetest
 
 import (
@@ -21,22 +23,6 @@ import (
 
 	"github.com/kubectl-promteam/kubectl-promteam/internal/testutil/proc"
 )
-
-func TestKwokConfig(t *testing.T) {
-	got := kwokConfig([]Forward{
-		{Namespace: "a", Pod: "p-0", Port: 9090, Target: "127.0.0.1:1000"},
-		{Target: "127.0.0.1:2000"},
-		{Namespace: "a", Pod: "p-0", Target: "127.0.0.1:3000"},
-	})
-	for _, want := range []string{
-		"kind: PortForward\nmetadata:\n  name: \"p-0\"\n  namespace: \"a\"\nspec:\n  forwards:\n  - ports: [9090]\n    target:\n      address: \"127.0.0.1\"\n      port: 1000\n  - target:\n      address: \"127.0.0.1\"\n      port: 3000\n",
-		"kind: ClusterPortForward\nmetadata:\n  name: every-pod\nspec:\n  forwards:\n  - target:\n      address: \"127.0.0.1\"\n      port: 2000\n",
-	} {
-		if !strings.Contains(got, want) {
-			t.Errorf("config lacks\n%s\nin\n%s", want, got)
-		}
-	}
-}
 
 // TestNodeAgent runs kwok as the node agent: a pod bound to its node becomes ready,
 // `kubectl port-forward` to it reaches the forward's target through the API server, and the API
