@@ -26,7 +26,6 @@ func as(t *testing.T, c *kubetest.Cluster, user string, args ...string) (string,
 	return run(t, append(args, "--kubeconfig", c.Kubeconfig(user))...)
 }
 
-
 func lines(s string) []string {
 	return strings.Split(strings.TrimRight(s, "\n"), "\n")
 }
