@@ -5,6 +5,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io"
 	"math"
 	"strconv"
 	"strings"
@@ -19,7 +20,6 @@ import (
 
 	"github.com/kubectl-promteam/kubectl-promteam/pkg/compare"
 	"github.com/kubectl-promteam/kubectl-promteam/pkg/promql"
-	"github.com/kubectl-promteam/kubectl-promteam/pkg/termtext"
 	"github.com/kubectl-promteam/kubectl-promteam/pkg/traffic"
 	"github.com/kubectl-promteam/kubectl-promteam/pkg/tui"
 )
@@ -250,7 +250,7 @@ func (o *CompareOptions) Run(ctx context.Context) (int, error) {
 	case formatJSON:
 		err = compare.RenderJSON(&buf, res)
 	case formatYAML:
-		err = compareYAML(&buf, res)
+		err = writeYAML(&buf, func(w io.Writer) error { return compare.RenderJSON(w, res) })
 	default:
 		err = compare.RenderText(&buf, res)
 	}
@@ -261,17 +261,6 @@ func (o *CompareOptions) Run(ctx context.Context) (int, error) {
 		return 0, err
 	}
 	return res.Verdict.ExitCode(), nil
-}
-
-// compareYAML writes the comparison's JSON document as YAML.
-func compareYAML(buf *bytes.Buffer, res compare.Result) error {
-	var doc bytes.Buffer
-	if err := compare.RenderJSON(&doc, res); err != nil {
-		return err
-	}
-	out, err := termtext.YAML(doc.Bytes())
-	buf.Write(out)
-	return err
 }
 
 // watchExit is compare --watch's exit status: the verdict on screen when it ended, as a one-off

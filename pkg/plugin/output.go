@@ -1,6 +1,7 @@
 package plugin
 
 import (
+	"bytes"
 	"encoding/json"
 	"fmt"
 	"io"
@@ -100,6 +101,21 @@ func writeDocument(w io.Writer, format string, v any) error {
 		}
 	default:
 		out = append(termtext.JSON(out), '\n')
+	}
+	_, err = w.Write(out)
+	return err
+}
+
+// writeYAML writes as YAML the JSON document renderJSON writes, for results whose JSON has a
+// renderer of its own (top's snapshot, compare's result).
+func writeYAML(w io.Writer, renderJSON func(io.Writer) error) error {
+	var doc bytes.Buffer
+	if err := renderJSON(&doc); err != nil {
+		return err
+	}
+	out, err := termtext.YAML(doc.Bytes())
+	if err != nil {
+		return err
 	}
 	_, err = w.Write(out)
 	return err

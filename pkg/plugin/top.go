@@ -312,7 +312,7 @@ func (o *TopOptions) snapshot(ctx context.Context, src source, deadline time.Tim
 	case formatJSON:
 		err = traffic.RenderJSON(&buf, f)
 	case formatYAML:
-		err = renderYAML(&buf, f)
+		err = writeYAML(&buf, func(w io.Writer) error { return traffic.RenderJSON(w, f) })
 	default:
 		err = traffic.RenderTable(&buf, f, o.output.format() == formatWide)
 	}
@@ -323,17 +323,6 @@ func (o *TopOptions) snapshot(ctx context.Context, src source, deadline time.Tim
 		fmt.Fprintf(o.ErrOut, "warning: %s\n", termtext.Sanitize(w))
 	}
 	_, err = o.Out.Write(buf.Bytes())
-	return err
-}
-
-// renderYAML writes the snapshot's JSON document as YAML.
-func renderYAML(buf *bytes.Buffer, f traffic.Frame) error {
-	var doc bytes.Buffer
-	if err := traffic.RenderJSON(&doc, f); err != nil {
-		return err
-	}
-	out, err := termtext.YAML(doc.Bytes())
-	buf.Write(out)
 	return err
 }
 
