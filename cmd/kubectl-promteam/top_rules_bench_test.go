@@ -104,9 +104,9 @@ func benchRefreshRules(b *testing.B, clusters, pods int) {
 	// Warm both paths (connections, Prometheus' caches) before measuring, and check that both
 	// see every cluster.
 	ctx := context.Background()
-	for _, c := range []*traffic.Collector{raw, recorded, reread, plainRaw, plainReread} {
+	for i, c := range []*traffic.Collector{raw, recorded, reread, plainRaw, plainReread} {
 		if f, err := c.Frame(ctx, time.Now()); err != nil || len(f.Rows) != clusters {
-			b.Fatalf("%s frame: %v, %d rows", c.Source(), err, len(f.Rows))
+			b.Fatalf("frame of collector %d (raw, recorded, reread, plain raw, plain reread): %v, %d rows", i, err, len(f.Rows))
 		}
 	}
 	httpClient := &http.Client{Timeout: time.Minute}

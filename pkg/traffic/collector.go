@@ -238,12 +238,6 @@ func recordedSuccess(responses, errors5xx float64) float64 {
 	return 1 - errors5xx/responses
 }
 
-// Source is where the collector's cluster rows come from: SourceRaw or SourceRules.
-func (c *Collector) Source() Source { return c.cfg.Source }
-
-// Window is the rate window of the collector's numbers.
-func (c *Collector) Window() time.Duration { return c.cfg.Window }
-
 // Queries lists the PromQL a refresh that reads everything sends. Between two evaluations of the
 // rules, a rules refresh sends the stamps query of lastRead and the listeners' instead.
 func (c *Collector) Queries() []string {

@@ -455,8 +455,8 @@ func testRulesFold(t *testing.T, d promql.Dialect, sel promql.Selector, narrow s
 	if err != nil {
 		t.Fatal(err)
 	}
-	if c.Window() != promql.RuleWindow || c.Source() != SourceRules {
-		t.Errorf("window %s, source %s: want the rules' 5m", c.Window(), c.Source())
+	if c.cfg.Window != promql.RuleWindow || c.cfg.Source != SourceRules {
+		t.Errorf("window %s, source %s: want the rules' 5m", c.cfg.Window, c.cfg.Source)
 	}
 	f, err := c.Frame(context.Background(), time.Unix(1000, 0))
 	if err != nil {
