@@ -212,16 +212,13 @@ func (o *CreateOptions) registerCompletions(cmd *cobra.Command) {
 // Complete turns the flags and the team argument into a TeamSpec. Every value is parsed here,
 // before anything is printed.
 func (o *CreateOptions) Complete(cmd *cobra.Command, args []string) error {
-	ns, err := o.namespace()
+	ns, err := namespaceOf(o.configFlags)
 	if err != nil {
 		return err
 	}
 	s := manifests.DefaultTeamSpec(args[0], ns)
 	if err := manifests.ValidateTeamName(s.Team, o.shards); err != nil {
 		return &manifests.FieldError{Value: s.Team, Reason: err.Error()}
-	}
-	if err := manifests.ValidateNamespace(ns); err != nil {
-		return &manifests.FieldError{Field: "namespace", Value: ns, Reason: err.Error()}
 	}
 	fail := func(flag, value string, err error) error {
 		return &manifests.FieldError{Field: flag, Value: value, Reason: err.Error()}
@@ -313,18 +310,6 @@ func (o *CreateOptions) Complete(cmd *cobra.Command, args []string) error {
 	s.NetworkPolicy = o.networkPolicy
 	o.spec = s
 	return nil
-}
-
-// namespace is -n, or the namespace of the kubeconfig's current context, or default.
-func (o *CreateOptions) namespace() (string, error) {
-	if o.configFlags.Namespace != nil && *o.configFlags.Namespace != "" {
-		return *o.configFlags.Namespace, nil
-	}
-	ns, _, err := o.configFlags.ToRawKubeConfigLoader().Namespace()
-	if err != nil {
-		return "", fmt.Errorf("cannot read the namespace from the kubeconfig: %v; pass -n NAMESPACE", firstLine(err.Error()))
-	}
-	return ns, nil
 }
 
 // Validate checks the options as a whole.

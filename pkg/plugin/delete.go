@@ -16,7 +16,6 @@ import (
 	"k8s.io/cli-runtime/pkg/genericiooptions"
 
 	"github.com/kubectl-promteam/kubectl-promteam/pkg/kube"
-	"github.com/kubectl-promteam/kubectl-promteam/pkg/manifests"
 )
 
 // DeleteOptions holds the delete flags.
@@ -143,19 +142,6 @@ func noStackError(ctx context.Context, client *kube.Client, team, namespace stri
 		msg += fmt.Sprintf(" (found in: %s; pass -n)", strings.Join(elsewhere, ", "))
 	}
 	return errors.New(msg)
-}
-
-// namespaceOf is -n or the namespace of the kubeconfig's current context, for a command that
-// needs the cluster (and so a kubeconfig that can be read) anyway.
-func namespaceOf(flags *genericclioptions.ConfigFlags) (string, error) {
-	ns, _, err := flags.ToRawKubeConfigLoader().Namespace()
-	if err != nil {
-		return "", fmt.Errorf("cannot read the kubeconfig: %v", firstLine(err.Error()))
-	}
-	if err := manifests.ValidateNamespace(ns); err != nil {
-		return "", flagError("namespace", ns, err)
-	}
-	return ns, nil
 }
 
 func inputIsTerminal(r io.Reader) bool {

@@ -185,3 +185,23 @@ func exactlyOneArg(what string) cobra.PositionalArgs {
 		return nil
 	}
 }
+
+// namespaceOf is the one way a command finds the team's namespace: -n, else the namespace of
+// the kubeconfig's current context, else default, as kubectl does. A given -n is used without
+// reading the kubeconfig, so create prints a stack on a machine that has none.
+func namespaceOf(flags *genericclioptions.ConfigFlags) (string, error) {
+	ns := ""
+	if flags.Namespace != nil {
+		ns = *flags.Namespace
+	}
+	if ns == "" {
+		var err error
+		if ns, _, err = flags.ToRawKubeConfigLoader().Namespace(); err != nil {
+			return "", fmt.Errorf("cannot read the kubeconfig: %v; pass -n NAMESPACE", firstLine(err.Error()))
+		}
+	}
+	if err := manifests.ValidateNamespace(ns); err != nil {
+		return "", flagError("namespace", ns, err)
+	}
+	return ns, nil
+}
