@@ -29,28 +29,30 @@ type TopOptions struct {
 	configFlags *genericclioptions.ConfigFlags
 	genericiooptions.IOStreams
 
-	team     string
-	prom     *PrometheusFlags
-	window   time.Duration
-	interval time.Duration
-	dialect  string
-	naming   string
-	source   string
-	once     bool
-	output   *outputFlag
-	sortBy   string
-	reverse  bool
-	filter   string
-	minRPS   float64
-	ns       trafficNamespaces
+	team        string
+	prom        *PrometheusFlags
+	window      time.Duration
+	interval    time.Duration
+	dialectName string
+	naming      string
+	source      string
+	once        bool
+	output      *outputFlag
+	sortBy      string
+	reverse     bool
+	filter      string
+	minRPS      float64
+	ns          trafficNamespaces
 
 	// isTerminal reports whether out is a terminal; tests replace it.
 	isTerminal func(io.Writer) bool
 
 	selector promql.Selector
-	sortKey  traffic.SortKey
-	scheme   traffic.Naming
-	from     traffic.Source
+	// dialect is --dialect parsed; the zero Dialect means auto, found from the series.
+	dialect promql.Dialect
+	sortKey traffic.SortKey
+	scheme  traffic.Naming
+	from    traffic.Source
 	// windowSet is whether --window was given.
 	windowSet bool
 }
@@ -64,7 +66,7 @@ func NewTopOptions(streams genericiooptions.IOStreams, configFlags *genericcliop
 		ns:          trafficNamespaces{configFlags: configFlags},
 		window:      time.Minute,
 		interval:    2 * time.Second,
-		dialect:     "auto",
+		dialectName: "auto",
 		naming:      string(traffic.NamingAuto),
 		source:      string(traffic.SourceAuto),
 		output:      newOutputFlag(formatTable, formatWide, formatJSON, formatYAML),
@@ -161,7 +163,7 @@ func (o *TopOptions) AddFlags(fs *pflag.FlagSet) {
 	o.prom.AddFlags(fs, true)
 	fs.DurationVar(&o.window, "window", o.window, "Rate window; at least four Envoy scrape intervals (Envoy's own series only: the recording rules' window is 5m)")
 	fs.DurationVar(&o.interval, "interval", o.interval, "Refresh interval of the dashboard")
-	fs.StringVar(&o.dialect, "dialect", o.dialect, "Envoy label dialect: "+promql.DialectNames())
+	fs.StringVar(&o.dialectName, "dialect", o.dialectName, "Envoy label dialect: "+promql.DialectNames())
 	fs.StringVar(&o.naming, "naming", o.naming, "How cluster names map to namespace/service: "+traffic.NamingNames())
 	fs.StringVar(&o.source, "source", o.source, "Where cluster numbers come from: "+traffic.SourceNames()+" (auto: the recording rules when they exist and --window is not given)")
 	fs.BoolVar(&o.once, "once", o.once, "Print one snapshot and exit, even on a terminal")
@@ -184,9 +186,9 @@ func (o *TopOptions) Complete(cmd *cobra.Command, args []string) error {
 	if o.scheme, err = traffic.ParseNaming(o.naming); err != nil {
 		return flagError("naming", o.naming, err)
 	}
-	if o.dialect != "auto" {
-		if _, err := promql.DialectByName(o.dialect); err != nil {
-			return flagError("dialect", o.dialect, err)
+	if o.dialectName != "auto" {
+		if o.dialect, err = promql.DialectByName(o.dialectName); err != nil {
+			return flagError("dialect", o.dialectName, err)
 		}
 	}
 	if o.from, err = traffic.ParseSource(o.source); err != nil {
@@ -239,7 +241,7 @@ func (o *TopOptions) Run(ctx context.Context) error {
 	defer release()
 	cfg := o.collectorConfig()
 	var src source
-	if o.dialect == "auto" || cfg.Source == traffic.SourceAuto || cfg.Source == traffic.SourceRules {
+	if o.dialect.Name == "" || cfg.Source == traffic.SourceAuto || cfg.Source == traffic.SourceRules {
 		// The first refresh finds the dialect and probes for the recording rules.
 		src = traffic.NewAuto(q, cfg)
 	} else {
@@ -288,10 +290,7 @@ func (s inServiceNamespace) Frame(ctx context.Context, at time.Time) (traffic.Fr
 // collectorConfig is what the collector asks, from the flags: a given --window keeps auto on
 // Envoy's own series, since the rules know only their 5m.
 func (o *TopOptions) collectorConfig() traffic.Config {
-	cfg := traffic.Config{Selector: o.selector, Window: o.window, Naming: o.scheme, Source: o.from}
-	if o.dialect != "auto" {
-		cfg.Dialect, _ = promql.DialectByName(o.dialect)
-	}
+	cfg := traffic.Config{Selector: o.selector, Window: o.window, Naming: o.scheme, Source: o.from, Dialect: o.dialect}
 	if o.from == traffic.SourceAuto && o.windowSet {
 		cfg.Source = traffic.SourceRaw
 	}
