@@ -101,16 +101,14 @@ func NewCmdCompare(streams genericiooptions.IOStreams, configFlags *genericcliop
 		Example:           compareExample,
 		Annotations:       map[string]string{errorExitAnnotation: strconv.Itoa(compareErrorExit)},
 		ValidArgsFunction: cobra.NoFileCompletions,
-		Args: func(cmd *cobra.Command, args []string) error {
-			return withErrorExit(cmd, atMostOneArg("team name")(cmd, args))
-		},
+		Args:              atMostOneArg("team name"),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			if err := o.Complete(cmd, args); err != nil {
-				return withErrorExit(cmd, err)
+				return err
 			}
 			code, err := o.Run(cmd.Context())
 			if err != nil {
-				return withErrorExit(cmd, err)
+				return err
 			}
 			if code != 0 {
 				return &ExitError{Code: code}

@@ -57,10 +57,7 @@ The Prometheus' data volumes (PersistentVolumeClaims the operator made) are kept
 		ValidArgsFunction: teamCompletion(configFlags),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			o.team = args[0]
-			if err := validateTeam(o.team); err != nil {
-				return err
-			}
-			if err := validateTimeout(o.timeout); err != nil {
+			if err := o.Validate(); err != nil {
 				return err
 			}
 			return o.Run(cmd.Context())
@@ -71,6 +68,14 @@ The Prometheus' data volumes (PersistentVolumeClaims the operator made) are kept
 	cmd.Flags().BoolVar(&o.purgeData, "purge-data", o.purgeData, "Also delete the Prometheus data volumes (PersistentVolumeClaims)")
 	addTimeoutFlag(cmd.Flags(), &o.timeout)
 	return cmd
+}
+
+// Validate checks the team name and the timeout before anything is asked of the cluster.
+func (o *DeleteOptions) Validate() error {
+	if err := validateTeam(o.team); err != nil {
+		return err
+	}
+	return validateTimeout(o.timeout)
 }
 
 // Run finds the stack, asks, and deletes it. Finding and deleting each end within --timeout;

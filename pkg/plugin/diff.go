@@ -33,10 +33,7 @@ Exit status: 0 when nothing would change, 1 when something would, 2 on error (as
 			if err := o.Complete(cmd, args); err != nil {
 				return err
 			}
-			if err := o.spec.Validate(); err != nil {
-				return err
-			}
-			if err := validateTimeout(o.timeout); err != nil {
+			if err := o.Validate(); err != nil {
 				return err
 			}
 			return o.diff(cmd.Context())

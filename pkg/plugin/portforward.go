@@ -78,8 +78,7 @@ func NewCmdPortForward(streams genericiooptions.IOStreams, configFlags *genericc
 		Args:              exactlyOneArg("team name"),
 		ValidArgsFunction: teamCompletion(configFlags),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			o.team = args[0]
-			o.portSet = cmd.Flags().Changed("port")
+			o.Complete(cmd, args)
 			if err := o.Validate(); err != nil {
 				return err
 			}
@@ -92,6 +91,12 @@ func NewCmdPortForward(streams genericiooptions.IOStreams, configFlags *genericc
 	cmd.Flags().DurationVar(&o.timeout, "timeout", o.timeout, "How long to wait for a ready Prometheus pod before giving up, and (with a few seconds more) for the API server to answer (reconnects later never give up)")
 	_ = cmd.RegisterFlagCompletionFunc("address", cobra.FixedCompletions([]string{"127.0.0.1", "localhost", "0.0.0.0", "::1"}, cobra.ShellCompDirectiveNoFileComp))
 	return cmd
+}
+
+// Complete reads the team argument and which flags were given.
+func (o *PortForwardOptions) Complete(cmd *cobra.Command, args []string) {
+	o.team = args[0]
+	o.portSet = cmd.Flags().Changed("port")
 }
 
 // Validate checks the flags.
