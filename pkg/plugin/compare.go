@@ -106,6 +106,9 @@ func NewCmdCompare(streams genericiooptions.IOStreams, configFlags *genericcliop
 			if err := o.Complete(cmd, args); err != nil {
 				return err
 			}
+			if err := o.Validate(); err != nil {
+				return err
+			}
 			code, err := o.Run(cmd.Context())
 			if err != nil {
 				return err
@@ -141,7 +144,7 @@ func (o *CompareOptions) AddFlags(fs *pflag.FlagSet) {
 	o.ns.AddFlags(fs, false)
 }
 
-// Complete parses and checks every flag.
+// Complete reads the team argument and parses every flag into the comparison's configuration.
 func (o *CompareOptions) Complete(cmd *cobra.Command, args []string) error {
 	if len(args) == 1 {
 		o.team = args[0]
@@ -149,29 +152,12 @@ func (o *CompareOptions) Complete(cmd *cobra.Command, args []string) error {
 	if o.baseline == "" || o.canary == "" {
 		return errors.New("--baseline and --canary are required: name the Envoy clusters of both versions (or ~regex)")
 	}
-	if o.baseline == o.canary {
-		return flagError("canary", o.canary, errors.New("--baseline names the same; name the canary's cluster (or ~regex), apart from the baseline's"))
-	}
 	var err error
 	if o.cfg.Baseline, err = compare.ParseArm(o.baseline); err != nil {
 		return flagError("baseline", o.baseline, err)
 	}
 	if o.cfg.Canary, err = compare.ParseArm(o.canary); err != nil {
 		return flagError("canary", o.canary, err)
-	}
-	switch {
-	case o.window < time.Minute || o.window > 24*time.Hour:
-		return flagError("window", o.window.String(), errors.New("use 1m to 24h, e.g. 5m"))
-	case o.step < 5*time.Second || o.step > o.window/3:
-		return flagError("step", o.step.String(), fmt.Errorf("use 5s or more and at most a third of --window (%s), e.g. 30s", o.window))
-	case o.window/o.step > 1000:
-		return flagError("step", o.step.String(), errors.New("more than 1000 steps in the window; use a longer step"))
-	case !(o.minRequests >= 0) || math.IsInf(o.minRequests, 1):
-		return flagError("min-requests", fmt.Sprint(o.minRequests), errors.New("use a finite number, 0 or more, e.g. 100"))
-	case !(o.alpha > 0 && o.alpha < 1):
-		return flagError("alpha", fmt.Sprint(o.alpha), errors.New("use a probability between 0 and 1, e.g. 0.05"))
-	case o.interval < time.Second:
-		return flagError("interval", o.interval.String(), errors.New("use 1s or more, e.g. 5s"))
 	}
 	t := compare.Thresholds{MinRequests: o.minRequests, Alpha: o.alpha, MinSuccessRate: math.NaN(), MaxSuccessDrop: math.NaN()}
 	if t.MaxP99Increase, err = percent(o.maxP99Increase, false); err != nil {
@@ -195,6 +181,29 @@ func (o *CompareOptions) Complete(cmd *cobra.Command, args []string) error {
 	}
 	o.ns.Complete(cmd)
 	o.cfg.Selector = o.ns.selector()
+	return nil
+}
+
+// Validate checks the options as a whole: arms apart, window and step in range, the namespaces
+// and the Prometheus connection.
+func (o *CompareOptions) Validate() error {
+	if o.baseline == o.canary {
+		return flagError("canary", o.canary, errors.New("--baseline names the same; name the canary's cluster (or ~regex), apart from the baseline's"))
+	}
+	switch {
+	case o.window < time.Minute || o.window > 24*time.Hour:
+		return flagError("window", o.window.String(), errors.New("use 1m to 24h, e.g. 5m"))
+	case o.step < 5*time.Second || o.step > o.window/3:
+		return flagError("step", o.step.String(), fmt.Errorf("use 5s or more and at most a third of --window (%s), e.g. 30s", o.window))
+	case o.window/o.step > 1000:
+		return flagError("step", o.step.String(), errors.New("more than 1000 steps in the window; use a longer step"))
+	case !(o.minRequests >= 0) || math.IsInf(o.minRequests, 1):
+		return flagError("min-requests", fmt.Sprint(o.minRequests), errors.New("use a finite number, 0 or more, e.g. 100"))
+	case !(o.alpha > 0 && o.alpha < 1):
+		return flagError("alpha", fmt.Sprint(o.alpha), errors.New("use a probability between 0 and 1, e.g. 0.05"))
+	case o.interval < time.Second:
+		return flagError("interval", o.interval.String(), errors.New("use 1s or more, e.g. 5s"))
+	}
 	if err := o.ns.Validate(o.team); err != nil {
 		return err
 	}
