@@ -64,7 +64,7 @@ func scrapeFix(lastError string) string {
 	case strings.Contains(e, "content-type"):
 		return "set fallbackScrapeProtocol: PrometheusText0.0.4 on the monitor: Prometheus 3 rejects a scrape without a valid Content-Type"
 	case strings.Contains(e, "sample limit"):
-		return "the target exposes more samples than the sample limit: drop series with metricRelabelings on the monitor, or raise sampleLimit (and enforcedSampleLimit on the Prometheus)"
+		return "the target exposes more samples than the sample limit: drop series with metricRelabelings on the monitor, or raise sampleLimit on the monitor and the Prometheus' enforcedSampleLimit (kubectl promteam create --sample-limit N --apply)"
 	case strings.Contains(e, "body size limit"):
 		return "the response is larger than the body size limit: drop series (Envoy's /stats/prometheus?usedonly) or raise bodySizeLimit"
 	case strings.Contains(e, "deadline exceeded") || strings.Contains(e, "timeout"):

@@ -75,7 +75,7 @@ func TestScrapeFix(t *testing.T) {
 		"server returned HTTP status 404 Not Found":                                                                   "Envoy serves /stats/prometheus",
 		`received unsupported Content-Type "application/json" and no fallback_scrape_protocol specified for target`:   "fallbackScrapeProtocol: PrometheusText0.0.4",
 		"non-compliant scrape target sending blank Content-Type and no fallback_scrape_protocol specified for target": "fallbackScrapeProtocol: PrometheusText0.0.4",
-		"sample limit exceeded": "drop series with metricRelabelings on the monitor, or raise sampleLimit",
+		"sample limit exceeded": "create --sample-limit N --apply",
 		`Get "http://10.0.0.7:9901/stats/prometheus": dial tcp 10.0.0.7:9901: connect: connection refused`: "Prometheus cannot connect",
 		"context deadline exceeded": "raise scrapeTimeout",
 	} {
