@@ -24,11 +24,11 @@ var everyClusterCommand = []struct {
 }{
 	{[]string{"list"}, 1},
 	{[]string{"list", "-A"}, 1},
-	{[]string{"diff", "team-a"}, 2},
+	{[]string{"diff", "team-a"}, diffErrorExit},
 	{[]string{"create", "team-a", "--apply"}, 1},
 	{[]string{"create", "team-a", "--apply", "--dry-run=server"}, 1},
 	{[]string{"delete", "team-a", "--yes"}, 1},
-	{[]string{"doctor", "team-a"}, 1},
+	{[]string{"doctor", "team-a"}, doctorErrorExit},
 	{[]string{"top", "team-a", "--once"}, 1},
 	{[]string{"top", "team-a", "--once", "--via-proxy"}, 1},
 	{[]string{"compare", "team-a", "--baseline", "a", "--canary", "b"}, compareErrorExit},
