@@ -28,7 +28,7 @@ func NewCompare(fn CompareFunc, baseline, canary string, opts Options) Model {
 	opts.Compare = fn
 	m := New(nil, opts)
 	m.marks = []string{baseline, canary}
-	m.compareOpen, m.compareOnly = true, true
+	m.mode, m.compareOnly = modeCompare, true
 	return m
 }
 
@@ -72,7 +72,7 @@ func (m Model) openCompare() (tea.Model, tea.Cmd) {
 		m.compareNote = "mark the baseline and then the canary with m first"
 		return m, nil
 	}
-	m.compareOpen, m.compareNote = true, ""
+	m.mode, m.compareNote = modeCompare, ""
 	m.compared, m.haveCompare, m.compareErr, m.compareScroll = compareResult{}, false, nil, 0
 	if !m.loading {
 		return m, m.startLoad(false)
@@ -85,7 +85,7 @@ func (m Model) compareKey(msg tea.KeyPressMsg) (tea.Model, tea.Cmd) {
 	k := m.keys
 	switch {
 	case key.Matches(msg, k.Back) && !m.compareOnly:
-		m.compareOpen = false
+		m.mode = modeTable
 	case key.Matches(msg, k.Up):
 		m.compareScroll = max(m.compareScroll-1, 0)
 	case key.Matches(msg, k.Down):

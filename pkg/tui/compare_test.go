@@ -56,7 +56,7 @@ func TestMarkAndCompare(t *testing.T) {
 
 	// c before two marks says what to do.
 	m, cmd := update(t, m, press("c"))
-	if cmd != nil || m.compareOpen || !strings.Contains(plain(m), "mark the baseline and then the canary") {
+	if cmd != nil || m.mode == modeCompare || !strings.Contains(plain(m), "mark the baseline and then the canary") {
 		t.Fatalf("c without marks opened the comparison")
 	}
 	m, _ = update(t, m, press("m"), press("j"), press("space"))
@@ -68,7 +68,7 @@ func TestMarkAndCompare(t *testing.T) {
 		t.Errorf("the baseline row is not marked B:\n%s", view)
 	}
 	m, cmd = update(t, m, press("c"))
-	if !m.compareOpen || cmd == nil {
+	if m.mode != modeCompare || cmd == nil {
 		t.Fatal("c did not open and load the comparison")
 	}
 	msg := cmd()
@@ -88,7 +88,7 @@ func TestMarkAndCompare(t *testing.T) {
 		t.Fatal("no refresh")
 	}
 	m, _ = update(t, m, press("esc"))
-	if m.compareOpen {
+	if m.mode == modeCompare {
 		t.Error("esc did not go back to the table")
 	}
 	// Marking a marked row unmarks it.
@@ -124,7 +124,7 @@ func TestCompareWatch(t *testing.T) {
 	}
 	golden.Assert(t, filepath.Join("testdata", "compare-watch-120x30.golden"), []byte(plain(m)))
 	m, _ = update(t, m, press("esc"))
-	if !m.compareOpen {
+	if m.mode != modeCompare {
 		t.Error("esc left the only view there is")
 	}
 	fail = true

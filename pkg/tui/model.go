@@ -59,12 +59,36 @@ const (
 
 var _ tea.Model = Model{}
 
+// mode is what the dashboard shows and which keys do what. The screens exclude one another, so
+// one value holds them: a filter being typed in a drill-down, or a comparison and a drill-down
+// open at once, cannot be represented.
+type mode int
+
+const (
+	modeTable   mode = iota // the table of clusters
+	modeFilter              // the table, with the filter input open
+	modeDetail              // the drill-down into detailName
+	modeCompare             // the live comparison of the two marks
+	modeHelp                // the help overlay, over the screen in behindHelp
+)
+
+// screen is the screen the data loads are for: the one behind the help while it is shown.
+func (m *Model) screen() mode {
+	if m.mode == modeHelp {
+		return m.behindHelp
+	}
+	return m.mode
+}
+
 // Model is the dashboard. It implements tea.Model.
 type Model struct {
 	src    Source
 	opts   Options
 	keys   keyMap
 	styles styles
+
+	mode       mode
+	behindHelp mode // the screen the help covers and Esc returns to; only read in modeHelp
 
 	width, height int
 	clock         time.Time // the time of the latest message, what ages are measured against
@@ -87,14 +111,11 @@ type Model struct {
 	selName string // the selected row's name: the selection follows it across refreshes
 	sort    sortState
 	filter  string
-	editing bool   // the filter input is open
-	input   string // the filter being typed
-	help    bool
-	paused  bool
+	input   string // the filter being typed, in modeFilter
+	paused  bool   // no timed refresh; orthogonal to the mode: any screen can be paused
 
 	// Comparison state: the rows marked as baseline and canary, and the live comparison.
 	marks         []string
-	compareOpen   bool
 	compareOnly   bool // the dashboard is one comparison (compare --watch): no table to go back to
 	compared      compareResult
 	haveCompare   bool
@@ -103,7 +124,6 @@ type Model struct {
 	compareScroll int
 
 	// Drill-down state.
-	detailOpen   bool
 	detailName   string
 	detail       traffic.Detail
 	haveDetail   bool
@@ -178,7 +198,7 @@ func (m Model) Update(msg tea.Msg) (tea.Model, tea.Cmd) {
 	case tea.KeyPressMsg:
 		return m.key(msg)
 	case tea.PasteMsg:
-		if m.editing {
+		if m.mode == modeFilter {
 			m.input += oneLine(msg.Content)
 			m.rebuild()
 		}
@@ -203,10 +223,10 @@ func (m *Model) startLoad(withFrame bool) tea.Cmd {
 // which has no table), the open drill-down and the open comparison.
 func (m *Model) request(withFrame bool) loadRequest {
 	req := loadRequest{seq: m.seq, at: m.clock, timeout: m.opts.Timeout, frame: withFrame && !m.compareOnly}
-	if m.detailOpen {
+	if m.screen() == modeDetail {
 		req.cluster = m.detailName
 	}
-	if m.compareOpen && len(m.marks) == 2 {
+	if m.screen() == modeCompare && len(m.marks) == 2 {
 		req.compare = m.opts.Compare
 		req.baseline, req.canary = m.marks[0], m.marks[1]
 	}
@@ -233,7 +253,7 @@ func (m Model) loaded(msg loadedMsg) (tea.Model, tea.Cmd) {
 			m.applyFrame(msg.frame, msg.at)
 		}
 	}
-	if msg.compared && m.compareOpen && len(m.marks) == 2 && msg.baseline == m.marks[0] && msg.canary == m.marks[1] {
+	if msg.compared && m.screen() == modeCompare && len(m.marks) == 2 && msg.baseline == m.marks[0] && msg.canary == m.marks[1] {
 		if msg.compareErr != nil {
 			m.compareErr = msg.compareErr
 			if m.compareOnly {
@@ -246,7 +266,7 @@ func (m Model) loaded(msg loadedMsg) (tea.Model, tea.Cmd) {
 			}
 		}
 	}
-	if msg.cluster != "" && m.detailOpen && msg.cluster == m.detailName {
+	if msg.cluster != "" && m.screen() == modeDetail && msg.cluster == m.detailName {
 		if msg.detailErr != nil {
 			m.detailErr = msg.detailErr
 		} else {
@@ -268,7 +288,7 @@ func (m *Model) failed(err error) {
 // whose detail has not arrived (it was opened while another load was in flight). A failed
 // drill-down is not retried here but on the next tick.
 func (m *Model) loadMissingDetail() tea.Cmd {
-	if !m.detailOpen || m.haveDetail || m.detailErr != nil || m.loading {
+	if m.screen() != modeDetail || m.haveDetail || m.detailErr != nil || m.loading {
 		return nil
 	}
 	return m.startLoad(false)
@@ -295,7 +315,7 @@ func (m *Model) applyFrame(f traffic.Frame, at time.Time) {
 // rebuild recomputes the filtered, sorted order and keeps the selection on the same row.
 func (m *Model) rebuild() {
 	f := traffic.ParseFilter(m.filter)
-	if m.editing {
+	if m.mode == modeFilter {
 		f = traffic.ParseFilter(m.input)
 	}
 	order := make([]int, 0, len(m.frame.Rows))
@@ -356,7 +376,7 @@ func (m Model) key(msg tea.KeyPressMsg) (tea.Model, tea.Cmd) {
 	if key.Matches(msg, m.keys.Interrupt) {
 		return m, tea.Interrupt
 	}
-	if m.editing {
+	if m.mode == modeFilter {
 		return m.filterKey(msg)
 	}
 	k := m.keys
@@ -364,11 +384,15 @@ func (m Model) key(msg tea.KeyPressMsg) (tea.Model, tea.Cmd) {
 	case key.Matches(msg, k.Quit):
 		return m, tea.Quit
 	case key.Matches(msg, k.Help):
-		m.help = !m.help
+		if m.mode == modeHelp {
+			m.mode = m.behindHelp
+		} else {
+			m.mode, m.behindHelp = modeHelp, m.mode
+		}
 		return m, nil
-	case m.help:
+	case m.mode == modeHelp:
 		if key.Matches(msg, k.Back) {
-			m.help = false
+			m.mode = m.behindHelp
 		}
 		return m, nil
 	case key.Matches(msg, k.Pause):
@@ -377,9 +401,9 @@ func (m Model) key(msg tea.KeyPressMsg) (tea.Model, tea.Cmd) {
 			return m, m.startLoad(true)
 		}
 		return m, nil
-	case m.compareOpen:
+	case m.mode == modeCompare:
 		return m.compareKey(msg)
-	case m.detailOpen:
+	case m.mode == modeDetail:
 		return m.detailKey(msg)
 	}
 	return m.tableKey(msg)
@@ -418,7 +442,7 @@ func (m Model) tableKey(msg tea.KeyPressMsg) (tea.Model, tea.Cmd) {
 		m.sort.desc = !m.sort.desc
 		m.rebuild()
 	case key.Matches(msg, k.Filter):
-		m.editing, m.input = true, m.filter
+		m.mode, m.input = modeFilter, m.filter
 		m.rebuild()
 	case key.Matches(msg, k.Back):
 		if m.filter != "" {
@@ -433,7 +457,7 @@ func (m Model) tableKey(msg tea.KeyPressMsg) (tea.Model, tea.Cmd) {
 		if len(m.order) == 0 {
 			return m, nil
 		}
-		m.detailOpen = true
+		m.mode = modeDetail
 		m.detailName = m.frame.Rows[m.order[m.cursor]].Name
 		m.detail, m.haveDetail, m.detailErr, m.detailScroll = traffic.Detail{}, false, nil, 0
 		if !m.loading {
@@ -449,7 +473,7 @@ func (m Model) detailKey(msg tea.KeyPressMsg) (tea.Model, tea.Cmd) {
 	page := max(m.bodyHeight()-1, 1)
 	switch {
 	case key.Matches(msg, k.Back):
-		m.detailOpen, m.detailName = false, ""
+		m.mode, m.detailName = modeTable, ""
 		m.detail, m.haveDetail, m.detailErr = traffic.Detail{}, false, nil
 	case key.Matches(msg, k.Up):
 		m.detailScroll = m.clampDetailScroll(m.detailScroll - 1)
@@ -469,7 +493,7 @@ func (m Model) detailKey(msg tea.KeyPressMsg) (tea.Model, tea.Cmd) {
 
 // clampDetailScroll bounds a drill-down scroll position to its content.
 func (m *Model) clampDetailScroll(s int) int {
-	if !m.detailOpen {
+	if m.screen() != modeDetail {
 		return 0
 	}
 	return min(max(s, 0), max(len(m.detailLines())-m.bodyHeight(), 0))
@@ -481,9 +505,9 @@ func (m Model) filterKey(msg tea.KeyPressMsg) (tea.Model, tea.Cmd) {
 	k := m.keys
 	switch {
 	case key.Matches(msg, k.Apply):
-		m.editing, m.filter = false, m.input
+		m.mode, m.filter = modeTable, m.input
 	case key.Matches(msg, k.Clear):
-		m.editing, m.filter, m.input = false, "", ""
+		m.mode, m.filter, m.input = modeTable, "", ""
 	case key.Matches(msg, k.Erase):
 		if r := []rune(m.input); len(r) > 0 {
 			m.input = string(r[:len(r)-1])

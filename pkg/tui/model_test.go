@@ -322,9 +322,9 @@ func TestFilter(t *testing.T) {
 			if isQuit(cmd) {
 				t.Fatal("a key of the filter quit")
 			}
-			if m.filter != tt.wantFilter || m.editing != tt.wantEditing || len(m.order) != tt.wantRows {
+			if m.filter != tt.wantFilter || (m.mode == modeFilter) != tt.wantEditing || len(m.order) != tt.wantRows {
 				t.Errorf("filter %q editing %v rows %d, want %q %v %d",
-					m.filter, m.editing, len(m.order), tt.wantFilter, tt.wantEditing, tt.wantRows)
+					m.filter, m.mode == modeFilter, len(m.order), tt.wantFilter, tt.wantEditing, tt.wantRows)
 			}
 			if want := len(testRows()); len(m.frame.Rows) != want {
 				t.Errorf("frame has %d rows, want %d", len(m.frame.Rows), want)
@@ -373,8 +373,8 @@ func TestDrillDown(t *testing.T) {
 
 	// Enter opens the drill-down and loads the detail of that cluster only.
 	m, cmd := update(t, m, press("enter"))
-	if !m.detailOpen || m.detailName != want || !m.loading || cmd == nil {
-		t.Fatalf("after enter: open %v name %q loading %v cmd %v", m.detailOpen, m.detailName, m.loading, cmd != nil)
+	if m.mode != modeDetail || m.detailName != want || !m.loading || cmd == nil {
+		t.Fatalf("after enter: open %v name %q loading %v cmd %v", m.mode == modeDetail, m.detailName, m.loading, cmd != nil)
 	}
 	msgs := runCmd(t, cmd)
 	if len(src.callsOf("frame")) != 0 || len(src.callsOf("detail")) != 1 || src.callsOf("detail")[0].cluster != want {
@@ -408,8 +408,8 @@ func TestDrillDown(t *testing.T) {
 		t.Errorf("selection moved in the drill-down to %q", selected(m))
 	}
 	m, _ = update(t, m, press("esc"))
-	if m.detailOpen || selected(m) != want {
-		t.Errorf("after esc: open %v selection %q", m.detailOpen, selected(m))
+	if m.mode == modeDetail || selected(m) != want {
+		t.Errorf("after esc: open %v selection %q", m.mode == modeDetail, selected(m))
 	}
 
 	// After Esc, a tick loads the frame only.
@@ -490,14 +490,16 @@ func TestPause(t *testing.T) {
 
 func TestHelp(t *testing.T) {
 	tests := []struct {
-		keys []string
-		want bool
+		keys       []string
+		wantMode   mode
+		wantBehind mode // the screen under the help, when it is shown
 	}{
-		{[]string{"?"}, true},
-		{[]string{"?", "?"}, false},
-		{[]string{"?", "esc"}, false},
-		{[]string{"?", "down", "enter", "/"}, true},
-		{[]string{"enter", "?"}, true},
+		{[]string{"?"}, modeHelp, modeTable},
+		{[]string{"?", "?"}, modeTable, modeTable},
+		{[]string{"?", "esc"}, modeTable, modeTable},
+		{[]string{"?", "down", "enter", "/"}, modeHelp, modeTable},
+		{[]string{"enter", "?"}, modeHelp, modeDetail},
+		{[]string{"enter", "?", "esc"}, modeDetail, modeDetail},
 	}
 	for _, tt := range tests {
 		t.Run(strings.Join(tt.keys, ","), func(t *testing.T) {
@@ -505,14 +507,15 @@ func TestHelp(t *testing.T) {
 			for _, k := range tt.keys {
 				m, _ = update(t, m, press(k))
 			}
-			if m.help != tt.want {
-				t.Errorf("help = %v, want %v", m.help, tt.want)
+			want := tt.wantMode == modeHelp
+			if m.mode != tt.wantMode {
+				t.Errorf("mode = %v, want %v", m.mode, tt.wantMode)
 			}
-			if m.help && (m.cursor != 0 || m.editing) {
-				t.Errorf("keys acted behind the help: cursor %d editing %v", m.cursor, m.editing)
+			if want && (m.cursor != 0 || m.behindHelp != tt.wantBehind) {
+				t.Errorf("keys acted behind the help: cursor %d, screen behind %v, want %v", m.cursor, m.behindHelp, tt.wantBehind)
 			}
-			if v := plain(m); strings.Contains(v, "pause / resume refreshing") != tt.want {
-				t.Errorf("help shown = %v, want %v:\n%s", !tt.want, tt.want, v)
+			if v := plain(m); strings.Contains(v, "pause / resume refreshing") != want {
+				t.Errorf("help shown = %v, want %v:\n%s", !want, want, v)
 			}
 		})
 	}
@@ -666,7 +669,7 @@ func TestErrorBeforeFirstFrame(t *testing.T) {
 	for _, k := range []string{"down", "end", "pgdown", "enter", "3", "/"} {
 		m, _ = update(t, m, press(k))
 	}
-	if m.detailOpen {
+	if m.mode == modeDetail {
 		t.Errorf("enter on an empty table opened a drill-down")
 	}
 }

@@ -31,14 +31,14 @@ func (m Model) render() string {
 	bodyH := m.bodyHeight()
 	var body []string
 	first := headerLines // lines from here on are clipped to the width
-	switch {
-	case m.help:
+	switch m.mode {
+	case modeHelp:
 		body = m.helpLines()
-	case m.compareOpen:
+	case modeCompare:
 		body = m.compareLines()
 		s := min(max(m.compareScroll, 0), max(len(body)-bodyH, 0))
 		body = body[s:]
-	case m.detailOpen:
+	case modeDetail:
 		body = m.detailLines()
 		s := min(max(m.detailScroll, 0), max(len(body)-bodyH, 0))
 		body = body[s:]
@@ -263,7 +263,7 @@ func (m Model) rowLine(lay layout, i int) string {
 
 // activeFilter is the filter in force: the one being typed while the input is open.
 func (m Model) activeFilter() string {
-	if m.editing {
+	if m.mode == modeFilter {
 		return m.input
 	}
 	return m.filter
@@ -273,14 +273,14 @@ func (m Model) activeFilter() string {
 func (m Model) footer() string {
 	st := m.styles
 	count := fmt.Sprintf("%d/%d clusters", len(m.order), len(m.frame.Rows))
-	switch {
-	case m.editing:
+	switch m.mode {
+	case modeFilter:
 		return "/" + termtext.Sanitize(m.input) + "█" + st.muted.Render("  enter apply · esc clear · "+count)
-	case m.help:
+	case modeHelp:
 		return st.muted.Render("? or esc close help · q quit")
-	case m.compareOpen:
+	case modeCompare:
 		return m.compareFooter()
-	case m.detailOpen:
+	case modeDetail:
 		scroll := ""
 		if n, h := len(m.detailLines()), m.bodyHeight(); n > h {
 			top := min(max(m.detailScroll, 0), n-h)
