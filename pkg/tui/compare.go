@@ -27,34 +27,34 @@ type compareResult struct {
 func NewCompare(fn CompareFunc, baseline, canary string, opts Options) Model {
 	opts.Compare = fn
 	m := New(nil, opts)
-	m.marks = []string{baseline, canary}
-	m.mode, m.compareOnly = modeCompare, true
+	m.comparison.marks = []string{baseline, canary}
+	m.mode, m.comparison.only = modeCompare, true
 	return m
 }
 
 // toggleMark marks the selected row as the baseline, then the canary; marking a third row drops
 // the oldest mark, and marking a marked row unmarks it.
 func (m *Model) toggleMark() {
-	if len(m.order) == 0 {
+	if len(m.table.order) == 0 {
 		return
 	}
-	name := m.frame.Rows[m.order[m.cursor]].Name
-	for i, mk := range m.marks {
+	name := m.frame.Rows[m.table.order[m.table.cursor]].Name
+	for i, mk := range m.comparison.marks {
 		if mk == name {
-			m.marks = append(m.marks[:i:i], m.marks[i+1:]...)
+			m.comparison.marks = append(m.comparison.marks[:i:i], m.comparison.marks[i+1:]...)
 			return
 		}
 	}
-	m.marks = append(m.marks, name)
-	if len(m.marks) > 2 {
-		m.marks = m.marks[len(m.marks)-2:]
+	m.comparison.marks = append(m.comparison.marks, name)
+	if len(m.comparison.marks) > 2 {
+		m.comparison.marks = m.comparison.marks[len(m.comparison.marks)-2:]
 	}
-	m.compareNote = ""
+	m.comparison.note = ""
 }
 
 // markOf is B or C for a marked row, a space otherwise.
 func (m *Model) markOf(name string) string {
-	for i, mk := range m.marks {
+	for i, mk := range m.comparison.marks {
 		if mk == name {
 			return [2]string{"B", "C"}[i]
 		}
@@ -66,14 +66,14 @@ func (m *Model) markOf(name string) string {
 func (m Model) openCompare() (tea.Model, tea.Cmd) {
 	switch {
 	case m.opts.Compare == nil:
-		m.compareNote = "comparison is not available here"
+		m.comparison.note = "comparison is not available here"
 		return m, nil
-	case len(m.marks) != 2:
-		m.compareNote = "mark the baseline and then the canary with m first"
+	case len(m.comparison.marks) != 2:
+		m.comparison.note = "mark the baseline and then the canary with m first"
 		return m, nil
 	}
-	m.mode, m.compareNote = modeCompare, ""
-	m.compared, m.haveCompare, m.compareErr, m.compareScroll = compareResult{}, false, nil, 0
+	m.mode = modeCompare
+	m.comparison = comparisonView{marks: m.comparison.marks, only: m.comparison.only}
 	if !m.loading {
 		return m, m.startLoad(false)
 	}
@@ -84,12 +84,12 @@ func (m Model) openCompare() (tea.Model, tea.Cmd) {
 func (m Model) compareKey(msg tea.KeyPressMsg) (tea.Model, tea.Cmd) {
 	k := m.keys
 	switch {
-	case key.Matches(msg, k.Back) && !m.compareOnly:
+	case key.Matches(msg, k.Back) && !m.comparison.only:
 		m.mode = modeTable
 	case key.Matches(msg, k.Up):
-		m.compareScroll = max(m.compareScroll-1, 0)
+		m.comparison.scroll = max(m.comparison.scroll-1, 0)
 	case key.Matches(msg, k.Down):
-		m.compareScroll = min(m.compareScroll+1, max(len(m.compareLines())-m.bodyHeight(), 0))
+		m.comparison.scroll = min(m.comparison.scroll+1, max(len(m.compareLines())-m.bodyHeight(), 0))
 	}
 	return m, nil
 }
@@ -100,20 +100,20 @@ func (m Model) compareLines() []string {
 	st := m.styles
 	var lines []string
 	title := "compare"
-	if len(m.marks) == 2 {
-		title = fmt.Sprintf("compare  B %s  ·  C %s", termtext.Sanitize(m.marks[0]), termtext.Sanitize(m.marks[1]))
+	if len(m.comparison.marks) == 2 {
+		title = fmt.Sprintf("compare  B %s  ·  C %s", termtext.Sanitize(m.comparison.marks[0]), termtext.Sanitize(m.comparison.marks[1]))
 	}
 	lines = append(lines, st.section.Render(title))
-	if m.compareErr != nil {
-		lines = append(lines, st.err.Render("✗ "+oneLine(m.compareErr.Error())))
+	if m.comparison.err != nil {
+		lines = append(lines, st.err.Render("✗ "+oneLine(m.comparison.err.Error())))
 	}
-	if !m.haveCompare {
-		if m.compareErr == nil {
+	if !m.comparison.have {
+		if m.comparison.err == nil {
 			lines = append(lines, st.muted.Render("comparing…"))
 		}
 		return lines
 	}
-	r := m.compared.Result
+	r := m.comparison.result.Result
 	b, c := r.Baseline, r.Canary
 	const labelW, colW = 20, 26
 	row := func(label, base, canary, delta string) string {
@@ -196,10 +196,10 @@ func pvalText(p float64) string {
 // compareFooter is the status line of the comparison view.
 func (m Model) compareFooter() string {
 	back := "esc back · "
-	if m.compareOnly {
+	if m.comparison.only {
 		back = ""
 	}
-	return m.styles.muted.Render(back + "↑↓ scroll · p pause · ? help · q quit · " + termtext.Sanitize(strings.Join(m.marks, " vs ")))
+	return m.styles.muted.Render(back + "↑↓ scroll · p pause · ? help · q quit · " + termtext.Sanitize(strings.Join(m.comparison.marks, " vs ")))
 }
 
 // compareHeader is the header of compare --watch: freshness, the error if the last comparison
@@ -211,12 +211,12 @@ func (m Model) compareHeader() []string {
 	if m.paused {
 		b.WriteString(" " + st.paused.Render(" PAUSED "))
 	}
-	if m.haveCompare {
+	if m.comparison.have {
 		age := "updated " + fmtAge(m.clock.Sub(m.lastGood)) + " ago"
 		if m.err != nil {
 			age = st.err.Render(age + " (stale)")
 		}
-		b.WriteString(sep + age + sep + "window " + fmtWindow(m.compared.Window) + " step " + fmtWindow(m.compared.Step))
+		b.WriteString(sep + age + sep + "window " + fmtWindow(m.comparison.result.Window) + " step " + fmtWindow(m.comparison.result.Step))
 	} else {
 		b.WriteString(sep + "no data yet")
 	}
@@ -228,8 +228,8 @@ func (m Model) compareHeader() []string {
 		line2 = st.err.Render("✗ comparison failed") + st.muted.Render(": ") + oneLine(m.err.Error())
 	}
 	line3 := st.muted.Render("verdict ") + dash
-	if m.haveCompare {
-		line3 = st.muted.Render("verdict ") + string(m.compared.Verdict)
+	if m.comparison.have {
+		line3 = st.muted.Render("verdict ") + string(m.comparison.result.Verdict)
 	}
 	return []string{b.String(), line2, line3}
 }
@@ -238,5 +238,5 @@ func (m Model) compareHeader() []string {
 // its verdict): ok is false when none arrived, and err is the error of the latest refresh when it
 // failed.
 func (m Model) LastComparison() (res compare.Result, ok bool, err error) {
-	return m.compared.Result, m.haveCompare, m.compareErr
+	return m.comparison.result.Result, m.comparison.have, m.comparison.err
 }

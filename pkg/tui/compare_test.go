@@ -52,7 +52,7 @@ func TestMarkAndCompare(t *testing.T) {
 		return testComparison(b, c), nil
 	}
 	m := loaded(t, Options{NoColor: true, Compare: fn}, 120, 40, testFrame())
-	first, second := m.frame.Rows[m.order[0]].Name, m.frame.Rows[m.order[1]].Name
+	first, second := m.frame.Rows[m.table.order[0]].Name, m.frame.Rows[m.table.order[1]].Name
 
 	// c before two marks says what to do.
 	m, cmd := update(t, m, press("c"))
@@ -60,7 +60,7 @@ func TestMarkAndCompare(t *testing.T) {
 		t.Fatalf("c without marks opened the comparison")
 	}
 	m, _ = update(t, m, press("m"), press("j"), press("space"))
-	if got := m.marks; len(got) != 2 || got[0] != first || got[1] != second {
+	if got := m.comparison.marks; len(got) != 2 || got[0] != first || got[1] != second {
 		t.Fatalf("marks = %v", got)
 	}
 	view := plain(m)
@@ -93,8 +93,8 @@ func TestMarkAndCompare(t *testing.T) {
 	}
 	// Marking a marked row unmarks it.
 	m, _ = update(t, m, press("m"))
-	if len(m.marks) != 1 {
-		t.Errorf("marks after unmarking = %v", m.marks)
+	if len(m.comparison.marks) != 1 {
+		t.Errorf("marks after unmarking = %v", m.comparison.marks)
 	}
 }
 

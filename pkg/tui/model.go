@@ -104,31 +104,10 @@ type Model struct {
 	maxName   int
 	maxSvc    int
 
-	// Table state. order holds the indices of the frame rows that pass the filter, sorted.
-	order   []int
-	cursor  int
-	offset  int
-	selName string // the selected row's name: the selection follows it across refreshes
-	sort    sortState
-	filter  string
-	input   string // the filter being typed, in modeFilter
-	paused  bool   // no timed refresh; orthogonal to the mode: any screen can be paused
-
-	// Comparison state: the rows marked as baseline and canary, and the live comparison.
-	marks         []string
-	compareOnly   bool // the dashboard is one comparison (compare --watch): no table to go back to
-	compared      compareResult
-	haveCompare   bool
-	compareErr    error
-	compareNote   string // why c did nothing
-	compareScroll int
-
-	// Drill-down state.
-	detailName   string
-	detail       traffic.Detail
-	haveDetail   bool
-	detailErr    error
-	detailScroll int
+	table      tableView
+	detail     detailView
+	comparison comparisonView
+	paused     bool // no timed refresh; orthogonal to the mode: any screen can be paused
 
 	// Refresh state.
 	seq      uint64 // sequence number of the latest load started
@@ -137,6 +116,40 @@ type Model struct {
 	err      error  // the last refresh failed with this
 	backoff  time.Duration
 	nextLoad time.Time // no load starts before this while backing off
+}
+
+// tableView is the table's state: which frame rows pass the filter, in which order, and the
+// selection.
+type tableView struct {
+	order   []int  // the indices of the frame rows that pass the filter, sorted
+	cursor  int    // the selection's position in order
+	offset  int    // the position of the first row on screen
+	selName string // the selected row's name: the selection follows it across refreshes
+	sort    sortState
+	filter  string
+	input   string // the filter being typed, in modeFilter
+}
+
+// detailView is the drill-down's state: the cluster, its detail once loaded, and the scroll
+// position in its lines.
+type detailView struct {
+	name   string
+	data   traffic.Detail
+	have   bool  // data has arrived for name
+	err    error // the latest drill-down load failed with this
+	scroll int
+}
+
+// comparisonView is the state of the live comparison: the rows marked as baseline and canary
+// and the comparison of the two.
+type comparisonView struct {
+	marks  []string // the baseline, then the canary
+	only   bool     // the dashboard is one comparison (compare --watch): no table to go back to
+	result compareResult
+	have   bool   // a result has arrived for marks
+	err    error  // the latest comparison failed with this
+	note   string // why c did nothing
+	scroll int
 }
 
 // New builds the dashboard. The first load is accounted for here and started by Init.
@@ -165,8 +178,7 @@ func New(src Source, opts Options) Model {
 		height: defaultHeight,
 		clock:  opts.Now(),
 		hist:   history{},
-		sort:   sortBy(colRPS),
-		filter: opts.Filter,
+		table:  tableView{sort: sortBy(colRPS), filter: opts.Filter},
 		seq:    1,
 	}
 	m.loading = true
@@ -184,7 +196,7 @@ func (m Model) Update(msg tea.Msg) (tea.Model, tea.Cmd) {
 	case tea.WindowSizeMsg:
 		m.width, m.height = msg.Width, msg.Height
 		m.fixOffset()
-		m.detailScroll = m.clampDetailScroll(m.detailScroll)
+		m.detail.scroll = m.clampDetailScroll(m.detail.scroll)
 		return m, nil
 	case tickMsg:
 		m.clock = m.opts.Now()
@@ -199,7 +211,7 @@ func (m Model) Update(msg tea.Msg) (tea.Model, tea.Cmd) {
 		return m.key(msg)
 	case tea.PasteMsg:
 		if m.mode == modeFilter {
-			m.input += oneLine(msg.Content)
+			m.table.input += oneLine(msg.Content)
 			m.rebuild()
 		}
 		return m, nil
@@ -222,13 +234,13 @@ func (m *Model) startLoad(withFrame bool) tea.Cmd {
 // request is the load of what is on screen: the frame when withFrame (never in compare --watch,
 // which has no table), the open drill-down and the open comparison.
 func (m *Model) request(withFrame bool) loadRequest {
-	req := loadRequest{seq: m.seq, at: m.clock, timeout: m.opts.Timeout, frame: withFrame && !m.compareOnly}
+	req := loadRequest{seq: m.seq, at: m.clock, timeout: m.opts.Timeout, frame: withFrame && !m.comparison.only}
 	if m.screen() == modeDetail {
-		req.cluster = m.detailName
+		req.cluster = m.detail.name
 	}
-	if m.screen() == modeCompare && len(m.marks) == 2 {
+	if m.screen() == modeCompare && len(m.comparison.marks) == 2 {
 		req.compare = m.opts.Compare
-		req.baseline, req.canary = m.marks[0], m.marks[1]
+		req.baseline, req.canary = m.comparison.marks[0], m.comparison.marks[1]
 	}
 	return req
 }
@@ -253,24 +265,24 @@ func (m Model) loaded(msg loadedMsg) (tea.Model, tea.Cmd) {
 			m.applyFrame(msg.frame, msg.at)
 		}
 	}
-	if msg.compared && m.screen() == modeCompare && len(m.marks) == 2 && msg.baseline == m.marks[0] && msg.canary == m.marks[1] {
+	if msg.compared && m.screen() == modeCompare && len(m.comparison.marks) == 2 && msg.baseline == m.comparison.marks[0] && msg.canary == m.comparison.marks[1] {
 		if msg.compareErr != nil {
-			m.compareErr = msg.compareErr
-			if m.compareOnly {
+			m.comparison.err = msg.compareErr
+			if m.comparison.only {
 				m.failed(msg.compareErr)
 			}
 		} else {
-			m.compared, m.haveCompare, m.compareErr = compareResult{msg.result}, true, nil
-			if m.compareOnly {
+			m.comparison.result, m.comparison.have, m.comparison.err = compareResult{msg.result}, true, nil
+			if m.comparison.only {
 				m.err, m.backoff, m.nextLoad, m.lastGood = nil, 0, time.Time{}, msg.at
 			}
 		}
 	}
-	if msg.cluster != "" && m.screen() == modeDetail && msg.cluster == m.detailName {
+	if msg.cluster != "" && m.screen() == modeDetail && msg.cluster == m.detail.name {
 		if msg.detailErr != nil {
-			m.detailErr = msg.detailErr
+			m.detail.err = msg.detailErr
 		} else {
-			m.detail, m.haveDetail, m.detailErr = msg.detail, true, nil
+			m.detail.data, m.detail.have, m.detail.err = msg.detail, true, nil
 		}
 	}
 	return m, m.loadMissingDetail()
@@ -288,7 +300,7 @@ func (m *Model) failed(err error) {
 // whose detail has not arrived (it was opened while another load was in flight). A failed
 // drill-down is not retried here but on the next tick.
 func (m *Model) loadMissingDetail() tea.Cmd {
-	if m.screen() != modeDetail || m.haveDetail || m.detailErr != nil || m.loading {
+	if m.screen() != modeDetail || m.detail.have || m.detail.err != nil || m.loading {
 		return nil
 	}
 	return m.startLoad(false)
@@ -314,9 +326,9 @@ func (m *Model) applyFrame(f traffic.Frame, at time.Time) {
 
 // rebuild recomputes the filtered, sorted order and keeps the selection on the same row.
 func (m *Model) rebuild() {
-	f := traffic.ParseFilter(m.filter)
+	f := traffic.ParseFilter(m.table.filter)
 	if m.mode == modeFilter {
-		f = traffic.ParseFilter(m.input)
+		f = traffic.ParseFilter(m.table.input)
 	}
 	order := make([]int, 0, len(m.frame.Rows))
 	for i, k := range m.keysLower {
@@ -324,25 +336,25 @@ func (m *Model) rebuild() {
 			order = append(order, i)
 		}
 	}
-	traffic.SortIndices(order, m.frame.Rows, m.sort.col.sortKey(), m.sort.desc)
-	m.order = order
-	m.cursor = min(m.cursor, max(len(order)-1, 0))
-	if m.selName != "" {
+	traffic.SortIndices(order, m.frame.Rows, m.table.sort.col.sortKey(), m.table.sort.desc)
+	m.table.order = order
+	m.table.cursor = min(m.table.cursor, max(len(order)-1, 0))
+	if m.table.selName != "" {
 		for i, idx := range order {
-			if m.frame.Rows[idx].Name == m.selName {
-				m.cursor = i
+			if m.frame.Rows[idx].Name == m.table.selName {
+				m.table.cursor = i
 				break
 			}
 		}
 	}
-	m.moveTo(m.cursor)
+	m.moveTo(m.table.cursor)
 }
 
 // moveTo moves the selection to position i of the order, clamped.
 func (m *Model) moveTo(i int) {
-	m.cursor = min(max(i, 0), max(len(m.order)-1, 0))
-	if len(m.order) > 0 {
-		m.selName = m.frame.Rows[m.order[m.cursor]].Name
+	m.table.cursor = min(max(i, 0), max(len(m.table.order)-1, 0))
+	if len(m.table.order) > 0 {
+		m.table.selName = m.frame.Rows[m.table.order[m.table.cursor]].Name
 	}
 	m.fixOffset()
 }
@@ -362,13 +374,13 @@ func (m *Model) tableHeight() int { return max(m.height-chromeLines, 1) }
 // fixOffset scrolls the table so the selection is on screen.
 func (m *Model) fixOffset() {
 	h := m.tableHeight()
-	if m.cursor < m.offset {
-		m.offset = m.cursor
+	if m.table.cursor < m.table.offset {
+		m.table.offset = m.table.cursor
 	}
-	if m.cursor >= m.offset+h {
-		m.offset = m.cursor - h + 1
+	if m.table.cursor >= m.table.offset+h {
+		m.table.offset = m.table.cursor - h + 1
 	}
-	m.offset = min(max(m.offset, 0), max(len(m.order)-h, 0))
+	m.table.offset = min(max(m.table.offset, 0), max(len(m.table.order)-h, 0))
 }
 
 // key handles a key press.
@@ -415,38 +427,38 @@ func (m Model) tableKey(msg tea.KeyPressMsg) (tea.Model, tea.Cmd) {
 	page := max(m.tableHeight()-1, 1)
 	switch {
 	case key.Matches(msg, k.Up):
-		m.moveTo(m.cursor - 1)
+		m.moveTo(m.table.cursor - 1)
 	case key.Matches(msg, k.Down):
-		m.moveTo(m.cursor + 1)
+		m.moveTo(m.table.cursor + 1)
 	case key.Matches(msg, k.PageUp):
-		m.moveTo(m.cursor - page)
+		m.moveTo(m.table.cursor - page)
 	case key.Matches(msg, k.PageDown):
-		m.moveTo(m.cursor + page)
+		m.moveTo(m.table.cursor + page)
 	case key.Matches(msg, k.Top):
 		m.moveTo(0)
 	case key.Matches(msg, k.Bottom):
-		m.moveTo(len(m.order) - 1)
+		m.moveTo(len(m.table.order) - 1)
 	case key.Matches(msg, k.SortBy):
 		c := column(msg.String()[0] - '1')
-		if c == m.sort.col {
-			m.sort.desc = !m.sort.desc
+		if c == m.table.sort.col {
+			m.table.sort.desc = !m.table.sort.desc
 		} else {
-			m.sort = sortBy(c)
+			m.table.sort = sortBy(c)
 		}
 		m.rebuild()
 	case key.Matches(msg, k.SortNext):
-		c := (m.sort.col + 1) % numSortable
-		m.sort = sortBy(c)
+		c := (m.table.sort.col + 1) % numSortable
+		m.table.sort = sortBy(c)
 		m.rebuild()
 	case key.Matches(msg, k.Reverse):
-		m.sort.desc = !m.sort.desc
+		m.table.sort.desc = !m.table.sort.desc
 		m.rebuild()
 	case key.Matches(msg, k.Filter):
-		m.mode, m.input = modeFilter, m.filter
+		m.mode, m.table.input = modeFilter, m.table.filter
 		m.rebuild()
 	case key.Matches(msg, k.Back):
-		if m.filter != "" {
-			m.filter = ""
+		if m.table.filter != "" {
+			m.table.filter = ""
 			m.rebuild()
 		}
 	case key.Matches(msg, k.Mark):
@@ -454,12 +466,11 @@ func (m Model) tableKey(msg tea.KeyPressMsg) (tea.Model, tea.Cmd) {
 	case key.Matches(msg, k.Compare):
 		return m.openCompare()
 	case key.Matches(msg, k.Open):
-		if len(m.order) == 0 {
+		if len(m.table.order) == 0 {
 			return m, nil
 		}
 		m.mode = modeDetail
-		m.detailName = m.frame.Rows[m.order[m.cursor]].Name
-		m.detail, m.haveDetail, m.detailErr, m.detailScroll = traffic.Detail{}, false, nil, 0
+		m.detail = detailView{name: m.frame.Rows[m.table.order[m.table.cursor]].Name}
 		if !m.loading {
 			return m, m.startLoad(false)
 		}
@@ -473,20 +484,19 @@ func (m Model) detailKey(msg tea.KeyPressMsg) (tea.Model, tea.Cmd) {
 	page := max(m.bodyHeight()-1, 1)
 	switch {
 	case key.Matches(msg, k.Back):
-		m.mode, m.detailName = modeTable, ""
-		m.detail, m.haveDetail, m.detailErr = traffic.Detail{}, false, nil
+		m.mode, m.detail = modeTable, detailView{}
 	case key.Matches(msg, k.Up):
-		m.detailScroll = m.clampDetailScroll(m.detailScroll - 1)
+		m.detail.scroll = m.clampDetailScroll(m.detail.scroll - 1)
 	case key.Matches(msg, k.Down):
-		m.detailScroll = m.clampDetailScroll(m.detailScroll + 1)
+		m.detail.scroll = m.clampDetailScroll(m.detail.scroll + 1)
 	case key.Matches(msg, k.PageUp):
-		m.detailScroll = m.clampDetailScroll(m.detailScroll - page)
+		m.detail.scroll = m.clampDetailScroll(m.detail.scroll - page)
 	case key.Matches(msg, k.PageDown):
-		m.detailScroll = m.clampDetailScroll(m.detailScroll + page)
+		m.detail.scroll = m.clampDetailScroll(m.detail.scroll + page)
 	case key.Matches(msg, k.Top):
-		m.detailScroll = 0
+		m.detail.scroll = 0
 	case key.Matches(msg, k.Bottom):
-		m.detailScroll = m.clampDetailScroll(len(m.detailLines()))
+		m.detail.scroll = m.clampDetailScroll(len(m.detailLines()))
 	}
 	return m, nil
 }
@@ -505,20 +515,20 @@ func (m Model) filterKey(msg tea.KeyPressMsg) (tea.Model, tea.Cmd) {
 	k := m.keys
 	switch {
 	case key.Matches(msg, k.Apply):
-		m.mode, m.filter = modeTable, m.input
+		m.mode, m.table.filter = modeTable, m.table.input
 	case key.Matches(msg, k.Clear):
-		m.mode, m.filter, m.input = modeTable, "", ""
+		m.mode, m.table.filter, m.table.input = modeTable, "", ""
 	case key.Matches(msg, k.Erase):
-		if r := []rune(m.input); len(r) > 0 {
-			m.input = string(r[:len(r)-1])
+		if r := []rune(m.table.input); len(r) > 0 {
+			m.table.input = string(r[:len(r)-1])
 		}
 	case key.Matches(msg, k.EraseAll):
-		m.input = ""
+		m.table.input = ""
 	default:
 		if msg.Text == "" {
 			return m, nil
 		}
-		m.input += msg.Text
+		m.table.input += msg.Text
 	}
 	m.rebuild()
 	return m, nil

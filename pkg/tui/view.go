@@ -22,7 +22,7 @@ func (m Model) View() tea.View {
 // It touches only the rows on screen, so its cost does not grow with the number of rows.
 func (m Model) render() string {
 	lines := make([]string, 0, m.height)
-	if m.compareOnly {
+	if m.comparison.only {
 		lines = append(lines, m.compareHeader()...)
 	} else {
 		lines = append(lines, m.header()...)
@@ -36,11 +36,11 @@ func (m Model) render() string {
 		body = m.helpLines()
 	case modeCompare:
 		body = m.compareLines()
-		s := min(max(m.compareScroll, 0), max(len(body)-bodyH, 0))
+		s := min(max(m.comparison.scroll, 0), max(len(body)-bodyH, 0))
 		body = body[s:]
 	case modeDetail:
 		body = m.detailLines()
-		s := min(max(m.detailScroll, 0), max(len(body)-bodyH, 0))
+		s := min(max(m.detail.scroll, 0), max(len(body)-bodyH, 0))
 		body = body[s:]
 	default:
 		var fits bool
@@ -169,9 +169,9 @@ func (m Model) tableLines() ([]string, bool) {
 		}
 		spec, w := columnSpecs[c], lay.widths[j]
 		title := spec.title
-		if c == m.sort.col {
+		if c == m.table.sort.col {
 			arrow := "▲"
-			if m.sort.desc {
+			if m.table.sort.desc {
 				arrow = "▼"
 			}
 			title = fit(title, w-1) + arrow
@@ -189,12 +189,12 @@ func (m Model) tableLines() ([]string, bool) {
 		return append(lines, st.muted.Render("  waiting for the first frame…")), false
 	case len(m.frame.Rows) == 0:
 		return append(lines, st.muted.Render("  no Envoy clusters in this frame")), false
-	case len(m.order) == 0:
+	case len(m.table.order) == 0:
 		return append(lines, st.muted.Render("  no cluster matches the filter "+strconv.Quote(m.activeFilter()))), false
 	}
 
-	end := min(m.offset+h, len(m.order))
-	for i := m.offset; i < end; i++ {
+	end := min(m.table.offset+h, len(m.table.order))
+	for i := m.table.offset; i < end; i++ {
 		lines = append(lines, m.rowLine(lay, i))
 	}
 	return lines, fits
@@ -203,9 +203,9 @@ func (m Model) tableLines() ([]string, bool) {
 // rowLine draws the row at position i of the order. Cells are grouped into runs of the same
 // style so a row costs only a few style renders.
 func (m Model) rowLine(lay layout, i int) string {
-	idx := m.order[i]
+	idx := m.table.order[i]
 	r := &m.frame.Rows[idx]
-	selected := i == m.cursor
+	selected := i == m.table.cursor
 	styles := m.styles.cell[kindOf(selected, r.RPS, m.opts.MinRPS)]
 
 	var out, run strings.Builder
@@ -264,18 +264,18 @@ func (m Model) rowLine(lay layout, i int) string {
 // activeFilter is the filter in force: the one being typed while the input is open.
 func (m Model) activeFilter() string {
 	if m.mode == modeFilter {
-		return m.input
+		return m.table.input
 	}
-	return m.filter
+	return m.table.filter
 }
 
 // footer draws the status line: row count, sort, filter and key hints.
 func (m Model) footer() string {
 	st := m.styles
-	count := fmt.Sprintf("%d/%d clusters", len(m.order), len(m.frame.Rows))
+	count := fmt.Sprintf("%d/%d clusters", len(m.table.order), len(m.frame.Rows))
 	switch m.mode {
 	case modeFilter:
-		return "/" + termtext.Sanitize(m.input) + "█" + st.muted.Render("  enter apply · esc clear · "+count)
+		return "/" + termtext.Sanitize(m.table.input) + "█" + st.muted.Render("  enter apply · esc clear · "+count)
 	case modeHelp:
 		return st.muted.Render("? or esc close help · q quit")
 	case modeCompare:
@@ -283,21 +283,21 @@ func (m Model) footer() string {
 	case modeDetail:
 		scroll := ""
 		if n, h := len(m.detailLines()), m.bodyHeight(); n > h {
-			top := min(max(m.detailScroll, 0), n-h)
+			top := min(max(m.detail.scroll, 0), n-h)
 			scroll = fmt.Sprintf(" (lines %d-%d of %d)", top+1, top+h, n)
 		}
 		return st.muted.Render("esc back · ↑↓ scroll" + scroll + " · p pause · ? help · q quit")
 	}
 	arrow := "▲"
-	if m.sort.desc {
+	if m.table.sort.desc {
 		arrow = "▼"
 	}
-	s := count + sep + "sort " + columnSpecs[m.sort.col].title + " " + arrow
-	if m.filter != "" {
-		s += sep + "filter " + strconv.Quote(m.filter)
+	s := count + sep + "sort " + columnSpecs[m.table.sort.col].title + " " + arrow
+	if m.table.filter != "" {
+		s += sep + "filter " + strconv.Quote(m.table.filter)
 	}
-	if m.compareNote != "" {
-		s += sep + st.warning.Render(m.compareNote)
+	if m.comparison.note != "" {
+		s += sep + st.warning.Render(m.comparison.note)
 	}
 	return s + st.muted.Render(sep+"? help · q quit · enter drill down · / filter · 1-8 sort · r reverse · p pause")
 }
@@ -354,13 +354,13 @@ func oneLine(s string) string {
 // from detailScroll.
 func (m Model) detailLines() []string {
 	lines := m.detailHeader()
-	if !m.haveDetail {
-		if m.detailErr == nil {
+	if !m.detail.have {
+		if m.detail.err == nil {
 			lines = append(lines, m.styles.muted.Render("loading the drill-down…"))
 		}
 		return lines
 	}
-	for _, warning := range m.detail.Warnings {
+	for _, warning := range m.detail.data.Warnings {
 		lines = append(lines, m.styles.warning.Render("⚠ "+oneLine(warning)))
 	}
 	for _, section := range [][]string{
@@ -376,8 +376,8 @@ func (m Model) detailLines() []string {
 // drill-down's error.
 func (m Model) detailHeader() []string {
 	st := m.styles
-	title := st.section.Render(termtext.Sanitize(m.detailName))
-	row, ok := m.frameRow(m.detailName)
+	title := st.section.Render(termtext.Sanitize(m.detail.name))
+	row, ok := m.frameRow(m.detail.name)
 	if ok {
 		title += "  " + termtext.Sanitize(serviceLabel(row))
 	}
@@ -397,15 +397,15 @@ func (m Model) detailHeader() []string {
 	} else {
 		lines = append(lines, st.muted.Render("not in the current frame"))
 	}
-	if m.detailErr != nil {
-		lines = append(lines, st.err.Render("✗ "+oneLine(m.detailErr.Error())))
+	if m.detail.err != nil {
+		lines = append(lines, st.err.Render("✗ "+oneLine(m.detail.err.Error())))
 	}
 	return lines
 }
 
 // detailResponses are the responses by status class, with their shares, and by code.
 func (m Model) detailResponses() []string {
-	st, d := m.styles, m.detail
+	st, d := m.styles, m.detail.data
 	total := 0.0
 	for _, c := range d.Classes {
 		if traffic.Known(c.RPS) {
@@ -429,7 +429,7 @@ func (m Model) detailResponses() []string {
 
 // detailFailures are the failures and protections, in a grid as wide as the screen allows.
 func (m Model) detailFailures() []string {
-	d := m.detail
+	d := m.detail.data
 	lines := []string{m.styles.section.Render("failures and protection")}
 	items := [][2]string{
 		{"timeouts", fmtRate(d.Timeouts)},
@@ -463,7 +463,7 @@ func (m Model) detailLatency() []string {
 	st := m.styles
 	lines := []string{st.section.Render("upstream latency") + " · requests per second in each histogram bucket",
 		st.muted.Render("  buckets are coarse: a bar counts requests between the bound above it and its own")}
-	return append(lines, m.bucketLines(m.detail.Latency)...)
+	return append(lines, m.bucketLines(m.detail.data.Latency)...)
 }
 
 // rateRow is one line of a drill-down's small tables: a name with its rate, success and p99.
@@ -497,8 +497,8 @@ func (m Model) rateTable(head string, rows []rateRow) []string {
 
 // detailPods are the cluster's numbers per Envoy pod.
 func (m Model) detailPods() []string {
-	rows := make([]rateRow, len(m.detail.Pods))
-	for i, p := range m.detail.Pods {
+	rows := make([]rateRow, len(m.detail.data.Pods))
+	for i, p := range m.detail.data.Pods {
 		rows[i] = rateRow{termtext.Sanitize(p.Pod), p.RPS, p.Success, p.P99, p.Invalid}
 	}
 	return append([]string{m.styles.section.Render("pods")}, m.rateTable("POD", rows)...)
