@@ -138,6 +138,9 @@ type detailView struct {
 	have   bool  // data has arrived for name
 	err    error // the latest drill-down load failed with this
 	scroll int
+	// lines is the whole drill-down as drawn, redrawn by redrawDetail whenever what it shows
+	// changes (the detail, the frame, the width), so a key press scrolls without drawing.
+	lines []string
 }
 
 // comparisonView is the state of the live comparison: the rows marked as baseline and canary
@@ -196,6 +199,7 @@ func (m Model) Update(msg tea.Msg) (tea.Model, tea.Cmd) {
 	case tea.WindowSizeMsg:
 		m.width, m.height = msg.Width, msg.Height
 		m.fixOffset()
+		m.redrawDetail()
 		m.detail.scroll = m.clampDetailScroll(m.detail.scroll)
 		return m, nil
 	case tickMsg:
@@ -285,6 +289,7 @@ func (m Model) loaded(msg loadedMsg) (tea.Model, tea.Cmd) {
 			m.detail.data, m.detail.have, m.detail.err = msg.detail, true, nil
 		}
 	}
+	m.redrawDetail()
 	return m, m.loadMissingDetail()
 }
 
@@ -471,6 +476,7 @@ func (m Model) tableKey(msg tea.KeyPressMsg) (tea.Model, tea.Cmd) {
 		}
 		m.mode = modeDetail
 		m.detail = detailView{name: m.frame.Rows[m.table.order[m.table.cursor]].Name}
+		m.redrawDetail()
 		if !m.loading {
 			return m, m.startLoad(false)
 		}
@@ -496,7 +502,7 @@ func (m Model) detailKey(msg tea.KeyPressMsg) (tea.Model, tea.Cmd) {
 	case key.Matches(msg, k.Top):
 		m.detail.scroll = 0
 	case key.Matches(msg, k.Bottom):
-		m.detail.scroll = m.clampDetailScroll(len(m.detailLines()))
+		m.detail.scroll = m.clampDetailScroll(len(m.detail.lines))
 	}
 	return m, nil
 }
@@ -506,7 +512,18 @@ func (m *Model) clampDetailScroll(s int) int {
 	if m.screen() != modeDetail {
 		return 0
 	}
-	return min(max(s, 0), max(len(m.detailLines())-m.bodyHeight(), 0))
+	return min(max(s, 0), max(len(m.detail.lines)-m.bodyHeight(), 0))
+}
+
+// redrawDetail draws the drill-down into detail.lines when it is open (also under the help),
+// and drops the lines otherwise. Update calls it when the detail, the frame or the width
+// changes, never for a key that only scrolls.
+func (m *Model) redrawDetail() {
+	if m.screen() != modeDetail {
+		m.detail.lines = nil
+		return
+	}
+	m.detail.lines = m.detailLines()
 }
 
 // filterKey handles a key while the filter input is open. The filter applies as it is typed;

@@ -780,3 +780,84 @@ func TestFilterAndSortAgreeWithSnapshot(t *testing.T) {
 		}
 	}
 }
+
+// TestDetailScroll checks the drill-down's scrolling against its lines, which Update draws when
+// what they show changes (the detail, the frame, the width) and only then.
+func TestDetailScroll(t *testing.T) {
+	m := loaded(t, Options{NoColor: true}, 80, 24, testFrame())
+	m, _ = update(t, m, press("enter"))
+	name := m.detail.name
+	fresh := func(step string) {
+		t.Helper()
+		if !slices.Equal(m.detail.lines, m.detailLines()) {
+			t.Fatalf("%s: the drill-down's lines are stale", step)
+		}
+	}
+	fresh("enter")
+	m, _ = update(t, m, loadedMsg{seq: m.seq, at: testNow, cluster: name, detail: testDetail()})
+	fresh("detail loaded")
+	n, h := len(m.detail.lines), m.bodyHeight()
+	if n <= h {
+		t.Fatalf("the drill-down has %d lines, fewer than the %d on screen: nothing to scroll", n, h)
+	}
+
+	// End goes to the last screenful and no further; the footer counts the same lines.
+	m, _ = update(t, m, press("end"), press("down"), press("pgdown"))
+	if m.detail.scroll != n-h {
+		t.Errorf("scroll after end = %d, want %d", m.detail.scroll, n-h)
+	}
+	if want := fmt.Sprintf("(lines %d-%d of %d)", n-h+1, n, n); !strings.Contains(plain(m), want) {
+		t.Errorf("footer lacks %q:\n%s", want, plain(m))
+	}
+
+	// A key that scrolls does not draw the drill-down again.
+	before := m.detail.lines
+	m, _ = update(t, m, press("up"))
+	if m.detail.scroll != n-h-1 || &m.detail.lines[0] != &before[0] {
+		t.Errorf("up: scroll %d (want %d), lines redrawn %v", m.detail.scroll, n-h-1, &m.detail.lines[0] != &before[0])
+	}
+
+	// A narrower screen wraps the drill-down onto more lines; End reaches the new last line.
+	m, _ = update(t, m, tea.WindowSizeMsg{Width: 40, Height: 24})
+	fresh("narrower")
+	if len(m.detail.lines) <= n {
+		t.Errorf("at 40 columns %d lines, want more than the %d at 80", len(m.detail.lines), n)
+	}
+	m, _ = update(t, m, press("end"))
+	if want := len(m.detail.lines) - m.bodyHeight(); m.detail.scroll != want {
+		t.Errorf("scroll after end at 40 columns = %d, want %d", m.detail.scroll, want)
+	}
+
+	// A taller screen clamps the scroll to what is left to show.
+	m, _ = update(t, m, tea.WindowSizeMsg{Width: 80, Height: 40})
+	fresh("taller")
+	if want := max(len(m.detail.lines)-m.bodyHeight(), 0); m.detail.scroll != want {
+		t.Errorf("scroll at 80x40 = %d, want %d", m.detail.scroll, want)
+	}
+
+	// A new frame and a failed drill-down load change what the drill-down shows, also under
+	// the help.
+	f := testFrame()
+	for i := range f.Rows {
+		if f.Rows[i].Name == name {
+			f.Rows[i].RPS *= 2
+		}
+	}
+	before = m.detail.lines
+	m, _ = update(t, m, press("?"), frameAt(m.seq+1, testNow, f))
+	fresh("frame under the help")
+	if slices.Equal(m.detail.lines, before) {
+		t.Errorf("the drill-down's lines did not change with the frame")
+	}
+	m, _ = update(t, m, loadedMsg{seq: m.seq + 2, at: testNow, cluster: name, detailErr: errors.New("drill-down failed")})
+	fresh("detail error")
+	if !slices.ContainsFunc(m.detail.lines, func(l string) bool { return strings.Contains(l, "drill-down failed") }) {
+		t.Errorf("the drill-down's lines lack its error:\n%s", strings.Join(m.detail.lines, "\n"))
+	}
+
+	// Back in the table, the drill-down holds nothing.
+	m, _ = update(t, m, press("esc"), press("esc"))
+	if m.mode != modeTable || m.detail.lines != nil {
+		t.Errorf("after esc esc: mode %v, %d drill-down lines kept", m.mode, len(m.detail.lines))
+	}
+}

@@ -39,7 +39,7 @@ func (m Model) render() string {
 		s := min(max(m.comparison.scroll, 0), max(len(body)-bodyH, 0))
 		body = body[s:]
 	case modeDetail:
-		body = m.detailLines()
+		body = m.detail.lines
 		s := min(max(m.detail.scroll, 0), max(len(body)-bodyH, 0))
 		body = body[s:]
 	default:
@@ -282,7 +282,7 @@ func (m Model) footer() string {
 		return m.compareFooter()
 	case modeDetail:
 		scroll := ""
-		if n, h := len(m.detailLines()), m.bodyHeight(); n > h {
+		if n, h := len(m.detail.lines), m.bodyHeight(); n > h {
 			top := min(max(m.detail.scroll, 0), n-h)
 			scroll = fmt.Sprintf(" (lines %d-%d of %d)", top+1, top+h, n)
 		}
@@ -350,8 +350,8 @@ func oneLine(s string) string {
 	return termtext.Sanitize(strings.Join(strings.Fields(s), " "))
 }
 
-// detailLines draws the whole drill-down, section by section; render shows the part that fits,
-// from detailScroll.
+// detailLines draws the whole drill-down, section by section, for redrawDetail; render shows
+// the part of detail.lines that fits, from detail.scroll.
 func (m Model) detailLines() []string {
 	lines := m.detailHeader()
 	if !m.detail.have {
