@@ -29,6 +29,7 @@ func NewCompare(fn CompareFunc, baseline, canary string, opts Options) Model {
 	m := New(nil, opts)
 	m.comparison.marks = []string{baseline, canary}
 	m.mode, m.comparison.only = modeCompare, true
+	m.redrawComparison()
 	return m
 }
 
@@ -74,6 +75,7 @@ func (m Model) openCompare() (tea.Model, tea.Cmd) {
 	}
 	m.mode = modeCompare
 	m.comparison = comparisonView{marks: m.comparison.marks, only: m.comparison.only}
+	m.redrawComparison()
 	if !m.loading {
 		return m, m.startLoad(false)
 	}
@@ -86,12 +88,24 @@ func (m Model) compareKey(msg tea.KeyPressMsg) (tea.Model, tea.Cmd) {
 	switch {
 	case key.Matches(msg, k.Back) && !m.comparison.only:
 		m.mode = modeTable
+		m.redrawComparison()
 	case key.Matches(msg, k.Up):
 		m.comparison.scroll = max(m.comparison.scroll-1, 0)
 	case key.Matches(msg, k.Down):
-		m.comparison.scroll = min(m.comparison.scroll+1, max(len(m.compareLines())-m.bodyHeight(), 0))
+		m.comparison.scroll = min(m.comparison.scroll+1, max(len(m.comparison.lines)-m.bodyHeight(), 0))
 	}
 	return m, nil
+}
+
+// redrawComparison draws the comparison into comparison.lines when it is open (also under the
+// help), and drops the lines otherwise. Update calls it when the comparison changes, never for a
+// key that only scrolls.
+func (m *Model) redrawComparison() {
+	if m.screen() != modeCompare {
+		m.comparison.lines = nil
+		return
+	}
+	m.comparison.lines = m.compareLines()
 }
 
 // compareLines draws the comparison: both versions side by side with sparklines of their

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"math"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -135,4 +136,50 @@ func TestCompareWatch(t *testing.T) {
 		t.Errorf("a failed refresh should keep the last comparison and say why:\n%s", view)
 	}
 	assertFits(t, m.render(), 120, 30)
+}
+
+// TestCompareScroll checks the comparison's scrolling against its lines, which Update draws when
+// the comparison changes and not for a key that scrolls.
+func TestCompareScroll(t *testing.T) {
+	fail := false
+	fn := func(_ context.Context, _ time.Time, b, c string) (compare.Result, error) {
+		if fail {
+			return compare.Result{}, errors.New("prometheus is down")
+		}
+		return testComparison(b, c), nil
+	}
+	m := NewCompare(fn, "base", "canary", Options{NoColor: true, Now: fixedNow})
+	m, _ = update(t, m, tea.WindowSizeMsg{Width: 120, Height: 12})
+	fresh := func(step string) {
+		t.Helper()
+		if !slices.Equal(m.comparison.lines, m.compareLines()) {
+			t.Fatalf("%s: the comparison's lines are stale", step)
+		}
+	}
+	fresh("new")
+	m, _ = update(t, m, load(nil, m.request(false))())
+	fresh("loaded")
+	n, h := len(m.comparison.lines), m.bodyHeight()
+	if n <= h {
+		t.Fatalf("the comparison has %d lines, fewer than the %d on screen: nothing to scroll", n, h)
+	}
+	before := m.comparison.lines
+	for range n + 5 {
+		m, _ = update(t, m, press("down"))
+	}
+	if m.comparison.scroll != n-h || &m.comparison.lines[0] != &before[0] {
+		t.Errorf("scroll %d (want %d), lines redrawn %v", m.comparison.scroll, n-h, &m.comparison.lines[0] != &before[0])
+	}
+	if !strings.Contains(plain(m), "verdict: FAIL") {
+		t.Errorf("scrolled to the end, the verdict is not on screen:\n%s", plain(m))
+	}
+
+	// A failed refresh adds its error to the comparison kept on screen.
+	fail = true
+	m.seq++
+	m, _ = update(t, m, load(nil, m.request(false))())
+	fresh("failed")
+	if !slices.ContainsFunc(m.comparison.lines, func(l string) bool { return strings.Contains(l, "prometheus is down") }) {
+		t.Errorf("the comparison's lines lack the error:\n%s", strings.Join(m.comparison.lines, "\n"))
+	}
 }

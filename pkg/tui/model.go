@@ -153,6 +153,8 @@ type comparisonView struct {
 	err    error  // the latest comparison failed with this
 	note   string // why c did nothing
 	scroll int
+	// lines is the comparison as drawn, redrawn by redrawComparison whenever it changes.
+	lines []string
 }
 
 // New builds the dashboard. The first load is accounted for here and started by Init.
@@ -290,6 +292,7 @@ func (m Model) loaded(msg loadedMsg) (tea.Model, tea.Cmd) {
 		}
 	}
 	m.redrawDetail()
+	m.redrawComparison()
 	return m, m.loadMissingDetail()
 }
 

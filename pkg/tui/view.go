@@ -35,7 +35,7 @@ func (m Model) render() string {
 	case modeHelp:
 		body = m.helpLines()
 	case modeCompare:
-		body = m.compareLines()
+		body = m.comparison.lines
 		s := min(max(m.comparison.scroll, 0), max(len(body)-bodyH, 0))
 		body = body[s:]
 	case modeDetail:
