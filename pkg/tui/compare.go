@@ -22,6 +22,20 @@ type compareResult struct {
 	compare.Result
 }
 
+// comparisonView is the state of the live comparison: the rows marked as baseline and canary
+// and the comparison of the two.
+type comparisonView struct {
+	marks  []string // the baseline, then the canary
+	only   bool     // the dashboard is one comparison (compare --watch): no table to go back to
+	result compareResult
+	have   bool   // a result has arrived for marks
+	err    error  // the latest comparison failed with this
+	note   string // why c did nothing
+	scroll int
+	// lines is the comparison as drawn, redrawn by redrawComparison whenever it changes.
+	lines []string
+}
+
 // NewCompare builds a dashboard that shows one live comparison (compare --watch) and nothing
 // else: Esc does not go back to a table, because there is none.
 func NewCompare(fn CompareFunc, baseline, canary string, opts Options) Model {
@@ -33,29 +47,25 @@ func NewCompare(fn CompareFunc, baseline, canary string, opts Options) Model {
 	return m
 }
 
-// toggleMark marks the selected row as the baseline, then the canary; marking a third row drops
-// the oldest mark, and marking a marked row unmarks it.
-func (m *Model) toggleMark() {
-	if len(m.table.order) == 0 {
-		return
-	}
-	name := m.frame.Rows[m.table.order[m.table.cursor]].Name
-	for i, mk := range m.comparison.marks {
+// toggle marks a row as the baseline, then the canary; marking a third row drops the oldest
+// mark, and marking a marked row unmarks it.
+func (c *comparisonView) toggle(name string) {
+	for i, mk := range c.marks {
 		if mk == name {
-			m.comparison.marks = append(m.comparison.marks[:i:i], m.comparison.marks[i+1:]...)
+			c.marks = append(c.marks[:i:i], c.marks[i+1:]...)
 			return
 		}
 	}
-	m.comparison.marks = append(m.comparison.marks, name)
-	if len(m.comparison.marks) > 2 {
-		m.comparison.marks = m.comparison.marks[len(m.comparison.marks)-2:]
+	c.marks = append(c.marks, name)
+	if len(c.marks) > 2 {
+		c.marks = c.marks[len(c.marks)-2:]
 	}
-	m.comparison.note = ""
+	c.note = ""
 }
 
 // markOf is B or C for a marked row, a space otherwise.
-func (m *Model) markOf(name string) string {
-	for i, mk := range m.comparison.marks {
+func (c *comparisonView) markOf(name string) string {
+	for i, mk := range c.marks {
 		if mk == name {
 			return [2]string{"B", "C"}[i]
 		}

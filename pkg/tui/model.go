@@ -143,20 +143,6 @@ type detailView struct {
 	lines []string
 }
 
-// comparisonView is the state of the live comparison: the rows marked as baseline and canary
-// and the comparison of the two.
-type comparisonView struct {
-	marks  []string // the baseline, then the canary
-	only   bool     // the dashboard is one comparison (compare --watch): no table to go back to
-	result compareResult
-	have   bool   // a result has arrived for marks
-	err    error  // the latest comparison failed with this
-	note   string // why c did nothing
-	scroll int
-	// lines is the comparison as drawn, redrawn by redrawComparison whenever it changes.
-	lines []string
-}
-
 // New builds the dashboard. The first load is accounted for here and started by Init.
 func New(src Source, opts Options) Model {
 	if opts.Interval <= 0 {
@@ -470,7 +456,9 @@ func (m Model) tableKey(msg tea.KeyPressMsg) (tea.Model, tea.Cmd) {
 			m.rebuild()
 		}
 	case key.Matches(msg, k.Mark):
-		m.toggleMark()
+		if len(m.table.order) > 0 {
+			m.comparison.toggle(m.frame.Rows[m.table.order[m.table.cursor]].Name)
+		}
 	case key.Matches(msg, k.Compare):
 		return m.openCompare()
 	case key.Matches(msg, k.Open):

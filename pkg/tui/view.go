@@ -222,9 +222,9 @@ func (m Model) rowLine(lay layout, i int) string {
 	}
 
 	if selected {
-		emit("▸"+m.markOf(r.Name), levelOK)
+		emit("▸"+m.comparison.markOf(r.Name), levelOK)
 	} else {
-		emit(" "+m.markOf(r.Name), levelOK)
+		emit(" "+m.comparison.markOf(r.Name), levelOK)
 	}
 	hist := m.hist[r.Name]
 	for j, c := range lay.cols {
