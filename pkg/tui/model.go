@@ -130,19 +130,6 @@ type tableView struct {
 	input   string // the filter being typed, in modeFilter
 }
 
-// detailView is the drill-down's state: the cluster, its detail once loaded, and the scroll
-// position in its lines.
-type detailView struct {
-	name   string
-	data   traffic.Detail
-	have   bool  // data has arrived for name
-	err    error // the latest drill-down load failed with this
-	scroll int
-	// lines is the whole drill-down as drawn, redrawn by redrawDetail whenever what it shows
-	// changes (the detail, the frame, the width), so a key press scrolls without drawing.
-	lines []string
-}
-
 // New builds the dashboard. The first load is accounted for here and started by Init.
 func New(src Source, opts Options) Model {
 	if opts.Interval <= 0 {
@@ -473,48 +460,6 @@ func (m Model) tableKey(msg tea.KeyPressMsg) (tea.Model, tea.Cmd) {
 		}
 	}
 	return m, nil
-}
-
-// detailKey handles a key in the drill-down.
-func (m Model) detailKey(msg tea.KeyPressMsg) (tea.Model, tea.Cmd) {
-	k := m.keys
-	page := max(m.bodyHeight()-1, 1)
-	switch {
-	case key.Matches(msg, k.Back):
-		m.mode, m.detail = modeTable, detailView{}
-	case key.Matches(msg, k.Up):
-		m.detail.scroll = m.clampDetailScroll(m.detail.scroll - 1)
-	case key.Matches(msg, k.Down):
-		m.detail.scroll = m.clampDetailScroll(m.detail.scroll + 1)
-	case key.Matches(msg, k.PageUp):
-		m.detail.scroll = m.clampDetailScroll(m.detail.scroll - page)
-	case key.Matches(msg, k.PageDown):
-		m.detail.scroll = m.clampDetailScroll(m.detail.scroll + page)
-	case key.Matches(msg, k.Top):
-		m.detail.scroll = 0
-	case key.Matches(msg, k.Bottom):
-		m.detail.scroll = m.clampDetailScroll(len(m.detail.lines))
-	}
-	return m, nil
-}
-
-// clampDetailScroll bounds a drill-down scroll position to its content.
-func (m *Model) clampDetailScroll(s int) int {
-	if m.screen() != modeDetail {
-		return 0
-	}
-	return min(max(s, 0), max(len(m.detail.lines)-m.bodyHeight(), 0))
-}
-
-// redrawDetail draws the drill-down into detail.lines when it is open (also under the help),
-// and drops the lines otherwise. Update calls it when the detail, the frame or the width
-// changes, never for a key that only scrolls.
-func (m *Model) redrawDetail() {
-	if m.screen() != modeDetail {
-		m.detail.lines = nil
-		return
-	}
-	m.detail.lines = m.detailLines()
 }
 
 // filterKey handles a key while the filter input is open. The filter applies as it is typed;
