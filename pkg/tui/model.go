@@ -118,18 +118,6 @@ type Model struct {
 	nextLoad time.Time // no load starts before this while backing off
 }
 
-// tableView is the table's state: which frame rows pass the filter, in which order, and the
-// selection.
-type tableView struct {
-	order   []int  // the indices of the frame rows that pass the filter, sorted
-	cursor  int    // the selection's position in order
-	offset  int    // the position of the first row on screen
-	selName string // the selected row's name: the selection follows it across refreshes
-	sort    sortState
-	filter  string
-	input   string // the filter being typed, in modeFilter
-}
-
 // New builds the dashboard. The first load is accounted for here and started by Init.
 func New(src Source, opts Options) Model {
 	if opts.Interval <= 0 {
@@ -305,40 +293,16 @@ func (m *Model) applyFrame(f traffic.Frame, at time.Time) {
 	m.rebuild()
 }
 
-// rebuild recomputes the filtered, sorted order and keeps the selection on the same row.
+// rebuild recomputes the table's order from the frame and the filter in force.
 func (m *Model) rebuild() {
-	f := traffic.ParseFilter(m.table.filter)
-	if m.mode == modeFilter {
-		f = traffic.ParseFilter(m.table.input)
-	}
-	order := make([]int, 0, len(m.frame.Rows))
-	for i, k := range m.keysLower {
-		if f.MatchKey(k) {
-			order = append(order, i)
-		}
-	}
-	traffic.SortIndices(order, m.frame.Rows, m.table.sort.col.sortKey(), m.table.sort.desc)
-	m.table.order = order
-	m.table.cursor = min(m.table.cursor, max(len(order)-1, 0))
-	if m.table.selName != "" {
-		for i, idx := range order {
-			if m.frame.Rows[idx].Name == m.table.selName {
-				m.table.cursor = i
-				break
-			}
-		}
-	}
-	m.moveTo(m.table.cursor)
+	m.table.rebuild(m.frame.Rows, m.keysLower, m.activeFilter(), m.tableHeight())
 }
 
-// moveTo moves the selection to position i of the order, clamped.
-func (m *Model) moveTo(i int) {
-	m.table.cursor = min(max(i, 0), max(len(m.table.order)-1, 0))
-	if len(m.table.order) > 0 {
-		m.table.selName = m.frame.Rows[m.table.order[m.table.cursor]].Name
-	}
-	m.fixOffset()
-}
+// moveTo moves the table's selection to position i of the order, clamped.
+func (m *Model) moveTo(i int) { m.table.moveTo(i, m.frame.Rows, m.tableHeight()) }
+
+// fixOffset scrolls the table so the selection is on screen.
+func (m *Model) fixOffset() { m.table.fixOffset(m.tableHeight()) }
 
 // Fixed layout: header lines above the table, the column titles, the status line below.
 const (
@@ -351,18 +315,6 @@ func (m *Model) bodyHeight() int { return max(m.height-headerLines-1, 1) }
 
 // tableHeight is the number of table rows on screen.
 func (m *Model) tableHeight() int { return max(m.height-chromeLines, 1) }
-
-// fixOffset scrolls the table so the selection is on screen.
-func (m *Model) fixOffset() {
-	h := m.tableHeight()
-	if m.table.cursor < m.table.offset {
-		m.table.offset = m.table.cursor
-	}
-	if m.table.cursor >= m.table.offset+h {
-		m.table.offset = m.table.cursor - h + 1
-	}
-	m.table.offset = min(max(m.table.offset, 0), max(len(m.table.order)-h, 0))
-}
 
 // key handles a key press.
 func (m Model) key(msg tea.KeyPressMsg) (tea.Model, tea.Cmd) {
@@ -400,89 +352,4 @@ func (m Model) key(msg tea.KeyPressMsg) (tea.Model, tea.Cmd) {
 		return m.detailKey(msg)
 	}
 	return m.tableKey(msg)
-}
-
-// tableKey handles a key in the table view.
-func (m Model) tableKey(msg tea.KeyPressMsg) (tea.Model, tea.Cmd) {
-	k := m.keys
-	page := max(m.tableHeight()-1, 1)
-	switch {
-	case key.Matches(msg, k.Up):
-		m.moveTo(m.table.cursor - 1)
-	case key.Matches(msg, k.Down):
-		m.moveTo(m.table.cursor + 1)
-	case key.Matches(msg, k.PageUp):
-		m.moveTo(m.table.cursor - page)
-	case key.Matches(msg, k.PageDown):
-		m.moveTo(m.table.cursor + page)
-	case key.Matches(msg, k.Top):
-		m.moveTo(0)
-	case key.Matches(msg, k.Bottom):
-		m.moveTo(len(m.table.order) - 1)
-	case key.Matches(msg, k.SortBy):
-		c := column(msg.String()[0] - '1')
-		if c == m.table.sort.col {
-			m.table.sort.desc = !m.table.sort.desc
-		} else {
-			m.table.sort = sortBy(c)
-		}
-		m.rebuild()
-	case key.Matches(msg, k.SortNext):
-		c := (m.table.sort.col + 1) % numSortable
-		m.table.sort = sortBy(c)
-		m.rebuild()
-	case key.Matches(msg, k.Reverse):
-		m.table.sort.desc = !m.table.sort.desc
-		m.rebuild()
-	case key.Matches(msg, k.Filter):
-		m.mode, m.table.input = modeFilter, m.table.filter
-		m.rebuild()
-	case key.Matches(msg, k.Back):
-		if m.table.filter != "" {
-			m.table.filter = ""
-			m.rebuild()
-		}
-	case key.Matches(msg, k.Mark):
-		if len(m.table.order) > 0 {
-			m.comparison.toggle(m.frame.Rows[m.table.order[m.table.cursor]].Name)
-		}
-	case key.Matches(msg, k.Compare):
-		return m.openCompare()
-	case key.Matches(msg, k.Open):
-		if len(m.table.order) == 0 {
-			return m, nil
-		}
-		m.mode = modeDetail
-		m.detail = detailView{name: m.frame.Rows[m.table.order[m.table.cursor]].Name}
-		m.redrawDetail()
-		if !m.loading {
-			return m, m.startLoad(false)
-		}
-	}
-	return m, nil
-}
-
-// filterKey handles a key while the filter input is open. The filter applies as it is typed;
-// Enter keeps it, Esc clears it.
-func (m Model) filterKey(msg tea.KeyPressMsg) (tea.Model, tea.Cmd) {
-	k := m.keys
-	switch {
-	case key.Matches(msg, k.Apply):
-		m.mode, m.table.filter = modeTable, m.table.input
-	case key.Matches(msg, k.Clear):
-		m.mode, m.table.filter, m.table.input = modeTable, "", ""
-	case key.Matches(msg, k.Erase):
-		if r := []rune(m.table.input); len(r) > 0 {
-			m.table.input = string(r[:len(r)-1])
-		}
-	case key.Matches(msg, k.EraseAll):
-		m.table.input = ""
-	default:
-		if msg.Text == "" {
-			return m, nil
-		}
-		m.table.input += msg.Text
-	}
-	m.rebuild()
-	return m, nil
 }
