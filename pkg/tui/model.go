@@ -67,7 +67,7 @@ type mode int
 const (
 	modeTable   mode = iota // the table of clusters
 	modeFilter              // the table, with the filter input open
-	modeDetail              // the drill-down into detailName
+	modeDetail              // the drill-down into detail.name
 	modeCompare             // the live comparison of the two marks
 	modeHelp                // the help overlay, over the screen in behindHelp
 )
@@ -104,10 +104,12 @@ type Model struct {
 	maxName   int
 	maxSvc    int
 
+	// The state of each screen; which one is shown is mode's.
 	table      tableView
 	detail     detailView
 	comparison comparisonView
-	paused     bool // no timed refresh; orthogonal to the mode: any screen can be paused
+
+	paused bool // no timed refresh; orthogonal to the mode: any screen can be paused
 
 	// Refresh state.
 	seq      uint64 // sequence number of the latest load started
@@ -226,9 +228,7 @@ func (m Model) loaded(msg loadedMsg) (tea.Model, tea.Cmd) {
 		if msg.frameErr != nil {
 			m.failed(msg.frameErr)
 		} else {
-			m.err = nil
-			m.backoff = 0
-			m.nextLoad = time.Time{}
+			m.succeeded()
 			m.applyFrame(msg.frame, msg.at)
 		}
 	}
@@ -241,7 +241,8 @@ func (m Model) loaded(msg loadedMsg) (tea.Model, tea.Cmd) {
 		} else {
 			m.comparison.result, m.comparison.have, m.comparison.err = compareResult{msg.result}, true, nil
 			if m.comparison.only {
-				m.err, m.backoff, m.nextLoad, m.lastGood = nil, 0, time.Time{}, msg.at
+				m.succeeded()
+				m.lastGood = msg.at
 			}
 		}
 	}
@@ -255,6 +256,11 @@ func (m Model) loaded(msg loadedMsg) (tea.Model, tea.Cmd) {
 	m.redrawDetail()
 	m.redrawComparison()
 	return m, m.loadMissingDetail()
+}
+
+// succeeded records a successful refresh: the error is gone and the backoff starts over.
+func (m *Model) succeeded() {
+	m.err, m.backoff, m.nextLoad = nil, 0, time.Time{}
 }
 
 // failed records a failed refresh and backs off: the delay doubles from twice the interval up
