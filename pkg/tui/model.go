@@ -348,7 +348,7 @@ func (m Model) key(msg tea.KeyPressMsg) (tea.Model, tea.Cmd) {
 		return m, nil
 	case key.Matches(msg, k.Pause):
 		m.paused = !m.paused
-		if !m.paused && !m.loading && !m.clock.Before(m.nextLoad) {
+		if m.canLoad() {
 			return m, m.startLoad(true)
 		}
 		return m, nil
