@@ -861,3 +861,46 @@ func TestDetailScroll(t *testing.T) {
 		t.Errorf("after esc esc: mode %v, %d drill-down lines kept", m.mode, len(m.detail.lines))
 	}
 }
+
+// TestTableView exercises the table's state on its own: the filter narrows the order, the
+// selection follows its row by name and is clamped when the row is filtered out, and the
+// offset keeps the selection among the h rows on screen.
+func TestTableView(t *testing.T) {
+	rows := testRows()
+	keys := make([]string, len(rows))
+	for i := range rows {
+		keys[i] = traffic.SearchKey(&rows[i])
+	}
+	const h = 3
+	tv := tableView{sort: sortBy(colRPS)}
+	tv.rebuild(rows, keys, "", h)
+	if len(tv.order) != len(rows) || rows[tv.order[0]].Name != rn("search", "query") {
+		t.Fatalf("unfiltered: %d rows, first %q", len(tv.order), rows[tv.order[0]].Name)
+	}
+	tv.moveTo(5, rows, h)
+	if tv.offset != 3 {
+		t.Errorf("cursor 5 in %d rows on screen: offset %d, want 3", h, tv.offset)
+	}
+
+	// Filtering keeps the selected row selected where it now stands.
+	tv.moveTo(slices.IndexFunc(tv.order, func(i int) bool { return rows[i].Name == rn("shop", "payments") }), rows, h)
+	tv.rebuild(rows, keys, "shop", h)
+	if len(tv.order) != 4 || tv.selName != rn("shop", "payments") || rows[tv.order[tv.cursor]].Name != tv.selName {
+		t.Errorf("filter shop: %d rows, selection %q at %d", len(tv.order), tv.selName, tv.cursor)
+	}
+	if tv.cursor < tv.offset || tv.cursor >= tv.offset+h {
+		t.Errorf("filter shop: cursor %d off screen from offset %d", tv.cursor, tv.offset)
+	}
+
+	// A filter that drops the selected row clamps the selection into what is left.
+	tv.rebuild(rows, keys, "auth", h)
+	if len(tv.order) != 2 || tv.cursor != 1 || tv.offset != 0 || !strings.HasPrefix(tv.selName, "auth/") {
+		t.Errorf("filter auth: %d rows, cursor %d offset %d selection %q", len(tv.order), tv.cursor, tv.offset, tv.selName)
+	}
+
+	// No row left: the cursor and offset stay at zero.
+	tv.rebuild(rows, keys, "no such service", h)
+	if len(tv.order) != 0 || tv.cursor != 0 || tv.offset != 0 {
+		t.Errorf("no match: %d rows, cursor %d offset %d", len(tv.order), tv.cursor, tv.offset)
+	}
+}
