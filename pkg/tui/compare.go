@@ -22,39 +22,50 @@ type compareResult struct {
 	compare.Result
 }
 
+// comparisonView is the state of the live comparison: the rows marked as baseline and canary
+// and the comparison of the two.
+type comparisonView struct {
+	marks  []string // the baseline, then the canary
+	only   bool     // the dashboard is one comparison (compare --watch): no table to go back to
+	result compareResult
+	have   bool   // a result has arrived for marks
+	err    error  // the latest comparison failed with this
+	note   string // why c did nothing
+	scroll int
+	// lines is the comparison as drawn, redrawn by redrawComparison whenever it changes.
+	lines []string
+}
+
 // NewCompare builds a dashboard that shows one live comparison (compare --watch) and nothing
 // else: Esc does not go back to a table, because there is none.
 func NewCompare(fn CompareFunc, baseline, canary string, opts Options) Model {
 	opts.Compare = fn
 	m := New(nil, opts)
-	m.marks = []string{baseline, canary}
-	m.compareOpen, m.compareOnly = true, true
+	m.comparison.marks = []string{baseline, canary}
+	m.mode, m.comparison.only = modeCompare, true
+	m.redrawComparison()
 	return m
 }
 
-// toggleMark marks the selected row as the baseline, then the canary; marking a third row drops
-// the oldest mark, and marking a marked row unmarks it.
-func (m *Model) toggleMark() {
-	if len(m.order) == 0 {
-		return
-	}
-	name := m.frame.Rows[m.order[m.cursor]].Name
-	for i, mk := range m.marks {
+// toggle marks a row as the baseline, then the canary; marking a third row drops the oldest
+// mark, and marking a marked row unmarks it.
+func (c *comparisonView) toggle(name string) {
+	for i, mk := range c.marks {
 		if mk == name {
-			m.marks = append(m.marks[:i:i], m.marks[i+1:]...)
+			c.marks = append(c.marks[:i:i], c.marks[i+1:]...)
 			return
 		}
 	}
-	m.marks = append(m.marks, name)
-	if len(m.marks) > 2 {
-		m.marks = m.marks[len(m.marks)-2:]
+	c.marks = append(c.marks, name)
+	if len(c.marks) > 2 {
+		c.marks = c.marks[len(c.marks)-2:]
 	}
-	m.compareNote = ""
+	c.note = ""
 }
 
 // markOf is B or C for a marked row, a space otherwise.
-func (m *Model) markOf(name string) string {
-	for i, mk := range m.marks {
+func (c *comparisonView) markOf(name string) string {
+	for i, mk := range c.marks {
 		if mk == name {
 			return [2]string{"B", "C"}[i]
 		}
@@ -66,14 +77,15 @@ func (m *Model) markOf(name string) string {
 func (m Model) openCompare() (tea.Model, tea.Cmd) {
 	switch {
 	case m.opts.Compare == nil:
-		m.compareNote = "comparison is not available here"
+		m.comparison.note = "comparison is not available here"
 		return m, nil
-	case len(m.marks) != 2:
-		m.compareNote = "mark the baseline and then the canary with m first"
+	case len(m.comparison.marks) != 2:
+		m.comparison.note = "mark the baseline and then the canary with m first"
 		return m, nil
 	}
-	m.compareOpen, m.compareNote = true, ""
-	m.compared, m.haveCompare, m.compareErr, m.compareScroll = compareResult{}, false, nil, 0
+	m.mode = modeCompare
+	m.comparison = comparisonView{marks: m.comparison.marks, only: m.comparison.only}
+	m.redrawComparison()
 	if !m.loading {
 		return m, m.startLoad(false)
 	}
@@ -84,14 +96,26 @@ func (m Model) openCompare() (tea.Model, tea.Cmd) {
 func (m Model) compareKey(msg tea.KeyPressMsg) (tea.Model, tea.Cmd) {
 	k := m.keys
 	switch {
-	case key.Matches(msg, k.Back) && !m.compareOnly:
-		m.compareOpen = false
+	case key.Matches(msg, k.Back) && !m.comparison.only:
+		m.mode = modeTable
+		m.redrawComparison()
 	case key.Matches(msg, k.Up):
-		m.compareScroll = max(m.compareScroll-1, 0)
+		m.comparison.scroll = max(m.comparison.scroll-1, 0)
 	case key.Matches(msg, k.Down):
-		m.compareScroll = min(m.compareScroll+1, max(len(m.compareLines())-m.bodyHeight(), 0))
+		m.comparison.scroll = min(m.comparison.scroll+1, max(len(m.comparison.lines)-m.bodyHeight(), 0))
 	}
 	return m, nil
+}
+
+// redrawComparison draws the comparison into comparison.lines when it is open (also under the
+// help), and drops the lines otherwise. Update calls it when the comparison changes, never for a
+// key that only scrolls.
+func (m *Model) redrawComparison() {
+	if m.screen() != modeCompare {
+		m.comparison.lines = nil
+		return
+	}
+	m.comparison.lines = m.compareLines()
 }
 
 // compareLines draws the comparison: both versions side by side with sparklines of their
@@ -100,20 +124,20 @@ func (m Model) compareLines() []string {
 	st := m.styles
 	var lines []string
 	title := "compare"
-	if len(m.marks) == 2 {
-		title = fmt.Sprintf("compare  B %s  ·  C %s", termtext.Sanitize(m.marks[0]), termtext.Sanitize(m.marks[1]))
+	if len(m.comparison.marks) == 2 {
+		title = fmt.Sprintf("compare  B %s  ·  C %s", termtext.Sanitize(m.comparison.marks[0]), termtext.Sanitize(m.comparison.marks[1]))
 	}
 	lines = append(lines, st.section.Render(title))
-	if m.compareErr != nil {
-		lines = append(lines, st.err.Render("✗ "+oneLine(m.compareErr.Error())))
+	if m.comparison.err != nil {
+		lines = append(lines, st.err.Render("✗ "+oneLine(m.comparison.err.Error())))
 	}
-	if !m.haveCompare {
-		if m.compareErr == nil {
+	if !m.comparison.have {
+		if m.comparison.err == nil {
 			lines = append(lines, st.muted.Render("comparing…"))
 		}
 		return lines
 	}
-	r := m.compared.Result
+	r := m.comparison.result.Result
 	b, c := r.Baseline, r.Canary
 	const labelW, colW = 20, 26
 	row := func(label, base, canary, delta string) string {
@@ -196,10 +220,10 @@ func pvalText(p float64) string {
 // compareFooter is the status line of the comparison view.
 func (m Model) compareFooter() string {
 	back := "esc back · "
-	if m.compareOnly {
+	if m.comparison.only {
 		back = ""
 	}
-	return m.styles.muted.Render(back + "↑↓ scroll · p pause · ? help · q quit · " + termtext.Sanitize(strings.Join(m.marks, " vs ")))
+	return m.styles.muted.Render(back + "↑↓ scroll · p pause · ? help · q quit · " + termtext.Sanitize(strings.Join(m.comparison.marks, " vs ")))
 }
 
 // compareHeader is the header of compare --watch: freshness, the error if the last comparison
@@ -211,12 +235,12 @@ func (m Model) compareHeader() []string {
 	if m.paused {
 		b.WriteString(" " + st.paused.Render(" PAUSED "))
 	}
-	if m.haveCompare {
+	if m.comparison.have {
 		age := "updated " + fmtAge(m.clock.Sub(m.lastGood)) + " ago"
 		if m.err != nil {
 			age = st.err.Render(age + " (stale)")
 		}
-		b.WriteString(sep + age + sep + "window " + fmtWindow(m.compared.Window) + " step " + fmtWindow(m.compared.Step))
+		b.WriteString(sep + age + sep + "window " + fmtWindow(m.comparison.result.Window) + " step " + fmtWindow(m.comparison.result.Step))
 	} else {
 		b.WriteString(sep + "no data yet")
 	}
@@ -228,8 +252,8 @@ func (m Model) compareHeader() []string {
 		line2 = st.err.Render("✗ comparison failed") + st.muted.Render(": ") + oneLine(m.err.Error())
 	}
 	line3 := st.muted.Render("verdict ") + dash
-	if m.haveCompare {
-		line3 = st.muted.Render("verdict ") + string(m.compared.Verdict)
+	if m.comparison.have {
+		line3 = st.muted.Render("verdict ") + string(m.comparison.result.Verdict)
 	}
 	return []string{b.String(), line2, line3}
 }
@@ -238,5 +262,5 @@ func (m Model) compareHeader() []string {
 // its verdict): ok is false when none arrived, and err is the error of the latest refresh when it
 // failed.
 func (m Model) LastComparison() (res compare.Result, ok bool, err error) {
-	return m.compared.Result, m.haveCompare, m.compareErr
+	return m.comparison.result.Result, m.comparison.have, m.comparison.err
 }

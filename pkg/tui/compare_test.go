@@ -5,6 +5,7 @@ import (
 	"errors"
 	"math"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -52,15 +53,15 @@ func TestMarkAndCompare(t *testing.T) {
 		return testComparison(b, c), nil
 	}
 	m := loaded(t, Options{NoColor: true, Compare: fn}, 120, 40, testFrame())
-	first, second := m.frame.Rows[m.order[0]].Name, m.frame.Rows[m.order[1]].Name
+	first, second := m.frame.Rows[m.table.order[0]].Name, m.frame.Rows[m.table.order[1]].Name
 
 	// c before two marks says what to do.
 	m, cmd := update(t, m, press("c"))
-	if cmd != nil || m.compareOpen || !strings.Contains(plain(m), "mark the baseline and then the canary") {
+	if cmd != nil || m.mode == modeCompare || !strings.Contains(plain(m), "mark the baseline and then the canary") {
 		t.Fatalf("c without marks opened the comparison")
 	}
 	m, _ = update(t, m, press("m"), press("j"), press("space"))
-	if got := m.marks; len(got) != 2 || got[0] != first || got[1] != second {
+	if got := m.comparison.marks; len(got) != 2 || got[0] != first || got[1] != second {
 		t.Fatalf("marks = %v", got)
 	}
 	view := plain(m)
@@ -68,7 +69,7 @@ func TestMarkAndCompare(t *testing.T) {
 		t.Errorf("the baseline row is not marked B:\n%s", view)
 	}
 	m, cmd = update(t, m, press("c"))
-	if !m.compareOpen || cmd == nil {
+	if m.mode != modeCompare || cmd == nil {
 		t.Fatal("c did not open and load the comparison")
 	}
 	msg := cmd()
@@ -88,13 +89,13 @@ func TestMarkAndCompare(t *testing.T) {
 		t.Fatal("no refresh")
 	}
 	m, _ = update(t, m, press("esc"))
-	if m.compareOpen {
+	if m.mode == modeCompare {
 		t.Error("esc did not go back to the table")
 	}
 	// Marking a marked row unmarks it.
 	m, _ = update(t, m, press("m"))
-	if len(m.marks) != 1 {
-		t.Errorf("marks after unmarking = %v", m.marks)
+	if len(m.comparison.marks) != 1 {
+		t.Errorf("marks after unmarking = %v", m.comparison.marks)
 	}
 }
 
@@ -124,7 +125,7 @@ func TestCompareWatch(t *testing.T) {
 	}
 	golden.Assert(t, filepath.Join("testdata", "compare-watch-120x30.golden"), []byte(plain(m)))
 	m, _ = update(t, m, press("esc"))
-	if !m.compareOpen {
+	if m.mode != modeCompare {
 		t.Error("esc left the only view there is")
 	}
 	fail = true
@@ -135,4 +136,50 @@ func TestCompareWatch(t *testing.T) {
 		t.Errorf("a failed refresh should keep the last comparison and say why:\n%s", view)
 	}
 	assertFits(t, m.render(), 120, 30)
+}
+
+// TestCompareScroll checks the comparison's scrolling against its lines, which Update draws when
+// the comparison changes and not for a key that scrolls.
+func TestCompareScroll(t *testing.T) {
+	fail := false
+	fn := func(_ context.Context, _ time.Time, b, c string) (compare.Result, error) {
+		if fail {
+			return compare.Result{}, errors.New("prometheus is down")
+		}
+		return testComparison(b, c), nil
+	}
+	m := NewCompare(fn, "base", "canary", Options{NoColor: true, Now: fixedNow})
+	m, _ = update(t, m, tea.WindowSizeMsg{Width: 120, Height: 12})
+	fresh := func(step string) {
+		t.Helper()
+		if !slices.Equal(m.comparison.lines, m.compareLines()) {
+			t.Fatalf("%s: the comparison's lines are stale", step)
+		}
+	}
+	fresh("new")
+	m, _ = update(t, m, load(nil, m.request(false))())
+	fresh("loaded")
+	n, h := len(m.comparison.lines), m.bodyHeight()
+	if n <= h {
+		t.Fatalf("the comparison has %d lines, fewer than the %d on screen: nothing to scroll", n, h)
+	}
+	before := m.comparison.lines
+	for range n + 5 {
+		m, _ = update(t, m, press("down"))
+	}
+	if m.comparison.scroll != n-h || &m.comparison.lines[0] != &before[0] {
+		t.Errorf("scroll %d (want %d), lines redrawn %v", m.comparison.scroll, n-h, &m.comparison.lines[0] != &before[0])
+	}
+	if !strings.Contains(plain(m), "verdict: FAIL") {
+		t.Errorf("scrolled to the end, the verdict is not on screen:\n%s", plain(m))
+	}
+
+	// A failed refresh adds its error to the comparison kept on screen.
+	fail = true
+	m.seq++
+	m, _ = update(t, m, load(nil, m.request(false))())
+	fresh("failed")
+	if !slices.ContainsFunc(m.comparison.lines, func(l string) bool { return strings.Contains(l, "prometheus is down") }) {
+		t.Errorf("the comparison's lines lack the error:\n%s", strings.Join(m.comparison.lines, "\n"))
+	}
 }

@@ -67,12 +67,12 @@ func TestViewShowsHostileTextAsEscapes(t *testing.T) {
 	d := testDetail()
 	d.Classes[0].Label, d.Codes[0].Label, d.Pods[0].Pod = hostile, hostile, hostile
 	d.Warnings = []string{hostile}
-	detail, _ = update(t, detail, loadedMsg{seq: detail.seq, at: testNow, cluster: detail.detailName, detail: d})
-	if !detail.haveDetail {
+	detail, _ = update(t, detail, loadedMsg{seq: detail.seq, at: testNow, cluster: detail.detail.name, detail: d})
+	if !detail.detail.have {
 		t.Fatal("the drill-down did not load")
 	}
 	assertOnlyOwnEscapes(t, "drill-down", detail.render())
-	detailErr, _ := update(t, detail, loadedMsg{seq: detail.seq + 1, at: testNow, cluster: detail.detailName, detailErr: errors.New(hostile)})
+	detailErr, _ := update(t, detail, loadedMsg{seq: detail.seq + 1, at: testNow, cluster: detail.detail.name, detailErr: errors.New(hostile)})
 	assertOnlyOwnEscapes(t, "drill-down error", detailErr.render())
 
 	cmp, _ := update(t, m, press("m"), press("j"), press("m"))
@@ -81,7 +81,7 @@ func TestViewShowsHostileTextAsEscapes(t *testing.T) {
 		t.Fatal("c did not load the comparison")
 	}
 	cmp, _ = update(t, cmp, cmd())
-	if !cmp.haveCompare {
+	if !cmp.comparison.have {
 		t.Fatal("the comparison did not load")
 	}
 	assertOnlyOwnEscapes(t, "comparison", cmp.render())

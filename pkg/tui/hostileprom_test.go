@@ -112,8 +112,8 @@ func TestDashboardAgainstHostilePrometheus(t *testing.T) {
 				}
 				return
 			}
-			if m.err != nil || len(m.order) != c.Top.Rows {
-				t.Fatalf("error %v, %d rows, want %d:\n%s", m.err, len(m.order), c.Top.Rows, plain(m))
+			if m.err != nil || len(m.table.order) != c.Top.Rows {
+				t.Fatalf("error %v, %d rows, want %d:\n%s", m.err, len(m.table.order), c.Top.Rows, plain(m))
 			}
 			assertRowsIntact(t, "table", plain(m), c.Names)
 			for _, name := range c.Names {
@@ -128,14 +128,14 @@ func TestDashboardAgainstHostilePrometheus(t *testing.T) {
 
 			detail, cmd := update(t, m, press("enter"))
 			detail = runLoads(t, c, detail, cmd)
-			if !detail.haveDetail {
-				t.Fatalf("the drill-down did not load: %v", detail.detailErr)
+			if !detail.detail.have {
+				t.Fatalf("the drill-down did not load: %v", detail.detail.err)
 			}
 			assertSafeView(t, "drill-down", detail.render())
 			assertFits(t, detail.render(), 160, 50)
 			assertRowsIntact(t, "drill-down", plain(detail), c.Names)
 
-			if len(m.order) < 2 {
+			if len(m.table.order) < 2 {
 				return
 			}
 			marked, _ := update(t, m, press("m"), press("j"), press("m"))
@@ -144,8 +144,8 @@ func TestDashboardAgainstHostilePrometheus(t *testing.T) {
 				t.Fatal("c did not load the comparison")
 			}
 			marked = runLoads(t, c, marked, cmd)
-			if !marked.haveCompare {
-				t.Fatalf("the comparison did not load: %v", marked.compareErr)
+			if !marked.comparison.have {
+				t.Fatalf("the comparison did not load: %v", marked.comparison.err)
 			}
 			assertSafeView(t, "comparison", marked.render())
 			assertFits(t, marked.render(), 160, 50)

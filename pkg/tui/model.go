@@ -59,12 +59,36 @@ const (
 
 var _ tea.Model = Model{}
 
+// mode is what the dashboard shows and which keys do what. The screens exclude one another, so
+// one value holds them: a filter being typed in a drill-down, or a comparison and a drill-down
+// open at once, cannot be represented.
+type mode int
+
+const (
+	modeTable   mode = iota // the table of clusters
+	modeFilter              // the table, with the filter input open
+	modeDetail              // the drill-down into detail.name
+	modeCompare             // the live comparison of the two marks
+	modeHelp                // the help overlay, over the screen in behindHelp
+)
+
+// screen is the screen the data loads are for: the one behind the help while it is shown.
+func (m *Model) screen() mode {
+	if m.mode == modeHelp {
+		return m.behindHelp
+	}
+	return m.mode
+}
+
 // Model is the dashboard. It implements tea.Model.
 type Model struct {
 	src    Source
 	opts   Options
 	keys   keyMap
 	styles styles
+
+	mode       mode
+	behindHelp mode // the screen the help covers and Esc returns to; only read in modeHelp
 
 	width, height int
 	clock         time.Time // the time of the latest message, what ages are measured against
@@ -80,35 +104,12 @@ type Model struct {
 	maxName   int
 	maxSvc    int
 
-	// Table state. order holds the indices of the frame rows that pass the filter, sorted.
-	order   []int
-	cursor  int
-	offset  int
-	selName string // the selected row's name: the selection follows it across refreshes
-	sort    sortState
-	filter  string
-	editing bool   // the filter input is open
-	input   string // the filter being typed
-	help    bool
-	paused  bool
+	// The state of each screen; which one is shown is mode's.
+	table      tableView
+	detail     detailView
+	comparison comparisonView
 
-	// Comparison state: the rows marked as baseline and canary, and the live comparison.
-	marks         []string
-	compareOpen   bool
-	compareOnly   bool // the dashboard is one comparison (compare --watch): no table to go back to
-	compared      compareResult
-	haveCompare   bool
-	compareErr    error
-	compareNote   string // why c did nothing
-	compareScroll int
-
-	// Drill-down state.
-	detailOpen   bool
-	detailName   string
-	detail       traffic.Detail
-	haveDetail   bool
-	detailErr    error
-	detailScroll int
+	paused bool // no timed refresh; orthogonal to the mode: any screen can be paused
 
 	// Refresh state.
 	seq      uint64 // sequence number of the latest load started
@@ -145,8 +146,7 @@ func New(src Source, opts Options) Model {
 		height: defaultHeight,
 		clock:  opts.Now(),
 		hist:   history{},
-		sort:   sortBy(colRPS),
-		filter: opts.Filter,
+		table:  tableView{sort: sortBy(colRPS), filter: opts.Filter},
 		seq:    1,
 	}
 	m.loading = true
@@ -164,7 +164,8 @@ func (m Model) Update(msg tea.Msg) (tea.Model, tea.Cmd) {
 	case tea.WindowSizeMsg:
 		m.width, m.height = msg.Width, msg.Height
 		m.fixOffset()
-		m.detailScroll = m.clampDetailScroll(m.detailScroll)
+		m.redrawDetail()
+		m.detail.scroll = m.clampDetailScroll(m.detail.scroll)
 		return m, nil
 	case tickMsg:
 		m.clock = m.opts.Now()
@@ -178,8 +179,8 @@ func (m Model) Update(msg tea.Msg) (tea.Model, tea.Cmd) {
 	case tea.KeyPressMsg:
 		return m.key(msg)
 	case tea.PasteMsg:
-		if m.editing {
-			m.input += oneLine(msg.Content)
+		if m.mode == modeFilter {
+			m.table.input += oneLine(msg.Content)
 			m.rebuild()
 		}
 		return m, nil
@@ -202,13 +203,13 @@ func (m *Model) startLoad(withFrame bool) tea.Cmd {
 // request is the load of what is on screen: the frame when withFrame (never in compare --watch,
 // which has no table), the open drill-down and the open comparison.
 func (m *Model) request(withFrame bool) loadRequest {
-	req := loadRequest{seq: m.seq, at: m.clock, timeout: m.opts.Timeout, frame: withFrame && !m.compareOnly}
-	if m.detailOpen {
-		req.cluster = m.detailName
+	req := loadRequest{seq: m.seq, at: m.clock, timeout: m.opts.Timeout, frame: withFrame && !m.comparison.only}
+	if m.screen() == modeDetail {
+		req.cluster = m.detail.name
 	}
-	if m.compareOpen && len(m.marks) == 2 {
+	if m.screen() == modeCompare && len(m.comparison.marks) == 2 {
 		req.compare = m.opts.Compare
-		req.baseline, req.canary = m.marks[0], m.marks[1]
+		req.baseline, req.canary = m.comparison.marks[0], m.comparison.marks[1]
 	}
 	return req
 }
@@ -227,33 +228,39 @@ func (m Model) loaded(msg loadedMsg) (tea.Model, tea.Cmd) {
 		if msg.frameErr != nil {
 			m.failed(msg.frameErr)
 		} else {
-			m.err = nil
-			m.backoff = 0
-			m.nextLoad = time.Time{}
+			m.succeeded()
 			m.applyFrame(msg.frame, msg.at)
 		}
 	}
-	if msg.compared && m.compareOpen && len(m.marks) == 2 && msg.baseline == m.marks[0] && msg.canary == m.marks[1] {
+	if msg.compared && m.screen() == modeCompare && len(m.comparison.marks) == 2 && msg.baseline == m.comparison.marks[0] && msg.canary == m.comparison.marks[1] {
 		if msg.compareErr != nil {
-			m.compareErr = msg.compareErr
-			if m.compareOnly {
+			m.comparison.err = msg.compareErr
+			if m.comparison.only {
 				m.failed(msg.compareErr)
 			}
 		} else {
-			m.compared, m.haveCompare, m.compareErr = compareResult{msg.result}, true, nil
-			if m.compareOnly {
-				m.err, m.backoff, m.nextLoad, m.lastGood = nil, 0, time.Time{}, msg.at
+			m.comparison.result, m.comparison.have, m.comparison.err = compareResult{msg.result}, true, nil
+			if m.comparison.only {
+				m.succeeded()
+				m.lastGood = msg.at
 			}
 		}
 	}
-	if msg.cluster != "" && m.detailOpen && msg.cluster == m.detailName {
+	if msg.cluster != "" && m.screen() == modeDetail && msg.cluster == m.detail.name {
 		if msg.detailErr != nil {
-			m.detailErr = msg.detailErr
+			m.detail.err = msg.detailErr
 		} else {
-			m.detail, m.haveDetail, m.detailErr = msg.detail, true, nil
+			m.detail.data, m.detail.have, m.detail.err = msg.detail, true, nil
 		}
 	}
+	m.redrawDetail()
+	m.redrawComparison()
 	return m, m.loadMissingDetail()
+}
+
+// succeeded records a successful refresh: the error is gone and the backoff starts over.
+func (m *Model) succeeded() {
+	m.err, m.backoff, m.nextLoad = nil, 0, time.Time{}
 }
 
 // failed records a failed refresh and backs off: the delay doubles from twice the interval up
@@ -268,7 +275,7 @@ func (m *Model) failed(err error) {
 // whose detail has not arrived (it was opened while another load was in flight). A failed
 // drill-down is not retried here but on the next tick.
 func (m *Model) loadMissingDetail() tea.Cmd {
-	if !m.detailOpen || m.haveDetail || m.detailErr != nil || m.loading {
+	if m.screen() != modeDetail || m.detail.have || m.detail.err != nil || m.loading {
 		return nil
 	}
 	return m.startLoad(false)
@@ -292,40 +299,16 @@ func (m *Model) applyFrame(f traffic.Frame, at time.Time) {
 	m.rebuild()
 }
 
-// rebuild recomputes the filtered, sorted order and keeps the selection on the same row.
+// rebuild recomputes the table's order from the frame and the filter in force.
 func (m *Model) rebuild() {
-	f := traffic.ParseFilter(m.filter)
-	if m.editing {
-		f = traffic.ParseFilter(m.input)
-	}
-	order := make([]int, 0, len(m.frame.Rows))
-	for i, k := range m.keysLower {
-		if f.MatchKey(k) {
-			order = append(order, i)
-		}
-	}
-	traffic.SortIndices(order, m.frame.Rows, m.sort.col.sortKey(), m.sort.desc)
-	m.order = order
-	m.cursor = min(m.cursor, max(len(order)-1, 0))
-	if m.selName != "" {
-		for i, idx := range order {
-			if m.frame.Rows[idx].Name == m.selName {
-				m.cursor = i
-				break
-			}
-		}
-	}
-	m.moveTo(m.cursor)
+	m.table.rebuild(m.frame.Rows, m.keysLower, m.activeFilter(), m.tableHeight())
 }
 
-// moveTo moves the selection to position i of the order, clamped.
-func (m *Model) moveTo(i int) {
-	m.cursor = min(max(i, 0), max(len(m.order)-1, 0))
-	if len(m.order) > 0 {
-		m.selName = m.frame.Rows[m.order[m.cursor]].Name
-	}
-	m.fixOffset()
-}
+// moveTo moves the table's selection to position i of the order, clamped.
+func (m *Model) moveTo(i int) { m.table.moveTo(i, m.frame.Rows, m.tableHeight()) }
+
+// fixOffset scrolls the table so the selection is on screen.
+func (m *Model) fixOffset() { m.table.fixOffset(m.tableHeight()) }
 
 // Fixed layout: header lines above the table, the column titles, the status line below.
 const (
@@ -339,24 +322,12 @@ func (m *Model) bodyHeight() int { return max(m.height-headerLines-1, 1) }
 // tableHeight is the number of table rows on screen.
 func (m *Model) tableHeight() int { return max(m.height-chromeLines, 1) }
 
-// fixOffset scrolls the table so the selection is on screen.
-func (m *Model) fixOffset() {
-	h := m.tableHeight()
-	if m.cursor < m.offset {
-		m.offset = m.cursor
-	}
-	if m.cursor >= m.offset+h {
-		m.offset = m.cursor - h + 1
-	}
-	m.offset = min(max(m.offset, 0), max(len(m.order)-h, 0))
-}
-
 // key handles a key press.
 func (m Model) key(msg tea.KeyPressMsg) (tea.Model, tea.Cmd) {
 	if key.Matches(msg, m.keys.Interrupt) {
 		return m, tea.Interrupt
 	}
-	if m.editing {
+	if m.mode == modeFilter {
 		return m.filterKey(msg)
 	}
 	k := m.keys
@@ -364,138 +335,27 @@ func (m Model) key(msg tea.KeyPressMsg) (tea.Model, tea.Cmd) {
 	case key.Matches(msg, k.Quit):
 		return m, tea.Quit
 	case key.Matches(msg, k.Help):
-		m.help = !m.help
+		if m.mode == modeHelp {
+			m.mode = m.behindHelp
+		} else {
+			m.mode, m.behindHelp = modeHelp, m.mode
+		}
 		return m, nil
-	case m.help:
+	case m.mode == modeHelp:
 		if key.Matches(msg, k.Back) {
-			m.help = false
+			m.mode = m.behindHelp
 		}
 		return m, nil
 	case key.Matches(msg, k.Pause):
 		m.paused = !m.paused
-		if !m.paused && !m.loading && !m.clock.Before(m.nextLoad) {
+		if m.canLoad() {
 			return m, m.startLoad(true)
 		}
 		return m, nil
-	case m.compareOpen:
+	case m.mode == modeCompare:
 		return m.compareKey(msg)
-	case m.detailOpen:
+	case m.mode == modeDetail:
 		return m.detailKey(msg)
 	}
 	return m.tableKey(msg)
-}
-
-// tableKey handles a key in the table view.
-func (m Model) tableKey(msg tea.KeyPressMsg) (tea.Model, tea.Cmd) {
-	k := m.keys
-	page := max(m.tableHeight()-1, 1)
-	switch {
-	case key.Matches(msg, k.Up):
-		m.moveTo(m.cursor - 1)
-	case key.Matches(msg, k.Down):
-		m.moveTo(m.cursor + 1)
-	case key.Matches(msg, k.PageUp):
-		m.moveTo(m.cursor - page)
-	case key.Matches(msg, k.PageDown):
-		m.moveTo(m.cursor + page)
-	case key.Matches(msg, k.Top):
-		m.moveTo(0)
-	case key.Matches(msg, k.Bottom):
-		m.moveTo(len(m.order) - 1)
-	case key.Matches(msg, k.SortBy):
-		c := column(msg.String()[0] - '1')
-		if c == m.sort.col {
-			m.sort.desc = !m.sort.desc
-		} else {
-			m.sort = sortBy(c)
-		}
-		m.rebuild()
-	case key.Matches(msg, k.SortNext):
-		c := (m.sort.col + 1) % numSortable
-		m.sort = sortBy(c)
-		m.rebuild()
-	case key.Matches(msg, k.Reverse):
-		m.sort.desc = !m.sort.desc
-		m.rebuild()
-	case key.Matches(msg, k.Filter):
-		m.editing, m.input = true, m.filter
-		m.rebuild()
-	case key.Matches(msg, k.Back):
-		if m.filter != "" {
-			m.filter = ""
-			m.rebuild()
-		}
-	case key.Matches(msg, k.Mark):
-		m.toggleMark()
-	case key.Matches(msg, k.Compare):
-		return m.openCompare()
-	case key.Matches(msg, k.Open):
-		if len(m.order) == 0 {
-			return m, nil
-		}
-		m.detailOpen = true
-		m.detailName = m.frame.Rows[m.order[m.cursor]].Name
-		m.detail, m.haveDetail, m.detailErr, m.detailScroll = traffic.Detail{}, false, nil, 0
-		if !m.loading {
-			return m, m.startLoad(false)
-		}
-	}
-	return m, nil
-}
-
-// detailKey handles a key in the drill-down.
-func (m Model) detailKey(msg tea.KeyPressMsg) (tea.Model, tea.Cmd) {
-	k := m.keys
-	page := max(m.bodyHeight()-1, 1)
-	switch {
-	case key.Matches(msg, k.Back):
-		m.detailOpen, m.detailName = false, ""
-		m.detail, m.haveDetail, m.detailErr = traffic.Detail{}, false, nil
-	case key.Matches(msg, k.Up):
-		m.detailScroll = m.clampDetailScroll(m.detailScroll - 1)
-	case key.Matches(msg, k.Down):
-		m.detailScroll = m.clampDetailScroll(m.detailScroll + 1)
-	case key.Matches(msg, k.PageUp):
-		m.detailScroll = m.clampDetailScroll(m.detailScroll - page)
-	case key.Matches(msg, k.PageDown):
-		m.detailScroll = m.clampDetailScroll(m.detailScroll + page)
-	case key.Matches(msg, k.Top):
-		m.detailScroll = 0
-	case key.Matches(msg, k.Bottom):
-		m.detailScroll = m.clampDetailScroll(len(m.detailLines()))
-	}
-	return m, nil
-}
-
-// clampDetailScroll bounds a drill-down scroll position to its content.
-func (m *Model) clampDetailScroll(s int) int {
-	if !m.detailOpen {
-		return 0
-	}
-	return min(max(s, 0), max(len(m.detailLines())-m.bodyHeight(), 0))
-}
-
-// filterKey handles a key while the filter input is open. The filter applies as it is typed;
-// Enter keeps it, Esc clears it.
-func (m Model) filterKey(msg tea.KeyPressMsg) (tea.Model, tea.Cmd) {
-	k := m.keys
-	switch {
-	case key.Matches(msg, k.Apply):
-		m.editing, m.filter = false, m.input
-	case key.Matches(msg, k.Clear):
-		m.editing, m.filter, m.input = false, "", ""
-	case key.Matches(msg, k.Erase):
-		if r := []rune(m.input); len(r) > 0 {
-			m.input = string(r[:len(r)-1])
-		}
-	case key.Matches(msg, k.EraseAll):
-		m.input = ""
-	default:
-		if msg.Text == "" {
-			return m, nil
-		}
-		m.input += msg.Text
-	}
-	m.rebuild()
-	return m, nil
 }

@@ -24,8 +24,8 @@ func (c *testClock) Now() time.Time { return c.now }
 
 // names lists the rows of the table in their current order.
 func names(m Model) []string {
-	out := make([]string, len(m.order))
-	for i, idx := range m.order {
+	out := make([]string, len(m.table.order))
+	for i, idx := range m.table.order {
 		out[i] = m.frame.Rows[idx].Name
 	}
 	return out
@@ -33,10 +33,10 @@ func names(m Model) []string {
 
 // selected is the name of the selected row.
 func selected(m Model) string {
-	if len(m.order) == 0 {
+	if len(m.table.order) == 0 {
 		return ""
 	}
-	return m.frame.Rows[m.order[m.cursor]].Name
+	return m.frame.Rows[m.table.order[m.table.cursor]].Name
 }
 
 // runCmd runs cmd and flattens batches into the messages they produce. A tick Cmd waits for
@@ -97,11 +97,11 @@ func TestNewDefaults(t *testing.T) {
 			if diff := cmp.Diff(tt.want, got); diff != "" {
 				t.Errorf("options (-want +got):\n%s", diff)
 			}
-			if m.filter != tt.opts.Filter {
-				t.Errorf("filter = %q, want %q", m.filter, tt.opts.Filter)
+			if m.table.filter != tt.opts.Filter {
+				t.Errorf("filter = %q, want %q", m.table.filter, tt.opts.Filter)
 			}
-			if m.sort != (sortState{col: colRPS, desc: true}) {
-				t.Errorf("default sort = %+v, want RPS descending", m.sort)
+			if m.table.sort != (sortState{col: colRPS, desc: true}) {
+				t.Errorf("default sort = %+v, want RPS descending", m.table.sort)
 			}
 		})
 	}
@@ -138,8 +138,8 @@ func TestInitLoadsFirstFrameAndTicks(t *testing.T) {
 	if d := calls[0].deadline; d <= 0 || d > time.Minute {
 		t.Errorf("context deadline in %v, want within the 1m timeout", d)
 	}
-	if !m.haveFrame || m.loading || len(m.order) != len(testRows()) {
-		t.Errorf("after the first frame: haveFrame %v loading %v rows %d", m.haveFrame, m.loading, len(m.order))
+	if !m.haveFrame || m.loading || len(m.table.order) != len(testRows()) {
+		t.Errorf("after the first frame: haveFrame %v loading %v rows %d", m.haveFrame, m.loading, len(m.table.order))
 	}
 
 	// The tick re-arms itself and starts one load.
@@ -217,8 +217,8 @@ func TestNavigation(t *testing.T) {
 			for _, k := range tt.keys {
 				m, _ = update(t, m, press(k))
 			}
-			if m.cursor != tt.wantCursor || m.offset != tt.wantOffset {
-				t.Errorf("cursor %d offset %d, want %d %d", m.cursor, m.offset, tt.wantCursor, tt.wantOffset)
+			if m.table.cursor != tt.wantCursor || m.table.offset != tt.wantOffset {
+				t.Errorf("cursor %d offset %d, want %d %d", m.table.cursor, m.table.offset, tt.wantCursor, tt.wantOffset)
 			}
 			assertFits(t, m.render(), 80, 24)
 		})
@@ -271,8 +271,8 @@ func TestSort(t *testing.T) {
 			for _, k := range tt.keys {
 				m, _ = update(t, m, press(k))
 			}
-			if m.sort != tt.want {
-				t.Errorf("sort = %+v, want %+v", m.sort, tt.want)
+			if m.table.sort != tt.want {
+				t.Errorf("sort = %+v, want %+v", m.table.sort, tt.want)
 			}
 			got := names(m)
 			if got[0] != tt.wantFirst {
@@ -322,15 +322,15 @@ func TestFilter(t *testing.T) {
 			if isQuit(cmd) {
 				t.Fatal("a key of the filter quit")
 			}
-			if m.filter != tt.wantFilter || m.editing != tt.wantEditing || len(m.order) != tt.wantRows {
+			if m.table.filter != tt.wantFilter || (m.mode == modeFilter) != tt.wantEditing || len(m.table.order) != tt.wantRows {
 				t.Errorf("filter %q editing %v rows %d, want %q %v %d",
-					m.filter, m.editing, len(m.order), tt.wantFilter, tt.wantEditing, tt.wantRows)
+					m.table.filter, m.mode == modeFilter, len(m.table.order), tt.wantFilter, tt.wantEditing, tt.wantRows)
 			}
 			if want := len(testRows()); len(m.frame.Rows) != want {
 				t.Errorf("frame has %d rows, want %d", len(m.frame.Rows), want)
 			}
-			if m.cursor < 0 || (len(m.order) > 0 && m.cursor >= len(m.order)) {
-				t.Errorf("cursor %d out of %d rows", m.cursor, len(m.order))
+			if m.table.cursor < 0 || (len(m.table.order) > 0 && m.table.cursor >= len(m.table.order)) {
+				t.Errorf("cursor %d out of %d rows", m.table.cursor, len(m.table.order))
 			}
 			assertFits(t, m.render(), 80, 24)
 		})
@@ -350,16 +350,16 @@ func TestSelectionFollowsRowAcrossFrames(t *testing.T) {
 	}
 	m.seq, m.loading = 2, false
 	m, _ = update(t, m, frameAt(2, testNow, f))
-	if selected(m) != rn("shop", "payments") || m.cursor != 0 {
-		t.Errorf("selection %q at %d, want shop/payments at 0", selected(m), m.cursor)
+	if selected(m) != rn("shop", "payments") || m.table.cursor != 0 {
+		t.Errorf("selection %q at %d, want shop/payments at 0", selected(m), m.table.cursor)
 	}
 
 	// The row disappears: the selection stays at the same position.
 	f.Rows = slices.DeleteFunc(slices.Clone(f.Rows), func(r traffic.Row) bool { return r.Name == rn("shop", "payments") })
 	m.seq, m.loading = 3, false
 	m, _ = update(t, m, frameAt(3, testNow, f))
-	if m.cursor != 0 || selected(m) != rn("search", "query") {
-		t.Errorf("selection %q at %d, want the new first row", selected(m), m.cursor)
+	if m.table.cursor != 0 || selected(m) != rn("search", "query") {
+		t.Errorf("selection %q at %d, want the new first row", selected(m), m.table.cursor)
 	}
 }
 
@@ -373,16 +373,16 @@ func TestDrillDown(t *testing.T) {
 
 	// Enter opens the drill-down and loads the detail of that cluster only.
 	m, cmd := update(t, m, press("enter"))
-	if !m.detailOpen || m.detailName != want || !m.loading || cmd == nil {
-		t.Fatalf("after enter: open %v name %q loading %v cmd %v", m.detailOpen, m.detailName, m.loading, cmd != nil)
+	if m.mode != modeDetail || m.detail.name != want || !m.loading || cmd == nil {
+		t.Fatalf("after enter: open %v name %q loading %v cmd %v", m.mode == modeDetail, m.detail.name, m.loading, cmd != nil)
 	}
 	msgs := runCmd(t, cmd)
 	if len(src.callsOf("frame")) != 0 || len(src.callsOf("detail")) != 1 || src.callsOf("detail")[0].cluster != want {
 		t.Fatalf("calls = %+v, want one detail call for %q", src.calls, want)
 	}
 	m, _ = update(t, m, msgs...)
-	if !m.haveDetail || m.detail.Cluster != want || m.loading {
-		t.Fatalf("detail not applied: have %v cluster %q loading %v", m.haveDetail, m.detail.Cluster, m.loading)
+	if !m.detail.have || m.detail.data.Cluster != want || m.loading {
+		t.Fatalf("detail not applied: have %v cluster %q loading %v", m.detail.have, m.detail.data.Cluster, m.loading)
 	}
 	if v := plain(m); !strings.Contains(v, "status classes") || !strings.Contains(v, want) {
 		t.Errorf("drill-down view lacks the detail:\n%s", v)
@@ -408,8 +408,8 @@ func TestDrillDown(t *testing.T) {
 		t.Errorf("selection moved in the drill-down to %q", selected(m))
 	}
 	m, _ = update(t, m, press("esc"))
-	if m.detailOpen || selected(m) != want {
-		t.Errorf("after esc: open %v selection %q", m.detailOpen, selected(m))
+	if m.mode == modeDetail || selected(m) != want {
+		t.Errorf("after esc: open %v selection %q", m.mode == modeDetail, selected(m))
 	}
 
 	// After Esc, a tick loads the frame only.
@@ -438,7 +438,7 @@ func TestDrillDownWhileLoading(t *testing.T) {
 	}
 	// A detail for another cluster (the one before Esc and Enter) is ignored.
 	m, _ = update(t, m, loadedMsg{seq: 3, at: testNow, cluster: "other", detail: traffic.Detail{Cluster: "other"}})
-	if m.haveDetail {
+	if m.detail.have {
 		t.Errorf("detail of another cluster applied")
 	}
 }
@@ -446,13 +446,13 @@ func TestDrillDownWhileLoading(t *testing.T) {
 func TestDrillDownError(t *testing.T) {
 	m := loaded(t, Options{NoColor: true}, 80, 24, testFrame())
 	m, _ = update(t, m, press("enter"))
-	name := m.detailName
+	name := m.detail.name
 	m, cmd := update(t, m, loadedMsg{seq: 2, at: testNow, cluster: name, detailErr: errors.New("drill-down boom")})
 	if cmd != nil {
 		t.Errorf("a failed drill-down is retried at once; want the next tick")
 	}
-	if m.detailErr == nil || m.err != nil || m.backoff != 0 {
-		t.Errorf("detailErr %v err %v backoff %v; want only the drill-down error", m.detailErr, m.err, m.backoff)
+	if m.detail.err == nil || m.err != nil || m.backoff != 0 {
+		t.Errorf("detailErr %v err %v backoff %v; want only the drill-down error", m.detail.err, m.err, m.backoff)
 	}
 	if v := plain(m); !strings.Contains(v, "drill-down boom") {
 		t.Errorf("view lacks the drill-down error:\n%s", v)
@@ -490,14 +490,16 @@ func TestPause(t *testing.T) {
 
 func TestHelp(t *testing.T) {
 	tests := []struct {
-		keys []string
-		want bool
+		keys       []string
+		wantMode   mode
+		wantBehind mode // the screen under the help, when it is shown
 	}{
-		{[]string{"?"}, true},
-		{[]string{"?", "?"}, false},
-		{[]string{"?", "esc"}, false},
-		{[]string{"?", "down", "enter", "/"}, true},
-		{[]string{"enter", "?"}, true},
+		{[]string{"?"}, modeHelp, modeTable},
+		{[]string{"?", "?"}, modeTable, modeTable},
+		{[]string{"?", "esc"}, modeTable, modeTable},
+		{[]string{"?", "down", "enter", "/"}, modeHelp, modeTable},
+		{[]string{"enter", "?"}, modeHelp, modeDetail},
+		{[]string{"enter", "?", "esc"}, modeDetail, modeDetail},
 	}
 	for _, tt := range tests {
 		t.Run(strings.Join(tt.keys, ","), func(t *testing.T) {
@@ -505,14 +507,15 @@ func TestHelp(t *testing.T) {
 			for _, k := range tt.keys {
 				m, _ = update(t, m, press(k))
 			}
-			if m.help != tt.want {
-				t.Errorf("help = %v, want %v", m.help, tt.want)
+			want := tt.wantMode == modeHelp
+			if m.mode != tt.wantMode {
+				t.Errorf("mode = %v, want %v", m.mode, tt.wantMode)
 			}
-			if m.help && (m.cursor != 0 || m.editing) {
-				t.Errorf("keys acted behind the help: cursor %d editing %v", m.cursor, m.editing)
+			if want && (m.table.cursor != 0 || m.behindHelp != tt.wantBehind) {
+				t.Errorf("keys acted behind the help: cursor %d, screen behind %v, want %v", m.table.cursor, m.behindHelp, tt.wantBehind)
 			}
-			if v := plain(m); strings.Contains(v, "pause / resume refreshing") != tt.want {
-				t.Errorf("help shown = %v, want %v:\n%s", !tt.want, tt.want, v)
+			if v := plain(m); strings.Contains(v, "pause / resume refreshing") != want {
+				t.Errorf("help shown = %v, want %v:\n%s", !want, want, v)
 			}
 		})
 	}
@@ -603,7 +606,7 @@ func TestErrorKeepsFrameAndBacksOff(t *testing.T) {
 		if m.backoff != want || !m.nextLoad.Equal(clock.now.Add(want)) {
 			t.Errorf("failure %d: backoff %v next %v, want %v", i, m.backoff, m.nextLoad.Sub(clock.now), want)
 		}
-		if !m.haveFrame || m.frame.Dialect != "contour" || len(m.order) != len(testRows()) {
+		if !m.haveFrame || m.frame.Dialect != "contour" || len(m.table.order) != len(testRows()) {
 			t.Errorf("failure %d: the last good frame is gone", i)
 		}
 		view := plain(m)
@@ -666,7 +669,7 @@ func TestErrorBeforeFirstFrame(t *testing.T) {
 	for _, k := range []string{"down", "end", "pgdown", "enter", "3", "/"} {
 		m, _ = update(t, m, press(k))
 	}
-	if m.detailOpen {
+	if m.mode == modeDetail {
 		t.Errorf("enter on an empty table opened a drill-down")
 	}
 }
@@ -676,8 +679,8 @@ func TestResize(t *testing.T) {
 	for range 30 {
 		m, _ = update(t, m, press("down"))
 	}
-	if m.cursor != 30 || m.offset != 0 {
-		t.Fatalf("at 160x48: cursor %d offset %d, want 30 0", m.cursor, m.offset)
+	if m.table.cursor != 30 || m.table.offset != 0 {
+		t.Fatalf("at 160x48: cursor %d offset %d, want 30 0", m.table.cursor, m.table.offset)
 	}
 	tests := []struct {
 		w, h       int
@@ -693,11 +696,11 @@ func TestResize(t *testing.T) {
 		if m.width != tt.w || m.height != tt.h {
 			t.Errorf("size %dx%d, want %dx%d", m.width, m.height, tt.w, tt.h)
 		}
-		if m.cursor != 30 || m.offset > m.cursor || m.cursor >= m.offset+m.tableHeight() {
-			t.Errorf("%dx%d: cursor %d offset %d: selection off screen", tt.w, tt.h, m.cursor, m.offset)
+		if m.table.cursor != 30 || m.table.offset > m.table.cursor || m.table.cursor >= m.table.offset+m.tableHeight() {
+			t.Errorf("%dx%d: cursor %d offset %d: selection off screen", tt.w, tt.h, m.table.cursor, m.table.offset)
 		}
-		if m.offset != tt.wantOffset {
-			t.Errorf("%dx%d: offset %d, want %d", tt.w, tt.h, m.offset, tt.wantOffset)
+		if m.table.offset != tt.wantOffset {
+			t.Errorf("%dx%d: offset %d, want %d", tt.w, tt.h, m.table.offset, tt.wantOffset)
 		}
 		assertFits(t, m.render(), tt.w, tt.h)
 	}
@@ -775,5 +778,129 @@ func TestFilterAndSortAgreeWithSnapshot(t *testing.T) {
 				}
 			}
 		}
+	}
+}
+
+// TestDetailScroll checks the drill-down's scrolling against its lines, which Update draws when
+// what they show changes (the detail, the frame, the width) and only then.
+func TestDetailScroll(t *testing.T) {
+	m := loaded(t, Options{NoColor: true}, 80, 24, testFrame())
+	m, _ = update(t, m, press("enter"))
+	name := m.detail.name
+	fresh := func(step string) {
+		t.Helper()
+		if !slices.Equal(m.detail.lines, m.detailLines()) {
+			t.Fatalf("%s: the drill-down's lines are stale", step)
+		}
+	}
+	fresh("enter")
+	m, _ = update(t, m, loadedMsg{seq: m.seq, at: testNow, cluster: name, detail: testDetail()})
+	fresh("detail loaded")
+	n, h := len(m.detail.lines), m.bodyHeight()
+	if n <= h {
+		t.Fatalf("the drill-down has %d lines, fewer than the %d on screen: nothing to scroll", n, h)
+	}
+
+	// End goes to the last screenful and no further; the footer counts the same lines.
+	m, _ = update(t, m, press("end"), press("down"), press("pgdown"))
+	if m.detail.scroll != n-h {
+		t.Errorf("scroll after end = %d, want %d", m.detail.scroll, n-h)
+	}
+	if want := fmt.Sprintf("(lines %d-%d of %d)", n-h+1, n, n); !strings.Contains(plain(m), want) {
+		t.Errorf("footer lacks %q:\n%s", want, plain(m))
+	}
+
+	// A key that scrolls does not draw the drill-down again.
+	before := m.detail.lines
+	m, _ = update(t, m, press("up"))
+	if m.detail.scroll != n-h-1 || &m.detail.lines[0] != &before[0] {
+		t.Errorf("up: scroll %d (want %d), lines redrawn %v", m.detail.scroll, n-h-1, &m.detail.lines[0] != &before[0])
+	}
+
+	// A narrower screen wraps the drill-down onto more lines; End reaches the new last line.
+	m, _ = update(t, m, tea.WindowSizeMsg{Width: 40, Height: 24})
+	fresh("narrower")
+	if len(m.detail.lines) <= n {
+		t.Errorf("at 40 columns %d lines, want more than the %d at 80", len(m.detail.lines), n)
+	}
+	m, _ = update(t, m, press("end"))
+	if want := len(m.detail.lines) - m.bodyHeight(); m.detail.scroll != want {
+		t.Errorf("scroll after end at 40 columns = %d, want %d", m.detail.scroll, want)
+	}
+
+	// A taller screen clamps the scroll to what is left to show.
+	m, _ = update(t, m, tea.WindowSizeMsg{Width: 80, Height: 40})
+	fresh("taller")
+	if want := max(len(m.detail.lines)-m.bodyHeight(), 0); m.detail.scroll != want {
+		t.Errorf("scroll at 80x40 = %d, want %d", m.detail.scroll, want)
+	}
+
+	// A new frame and a failed drill-down load change what the drill-down shows, also under
+	// the help.
+	f := testFrame()
+	for i := range f.Rows {
+		if f.Rows[i].Name == name {
+			f.Rows[i].RPS *= 2
+		}
+	}
+	before = m.detail.lines
+	m, _ = update(t, m, press("?"), frameAt(m.seq+1, testNow, f))
+	fresh("frame under the help")
+	if slices.Equal(m.detail.lines, before) {
+		t.Errorf("the drill-down's lines did not change with the frame")
+	}
+	m, _ = update(t, m, loadedMsg{seq: m.seq + 2, at: testNow, cluster: name, detailErr: errors.New("drill-down failed")})
+	fresh("detail error")
+	if !slices.ContainsFunc(m.detail.lines, func(l string) bool { return strings.Contains(l, "drill-down failed") }) {
+		t.Errorf("the drill-down's lines lack its error:\n%s", strings.Join(m.detail.lines, "\n"))
+	}
+
+	// Back in the table, the drill-down holds nothing.
+	m, _ = update(t, m, press("esc"), press("esc"))
+	if m.mode != modeTable || m.detail.lines != nil {
+		t.Errorf("after esc esc: mode %v, %d drill-down lines kept", m.mode, len(m.detail.lines))
+	}
+}
+
+// TestTableView exercises the table's state on its own: the filter narrows the order, the
+// selection follows its row by name and is clamped when the row is filtered out, and the
+// offset keeps the selection among the h rows on screen.
+func TestTableView(t *testing.T) {
+	rows := testRows()
+	keys := make([]string, len(rows))
+	for i := range rows {
+		keys[i] = traffic.SearchKey(&rows[i])
+	}
+	const h = 3
+	tv := tableView{sort: sortBy(colRPS)}
+	tv.rebuild(rows, keys, "", h)
+	if len(tv.order) != len(rows) || rows[tv.order[0]].Name != rn("search", "query") {
+		t.Fatalf("unfiltered: %d rows, first %q", len(tv.order), rows[tv.order[0]].Name)
+	}
+	tv.moveTo(5, rows, h)
+	if tv.offset != 3 {
+		t.Errorf("cursor 5 in %d rows on screen: offset %d, want 3", h, tv.offset)
+	}
+
+	// Filtering keeps the selected row selected where it now stands.
+	tv.moveTo(slices.IndexFunc(tv.order, func(i int) bool { return rows[i].Name == rn("shop", "payments") }), rows, h)
+	tv.rebuild(rows, keys, "shop", h)
+	if len(tv.order) != 4 || tv.selName != rn("shop", "payments") || rows[tv.order[tv.cursor]].Name != tv.selName {
+		t.Errorf("filter shop: %d rows, selection %q at %d", len(tv.order), tv.selName, tv.cursor)
+	}
+	if tv.cursor < tv.offset || tv.cursor >= tv.offset+h {
+		t.Errorf("filter shop: cursor %d off screen from offset %d", tv.cursor, tv.offset)
+	}
+
+	// A filter that drops the selected row clamps the selection into what is left.
+	tv.rebuild(rows, keys, "auth", h)
+	if len(tv.order) != 2 || tv.cursor != 1 || tv.offset != 0 || !strings.HasPrefix(tv.selName, "auth/") {
+		t.Errorf("filter auth: %d rows, cursor %d offset %d selection %q", len(tv.order), tv.cursor, tv.offset, tv.selName)
+	}
+
+	// No row left: the cursor and offset stay at zero.
+	tv.rebuild(rows, keys, "no such service", h)
+	if len(tv.order) != 0 || tv.cursor != 0 || tv.offset != 0 {
+		t.Errorf("no match: %d rows, cursor %d offset %d", len(tv.order), tv.cursor, tv.offset)
 	}
 }

@@ -1,8 +1,152 @@
 package tui
 
 import (
+	"charm.land/bubbles/v2/key"
+	tea "charm.land/bubbletea/v2"
+
 	"github.com/kubectl-promteam/kubectl-promteam/pkg/traffic"
 )
+
+// tableView is the table's state: which frame rows pass the filter, in which order, and the
+// selection.
+type tableView struct {
+	order   []int  // the indices of the frame rows that pass the filter, sorted
+	cursor  int    // the selection's position in order
+	offset  int    // the position of the first row on screen
+	selName string // the selected row's name: the selection follows it across refreshes
+	sort    sortState
+	filter  string
+	input   string // the filter being typed, in modeFilter
+}
+
+// rebuild recomputes the order of the rows (keys are their search keys) that pass filter,
+// sorted, and keeps the selection on the same row; h is the number of table rows on screen.
+func (t *tableView) rebuild(rows []traffic.Row, keys []string, filter string, h int) {
+	f := traffic.ParseFilter(filter)
+	order := make([]int, 0, len(rows))
+	for i, k := range keys {
+		if f.MatchKey(k) {
+			order = append(order, i)
+		}
+	}
+	traffic.SortIndices(order, rows, t.sort.col.sortKey(), t.sort.desc)
+	t.order = order
+	t.cursor = min(t.cursor, max(len(order)-1, 0))
+	if t.selName != "" {
+		for i, idx := range order {
+			if rows[idx].Name == t.selName {
+				t.cursor = i
+				break
+			}
+		}
+	}
+	t.moveTo(t.cursor, rows, h)
+}
+
+// moveTo moves the selection to position i of the order, clamped, and scrolls it on screen.
+func (t *tableView) moveTo(i int, rows []traffic.Row, h int) {
+	t.cursor = min(max(i, 0), max(len(t.order)-1, 0))
+	if len(t.order) > 0 {
+		t.selName = rows[t.order[t.cursor]].Name
+	}
+	t.fixOffset(h)
+}
+
+// fixOffset scrolls the table of h rows on screen so the selection is on screen.
+func (t *tableView) fixOffset(h int) {
+	if t.cursor < t.offset {
+		t.offset = t.cursor
+	}
+	if t.cursor >= t.offset+h {
+		t.offset = t.cursor - h + 1
+	}
+	t.offset = min(max(t.offset, 0), max(len(t.order)-h, 0))
+}
+
+// tableKey handles a key in the table view.
+func (m Model) tableKey(msg tea.KeyPressMsg) (tea.Model, tea.Cmd) {
+	k := m.keys
+	page := max(m.tableHeight()-1, 1)
+	switch {
+	case key.Matches(msg, k.Up):
+		m.moveTo(m.table.cursor - 1)
+	case key.Matches(msg, k.Down):
+		m.moveTo(m.table.cursor + 1)
+	case key.Matches(msg, k.PageUp):
+		m.moveTo(m.table.cursor - page)
+	case key.Matches(msg, k.PageDown):
+		m.moveTo(m.table.cursor + page)
+	case key.Matches(msg, k.Top):
+		m.moveTo(0)
+	case key.Matches(msg, k.Bottom):
+		m.moveTo(len(m.table.order) - 1)
+	case key.Matches(msg, k.SortBy):
+		c := column(msg.String()[0] - '1')
+		if c == m.table.sort.col {
+			m.table.sort.desc = !m.table.sort.desc
+		} else {
+			m.table.sort = sortBy(c)
+		}
+		m.rebuild()
+	case key.Matches(msg, k.SortNext):
+		c := (m.table.sort.col + 1) % numSortable
+		m.table.sort = sortBy(c)
+		m.rebuild()
+	case key.Matches(msg, k.Reverse):
+		m.table.sort.desc = !m.table.sort.desc
+		m.rebuild()
+	case key.Matches(msg, k.Filter):
+		m.mode, m.table.input = modeFilter, m.table.filter
+		m.rebuild()
+	case key.Matches(msg, k.Back):
+		if m.table.filter != "" {
+			m.table.filter = ""
+			m.rebuild()
+		}
+	case key.Matches(msg, k.Mark):
+		if len(m.table.order) > 0 {
+			m.comparison.toggle(m.frame.Rows[m.table.order[m.table.cursor]].Name)
+		}
+	case key.Matches(msg, k.Compare):
+		return m.openCompare()
+	case key.Matches(msg, k.Open):
+		if len(m.table.order) == 0 {
+			return m, nil
+		}
+		m.mode = modeDetail
+		m.detail = detailView{name: m.frame.Rows[m.table.order[m.table.cursor]].Name}
+		m.redrawDetail()
+		if !m.loading {
+			return m, m.startLoad(false)
+		}
+	}
+	return m, nil
+}
+
+// filterKey handles a key while the filter input is open. The filter applies as it is typed;
+// Enter keeps it, Esc clears it.
+func (m Model) filterKey(msg tea.KeyPressMsg) (tea.Model, tea.Cmd) {
+	k := m.keys
+	switch {
+	case key.Matches(msg, k.Apply):
+		m.mode, m.table.filter = modeTable, m.table.input
+	case key.Matches(msg, k.Clear):
+		m.mode, m.table.filter, m.table.input = modeTable, "", ""
+	case key.Matches(msg, k.Erase):
+		if r := []rune(m.table.input); len(r) > 0 {
+			m.table.input = string(r[:len(r)-1])
+		}
+	case key.Matches(msg, k.EraseAll):
+		m.table.input = ""
+	default:
+		if msg.Text == "" {
+			return m, nil
+		}
+		m.table.input += msg.Text
+	}
+	m.rebuild()
+	return m, nil
+}
 
 // column is a table column. The first numSortable columns can be sorted by (keys 1-8).
 type column int

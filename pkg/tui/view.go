@@ -22,7 +22,7 @@ func (m Model) View() tea.View {
 // It touches only the rows on screen, so its cost does not grow with the number of rows.
 func (m Model) render() string {
 	lines := make([]string, 0, m.height)
-	if m.compareOnly {
+	if m.comparison.only {
 		lines = append(lines, m.compareHeader()...)
 	} else {
 		lines = append(lines, m.header()...)
@@ -31,16 +31,16 @@ func (m Model) render() string {
 	bodyH := m.bodyHeight()
 	var body []string
 	first := headerLines // lines from here on are clipped to the width
-	switch {
-	case m.help:
+	switch m.mode {
+	case modeHelp:
 		body = m.helpLines()
-	case m.compareOpen:
-		body = m.compareLines()
-		s := min(max(m.compareScroll, 0), max(len(body)-bodyH, 0))
+	case modeCompare:
+		body = m.comparison.lines
+		s := min(max(m.comparison.scroll, 0), max(len(body)-bodyH, 0))
 		body = body[s:]
-	case m.detailOpen:
-		body = m.detailLines()
-		s := min(max(m.detailScroll, 0), max(len(body)-bodyH, 0))
+	case modeDetail:
+		body = m.detail.lines
+		s := min(max(m.detail.scroll, 0), max(len(body)-bodyH, 0))
 		body = body[s:]
 	default:
 		var fits bool
@@ -169,9 +169,9 @@ func (m Model) tableLines() ([]string, bool) {
 		}
 		spec, w := columnSpecs[c], lay.widths[j]
 		title := spec.title
-		if c == m.sort.col {
+		if c == m.table.sort.col {
 			arrow := "▲"
-			if m.sort.desc {
+			if m.table.sort.desc {
 				arrow = "▼"
 			}
 			title = fit(title, w-1) + arrow
@@ -189,12 +189,12 @@ func (m Model) tableLines() ([]string, bool) {
 		return append(lines, st.muted.Render("  waiting for the first frame…")), false
 	case len(m.frame.Rows) == 0:
 		return append(lines, st.muted.Render("  no Envoy clusters in this frame")), false
-	case len(m.order) == 0:
+	case len(m.table.order) == 0:
 		return append(lines, st.muted.Render("  no cluster matches the filter "+strconv.Quote(m.activeFilter()))), false
 	}
 
-	end := min(m.offset+h, len(m.order))
-	for i := m.offset; i < end; i++ {
+	end := min(m.table.offset+h, len(m.table.order))
+	for i := m.table.offset; i < end; i++ {
 		lines = append(lines, m.rowLine(lay, i))
 	}
 	return lines, fits
@@ -203,9 +203,9 @@ func (m Model) tableLines() ([]string, bool) {
 // rowLine draws the row at position i of the order. Cells are grouped into runs of the same
 // style so a row costs only a few style renders.
 func (m Model) rowLine(lay layout, i int) string {
-	idx := m.order[i]
+	idx := m.table.order[i]
 	r := &m.frame.Rows[idx]
-	selected := i == m.cursor
+	selected := i == m.table.cursor
 	styles := m.styles.cell[kindOf(selected, r.RPS, m.opts.MinRPS)]
 
 	var out, run strings.Builder
@@ -222,9 +222,9 @@ func (m Model) rowLine(lay layout, i int) string {
 	}
 
 	if selected {
-		emit("▸"+m.markOf(r.Name), levelOK)
+		emit("▸"+m.comparison.markOf(r.Name), levelOK)
 	} else {
-		emit(" "+m.markOf(r.Name), levelOK)
+		emit(" "+m.comparison.markOf(r.Name), levelOK)
 	}
 	hist := m.hist[r.Name]
 	for j, c := range lay.cols {
@@ -263,41 +263,41 @@ func (m Model) rowLine(lay layout, i int) string {
 
 // activeFilter is the filter in force: the one being typed while the input is open.
 func (m Model) activeFilter() string {
-	if m.editing {
-		return m.input
+	if m.mode == modeFilter {
+		return m.table.input
 	}
-	return m.filter
+	return m.table.filter
 }
 
 // footer draws the status line: row count, sort, filter and key hints.
 func (m Model) footer() string {
 	st := m.styles
-	count := fmt.Sprintf("%d/%d clusters", len(m.order), len(m.frame.Rows))
-	switch {
-	case m.editing:
-		return "/" + termtext.Sanitize(m.input) + "█" + st.muted.Render("  enter apply · esc clear · "+count)
-	case m.help:
+	count := fmt.Sprintf("%d/%d clusters", len(m.table.order), len(m.frame.Rows))
+	switch m.mode {
+	case modeFilter:
+		return "/" + termtext.Sanitize(m.table.input) + "█" + st.muted.Render("  enter apply · esc clear · "+count)
+	case modeHelp:
 		return st.muted.Render("? or esc close help · q quit")
-	case m.compareOpen:
+	case modeCompare:
 		return m.compareFooter()
-	case m.detailOpen:
+	case modeDetail:
 		scroll := ""
-		if n, h := len(m.detailLines()), m.bodyHeight(); n > h {
-			top := min(max(m.detailScroll, 0), n-h)
+		if n, h := len(m.detail.lines), m.bodyHeight(); n > h {
+			top := min(max(m.detail.scroll, 0), n-h)
 			scroll = fmt.Sprintf(" (lines %d-%d of %d)", top+1, top+h, n)
 		}
 		return st.muted.Render("esc back · ↑↓ scroll" + scroll + " · p pause · ? help · q quit")
 	}
 	arrow := "▲"
-	if m.sort.desc {
+	if m.table.sort.desc {
 		arrow = "▼"
 	}
-	s := count + sep + "sort " + columnSpecs[m.sort.col].title + " " + arrow
-	if m.filter != "" {
-		s += sep + "filter " + strconv.Quote(m.filter)
+	s := count + sep + "sort " + columnSpecs[m.table.sort.col].title + " " + arrow
+	if m.table.filter != "" {
+		s += sep + "filter " + strconv.Quote(m.table.filter)
 	}
-	if m.compareNote != "" {
-		s += sep + st.warning.Render(m.compareNote)
+	if m.comparison.note != "" {
+		s += sep + st.warning.Render(m.comparison.note)
 	}
 	return s + st.muted.Render(sep+"? help · q quit · enter drill down · / filter · 1-8 sort · r reverse · p pause")
 }
@@ -348,239 +348,4 @@ func plural(n int, one, many string) string {
 // server's text.
 func oneLine(s string) string {
 	return termtext.Sanitize(strings.Join(strings.Fields(s), " "))
-}
-
-// detailLines draws the whole drill-down, section by section; render shows the part that fits,
-// from detailScroll.
-func (m Model) detailLines() []string {
-	lines := m.detailHeader()
-	if !m.haveDetail {
-		if m.detailErr == nil {
-			lines = append(lines, m.styles.muted.Render("loading the drill-down…"))
-		}
-		return lines
-	}
-	for _, warning := range m.detail.Warnings {
-		lines = append(lines, m.styles.warning.Render("⚠ "+oneLine(warning)))
-	}
-	for _, section := range [][]string{
-		m.detailResponses(), m.detailFailures(), m.detailLatency(), m.detailPods(), m.detailListeners(),
-	} {
-		lines = append(lines, "")
-		lines = append(lines, section...)
-	}
-	return lines
-}
-
-// detailHeader is the cluster's name and service, its row from the current frame, and the
-// drill-down's error.
-func (m Model) detailHeader() []string {
-	st := m.styles
-	title := st.section.Render(termtext.Sanitize(m.detailName))
-	row, ok := m.frameRow(m.detailName)
-	if ok {
-		title += "  " + termtext.Sanitize(serviceLabel(row))
-	}
-	lines := []string{title}
-	if ok {
-		cell := st.cell[kindOf(false, row.RPS, m.opts.MinRPS)]
-		bad := row.Invalid
-		lines = append(lines, "rps "+orInvalid(fmtRPS(row.RPS), bad, traffic.FieldRPS)+
-			sep+"success "+cell[successLevel(row.Success)].Render(orInvalid(fmtSuccess(row.Success), bad, traffic.FieldSuccess))+
-			sep+"p50 "+orInvalid(fmtMs(row.P50), bad, traffic.FieldP50)+sep+"p90 "+orInvalid(fmtMs(row.P90), bad, traffic.FieldP90)+
-			sep+"p99 "+cell[latencyLevel(row.P99)].Render(orInvalid(fmtMs(row.P99), bad, traffic.FieldP99))+
-			sep+"active "+orInvalid(fmtCount(row.Active), bad, traffic.FieldActive))
-		if bad != 0 {
-			lines = append(lines, st.err.Render(invalid+" invalid data: Prometheus answered "+strings.Join(bad.Names(), ", ")+
-				" outside the possible range; shown as "+invalid))
-		}
-	} else {
-		lines = append(lines, st.muted.Render("not in the current frame"))
-	}
-	if m.detailErr != nil {
-		lines = append(lines, st.err.Render("✗ "+oneLine(m.detailErr.Error())))
-	}
-	return lines
-}
-
-// detailResponses are the responses by status class, with their shares, and by code.
-func (m Model) detailResponses() []string {
-	st, d := m.styles, m.detail
-	total := 0.0
-	for _, c := range d.Classes {
-		if traffic.Known(c.RPS) {
-			total += c.RPS
-		}
-	}
-	classes := make([]string, len(d.Classes))
-	for i, c := range d.Classes {
-		classes[i] = termtext.Sanitize(c.Label) + " " + fmtRate(c.RPS)
-		if total > 0 && traffic.Known(c.RPS) {
-			classes[i] += " (" + strconv.FormatFloat(c.RPS/total*100, 'f', 1, 64) + "%)"
-		}
-	}
-	codes := make([]string, len(d.Codes))
-	for i, c := range d.Codes {
-		codes[i] = termtext.Sanitize(c.Label) + " " + fmtRate(c.RPS)
-	}
-	lines := wrapItems(st.section.Render("status classes")+"  ", 16, classes, m.width)
-	return append(lines, wrapItems(st.section.Render("status codes")+"    ", 16, codes, m.width)...)
-}
-
-// detailFailures are the failures and protections, in a grid as wide as the screen allows.
-func (m Model) detailFailures() []string {
-	d := m.detail
-	lines := []string{m.styles.section.Render("failures and protection")}
-	items := [][2]string{
-		{"timeouts", fmtRate(d.Timeouts)},
-		{"per-try timeouts", fmtRate(d.PerTryTimeouts)},
-		{"retries", fmtRate(d.Retries)},
-		{"retry overflow", fmtRate(d.RetryOverflow)},
-		{"pending overflow", fmtRate(d.PendingOverflow)},
-		{"resets", fmtRate(d.Resets)},
-		{"ejected hosts", fmtCount(d.EjectionsActive)},
-		{"healthy members", fmtCount(d.MembersHealthy) + "/" + fmtCount(d.MembersTotal)},
-		{"open breakers", fmtCount(d.BreakersOpen)},
-	}
-	const cellW = 32
-	perLine := max((m.width-2)/cellW, 1)
-	for i := 0; i < len(items); i += perLine {
-		var b strings.Builder
-		b.WriteString("  ")
-		for j := i; j < min(i+perLine, len(items)); j++ {
-			b.WriteString(padRight(items[j][0], 18) + padLeft(items[j][1], 11))
-			if j+1 < min(i+perLine, len(items)) {
-				b.WriteString("   ")
-			}
-		}
-		lines = append(lines, b.String())
-	}
-	return lines
-}
-
-// detailLatency is the upstream latency histogram.
-func (m Model) detailLatency() []string {
-	st := m.styles
-	lines := []string{st.section.Render("upstream latency") + " · requests per second in each histogram bucket",
-		st.muted.Render("  buckets are coarse: a bar counts requests between the bound above it and its own")}
-	return append(lines, m.bucketLines(m.detail.Latency)...)
-}
-
-// rateRow is one line of a drill-down's small tables: a name with its rate, success and p99.
-type rateRow struct {
-	name              string // as printed
-	rps, success, p99 float64
-	invalid           traffic.Fields
-}
-
-// rateTable draws the rows under a head ("POD", "LISTENER"), the names as wide as the widest
-// and the screen allow.
-func (m Model) rateTable(head string, rows []rateRow) []string {
-	if len(rows) == 0 {
-		return []string{"  " + dash}
-	}
-	st := m.styles
-	nameW := len(head)
-	for _, r := range rows {
-		nameW = max(nameW, plainWidth(r.name))
-	}
-	nameW = max(min(nameW, m.width-2-3*9), 4)
-	lines := []string{st.colHead.Render("  " + padRight(head, nameW) + padLeft("RPS", 9) + padLeft("SUCCESS", 9) + padLeft("P99", 9))}
-	for _, r := range rows {
-		cell := st.cell[kindOf(false, r.rps, m.opts.MinRPS)]
-		lines = append(lines, cell[levelOK].Render("  "+padRight(r.name, nameW)+padLeft(orInvalid(fmtRPS(r.rps), r.invalid, traffic.FieldRPS), 9))+
-			cell[successLevel(r.success)].Render(padLeft(orInvalid(fmtSuccess(r.success), r.invalid, traffic.FieldSuccess), 9))+
-			cell[latencyLevel(r.p99)].Render(padLeft(orInvalid(fmtMs(r.p99), r.invalid, traffic.FieldP99), 9)))
-	}
-	return lines
-}
-
-// detailPods are the cluster's numbers per Envoy pod.
-func (m Model) detailPods() []string {
-	rows := make([]rateRow, len(m.detail.Pods))
-	for i, p := range m.detail.Pods {
-		rows[i] = rateRow{termtext.Sanitize(p.Pod), p.RPS, p.Success, p.P99, p.Invalid}
-	}
-	return append([]string{m.styles.section.Render("pods")}, m.rateTable("POD", rows)...)
-}
-
-// detailListeners are what clients saw: every HTTP connection manager, including Envoy's own
-// local replies.
-func (m Model) detailListeners() []string {
-	rows := make([]rateRow, len(m.frame.Listeners))
-	for i, l := range m.frame.Listeners {
-		rows[i] = rateRow{termtext.Sanitize(l.Prefix), l.RPS, l.Success, l.P99, l.Invalid}
-	}
-	head := m.styles.section.Render("downstream listeners") + " · what clients saw, local replies included"
-	return append([]string{head}, m.rateTable("LISTENER", rows)...)
-}
-
-// bucketLines draws one bar per latency bucket, scaled to the busiest bucket.
-func (m Model) bucketLines(buckets []traffic.Bucket) []string {
-	if len(buckets) == 0 {
-		return []string{"  " + dash}
-	}
-	total, peak := 0.0, 0.0
-	for _, b := range buckets {
-		if traffic.Known(b.RPS) {
-			total += b.RPS
-			peak = max(peak, b.RPS)
-		}
-	}
-	const labelW, rateW, pctW = 9, 10, 7
-	barW := min(max(m.width-2-labelW-1-1-rateW-pctW, 1), 50)
-	lines := make([]string, 0, len(buckets))
-	prev := 0.0
-	for _, b := range buckets {
-		label := "≤ " + fmtMs(b.UpperMs)
-		if !traffic.Known(b.UpperMs) {
-			label = "> " + fmtMs(prev)
-		}
-		prev = b.UpperMs
-		frac, share := traffic.NoData, dash
-		if traffic.Known(b.RPS) && peak > 0 {
-			frac = b.RPS / peak
-		}
-		if traffic.Known(b.RPS) && total > 0 {
-			share = strconv.FormatFloat(b.RPS/total*100, 'f', 1, 64) + "%"
-		}
-		lines = append(lines, "  "+padRight(label, labelW)+" "+m.styles.bar.Render(bar(frac, barW))+" "+
-			padLeft(fmtRate(b.RPS), rateW)+padLeft(share, pctW))
-	}
-	return lines
-}
-
-// frameRow finds a row of the current frame by name.
-func (m Model) frameRow(name string) (traffic.Row, bool) {
-	for _, r := range m.frame.Rows {
-		if r.Name == name {
-			return r, true
-		}
-	}
-	return traffic.Row{}, false
-}
-
-// wrapItems lays items out after a label of labelW cells, wrapping onto indented lines.
-func wrapItems(label string, labelW int, items []string, width int) []string {
-	if len(items) == 0 {
-		return []string{label + dash}
-	}
-	var lines []string
-	indent := strings.Repeat(" ", labelW)
-	cur, curW := label, labelW
-	for i, it := range items {
-		itW := plainWidth(it)
-		if i > 0 {
-			if curW+3+itW > width {
-				lines = append(lines, cur)
-				cur, curW = indent, labelW
-			} else {
-				cur += sep
-				curW += 3
-			}
-		}
-		cur += it
-		curW += itW
-	}
-	return append(lines, cur)
 }

@@ -51,7 +51,7 @@ var screens = []screen{
 			m, _ = update(t, m, press("down"))
 		}
 		m, _ = update(t, m, press("enter"))
-		m, _ = update(t, m, loadedMsg{seq: m.seq, at: testNow, cluster: m.detailName, detail: testDetail()})
+		m, _ = update(t, m, loadedMsg{seq: m.seq, at: testNow, cluster: m.detail.name, detail: testDetail()})
 		return m
 	}},
 	{name: "detail-loading", setup: func(t testing.TB, m Model) Model {
@@ -219,7 +219,7 @@ func TestColourOnlyAboveMinRPS(t *testing.T) {
 			m := loaded(t, Options{MinRPS: tt.minRPS}, 160, 48, testFrame())
 			m, _ = update(t, m, press("1")) // sort by name: row 0 (selected) is not one of these
 			i := -1
-			for j, idx := range m.order {
+			for j, idx := range m.table.order {
 				if m.frame.Rows[idx].Name == tt.row {
 					i = j
 				}
