@@ -53,8 +53,11 @@ func TestRulesReuseMatchesAFreshRead(t *testing.T) {
 		}
 	}
 	srv.WaitForSeries(t, `envoy_cluster:upstream_rq_time_seconds:p99_rate5m{namespace="edge"}`, busy, time.Minute)
-	// Evaluations to walk through, all in the past.
-	time.Sleep(12 * time.Second)
+	// The walk below reads the request rates from its first step on: on a loaded machine their
+	// group may be first evaluated after the quantiles' is.
+	srv.WaitForSeries(t, promql.RecordRequestRate+`{namespace="edge"}`, 1, time.Minute)
+	// Evaluations to walk through, all in the past, the first a second after the waits ended.
+	time.Sleep(13 * time.Second)
 
 	client, err := prom.New(prom.Config{URL: srv.URL(), Timeout: 30 * time.Second})
 	if err != nil {
