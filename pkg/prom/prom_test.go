@@ -270,7 +270,8 @@ func TestAnswerSizeIsBounded(t *testing.T) {
 			!strings.HasSuffix(err.Error(), "the answer is larger than the limit of 4Mi; raise it with --prometheus-max-answer-size, e.g. 8Mi") {
 			t.Errorf("%s: %v", tc.name, err)
 		}
-		if grew := after.TotalAlloc - before.TotalAlloc; grew > 8*limit {
+		// The bound on memory holds for the plain build; -race allocates around every access.
+		if grew := after.TotalAlloc - before.TotalAlloc; grew > 8*limit && !raceEnabled {
 			t.Errorf("%s: allocated %d MiB for a limit of %d MiB", tc.name, grew>>20, limit>>20)
 		}
 	}
