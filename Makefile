@@ -33,7 +33,8 @@ build: ## Build bin/kubectl-promteam
 	CGO_ENABLED=0 go build -ldflags "$(LDFLAGS)" -o bin/kubectl-promteam ./cmd/kubectl-promteam
 
 .PHONY: test
-test: tools verify release-check ## Everything CI runs: tools, checks, a snapshot release, then all tests
+test: ## Everything CI runs: tools, checks, a snapshot release, then all tests
+	$(MAKE) --jobs=$(PREP_JOBS) tools verify release-check
 	go test -count=1 -timeout 45m -tags e2e ./...
 	CGO_ENABLED=1 go test -count=1 -timeout 20m -tags e2e -race $(RACE_PKGS)
 	go test ./pkg/prom -run '^$$' -fuzz FuzzDecode -fuzztime 20s
@@ -51,17 +52,30 @@ test-unit: ## Unit tests: no tools needed, seconds
 test-e2e: ## Unit and e2e tests (the tools must be installed: make tools)
 	go test -count=1 -timeout 45m -tags e2e ./...
 
-.PHONY: tools
-tools: ## Install or build prometheus, promtool, Kubernetes, etcd, kwok, the operator, Prometheus 3, golangci-lint, goreleaser, krew and tmux
+# The tools, the checks and the snapshot release run as parallel jobs before the tests: each
+# tool build leaves a core idle while it downloads modules and links, and vet needs no tool.
+PREP_JOBS ?= 3
+
+TOOLS := tools-prometheus tools-k8s tools-operator tools-lint tools-release tools-tmux
+
+.PHONY: tools $(TOOLS)
+tools: $(TOOLS) ## Install or build prometheus, promtool, Kubernetes, etcd, kwok, the operator, Prometheus 3, golangci-lint, goreleaser, krew and tmux
+
+tools-prometheus:
 	hack/install-prometheus.sh
+tools-k8s:
 	hack/install-k8s.sh
+tools-operator:
 	hack/install-operator.sh
+tools-lint:
 	hack/install-lint.sh
+tools-release:
 	hack/install-release-tools.sh
+tools-tmux: tools-prometheus # one apt at a time
 	hack/install-tmux.sh
 
 .PHONY: release-check
-release-check: ## Snapshot release for every platform, krew manifest validated and installed
+release-check: tools-release tools-k8s ## Snapshot release (host and windows/amd64; all six on a tag), krew manifest validated and installed
 	hack/verify-release.sh
 
 .PHONY: verify
@@ -81,7 +95,7 @@ tidy-check:
 	go mod tidy -diff
 
 .PHONY: lint
-lint:
+lint: tools-lint
 	"$(PROMTEAM_BIN)/golangci-lint" run ./...
 
 .PHONY: golden
