@@ -53,6 +53,8 @@ func (s TeamSpec) purpose(o Object) string {
 	switch {
 	case kind == "ServiceAccount":
 		return "the identity Prometheus uses to discover targets"
+	case kind == "Role" && o.GetNamespace() != s.Namespace && o.GetNamespace() == s.Alerting.Namespace && o.GetNamespace() != s.EnvoyNamespace:
+		return "lets that identity discover the shared Alertmanager's pods in its namespace"
 	case kind == "Role" && o.GetNamespace() != s.Namespace:
 		return "lets that identity discover the Envoy pods in this other namespace"
 	case kind == "Role" || kind == "ClusterRole":
@@ -63,8 +65,16 @@ func (s TeamSpec) purpose(o Object) string {
 		return "headless Service for this Prometheus only (the shared prometheus-operated one selects every Prometheus in the namespace)"
 	case kind == "Prometheus":
 		return "the Prometheus itself; the operator turns it into a StatefulSet named prometheus-" + s.Team
+	case kind == "PodDisruptionBudget" && name == AlertmanagerServiceName(s.Team):
+		return "keeps one Alertmanager running while nodes are drained"
 	case kind == "PodDisruptionBudget":
 		return "keeps one replica running while nodes are drained"
+	case kind == "Alertmanager":
+		return "the team's own Alertmanager; the operator turns it into a StatefulSet named alertmanager-" + s.Team
+	case kind == "Service" && name == AlertmanagerServiceName(s.Team):
+		return "headless Service for this Alertmanager only, where the Prometheus sends alerts"
+	case kind == "AlertmanagerConfig":
+		return "routes the team's alerts to its receivers by severity; warnings are held back while a critical alert fires for the same cluster"
 	case kind == "NetworkPolicy":
 		return "admits port 9090 from pods of this namespace only"
 	case kind == "ConfigMap" && name == s.statsdMappingName():
@@ -138,6 +148,9 @@ func (s TeamSpec) choices() []string {
 		add("Alerts: 5xx ratio above %g%% and p99 above %gs, each only above %g request/s; burn-rate alerts for a %s%% objective page at 14.4x (1h and 5m) and 6x (6h and 30m) and open a ticket at 1x (3d and 6h).", alert5xxRatio*100, alertP99Seconds, alertMinRPS, formatSLO(s.SLO))
 	case !s.noEnvoy():
 		add("Alerts: 5xx ratio above %g%% and p99 above %gs, each only above %g request/s so quiet services do not page. Add --slo for error-budget burn-rate alerts.", alert5xxRatio*100, alertP99Seconds, alertMinRPS)
+	}
+	if s.Alerts {
+		out = append(out, s.deliveryChoices()...)
 	}
 	if len(s.RemoteWrite) > 0 {
 		add("Samples are also sent to %s, labelled %s.", strings.Join(s.RemoteWrite, ", "), externalLabelText(s))

@@ -138,6 +138,11 @@ func (s TeamSpec) rbac() []Object {
 	if s.EnvoyNamespace != "" && s.EnvoyNamespace != s.Namespace && !s.noEnvoy() {
 		grants = append(grants, grant{s.EnvoyNamespace, foreign, s.foreignLabels()})
 	}
+	// The Prometheus discovers the shared Alertmanager's pods through its Service's endpoints.
+	if am := s.Alerting; am.Delivery == DeliverShared && am.Namespace != s.Namespace &&
+		(am.Namespace != s.EnvoyNamespace || s.noEnvoy()) {
+		grants = append(grants, grant{am.Namespace, foreign, s.foreignLabels()})
+	}
 	var out []Object
 	for _, g := range grants {
 		out = append(out, &rbacv1.Role{
@@ -248,6 +253,9 @@ func (s TeamSpec) prometheus() *monitoringv1.Prometheus {
 			pvc.StorageClassName = ptr.To(s.StorageClass)
 		}
 		spec.Storage = &monitoringv1.StorageSpec{VolumeClaimTemplate: monitoringv1.EmbeddedPersistentVolumeClaim{Spec: pvc}}
+	}
+	if am := s.alertmanagerTarget(); am != nil {
+		spec.Alerting = &monitoringv1.AlertingSpec{Alertmanagers: []monitoringv1.AlertmanagerEndpoints{*am}}
 	}
 	for _, u := range s.RemoteWrite {
 		spec.RemoteWrite = append(spec.RemoteWrite, monitoringv1.RemoteWriteSpec{URL: monitoringv1.URL(u)})

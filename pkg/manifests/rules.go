@@ -197,6 +197,9 @@ func (s TeamSpec) alertingRules(sources []promql.Source) []rule {
 			})
 		}
 	}
+	for i := range rules {
+		rules[i] = s.routedAlert(rules[i])
+	}
 	return rules
 }
 

@@ -46,6 +46,8 @@ type TeamSpec struct {
 
 	SLO              float64 // availability objective in percent, e.g. 99.9; 0 means none
 	Alerts           bool
+	Alerting         Alerting // where the alerts go; the zero value sends them nowhere
+	RunbookURL       string   // every alert's runbook_url; "" is DefaultRunbookURL
 	GrafanaDashboard bool
 	NetworkPolicy    bool
 }
@@ -94,6 +96,7 @@ func DefaultTeamSpec(team, namespace string) TeamSpec {
 		TargetLimit:         DefaultTargetLimit,
 		SampleLimit:         DefaultSampleLimit,
 		Alerts:              true,
+		Alerting:            Alerting{AlertmanagerVersion: DefaultAlertmanagerVersion},
 	}
 }
 
@@ -268,7 +271,7 @@ func (s TeamSpec) Validate() error {
 			return &FieldError{Field: "slo", Value: formatSLO(s.SLO), Reason: "adds burn-rate alerts, but --no-alerts turns alerts off; drop one of the two"}
 		}
 	}
-	return nil
+	return s.validateAlerting()
 }
 
 var minStorage = resource.MustParse("1Gi")

@@ -13,7 +13,8 @@ type Object interface {
 
 // Stack is a team's objects in the order they should be applied: identity and permissions, the
 // governing Service (the operator needs it before the StatefulSet), the Prometheus and what
-// protects it, the statsd exporter, the monitors, the rules and the dashboard.
+// protects it, the statsd exporter, the monitors, the rules, the team's Alertmanager and alert
+// routing, and the dashboard.
 type Stack struct {
 	Spec    TeamSpec
 	Objects []Object
@@ -50,6 +51,11 @@ func Build(s TeamSpec) (Stack, error) {
 		}
 		objs = append(objs, rule)
 	}
+	alerting, err := s.alertingObjects()
+	if err != nil {
+		return Stack{}, err
+	}
+	objs = append(objs, alerting...)
 	if s.GrafanaDashboard {
 		cm, err := s.grafanaDashboard()
 		if err != nil {

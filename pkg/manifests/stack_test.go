@@ -73,7 +73,39 @@ func specCases() map[string]TeamSpec {
 	small.TargetLimit = 0
 	small.SampleLimit = 0
 	cases["single-ephemeral-sharded"] = small
+
+	own := base
+	own.Alerting.Delivery = DeliverOwn
+	own.Alerting.Receivers = testReceivers()
+	own.SLO = 99.5
+	own.RunbookURL = "https://wiki.example.com/runbooks/{alert}"
+	cases["alertmanager-own"] = own
+
+	shared := base
+	shared.Presets = []Preset{PresetContour}
+	shared.EnvoyNamespace = "projectcontour"
+	shared.Replicas = 1
+	shared.Alerting = Alerting{Delivery: DeliverShared, Namespace: "monitoring", Name: "main", Service: "alertmanager-main",
+		ConfigLabels: map[string]string{"alertmanagerConfig": "main"},
+		Receivers: []Receiver{
+			{Kind: ReceiverWebhook, Secret: SecretRef{"hooks", "team-a"}, Severities: []string{SeverityCritical, SeverityWarning}},
+			{Kind: ReceiverSlack, Secret: SecretRef{"slack", "url"}, Channel: "#team-a-tickets", Severities: []string{SeverityWarning}},
+		}}
+	cases["alertmanager-shared"] = shared
 	return cases
+}
+
+// testReceivers are one receiver of every kind but Microsoft Teams, whose integration the
+// oldest vendored operator lacks (TestMSTeamsNeedsARecentOperator).
+func testReceivers() []Receiver {
+	return []Receiver{
+		{Kind: ReceiverPagerDuty, Secret: SecretRef{"pagerduty", "routing-key"}, Severities: []string{SeverityCritical}},
+		{Kind: ReceiverSlack, Secret: SecretRef{"slack", "url"}, Channel: "#team-a", Severities: []string{SeverityCritical, SeverityWarning}},
+		{Kind: ReceiverWebhook, Secret: SecretRef{"hooks", "team-a"}, Severities: []string{SeverityWarning}},
+		{Kind: ReceiverEmail, To: "team-a@example.com", From: "alerts@example.com", Smarthost: "smtp.example.com:587",
+			Username: "alerts", Secret: SecretRef{"smtp", "password"}, Severities: []string{SeverityCritical}},
+		{Kind: ReceiverSlack, Secret: SecretRef{"slack", "url"}, Channel: "#team-a-tickets", Severities: []string{SeverityWarning}},
+	}
 }
 
 func build(t *testing.T, s TeamSpec) Stack {
@@ -284,8 +316,33 @@ func TestOrderAndShape(t *testing.T) {
 			if sc == nil || sc.RunAsNonRoot == nil || !*sc.RunAsNonRoot || sc.SeccompProfile == nil || sc.SeccompProfile.Type != corev1.SeccompProfileTypeRuntimeDefault {
 				t.Errorf("securityContext %+v does not meet Pod Security restricted", sc)
 			}
-			if got := len(find[*policyv1.PodDisruptionBudget](st)); (got == 1) != (s.Replicas > 1) {
-				t.Errorf("%d PodDisruptionBudgets with %d replicas", got, s.Replicas)
+			// One budget per server the stack runs (the Prometheus, the team's own Alertmanager),
+			// each selecting its own pods, when there is more than one replica.
+			servers := 1
+			if s.Alerting.Delivery == DeliverOwn {
+				servers = 2
+			}
+			pdbs := find[*policyv1.PodDisruptionBudget](st)
+			if want := servers * map[bool]int{true: 1}[s.Replicas > 1]; len(pdbs) != want {
+				t.Errorf("%d PodDisruptionBudgets with %d replicas and %d servers, want %d", len(pdbs), s.Replicas, servers, want)
+			}
+			for _, pdb := range pdbs {
+				sel := labels.SelectorFromSet(pdb.Spec.Selector.MatchLabels)
+				if pdb.Name == s.accountName() != sel.Matches(labels.Set(s.podLabels())) {
+					t.Errorf("PodDisruptionBudget %s selects %v", pdb.Name, sel)
+				}
+			}
+			for _, am := range find[*monitoringv1.Alertmanager](st) {
+				sc := am.Spec.SecurityContext
+				if sc == nil || sc.RunAsNonRoot == nil || !*sc.RunAsNonRoot || sc.SeccompProfile == nil || sc.SeccompProfile.Type != corev1.SeccompProfileTypeRuntimeDefault {
+					t.Errorf("Alertmanager securityContext %+v does not meet Pod Security restricted", sc)
+				}
+				if am.Spec.Resources.Requests.Memory().IsZero() || am.Spec.Resources.Limits.Memory().IsZero() {
+					t.Errorf("Alertmanager resources %v: want memory requests and a limit", am.Spec.Resources)
+				}
+				if am.Spec.ServiceName == nil || *am.Spec.ServiceName != AlertmanagerServiceName(s.Team) {
+					t.Errorf("Alertmanager serviceName %v, want its own Service", am.Spec.ServiceName)
+				}
 			}
 			if p.Spec.Affinity == nil || p.Spec.Affinity.PodAntiAffinity == nil || len(p.Spec.Affinity.PodAntiAffinity.RequiredDuringSchedulingIgnoredDuringExecution) != 0 {
 				t.Error("want soft (preferred) pod anti-affinity only")

@@ -53,6 +53,13 @@ type CreateOptions struct {
 	grafanaDashboard    bool
 	networkPolicy       bool
 
+	alertmanager        string
+	alertmanagerService string
+	alertmanagerLabels  []string
+	alertmanagerVersion string
+	notify              []string
+	runbookURL          string
+
 	apply           bool
 	dryRun          dryRunFlag
 	createNamespace bool
@@ -83,6 +90,8 @@ func NewCreateOptions(streams genericiooptions.IOStreams, configFlags *genericcl
 		targetLimit:         manifests.DefaultTargetLimit,
 		sampleLimit:         manifests.DefaultSampleLimit,
 		alerts:              true,
+		alertmanagerService: manifests.DefaultAlertmanagerService,
+		alertmanagerVersion: manifests.DefaultAlertmanagerVersion,
 		timeout:             defaultTimeout,
 	}
 }
@@ -189,6 +198,14 @@ func (o *CreateOptions) AddFlags(fs *pflag.FlagSet) {
 	fs.BoolVar(&o.noAlerts, "no-alerts", o.noAlerts, "Only recording rules, no alerts (same as --alerts=false)")
 	fs.BoolVar(&o.grafanaDashboard, "grafana-dashboard", o.grafanaDashboard, "Add a ConfigMap labelled grafana_dashboard=1 holding a RED dashboard for the Grafana sidecar")
 	fs.BoolVar(&o.networkPolicy, "network-policy", o.networkPolicy, "Add a NetworkPolicy that admits port 9090 from the team namespace only (may block the API server's service proxy)")
+
+	fs.StringVar(&o.alertmanager, "alertmanager", o.alertmanager, "Where the alerts go: own (an Alertmanager of the team's own) or NAMESPACE/NAME of the platform's Alertmanager resource; without it they reach nobody")
+	fs.StringVar(&o.alertmanagerService, "alertmanager-service", o.alertmanagerService, "With --alertmanager NAMESPACE/NAME: the Service in front of its pods, port web")
+	fs.StringArrayVar(&o.alertmanagerLabels, "alertmanager-config-label", o.alertmanagerLabels, "With --alertmanager NAMESPACE/NAME: label key=value its alertmanagerConfigSelector matches, put on the team's AlertmanagerConfig; repeatable")
+	fs.StringVar(&o.alertmanagerVersion, "alertmanager-version", o.alertmanagerVersion, "With --alertmanager own: the Alertmanager release to run, pinned")
+	fs.StringArrayVar(&o.notify, "notify", o.notify, "Receiver of the team's alerts, repeatable: slack=SECRET/KEY[,channel=NAME], pagerduty=SECRET/KEY, webhook=SECRET/KEY, msteams=SECRET/KEY "+
+		"or email=ADDRESS,smarthost=HOST:PORT,from=ADDRESS[,username=NAME,password=SECRET/KEY]; add severity=critical|warning|all (default all; pagerduty critical). The Secret key holds the URL, key or password")
+	fs.StringVar(&o.runbookURL, "runbook-url", o.runbookURL, "Runbook of every alert: {alert} is replaced by the alert's name, otherwise #<alert name> is appended (default: the alert's section of docs/alerts.md)")
 }
 
 // AddApplyFlags binds the flags that send the stack to the cluster.
@@ -308,8 +325,74 @@ func (o *CreateOptions) Complete(cmd *cobra.Command, args []string) error {
 	s.Alerts = o.alerts && !o.noAlerts
 	s.GrafanaDashboard = o.grafanaDashboard
 	s.NetworkPolicy = o.networkPolicy
+	if s.Alerting, err = o.completeAlerting(cmd); err != nil {
+		return err
+	}
+	if o.runbookURL != "" {
+		if s.RunbookURL, err = manifests.ParseRunbookURL(o.runbookURL); err != nil {
+			return fail("runbook-url", o.runbookURL, err)
+		}
+	}
 	o.spec = s
 	return nil
+}
+
+// completeAlerting parses where the alerts go and whom they notify.
+func (o *CreateOptions) completeAlerting(cmd *cobra.Command) (manifests.Alerting, error) {
+	fail := func(flag, value string, err error) (manifests.Alerting, error) {
+		return manifests.Alerting{}, &manifests.FieldError{Field: flag, Value: value, Reason: err.Error()}
+	}
+	a := manifests.Alerting{AlertmanagerVersion: manifests.DefaultAlertmanagerVersion}
+	if o.alertmanager != "" {
+		var err error
+		if a.Delivery, a.Namespace, a.Name, err = manifests.ParseAlertmanager(o.alertmanager); err != nil {
+			return fail("alertmanager", o.alertmanager, err)
+		}
+	}
+	// The flags of the other delivery are refused rather than ignored.
+	for flag, only := range map[string]manifests.Delivery{
+		"alertmanager-service": manifests.DeliverShared, "alertmanager-config-label": manifests.DeliverShared,
+		"alertmanager-version": manifests.DeliverOwn,
+	} {
+		if f := cmd.Flags().Lookup(flag); f != nil && f.Changed && a.Delivery != only {
+			want := "NAMESPACE/NAME"
+			if only == manifests.DeliverOwn {
+				want = manifests.AlertmanagerOwn
+			}
+			return fail(flag, f.Value.String(), fmt.Errorf("only applies with --alertmanager %s", want))
+		}
+	}
+	if a.Delivery == manifests.DeliverOwn {
+		v, err := manifests.ParseAlertmanagerVersion(o.alertmanagerVersion)
+		if err != nil {
+			return fail("alertmanager-version", o.alertmanagerVersion, err)
+		}
+		a.AlertmanagerVersion = v
+	}
+	if a.Delivery == manifests.DeliverShared {
+		a.Service = o.alertmanagerService
+		for _, pair := range o.alertmanagerLabels {
+			k, v, ok := strings.Cut(pair, "=")
+			if !ok || k == "" {
+				return fail("alertmanager-config-label", pair, errors.New("use key=value, a label the Alertmanager's alertmanagerConfigSelector matches, such as alertmanagerConfig=main"))
+			}
+			if a.ConfigLabels == nil {
+				a.ConfigLabels = map[string]string{}
+			}
+			if _, dup := a.ConfigLabels[k]; dup {
+				return fail("alertmanager-config-label", pair, fmt.Errorf("%q is given twice", k))
+			}
+			a.ConfigLabels[k] = v
+		}
+	}
+	for _, n := range o.notify {
+		r, err := manifests.ParseReceiver(n)
+		if err != nil {
+			return fail("notify", n, err)
+		}
+		a.Receivers = append(a.Receivers, r)
+	}
+	return a, nil
 }
 
 // Validate checks the options as a whole.
@@ -331,6 +414,12 @@ func (o *CreateOptions) Validate() error {
 	if o.apply && o.explain {
 		return &manifests.FieldError{Field: "explain", Value: "true", Reason: "prints instead of applying; drop --apply or --explain"}
 	}
+	if a := o.spec.Alerting; a.Delivery == manifests.DeliverShared && len(a.Receivers) > 0 && len(a.ConfigLabels) == 0 {
+		// An AlertmanagerConfig the Alertmanager does not select delivers nothing, silently.
+		return &manifests.FieldError{Field: "alertmanager-config-label", Value: "",
+			Reason: fmt.Sprintf("name a label the alertmanagerConfigSelector of %s/%s matches (kubectl get alertmanager -n %s %s -o jsonpath='{.spec.alertmanagerConfigSelector}'), such as --alertmanager-config-label alertmanagerConfig=%s",
+				a.Namespace, a.Name, a.Namespace, a.Name, a.Name)}
+	}
 	return o.spec.Validate()
 }
 
@@ -340,6 +429,9 @@ func (o *CreateOptions) Run(ctx context.Context) error {
 	stack, err := manifests.Build(o.spec)
 	if err != nil {
 		return err
+	}
+	if !o.explain {
+		o.noteDelivery()
 	}
 	if o.apply {
 		return boundRun(ctx, o.configFlags, o.timeout, func(ctx context.Context) error { return o.runApply(ctx, stack) })
@@ -358,6 +450,21 @@ func (o *CreateOptions) Run(ctx context.Context) error {
 	}
 	_, err = o.Out.Write(buf.Bytes())
 	return err
+}
+
+// noteDelivery says on stderr when the alerts reach nobody, and which Secrets the receivers read
+// with the commands that create them.
+func (o *CreateOptions) noteDelivery() {
+	s := o.spec
+	if s.Alerts && s.Alerting.Delivery == manifests.DeliverNowhere {
+		fmt.Fprintf(o.ErrOut, "note: %s\n", manifests.NoDeliveryNote)
+	}
+	if cmds := manifests.SecretCommands(s.Namespace, s.Secrets()); len(cmds) > 0 {
+		fmt.Fprintf(o.ErrOut, "note: the receivers read these Secret keys in namespace %s; create any that is missing:\n", s.Namespace)
+		for _, c := range cmds {
+			fmt.Fprintf(o.ErrOut, "  %s\n", c)
+		}
+	}
 }
 
 func firstLine(s string) string {

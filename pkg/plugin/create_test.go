@@ -6,6 +6,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"regexp"
 	"strings"
 	"testing"
 
@@ -43,6 +44,15 @@ func createCases() []createCase {
 		{name: "single-ephemeral-sharded", args: []string{"create", "team-a", "-n", "team-a", "--replicas", "1", "--shards", "2",
 			"--storage", "0", "--memory-limit", "0", "--no-alerts", "--target-limit", "0", "--sample-limit", "0"}},
 	}
+	cases = append(cases,
+		createCase{name: "alertmanager-own", args: []string{"create", "team-a", "-n", "team-a", "--slo", "99.9", "--alertmanager", "own",
+			"--notify", "pagerduty=pagerduty/routing-key", "--notify", "slack=slack/url,channel=#team-a",
+			"--notify", "webhook=hooks/team-a,severity=warning", "--notify", "email=team-a@example.com,smarthost=smtp.example.com:587,from=alerts@example.com,username=alerts,password=smtp/password"}},
+		createCase{name: "alertmanager-shared", args: []string{"create", "team-a", "-n", "team-a", "--envoy", "contour", "--envoy-namespace", "projectcontour",
+			"--alertmanager", "monitoring/main", "--alertmanager-service", "alertmanager-main", "--alertmanager-config-label", "alertmanagerConfig=main",
+			"--notify", "webhook=hooks/team-a", "--runbook-url", "https://wiki.example.com/runbooks/{alert}"},
+			extraNamespaces: []string{"projectcontour", "monitoring"}},
+	)
 	for _, p := range []string{"envoy", "emissary", "contour", "istio", "envoy-gateway", "gloo", "statsd", "none"} {
 		cases = append(cases, createCase{name: "preset-" + p, args: []string{"create", "team-a", "-n", "team-a", "--envoy", p}})
 	}
@@ -113,8 +123,15 @@ current-context: dev
 		if err != nil {
 			t.Fatal(err)
 		}
-		if !strings.Contains(out, "namespace: "+tc.want+"\n") || strings.Count(out, "namespace: ") != strings.Count(out, "namespace: "+tc.want+"\n") {
-			t.Errorf("%v: objects not all in namespace %s", tc.args, tc.want)
+		// Every object's namespace, and the namespace label of every alert.
+		found := namespaceLine.FindAllStringSubmatch(out, -1)
+		for _, m := range found {
+			if m[1] != tc.want {
+				t.Errorf("%v: %q, want everything in namespace %s", tc.args, m[0], tc.want)
+			}
+		}
+		if len(found) == 0 {
+			t.Errorf("%v: no namespace in the output", tc.args)
 		}
 	}
 
@@ -145,6 +162,8 @@ func TestHelpShowsKubectlName(t *testing.T) {
 		t.Error("help shows the binary name instead of kubectl promteam")
 	}
 }
+
+var namespaceLine = regexp.MustCompile(`(?m)^\s+namespace: (.*)$`)
 
 func TestCompletion(t *testing.T) {
 	for _, shell := range []string{"bash", "zsh", "fish", "powershell"} {
@@ -206,4 +225,37 @@ func binary(t testing.TB) string {
 		t.Fatal(binErr)
 	}
 	return binPath
+}
+
+// TestCreateSaysWhereAlertsGo: without an Alertmanager, one line on stderr says the alerts reach
+// nobody and how to fix it; with receivers, stderr lists the commands that create their Secrets.
+func TestCreateSaysWhereAlertsGo(t *testing.T) {
+	t.Setenv("KUBECONFIG", filepath.Join(t.TempDir(), "none"))
+	_, stderr, err := run(t, "create", "team-a", "-n", "team-a")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if lines := strings.Split(strings.TrimSuffix(stderr, "\n"), "\n"); len(lines) != 1 ||
+		!strings.Contains(lines[0], "delivered to nobody") || !strings.Contains(lines[0], "--alertmanager own") {
+		t.Errorf("stderr %q, want one line saying the alerts reach nobody and naming --alertmanager", stderr)
+	}
+	if _, stderr, _ := run(t, "create", "team-a", "-n", "team-a", "--no-alerts"); stderr != "" {
+		t.Errorf("--no-alerts: stderr %q, want nothing: there are no alerts to deliver", stderr)
+	}
+	_, stderr, err = run(t, "create", "team-a", "-n", "team-a", "--alertmanager", "own",
+		"--notify", "slack=team-a-slack/url", "--notify", "pagerduty=team-a-pager/key", "--notify", "webhook=team-a-slack/hook")
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, want := range []string{
+		"kubectl create secret generic team-a-slack -n team-a --from-literal=url='<the Slack incoming-webhook URL>' --from-literal=hook='<the webhook URL>'",
+		"kubectl create secret generic team-a-pager -n team-a --from-literal=key=",
+	} {
+		if !strings.Contains(stderr, want) {
+			t.Errorf("stderr lacks %q:\n%s", want, stderr)
+		}
+	}
+	if strings.Contains(stderr, "delivered to nobody") {
+		t.Errorf("stderr says nobody hears the alerts of a stack with receivers:\n%s", stderr)
+	}
 }
