@@ -52,8 +52,9 @@ func (c *Client) list(ctx context.Context, k manifests.Kind, namespace, selector
 }
 
 // FindStack finds every object of team's stack in namespace: objects of every kind in
-// manifests.StackKinds carrying the team's labels, in namespace and in the Envoy namespace its
-// Prometheus names (annotation promteam.io/envoy-namespace), and its cluster-scoped objects.
+// manifests.StackKinds carrying the team's labels, in namespace, in the Envoy namespace its
+// Prometheus names (annotation promteam.io/envoy-namespace) and in the namespace of the shared
+// Alertmanager it names (promteam.io/alertmanager), and its cluster-scoped objects.
 // Kinds the cluster does not serve (no operator CRDs) are skipped. The refs come in apply order:
 // by kind as StackKinds lists them, the team namespace first, then by name.
 func (c *Client) FindStack(ctx context.Context, team, namespace string) ([]Ref, error) {
@@ -66,6 +67,10 @@ func (c *Client) FindStack(ctx context.Context, team, namespace string) ([]Ref, 
 	namespaces := []string{namespace}
 	for _, p := range proms {
 		if ns := p.GetAnnotations()[manifests.AnnotationEnvoyNamespace]; ns != "" && !slices.Contains(namespaces, ns) {
+			namespaces = append(namespaces, ns)
+		}
+		// A shared Alertmanager's namespace holds the Role that lets the Prometheus discover it.
+		if ns, _, shared := strings.Cut(p.GetAnnotations()[manifests.AnnotationAlertmanager], "/"); shared && !slices.Contains(namespaces, ns) {
 			namespaces = append(namespaces, ns)
 		}
 	}

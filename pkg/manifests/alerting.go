@@ -121,9 +121,10 @@ func (s TeamSpec) alertmanagerPodLabels() map[string]string {
 	return map[string]string{"app.kubernetes.io/name": "alertmanager", "alertmanager": s.alertmanagerName()}
 }
 
-// alertmanagerConfigLabels select the team's AlertmanagerConfig: the own Alertmanager selects
-// the team label; a shared one selects what --alertmanager-config-label says.
-func (s TeamSpec) alertmanagerConfigLabels() map[string]string {
+// AlertmanagerConfigLabels are the labels of the team's AlertmanagerConfig, which an
+// Alertmanager's alertmanagerConfigSelector must match: the own Alertmanager selects the team
+// label; a shared one what --alertmanager-config-label says.
+func (s TeamSpec) AlertmanagerConfigLabels() map[string]string {
 	l := s.labels("app.kubernetes.io/component", "alert-routing")
 	for k, v := range s.Alerting.ConfigLabels {
 		l[k] = v
@@ -286,7 +287,7 @@ const (
 func (s TeamSpec) alertmanagerConfig() (*monitoringv1alpha1.AlertmanagerConfig, error) {
 	amc := &monitoringv1alpha1.AlertmanagerConfig{
 		TypeMeta:   metav1.TypeMeta{APIVersion: monitoringv1alpha1.SchemeGroupVersion.String(), Kind: monitoringv1alpha1.AlertmanagerConfigKind},
-		ObjectMeta: s.meta(s.alertmanagerConfigName(), s.Namespace, s.alertmanagerConfigLabels()),
+		ObjectMeta: s.meta(s.alertmanagerConfigName(), s.Namespace, s.AlertmanagerConfigLabels()),
 	}
 	names := ReceiverNames(s.Alerting.Receivers)
 	route := &monitoringv1alpha1.Route{

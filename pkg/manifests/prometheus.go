@@ -25,6 +25,7 @@ const (
 	// Annotations on the Prometheus that record the choices list, delete and doctor read back.
 	AnnotationEnvoy          = "promteam.io/envoy"           // the presets, comma-separated
 	AnnotationEnvoyNamespace = "promteam.io/envoy-namespace" // where Envoy runs, if not the team namespace
+	AnnotationAlertmanager   = "promteam.io/alertmanager"    // where alerts go: own, or NAMESPACE/NAME
 
 	// WebPortName is the port, on every Prometheus pod and on the team's Service, that serves
 	// Prometheus' web UI and API.
@@ -186,6 +187,9 @@ func (s TeamSpec) prometheus() *monitoringv1.Prometheus {
 	p.Annotations = map[string]string{AnnotationEnvoy: s.presetList()}
 	if s.EnvoyNamespace != "" && s.EnvoyNamespace != s.Namespace {
 		p.Annotations[AnnotationEnvoyNamespace] = s.EnvoyNamespace
+	}
+	if s.Alerting.Delivery != DeliverNowhere {
+		p.Annotations[AnnotationAlertmanager] = s.alertmanagerFlag()
 	}
 	spec := &p.Spec
 	spec.Version = s.PrometheusVersion

@@ -15,16 +15,23 @@ import (
 
 // runApply checks every permission the stack needs, then applies it object by object, printing
 // a line per object as kubectl does. When a permission is missing it applies nothing.
-func (o *CreateOptions) runApply(ctx context.Context, stack manifests.Stack) error {
-	maps, err := stack.Maps()
-	if err != nil {
-		return err
-	}
-	objs := kube.Objects(maps)
+func (o *CreateOptions) runApply(ctx context.Context) error {
 	if o.dryRun.mode == kube.DryRunClient {
+		objs, err := o.objects()
+		if err != nil {
+			return err
+		}
+		o.noteDelivery(o.spec.Secrets())
 		return o.printClientDryRun(objs)
 	}
 	client, err := kube.NewClient(o.configFlags)
+	if err != nil {
+		return err
+	}
+	if err := o.resolveAlertmanager(ctx, client); err != nil {
+		return err
+	}
+	objs, err := o.objects()
 	if err != nil {
 		return err
 	}
@@ -54,7 +61,24 @@ func (o *CreateOptions) runApply(ctx context.Context, stack manifests.Stack) err
 	for _, r := range results {
 		show(r)
 	}
-	return err
+	if err != nil {
+		return err
+	}
+	o.noteDelivery(o.missingSecrets(ctx, client))
+	return nil
+}
+
+// objects builds the stack from the spec as it stands and returns its objects in apply order.
+func (o *CreateOptions) objects() ([]*unstructured.Unstructured, error) {
+	stack, err := manifests.Build(o.spec)
+	if err != nil {
+		return nil, err
+	}
+	maps, err := stack.Maps()
+	if err != nil {
+		return nil, err
+	}
+	return kube.Objects(maps), nil
 }
 
 // printClientDryRun names what --apply would send, as kubectl apply --dry-run=client does, and

@@ -55,6 +55,7 @@ type CreateOptions struct {
 
 	alertmanager        string
 	alertmanagerService string
+	serviceGiven        bool // --alertmanager-service was given, not read from the cluster
 	alertmanagerLabels  []string
 	alertmanagerVersion string
 	notify              []string
@@ -65,6 +66,7 @@ type CreateOptions struct {
 	createNamespace bool
 	forceConflicts  bool
 	timeout         time.Duration // bounds --apply and diff
+	diffing         bool          // the options are diff's
 
 	spec manifests.TeamSpec
 }
@@ -371,6 +373,7 @@ func (o *CreateOptions) completeAlerting(cmd *cobra.Command) (manifests.Alerting
 	}
 	if a.Delivery == manifests.DeliverShared {
 		a.Service = o.alertmanagerService
+		o.serviceGiven = cmd.Flags().Changed("alertmanager-service")
 		for _, pair := range o.alertmanagerLabels {
 			k, v, ok := strings.Cut(pair, "=")
 			if !ok || k == "" {
@@ -414,7 +417,7 @@ func (o *CreateOptions) Validate() error {
 	if o.apply && o.explain {
 		return &manifests.FieldError{Field: "explain", Value: "true", Reason: "prints instead of applying; drop --apply or --explain"}
 	}
-	if a := o.spec.Alerting; a.Delivery == manifests.DeliverShared && len(a.Receivers) > 0 && len(a.ConfigLabels) == 0 {
+	if a := o.spec.Alerting; a.Delivery == manifests.DeliverShared && len(a.Receivers) > 0 && len(a.ConfigLabels) == 0 && !o.contactsCluster() {
 		// An AlertmanagerConfig the Alertmanager does not select delivers nothing, silently.
 		return &manifests.FieldError{Field: "alertmanager-config-label", Value: "",
 			Reason: fmt.Sprintf("name a label the alertmanagerConfigSelector of %s/%s matches (kubectl get alertmanager -n %s %s -o jsonpath='{.spec.alertmanagerConfigSelector}'), such as --alertmanager-config-label alertmanagerConfig=%s",
@@ -430,11 +433,11 @@ func (o *CreateOptions) Run(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
-	if !o.explain {
-		o.noteDelivery()
-	}
 	if o.apply {
-		return boundRun(ctx, o.configFlags, o.timeout, func(ctx context.Context) error { return o.runApply(ctx, stack) })
+		return boundRun(ctx, o.configFlags, o.timeout, o.runApply)
+	}
+	if !o.explain {
+		o.noteDelivery(o.spec.Secrets())
 	}
 	var buf bytes.Buffer
 	switch {
@@ -450,21 +453,6 @@ func (o *CreateOptions) Run(ctx context.Context) error {
 	}
 	_, err = o.Out.Write(buf.Bytes())
 	return err
-}
-
-// noteDelivery says on stderr when the alerts reach nobody, and which Secrets the receivers read
-// with the commands that create them.
-func (o *CreateOptions) noteDelivery() {
-	s := o.spec
-	if s.Alerts && s.Alerting.Delivery == manifests.DeliverNowhere {
-		fmt.Fprintf(o.ErrOut, "note: %s\n", manifests.NoDeliveryNote)
-	}
-	if cmds := manifests.SecretCommands(s.Namespace, s.Secrets()); len(cmds) > 0 {
-		fmt.Fprintf(o.ErrOut, "note: the receivers read these Secret keys in namespace %s; create any that is missing:\n", s.Namespace)
-		for _, c := range cmds {
-			fmt.Fprintf(o.ErrOut, "  %s\n", c)
-		}
-	}
 }
 
 func firstLine(s string) string {

@@ -10,13 +10,13 @@ import (
 	"k8s.io/cli-runtime/pkg/genericiooptions"
 
 	"github.com/kubectl-promteam/kubectl-promteam/pkg/kube"
-	"github.com/kubectl-promteam/kubectl-promteam/pkg/manifests"
 	"github.com/kubectl-promteam/kubectl-promteam/pkg/termtext"
 )
 
 // NewCmdDiff builds `diff TEAM [create flags]`: what `create --apply` with the same flags would change.
 func NewCmdDiff(streams genericiooptions.IOStreams, configFlags *genericclioptions.ConfigFlags) *cobra.Command {
 	o := NewCreateOptions(streams, configFlags)
+	o.diffing = true
 	cmd := &cobra.Command{
 		Use:   "diff TEAM [create flags]",
 		Short: "Show what create --apply would change, as a unified diff",
@@ -71,19 +71,18 @@ func (o *CreateOptions) diff(ctx context.Context) error {
 
 // runDiff asks the API server what create --apply would change.
 func (o *CreateOptions) runDiff(ctx context.Context) ([]kube.ObjectDiff, error) {
-	stack, err := manifests.Build(o.spec)
-	if err != nil {
-		return nil, err
-	}
-	maps, err := stack.Maps()
-	if err != nil {
-		return nil, err
-	}
 	client, err := kube.NewClient(o.configFlags)
 	if err != nil {
 		return nil, err
 	}
-	return client.Diff(ctx, kube.Objects(maps), kube.FieldManager)
+	if err := o.resolveAlertmanager(ctx, client); err != nil {
+		return nil, err
+	}
+	objs, err := o.objects()
+	if err != nil {
+		return nil, err
+	}
+	return client.Diff(ctx, objs, kube.FieldManager)
 }
 
 // printDiffs prints the diffs and reports whether anything would change.

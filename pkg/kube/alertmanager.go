@@ -1,0 +1,117 @@
+package kube
+
+import (
+	"context"
+	"fmt"
+	"slices"
+	"strings"
+
+	monitoringv1 "github.com/prometheus-operator/prometheus-operator/pkg/apis/monitoring/v1"
+	corev1 "k8s.io/api/core/v1"
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/labels"
+	"k8s.io/apimachinery/pkg/runtime"
+	"k8s.io/apimachinery/pkg/runtime/schema"
+)
+
+// Alertmanager is what a team's stack needs to know of an Alertmanager resource the platform
+// runs: which AlertmanagerConfigs it reads and where it listens.
+type Alertmanager struct {
+	Namespace, Name string
+	// ConfigSelector selects the AlertmanagerConfigs it reads; nil selects none.
+	ConfigSelector *metav1.LabelSelector
+	// ConfigNamespaceSelector selects the namespaces it reads them from; nil means its own only.
+	ConfigNamespaceSelector *metav1.LabelSelector
+	// MatcherStrategy is how the operator scopes each AlertmanagerConfig's routes
+	// (OnNamespace when unset).
+	MatcherStrategy string
+	Version         string
+	// Services in front of its pods with a port named web, the operator's alertmanager-operated
+	// (which selects every Alertmanager of the namespace) last.
+	Services []string
+}
+
+// alertmanagerGVR is the Prometheus Operator's Alertmanager resource.
+var alertmanagerGVR = schema.GroupVersionResource{Group: operatorGroup, Version: "v1", Resource: "alertmanagers"}
+
+// operatedAlertmanagerService is the Service the operator puts in front of every Alertmanager pod
+// of a namespace.
+const operatedAlertmanagerService = "alertmanager-operated"
+
+// Alertmanager reads the Alertmanager resource namespace/name and the Services that reach it.
+func (c *Client) Alertmanager(ctx context.Context, namespace, name string) (Alertmanager, error) {
+	obj, err := c.dynamic.Resource(alertmanagerGVR).Namespace(namespace).Get(ctx, name, metav1.GetOptions{})
+	if err != nil {
+		if missing := c.notServed(err, operatorGroup, "Alertmanager"); missing != nil {
+			return Alertmanager{}, missing
+		}
+		if apierrors.IsNotFound(err) {
+			return Alertmanager{}, fmt.Errorf("no Alertmanager %s in namespace %s (kubectl get alertmanagers -A lists them)", name, namespace)
+		}
+		return Alertmanager{}, c.explain(err)
+	}
+	var am monitoringv1.Alertmanager
+	if err := runtime.DefaultUnstructuredConverter.FromUnstructured(obj.Object, &am); err != nil {
+		return Alertmanager{}, fmt.Errorf("Alertmanager %s/%s: %w", namespace, name, err)
+	}
+	out := Alertmanager{
+		Namespace: namespace, Name: name,
+		ConfigSelector:          am.Spec.AlertmanagerConfigSelector,
+		ConfigNamespaceSelector: am.Spec.AlertmanagerConfigNamespaceSelector,
+		MatcherStrategy:         string(am.Spec.AlertmanagerConfigMatcherStrategy.Type),
+		Version:                 am.Spec.Version,
+	}
+	if out.MatcherStrategy == "" {
+		out.MatcherStrategy = string(monitoringv1.OnNamespaceConfigMatcherStrategyType)
+	}
+	services, err := c.typed.CoreV1().Services(namespace).List(ctx, metav1.ListOptions{})
+	if err != nil {
+		return Alertmanager{}, c.explain(err)
+	}
+	// The labels the operator puts on the Alertmanager's pods.
+	pod := labels.Set{"app.kubernetes.io/name": "alertmanager", "alertmanager": name}
+	for _, svc := range services.Items {
+		web := slices.ContainsFunc(svc.Spec.Ports, func(p corev1.ServicePort) bool { return p.Name == "web" })
+		if web && len(svc.Spec.Selector) > 0 && labels.SelectorFromSet(svc.Spec.Selector).Matches(pod) {
+			out.Services = append(out.Services, svc.Name)
+		}
+	}
+	slices.SortFunc(out.Services, func(a, b string) int {
+		if (a == operatedAlertmanagerService) != (b == operatedAlertmanagerService) {
+			if a == operatedAlertmanagerService {
+				return 1
+			}
+			return -1
+		}
+		return strings.Compare(a, b)
+	})
+	return out, nil
+}
+
+// NamespaceLabels returns the labels of a namespace.
+func (c *Client) NamespaceLabels(ctx context.Context, name string) (map[string]string, error) {
+	ns, err := c.typed.CoreV1().Namespaces().Get(ctx, name, metav1.GetOptions{})
+	if err != nil {
+		return nil, c.explain(err)
+	}
+	return ns.Labels, nil
+}
+
+// SecretKeyMissing reports whether namespace/name lacks key: the Secret does not exist or has no
+// such key. It reads the Secret's keys only through the API server's answer, and returns them to
+// no one.
+func (c *Client) SecretKeyMissing(ctx context.Context, namespace, name, key string) (bool, error) {
+	s, err := c.typed.CoreV1().Secrets(namespace).Get(ctx, name, metav1.GetOptions{})
+	switch {
+	case apierrors.IsNotFound(err):
+		return true, nil
+	case err != nil:
+		return false, c.explain(err)
+	}
+	_, ok := s.Data[key]
+	if !ok {
+		_, ok = s.StringData[key]
+	}
+	return !ok, nil
+}
