@@ -33,8 +33,7 @@ build: ## Build bin/kubectl-promteam
 	CGO_ENABLED=0 go build -ldflags "$(LDFLAGS)" -o bin/kubectl-promteam ./cmd/kubectl-promteam
 
 .PHONY: test
-test: ## Everything CI runs: tools, checks, a snapshot release, then all tests
-	$(MAKE) --jobs=$(PREP_JOBS) tools verify release-check
+test: tools verify release-check ## Everything CI runs: tools, checks, a snapshot release, then all tests
 	go test -count=1 -timeout 45m -tags e2e ./...
 	CGO_ENABLED=1 go test -count=1 -timeout 20m -tags e2e -race $(RACE_PKGS)
 	go test ./pkg/prom -run '^$$' -fuzz FuzzDecode -fuzztime 20s
@@ -52,10 +51,8 @@ test-unit: ## Unit tests: no tools needed, seconds
 test-e2e: ## Unit and e2e tests (the tools must be installed: make tools)
 	go test -count=1 -timeout 45m -tags e2e ./...
 
-# The tools, the checks and the snapshot release run as parallel jobs before the tests: each
-# tool build leaves a core idle while it downloads modules and links, and vet needs no tool.
-PREP_JOBS ?= 3
-
+# One tool build at a time: on two cores each build keeps both busy, and parallel cold builds
+# compile the packages they share (the standard library first) once each instead of once.
 TOOLS := tools-prometheus tools-k8s tools-operator tools-lint tools-release tools-tmux
 
 .PHONY: tools $(TOOLS)
