@@ -11,7 +11,8 @@ import (
 )
 
 // platformAlertmanager is a platform's shared Alertmanager: it reads AlertmanagerConfigs labelled
-// alertmanagerConfig=main from namespaces labelled alerts=team, behind Service alertmanager-main.
+// alertmanagerConfig=main from namespaces labelled alerts=team, behind Service alertmanager-main;
+// another one, closed, reads no AlertmanagerConfig at all.
 const platformAlertmanager = `apiVersion: monitoring.coreos.com/v1
 kind: Alertmanager
 metadata: {name: main, namespace: monitoring}
@@ -33,6 +34,13 @@ kind: Alertmanager
 metadata: {name: closed, namespace: monitoring}
 spec:
   replicas: 1
+---
+apiVersion: v1
+kind: Service
+metadata: {name: alertmanager-closed, namespace: monitoring}
+spec:
+  selector: {app.kubernetes.io/name: alertmanager, alertmanager: closed}
+  ports: [{name: web, port: 9093, targetPort: web}]
 `
 
 // TestSharedAlertmanagerIsReadFromTheCluster: create --apply and diff read the platform's
