@@ -53,13 +53,15 @@ test-e2e: ## Unit and e2e tests (the tools must be installed: make tools)
 
 # One tool build at a time: on two cores each build keeps both busy, and parallel cold builds
 # compile the packages they share (the standard library first) once each instead of once.
-TOOLS := tools-prometheus tools-k8s tools-operator tools-lint tools-release tools-tmux
+TOOLS := tools-prometheus tools-alertmanager tools-k8s tools-operator tools-lint tools-release tools-tmux
 
 .PHONY: tools $(TOOLS)
-tools: $(TOOLS) ## Install or build prometheus, promtool, Kubernetes, etcd, kwok, the operator, Prometheus 3, golangci-lint, goreleaser, krew and tmux
+tools: $(TOOLS) ## Install or build prometheus, promtool, alertmanager, Kubernetes, etcd, kwok, the operator, Prometheus 3, golangci-lint, goreleaser, krew and tmux
 
 tools-prometheus:
 	hack/install-prometheus.sh
+tools-alertmanager: tools-prometheus # one apt at a time
+	hack/install-alertmanager.sh
 tools-k8s:
 	hack/install-k8s.sh
 tools-operator:
