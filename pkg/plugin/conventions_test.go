@@ -34,6 +34,7 @@ type convention struct {
 var demoArms = []string{"--baseline", "shop_checkout-primary_8080", "--canary", "shop_checkout-canary_8080"}
 
 var conventions = map[string]convention{
+	"alerts":       {formats: []string{"table", "wide", "json", "yaml"}, errorExit: 1, valid: []string{"alerts", "team-a"}, tooMany: []string{"alerts", "a", "b"}},
 	"create":       {formats: []string{"yaml", "json"}, errorExit: 1, dryRun: true, args: []string{"create", "team-a", "-n", "team-a"}, valid: []string{"create", "team-a"}, tooMany: []string{"create", "a", "b"}},
 	"diff":         {errorExit: diffErrorExit, valid: []string{"diff", "team-a"}, tooMany: []string{"diff", "a", "b"}},
 	"list":         {formats: []string{"table", "wide", "json", "yaml"}, errorExit: 1, valid: []string{"list"}, tooMany: []string{"list", "a"}},

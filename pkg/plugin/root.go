@@ -48,6 +48,7 @@ rules, Envoy scrape presets, RED recording rules and traffic-gated alerts.`,
 	registerKubeCompletions(root, configFlags)
 
 	root.AddCommand(
+		NewCmdAlerts(streams, configFlags),
 		NewCmdCreate(streams, configFlags),
 		NewCmdCompare(streams, configFlags),
 		NewCmdDiff(streams, configFlags),
