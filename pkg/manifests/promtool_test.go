@@ -264,6 +264,15 @@ func expectedAlerts(src promql.Source, slo bool) []alertTest {
 		// Pending until the condition has held for 2m.
 		tests = append(tests, alertTest{EvalTime: "2m", Alertname: "EnvoyErrorBudgetBurn", ExpAlerts: []alert{}})
 	}
+	// Every alert carries the team's routing labels, where Envoy runs, and its runbook.
+	spec := DefaultTeamSpec("team-a", teamNS)
+	for _, tc := range tests {
+		for _, a := range tc.ExpAlerts {
+			a.ExpLabels[AlertLabelTeam] = spec.Team
+			a.ExpLabels[AlertLabelEnvoyNamespace] = teamNS
+			a.ExpAnnotations[AnnotationRunbook] = spec.runbookFor(tc.Alertname)
+		}
+	}
 	return tests
 }
 
