@@ -60,7 +60,7 @@ tools: $(TOOLS) ## Install or build prometheus, promtool, alertmanager, Kubernet
 
 tools-prometheus:
 	hack/install-prometheus.sh
-tools-alertmanager: tools-prometheus # one apt at a time
+tools-alertmanager:
 	hack/install-alertmanager.sh
 tools-k8s:
 	hack/install-k8s.sh
