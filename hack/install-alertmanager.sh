@@ -19,7 +19,7 @@ fi
 tmp=$(mktemp -d)
 trap 'rm -rf "$tmp"' EXIT
 
-log "building $want from the Go module proxy (about 3 minutes)"
+log "building $want from the Go module proxy (under a minute)"
 GOBIN="$tmp" GOFLAGS=-buildvcs=false CGO_ENABLED=0 go install \
 	-ldflags "-s -w -X github.com/prometheus/common/version.Version=${ALERTMANAGER_VERSION#v}" \
 	"github.com/prometheus/alertmanager/cmd/alertmanager@$ALERTMANAGER_VERSION"

@@ -23,6 +23,9 @@ type liveFacts struct {
 	envoy      bool
 	istio      bool
 	seriesErr  error
+	// The Alertmanagers Prometheus sends alerts to.
+	alertmanagers    []string
+	alertmanagersErr error
 }
 
 func (d *doctor) gatherLive() liveFacts {
@@ -37,6 +40,7 @@ func (d *doctor) gatherLive() liveFacts {
 	if f.seriesErr == nil && !f.envoy {
 		f.istio, f.seriesErr = d.p.HasSeries(ctx, istioRequests)
 	}
+	f.alertmanagers, _, f.alertmanagersErr = d.p.Alertmanagers(ctx)
 	return f
 }
 

@@ -4,6 +4,7 @@ import (
 	"context"
 
 	monitoringv1 "github.com/prometheus-operator/prometheus-operator/pkg/apis/monitoring/v1"
+	monitoringv1alpha1 "github.com/prometheus-operator/prometheus-operator/pkg/apis/monitoring/v1alpha1"
 	corev1 "k8s.io/api/core/v1"
 	storagev1 "k8s.io/api/storage/v1"
 	"k8s.io/apimachinery/pkg/labels"
@@ -27,6 +28,11 @@ type Cluster interface {
 	ListPodMonitors(ctx context.Context, namespace string, selector labels.Selector) ([]monitoringv1.PodMonitor, error)
 	ListServiceMonitors(ctx context.Context, namespace string, selector labels.Selector) ([]monitoringv1.ServiceMonitor, error)
 	ListPrometheusRules(ctx context.Context, namespace string, selector labels.Selector) ([]monitoringv1.PrometheusRule, error)
+	GetAlertmanager(ctx context.Context, namespace, name string) (*monitoringv1.Alertmanager, error)
+	ListAlertmanagerConfigs(ctx context.Context, namespace string, selector labels.Selector) ([]monitoringv1alpha1.AlertmanagerConfig, error)
+	// SecretKeys lists the keys of a Secret, never its values; nil and no error when it does
+	// not exist.
+	SecretKeys(ctx context.Context, namespace, name string) ([]string, error)
 
 	ListPods(ctx context.Context, namespace string, selector labels.Selector) ([]corev1.Pod, error)
 	ListServices(ctx context.Context, namespace string, selector labels.Selector) ([]corev1.Service, error)
@@ -69,6 +75,9 @@ type Prometheus interface {
 	Targets(ctx context.Context) ([]Target, error)
 	// HasSeries reports whether any series matches the selector in the last few minutes.
 	HasSeries(ctx context.Context, selector string) (bool, error)
+	// Alertmanagers lists the URLs of the Alertmanagers Prometheus sends alerts to, and of those
+	// it discovered and dropped (/api/v1/alertmanagers).
+	Alertmanagers(ctx context.Context) (active, dropped []string, err error)
 }
 
 // Target is one active scrape target.

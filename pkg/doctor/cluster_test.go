@@ -25,6 +25,7 @@ import (
 	"k8s.io/client-go/rest"
 	"k8s.io/utils/ptr"
 
+	"github.com/kubectl-promteam/kubectl-promteam/internal/testutil/amtest"
 	"github.com/kubectl-promteam/kubectl-promteam/internal/testutil/crdschema"
 	"github.com/kubectl-promteam/kubectl-promteam/internal/testutil/kubetest"
 	"github.com/kubectl-promteam/kubectl-promteam/internal/testutil/promtest"
@@ -215,9 +216,20 @@ func (e *env) envoyPod(name string) {
 // healthy applies team's default stack with an Envoy pod and a reconciled status.
 func (e *env) healthy(team string) {
 	e.t.Helper()
-	e.apply(e.spec(team))
+	e.apply(e.alerting(team))
+	e.kubectl("create", "secret", "generic", team+"-hook", "-n", e.ns, "--from-literal=url=http://hooks.example.com/"+team)
 	e.envoyPod("envoy-0")
 	e.reconciled(team)
+}
+
+// alerting is team's default stack with an Alertmanager of its own that notifies a webhook whose
+// URL is in Secret <team>-hook, key url.
+func (e *env) alerting(team string) manifests.TeamSpec {
+	s := e.spec(team)
+	s.Alerting.Delivery = manifests.DeliverOwn
+	s.Alerting.Receivers = []manifests.Receiver{{Kind: manifests.ReceiverWebhook, Secret: manifests.SecretRef{Name: team + "-hook", Key: "url"},
+		Severities: []string{manifests.SeverityCritical, manifests.SeverityWarning}}}
+	return s
 }
 
 // run runs the doctor as user with p as the live source.
@@ -295,7 +307,12 @@ func expectOnly(t *testing.T, r doctor.Report, failing ...string) {
 				want = doctor.StatusFailed
 			}
 		}
-		if res.ID == doctor.CheckTargets || res.ID == doctor.CheckEnvoySeries {
+		if res.ID == doctor.CheckTargets || res.ID == doctor.CheckEnvoySeries || res.ID == doctor.CheckDiscovered {
+			continue
+		}
+		// A stack may send its alerts nowhere; the alerting checks then skip and say so.
+		optional := res.ID == doctor.CheckDelivery || res.ID == doctor.CheckRouting || res.ID == doctor.CheckSecrets
+		if optional && want == doctor.StatusPassed && res.Status == doctor.StatusSkipped {
 			continue
 		}
 		if res.Status != want {
@@ -330,13 +347,15 @@ func TestHealthyStackPassesEveryCheck(t *testing.T) {
 	e.healthy("web")
 
 	envoy := envoyTarget(t)
+	am := amtest.Start(t, amtest.NullConfig)
 	srv := promtest.Start(t, []promtest.Target{{URL: envoy.URL + "/stats/prometheus",
-		Labels: map[string]string{"namespace": e.ns, "pod": "envoy-0"}}}, promtest.Options{ScrapeInterval: time.Second})
+		Labels: map[string]string{"namespace": e.ns, "pod": "envoy-0"}}}, promtest.Options{ScrapeInterval: time.Second, Alertmanagers: []string{am.Addr}})
 	srv.WaitForSeries(t, "envoy_cluster_upstream_rq_total", 1, time.Minute)
 	p, err := prom.New(prom.Config{URL: srv.URL()})
 	if err != nil {
 		t.Fatal(err)
 	}
+	waitAlertmanagers(t, p)
 
 	r := e.run(kubetest.Admin, "web", p)
 	for _, res := range r.Results {
@@ -356,6 +375,8 @@ func TestHealthyStackPassesEveryCheck(t *testing.T) {
 	expect(t, r, doctor.CheckStorage, doctor.StatusPassed, "default storage class "+defaultStorageClass, "retention 15d", "retentionSize 16GiB")
 	expect(t, r, doctor.CheckPodSecurity, doctor.StatusPassed, "enforces restricted")
 	expect(t, r, doctor.CheckTargets, doctor.StatusPassed, "1 targets up")
+	expect(t, r, doctor.CheckDelivery, doctor.StatusPassed, "Alertmanager "+e.ns+"/web (matcher strategy OnNamespace)", "AlertmanagerConfig "+e.ns+"/web")
+	expect(t, r, doctor.CheckDiscovered, doctor.StatusPassed, am.Addr)
 
 	out := text(t, r)
 	if n := strings.Count(out, "✓ "); n != len(doctor.CheckIDs) {
@@ -471,7 +492,7 @@ func TestStackMissing(t *testing.T) {
 		if res.Status != doctor.StatusSkipped {
 			t.Errorf("%s: %s, want skipped", res.ID, res.Status)
 		}
-		if res.ID != doctor.CheckTargets && res.ID != doctor.CheckEnvoySeries && res.Reason != stack.Reason {
+		if res.ID != doctor.CheckTargets && res.ID != doctor.CheckEnvoySeries && res.ID != doctor.CheckDiscovered && res.Reason != stack.Reason {
 			t.Errorf("%s: reason %q, want the stack's", res.ID, res.Reason)
 		}
 	}
@@ -556,7 +577,7 @@ func TestNullSelectors(t *testing.T) {
 	expectReason(t, r, doctor.CheckSelection, "PodMonitor "+e.ns+"/web-envoy is not selected: podMonitorSelector of Prometheus web is null")
 	expect(t, r, doctor.CheckPorts, doctor.StatusSkipped, "selects none of the team's monitors (see the selection check)")
 	for _, res := range r.Results {
-		if res.ID == doctor.CheckPorts || res.ID == doctor.CheckTargets || res.ID == doctor.CheckEnvoySeries {
+		if res.ID == doctor.CheckPorts || res.ID == doctor.CheckTargets || res.ID == doctor.CheckEnvoySeries || res.ID == doctor.CheckDiscovered {
 			continue
 		}
 		if failing := res.ID == doctor.CheckSelectors || res.ID == doctor.CheckSelection || res.ID == doctor.CheckRules; failing != (res.Status == doctor.StatusFailed) {

@@ -23,14 +23,19 @@ const (
 	CheckPodSecurity = "podsecurity"
 	CheckRules       = "rules"
 	CheckDuplicates  = "duplicates"
+	CheckDelivery    = "alert-delivery"
+	CheckRouting     = "alert-routing"
+	CheckSecrets     = "receiver-secrets"
 	CheckTargets     = "targets"
 	CheckEnvoySeries = "envoy-series"
+	CheckDiscovered  = "alertmanagers"
 )
 
 // CheckIDs lists every check in the order Run reports them.
 var CheckIDs = []string{
 	CheckAPI, CheckCRDs, CheckStack, CheckReconciled, CheckSelectors, CheckSelection, CheckService,
-	CheckPorts, CheckRBAC, CheckStorage, CheckPodSecurity, CheckRules, CheckDuplicates, CheckTargets, CheckEnvoySeries,
+	CheckPorts, CheckRBAC, CheckStorage, CheckPodSecurity, CheckRules, CheckDuplicates,
+	CheckDelivery, CheckRouting, CheckSecrets, CheckTargets, CheckEnvoySeries, CheckDiscovered,
 }
 
 // DefaultReconcileWait is how long Run waits for the operator to write a status.
@@ -86,6 +91,14 @@ func title(id, team, namespace string) string {
 		return "scrape targets are up"
 	case CheckEnvoySeries:
 		return "Envoy request series reach Prometheus (envoy_cluster_upstream_rq_total)"
+	case CheckDelivery:
+		return "alerts go to an Alertmanager that reads the team's AlertmanagerConfig"
+	case CheckRouting:
+		return "every alert carries the labels its route matches, and only the team's"
+	case CheckSecrets:
+		return "the Secret keys the receivers read exist"
+	case CheckDiscovered:
+		return "Prometheus discovered the Alertmanager it sends alerts to"
 	}
 	return id
 }
@@ -149,7 +162,8 @@ func (d *doctor) run() Report {
 
 	var prom *monitoringv1.Prometheus
 	clusterChecks := []string{CheckStack, CheckReconciled, CheckSelectors, CheckSelection, CheckService,
-		CheckPorts, CheckRBAC, CheckStorage, CheckPodSecurity, CheckRules, CheckDuplicates}
+		CheckPorts, CheckRBAC, CheckStorage, CheckPodSecurity, CheckRules, CheckDuplicates,
+		CheckDelivery, CheckRouting, CheckSecrets}
 	crds := r.add(CheckCRDs, evalCRDs(d.gatherCRDs()))
 	if crds.Status != StatusPassed {
 		r.skip(crds.Reason, clusterChecks...)
@@ -171,20 +185,26 @@ func (d *doctor) run() Report {
 			r.add(CheckPodSecurity, evalPodSecurity(prom, d.gatherPodSecurity(prom)))
 			r.add(CheckRules, evalRules(prom, objs, d.gatherRuleEvents(prom, objs)))
 			r.add(CheckDuplicates, evalDuplicates(prom, objs, d.gatherDuplicates(prom)))
+			af := d.gatherAlerting(prom)
+			r.add(CheckDelivery, evalAlertDelivery(prom, d.team, af))
+			r.add(CheckRouting, evalAlertRouting(prom, d.team, objs, af))
+			r.add(CheckSecrets, evalReceiverSecrets(prom, af))
 		}
 	}
+	live := []string{CheckTargets, CheckEnvoySeries, CheckDiscovered}
 
 	if d.p == nil {
 		r.skip("not connected to the team's Prometheus (the live checks need a port-forward or the API server's service proxy to it)",
-			CheckTargets, CheckEnvoySeries)
+			live...)
 		return r.Report
 	}
 	lf := d.gatherLive()
 	if lf.targetsErr != nil {
-		r.skip(fmt.Sprintf("Prometheus is not reachable: %v", lf.targetsErr), CheckTargets, CheckEnvoySeries)
+		r.skip(fmt.Sprintf("Prometheus is not reachable: %v", lf.targetsErr), live...)
 		return r.Report
 	}
 	r.add(CheckTargets, evalTargets(lf))
 	r.add(CheckEnvoySeries, evalEnvoySeries(prom, lf))
+	r.add(CheckDiscovered, evalAlertmanagersDiscovered(prom, lf.alertmanagers, lf.alertmanagersErr))
 	return r.Report
 }

@@ -55,20 +55,26 @@ func NewCmdDoctor(streams genericiooptions.IOStreams, configFlags *genericcliopt
 and prints one line per check (passed, failed or skipped, with the reason) and the exact fix for
 every failure:
 
-  api           the API server answers and the credentials work
-  crds          the operator's CRDs are installed, and which operator version made them
-  stack         the team's Prometheus exists
-  reconciled    an operator reconciles it (no status at all: no operator watches the namespace)
-  selectors     no null selector (null selects nothing, {} selects everything)
-  selection     the selectors pick every monitor and rule of the team
-  service       the Prometheus has its own Service, not the shared prometheus-operated
-  ports         each monitor's port name exists on the pods or Services it selects
-  rbac          the Prometheus ServiceAccount may discover where its monitors look
-  storage       retention, volume and storage class
-  podsecurity   the pods meet the namespace's Pod Security level
-  rules         the rules are selected and the operator did not reject them
-  targets       scrape targets are up (when Prometheus can be reached)
-  envoy-series  Envoy's statistics arrive
+  api               the API server answers and the credentials work
+  crds              the operator's CRDs are installed, and which operator version made them
+  stack             the team's Prometheus exists
+  reconciled        an operator reconciles it (no status at all: no operator watches the namespace)
+  selectors         no null selector (null selects nothing, {} selects everything)
+  selection         the selectors pick every monitor and rule of the team
+  service           the Prometheus has its own Service, not the shared prometheus-operated
+  ports             each monitor's port name exists on the pods or Services it selects
+  rbac              the Prometheus ServiceAccount may discover where its monitors look
+  storage           retention, volume and storage class
+  podsecurity       the pods meet the namespace's Pod Security level
+  rules             the rules are selected and the operator did not reject them
+  duplicates        no other Prometheus scrapes the team's Envoys as well
+  alert-delivery    alerts go to an Alertmanager that reads the team's AlertmanagerConfig
+  alert-routing     every alert carries the labels its route matches under the Alertmanager's
+                    matcher strategy, and the route takes no other team's alerts
+  receiver-secrets  the Secret keys the receivers read exist
+  targets           scrape targets are up (when Prometheus can be reached)
+  envoy-series      Envoy's statistics arrive
+  alertmanagers     Prometheus discovered the Alertmanager it sends alerts to
 
 Prometheus is reached through a port-forward to one of its pods (as kubectl promteam
 port-forward does), through the API server's service proxy with --via-proxy, or at
@@ -248,3 +254,7 @@ type unreachable struct{ err error }
 func (u unreachable) Targets(context.Context) ([]doctor.Target, error) { return nil, u.err }
 
 func (u unreachable) HasSeries(context.Context, string) (bool, error) { return false, u.err }
+
+func (u unreachable) Alertmanagers(context.Context) ([]string, []string, error) {
+	return nil, nil, u.err
+}

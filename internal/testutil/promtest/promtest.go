@@ -76,6 +76,8 @@ type Options struct {
 	RuleFiles []string
 	// ExtraArgs are appended to the command line (for example "--web.enable-admin-api").
 	ExtraArgs []string
+	// Alertmanagers are host:port addresses the server sends alerts to (API v2, http).
+	Alertmanagers []string
 }
 
 // Server is a running (or stopped) Prometheus.
@@ -214,6 +216,13 @@ func config(targets []Target, opts Options) ([]byte, error) {
 		Targets []string          `json:"targets"`
 		Labels  map[string]string `json:"labels,omitempty"`
 	}
+	type alertmanagerConfig struct {
+		APIVersion    string         `json:"api_version"`
+		StaticConfigs []staticConfig `json:"static_configs"`
+	}
+	type alerting struct {
+		Alertmanagers []alertmanagerConfig `json:"alertmanagers"`
+	}
 	type scrapeConfig struct {
 		JobName       string              `json:"job_name"`
 		Scheme        string              `json:"scheme"`
@@ -231,7 +240,11 @@ func config(targets []Target, opts Options) ([]byte, error) {
 		} `json:"global"`
 		RuleFiles     []string       `json:"rule_files,omitempty"`
 		ScrapeConfigs []scrapeConfig `json:"scrape_configs"`
+		Alerting      *alerting      `json:"alerting,omitempty"`
 	}{RuleFiles: opts.RuleFiles, ScrapeConfigs: []scrapeConfig{}}
+	if len(opts.Alertmanagers) > 0 {
+		cfg.Alerting = &alerting{Alertmanagers: []alertmanagerConfig{{APIVersion: "v2", StaticConfigs: []staticConfig{{Targets: opts.Alertmanagers}}}}}
+	}
 	cfg.Global.ScrapeInterval = model.Duration(interval).String()
 	cfg.Global.ScrapeTimeout = model.Duration(timeout).String()
 	cfg.Global.EvaluationInterval = model.Duration(interval).String()

@@ -10,6 +10,7 @@ import (
 	"strings"
 
 	monitoringv1 "github.com/prometheus-operator/prometheus-operator/pkg/apis/monitoring/v1"
+	monitoringv1alpha1 "github.com/prometheus-operator/prometheus-operator/pkg/apis/monitoring/v1alpha1"
 	corev1 "k8s.io/api/core/v1"
 	storagev1 "k8s.io/api/storage/v1"
 	apiextensionsv1 "k8s.io/apiextensions-apiserver/pkg/apis/apiextensions/v1"
@@ -39,6 +40,9 @@ var (
 	podMonitors     = monitoringv1.SchemeGroupVersion.WithResource(monitoringv1.PodMonitorName)
 	serviceMonitors = monitoringv1.SchemeGroupVersion.WithResource(monitoringv1.ServiceMonitorName)
 	prometheusRules = monitoringv1.SchemeGroupVersion.WithResource(monitoringv1.PrometheusRuleName)
+	alertmanagers   = monitoringv1.SchemeGroupVersion.WithResource(monitoringv1.AlertmanagerName)
+	// alertmanagerConfigs are v1alpha1, the version every operator release serves.
+	alertmanagerConfigs = monitoringv1alpha1.SchemeGroupVersion.WithResource(monitoringv1alpha1.AlertmanagerConfigName)
 )
 
 // Cluster implements doctor.Cluster.
@@ -204,6 +208,46 @@ func (c *Cluster) ListServiceMonitors(ctx context.Context, namespace string, sel
 // ListPrometheusRules implements doctor.Cluster.
 func (c *Cluster) ListPrometheusRules(ctx context.Context, namespace string, selector labels.Selector) ([]monitoringv1.PrometheusRule, error) {
 	return listTyped[monitoringv1.PrometheusRule](ctx, c, prometheusRules, namespace, selector)
+}
+
+// GetAlertmanager implements doctor.Cluster.
+func (c *Cluster) GetAlertmanager(ctx context.Context, namespace, name string) (*monitoringv1.Alertmanager, error) {
+	u, err := c.dyn.Resource(alertmanagers).Namespace(namespace).Get(ctx, name, metav1.GetOptions{})
+	if apierrors.IsNotFound(err) {
+		return nil, nil
+	}
+	if err != nil {
+		return nil, err
+	}
+	var am monitoringv1.Alertmanager
+	if err := fromUnstructured(u, &am); err != nil {
+		return nil, err
+	}
+	return &am, nil
+}
+
+// ListAlertmanagerConfigs implements doctor.Cluster.
+func (c *Cluster) ListAlertmanagerConfigs(ctx context.Context, namespace string, selector labels.Selector) ([]monitoringv1alpha1.AlertmanagerConfig, error) {
+	return listTyped[monitoringv1alpha1.AlertmanagerConfig](ctx, c, alertmanagerConfigs, namespace, selector)
+}
+
+// SecretKeys implements doctor.Cluster: the keys of the Secret, whose values it drops.
+func (c *Cluster) SecretKeys(ctx context.Context, namespace, name string) ([]string, error) {
+	s, err := c.kube.CoreV1().Secrets(namespace).Get(ctx, name, metav1.GetOptions{})
+	if apierrors.IsNotFound(err) {
+		return nil, nil
+	}
+	if err != nil {
+		return nil, err
+	}
+	keys := []string{}
+	for k := range s.Data {
+		keys = append(keys, k)
+	}
+	for k := range s.StringData {
+		keys = append(keys, k)
+	}
+	return keys, nil
 }
 
 // ListPods implements doctor.Cluster.

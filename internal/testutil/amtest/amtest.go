@@ -1,0 +1,101 @@
+// Package amtest runs a real Alertmanager (the alertmanager that hack/install-alertmanager.sh
+// installs) for a test.
+package amtest
+
+import (
+	"fmt"
+	"net"
+	"net/http"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/kubectl-promteam/kubectl-promteam/internal/testutil/proc"
+	"github.com/kubectl-promteam/kubectl-promteam/internal/testutil/tools"
+)
+
+// NullConfig routes every alert to a receiver that notifies nobody.
+const NullConfig = "route: {receiver: \"null\"}\nreceivers: [{name: \"null\"}]\n"
+
+// Server is a running Alertmanager.
+type Server struct {
+	Addr    string // host:port of its API
+	logPath string
+}
+
+// URL is the server's base URL.
+func (s *Server) URL() string { return "http://" + s.Addr }
+
+// Start runs Alertmanager with config (YAML) on a free loopback port, without clustering, and
+// waits until it is ready. It stops when the test ends.
+func Start(t testing.TB, config string) *Server {
+	t.Helper()
+	bin := tools.Path(t, "alertmanager")
+	dir := t.TempDir()
+	cfgPath := filepath.Join(dir, "alertmanager.yml")
+	if err := os.WriteFile(cfgPath, []byte(config), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	addr := l.Addr().String()
+	_ = l.Close()
+	s := &Server{Addr: addr, logPath: filepath.Join(dir, "alertmanager.log")}
+	logFile, err := os.Create(s.logPath)
+	if err != nil {
+		t.Fatal(err)
+	}
+	cmd := exec.Command(bin, "--config.file="+cfgPath, "--storage.path="+filepath.Join(dir, "data"),
+		"--web.listen-address="+addr, "--cluster.listen-address=", "--log.level=debug")
+	cmd.Stdout, cmd.Stderr = logFile, logFile
+	proc.Group(cmd)
+	if err := cmd.Start(); err != nil {
+		t.Fatalf("amtest: %v", err)
+	}
+	done := make(chan struct{})
+	go func() { _ = cmd.Wait(); _ = logFile.Close(); close(done) }()
+	t.Cleanup(func() {
+		proc.Stop(cmd, done, 5*time.Second)
+		if t.Failed() {
+			t.Logf("alertmanager log:\n%s", s.LogTail())
+		}
+	})
+	deadline := time.Now().Add(30 * time.Second)
+	client := &http.Client{Timeout: 2 * time.Second}
+	for {
+		resp, err := client.Get(s.URL() + "/-/ready")
+		if err == nil {
+			_ = resp.Body.Close()
+			if resp.StatusCode == http.StatusOK {
+				return s
+			}
+		}
+		select {
+		case <-done:
+			t.Fatalf("amtest: alertmanager exited:\n%s", s.LogTail())
+		default:
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("amtest: alertmanager not ready after 30s: %v\n%s", err, s.LogTail())
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
+}
+
+// LogTail is the end of the server's log.
+func (s *Server) LogTail() string {
+	b, err := os.ReadFile(s.logPath)
+	if err != nil {
+		return fmt.Sprintf("(no log: %v)", err)
+	}
+	lines := strings.Split(strings.TrimRight(string(b), "\n"), "\n")
+	if len(lines) > 40 {
+		lines = lines[len(lines)-40:]
+	}
+	return strings.Join(lines, "\n")
+}
