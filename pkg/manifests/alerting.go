@@ -16,6 +16,8 @@ import (
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/util/intstr"
 	"k8s.io/utils/ptr"
+
+	"github.com/kubectl-promteam/kubectl-promteam/pkg/promql"
 )
 
 // The labels every alert of a stack carries, whatever its expression kept, so that the team's
@@ -27,7 +29,7 @@ const (
 	// namespace="<the AlertmanagerConfig's namespace>" matcher to the team's route.
 	AlertLabelNamespace = "namespace"
 	// AlertLabelEnvoyNamespace keeps the namespace of the Envoy the alert is about.
-	AlertLabelEnvoyNamespace = "envoy_namespace"
+	AlertLabelEnvoyNamespace = promql.LabelEnvoyNamespace
 	// AnnotationRunbook links every alert to what to do about it.
 	AnnotationRunbook = "runbook_url"
 )

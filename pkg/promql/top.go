@@ -273,3 +273,25 @@ func RecordedStamps(sel Selector, cluster string, records ...string) parser.Expr
 	}
 	return out
 }
+
+// The series Prometheus keeps for every pending and firing alert, and the labels top reads.
+const (
+	MetricAlerts = "ALERTS"
+	// LabelAlertState is pending or firing.
+	LabelAlertState = "alertstate"
+	LabelAlertName  = "alertname"
+	LabelSeverity   = "severity"
+	// LabelEnvoyNamespace is where the team's alerts keep the namespace of the Envoy they are
+	// about: their namespace label is the team's, for Alertmanager's routing.
+	LabelEnvoyNamespace = "envoy_namespace"
+)
+
+// Alerts are the pending and firing alerts about the selected upstream clusters: those with a
+// cluster label, about Envoys in the selected namespace when sel pins one.
+func Alerts(sel Selector) parser.Expr {
+	matchers := []*labels.Matcher{Neq(LabelCluster, "")}
+	if ns, ok := sel.Pinned(LabelNamespace); ok {
+		matchers = append(matchers, Eq(LabelEnvoyNamespace, ns))
+	}
+	return Series(MetricAlerts, matchers...)
+}

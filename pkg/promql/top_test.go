@@ -38,6 +38,7 @@ func allQueries(d Dialect, ns, cluster string) map[string]parser.Expr {
 		"17 discovery":           ClusterLabels(sel),
 		"18 discovery istio std": IstioStandard(sel),
 		"19 envoy namespaces":    EnvoyNamespaces(),
+		"20 alerts":              Alerts(sel),
 	}
 }
 

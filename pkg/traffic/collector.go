@@ -1,6 +1,7 @@
 package traffic
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"fmt"
@@ -8,6 +9,7 @@ import (
 	"slices"
 	"sort"
 	"strconv"
+	"strings"
 	"sync"
 	"time"
 
@@ -55,6 +57,9 @@ type Config struct {
 	// Source says where the cluster rows come from; the zero value means SourceRaw. NewCollector
 	// takes SourceRaw or SourceRules; NewAuto also takes SourceAuto.
 	Source Source
+	// Alerts asks every refresh for the pending and firing alerts about the selected clusters
+	// (Frame.Alerts). An error answering them leaves the frame without alerts, not failed.
+	Alerts bool
 }
 
 // Source is where a refresh reads the numbers of the upstream clusters.
@@ -90,6 +95,7 @@ type Collector struct {
 	q       Querier
 	cfg     Config
 	frame   []query
+	alerts  string // the alerts query, when Config.Alerts
 	codeStp time.Duration
 	// foldSuccess says the success ratio is folded from response and 5xx rates once every
 	// answer is in (recordedQueries).
@@ -197,6 +203,13 @@ func NewCollector(q Querier, cfg Config) (*Collector, error) {
 		}
 		c.frame = append(c.frame, query{text: text, listener: e.into})
 	}
+	if cfg.Alerts {
+		text, err := promql.Check(promql.Alerts(sel))
+		if err != nil {
+			return nil, err
+		}
+		c.alerts = text
+	}
 	return c, nil
 }
 
@@ -275,6 +288,14 @@ func (c *Collector) Frame(ctx context.Context, at time.Time) (Frame, error) {
 	// read again; reused says they need not be.
 	var stamps string
 	reused := false
+	var alerts []Alert
+	var alertsErr error
+	if c.alerts != "" {
+		g.Go(func() error {
+			alerts, alertsErr = c.askAlerts(gctx, at)
+			return nil
+		})
+	}
 	if last == nil || at.Before(last.at) {
 		for i, q := range c.frame {
 			ask(q, i)
@@ -294,6 +315,9 @@ func (c *Collector) Frame(ctx context.Context, at time.Time) (Frame, error) {
 		return Frame{}, err
 	}
 	f := Frame{At: at, Window: c.cfg.Window, Dialect: c.cfg.Dialect.Name, Source: c.cfg.Source, Took: time.Since(start)}
+	if c.alerts != "" && alertsErr == nil {
+		f.Alerts, f.AlertsKnown = alerts, true
+	}
 	if reused {
 		for i, q := range c.frame {
 			if q.listener == nil {
@@ -321,6 +345,39 @@ func (c *Collector) Frame(ctx context.Context, at time.Time) (Frame, error) {
 	}
 	sort.Slice(f.Listeners, func(i, j int) bool { return f.Listeners[i].Prefix < f.Listeners[j].Prefix })
 	return f, nil
+}
+
+// askAlerts reads the alerts about the selected clusters: one ALERTS series per alert, firing
+// before pending, then by cluster and name.
+func (c *Collector) askAlerts(ctx context.Context, at time.Time) ([]Alert, error) {
+	r, err := c.q.Query(ctx, c.alerts, at)
+	if err != nil {
+		return nil, err
+	}
+	out := make([]Alert, 0, len(r.Vector))
+	for _, s := range r.Vector {
+		a := Alert{
+			Name: s.Metric.Get(promql.LabelAlertName), State: s.Metric.Get(promql.LabelAlertState),
+			Severity: s.Metric.Get(promql.LabelSeverity), Cluster: s.Metric.Get(promql.LabelCluster),
+			Namespace: s.Metric.Get(promql.LabelEnvoyNamespace),
+		}
+		if a.State != AlertFiring && a.State != AlertPending {
+			continue
+		}
+		out = append(out, a)
+	}
+	slices.SortFunc(out, func(a, b Alert) int {
+		return cmp.Or(cmp.Compare(alertRank(a), alertRank(b)),
+			strings.Compare(a.Cluster, b.Cluster), strings.Compare(a.Name, b.Name), strings.Compare(a.Namespace, b.Namespace))
+	})
+	return out, nil
+}
+
+func alertRank(a Alert) int {
+	if a.State == AlertFiring {
+		return 0
+	}
+	return 1
 }
 
 // rows finishes the rows a refresh folded and keeps their Services for the next refresh.

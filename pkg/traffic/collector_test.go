@@ -658,3 +658,85 @@ func TestServicesFollowTheClusters(t *testing.T) {
 		}
 	}
 }
+
+// failingAlerts answers the frame queries with clusterAnswers and fails the alerts query.
+type failingAlerts struct{ fakeQuerier }
+
+func (f *failingAlerts) Query(ctx context.Context, q string, at time.Time) (Result, error) {
+	if strings.HasPrefix(q, promql.MetricAlerts+"{") {
+		return Result{}, errors.New("alerts unavailable")
+	}
+	return f.fakeQuerier.Query(ctx, q, at)
+}
+
+// TestAlertsComeWithTheFrame checks that a collector told to ask for alerts reads them with every
+// refresh, firing ones first, keeps only pending and firing ones, and renders them in JSON; that
+// a failed alerts query leaves the frame whole but without alerts; and that a collector not told
+// to ask sends no alerts query.
+func TestAlertsComeWithTheFrame(t *testing.T) {
+	d := promql.DialectEnvoy
+	answers := clusterAnswers(d, 2)
+	fq := &fakeQuerier{answers: func(q string) Vector {
+		if !strings.HasPrefix(q, promql.MetricAlerts+"{") {
+			return answers(q)
+		}
+		alert := func(name, state, cluster string) Sample {
+			return sample(map[string]string{"__name__": "ALERTS", "alertname": name, "alertstate": state, "severity": "warning",
+				"envoy_cluster_name": cluster, "envoy_namespace": "team-a"}, 1)
+		}
+		return Vector{alert("B", "pending", "c0"), alert("A", "firing", "c1"), alert("C", "resolved", "c0"), alert("D", "firing", "c0")}
+	}}
+	c, err := NewCollector(fq, Config{Dialect: d, Selector: promql.Namespace("team-a"), Window: time.Minute, Alerts: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	f, err := c.Frame(context.Background(), time.Now())
+	if err != nil {
+		t.Fatal(err)
+	}
+	var got []string
+	for _, a := range f.Alerts {
+		got = append(got, a.Name+" "+a.State+" "+a.Cluster+" "+a.Namespace)
+	}
+	want := []string{"D firing c0 team-a", "A firing c1 team-a", "B pending c0 team-a"}
+	if !f.AlertsKnown || !slices.Equal(got, want) {
+		t.Errorf("alerts %q (known %v), want %q", got, f.AlertsKnown, want)
+	}
+	if firing, pending, critical := f.AlertCount(); firing != 2 || pending != 1 || critical != 0 {
+		t.Errorf("AlertCount = %d, %d, %d", firing, pending, critical)
+	}
+	var out struct {
+		Alerts []map[string]string `json:"alerts"`
+	}
+	var b bytes.Buffer
+	if err := RenderJSON(&b, f); err != nil {
+		t.Fatal(err)
+	}
+	if err := json.Unmarshal(b.Bytes(), &out); err != nil || len(out.Alerts) != 3 || out.Alerts[0]["alertname"] != "D" || out.Alerts[0]["envoy_namespace"] != "team-a" {
+		t.Errorf("JSON alerts %v (%v):\n%s", out.Alerts, err, b.String())
+	}
+
+	fail := &failingAlerts{fakeQuerier{answers: answers}}
+	c, err = NewCollector(fail, Config{Dialect: d, Selector: promql.Namespace("team-a"), Window: time.Minute, Alerts: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	f, err = c.Frame(context.Background(), time.Now())
+	if err != nil || f.AlertsKnown || len(f.Rows) == 0 {
+		t.Errorf("with the alerts query failing: %d rows, alerts known %v, error %v", len(f.Rows), f.AlertsKnown, err)
+	}
+	b.Reset()
+	if err := RenderJSON(&b, f); err != nil || strings.Contains(b.String(), `"alerts"`) {
+		t.Errorf("JSON of a frame without known alerts has them (%v):\n%s", err, b.String())
+	}
+
+	quiet := &fakeQuerier{answers: answers}
+	if _, err := newCollector(t, quiet, d).Frame(context.Background(), time.Now()); err != nil {
+		t.Fatal(err)
+	}
+	for _, q := range quiet.seen {
+		if strings.Contains(q, promql.MetricAlerts) {
+			t.Errorf("a collector without Alerts asked %q", q)
+		}
+	}
+}

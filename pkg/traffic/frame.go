@@ -5,7 +5,9 @@
 package traffic
 
 import (
+	"cmp"
 	"math"
+	"slices"
 	"time"
 )
 
@@ -62,6 +64,57 @@ type Frame struct {
 	Infos    []string
 	// Took is how long the refresh's queries took, all together.
 	Took time.Duration
+	// Alerts are the pending and firing alerts about the selected clusters, when the collector
+	// asks for them (Config.Alerts) and Prometheus answered: AlertsKnown says so. A Prometheus
+	// without alerting rules knows of none.
+	Alerts      []Alert
+	AlertsKnown bool
+}
+
+// Alert is one pending or firing alert about an upstream cluster, as Prometheus's ALERTS series
+// holds it.
+type Alert struct {
+	Name     string
+	State    string // pending or firing
+	Severity string
+	Cluster  string
+	// Namespace is the namespace of the Envoy the alert is about (envoy_namespace), when the
+	// alert carries it.
+	Namespace string
+}
+
+// Alert states.
+const (
+	AlertPending = "pending"
+	AlertFiring  = "firing"
+)
+
+// AlertsOf lists the alerts about cluster name, firing first.
+func (f Frame) AlertsOf(name string) []Alert {
+	var out []Alert
+	for _, a := range f.Alerts {
+		if a.Cluster == name {
+			out = append(out, a)
+		}
+	}
+	slices.SortStableFunc(out, func(a, b Alert) int { return cmp.Compare(alertRank(a), alertRank(b)) })
+	return out
+}
+
+// AlertCount counts the alerts in each state, and the firing ones of severity critical.
+func (f Frame) AlertCount() (firing, pending, critical int) {
+	for _, a := range f.Alerts {
+		switch a.State {
+		case AlertFiring:
+			firing++
+			if a.Severity == "critical" {
+				critical++
+			}
+		case AlertPending:
+			pending++
+		}
+	}
+	return firing, pending, critical
 }
 
 // Share is a rate for one label value, such as a status class or code.

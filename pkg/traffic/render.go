@@ -133,6 +133,16 @@ type jsonFrame struct {
 	Window string    `json:"window"`
 	Source Source    `json:"source"`
 	Rows   []jsonRow `json:"rows"`
+	// Alerts are absent when the alerts are not known, and [] when none is pending or firing.
+	Alerts *[]jsonAlert `json:"alerts,omitempty"`
+}
+
+type jsonAlert struct {
+	Name      string `json:"alertname"`
+	State     string `json:"state"`
+	Severity  string `json:"severity,omitempty"`
+	Cluster   string `json:"envoy_cluster_name"`
+	Namespace string `json:"envoy_namespace,omitempty"`
 }
 
 type jsonRow struct {
@@ -165,7 +175,8 @@ func text(s string) *string {
 }
 
 // RenderJSON writes the frame as the JSON contract: {"window": "1m", "source": "raw", "rows":
-// [...]}, numbers as numbers and missing data as null. source is "rules" when the numbers are
+// [...], "alerts": [...]}, numbers as numbers and missing data as null; "alerts" is absent when
+// the alerts are not known. source is "rules" when the numbers are
 // the recording rules'. A row with numbers outside their domain has them null and lists their
 // names in "invalid", a field no other row has.
 func RenderJSON(w io.Writer, f Frame) error {
@@ -181,6 +192,13 @@ func RenderJSON(w io.Writer, f Frame) error {
 			P50: number(r.P50), P90: number(r.P90), P99: number(r.P99), ActiveRequests: number(r.Active),
 			Invalid: r.Invalid.Names(),
 		})
+	}
+	if f.AlertsKnown {
+		alerts := make([]jsonAlert, 0, len(f.Alerts))
+		for _, a := range f.Alerts {
+			alerts = append(alerts, jsonAlert{Name: a.Name, State: a.State, Severity: a.Severity, Cluster: a.Cluster, Namespace: a.Namespace})
+		}
+		out.Alerts = &alerts
 	}
 	var buf bytes.Buffer
 	enc := json.NewEncoder(&buf)

@@ -1,6 +1,7 @@
 package tui
 
 import (
+	"fmt"
 	"strconv"
 	"strings"
 
@@ -80,8 +81,11 @@ func (m Model) detailLines() []string {
 		lines = append(lines, m.styles.warning.Render("⚠ "+oneLine(warning)))
 	}
 	for _, section := range [][]string{
-		m.detailResponses(), m.detailFailures(), m.detailLatency(), m.detailPods(), m.detailListeners(),
+		m.detailAlerts(), m.detailResponses(), m.detailFailures(), m.detailLatency(), m.detailPods(), m.detailListeners(),
 	} {
+		if len(section) == 0 {
+			continue
+		}
 		lines = append(lines, "")
 		lines = append(lines, section...)
 	}
@@ -115,6 +119,32 @@ func (m Model) detailHeader() []string {
 	}
 	if m.detail.err != nil {
 		lines = append(lines, st.err.Render("✗ "+oneLine(m.detail.err.Error())))
+	}
+	return lines
+}
+
+// detailAlerts are the pending and firing alerts about the cluster, when the frame knows them.
+func (m Model) detailAlerts() []string {
+	if !m.frame.AlertsKnown {
+		return nil
+	}
+	st := m.styles
+	alerts := m.frame.AlertsOf(m.detail.name)
+	head := st.section.Render("alerts")
+	if len(alerts) == 0 {
+		return []string{head + " " + st.muted.Render("none pending or firing")}
+	}
+	lines := []string{head}
+	for _, a := range alerts {
+		state := st.warning.Render(fmt.Sprintf("%-7s", a.State))
+		if a.State == traffic.AlertFiring {
+			state = st.err.Render(fmt.Sprintf("%-7s", a.State))
+		}
+		line := "  " + state + "  " + fmt.Sprintf("%-8s", termtext.Sanitize(a.Severity)) + "  " + termtext.Sanitize(a.Name)
+		if a.Namespace != "" {
+			line += st.muted.Render("  envoy in " + termtext.Sanitize(a.Namespace))
+		}
+		lines = append(lines, line)
 	}
 	return lines
 }

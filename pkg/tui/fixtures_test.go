@@ -140,6 +140,12 @@ func testFrame() traffic.Frame {
 			{Prefix: "admin", RPS: 0.1, Success: nan, P99: nan},
 		},
 		Took: 137 * time.Millisecond,
+		Alerts: []traffic.Alert{
+			{Name: "EnvoyUpstreamHigh5xxRatio", State: traffic.AlertFiring, Severity: "critical", Cluster: rn("shop", "payments"), Namespace: "projectcontour"},
+			{Name: "EnvoyUpstreamHighLatencyP99", State: traffic.AlertPending, Severity: "warning", Cluster: rn("shop", "payments"), Namespace: "projectcontour"},
+			{Name: "EnvoyUpstreamHighLatencyP99", State: traffic.AlertFiring, Severity: "warning", Cluster: rn("shop", "inventory"), Namespace: "projectcontour"},
+		},
+		AlertsKnown: true,
 	}
 }
 

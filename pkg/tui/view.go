@@ -87,6 +87,9 @@ func (m Model) header() []string {
 			age = st.err.Render(age + " (stale)")
 		}
 		b.WriteString(sep + age)
+		if m.frame.AlertsKnown {
+			b.WriteString(sep + m.alertSummary())
+		}
 		b.WriteString(sep + "took " + fmtTook(m.frame.Took))
 		if n := len(m.frame.Warnings); n > 0 {
 			b.WriteString(sep + st.warning.Render(plural(n, "warning", "warnings")))
@@ -149,6 +152,28 @@ func (m Model) header() []string {
 		l3.WriteString(" p99 " + cell[latencyLevel(l.P99)].Render(orInvalid(fmtMs(l.P99), l.Invalid, traffic.FieldP99)))
 	}
 	return []string{line1, line2, l3.String()}
+}
+
+// alertSummary counts the alerts about the selected clusters: firing ones in the error colour,
+// with the critical ones, and pending ones.
+func (m Model) alertSummary() string {
+	st := m.styles
+	firing, pending, critical := m.frame.AlertCount()
+	var parts []string
+	if firing > 0 {
+		f := fmt.Sprintf("%d firing", firing)
+		if critical > 0 {
+			f += fmt.Sprintf(" (%d critical)", critical)
+		}
+		parts = append(parts, st.err.Render(f))
+	}
+	if pending > 0 {
+		parts = append(parts, st.warning.Render(fmt.Sprintf("%d pending", pending)))
+	}
+	if len(parts) == 0 {
+		return st.muted.Render("no alerts")
+	}
+	return "alerts " + strings.Join(parts, ", ")
 }
 
 // tableLines draws the column titles and the visible rows, and reports whether they fit the

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"path/filepath"
 	"regexp"
+	"slices"
 	"strconv"
 	"strings"
 	"testing"
@@ -14,6 +15,7 @@ import (
 	"github.com/charmbracelet/x/ansi"
 
 	"github.com/kubectl-promteam/kubectl-promteam/internal/testutil/golden"
+	"github.com/kubectl-promteam/kubectl-promteam/pkg/termtext"
 	"github.com/kubectl-promteam/kubectl-promteam/pkg/traffic"
 )
 
@@ -384,5 +386,89 @@ func TestHeaderSaysTheNumbersComeFromTheRules(t *testing.T) {
 	m, _ = update(t, m, frameAt(3, testNow, f))
 	if line := ansi.Strip(m.header()[0]); !strings.Contains(line, "window 1m · envoy") {
 		t.Errorf("raw header %q", line)
+	}
+}
+
+// TestHeaderCountsAlerts checks that the header counts the firing alerts, with the critical
+// ones, and the pending ones; says so when there are none; and says nothing when the frame does
+// not know the alerts.
+func TestHeaderCountsAlerts(t *testing.T) {
+	for _, tc := range []struct {
+		name   string
+		alerts []traffic.Alert
+		known  bool
+		want   string // "" means no alert item at all
+	}{
+		{"unknown", testFrame().Alerts, false, ""},
+		{"none", nil, true, "no alerts"},
+		{"firing and pending", testFrame().Alerts, true, "alerts 2 firing (1 critical), 1 pending"},
+		{"pending only", []traffic.Alert{{Name: "X", State: traffic.AlertPending, Cluster: "c"}}, true, "alerts 1 pending"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			f := testFrame()
+			f.Alerts, f.AlertsKnown = tc.alerts, tc.known
+			m := loaded(t, Options{NoColor: true}, 200, 48, f)
+			line := ansi.Strip(m.header()[0])
+			if tc.want == "" {
+				if strings.Contains(line, "alert") {
+					t.Errorf("header %q speaks of alerts it does not know", line)
+				}
+				return
+			}
+			if !strings.Contains(line, " · "+tc.want+" · ") {
+				t.Errorf("header %q, want %q", line, tc.want)
+			}
+		})
+	}
+}
+
+// TestDetailListsTheClustersAlerts checks that the drill-down lists the alerts about its cluster
+// only, firing ones first, with names from Prometheus sanitized.
+func TestDetailListsTheClustersAlerts(t *testing.T) {
+	f := testFrame()
+	f.Alerts = append(f.Alerts, traffic.Alert{Name: "Evil\x1b[2J\nName", State: traffic.AlertFiring, Severity: "critical", Cluster: rn("shop", "payments")})
+	m := loaded(t, Options{NoColor: true}, 160, 48, f)
+	for selected(m) != rn("shop", "payments") {
+		m, _ = update(t, m, press("down"))
+	}
+	m, _ = update(t, m, press("enter"))
+	m, _ = update(t, m, loadedMsg{seq: m.seq, at: testNow, cluster: m.detail.name, detail: testDetail()})
+	out := strings.Join(m.detail.lines, "\n")
+	if strings.Contains(out, "\x1b[2J") {
+		t.Fatal("an alert name reached the terminal unsanitized")
+	}
+	var alerts []string
+	in := false
+	for _, l := range m.detail.lines {
+		switch l = ansi.Strip(l); {
+		case l == "alerts":
+			in = true
+		case l == "":
+			in = false
+		case in:
+			alerts = append(alerts, strings.Join(strings.Fields(l), " "))
+		}
+	}
+	want := []string{
+		"firing critical EnvoyUpstreamHigh5xxRatio envoy in projectcontour",
+		strings.Join(strings.Fields("firing critical "+termtext.Sanitize("Evil\x1b[2J\nName")), " "),
+		"pending warning EnvoyUpstreamHighLatencyP99 envoy in projectcontour",
+	}
+	if !slices.Equal(alerts, want) {
+		t.Errorf("alerts in the drill-down:\n%q\nwant\n%q", alerts, want)
+	}
+
+	// A cluster without alerts says so; a frame that does not know the alerts shows no section.
+	f.Alerts = nil
+	m.seq, m.loading = m.seq+1, false
+	m, _ = update(t, m, frameAt(m.seq, testNow, f))
+	if out := ansi.Strip(strings.Join(m.detail.lines, "\n")); !strings.Contains(out, "alerts none pending or firing") {
+		t.Errorf("drill-down without alerts:\n%s", out)
+	}
+	f.AlertsKnown = false
+	m.seq, m.loading = m.seq+1, false
+	m, _ = update(t, m, frameAt(m.seq, testNow, f))
+	if out := ansi.Strip(strings.Join(m.detail.lines, "\n")); strings.Contains(out, "alerts") {
+		t.Errorf("drill-down of a frame without alerts speaks of them:\n%s", out)
 	}
 }
