@@ -8,6 +8,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/kubectl-promteam/kubectl-promteam/internal/testutil/amtest"
 	"github.com/kubectl-promteam/kubectl-promteam/internal/testutil/kubetest"
 	"github.com/kubectl-promteam/kubectl-promteam/internal/testutil/promtest"
 	"github.com/kubectl-promteam/kubectl-promteam/pkg/doctor"
@@ -131,5 +132,30 @@ func TestAlertingChecks(t *testing.T) {
 		}
 		r := e.run(kubetest.Admin, "web", p)
 		expect(t, r, doctor.CheckDiscovered, doctor.StatusFailed, "kubectl get endpointslices -n "+e.ns+" -l kubernetes.io/service-name=alertmanager-web")
+		// Nor does it scrape the Alertmanager.
+		expect(t, r, doctor.CheckNotify, doctor.StatusFailed, "kubectl promteam create web -n "+e.ns+" --alertmanager own --apply restores the ServiceMonitor")
+		expectReason(t, r, doctor.CheckNotify, "alertmanager_notifications_total", "ServiceMonitor "+e.ns+"/alertmanager-web")
+	})
+
+	t.Run("notifications fail", func(t *testing.T) {
+		e := newEnv(t, c)
+		e.healthy("web")
+		// A real Alertmanager whose only receiver is a webhook nobody answers, notified of one alert.
+		am := amtest.Start(t, "route: {receiver: hook, group_wait: 0s, group_interval: 1s}\n"+
+			"receivers: [{name: hook, webhook_configs: [{url: 'http://127.0.0.1:9/hook'}]}]\n")
+		srv := promtest.Start(t, []promtest.Target{
+			{URL: am.URL() + "/metrics", Labels: map[string]string{"namespace": e.ns, "service": "alertmanager-web"}},
+		}, promtest.Options{ScrapeInterval: time.Second, Alertmanagers: []string{am.Addr}})
+		srv.WaitForSeries(t, "alertmanager_notifications_total", 1, time.Minute)
+		am.PostAlert(t, map[string]string{"alertname": "EnvoyUpstreamHigh5xxRatio", "team": "web"})
+		srv.WaitForSeries(t, `alertmanager_notifications_failed_total{integration="webhook"} > 0`, 1, time.Minute)
+		time.Sleep(2 * time.Second) // a scrape after the first failure, so that increase sees it
+		p, err := prom.New(prom.Config{URL: srv.URL()})
+		if err != nil {
+			t.Fatal(err)
+		}
+		r := e.run(kubetest.Admin, "web", p)
+		expect(t, r, doctor.CheckNotify, doctor.StatusFailed, "kubectl logs -n "+e.ns+" alertmanager-web-0 -c alertmanager")
+		expectReason(t, r, doctor.CheckNotify, "notifications failed in the last hour (webhook ")
 	})
 }

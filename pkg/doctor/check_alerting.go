@@ -1,19 +1,24 @@
 package doctor
 
 import (
+	"context"
 	"encoding/json"
 	"fmt"
+	"maps"
 	"slices"
 	"sort"
 	"strings"
+	"time"
 
 	monitoringv1 "github.com/prometheus-operator/prometheus-operator/pkg/apis/monitoring/v1"
 	monitoringv1alpha1 "github.com/prometheus-operator/prometheus-operator/pkg/apis/monitoring/v1alpha1"
+	"github.com/prometheus/prometheus/promql/parser"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/labels"
 
 	"github.com/kubectl-promteam/kubectl-promteam/pkg/manifests"
+	"github.com/kubectl-promteam/kubectl-promteam/pkg/promql"
 )
 
 // alertingFacts is what the alerting checks read: where the Prometheus sends alerts, the
@@ -307,4 +312,93 @@ func deref(s *string, def string) string {
 		return def
 	}
 	return *s
+}
+
+// Notification counters of an Alertmanager, as its ServiceMonitor has the team's Prometheus
+// scrape them.
+const (
+	metricNotifications       = "alertmanager_notifications_total"
+	metricNotificationsFailed = "alertmanager_notifications_failed_total"
+	notifyWindow              = time.Hour
+)
+
+// notifyFacts is what the team's Prometheus holds of its own Alertmanager's notifications.
+type notifyFacts struct {
+	namespace, service string // the own Alertmanager's Service, when the stack has one
+	scraped            bool   // Prometheus holds its notification counters
+	failed             map[string]float64
+	err                error
+}
+
+func (d *doctor) gatherNotifications(p *monitoringv1.Prometheus) notifyFacts {
+	var f notifyFacts
+	if p == nil || p.Annotations[manifests.AnnotationAlertmanager] != manifests.AlertmanagerOwn {
+		return f
+	}
+	f.namespace, f.service = p.Namespace, manifests.AlertmanagerServiceName(d.team)
+	ctx, cancel := context.WithTimeout(d.ctx, liveTimeout)
+	defer cancel()
+	of := func(metric string) *parser.VectorSelector {
+		return promql.Series(metric, promql.Eq("namespace", f.namespace), promql.Eq("service", f.service))
+	}
+	scraped, err := promql.Check(of(metricNotifications))
+	if err != nil {
+		f.err = err
+		return f
+	}
+	failed, err := promql.Check(promql.SumBy(promql.Increase(of(metricNotificationsFailed), notifyWindow), "integration"))
+	if err != nil {
+		f.err = err
+		return f
+	}
+	series, err := d.p.Vector(ctx, scraped)
+	if err != nil {
+		f.err = err
+		return f
+	}
+	if f.scraped = len(series) > 0; !f.scraped {
+		return f
+	}
+	samples, err := d.p.Vector(ctx, failed)
+	if err != nil {
+		f.err = err
+		return f
+	}
+	f.failed = map[string]float64{}
+	for _, s := range samples {
+		if s.Value > 0 {
+			f.failed[s.Labels["integration"]] += s.Value
+		}
+	}
+	return f
+}
+
+// evalNotifications: the team's own Alertmanager notified its receivers without failing over
+// the last hour.
+func evalNotifications(p *monitoringv1.Prometheus, team string, f notifyFacts) Result {
+	switch {
+	case p == nil || p.Spec.Alerting == nil || len(p.Spec.Alerting.Alertmanagers) == 0:
+		return skipped("the Prometheus sends alerts to no Alertmanager")
+	case f.service == "":
+		return skipped(fmt.Sprintf("the alerts go to the platform's Alertmanager %s, which the team's Prometheus does not scrape: its owners see %s",
+			p.Annotations[manifests.AnnotationAlertmanager], metricNotificationsFailed))
+	case f.err != nil:
+		return failed(fmt.Sprintf("cannot read the Alertmanager's notification counters: %v", f.err), "check that Prometheus answers queries")
+	case !f.scraped:
+		return failed(fmt.Sprintf("Prometheus holds no %s of Alertmanager %s/%s: ServiceMonitor %s/%s is missing or its targets are down, so failing notifications go unseen",
+			metricNotifications, p.Namespace, team, p.Namespace, f.service),
+			fmt.Sprintf("kubectl promteam create %s -n %s --alertmanager own --apply restores the ServiceMonitor; kubectl get pods -n %s -l alertmanager=%s shows whether the Alertmanager runs",
+				team, p.Namespace, p.Namespace, team))
+	case len(f.failed) > 0:
+		var parts []string
+		total := 0.0
+		for _, integration := range slices.Sorted(maps.Keys(f.failed)) {
+			parts = append(parts, fmt.Sprintf("%s %.0f", integration, f.failed[integration]))
+			total += f.failed[integration]
+		}
+		return failed(fmt.Sprintf("%.0f notifications failed in the last hour (%s): the team did not hear of those alerts", total, strings.Join(parts, ", ")),
+			fmt.Sprintf("kubectl logs -n %s alertmanager-%s-0 -c alertmanager says why (\"Notify for alerts failed\"); a wrong URL or key in the receivers' Secrets is the usual cause",
+				p.Namespace, team))
+	}
+	return passed(fmt.Sprintf("no notification failed in the last hour (Alertmanager %s/%s)", p.Namespace, team))
 }

@@ -37,7 +37,7 @@ func evalDuplicates(p *monitoringv1.Prometheus, objs objectFacts, f duplicateFac
 	for _, m := range objs.selectedPodMonitors(p) {
 		monitors = append(monitors, object{kindPodMonitor, m.Namespace, m.Name, m.Labels})
 	}
-	for _, m := range objs.selectedServiceMonitors(p) {
+	for _, m := range objs.selectedEnvoyServiceMonitors(p) {
 		monitors = append(monitors, object{kindServiceMonitor, m.Namespace, m.Name, m.Labels})
 	}
 	for _, m := range monitors {

@@ -52,7 +52,7 @@ func (d *doctor) gatherPorts(p *monitoringv1.Prometheus, objs objectFacts) ports
 			pods(ns, sel)
 		}
 	}
-	for _, m := range objs.selectedServiceMonitors(p) {
+	for _, m := range objs.selectedEnvoyServiceMonitors(p) {
 		sel, err := asSelector(m.Spec.Selector)
 		if err != nil {
 			continue
@@ -91,12 +91,18 @@ func evalPorts(p *monitoringv1.Prometheus, objs objectFacts, f portsFacts) Resul
 	if objs.err != nil {
 		return skipped(objs.err.Error())
 	}
-	pms, sms := objs.selectedPodMonitors(p), objs.selectedServiceMonitors(p)
+	pms, sms := objs.selectedPodMonitors(p), objs.selectedEnvoyServiceMonitors(p)
 	if len(pms)+len(sms) == 0 {
 		if p.Annotations[manifests.AnnotationEnvoy] == string(manifests.PresetNone) {
 			return skipped("the stack has no Envoy monitors (--envoy none) and Prometheus " + p.Name + " selects no other monitor")
 		}
-		if len(objs.unselected(p, kindPodMonitor, kindServiceMonitor)) > 0 {
+		envoyUnselected := slices.ContainsFunc(objs.unselected(p, kindPodMonitor, kindServiceMonitor), func(o struct {
+			object
+			verdict
+		}) bool {
+			return o.labels[manifests.LabelName] != manifests.AlertmanagerAppName
+		})
+		if envoyUnselected {
 			return skipped(fmt.Sprintf("Prometheus %s selects none of the team's monitors (see the selection check)", p.Name))
 		}
 		return failed(fmt.Sprintf("Prometheus %s selects no PodMonitor or ServiceMonitor, so it scrapes nothing", p.Name),
@@ -331,7 +337,7 @@ func monitorNamespaces(p *monitoringv1.Prometheus, objs objectFacts) []string {
 	for _, m := range objs.selectedPodMonitors(p) {
 		out = append(out, discoveryNamespaces(p, m.Namespace, m.Spec.NamespaceSelector)...)
 	}
-	for _, m := range objs.selectedServiceMonitors(p) {
+	for _, m := range objs.selectedEnvoyServiceMonitors(p) {
 		out = append(out, discoveryNamespaces(p, m.Namespace, m.Spec.NamespaceSelector)...)
 	}
 	if len(out) == 0 {

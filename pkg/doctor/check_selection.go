@@ -228,6 +228,18 @@ func (f objectFacts) selectedServiceMonitors(p *monitoringv1.Prometheus) []monit
 	return out
 }
 
+// selectedEnvoyServiceMonitors are the ServiceMonitors p selects that scrape Envoy: all but the
+// team's own Alertmanager's.
+func (f objectFacts) selectedEnvoyServiceMonitors(p *monitoringv1.Prometheus) []monitoringv1.ServiceMonitor {
+	var out []monitoringv1.ServiceMonitor
+	for _, m := range f.selectedServiceMonitors(p) {
+		if m.Labels[manifests.LabelName] != manifests.AlertmanagerAppName {
+			out = append(out, m)
+		}
+	}
+	return out
+}
+
 // selectedRules are the PrometheusRules p selects.
 func (f objectFacts) selectedRules(p *monitoringv1.Prometheus) []monitoringv1.PrometheusRule {
 	var out []monitoringv1.PrometheusRule

@@ -78,6 +78,14 @@ type Prometheus interface {
 	// Alertmanagers lists the URLs of the Alertmanagers Prometheus sends alerts to, and of those
 	// it discovered and dropped (/api/v1/alertmanagers).
 	Alertmanagers(ctx context.Context) (active, dropped []string, err error)
+	// Vector runs an instant PromQL query now.
+	Vector(ctx context.Context, query string) ([]Sample, error)
+}
+
+// Sample is one series of an instant vector.
+type Sample struct {
+	Labels map[string]string
+	Value  float64
 }
 
 // Target is one active scrape target.

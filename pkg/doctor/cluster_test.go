@@ -307,7 +307,7 @@ func expectOnly(t *testing.T, r doctor.Report, failing ...string) {
 				want = doctor.StatusFailed
 			}
 		}
-		if res.ID == doctor.CheckTargets || res.ID == doctor.CheckEnvoySeries || res.ID == doctor.CheckDiscovered {
+		if res.ID == doctor.CheckTargets || res.ID == doctor.CheckEnvoySeries || res.ID == doctor.CheckDiscovered || res.ID == doctor.CheckNotify {
 			continue
 		}
 		// A stack may send its alerts nowhere; the alerting checks then skip and say so.
@@ -348,9 +348,13 @@ func TestHealthyStackPassesEveryCheck(t *testing.T) {
 
 	envoy := envoyTarget(t)
 	am := amtest.Start(t, amtest.NullConfig)
-	srv := promtest.Start(t, []promtest.Target{{URL: envoy.URL + "/stats/prometheus",
-		Labels: map[string]string{"namespace": e.ns, "pod": "envoy-0"}}}, promtest.Options{ScrapeInterval: time.Second, Alertmanagers: []string{am.Addr}})
+	srv := promtest.Start(t, []promtest.Target{
+		{URL: envoy.URL + "/stats/prometheus", Labels: map[string]string{"namespace": e.ns, "pod": "envoy-0"}},
+		// What the Alertmanager's ServiceMonitor has the Prometheus scrape.
+		{URL: am.URL() + "/metrics", Labels: map[string]string{"namespace": e.ns, "service": "alertmanager-web"}},
+	}, promtest.Options{ScrapeInterval: time.Second, Alertmanagers: []string{am.Addr}})
 	srv.WaitForSeries(t, "envoy_cluster_upstream_rq_total", 1, time.Minute)
+	srv.WaitForSeries(t, "alertmanager_notifications_total", 1, time.Minute)
 	p, err := prom.New(prom.Config{URL: srv.URL()})
 	if err != nil {
 		t.Fatal(err)
@@ -371,10 +375,11 @@ func TestHealthyStackPassesEveryCheck(t *testing.T) {
 	}
 	expect(t, r, doctor.CheckCRDs, doctor.StatusPassed, "operator v0.94.1")
 	expect(t, r, doctor.CheckAPI, doctor.StatusPassed, "authenticated as admin")
-	expect(t, r, doctor.CheckSelection, doctor.StatusPassed, "selects 1 PodMonitors, 0 ServiceMonitors and 1 PrometheusRules")
+	expect(t, r, doctor.CheckSelection, doctor.StatusPassed, "selects 1 PodMonitors, 1 ServiceMonitors and 1 PrometheusRules")
 	expect(t, r, doctor.CheckStorage, doctor.StatusPassed, "default storage class "+defaultStorageClass, "retention 15d", "retentionSize 16GiB")
 	expect(t, r, doctor.CheckPodSecurity, doctor.StatusPassed, "enforces restricted")
-	expect(t, r, doctor.CheckTargets, doctor.StatusPassed, "1 targets up")
+	expect(t, r, doctor.CheckTargets, doctor.StatusPassed, "2 targets up")
+	expect(t, r, doctor.CheckNotify, doctor.StatusPassed, "no notification failed in the last hour")
 	expect(t, r, doctor.CheckDelivery, doctor.StatusPassed, "Alertmanager "+e.ns+"/web (matcher strategy OnNamespace)", "AlertmanagerConfig "+e.ns+"/web")
 	expect(t, r, doctor.CheckDiscovered, doctor.StatusPassed, am.Addr)
 
@@ -492,7 +497,7 @@ func TestStackMissing(t *testing.T) {
 		if res.Status != doctor.StatusSkipped {
 			t.Errorf("%s: %s, want skipped", res.ID, res.Status)
 		}
-		if res.ID != doctor.CheckTargets && res.ID != doctor.CheckEnvoySeries && res.ID != doctor.CheckDiscovered && res.Reason != stack.Reason {
+		if res.ID != doctor.CheckTargets && res.ID != doctor.CheckEnvoySeries && res.ID != doctor.CheckDiscovered && res.ID != doctor.CheckNotify && res.Reason != stack.Reason {
 			t.Errorf("%s: reason %q, want the stack's", res.ID, res.Reason)
 		}
 	}
@@ -577,7 +582,7 @@ func TestNullSelectors(t *testing.T) {
 	expectReason(t, r, doctor.CheckSelection, "PodMonitor "+e.ns+"/web-envoy is not selected: podMonitorSelector of Prometheus web is null")
 	expect(t, r, doctor.CheckPorts, doctor.StatusSkipped, "selects none of the team's monitors (see the selection check)")
 	for _, res := range r.Results {
-		if res.ID == doctor.CheckPorts || res.ID == doctor.CheckTargets || res.ID == doctor.CheckEnvoySeries || res.ID == doctor.CheckDiscovered {
+		if res.ID == doctor.CheckPorts || res.ID == doctor.CheckTargets || res.ID == doctor.CheckEnvoySeries || res.ID == doctor.CheckDiscovered || res.ID == doctor.CheckNotify {
 			continue
 		}
 		if failing := res.ID == doctor.CheckSelectors || res.ID == doctor.CheckSelection || res.ID == doctor.CheckRules; failing != (res.Status == doctor.StatusFailed) {

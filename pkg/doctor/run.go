@@ -29,13 +29,14 @@ const (
 	CheckTargets     = "targets"
 	CheckEnvoySeries = "envoy-series"
 	CheckDiscovered  = "alertmanagers"
+	CheckNotify      = "notifications"
 )
 
 // CheckIDs lists every check in the order Run reports them.
 var CheckIDs = []string{
 	CheckAPI, CheckCRDs, CheckStack, CheckReconciled, CheckSelectors, CheckSelection, CheckService,
 	CheckPorts, CheckRBAC, CheckStorage, CheckPodSecurity, CheckRules, CheckDuplicates,
-	CheckDelivery, CheckRouting, CheckSecrets, CheckTargets, CheckEnvoySeries, CheckDiscovered,
+	CheckDelivery, CheckRouting, CheckSecrets, CheckTargets, CheckEnvoySeries, CheckDiscovered, CheckNotify,
 }
 
 // DefaultReconcileWait is how long Run waits for the operator to write a status.
@@ -99,6 +100,8 @@ func title(id, team, namespace string) string {
 		return "the Secret keys the receivers read exist"
 	case CheckDiscovered:
 		return "Prometheus discovered the Alertmanager it sends alerts to"
+	case CheckNotify:
+		return "the Alertmanager's notifications do not fail"
 	}
 	return id
 }
@@ -191,7 +194,7 @@ func (d *doctor) run() Report {
 			r.add(CheckSecrets, evalReceiverSecrets(prom, af))
 		}
 	}
-	live := []string{CheckTargets, CheckEnvoySeries, CheckDiscovered}
+	live := []string{CheckTargets, CheckEnvoySeries, CheckDiscovered, CheckNotify}
 
 	if d.p == nil {
 		r.skip("not connected to the team's Prometheus (the live checks need a port-forward or the API server's service proxy to it)",
@@ -206,5 +209,6 @@ func (d *doctor) run() Report {
 	r.add(CheckTargets, evalTargets(lf))
 	r.add(CheckEnvoySeries, evalEnvoySeries(prom, lf))
 	r.add(CheckDiscovered, evalAlertmanagersDiscovered(prom, lf.alertmanagers, lf.alertmanagersErr))
+	r.add(CheckNotify, evalNotifications(prom, d.team, d.gatherNotifications(prom)))
 	return r.Report
 }

@@ -115,12 +115,12 @@ func (s TeamSpec) alertmanagerName() string { return s.Team }
 func (s TeamSpec) alertmanagerConfigName() string { return s.Team }
 
 func (s TeamSpec) alertmanagerLabels() map[string]string {
-	return s.labels("app.kubernetes.io/name", "alertmanager", "app.kubernetes.io/instance", s.alertmanagerName())
+	return s.labels(LabelName, AlertmanagerAppName, "app.kubernetes.io/instance", s.alertmanagerName())
 }
 
 // alertmanagerPodLabels are labels the operator puts on this Alertmanager's pods and no others.
 func (s TeamSpec) alertmanagerPodLabels() map[string]string {
-	return map[string]string{"app.kubernetes.io/name": "alertmanager", "alertmanager": s.alertmanagerName()}
+	return map[string]string{LabelName: AlertmanagerAppName, "alertmanager": s.alertmanagerName()}
 }
 
 // AlertmanagerConfigLabels are the labels of the team's AlertmanagerConfig, which an
@@ -156,7 +156,7 @@ func (s TeamSpec) alertmanagerTarget() *monitoringv1.AlertmanagerEndpoints {
 func (s TeamSpec) alertingObjects() ([]Object, error) {
 	var out []Object
 	if s.Alerting.Delivery == DeliverOwn {
-		out = append(out, s.alertmanager(), s.alertmanagerService())
+		out = append(out, s.alertmanager(), s.alertmanagerService(), s.alertmanagerMonitor())
 		if s.Replicas > 1 {
 			out = append(out, s.alertmanagerDisruptionBudget())
 		}
@@ -233,6 +233,19 @@ func (s TeamSpec) alertmanagerService() *corev1.Service {
 			Ports: []corev1.ServicePort{{
 				Name: WebPortName, Port: alertmanagerPort, TargetPort: intstr.FromString(WebPortName), Protocol: corev1.ProtocolTCP,
 			}},
+		},
+	}
+}
+
+// alertmanagerMonitor has the team's Prometheus scrape its own Alertmanager, so that failing
+// notifications (alertmanager_notifications_failed_total) show, and doctor can name them.
+func (s TeamSpec) alertmanagerMonitor() *monitoringv1.ServiceMonitor {
+	return &monitoringv1.ServiceMonitor{
+		TypeMeta:   metav1.TypeMeta{APIVersion: monitoringv1.SchemeGroupVersion.String(), Kind: monitoringv1.ServiceMonitorsKind},
+		ObjectMeta: s.meta(AlertmanagerServiceName(s.Team), s.Namespace, s.alertmanagerLabels()),
+		Spec: monitoringv1.ServiceMonitorSpec{
+			Selector:  metav1.LabelSelector{MatchLabels: s.alertmanagerLabels()},
+			Endpoints: []monitoringv1.Endpoint{{Port: WebPortName}},
 		},
 	}
 }

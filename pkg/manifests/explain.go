@@ -83,6 +83,8 @@ func (s TeamSpec) purpose(o Object) string {
 		return "statsd_exporter, receiving Envoy's statsd sink on UDP/TCP 9125"
 	case kind == "Service" && name == s.statsdName():
 		return "the address for Envoy's statsd sink and the exporter's metrics port"
+	case kind == "ServiceMonitor" && name == AlertmanagerServiceName(s.Team):
+		return "scrapes the team's Alertmanager, so failing notifications show (alertmanager_notifications_failed_total)"
 	case kind == "PodMonitor" || kind == "ServiceMonitor":
 		return "scrapes Envoy: " + s.presetFor(name)
 	case kind == "PrometheusRule":

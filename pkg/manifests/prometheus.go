@@ -21,6 +21,12 @@ const (
 	// LabelNamespace is the team namespace, on the objects a stack keeps outside it (cluster-scoped
 	// RBAC, the Role in the Envoy namespace): team names are unique per namespace only.
 	LabelNamespace = "promteam.io/namespace"
+	// LabelName names the application an object belongs to: prometheus, alertmanager,
+	// statsd-exporter.
+	LabelName = "app.kubernetes.io/name"
+	// AlertmanagerAppName is LabelName on the team's own Alertmanager and its Service and
+	// ServiceMonitor.
+	AlertmanagerAppName = "alertmanager"
 
 	// Annotations on the Prometheus that record the choices list, delete and doctor read back.
 	AnnotationEnvoy          = "promteam.io/envoy"           // the presets, comma-separated

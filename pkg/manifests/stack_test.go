@@ -205,6 +205,9 @@ func TestPrometheusSelectsExactlyItsStack(t *testing.T) {
 			if s.noEnvoy() {
 				wantMonitors = 0
 			}
+			if s.Alerting.Delivery == DeliverOwn {
+				wantMonitors++ // the Alertmanager's own
+			}
 			if monitors != wantMonitors {
 				t.Errorf("%d monitors for presets %v", monitors, s.Presets)
 			}

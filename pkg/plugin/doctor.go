@@ -75,6 +75,9 @@ every failure:
   targets           scrape targets are up (when Prometheus can be reached)
   envoy-series      Envoy's statistics arrive
   alertmanagers     Prometheus discovered the Alertmanager it sends alerts to
+  notifications     the team's own Alertmanager sent its notifications without failing over the
+                    last hour (alertmanager_notifications_failed_total, which its ServiceMonitor
+                    has the team's Prometheus scrape)
 
 Prometheus is reached through a port-forward to one of its pods (as kubectl promteam
 port-forward does), through the API server's service proxy with --via-proxy, or at
@@ -258,3 +261,5 @@ func (u unreachable) HasSeries(context.Context, string) (bool, error) { return f
 func (u unreachable) Alertmanagers(context.Context) ([]string, []string, error) {
 	return nil, nil, u.err
 }
+
+func (u unreachable) Vector(context.Context, string) ([]doctor.Sample, error) { return nil, u.err }

@@ -71,6 +71,19 @@ func (c *Client) HasSeries(ctx context.Context, selector string) (bool, error) {
 	return len(series) > 0, nil
 }
 
+// Vector runs an instant query now and returns its samples. It implements doctor.Prometheus.
+func (c *Client) Vector(ctx context.Context, query string) ([]doctor.Sample, error) {
+	r, err := c.Query(ctx, query, time.Now())
+	if err != nil {
+		return nil, err
+	}
+	out := make([]doctor.Sample, 0, len(r.Vector))
+	for _, s := range r.Vector {
+		out = append(out, doctor.Sample{Labels: s.Metric.Map(), Value: s.Value})
+	}
+	return out, nil
+}
+
 func (c *Client) endpointError(endpoint string, err error) *QueryError {
 	return &QueryError{Endpoint: endpoint, URL: c.url, Proxy: c.proxy, Err: err}
 }

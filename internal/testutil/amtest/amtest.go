@@ -3,7 +3,10 @@
 package amtest
 
 import (
+	"bytes"
+	"encoding/json"
 	"fmt"
+	"io"
 	"net"
 	"net/http"
 	"os"
@@ -98,4 +101,22 @@ func (s *Server) LogTail() string {
 		lines = lines[len(lines)-40:]
 	}
 	return strings.Join(lines, "\n")
+}
+
+// PostAlert sends one firing alert with labels to the server's API, as Prometheus does.
+func (s *Server) PostAlert(t testing.TB, labels map[string]string) {
+	t.Helper()
+	body, err := json.Marshal([]map[string]any{{"labels": labels, "startsAt": time.Now().UTC().Format(time.RFC3339)}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp, err := (&http.Client{Timeout: 5 * time.Second}).Post(s.URL()+"/api/v2/alerts", "application/json", bytes.NewReader(body))
+	if err != nil {
+		t.Fatalf("amtest: post alert: %v", err)
+	}
+	defer func() { _ = resp.Body.Close() }()
+	if resp.StatusCode != http.StatusOK {
+		msg, _ := io.ReadAll(io.LimitReader(resp.Body, 4096))
+		t.Fatalf("amtest: post alert: %s: %s", resp.Status, msg)
+	}
 }
