@@ -491,6 +491,9 @@ func (a *alerting) delivered(t *testing.T, tm *alertTeam, ams map[string]*amtest
 		from := map[string]bool{}
 		for _, n := range tm.hook.notifications(t) {
 			for _, al := range n.Alerts {
+				if al.Labels["team"] != tm.name || al.Labels["namespace"] != tm.name {
+					t.Fatalf("%s's webhook got another team's alert from Alertmanager %s, as receiver %s: %v", tm.name, n.ExternalURL, n.Receiver, al.Labels)
+				}
 				if n.Status == "firing" && al.Labels["alertname"] == spikeAlert {
 					from[n.ExternalURL] = true
 					a.checkAlert(t, tm, n.Receiver, al.Labels, al.Annotations)

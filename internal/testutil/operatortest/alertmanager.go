@@ -33,7 +33,7 @@ func GeneratedAlertmanagerConfig(ctx context.Context, client kubernetes.Interfac
 	}
 	gz, ok := secret.Data["alertmanager.yaml.gz"]
 	if !ok {
-		return nil, fmt.Errorf("Secret %s/%s has no key alertmanager.yaml.gz", ns, secret.Name)
+		return nil, fmt.Errorf("the operator's Secret %s/%s has no key alertmanager.yaml.gz", ns, secret.Name)
 	}
 	return gunzip(gz)
 }
