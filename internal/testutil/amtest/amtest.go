@@ -36,7 +36,6 @@ func (s *Server) URL() string { return "http://" + s.Addr }
 // waits until it is ready. It stops when the test ends.
 func Start(t testing.TB, config string) *Server {
 	t.Helper()
-	bin := tools.Path(t, "alertmanager")
 	dir := t.TempDir()
 	cfgPath := filepath.Join(dir, "alertmanager.yml")
 	if err := os.WriteFile(cfgPath, []byte(config), 0o644); err != nil {
@@ -48,13 +47,23 @@ func Start(t testing.TB, config string) *Server {
 	}
 	addr := l.Addr().String()
 	_ = l.Close()
-	s := &Server{Addr: addr, logPath: filepath.Join(dir, "alertmanager.log")}
+	return StartArgs(t, addr, "--config.file="+cfgPath, "--storage.path="+filepath.Join(dir, "data"),
+		"--web.listen-address="+addr, "--cluster.listen-address=", "--log.level=debug")
+}
+
+// StartArgs runs Alertmanager with args, which set everything it needs (its configuration,
+// storage, --web.listen-address=addr and, for one without peers, an empty
+// --cluster.listen-address), and waits until it answers ready on addr. It stops when the test
+// ends; when the test failed, the end of its log is logged.
+func StartArgs(t testing.TB, addr string, args ...string) *Server {
+	t.Helper()
+	bin := tools.Path(t, "alertmanager")
+	s := &Server{Addr: addr, logPath: filepath.Join(t.TempDir(), "alertmanager.log")}
 	logFile, err := os.Create(s.logPath)
 	if err != nil {
 		t.Fatal(err)
 	}
-	cmd := exec.Command(bin, "--config.file="+cfgPath, "--storage.path="+filepath.Join(dir, "data"),
-		"--web.listen-address="+addr, "--cluster.listen-address=", "--log.level=debug")
+	cmd := exec.Command(bin, args...)
 	cmd.Stdout, cmd.Stderr = logFile, logFile
 	proc.Group(cmd)
 	if err := cmd.Start(); err != nil {
@@ -65,7 +74,7 @@ func Start(t testing.TB, config string) *Server {
 	t.Cleanup(func() {
 		proc.Stop(cmd, done, 5*time.Second)
 		if t.Failed() {
-			t.Logf("alertmanager log:\n%s", s.LogTail())
+			t.Logf("alertmanager %s log:\n%s", addr, s.LogTail())
 		}
 	})
 	deadline := time.Now().Add(30 * time.Second)

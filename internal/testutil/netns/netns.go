@@ -17,9 +17,11 @@ package netns
 
 import (
 	"bufio"
+	"flag"
 	"os"
 	"os/exec"
 	"regexp"
+	"strconv"
 	"strings"
 	"sync"
 	"testing"
@@ -41,6 +43,19 @@ func Inside() bool { return os.Getenv(envInside) == "1" }
 // namespaces).
 func Rerun(t *testing.T, env ...string) {
 	t.Helper()
+	rerun(t, 0, env)
+}
+
+// RerunParallel is Rerun with up to parallel parallel subtests running at once inside (or the
+// -parallel the test binary got, if more): the default, GOMAXPROCS, holds back subtests that
+// mostly wait for servers.
+func RerunParallel(t *testing.T, parallel int, env ...string) {
+	t.Helper()
+	rerun(t, parallel, env)
+}
+
+func rerun(t *testing.T, parallel int, env []string) {
+	t.Helper()
 	if strings.Contains(t.Name(), "/") {
 		t.Fatal("netns: Rerun runs a top-level test; call it before t.Run")
 	}
@@ -58,6 +73,14 @@ func Rerun(t *testing.T, env ...string) {
 		args = append(args, "--user", "--map-root-user")
 	}
 	testArgs := []string{"-test.run=^" + regexp.QuoteMeta(t.Name()) + "$", "-test.v", "-test.count=1"}
+	if f := flag.Lookup("test.parallel"); f != nil {
+		if n, err := strconv.Atoi(f.Value.String()); err == nil && n > parallel {
+			parallel = n
+		}
+	}
+	if parallel > 0 {
+		testArgs = append(testArgs, "-test.parallel="+strconv.Itoa(parallel))
+	}
 	if deadline, ok := t.Deadline(); ok {
 		// Leave time for the inner test to report before the outer one times out.
 		testArgs = append(testArgs, "-test.timeout="+time.Until(deadline).Truncate(time.Second).String())

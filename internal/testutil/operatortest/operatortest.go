@@ -125,29 +125,25 @@ var envRef = regexp.MustCompile(`\$\(([A-Za-z_][A-Za-z0-9_]*)\)`)
 // Rewrite makes the operator's configuration runnable outside the pod, and changes nothing else:
 //   - $(VAR) is replaced from vars, as the config-reloader does in the pod (without SHARD=0 the
 //     sharding relabeling drops every target);
-//   - every kubernetes_sd_config gets kubeconfig_file (in the pod, discovery uses the pod's
+//   - every kubernetes_sd_config, of the scrape configurations and of the Alertmanagers the
+//     alerting section discovers, gets kubeconfig_file (in the pod, discovery uses the pod's
 //     ServiceAccount token and the in-cluster API server);
 //   - rule_files under the pod's rule directory point into rulesDir.
 func Rewrite(generated []byte, vars map[string]string, kubeconfig, rulesDir string) ([]byte, error) {
-	var missing []string
-	text := envRef.ReplaceAllStringFunc(string(generated), func(ref string) string {
-		name := envRef.FindStringSubmatch(ref)[1]
-		v, ok := vars[name]
-		if !ok {
-			missing = append(missing, name)
-			return ref
-		}
-		return v
-	})
-	if len(missing) > 0 {
-		return nil, fmt.Errorf("the configuration refers to %s, which the config-reloader's environment does not set", strings.Join(missing, ", "))
-	}
-	var cfg map[string]any
-	if err := yaml.Unmarshal([]byte(text), &cfg); err != nil {
+	text, err := substitute(generated, vars)
+	if err != nil {
 		return nil, fmt.Errorf("the operator's configuration: %w", err)
 	}
-	scrapes, _ := cfg["scrape_configs"].([]any)
-	for _, s := range scrapes {
+	var cfg map[string]any
+	if err := yaml.Unmarshal(text, &cfg); err != nil {
+		return nil, fmt.Errorf("the operator's configuration: %w", err)
+	}
+	discovering, _ := cfg["scrape_configs"].([]any)
+	if alerting, ok := cfg["alerting"].(map[string]any); ok {
+		ams, _ := alerting["alertmanagers"].([]any)
+		discovering = append(discovering, ams...)
+	}
+	for _, s := range discovering {
 		sc, _ := s.(map[string]any)
 		sds, _ := sc["kubernetes_sd_configs"].([]any)
 		for _, sd := range sds {

@@ -16,6 +16,18 @@ const generated = `global:
     prometheus_replica: $(POD_NAME)
 rule_files:
 - /etc/prometheus/rules/prometheus-team-a-rulefiles-0/*.yaml
+alerting:
+  alertmanagers:
+  - api_version: v2
+    kubernetes_sd_configs:
+    - role: endpoints
+      namespaces:
+        names:
+        - monitoring
+    relabel_configs:
+    - action: keep
+      source_labels: [__meta_kubernetes_service_name]
+      regex: alertmanager-main
 scrape_configs:
 - job_name: podMonitor/team-a/team-a-envoy/0
   kubernetes_sd_configs:
@@ -38,7 +50,16 @@ func TestRewrite(t *testing.T) {
 		Global struct {
 			ExternalLabels map[string]string `json:"external_labels"`
 		} `json:"global"`
-		RuleFiles     []string `json:"rule_files"`
+		RuleFiles []string `json:"rule_files"`
+		Alerting  struct {
+			Alertmanagers []struct {
+				APIVersion string `json:"api_version"`
+				SD         []struct {
+					Role           string `json:"role"`
+					KubeconfigFile string `json:"kubeconfig_file"`
+				} `json:"kubernetes_sd_configs"`
+			} `json:"alertmanagers"`
+		} `json:"alerting"`
 		ScrapeConfigs []struct {
 			SD []struct {
 				Role           string `json:"role"`
@@ -60,6 +81,10 @@ func TestRewrite(t *testing.T) {
 	}
 	if sd := cfg.ScrapeConfigs[0].SD[0]; sd.KubeconfigFile != "/tmp/sd.kubeconfig" || sd.Role != "pod" {
 		t.Errorf("kubernetes_sd_config = %+v", sd)
+	}
+	if ams := cfg.Alerting.Alertmanagers; len(ams) != 1 || ams[0].APIVersion != "v2" || len(ams[0].SD) != 1 ||
+		ams[0].SD[0].KubeconfigFile != "/tmp/sd.kubeconfig" || ams[0].SD[0].Role != "endpoints" {
+		t.Errorf("alerting.alertmanagers = %+v, want the endpoints discovery kept, with the kubeconfig", ams)
 	}
 	if len(cfg.RuleFiles) != 1 || cfg.RuleFiles[0] != "/tmp/rules/prometheus-team-a-rulefiles-0/*.yaml" {
 		t.Errorf("rule_files = %q", cfg.RuleFiles)
