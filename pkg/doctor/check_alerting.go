@@ -12,13 +12,11 @@ import (
 
 	monitoringv1 "github.com/prometheus-operator/prometheus-operator/pkg/apis/monitoring/v1"
 	monitoringv1alpha1 "github.com/prometheus-operator/prometheus-operator/pkg/apis/monitoring/v1alpha1"
-	"github.com/prometheus/prometheus/promql/parser"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/labels"
 
 	"github.com/kubectl-promteam/kubectl-promteam/pkg/manifests"
-	"github.com/kubectl-promteam/kubectl-promteam/pkg/promql"
 )
 
 // alertingFacts is what the alerting checks read: where the Prometheus sends alerts, the
@@ -186,7 +184,7 @@ func evalAlertRouting(p *monitoringv1.Prometheus, team string, objs objectFacts,
 				return m.Name == name && m.Value == value && (m.MatchType == monitoringv1alpha1.MatchEqual || m.MatchType == "" && !m.Regex)
 			})
 		}
-		if !enforced && !(has(manifests.AlertLabelTeam, team) && has(manifests.AlertLabelNamespace, p.Namespace)) {
+		if !enforced && (!has(manifests.AlertLabelTeam, team) || !has(manifests.AlertLabelNamespace, p.Namespace)) {
 			return failed(fmt.Sprintf("under the %s matcher strategy the operator scopes AlertmanagerConfig %s/%s to no namespace, and its route does not match %s=%s and %s=%s: it takes other teams' alerts",
 				strategy, c.Namespace, c.Name, manifests.AlertLabelTeam, team, manifests.AlertLabelNamespace, p.Namespace), recreate)
 		}
@@ -324,10 +322,9 @@ const (
 
 // notifyFacts is what the team's Prometheus holds of its own Alertmanager's notifications.
 type notifyFacts struct {
-	namespace, service string // the own Alertmanager's Service, when the stack has one
-	scraped            bool   // Prometheus holds its notification counters
-	failed             map[string]float64
-	err                error
+	service string // the own Alertmanager's Service, when the stack has one
+	Notifications
+	err error
 }
 
 func (d *doctor) gatherNotifications(p *monitoringv1.Prometheus) notifyFacts {
@@ -335,41 +332,10 @@ func (d *doctor) gatherNotifications(p *monitoringv1.Prometheus) notifyFacts {
 	if p == nil || p.Annotations[manifests.AnnotationAlertmanager] != manifests.AlertmanagerOwn {
 		return f
 	}
-	f.namespace, f.service = p.Namespace, manifests.AlertmanagerServiceName(d.team)
+	f.service = manifests.AlertmanagerServiceName(d.team)
 	ctx, cancel := context.WithTimeout(d.ctx, liveTimeout)
 	defer cancel()
-	of := func(metric string) *parser.VectorSelector {
-		return promql.Series(metric, promql.Eq("namespace", f.namespace), promql.Eq("service", f.service))
-	}
-	scraped, err := promql.Check(of(metricNotifications))
-	if err != nil {
-		f.err = err
-		return f
-	}
-	failed, err := promql.Check(promql.SumBy(promql.Increase(of(metricNotificationsFailed), notifyWindow), "integration"))
-	if err != nil {
-		f.err = err
-		return f
-	}
-	series, err := d.p.Vector(ctx, scraped)
-	if err != nil {
-		f.err = err
-		return f
-	}
-	if f.scraped = len(series) > 0; !f.scraped {
-		return f
-	}
-	samples, err := d.p.Vector(ctx, failed)
-	if err != nil {
-		f.err = err
-		return f
-	}
-	f.failed = map[string]float64{}
-	for _, s := range samples {
-		if s.Value > 0 {
-			f.failed[s.Labels["integration"]] += s.Value
-		}
-	}
+	f.Notifications, f.err = d.p.Notifications(ctx, p.Namespace, f.service, notifyWindow)
 	return f
 }
 
@@ -384,17 +350,17 @@ func evalNotifications(p *monitoringv1.Prometheus, team string, f notifyFacts) R
 			p.Annotations[manifests.AnnotationAlertmanager], metricNotificationsFailed))
 	case f.err != nil:
 		return failed(fmt.Sprintf("cannot read the Alertmanager's notification counters: %v", f.err), "check that Prometheus answers queries")
-	case !f.scraped:
+	case !f.Scraped:
 		return failed(fmt.Sprintf("Prometheus holds no %s of Alertmanager %s/%s: ServiceMonitor %s/%s is missing or its targets are down, so failing notifications go unseen",
 			metricNotifications, p.Namespace, team, p.Namespace, f.service),
 			fmt.Sprintf("kubectl promteam create %s -n %s --alertmanager own --apply restores the ServiceMonitor; kubectl get pods -n %s -l alertmanager=%s shows whether the Alertmanager runs",
 				team, p.Namespace, p.Namespace, team))
-	case len(f.failed) > 0:
+	case len(f.Failed) > 0:
 		var parts []string
 		total := 0.0
-		for _, integration := range slices.Sorted(maps.Keys(f.failed)) {
-			parts = append(parts, fmt.Sprintf("%s %.0f", integration, f.failed[integration]))
-			total += f.failed[integration]
+		for _, integration := range slices.Sorted(maps.Keys(f.Failed)) {
+			parts = append(parts, fmt.Sprintf("%s %.0f", integration, f.Failed[integration]))
+			total += f.Failed[integration]
 		}
 		return failed(fmt.Sprintf("%.0f notifications failed in the last hour (%s): the team did not hear of those alerts", total, strings.Join(parts, ", ")),
 			fmt.Sprintf("kubectl logs -n %s alertmanager-%s-0 -c alertmanager says why (\"Notify for alerts failed\"); a wrong URL or key in the receivers' Secrets is the usual cause",

@@ -2,6 +2,7 @@ package doctor
 
 import (
 	"context"
+	"time"
 
 	monitoringv1 "github.com/prometheus-operator/prometheus-operator/pkg/apis/monitoring/v1"
 	monitoringv1alpha1 "github.com/prometheus-operator/prometheus-operator/pkg/apis/monitoring/v1alpha1"
@@ -78,14 +79,16 @@ type Prometheus interface {
 	// Alertmanagers lists the URLs of the Alertmanagers Prometheus sends alerts to, and of those
 	// it discovered and dropped (/api/v1/alertmanagers).
 	Alertmanagers(ctx context.Context) (active, dropped []string, err error)
-	// Vector runs an instant PromQL query now.
-	Vector(ctx context.Context, query string) ([]Sample, error)
+	// Notifications reads the notification counters of the Alertmanager behind Service
+	// namespace/service, as Prometheus scrapes them: whether it holds any, and the increase of
+	// the failed ones over window by integration (slack, webhook, …).
+	Notifications(ctx context.Context, namespace, service string, window time.Duration) (Notifications, error)
 }
 
-// Sample is one series of an instant vector.
-type Sample struct {
-	Labels map[string]string
-	Value  float64
+// Notifications are what Prometheus holds of one Alertmanager's notifications.
+type Notifications struct {
+	Scraped bool               // Prometheus holds its notification counters
+	Failed  map[string]float64 // failed notifications over the window, by integration; only > 0
 }
 
 // Target is one active scrape target.

@@ -262,4 +262,6 @@ func (u unreachable) Alertmanagers(context.Context) ([]string, []string, error) 
 	return nil, nil, u.err
 }
 
-func (u unreachable) Vector(context.Context, string) ([]doctor.Sample, error) { return nil, u.err }
+func (u unreachable) Notifications(context.Context, string, string, time.Duration) (doctor.Notifications, error) {
+	return doctor.Notifications{}, u.err
+}

@@ -12,8 +12,10 @@ import (
 	"time"
 
 	promv1 "github.com/prometheus/client_golang/api/prometheus/v1"
+	"github.com/prometheus/prometheus/promql/parser"
 
 	"github.com/kubectl-promteam/kubectl-promteam/pkg/doctor"
+	"github.com/kubectl-promteam/kubectl-promteam/pkg/promql"
 )
 
 var _ doctor.Prometheus = (*Client)(nil)
@@ -71,15 +73,38 @@ func (c *Client) HasSeries(ctx context.Context, selector string) (bool, error) {
 	return len(series) > 0, nil
 }
 
-// Vector runs an instant query now and returns its samples. It implements doctor.Prometheus.
-func (c *Client) Vector(ctx context.Context, query string) ([]doctor.Sample, error) {
-	r, err := c.Query(ctx, query, time.Now())
-	if err != nil {
-		return nil, err
+// Notifications reads the notification counters of the Alertmanager behind Service
+// namespace/service (alertmanager_notifications_total and _failed_total, with the target labels
+// a ServiceMonitor gives them). It implements doctor.Prometheus.
+func (c *Client) Notifications(ctx context.Context, namespace, service string, window time.Duration) (doctor.Notifications, error) {
+	of := func(metric string) *parser.VectorSelector {
+		return promql.Series(metric, promql.Eq("namespace", namespace), promql.Eq("service", service))
 	}
-	out := make([]doctor.Sample, 0, len(r.Vector))
+	scraped, err := promql.Check(promql.Count(of("alertmanager_notifications_total")))
+	if err != nil {
+		return doctor.Notifications{}, err
+	}
+	failed, err := promql.Check(promql.SumBy(promql.Increase(of("alertmanager_notifications_failed_total"), window), "integration"))
+	if err != nil {
+		return doctor.Notifications{}, err
+	}
+	now := time.Now()
+	r, err := c.Query(ctx, scraped, now)
+	if err != nil {
+		return doctor.Notifications{}, err
+	}
+	var out doctor.Notifications
+	if out.Scraped = len(r.Vector) > 0 && r.Vector[0].Value > 0; !out.Scraped {
+		return out, nil
+	}
+	if r, err = c.Query(ctx, failed, now); err != nil {
+		return doctor.Notifications{}, err
+	}
+	out.Failed = map[string]float64{}
 	for _, s := range r.Vector {
-		out = append(out, doctor.Sample{Labels: s.Metric.Map(), Value: s.Value})
+		if s.Value > 0 {
+			out.Failed[s.Metric.Get("integration")] += s.Value
+		}
 	}
 	return out, nil
 }

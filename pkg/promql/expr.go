@@ -55,6 +55,11 @@ func Increase(vs *parser.VectorSelector, window time.Duration) parser.Expr {
 	return call("increase", &parser.MatrixSelector{VectorSelector: vs, Range: window})
 }
 
+// Count is count(e): how many series e has.
+func Count(e parser.Expr) parser.Expr {
+	return &parser.AggregateExpr{Op: parser.COUNT, Expr: e}
+}
+
 // SumBy is sum by (labels) (e).
 func SumBy(e parser.Expr, by ...string) parser.Expr {
 	return &parser.AggregateExpr{Op: parser.SUM, Expr: e, Grouping: append([]string(nil), by...)}

@@ -196,7 +196,7 @@ func RenderJSON(w io.Writer, f Frame) error {
 	if f.AlertsKnown {
 		alerts := make([]jsonAlert, 0, len(f.Alerts))
 		for _, a := range f.Alerts {
-			alerts = append(alerts, jsonAlert{Name: a.Name, State: a.State, Severity: a.Severity, Cluster: a.Cluster, Namespace: a.Namespace})
+			alerts = append(alerts, jsonAlert(a))
 		}
 		out.Alerts = &alerts
 	}
