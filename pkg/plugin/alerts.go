@@ -92,6 +92,7 @@ whenever it changes, until interrupted.`,
 	}
 	o.output.add(cmd, "")
 	o.AddFlags(cmd.Flags())
+	cmd.AddCommand(NewCmdAlertsTest(streams, configFlags))
 	_ = cmd.RegisterFlagCompletionFunc("state", cobra.FixedCompletions([]string{stateAll, alerts.StateFiring, alerts.StatePending}, cobra.ShellCompDirectiveNoFileComp))
 	return cmd
 }
