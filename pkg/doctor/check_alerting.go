@@ -181,7 +181,7 @@ func evalAlertRouting(p *monitoringv1.Prometheus, team string, objs objectFacts,
 				return m.Name == name && m.Value == value && (m.MatchType == monitoringv1alpha1.MatchEqual || m.MatchType == "" && !m.Regex)
 			})
 		}
-		if !enforced && !(has(manifests.AlertLabelTeam, team) && has(manifests.AlertLabelNamespace, p.Namespace)) {
+		if !enforced && (!has(manifests.AlertLabelTeam, team) || !has(manifests.AlertLabelNamespace, p.Namespace)) {
 			return failed(fmt.Sprintf("under the %s matcher strategy the operator scopes AlertmanagerConfig %s/%s to no namespace, and its route does not match %s=%s and %s=%s: it takes other teams' alerts",
 				strategy, c.Namespace, c.Name, manifests.AlertLabelTeam, team, manifests.AlertLabelNamespace, p.Namespace), recreate)
 		}

@@ -177,24 +177,24 @@ func (c *Client) GeneratedAlertmanagerConfig(ctx context.Context, namespace, nam
 	}
 	if raw, ok := s.Data[generatedConfigKey]; ok {
 		if len(raw) > maxGeneratedSecret {
-			return nil, fmt.Errorf("Secret %s/%s: key %s is larger than %d KiB", namespace, secret, generatedConfigKey, maxGeneratedSecret>>10)
+			return nil, fmt.Errorf("the Secret %s/%s: key %s is larger than %d KiB", namespace, secret, generatedConfigKey, maxGeneratedSecret>>10)
 		}
 		zr, err := gzip.NewReader(bytes.NewReader(raw))
 		if err != nil {
-			return nil, fmt.Errorf("Secret %s/%s: key %s is not gzip: %w", namespace, secret, generatedConfigKey, err)
+			return nil, fmt.Errorf("the Secret %s/%s: key %s is not gzip: %w", namespace, secret, generatedConfigKey, err)
 		}
 		out, err := io.ReadAll(io.LimitReader(zr, maxSize+1))
 		if err != nil {
-			return nil, fmt.Errorf("Secret %s/%s: key %s: %w", namespace, secret, generatedConfigKey, err)
+			return nil, fmt.Errorf("the Secret %s/%s: key %s: %w", namespace, secret, generatedConfigKey, err)
 		}
 		if int64(len(out)) > maxSize {
-			return nil, fmt.Errorf("Secret %s/%s: the configuration in key %s is larger than %d MiB", namespace, secret, generatedConfigKey, maxSize>>20)
+			return nil, fmt.Errorf("the Secret %s/%s: the configuration in key %s is larger than %d MiB", namespace, secret, generatedConfigKey, maxSize>>20)
 		}
 		return out, nil
 	}
 	if raw, ok := s.Data[generatedConfigPlainKey]; ok {
 		if int64(len(raw)) > maxSize {
-			return nil, fmt.Errorf("Secret %s/%s: key %s is larger than %d MiB", namespace, secret, generatedConfigPlainKey, maxSize>>20)
+			return nil, fmt.Errorf("the Secret %s/%s: key %s is larger than %d MiB", namespace, secret, generatedConfigPlainKey, maxSize>>20)
 		}
 		return raw, nil
 	}
