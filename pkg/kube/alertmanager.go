@@ -198,5 +198,5 @@ func (c *Client) GeneratedAlertmanagerConfig(ctx context.Context, namespace, nam
 		}
 		return raw, nil
 	}
-	return nil, fmt.Errorf("Secret %s/%s has no key %s", namespace, secret, generatedConfigKey)
+	return nil, fmt.Errorf("the Secret %s/%s has no key %s", namespace, secret, generatedConfigKey)
 }
