@@ -1,8 +1,12 @@
 package kube
 
 import (
+	"bytes"
+	"compress/gzip"
 	"context"
+	"errors"
 	"fmt"
+	"io"
 	"slices"
 	"strings"
 
@@ -13,6 +17,8 @@ import (
 	"k8s.io/apimachinery/pkg/labels"
 	"k8s.io/apimachinery/pkg/runtime"
 	"k8s.io/apimachinery/pkg/runtime/schema"
+
+	"github.com/kubectl-promteam/kubectl-promteam/pkg/manifests"
 )
 
 // Alertmanager is what a team's stack needs to know of an Alertmanager resource the platform
@@ -114,4 +120,83 @@ func (c *Client) SecretKeyMissing(ctx context.Context, namespace, name, key stri
 		_, ok = s.StringData[key]
 	}
 	return !ok, nil
+}
+
+// ErrNoAlertmanager: the team's stack sends its alerts to no Alertmanager.
+var ErrNoAlertmanager = errors.New("the stack sends its alerts to no Alertmanager")
+
+// TeamAlertmanager names the Alertmanager resource team's stack in namespace sends its alerts to,
+// as its Prometheus records it (annotation promteam.io/alertmanager): the team's own, named like
+// the team in its namespace, or the platform's NAMESPACE/NAME. It returns ErrNoAlertmanager when
+// the stack has none.
+func (c *Client) TeamAlertmanager(ctx context.Context, team, namespace string) (amNamespace, amName string, err error) {
+	proms, _, err := c.list(ctx, prometheusKind(), namespace, manifests.TeamSelector(team))
+	if err != nil {
+		return "", "", err
+	}
+	if len(proms) == 0 {
+		return "", "", fmt.Errorf("no stack for team %s in namespace %s (kubectl promteam list -A lists them)", team, namespace)
+	}
+	switch where := proms[0].GetAnnotations()[manifests.AnnotationAlertmanager]; {
+	case where == manifests.AlertmanagerOwn:
+		return namespace, team, nil
+	case strings.Contains(where, "/"):
+		ns, name, _ := strings.Cut(where, "/")
+		return ns, name, nil
+	}
+	return "", "", ErrNoAlertmanager
+}
+
+// The Secret in which the operator stores the configuration it generates for an Alertmanager
+// (pkg/alertmanager/statefulset.go: generatedConfigSecretName, alertmanagerConfigFileCompressed).
+const (
+	generatedConfigKey      = "alertmanager.yaml.gz"
+	generatedConfigPlainKey = "alertmanager.yaml" // operators before v0.55
+	// maxGeneratedSecret caps the compressed configuration; a Secret holds at most 1 MiB.
+	maxGeneratedSecret = 1 << 20
+)
+
+// GeneratedConfigSecret is the Secret the operator writes the configuration of Alertmanager name
+// into, in the Alertmanager's namespace.
+func GeneratedConfigSecret(name string) string { return "alertmanager-" + name + "-generated" }
+
+// GeneratedAlertmanagerConfig reads the configuration the operator generated for Alertmanager
+// namespace/name from every AlertmanagerConfig it selects, gunzipped, at most maxSize bytes.
+func (c *Client) GeneratedAlertmanagerConfig(ctx context.Context, namespace, name string, maxSize int64) ([]byte, error) {
+	secret := GeneratedConfigSecret(name)
+	s, err := c.typed.CoreV1().Secrets(namespace).Get(ctx, secret, metav1.GetOptions{})
+	switch {
+	case apierrors.IsForbidden(err):
+		return nil, fmt.Errorf("cannot read the configuration the operator generated for Alertmanager %s/%s: reading Secret %s needs permission to get secrets in namespace %s (kubectl auth can-i get secrets -n %s); ask for it, or test a saved configuration with --config-file",
+			namespace, name, secret, namespace, namespace)
+	case apierrors.IsNotFound(err):
+		return nil, fmt.Errorf("the operator has generated no configuration for Alertmanager %s/%s (no Secret %s in namespace %s): is the Alertmanager there and the operator running?",
+			namespace, name, secret, namespace)
+	case err != nil:
+		return nil, c.explain(err)
+	}
+	if raw, ok := s.Data[generatedConfigKey]; ok {
+		if len(raw) > maxGeneratedSecret {
+			return nil, fmt.Errorf("the Secret %s/%s: key %s is larger than %d KiB", namespace, secret, generatedConfigKey, maxGeneratedSecret>>10)
+		}
+		zr, err := gzip.NewReader(bytes.NewReader(raw))
+		if err != nil {
+			return nil, fmt.Errorf("the Secret %s/%s: key %s is not gzip: %w", namespace, secret, generatedConfigKey, err)
+		}
+		out, err := io.ReadAll(io.LimitReader(zr, maxSize+1))
+		if err != nil {
+			return nil, fmt.Errorf("the Secret %s/%s: key %s: %w", namespace, secret, generatedConfigKey, err)
+		}
+		if int64(len(out)) > maxSize {
+			return nil, fmt.Errorf("the Secret %s/%s: the configuration in key %s is larger than %d MiB", namespace, secret, generatedConfigKey, maxSize>>20)
+		}
+		return out, nil
+	}
+	if raw, ok := s.Data[generatedConfigPlainKey]; ok {
+		if int64(len(raw)) > maxSize {
+			return nil, fmt.Errorf("the Secret %s/%s: key %s is larger than %d MiB", namespace, secret, generatedConfigPlainKey, maxSize>>20)
+		}
+		return raw, nil
+	}
+	return nil, fmt.Errorf("the Secret %s/%s has no key %s", namespace, secret, generatedConfigKey)
 }

@@ -18,7 +18,9 @@ import (
 	"k8s.io/cli-runtime/pkg/genericclioptions"
 	"k8s.io/cli-runtime/pkg/genericiooptions"
 
+	"github.com/kubectl-promteam/kubectl-promteam/pkg/alertroute"
 	"github.com/kubectl-promteam/kubectl-promteam/pkg/alerts"
+	"github.com/kubectl-promteam/kubectl-promteam/pkg/kube"
 	"github.com/kubectl-promteam/kubectl-promteam/pkg/manifests"
 	"github.com/kubectl-promteam/kubectl-promteam/pkg/termtext"
 )
@@ -34,6 +36,8 @@ type AlertsOptions struct {
 	state    string
 	watch    bool
 	interval time.Duration
+	// configFile is an Alertmanager configuration to route the alerts through.
+	configFile string
 
 	// now is the clock; tests set it.
 	now func() time.Time
@@ -69,7 +73,12 @@ port-forward (or the API server's service proxy with --via-proxy), or --promethe
 -o wide adds the summary and every other label, -o json and -o yaml print
 {"time", "via", "alerts": [{"alertname", "state", "severity", "envoy_cluster_name",
 "active_since", "value", "receivers", "labels", "annotations"}]}. --watch prints the list again
-whenever it changes, until interrupted.`,
+whenever it changes, until interrupted.
+
+RECEIVERS are the receivers each alert reaches, as alerts test shows them: the configuration the
+Prometheus Operator generated for the Alertmanager the stack sends to is read from the cluster
+(Secret alertmanager-NAME-generated) and routed with Alertmanager's own packages, or the one
+--config-file names. When it cannot be read, a note on stderr says why and RECEIVERS shows -.`,
 		Example: `  # What fires for team-a now
   kubectl promteam alerts team-a -n team-a
 
@@ -77,7 +86,10 @@ whenever it changes, until interrupted.`,
   kubectl promteam alerts --prometheus-url http://localhost:9090 --state firing -o json
 
   # Follow changes
-  kubectl promteam alerts team-a -n team-a --watch`,
+  kubectl promteam alerts team-a -n team-a --watch
+
+  # Where a label set would go
+  kubectl promteam alerts test team-a -n team-a --labels severity=critical`,
 		Args:              atMostOneArg("team name"),
 		ValidArgsFunction: teamCompletion(configFlags),
 		RunE: func(cmd *cobra.Command, args []string) error {
@@ -92,6 +104,7 @@ whenever it changes, until interrupted.`,
 	}
 	o.output.add(cmd, "")
 	o.AddFlags(cmd.Flags())
+	cmd.AddCommand(NewCmdAlertsTest(streams, configFlags))
 	_ = cmd.RegisterFlagCompletionFunc("state", cobra.FixedCompletions([]string{stateAll, alerts.StateFiring, alerts.StatePending}, cobra.ShellCompDirectiveNoFileComp))
 	return cmd
 }
@@ -102,6 +115,7 @@ func (o *AlertsOptions) AddFlags(fs *pflag.FlagSet) {
 	fs.StringVar(&o.state, "state", o.state, "Which alerts to show: all, firing or pending")
 	fs.BoolVarP(&o.watch, "watch", "w", o.watch, "After the list, print it again whenever it changes, until interrupted")
 	fs.DurationVar(&o.interval, "interval", o.interval, "How often --watch asks Prometheus")
+	fs.StringVar(&o.configFile, "config-file", o.configFile, "Route the alerts through this Alertmanager configuration file instead of the one the operator generated")
 }
 
 // Complete takes the team argument.
@@ -141,15 +155,19 @@ func (o *AlertsOptions) Run(ctx context.Context) error {
 	if !ok {
 		return fmt.Errorf("%s cannot list alerts", target)
 	}
+	router, err := o.router(ctx)
+	if err != nil {
+		return err
+	}
 	if !o.watch {
-		_, err := o.show(ctx, source, target, "")
+		_, err := o.show(ctx, source, router, target, "")
 		return err
 	}
 	ctx, stop := SignalContext(ctx)
 	defer stop()
 	last := ""
 	for {
-		shown, err := o.show(ctx, source, target, last)
+		shown, err := o.show(ctx, source, router, target, last)
 		if s, signaled := Signaled(ctx); signaled {
 			return &ExitError{Code: s.ExitCode()}
 		}
@@ -168,14 +186,74 @@ func (o *AlertsOptions) Run(ctx context.Context) error {
 	}
 }
 
+// router routes the alerts through --config-file, or through the configuration the operator
+// generated for the Alertmanager the team's stack sends to. When that cannot be read, the alerts
+// are shown without receivers and a note on stderr says why; a --config-file that cannot be read
+// is an error.
+func (o *AlertsOptions) router(ctx context.Context) (alerts.Router, error) {
+	ns := ""
+	if o.team != "" {
+		var err error
+		if ns, err = namespaceOf(o.configFlags); err != nil {
+			return nil, err
+		}
+	}
+	scope := alertroute.Scope{Namespace: ns, Name: o.team}
+	if o.configFile != "" {
+		data, err := readCapped(o.configFile, alertroute.MaxConfigSize)
+		if err == nil {
+			var cfg *alertroute.Config
+			if cfg, err = alertroute.Parse(data); err == nil {
+				return configRouter{cfg, scope}, nil
+			}
+		}
+		return nil, flagError("config-file", o.configFile, err)
+	}
+	if o.team == "" {
+		return nil, nil
+	}
+	data, err := boundCall(ctx, o.configFlags, o.prom.Timeout, func(ctx context.Context) ([]byte, error) {
+		client, err := kube.NewClient(o.configFlags)
+		if err != nil {
+			return nil, err
+		}
+		data, _, err := generatedConfig(ctx, client, o.team, ns)
+		return data, err
+	})
+	var cfg *alertroute.Config
+	if err == nil {
+		cfg, err = alertroute.Parse(data)
+	}
+	if err != nil {
+		fmt.Fprintf(o.ErrOut, "note: the receivers are not shown: %s\n", termtext.Sanitize(err.Error()))
+		return nil, nil
+	}
+	return configRouter{cfg, scope}, nil
+}
+
+// configRouter names the receivers of an Alertmanager configuration an alert reaches: the names
+// in the team's AlertmanagerConfig, the full ones for the others.
+type configRouter struct {
+	cfg   *alertroute.Config
+	scope alertroute.Scope
+}
+
+func (r configRouter) Receivers(labels map[string]string) []string {
+	out := []string{}
+	for _, m := range r.cfg.Route(labels, r.scope) {
+		out = append(out, m.DisplayName())
+	}
+	return out
+}
+
 // show prints the alerts unless they render as last did, and returns what it rendered.
-func (o *AlertsOptions) show(ctx context.Context, source alerts.Source, target, last string) (string, error) {
+func (o *AlertsOptions) show(ctx context.Context, source alerts.Source, router alerts.Router, target, last string) (string, error) {
 	list, err := source.Alerts(ctx)
 	if err != nil {
 		return "", err
 	}
 	now := o.now()
-	rows := alerts.Rows(list, nil, now)
+	rows := alerts.Rows(list, router, now)
 	if o.state != stateAll {
 		rows = slices.DeleteFunc(rows, func(r alerts.Row) bool { return r.State != o.state })
 	}

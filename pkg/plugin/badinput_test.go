@@ -14,8 +14,8 @@ import (
 )
 
 // TestBadInputThroughTheBinary runs the real binary: every mistake is one line on stderr that
-// names the flag and what it accepts, the command's error exit status (1; 2 for diff and doctor,
-// 3 for compare, whose 1 and 2 are verdicts), and nothing on stdout.
+// names the flag and what it accepts, the command's error exit status (1; 2 for diff, doctor and
+// alerts test, 3 for compare, whose 1 and 2 are verdicts), and nothing on stdout.
 func TestBadInputThroughTheBinary(t *testing.T) {
 	bin := binary(t)
 	tests := []struct {
@@ -156,6 +156,15 @@ func TestBadInputThroughTheBinary(t *testing.T) {
 		{"doctor answer size", []string{"doctor", "team-a", "--prometheus-url", "http://localhost:9090", "--prometheus-max-answer-size", "lots"}, []string{`invalid --prometheus-max-answer-size "lots"`, "64Mi"}},
 		{"doctor unreadable CA file", []string{"doctor", "team-a", "--prometheus-url", "https://prometheus.example:9090", "--prometheus-ca-file", "/nonexistent/ca.pem"}, []string{`invalid --prometheus-ca-file "/nonexistent/ca.pem"`, "cannot read it"}},
 		{"doctor URL without scheme", []string{"doctor", "team-a", "--prometheus-url", "localhost:9090"}, []string{`invalid --prometheus-url "localhost:9090"`, "http or https URL"}},
+		{"alerts test without labels", []string{"alerts", "test", "team-a"}, []string{"needs the alert's labels", "--labels NAME=VALUE"}},
+		{"alerts test without team", []string{"alerts", "test", "--labels", "a=b"}, []string{"needs a team name"}},
+		{"alerts test label without value", []string{"alerts", "test", "team-a", "--labels", "severity"}, []string{`invalid --labels "severity"`, "NAME=VALUE"}},
+		{"alerts test label name", []string{"alerts", "test", "team-a", "--labels", "my-label=x"}, []string{`invalid --labels "my-label=x"`, "letters, digits and underscores"}},
+		{"alerts test open quote", []string{"alerts", "test", "team-a", "--labels", `summary="a,b`}, []string{"--labels", "quote that does not end"}},
+		{"alerts test label twice", []string{"alerts", "test", "team-a", "--labels", "a=1", "-l", "a=2"}, []string{"--labels", "given twice"}},
+		{"alerts test missing config file", []string{"alerts", "test", "team-a", "--labels", "a=b", "--config-file", "/nonexistent/am.yaml"}, []string{`invalid --config-file "/nonexistent/am.yaml"`}},
+		{"alerts test output", []string{"alerts", "test", "team-a", "--labels", "a=b", "-o", "xml"}, []string{`invalid --output "xml"`}},
+		{"alerts missing config file", []string{"alerts", "--prometheus-url", "http://localhost:9", "--config-file", "/nonexistent/am.yaml"}, []string{`invalid --config-file "/nonexistent/am.yaml"`}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -172,6 +181,10 @@ func TestBadInputThroughTheBinary(t *testing.T) {
 				want = diffErrorExit
 			case "doctor":
 				want = doctorErrorExit
+			case "alerts":
+				if tt.args[1] == "test" {
+					want = alertsTestErrorExit
+				}
 			}
 			var exit *exec.ExitError
 			if !errors.As(err, &exit) || exit.ExitCode() != want {

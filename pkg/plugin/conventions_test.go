@@ -34,7 +34,10 @@ type convention struct {
 var demoArms = []string{"--baseline", "shop_checkout-primary_8080", "--canary", "shop_checkout-canary_8080"}
 
 var conventions = map[string]convention{
-	"alerts":       {formats: []string{"table", "wide", "json", "yaml"}, errorExit: 1, valid: []string{"alerts", "team-a"}, tooMany: []string{"alerts", "a", "b"}},
+	"alerts": {formats: []string{"table", "wide", "json", "yaml"}, errorExit: 1, valid: []string{"alerts", "team-a"}, tooMany: []string{"alerts", "a", "b"}},
+	"alerts test": {formats: []string{"table", "wide", "json", "yaml"}, errorExit: alertsTestErrorExit,
+		args:  []string{"alerts", "test", "team-a", "-n", "team-a", "--labels", "severity=critical", "--config-file", operatorConfig},
+		valid: []string{"alerts", "test", "team-a", "--labels", "severity=critical"}, tooMany: []string{"alerts", "test", "a", "b", "--labels", "a=b"}},
 	"create":       {formats: []string{"yaml", "json"}, errorExit: 1, dryRun: true, args: []string{"create", "team-a", "-n", "team-a"}, valid: []string{"create", "team-a"}, tooMany: []string{"create", "a", "b"}},
 	"diff":         {errorExit: diffErrorExit, valid: []string{"diff", "team-a"}, tooMany: []string{"diff", "a", "b"}},
 	"list":         {formats: []string{"table", "wide", "json", "yaml"}, errorExit: 1, valid: []string{"list"}, tooMany: []string{"list", "a"}},
@@ -58,13 +61,17 @@ func TestEveryCommandFollowsTheConventions(t *testing.T) {
 		if cmd.Name() == "help" || cmd.Name() == "completion" {
 			continue
 		}
-		names = append(names, cmd.Name())
-		c, ok := conventions[cmd.Name()]
-		if !ok {
-			t.Errorf("command %q has no row in conventions: add one", cmd.Name())
-			continue
+		// Subcommands (alerts test) have rows of their own, named by their path below the root.
+		for _, cmd := range append([]*cobra.Command{cmd}, cmd.Commands()...) {
+			name := strings.TrimPrefix(cmd.CommandPath(), cmd.Root().CommandPath()+" ")
+			names = append(names, name)
+			c, ok := conventions[name]
+			if !ok {
+				t.Errorf("command %q has no row in conventions: add one", name)
+				continue
+			}
+			t.Run(name, func(t *testing.T) { checkConvention(t, cmd, c) })
 		}
-		t.Run(cmd.Name(), func(t *testing.T) { checkConvention(t, cmd, c) })
 	}
 	for name := range conventions {
 		if !slices.Contains(names, name) {
