@@ -180,10 +180,13 @@ type StackSummary struct {
 	RetentionSize  string
 	Envoy          string // the presets, comma-separated
 	EnvoyNamespace string // where Envoy runs, if not Namespace
-	Replicas       int32  // desired replicas per shard
-	Shards         int32
-	Paused         bool
-	Created        time.Time
+	// Alertmanager is where the alerts go: manifests.AlertmanagerOwn, NAMESPACE/NAME of the
+	// platform's, or "" for nowhere.
+	Alertmanager string
+	Replicas     int32 // desired replicas per shard
+	Shards       int32
+	Paused       bool
+	Created      time.Time
 
 	// HasStatus is false until the operator has reported on the Prometheus: the fields below are
 	// then zero.
@@ -260,6 +263,7 @@ func summarize(p *unstructured.Unstructured) StackSummary {
 		RetentionSize:  str("spec", "retentionSize"),
 		Envoy:          p.GetAnnotations()[manifests.AnnotationEnvoy],
 		EnvoyNamespace: p.GetAnnotations()[manifests.AnnotationEnvoyNamespace],
+		Alertmanager:   p.GetAnnotations()[manifests.AnnotationAlertmanager],
 		Replicas:       num(1, "spec", "replicas"),
 		Shards:         num(1, "spec", "shards"),
 		Created:        p.GetCreationTimestamp().Time,

@@ -42,7 +42,11 @@ app.kubernetes.io/managed-by=kubectl-promteam) with their readiness from the ope
 STATUS summarises the operator's conditions: Available when the Prometheus is reconciled and its
 pods are ready; Degraded or the condition's reason otherwise; Pending while no operator has
 reported yet, NoOperator when none has after a minute (the operator does not watch the namespace;
-kubectl promteam doctor TEAM explains).`,
+kubectl promteam doctor TEAM explains).
+
+ALERTS is where the stack's alerts go: own (an Alertmanager of the team's own), NAMESPACE/NAME of
+the platform's, or <nowhere> when they are evaluated and delivered to nobody (create
+--alertmanager fixes that). JSON has it as "alertmanager", absent for nowhere.`,
 		Example: `  kubectl promteam list
   kubectl promteam list -A -o wide`,
 		Args:              noArgs,
@@ -147,7 +151,7 @@ func writeStackTable(w *bytes.Buffer, stacks []kube.StackSummary, allNamespaces,
 	if allNamespaces {
 		head = append(head, "NAMESPACE")
 	}
-	head = append(head, "TEAM", "READY", "RETENTION", "VERSION", "ENVOY", "AGE", "STATUS")
+	head = append(head, "TEAM", "READY", "RETENTION", "VERSION", "ENVOY", "ALERTS", "AGE", "STATUS")
 	if wide {
 		head = append(head, "SHARDS", "RETENTION-SIZE", "ENVOY-NAMESPACE", "MESSAGE")
 	}
@@ -158,7 +162,7 @@ func writeStackTable(w *bytes.Buffer, stacks []kube.StackSummary, allNamespaces,
 			cols = append(cols, s.Namespace)
 		}
 		cols = append(cols, s.Team, fmt.Sprintf("%d/%d", s.Ready, s.Desired()), orWord(s.Retention, "24h"),
-			orWord(s.Version, "<operator default>"), orWord(s.Envoy, "<none>"),
+			orWord(s.Version, "<operator default>"), orWord(s.Envoy, "<none>"), orWord(s.Alertmanager, "<nowhere>"),
 			duration.HumanDuration(now.Sub(s.Created)), stackStatus(s, now))
 		if wide {
 			cols = append(cols, fmt.Sprint(s.Shards), orWord(s.RetentionSize, "<none>"), orWord(s.EnvoyNamespace, "<same>"), conditionMessage(s))
@@ -185,19 +189,21 @@ func conditionMessage(s kube.StackSummary) string {
 
 // stackItem is one stack in `list -o json|yaml`.
 type stackItem struct {
-	Namespace      string           `json:"namespace"`
-	Team           string           `json:"team"`
-	Ready          int32            `json:"ready"`
-	Replicas       int32            `json:"replicas"`
-	Shards         int32            `json:"shards"`
-	Retention      string           `json:"retention"`
-	RetentionSize  string           `json:"retentionSize,omitempty"`
-	Version        string           `json:"version"`
-	Envoy          []string         `json:"envoy"`
-	EnvoyNamespace string           `json:"envoyNamespace,omitempty"`
-	Created        time.Time        `json:"created"`
-	Status         string           `json:"status"`
-	Conditions     []stackCondition `json:"conditions"`
+	Namespace      string   `json:"namespace"`
+	Team           string   `json:"team"`
+	Ready          int32    `json:"ready"`
+	Replicas       int32    `json:"replicas"`
+	Shards         int32    `json:"shards"`
+	Retention      string   `json:"retention"`
+	RetentionSize  string   `json:"retentionSize,omitempty"`
+	Version        string   `json:"version"`
+	Envoy          []string `json:"envoy"`
+	EnvoyNamespace string   `json:"envoyNamespace,omitempty"`
+	// Alertmanager is where the alerts go: own, or NAMESPACE/NAME; absent when nowhere.
+	Alertmanager string           `json:"alertmanager,omitempty"`
+	Created      time.Time        `json:"created"`
+	Status       string           `json:"status"`
+	Conditions   []stackCondition `json:"conditions"`
 }
 
 type stackCondition struct {
@@ -221,7 +227,7 @@ func writeStackList(w io.Writer, format string, stacks []kube.StackSummary, now 
 		items = append(items, stackItem{
 			Namespace: s.Namespace, Team: s.Team, Ready: s.Ready, Replicas: s.Replicas, Shards: s.Shards,
 			Retention: s.Retention, RetentionSize: s.RetentionSize, Version: s.Version, Envoy: envoy,
-			EnvoyNamespace: s.EnvoyNamespace, Created: s.Created.UTC(), Status: stackStatus(s, now), Conditions: conditions,
+			EnvoyNamespace: s.EnvoyNamespace, Alertmanager: s.Alertmanager, Created: s.Created.UTC(), Status: stackStatus(s, now), Conditions: conditions,
 		})
 	}
 	list := map[string]any{"apiVersion": "promteam.io/v1alpha1", "kind": "TeamStackList", "items": items}

@@ -207,13 +207,18 @@ func TestCreateNamespaceAndFaults(t *testing.T) {
 	}
 }
 
-// TestListGolden lists two stacks in two namespaces, one reconciled and available, one the
-// operator never reported on, as table, wide table and JSON.
+// TestListGolden lists two stacks in two namespaces, one reconciled and available with an
+// Alertmanager of its own, one the operator never reported on that sends its alerts nowhere, as
+// table, wide table and JSON.
 func TestListGolden(t *testing.T) {
 	c := kubetest.Start(t)
 	c.InstallCRDs(t, crdschema.RepoCRDDir(pinnedOperator))
-	for _, stack := range []struct{ team, ns string }{{"checkout", "shop"}, {"payments", "pay"}} {
-		if _, _, err := as(t, c, kubetest.Admin, "create", stack.team, "-n", stack.ns, "--apply", "--create-namespace", "--envoy", "contour,statsd"); err != nil {
+	for _, stack := range []struct {
+		team, ns string
+		extra    []string
+	}{{"checkout", "shop", []string{"--alertmanager", "own", "--notify", "webhook=checkout-hook/url"}}, {"payments", "pay", nil}} {
+		args := append([]string{"create", stack.team, "-n", stack.ns, "--apply", "--create-namespace", "--envoy", "contour,statsd"}, stack.extra...)
+		if _, _, err := as(t, c, kubetest.Admin, args...); err != nil {
 			t.Fatal(err)
 		}
 	}
