@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"io"
 	"slices"
+	"strconv"
 	"strings"
 	"text/tabwriter"
 	"time"
@@ -303,7 +304,7 @@ func writeAlertsTable(w io.Writer, rows []alerts.Row, wide bool) {
 			age = duration.HumanDuration(r.Age)
 		}
 		receivers := strings.Join(r.Receivers, ",")
-		line := []string{r.State, dash(r.Severity), r.Name, dash(cluster), age, dash(r.Value), dash(receivers)}
+		line := []string{r.State, dash(r.Severity), r.Name, dash(cluster), age, dash(alertValue(r.Value)), dash(receivers)}
 		if wide {
 			line = append(line, dash(r.Annotations["summary"]), dash(otherLabels(r.Labels)))
 		}
@@ -338,4 +339,14 @@ func otherLabels(labels map[string]string) string {
 		}
 	}
 	return strings.Join(parts, ",")
+}
+
+// alertValue prints the value Prometheus gives an alert, such as 1.1963145928661623e-01, with four
+// significant digits (0.1196); a value that is not a number is printed as it came.
+func alertValue(v string) string {
+	f, err := strconv.ParseFloat(v, 64)
+	if err != nil {
+		return v
+	}
+	return strconv.FormatFloat(f, 'g', 4, 64)
 }

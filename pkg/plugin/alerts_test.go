@@ -53,7 +53,7 @@ func TestAlertsTable(t *testing.T) {
 		t.Fatalf("want a header and three alerts:\n%s", out)
 	}
 	// Firing before pending, critical before warning, then by name.
-	for i, want := range []string{"firing critical EnvoyUpstreamHigh5xxRatio edge/shop_checkout-canary_8080 15m 8.1e-02",
+	for i, want := range []string{"firing critical EnvoyUpstreamHigh5xxRatio edge/shop_checkout-canary_8080 15m 0.081",
 		"firing critical Evil", "pending warning EnvoyUpstreamHighLatencyP99 team-a/shop_frontend_80 2m"} {
 		if got := strings.Join(strings.Fields(lines[i+1]), " "); !strings.HasPrefix(got, want) {
 			t.Errorf("line %d: %q, want it to start with %q", i+1, got, want)
