@@ -13,6 +13,8 @@ import (
 	"k8s.io/apimachinery/pkg/labels"
 	"k8s.io/apimachinery/pkg/runtime"
 	"k8s.io/apimachinery/pkg/runtime/schema"
+
+	"github.com/kubectl-promteam/kubectl-promteam/pkg/manifests"
 )
 
 // Alertmanager is what a team's stack needs to know of an Alertmanager resource the platform
@@ -114,4 +116,55 @@ func (c *Client) SecretKeyMissing(ctx context.Context, namespace, name, key stri
 		_, ok = s.StringData[key]
 	}
 	return !ok, nil
+}
+
+// TeamAlertmanager is where a team's stack sends its alerts: the Alertmanager resource and the
+// Service in front of its pods with a port named web.
+type TeamAlertmanager struct {
+	Namespace, Name, Service string
+	// Own is true for the team's own Alertmanager (--alertmanager own), false for a shared one.
+	Own bool
+}
+
+// NoAlertmanagerError says a team's stack sends its alerts to no Alertmanager.
+type NoAlertmanagerError struct {
+	Team, Namespace string
+}
+
+func (e *NoAlertmanagerError) Error() string {
+	return fmt.Sprintf("team %s's stack in namespace %s sends its alerts to no Alertmanager; kubectl promteam create %s -n %s --alertmanager own --apply gives it one",
+		e.Team, e.Namespace, e.Team, e.Namespace)
+}
+
+// FindTeamAlertmanager reads where team's Prometheus in namespace sends its alerts (its
+// promteam.io/alertmanager annotation): own is the Alertmanager named like the team in its
+// namespace, behind the Service alertmanager-TEAM; NAMESPACE/NAME a shared one, behind the first
+// of its Services with a web port. A missing stack is an error naming the namespace.
+func (c *Client) FindTeamAlertmanager(ctx context.Context, team, namespace string) (TeamAlertmanager, error) {
+	obj, err := c.dynamic.Resource(prometheusKind().GroupVersionResource).Namespace(namespace).Get(ctx, team, metav1.GetOptions{})
+	if err != nil {
+		if missing := c.notServed(err, operatorGroup, "Prometheus"); missing != nil {
+			return TeamAlertmanager{}, missing
+		}
+		if apierrors.IsNotFound(err) {
+			return TeamAlertmanager{}, fmt.Errorf("no promteam stack named %s in namespace %s (kubectl promteam list -A lists them)", team, namespace)
+		}
+		return TeamAlertmanager{}, c.explain(err)
+	}
+	where := obj.GetAnnotations()[manifests.AnnotationAlertmanager]
+	if where == manifests.AlertmanagerOwn {
+		return TeamAlertmanager{Namespace: namespace, Name: team, Service: manifests.AlertmanagerServiceName(team), Own: true}, nil
+	}
+	amNamespace, name, shared := strings.Cut(where, "/")
+	if !shared || amNamespace == "" || name == "" {
+		return TeamAlertmanager{}, &NoAlertmanagerError{Team: team, Namespace: namespace}
+	}
+	am, err := c.Alertmanager(ctx, amNamespace, name)
+	if err != nil {
+		return TeamAlertmanager{}, err
+	}
+	if len(am.Services) == 0 {
+		return TeamAlertmanager{}, fmt.Errorf("no Service in namespace %s leads to the pods of Alertmanager %s with a port named web", amNamespace, name)
+	}
+	return TeamAlertmanager{Namespace: amNamespace, Name: name, Service: am.Services[0]}, nil
 }
