@@ -45,7 +45,7 @@ var conventions = map[string]convention{
 		tooMany: []string{"silence", "create", "a", "b", "-m", "a=b", "--comment", "x"}},
 	"silence list":   {formats: []string{"table", "wide", "json", "yaml"}, errorExit: 1, valid: []string{"silence", "list", "team-a"}, tooMany: []string{"silence", "list", "a", "b"}},
 	"silence expire": {errorExit: 1, valid: []string{"silence", "expire", "team-a", "0a1b"}},
-	"top":          {formats: []string{"table", "wide", "json", "yaml"}, errorExit: 1, args: []string{"top", "--demo", "--once"}, valid: []string{"top", "--demo"}, tooMany: []string{"top", "a", "b"}},
+	"top":            {formats: []string{"table", "wide", "json", "yaml"}, errorExit: 1, args: []string{"top", "--demo", "--once"}, valid: []string{"top", "--demo"}, tooMany: []string{"top", "a", "b"}},
 	"compare": {formats: []string{"table", "json", "yaml"}, errorExit: compareErrorExit,
 		args: append([]string{"compare", "--demo"}, demoArms...), valid: append([]string{"compare", "--demo"}, demoArms...),
 		tooMany: append([]string{"compare", "a", "b"}, demoArms...)},
