@@ -39,7 +39,7 @@ type AlertmanagerFlags struct {
 func NewAlertmanagerFlags(configFlags *genericclioptions.ConfigFlags, streams genericiooptions.IOStreams) *AlertmanagerFlags {
 	return &AlertmanagerFlags{
 		configFlags: configFlags, errOut: streams.ErrOut,
-		endpointFlags: endpointFlags{prefix: "alertmanager", server: "Alertmanager", example: "http://localhost:9093"},
+		endpointFlags: endpointFlags{prefix: "alertmanager", server: "Alertmanager", example: "http://localhost:9093", proxyVerbs: "get, create and delete"},
 		Timeout:       10 * time.Second,
 	}
 }

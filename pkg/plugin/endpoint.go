@@ -20,6 +20,8 @@ type endpointFlags struct {
 	prefix  string // prometheus, alertmanager
 	server  string // Prometheus, Alertmanager
 	example string // an example URL
+	// proxyVerbs are the verbs on services/proxy the commands need through the service proxy.
+	proxyVerbs string
 
 	URL                   string
 	BearerTokenFile       string
@@ -36,7 +38,7 @@ func (e *endpointFlags) flagInsecure() string { return e.prefix + "-insecure-ski
 // add binds the flags; urlHelp says what the URL is for.
 func (e *endpointFlags) add(fs *pflag.FlagSet, urlHelp string) {
 	fs.StringVar(&e.URL, e.flagURL(), e.URL, urlHelp)
-	fs.BoolVar(&e.ViaProxy, "via-proxy", e.ViaProxy, fmt.Sprintf("Reach TEAM's %s through the API server's service proxy instead of a port-forward (needs get and create on services/proxy)", e.server))
+	fs.BoolVar(&e.ViaProxy, "via-proxy", e.ViaProxy, fmt.Sprintf("Reach TEAM's %s through the API server's service proxy instead of a port-forward (needs %s on services/proxy)", e.server, e.proxyVerbs))
 	fs.StringVar(&e.BearerTokenFile, e.flagToken(), e.BearerTokenFile, "File holding a bearer token for --"+e.flagURL()+", read on every request")
 	fs.StringVar(&e.CAFile, e.flagCA(), e.CAFile, "PEM file of the CA that signed the certificate of --"+e.flagURL())
 	fs.BoolVar(&e.InsecureSkipTLSVerify, e.flagInsecure(), e.InsecureSkipTLSVerify, "Do not verify the certificate of --"+e.flagURL()+" (--insecure-skip-tls-verify is kubectl's, for the API server)")

@@ -64,7 +64,7 @@ const (
 func NewPrometheusFlags(configFlags *genericclioptions.ConfigFlags, streams genericiooptions.IOStreams) *PrometheusFlags {
 	return &PrometheusFlags{
 		configFlags: configFlags, errOut: streams.ErrOut,
-		endpointFlags: endpointFlags{prefix: "prometheus", server: "Prometheus", example: "http://localhost:9090"},
+		endpointFlags: endpointFlags{prefix: "prometheus", server: "Prometheus", example: "http://localhost:9090", proxyVerbs: "get and create"},
 		Timeout:       10 * time.Second, MaxAnswerSize: prom.FormatBytes(prom.DefaultMaxAnswerBytes),
 	}
 }
