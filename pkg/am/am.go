@@ -245,7 +245,7 @@ func (c *Client) call(ctx context.Context, method, endpoint string, query url.Va
 		return nil
 	}
 	if err := jsonUnmarshal(answer, out); err != nil {
-		return c.requestError(method, endpoint, fmt.Errorf("the answer is not Alertmanager's API v2 JSON: %v", err))
+		return c.requestError(method, endpoint, fmt.Errorf("the answer is not Alertmanager's API v2 JSON: %w", err))
 	}
 	return nil
 }

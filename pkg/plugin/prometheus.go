@@ -147,7 +147,7 @@ func (p *PrometheusFlags) validateConnection() error {
 	if err := p.parseMaxAnswerSize(); err != nil {
 		return err
 	}
-	return p.endpointFlags.validate()
+	return p.validate()
 }
 
 // minAnswerSize is the least --prometheus-max-answer-size: a smaller limit fails ordinary answers.
