@@ -9,7 +9,10 @@ import (
 	"time"
 
 	corev1 "k8s.io/api/core/v1"
+	discoveryv1 "k8s.io/api/discovery/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/client-go/kubernetes"
+	"k8s.io/utils/ptr"
 
 	"github.com/kubectl-promteam/kubectl-promteam/internal/testutil/amtest"
 	"github.com/kubectl-promteam/kubectl-promteam/internal/testutil/crdschema"
@@ -21,7 +24,8 @@ import (
 // TestSilenceThroughAPortForward reaches a team's own Alertmanager as the commands do in a
 // cluster: the plugin reads the Alertmanager its Prometheus names (--alertmanager own), finds
 // the pod behind the Service alertmanager-TEAM in a real API server, and port-forwards to it;
-// the node agent (kwok) forwards that pod's port 9093 to a real Alertmanager.
+// the node agent (kwok) forwards that pod's port 9093 to a real Alertmanager. Then the same
+// through the API server's service proxy (--via-proxy).
 func TestSilenceThroughAPortForward(t *testing.T) {
 	binary(t)
 	srv := amtest.Start(t, amtest.NullConfig)
@@ -77,5 +81,44 @@ func TestSilenceThroughAPortForward(t *testing.T) {
 	}
 	if s, err := client.Silence(context.Background(), id); err != nil || s.Status.State != am.SilenceExpired {
 		t.Errorf("after expire: %+v, %v", s.Status, err)
+	}
+
+	// Through the API server's service proxy: the EndpointSlice an endpoint controller would
+	// write, and the pod network's route to the pod's Alertmanager. Creating is a POST and
+	// expiring a DELETE through the proxy.
+	kc, err := kubernetes.NewForConfig(c.RESTConfig(kubetest.Admin))
+	if err != nil {
+		t.Fatal(err)
+	}
+	pod, err := kc.CoreV1().Pods(ns).Get(context.Background(), "alertmanager-team-a-0", metav1.GetOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	slice := &discoveryv1.EndpointSlice{
+		ObjectMeta:  metav1.ObjectMeta{Name: "alertmanager-team-a-0", Namespace: ns, Labels: map[string]string{discoveryv1.LabelServiceName: "alertmanager-team-a"}},
+		AddressType: discoveryv1.AddressTypeIPv4,
+		Endpoints: []discoveryv1.Endpoint{{Addresses: []string{pod.Status.PodIP}, Conditions: discoveryv1.EndpointConditions{Ready: ptr.To(true)},
+			TargetRef: &corev1.ObjectReference{Kind: "Pod", Namespace: ns, Name: pod.Name, UID: pod.UID}}},
+		Ports: []discoveryv1.EndpointPort{{Name: ptr.To("web"), Port: ptr.To[int32](9093), Protocol: ptr.To(corev1.ProtocolTCP)}},
+	}
+	if _, err := kc.DiscoveryV1().EndpointSlices(ns).Create(context.Background(), slice, metav1.CreateOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	c.RoutePod(pod.Status.PodIP, 9093, srv.Addr)
+	proxy := append([]string{"--via-proxy"}, admin...)
+	out, stderr, code = runPromteam(t, nil, append([]string{"silence", "create", "team-a", "-m", "severity=warning", "--comment", "by proxy", "--author", "ann"}, proxy...)...)
+	if code != 0 {
+		t.Fatalf("create --via-proxy: exit %d, %s", code, stderr)
+	}
+	byProxy := strings.TrimSpace(out)
+	out, stderr, code = runPromteam(t, nil, append([]string{"silence", "list", "team-a"}, proxy...)...)
+	if code != 0 || !strings.Contains(out, byProxy) || !strings.Contains(out, `severity="warning"`) || strings.Contains(out, id) {
+		t.Fatalf("list --via-proxy: exit %d\n%s\n%s", code, out, stderr)
+	}
+	if _, stderr, code = runPromteam(t, nil, append([]string{"silence", "expire", "team-a", byProxy}, proxy...)...); code != 0 {
+		t.Fatalf("expire --via-proxy: exit %d, %s", code, stderr)
+	}
+	if s, err := client.Silence(context.Background(), byProxy); err != nil || s.Status.State != am.SilenceExpired {
+		t.Errorf("after expire --via-proxy: %+v, %v", s.Status, err)
 	}
 }
