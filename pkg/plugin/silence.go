@@ -55,6 +55,26 @@ type silenceTarget struct {
 	namespace   string
 }
 
+// connect bounds the whole run by --timeout (and the grace a tunnel needs to connect once a pod
+// is ready) and connects to the team's Alertmanager; done releases both.
+func (t *silenceTarget) connect(ctx context.Context) (context.Context, *am.Client, string, func(), error) {
+	ctx, cancel := context.WithTimeout(ctx, t.am.Timeout+connectGrace)
+	c, target, closeFn, err := t.am.Connect(ctx, t.team, t.namespace)
+	if err != nil {
+		cancel()
+		return nil, nil, "", nil, withTimeoutHint(err)
+	}
+	return ctx, c, target, func() { closeFn(); cancel() }, nil
+}
+
+// withTimeoutHint says how to wait longer when err is the end of --timeout.
+func withTimeoutHint(err error) error {
+	if errors.Is(err, context.DeadlineExceeded) && !strings.Contains(err.Error(), "--timeout") {
+		return fmt.Errorf("%w; pass a longer --timeout", err)
+	}
+	return err
+}
+
 func (t *silenceTarget) complete(team string) error {
 	t.team = team
 	if err := validateTeam(team); err != nil {
@@ -204,17 +224,17 @@ func (o *SilenceCreateOptions) Validate() error {
 
 // Run creates the silence and prints its ID.
 func (o *SilenceCreateOptions) Run(ctx context.Context) error {
-	c, _, closeFn, err := o.am.Connect(ctx, o.team, o.namespace)
+	ctx, c, _, done, err := o.connect(ctx)
 	if err != nil {
 		return err
 	}
-	defer closeFn()
+	defer done()
 	id, err := c.CreateSilence(ctx, am.NewSilence{
 		Matchers: append(slices.Clone(o.matchers), am.TeamMatchers(o.team, o.namespace)...),
 		StartsAt: o.now().UTC(), EndsAt: o.end.UTC(), CreatedBy: o.author, Comment: o.comment,
 	})
 	if err != nil {
-		return err
+		return withTimeoutHint(err)
 	}
 	_, err = fmt.Fprintln(o.Out, termtext.Sanitize(id))
 	return err
@@ -309,14 +329,14 @@ type silencesDocument struct {
 
 // Run lists the team's silences.
 func (o *SilenceListOptions) Run(ctx context.Context) error {
-	c, target, closeFn, err := o.am.Connect(ctx, o.team, o.namespace)
+	ctx, c, target, done, err := o.connect(ctx)
 	if err != nil {
 		return err
 	}
-	defer closeFn()
+	defer done()
 	list, err := c.Silences(ctx, am.TeamMatchers(o.team, o.namespace))
 	if err != nil {
-		return err
+		return withTimeoutHint(err)
 	}
 	rows := silenceRows(list, o.team, o.namespace, o.state)
 	var buf bytes.Buffer
@@ -471,15 +491,15 @@ func (o *SilenceExpireOptions) Validate() error {
 
 // Run checks that every silence is the team's, then expires them, printing each ID.
 func (o *SilenceExpireOptions) Run(ctx context.Context) error {
-	c, _, closeFn, err := o.am.Connect(ctx, o.team, o.namespace)
+	ctx, c, _, done, err := o.connect(ctx)
 	if err != nil {
 		return err
 	}
-	defer closeFn()
+	defer done()
 	for _, id := range o.ids {
 		s, err := c.Silence(ctx, id)
 		if err != nil {
-			return err
+			return withTimeoutHint(err)
 		}
 		if !am.ScopedTo(s.Matchers, o.team, o.namespace) {
 			return fmt.Errorf("silence %s is not team %s's (it does not carry team=%q and namespace=%q); a team expires its own silences only", id, o.team, o.team, o.namespace)
@@ -487,7 +507,7 @@ func (o *SilenceExpireOptions) Run(ctx context.Context) error {
 	}
 	for _, id := range o.ids {
 		if err := c.ExpireSilence(ctx, id); err != nil {
-			return err
+			return withTimeoutHint(err)
 		}
 		fmt.Fprintf(o.Out, "silence %s expired\n", termtext.Sanitize(id))
 	}

@@ -2,6 +2,10 @@ package plugin
 
 import (
 	"bytes"
+	"io"
+	"net/http"
+	"net/http/httptest"
+	"path/filepath"
 	"strings"
 	"testing"
 	"time"
@@ -56,5 +60,37 @@ func TestSilenceRowsShowOnlyTheTeamsSilencesSanitized(t *testing.T) {
 	}
 	if lines := strings.Count(out, "\n"); lines != 3 {
 		t.Errorf("table has %d lines, want a header and 2 rows:\n%s", lines, out)
+	}
+}
+
+// A hostile or stuck Alertmanager: the command ends within --timeout and says how to wait
+// longer; an ID with terminal controls is printed escaped.
+func TestSilenceAgainstAHostileAlertmanager(t *testing.T) {
+	t.Setenv("KUBECONFIG", filepath.Join(t.TempDir(), "none"))
+	release := make(chan struct{})
+	stuck := httptest.NewServer(http.HandlerFunc(func(_ http.ResponseWriter, r *http.Request) {
+		select {
+		case <-release:
+		case <-r.Context().Done():
+		}
+	}))
+	defer stuck.Close()
+	defer close(release)
+	start := time.Now()
+	out, _, err := run(t, "silence", "list", "team-a", "-n", "team-a", "--alertmanager-url", stuck.URL, "--timeout", "300ms")
+	if err == nil || !strings.Contains(err.Error(), "no answer in time; pass a longer --timeout") || out != "" {
+		t.Fatalf("list against a stuck Alertmanager: %q, %v", out, err)
+	}
+	if d := time.Since(start); d > 5*time.Second {
+		t.Errorf("took %s with --timeout 300ms", d)
+	}
+
+	hostile := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) {
+		_, _ = io.WriteString(w, `{"silenceID":"id\u001b[2J\u001b]0;pwned\u0007"}`)
+	}))
+	defer hostile.Close()
+	out, _, err = run(t, "silence", "create", "team-a", "-n", "team-a", "--alertmanager-url", hostile.URL, "-m", "a=b", "--comment", "x", "--author", "ann")
+	if err != nil || out != "id\\x1b[2J\\x1b]0;pwned\\a\n" {
+		t.Fatalf("create printed %q, %v; want the ID escaped", out, err)
 	}
 }
