@@ -9,10 +9,7 @@ import (
 	"time"
 
 	corev1 "k8s.io/api/core/v1"
-	discoveryv1 "k8s.io/api/discovery/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
-	"k8s.io/client-go/kubernetes"
-	"k8s.io/utils/ptr"
 
 	"github.com/kubectl-promteam/kubectl-promteam/internal/testutil/amtest"
 	"github.com/kubectl-promteam/kubectl-promteam/internal/testutil/crdschema"
@@ -86,25 +83,7 @@ func TestSilenceThroughAPortForward(t *testing.T) {
 	// Through the API server's service proxy: the EndpointSlice an endpoint controller would
 	// write, and the pod network's route to the pod's Alertmanager. Creating is a POST and
 	// expiring a DELETE through the proxy.
-	kc, err := kubernetes.NewForConfig(c.RESTConfig(kubetest.Admin))
-	if err != nil {
-		t.Fatal(err)
-	}
-	pod, err := kc.CoreV1().Pods(ns).Get(context.Background(), "alertmanager-team-a-0", metav1.GetOptions{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	slice := &discoveryv1.EndpointSlice{
-		ObjectMeta:  metav1.ObjectMeta{Name: "alertmanager-team-a-0", Namespace: ns, Labels: map[string]string{discoveryv1.LabelServiceName: "alertmanager-team-a"}},
-		AddressType: discoveryv1.AddressTypeIPv4,
-		Endpoints: []discoveryv1.Endpoint{{Addresses: []string{pod.Status.PodIP}, Conditions: discoveryv1.EndpointConditions{Ready: ptr.To(true)},
-			TargetRef: &corev1.ObjectReference{Kind: "Pod", Namespace: ns, Name: pod.Name, UID: pod.UID}}},
-		Ports: []discoveryv1.EndpointPort{{Name: ptr.To("web"), Port: ptr.To[int32](9093), Protocol: ptr.To(corev1.ProtocolTCP)}},
-	}
-	if _, err := kc.DiscoveryV1().EndpointSlices(ns).Create(context.Background(), slice, metav1.CreateOptions{}); err != nil {
-		t.Fatal(err)
-	}
-	c.RoutePod(pod.Status.PodIP, 9093, srv.Addr)
+	routeService(t, c, ns, "alertmanager-team-a", "alertmanager-team-a-0", 9093, srv.Addr)
 	proxy := append([]string{"--via-proxy"}, admin...)
 	out, stderr, code = runPromteam(t, nil, append([]string{"silence", "create", "team-a", "-m", "severity=warning", "--comment", "by proxy", "--author", "ann"}, proxy...)...)
 	if code != 0 {
