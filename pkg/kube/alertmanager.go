@@ -125,11 +125,11 @@ func (c *Client) SecretKeyMissing(ctx context.Context, namespace, name, key stri
 // ErrNoAlertmanager: the team's stack sends its alerts to no Alertmanager.
 var ErrNoAlertmanager = errors.New("the stack sends its alerts to no Alertmanager")
 
-// TeamAlertmanager names the Alertmanager resource team's stack in namespace sends its alerts to,
+// TeamAlertmanagerRef names the Alertmanager resource team's stack in namespace sends its alerts to,
 // as its Prometheus records it (annotation promteam.io/alertmanager): the team's own, named like
 // the team in its namespace, or the platform's NAMESPACE/NAME. It returns ErrNoAlertmanager when
 // the stack has none.
-func (c *Client) TeamAlertmanager(ctx context.Context, team, namespace string) (amNamespace, amName string, err error) {
+func (c *Client) TeamAlertmanagerRef(ctx context.Context, team, namespace string) (amNamespace, amName string, err error) {
 	proms, _, err := c.list(ctx, prometheusKind(), namespace, manifests.TeamSelector(team))
 	if err != nil {
 		return "", "", err
@@ -199,4 +199,55 @@ func (c *Client) GeneratedAlertmanagerConfig(ctx context.Context, namespace, nam
 		return raw, nil
 	}
 	return nil, fmt.Errorf("the Secret %s/%s has no key %s", namespace, secret, generatedConfigKey)
+}
+
+// TeamAlertmanager is where a team's stack sends its alerts: the Alertmanager resource and the
+// Service in front of its pods with a port named web.
+type TeamAlertmanager struct {
+	Namespace, Name, Service string
+	// Own is true for the team's own Alertmanager (--alertmanager own), false for a shared one.
+	Own bool
+}
+
+// NoAlertmanagerError says a team's stack sends its alerts to no Alertmanager.
+type NoAlertmanagerError struct {
+	Team, Namespace string
+}
+
+func (e *NoAlertmanagerError) Error() string {
+	return fmt.Sprintf("team %s's stack in namespace %s sends its alerts to no Alertmanager; kubectl promteam create %s -n %s --alertmanager own --apply gives it one",
+		e.Team, e.Namespace, e.Team, e.Namespace)
+}
+
+// FindTeamAlertmanager reads where team's Prometheus in namespace sends its alerts (its
+// promteam.io/alertmanager annotation): own is the Alertmanager named like the team in its
+// namespace, behind the Service alertmanager-TEAM; NAMESPACE/NAME a shared one, behind the first
+// of its Services with a web port. A missing stack is an error naming the namespace.
+func (c *Client) FindTeamAlertmanager(ctx context.Context, team, namespace string) (TeamAlertmanager, error) {
+	obj, err := c.dynamic.Resource(prometheusKind().GroupVersionResource).Namespace(namespace).Get(ctx, team, metav1.GetOptions{})
+	if err != nil {
+		if missing := c.notServed(err, operatorGroup, "Prometheus"); missing != nil {
+			return TeamAlertmanager{}, missing
+		}
+		if apierrors.IsNotFound(err) {
+			return TeamAlertmanager{}, fmt.Errorf("no promteam stack named %s in namespace %s (kubectl promteam list -A lists them)", team, namespace)
+		}
+		return TeamAlertmanager{}, c.explain(err)
+	}
+	where := obj.GetAnnotations()[manifests.AnnotationAlertmanager]
+	if where == manifests.AlertmanagerOwn {
+		return TeamAlertmanager{Namespace: namespace, Name: team, Service: manifests.AlertmanagerServiceName(team), Own: true}, nil
+	}
+	amNamespace, name, shared := strings.Cut(where, "/")
+	if !shared || amNamespace == "" || name == "" {
+		return TeamAlertmanager{}, &NoAlertmanagerError{Team: team, Namespace: namespace}
+	}
+	am, err := c.Alertmanager(ctx, amNamespace, name)
+	if err != nil {
+		return TeamAlertmanager{}, err
+	}
+	if len(am.Services) == 0 {
+		return TeamAlertmanager{}, fmt.Errorf("no Service in namespace %s leads to the pods of Alertmanager %s with a port named web", amNamespace, name)
+	}
+	return TeamAlertmanager{Namespace: amNamespace, Name: name, Service: am.Services[0]}, nil
 }

@@ -34,13 +34,13 @@ func TestGeneratedAlertmanagerConfig(t *testing.T) {
 		_, err := admin.Apply(ctx, build(t, spec), kube.ApplyOptions{})
 		must(t, err)
 	}
-	if amNS, amName, err := admin.TeamAlertmanager(ctx, "owner", ns); err != nil || amNS != ns || amName != "owner" {
+	if amNS, amName, err := admin.TeamAlertmanagerRef(ctx, "owner", ns); err != nil || amNS != ns || amName != "owner" {
 		t.Errorf("TeamAlertmanager(owner) = %s/%s, %v; want its own", amNS, amName, err)
 	}
-	if _, _, err := admin.TeamAlertmanager(ctx, "plain", ns); !errors.Is(err, kube.ErrNoAlertmanager) {
+	if _, _, err := admin.TeamAlertmanagerRef(ctx, "plain", ns); !errors.Is(err, kube.ErrNoAlertmanager) {
 		t.Errorf("TeamAlertmanager(plain) = %v, want ErrNoAlertmanager", err)
 	}
-	if _, _, err := admin.TeamAlertmanager(ctx, "nobody", ns); err == nil || !strings.Contains(err.Error(), "no stack for team nobody") {
+	if _, _, err := admin.TeamAlertmanagerRef(ctx, "nobody", ns); err == nil || !strings.Contains(err.Error(), "no stack for team nobody") {
 		t.Errorf("TeamAlertmanager(nobody) = %v", err)
 	}
 

@@ -281,7 +281,7 @@ func (o *AlertsTestOptions) config(ctx context.Context) (*alertroute.Config, str
 // generatedConfig reads the configuration the operator generated for the Alertmanager team's
 // stack sends its alerts to, and names the Secret it came from.
 func generatedConfig(ctx context.Context, client *kube.Client, team, namespace string) ([]byte, string, error) {
-	amNS, amName, err := client.TeamAlertmanager(ctx, team, namespace)
+	amNS, amName, err := client.TeamAlertmanagerRef(ctx, team, namespace)
 	if errors.Is(err, kube.ErrNoAlertmanager) {
 		return nil, "", fmt.Errorf("team %s in namespace %s sends its alerts to no Alertmanager: give it one with kubectl promteam create %s -n %s --alertmanager own --notify slack=SECRET/KEY --apply, or test a configuration with --config-file",
 			team, namespace, team, namespace)

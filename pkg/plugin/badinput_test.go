@@ -165,6 +165,22 @@ func TestBadInputThroughTheBinary(t *testing.T) {
 		{"alerts test missing config file", []string{"alerts", "test", "team-a", "--labels", "a=b", "--config-file", "/nonexistent/am.yaml"}, []string{`invalid --config-file "/nonexistent/am.yaml"`}},
 		{"alerts test output", []string{"alerts", "test", "team-a", "--labels", "a=b", "-o", "xml"}, []string{`invalid --output "xml"`}},
 		{"alerts missing config file", []string{"alerts", "--prometheus-url", "http://localhost:9", "--config-file", "/nonexistent/am.yaml"}, []string{`invalid --config-file "/nonexistent/am.yaml"`}},
+		{"silence without matcher", []string{"silence", "create", "team-a", "-n", "team-a", "--comment", "x"}, []string{`invalid --matcher ""`, "-m envoy_cluster_name=checkout"}},
+		{"silence bad matcher", []string{"silence", "create", "team-a", "-n", "team-a", "-m", "checkout", "--comment", "x"}, []string{`invalid --matcher "checkout"`, "no operator"}},
+		{"silence bad regex", []string{"silence", "create", "team-a", "-n", "team-a", "-m", `a=~"("`, "--comment", "x"}, []string{"invalid --matcher", "does not compile"}},
+		{"silence another team", []string{"silence", "create", "team-a", "-n", "team-a", "-m", "team=team-b", "--comment", "x"}, []string{`invalid --matcher "team=team-b"`, `team="team-a"`, "drop this matcher"}},
+		{"silence without comment", []string{"silence", "create", "team-a", "-n", "team-a", "-m", "a=b"}, []string{`invalid --comment ""`, "say why"}},
+		{"silence negative duration", []string{"silence", "create", "team-a", "-n", "team-a", "-m", "a=b", "--comment", "x", "--duration", "-1h"}, []string{`invalid --duration "-1h0m0s"`, "positive"}},
+		{"silence until in words", []string{"silence", "create", "team-a", "-n", "team-a", "-m", "a=b", "--comment", "x", "--until", "tomorrow"}, []string{`invalid --until "tomorrow"`, "RFC 3339"}},
+		{"silence until passed", []string{"silence", "create", "team-a", "-n", "team-a", "-m", "a=b", "--comment", "x", "--until", "2001-01-01T00:00:00Z"}, []string{`invalid --until`, "has passed"}},
+		{"silence until and duration", []string{"silence", "create", "team-a", "-n", "team-a", "-m", "a=b", "--comment", "x", "--until", "2099-01-01T00:00:00Z", "--duration", "1h"}, []string{"invalid --until", "use one of the two"}},
+		{"silence CA file without URL", []string{"silence", "list", "team-a", "-n", "team-a", "--alertmanager-ca-file", "ca.pem"}, []string{`invalid --alertmanager-ca-file "ca.pem"`, "add --alertmanager-url https://HOST:PORT"}},
+		{"silence via proxy and URL", []string{"silence", "list", "team-a", "-n", "team-a", "--via-proxy", "--alertmanager-url", "http://localhost:9093"}, []string{"--via-proxy", "names Alertmanager directly"}},
+		{"silence URL without scheme", []string{"silence", "list", "team-a", "-n", "team-a", "--alertmanager-url", "localhost:9093"}, []string{`invalid --alertmanager-url "localhost:9093"`, "http or https URL"}},
+		{"silence state", []string{"silence", "list", "team-a", "-n", "team-a", "--state", "muted"}, []string{`invalid --state "muted"`, "active+pending"}},
+		{"silence expire bad ID", []string{"silence", "expire", "team-a", "-n", "team-a", "../x"}, []string{`silence ID "../x" is not one`}},
+		{"silence expire without ID", []string{"silence", "expire", "team-a"}, []string{"needs a team name and at least one silence ID"}},
+		{"silence bad team", []string{"silence", "list", "Team_A"}, []string{`invalid team name "Team_A"`}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

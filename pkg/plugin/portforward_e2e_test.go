@@ -361,25 +361,7 @@ func TestReachATeamsPrometheus(t *testing.T) {
 	t.Run("service proxy", func(t *testing.T) {
 		// The EndpointSlice an endpoint controller would write, and the pod network route to the
 		// pod's Prometheus.
-		client, err := kubernetes.NewForConfig(c.RESTConfig(kubetest.Admin))
-		if err != nil {
-			t.Fatal(err)
-		}
-		pod, err := client.CoreV1().Pods(ns).Get(context.Background(), "prometheus-team-a-1", metav1.GetOptions{})
-		if err != nil {
-			t.Fatal(err)
-		}
-		slice := &discoveryv1.EndpointSlice{
-			ObjectMeta:  metav1.ObjectMeta{Name: "prometheus-team-a-1", Namespace: ns, Labels: map[string]string{discoveryv1.LabelServiceName: "prometheus-team-a"}},
-			AddressType: discoveryv1.AddressTypeIPv4,
-			Endpoints: []discoveryv1.Endpoint{{Addresses: []string{pod.Status.PodIP}, Conditions: discoveryv1.EndpointConditions{Ready: ptr.To(true)},
-				TargetRef: &corev1.ObjectReference{Kind: "Pod", Namespace: ns, Name: pod.Name, UID: pod.UID}}},
-			Ports: []discoveryv1.EndpointPort{{Name: ptr.To("web"), Port: ptr.To[int32](9090), Protocol: ptr.To(corev1.ProtocolTCP)}},
-		}
-		if _, err := client.DiscoveryV1().EndpointSlices(ns).Create(context.Background(), slice, metav1.CreateOptions{}); err != nil {
-			t.Fatal(err)
-		}
-		c.RoutePod(pod.Status.PodIP, 9090, promAddr)
+		routeService(t, c, ns, "prometheus-team-a", "prometheus-team-a-1", 9090, promAddr)
 		out, stderr, code := runPromteam(t, nil, append([]string{"top", "team-a", "-n", ns, "--via-proxy", "--once", "-o", "json", "--window", "10s"}, admin...)...)
 		if code != 0 {
 			t.Fatalf("top --via-proxy: exit %d: %s", code, stderr)
@@ -463,4 +445,30 @@ func TestReachATeamsPrometheus(t *testing.T) {
 			t.Errorf("%d up series through localhost", n)
 		}
 	})
+}
+
+// routeService writes the EndpointSlice an endpoint controller would write for Service ns/service
+// and its pod's web port, and routes the API server's connections to that port to target: what
+// the service proxy needs to reach the pod.
+func routeService(t *testing.T, c *kubetest.Cluster, ns, service, podName string, port int32, target string) {
+	t.Helper()
+	client, err := kubernetes.NewForConfig(c.RESTConfig(kubetest.Admin))
+	if err != nil {
+		t.Fatal(err)
+	}
+	pod, err := client.CoreV1().Pods(ns).Get(context.Background(), podName, metav1.GetOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	slice := &discoveryv1.EndpointSlice{
+		ObjectMeta:  metav1.ObjectMeta{Name: podName, Namespace: ns, Labels: map[string]string{discoveryv1.LabelServiceName: service}},
+		AddressType: discoveryv1.AddressTypeIPv4,
+		Endpoints: []discoveryv1.Endpoint{{Addresses: []string{pod.Status.PodIP}, Conditions: discoveryv1.EndpointConditions{Ready: ptr.To(true)},
+			TargetRef: &corev1.ObjectReference{Kind: "Pod", Namespace: ns, Name: pod.Name, UID: pod.UID}}},
+		Ports: []discoveryv1.EndpointPort{{Name: ptr.To("web"), Port: ptr.To(port), Protocol: ptr.To(corev1.ProtocolTCP)}},
+	}
+	if _, err := client.DiscoveryV1().EndpointSlices(ns).Create(context.Background(), slice, metav1.CreateOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	c.RoutePod(pod.Status.PodIP, int(port), target)
 }

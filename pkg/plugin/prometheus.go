@@ -7,7 +7,6 @@ import (
 	"io"
 	"math"
 	"net/http"
-	"strconv"
 	"time"
 
 	"github.com/spf13/pflag"
@@ -43,26 +42,21 @@ type PrometheusFlags struct {
 	// query errors.
 	errOut io.Writer
 
-	URL                   string
-	BearerTokenFile       string
-	CAFile                string
-	InsecureSkipTLSVerify bool
-	Timeout               time.Duration
-	Demo                  bool
-	ViaProxy              bool
+	// endpointFlags are --prometheus-url, its TLS and token flags, and --via-proxy.
+	endpointFlags
+	Timeout time.Duration
+	Demo    bool
 	// MaxAnswerSize bounds one answer, decompressed, as a Kubernetes quantity; Validate reads it
 	// into maxAnswerBytes.
 	MaxAnswerSize  string
 	maxAnswerBytes int64
 }
 
-// The names of the Prometheus connection flags.
+// The names of the Prometheus connection flags that endpointFlags does not bind.
 const (
-	flagPrometheusURL      = "prometheus-url"
-	flagPrometheusToken    = "prometheus-bearer-token-file"
-	flagPrometheusCA       = "prometheus-ca-file"
-	flagPrometheusInsecure = "prometheus-insecure-skip-tls-verify"
-	flagPrometheusMaxSize  = "prometheus-max-answer-size"
+	flagPrometheusToken   = "prometheus-bearer-token-file"
+	flagPrometheusCA      = "prometheus-ca-file"
+	flagPrometheusMaxSize = "prometheus-max-answer-size"
 )
 
 // NewPrometheusFlags returns the flags with their defaults; notices and the tunnel's progress go
@@ -70,7 +64,8 @@ const (
 func NewPrometheusFlags(configFlags *genericclioptions.ConfigFlags, streams genericiooptions.IOStreams) *PrometheusFlags {
 	return &PrometheusFlags{
 		configFlags: configFlags, errOut: streams.ErrOut,
-		Timeout: 10 * time.Second, MaxAnswerSize: prom.FormatBytes(prom.DefaultMaxAnswerBytes),
+		endpointFlags: endpointFlags{prefix: "prometheus", server: "Prometheus", example: "http://localhost:9090", proxyVerbs: "get and create"},
+		Timeout:       10 * time.Second, MaxAnswerSize: prom.FormatBytes(prom.DefaultMaxAnswerBytes),
 	}
 }
 
@@ -86,11 +81,7 @@ func (p *PrometheusFlags) AddFlags(fs *pflag.FlagSet, demo bool) {
 // AddConnectionFlags binds the flags that say where Prometheus is and how to connect to it, for a
 // command (doctor) that has a --timeout of its own.
 func (p *PrometheusFlags) AddConnectionFlags(fs *pflag.FlagSet) {
-	fs.StringVar(&p.URL, flagPrometheusURL, p.URL, "Prometheus to query, e.g. http://localhost:9090; without it TEAM's Prometheus is reached through a port-forward")
-	fs.BoolVar(&p.ViaProxy, "via-proxy", p.ViaProxy, "Reach TEAM's Prometheus through the API server's service proxy instead of a port-forward (needs get and create on services/proxy)")
-	fs.StringVar(&p.BearerTokenFile, flagPrometheusToken, p.BearerTokenFile, "File holding a bearer token for --prometheus-url, read on every request")
-	fs.StringVar(&p.CAFile, flagPrometheusCA, p.CAFile, "PEM file of the CA that signed the certificate of --prometheus-url")
-	fs.BoolVar(&p.InsecureSkipTLSVerify, flagPrometheusInsecure, p.InsecureSkipTLSVerify, "Do not verify the certificate of --prometheus-url (--insecure-skip-tls-verify is kubectl's, for the API server)")
+	p.add(fs, "Prometheus to query, e.g. http://localhost:9090; without it TEAM's Prometheus is reached through a port-forward")
 	fs.StringVar(&p.MaxAnswerSize, flagPrometheusMaxSize, p.MaxAnswerSize, "Largest answer to read from Prometheus, decompressed, and the most the answers read at once may hold together, e.g. 256Mi; more fails the query instead of filling memory")
 	p.addAlias(fs, "bearer-token-file", flagPrometheusToken, &p.BearerTokenFile)
 	p.addAlias(fs, "ca-file", flagPrometheusCA, &p.CAFile)
@@ -156,22 +147,7 @@ func (p *PrometheusFlags) validateConnection() error {
 	if err := p.parseMaxAnswerSize(); err != nil {
 		return err
 	}
-	if p.ViaProxy && p.URL != "" {
-		return flagError("via-proxy", "true", errors.New("--prometheus-url names Prometheus directly; use one of the two"))
-	}
-	if p.URL != "" {
-		return nil
-	}
-	for _, f := range []struct{ name, value string }{
-		{flagPrometheusToken, p.BearerTokenFile},
-		{flagPrometheusCA, p.CAFile},
-		{flagPrometheusInsecure, strconv.FormatBool(p.InsecureSkipTLSVerify)},
-	} {
-		if f.value != "" && f.value != "false" {
-			return flagError(f.name, f.value, fmt.Errorf("it applies to --prometheus-url only (a port-forward or the service proxy needs none); add --prometheus-url https://HOST:PORT or drop --%s", f.name))
-		}
-	}
-	return nil
+	return p.validate()
 }
 
 // minAnswerSize is the least --prometheus-max-answer-size: a smaller limit fails ordinary answers.
@@ -214,14 +190,12 @@ func (p *PrometheusFlags) Connect(ctx context.Context, team string) (q traffic.Q
 
 // urlClient is the client for --prometheus-url, with the TLS and token flags.
 func (p *PrometheusFlags) urlClient() (*prom.Client, error) {
-	c, err := prom.New(prom.Config{
-		URL: p.URL, BearerTokenFile: p.BearerTokenFile, CAFile: p.CAFile,
-		InsecureSkipTLSVerify: p.InsecureSkipTLSVerify, Timeout: p.Timeout, MaxAnswerBytes: p.maxAnswerBytes,
-		DisableCompression: ptr.Deref(p.configFlags.DisableCompression, false),
-		UserAgent:          userAgent(),
-	})
+	cfg := p.config()
+	cfg.Timeout, cfg.MaxAnswerBytes = p.Timeout, p.maxAnswerBytes
+	cfg.DisableCompression = ptr.Deref(p.configFlags.DisableCompression, false)
+	c, err := prom.New(cfg)
 	if err != nil {
-		return nil, connectFlagError(err)
+		return nil, p.flagError(err)
 	}
 	return c, nil
 }
@@ -233,19 +207,6 @@ func (p *PrometheusFlags) clusterClient(base string, rt http.RoundTripper, disab
 		URL: base, Transport: rt, Timeout: p.Timeout, MaxAnswerBytes: p.maxAnswerBytes,
 		DisableCompression: disableCompression, UserAgent: userAgent(),
 	})
-}
-
-// connectFlagError names the flag behind a setting prom.New refused.
-func connectFlagError(err error) error {
-	var ce *prom.ConfigError
-	if !errors.As(err, &ce) {
-		return err
-	}
-	flag := map[string]string{"URL": flagPrometheusURL, "BearerTokenFile": flagPrometheusToken, "CAFile": flagPrometheusCA}[ce.Field]
-	if flag == "" {
-		return err
-	}
-	return flagError(flag, ce.Value, ce.Err)
 }
 
 func userAgent() string { return "kubectl-promteam/" + currentBuild().Version }
@@ -336,10 +297,16 @@ func serviceProxy(ctx context.Context, cfg *rest.Config, client kubernetes.Inter
 	if _, err := portforward.FindService(ctx, client, ns, team); err != nil {
 		return "", nil, explainKube(cfg, err)
 	}
-	if err := portforward.Check(ctx, client, portforward.ServiceProxyRequirement(ns, team)); err != nil {
+	return proxyThrough(ctx, cfg, client, portforward.ServiceProxyRequirement(ns, team), ns, manifests.ServiceName(team))
+}
+
+// proxyThrough checks that the user holds what req needs and returns the base URL of the web
+// port of Service ns/service through the API server's service proxy and the transport to use.
+func proxyThrough(ctx context.Context, cfg *rest.Config, client kubernetes.Interface, req portforward.Requirement, ns, service string) (string, http.RoundTripper, error) {
+	if err := portforward.Check(ctx, client, req); err != nil {
 		return "", nil, explainKube(cfg, err)
 	}
-	base, err := portforward.ServiceProxyURL(cfg, ns, team)
+	base, err := portforward.ServiceProxyURLOf(cfg, ns, service)
 	if err != nil {
 		return "", nil, err
 	}
@@ -355,8 +322,11 @@ type tunnelOptions struct {
 	config          *rest.Config
 	client          kubernetes.Interface
 	namespace, team string
-	address         string
-	ports           []int
+	// service and purpose, when set, name another Service of the stack than the team's
+	// Prometheus (its Alertmanager) and what the tunnel is for.
+	service, purpose string
+	address          string
+	ports            []int
 	// wait is how long Start waits for a ready pod; 0 gives up at once.
 	wait time.Duration
 	// log receives the tunnel's state lines while it connects; with logAlways, for its whole life.
@@ -367,7 +337,11 @@ type tunnelOptions struct {
 // startTunnel checks the user's permissions, binds the local port and connects to team's
 // Prometheus; the tunnel then runs until ctx ends or it is closed.
 func startTunnel(ctx context.Context, o tunnelOptions) (*portforward.Forwarder, error) {
-	if err := portforward.Check(ctx, o.client, portforward.PortForwardRequirement(o.namespace, o.team)); err != nil {
+	req := portforward.PortForwardRequirement(o.namespace, o.team)
+	if o.service != "" {
+		req = portforward.PortForwardTo(o.namespace, o.purpose)
+	}
+	if err := portforward.Check(ctx, o.client, req); err != nil {
 		return nil, explainKube(o.config, err)
 	}
 	dialer, err := portforward.NewKubeDialer(o.config)
@@ -376,7 +350,7 @@ func startTunnel(ctx context.Context, o tunnelOptions) (*portforward.Forwarder, 
 	}
 	started := make(chan struct{})
 	fw, err := portforward.Listen(portforward.Config{
-		Client: o.client, Dialer: dialer, Namespace: o.namespace, Team: o.team,
+		Client: o.client, Dialer: dialer, Namespace: o.namespace, Team: o.team, Service: o.service, Purpose: o.purpose,
 		Address: o.address, Ports: o.ports,
 		OnState: func(s portforward.State) {
 			select {

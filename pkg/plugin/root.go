@@ -56,6 +56,7 @@ rules, Envoy scrape presets, RED recording rules and traffic-gated alerts.`,
 		NewCmdDelete(streams, configFlags),
 		NewCmdDoctor(streams, configFlags),
 		NewCmdPortForward(streams, configFlags),
+		NewCmdSilence(streams, configFlags),
 		NewCmdTop(streams, configFlags),
 		NewCmdVersion(streams),
 	)

@@ -28,6 +28,12 @@ type Requirement struct {
 // (AuthorizePodWebsocketUpgradeCreatePermission), create as well, so create is required and get
 // only decides the transport: without it the WebSocket is refused and SPDY is used.
 func PortForwardRequirement(namespace, team string) Requirement {
+	return PortForwardTo(namespace, "a port-forward to team "+team+"'s Prometheus")
+}
+
+// PortForwardTo is what a port-forward to a Service in namespace needs, for purpose: see
+// [PortForwardRequirement].
+func PortForwardTo(namespace, purpose string) Requirement {
 	return Requirement{
 		Permissions: []Permission{
 			{Verb: "get", Resource: "services", Namespace: namespace},
@@ -35,7 +41,7 @@ func PortForwardRequirement(namespace, team string) Requirement {
 			{Verb: "watch", Resource: "pods", Namespace: namespace},
 			{Verb: "create", Resource: "pods/portforward", Namespace: namespace},
 		},
-		Purpose: "a port-forward to team " + team + "'s Prometheus",
+		Purpose: purpose,
 	}
 }
 
@@ -43,13 +49,19 @@ func PortForwardRequirement(namespace, team string) Requirement {
 // proxy needs: get and create on services/proxy (client_golang POSTs queries and falls back to
 // GET only when POST is refused), and get on services.
 func ServiceProxyRequirement(namespace, team string) Requirement {
+	return ServiceProxyTo(namespace, "reaching team "+team+"'s Prometheus through the API server's service proxy")
+}
+
+// ServiceProxyTo is what reaching a Service in namespace through the API server's service proxy
+// needs, for purpose: see [ServiceProxyRequirement].
+func ServiceProxyTo(namespace, purpose string) Requirement {
 	return Requirement{
 		Permissions: []Permission{
 			{Verb: "get", Resource: "services", Namespace: namespace},
 			{Verb: "get", Resource: "services/proxy", Namespace: namespace},
 			{Verb: "create", Resource: "services/proxy", Namespace: namespace},
 		},
-		Purpose: "reaching team " + team + "'s Prometheus through the API server's service proxy",
+		Purpose: purpose,
 	}
 }
 

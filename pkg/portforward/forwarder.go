@@ -40,6 +40,10 @@ type Config struct {
 	Dialer Dialer
 	// Namespace and Team name the team's stack; its Service is prometheus-TEAM.
 	Namespace, Team string
+	// Service, when set, is the Service in Namespace to forward to instead of the team's
+	// Prometheus (such as the team's Alertmanager), and Purpose what the port-forward is for, as a
+	// missing permission names it ("a port-forward to team a's Alertmanager").
+	Service, Purpose string
 
 	// Address is where to listen: an IP address, or localhost for 127.0.0.1 and ::1 (either may
 	// fail, as with kubectl). Empty means 127.0.0.1.
@@ -332,7 +336,7 @@ func (f *Forwarder) run(deadline time.Time) {
 	}
 
 	for f.ctx.Err() == nil {
-		svc, err := getService(f.ctx, f.cfg.Client, f.cfg.Namespace, f.cfg.Team)
+		svc, err := getService(f.ctx, f.cfg.Client, f.cfg.Namespace, f.cfg.Team, f.cfg.Service)
 		if err != nil {
 			if f.ctx.Err() != nil || !failed(err, "cannot read the Service: "+err.Error()) {
 				return
@@ -393,7 +397,7 @@ func (f *Forwarder) run(deadline time.Time) {
 			if IsForbidden(err) {
 				err = &PermissionError{User: whoAmI(f.ctx, f.cfg.Client),
 					Missing: []Permission{{Verb: "create", Resource: "pods/portforward", Namespace: target.Namespace}},
-					Purpose: "a port-forward to team " + f.cfg.Team + "'s Prometheus"}
+					Purpose: f.cfg.purpose()}
 			}
 			if !failed(err, "cannot connect to "+target.String()+": "+err.Error()) {
 				return
@@ -570,4 +574,12 @@ func (ep *epoch) probe(ctx context.Context) error {
 	}
 	_ = resp.Body.Close()
 	return nil
+}
+
+// purpose is what the port-forward is for, as a missing permission names it.
+func (c Config) purpose() string {
+	if c.Purpose != "" {
+		return c.Purpose
+	}
+	return PortForwardRequirement(c.Namespace, c.Team).Purpose
 }

@@ -70,7 +70,7 @@ func IsNoReadyPod(err error) bool {
 // running, ready and not terminating ([*NoReadyPodError] otherwise); a missing Service is a
 // [*NoStackError].
 func Resolve(ctx context.Context, client kubernetes.Interface, namespace, team string) (Target, error) {
-	svc, err := getService(ctx, client, namespace, team)
+	svc, err := getService(ctx, client, namespace, team, "")
 	if err != nil {
 		return Target{}, err
 	}
@@ -81,9 +81,23 @@ func Resolve(ctx context.Context, client kubernetes.Interface, namespace, team s
 	return Choose(svc, pods.Items)
 }
 
-// getService reads team's Service; a missing one is a [*NoStackError] naming the namespaces where
-// Services of the team's stacks exist, when the user may list them.
-func getService(ctx context.Context, client kubernetes.Interface, namespace, team string) (*corev1.Service, error) {
+// getService reads team's Service, or the Service named service when it is set; a missing
+// Service of team's Prometheus is a [*NoStackError] naming the namespaces where Services of the
+// team's stacks exist, when the user may list them.
+func getService(ctx context.Context, client kubernetes.Interface, namespace, team, service string) (*corev1.Service, error) {
+	if service != "" {
+		svc, err := client.CoreV1().Services(namespace).Get(ctx, service, metav1.GetOptions{})
+		if apierrors.IsNotFound(err) {
+			return nil, fmt.Errorf("no Service %s in namespace %s", service, namespace)
+		}
+		if err != nil {
+			return nil, err
+		}
+		if len(svc.Spec.Selector) == 0 {
+			return nil, fmt.Errorf("service %s/%s has no selector: it does not lead to pods", namespace, svc.Name)
+		}
+		return svc, nil
+	}
 	svc, err := client.CoreV1().Services(namespace).Get(ctx, manifests.ServiceName(team), metav1.GetOptions{})
 	if apierrors.IsNotFound(err) {
 		e := &NoStackError{Team: team, Namespace: namespace}

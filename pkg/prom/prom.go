@@ -52,6 +52,22 @@ type Config struct {
 	// Kubernetes API server; TLS and compression settings then do not apply (the bearer token
 	// and user agent still do).
 	Transport http.RoundTripper
+	// Server is what the URL reaches, as messages name it; empty means Prometheus.
+	Server string
+	// SameOrigin refuses every redirect that leaves URL's origin, whatever the transport: for an
+	// API whose requests change state, whose bodies must not go elsewhere.
+	SameOrigin bool
+	// MaxAnswerFlag is the flag that raises MaxAnswerBytes, which an answer over it names; empty
+	// means --prometheus-max-answer-size for Prometheus and none for another server.
+	MaxAnswerFlag string
+}
+
+// server is what cfg reaches, as messages name it.
+func (cfg Config) server() string {
+	if cfg.Server == "" {
+		return "Prometheus"
+	}
+	return cfg.Server
 }
 
 // DefaultMaxAnswerBytes is the default bound on an answer: at 5,000 clusters a refresh's
@@ -70,12 +86,40 @@ type Client struct {
 
 // New checks cfg and builds a client. It does not contact Prometheus.
 func New(cfg Config) (*Client, error) {
-	u, err := url.Parse(cfg.URL)
-	if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
-		return nil, &ConfigError{Field: "URL", Value: Redact(cfg.URL), Err: errors.New("use an http or https URL, e.g. http://localhost:9090")}
-	}
 	if cfg.Timeout <= 0 {
 		cfg.Timeout = 10 * time.Second
+	}
+	hc, err := NewHTTPClient(cfg, "http://localhost:9090")
+	if err != nil {
+		return nil, err
+	}
+	c, err := api.NewClient(api.Config{Address: cfg.URL, Client: hc.Client})
+	if err != nil {
+		return nil, err
+	}
+	return &Client{http: c, url: hc.URL.Redacted(), proxy: hc.Proxy, timeout: cfg.Timeout, labels: newLabelCache(), limit: hc.limit}, nil
+}
+
+// HTTPClient is the HTTP client of a Config, hardened for answers from a server that may be
+// hostile: TLS settings, a bearer token sent to the configured origin only, redirects that never
+// leave https (nor, with a transport of the caller's, the origin), and a bound on the answers'
+// size. New builds its Client on one; pkg/am builds its Alertmanager client on another.
+type HTTPClient struct {
+	*http.Client
+	// URL is Config.URL, parsed.
+	URL *url.URL
+	// Proxy is the HTTP proxy the environment names for URL, redacted, or "".
+	Proxy string
+	limit *answerLimit
+}
+
+// NewHTTPClient checks cfg's URL, CA and token files and builds its HTTP client; example is a
+// URL of the server's kind for the message that refuses a malformed one. Config.Timeout does not
+// apply: each request is bounded by its context.
+func NewHTTPClient(cfg Config, example string) (*HTTPClient, error) {
+	u, err := url.Parse(cfg.URL)
+	if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
+		return nil, &ConfigError{Server: cfg.server(), Field: "URL", Value: Redact(cfg.URL), Err: errors.New("use an http or https URL, e.g. " + example)}
 	}
 	rt := cfg.Transport
 	var proxy string
@@ -93,10 +137,10 @@ func New(cfg Config) (*Client, error) {
 	}
 	home := origin(u)
 	if cfg.BearerTokenFile != "" {
-		if _, err := readToken(cfg.BearerTokenFile); err != nil {
+		if _, err := readToken(cfg.server(), cfg.BearerTokenFile); err != nil {
 			return nil, err
 		}
-		rt = &bearer{file: cfg.BearerTokenFile, origin: home, next: rt}
+		rt = &bearer{server: cfg.server(), file: cfg.BearerTokenFile, origin: home, next: rt}
 	}
 	if cfg.UserAgent != "" {
 		rt = &userAgent{agent: cfg.UserAgent, next: rt}
@@ -104,14 +148,14 @@ func New(cfg Config) (*Client, error) {
 	if cfg.MaxAnswerBytes <= 0 {
 		cfg.MaxAnswerBytes = DefaultMaxAnswerBytes
 	}
-	// Outermost, so that it sees every answer decompressed, whatever the transport.
-	limit := &answerLimit{max: cfg.MaxAnswerBytes, next: rt}
-	hc := &http.Client{Transport: limit, CheckRedirect: redirectPolicy(home, cfg.Transport != nil)}
-	c, err := api.NewClient(api.Config{Address: cfg.URL, Client: hc})
-	if err != nil {
-		return nil, err
+	flag := cfg.MaxAnswerFlag
+	if flag == "" && cfg.Server == "" {
+		flag = "prometheus-max-answer-size"
 	}
-	return &Client{http: c, url: u.Redacted(), proxy: proxy, timeout: cfg.Timeout, labels: newLabelCache(), limit: limit}, nil
+	// Outermost, so that it sees every answer decompressed, whatever the transport.
+	limit := &answerLimit{max: cfg.MaxAnswerBytes, flag: flag, next: rt}
+	hc := &http.Client{Transport: limit, CheckRedirect: redirectPolicy(cfg.server(), home, cfg.Transport != nil, cfg.SameOrigin)}
+	return &HTTPClient{Client: hc, URL: u, Proxy: proxy, limit: limit}, nil
 }
 
 func transport(cfg Config, proxyFor func(*url.URL) (*url.URL, error)) (*http.Transport, error) {
@@ -119,11 +163,11 @@ func transport(cfg Config, proxyFor func(*url.URL) (*url.URL, error)) (*http.Tra
 	if cfg.CAFile != "" {
 		pem, err := readFile(cfg.CAFile, maxCAFileBytes, "CA certificates")
 		if err != nil {
-			return nil, &ConfigError{Field: "CAFile", Value: cfg.CAFile, Err: fmt.Errorf("%w; name the PEM file of the CA that signed Prometheus' certificate", err)}
+			return nil, &ConfigError{Server: cfg.server(), Field: "CAFile", Value: cfg.CAFile, Err: fmt.Errorf("%w; name the PEM file of the CA that signed %s certificate", err, possessive(cfg.server()))}
 		}
 		pool := x509.NewCertPool()
 		if !pool.AppendCertsFromPEM(pem) {
-			return nil, &ConfigError{Field: "CAFile", Value: cfg.CAFile, Err: errors.New("it holds no PEM certificate; name the PEM file of the CA that signed Prometheus' certificate")}
+			return nil, &ConfigError{Server: cfg.server(), Field: "CAFile", Value: cfg.CAFile, Err: fmt.Errorf("it holds no PEM certificate; name the PEM file of the CA that signed %s certificate", possessive(cfg.server()))}
 		}
 		tlsConfig.RootCAs = pool
 	}
@@ -323,17 +367,20 @@ func origin(u *url.URL) string {
 // redirectPolicy follows at most ten redirects, as net/http does, and never one from https to
 // plain http, which would put the query, the answer and any later credentials on the wire in
 // the clear. With a transport of the caller's, which adds its own credentials to every request
-// (the API server's do), it does not leave the configured origin either.
-func redirectPolicy(home string, foreignTransport bool) func(*http.Request, []*http.Request) error {
+// (the API server's do), or when the caller asks for it (sameOrigin), it does not leave the
+// configured origin either.
+func redirectPolicy(server, home string, foreignTransport, sameOrigin bool) func(*http.Request, []*http.Request) error {
 	return func(req *http.Request, via []*http.Request) error {
 		prev := via[len(via)-1].URL
 		switch {
 		case len(via) >= 10:
 			return errors.New("stopped after 10 redirects")
 		case prev.Scheme == "https" && req.URL.Scheme != "https":
-			return &RedirectError{From: prev.Redacted(), To: req.URL.Redacted(), Reason: "it leaves https for plain http"}
+			return &RedirectError{Server: server, From: prev.Redacted(), To: req.URL.Redacted(), Reason: "it leaves https for plain http"}
 		case foreignTransport && origin(req.URL) != home:
-			return &RedirectError{From: prev.Redacted(), To: req.URL.Redacted(), Reason: "it leaves " + home + " and the transport would send its credentials along"}
+			return &RedirectError{Server: server, From: prev.Redacted(), To: req.URL.Redacted(), Reason: "it leaves " + home + " and the transport would send its credentials along"}
+		case sameOrigin && origin(req.URL) != home:
+			return &RedirectError{Server: server, From: prev.Redacted(), To: req.URL.Redacted(), Reason: "it leaves " + home}
 		}
 		return nil
 	}
@@ -341,18 +388,28 @@ func redirectPolicy(home string, foreignTransport bool) func(*http.Request, []*h
 
 // RedirectError is a redirect the client refused to follow.
 type RedirectError struct {
+	Server   string // what redirected; empty means Prometheus
 	From, To string // redacted
 	Reason   string
 }
 
 func (e *RedirectError) Error() string {
-	return fmt.Sprintf("refused Prometheus' redirect from %s to %s: %s", e.From, e.To, e.Reason)
+	return fmt.Sprintf("refused %s redirect from %s to %s: %s", possessive(Config{Server: e.Server}.server()), e.From, e.To, e.Reason)
+}
+
+// possessive is name's possessive: Prometheus', Alertmanager's.
+func possessive(name string) string {
+	if strings.HasSuffix(name, "s") {
+		return name + "'"
+	}
+	return name + "'s"
 }
 
 // bearer adds the token to requests for the configured origin only: net/http drops the
 // Authorization header of a request it redirects to another host, and so must a round tripper
 // that adds the header on every hop.
 type bearer struct {
+	server string
 	file   string
 	origin string
 	next   http.RoundTripper
@@ -362,7 +419,7 @@ func (b *bearer) RoundTrip(r *http.Request) (*http.Response, error) {
 	if origin(r.URL) != b.origin {
 		return b.next.RoundTrip(r)
 	}
-	token, err := readToken(b.file)
+	token, err := readToken(b.server, b.file)
 	if err != nil {
 		return nil, err
 	}
@@ -378,14 +435,14 @@ const (
 	maxCAFileBytes    = 4 << 20
 )
 
-func readToken(file string) (string, error) {
+func readToken(server, file string) (string, error) {
 	b, err := readFile(file, maxTokenFileBytes, "a bearer token")
 	if err != nil {
-		return "", &ConfigError{Field: "BearerTokenFile", Value: file, Err: fmt.Errorf("%w; name the file that holds the token", err)}
+		return "", &ConfigError{Server: server, Field: "BearerTokenFile", Value: file, Err: fmt.Errorf("%w; name the file that holds the token", err)}
 	}
 	token := strings.TrimSpace(string(b))
 	if token == "" {
-		return "", &ConfigError{Field: "BearerTokenFile", Value: file, Err: errors.New("the file is empty; write the token into it")}
+		return "", &ConfigError{Server: server, Field: "BearerTokenFile", Value: file, Err: errors.New("the file is empty; write the token into it")}
 	}
 	return token, nil
 }
@@ -419,13 +476,14 @@ func unwrapPath(err error) error {
 // ConfigError is a setting of Config that cannot be used: Field names it (URL, BearerTokenFile
 // or CAFile), Value is what it holds (a URL redacted), Err says why and what to do.
 type ConfigError struct {
-	Field string
-	Value string
-	Err   error
+	Server string // what the setting reaches; empty means Prometheus
+	Field  string
+	Value  string
+	Err    error
 }
 
 func (e *ConfigError) Error() string {
-	name := map[string]string{"URL": "Prometheus URL", "BearerTokenFile": "bearer token file", "CAFile": "CA file"}[e.Field]
+	name := map[string]string{"URL": Config{Server: e.Server}.server() + " URL", "BearerTokenFile": "bearer token file", "CAFile": "CA file"}[e.Field]
 	return fmt.Sprintf("%s %s: %v", name, e.Value, e.Err)
 }
 
@@ -437,6 +495,7 @@ func (e *ConfigError) Unwrap() error { return e.Err }
 // until do has decoded it (or, read by another caller, until its body is closed).
 type answerLimit struct {
 	max  int64
+	flag string       // the flag that raises max, if any
 	held atomic.Int64 // bytes of the answers held now
 	next http.RoundTripper
 }
@@ -487,9 +546,9 @@ func (b *limitedBody) Read(p []byte) (int, error) {
 	}
 	switch {
 	case b.read > l.max:
-		b.err = &AnswerTooLargeError{Limit: l.max}
+		b.err = &AnswerTooLargeError{Limit: l.max, Flag: l.flag}
 	case together > l.max:
-		b.err = &AnswerTooLargeError{Limit: l.max, Together: true}
+		b.err = &AnswerTooLargeError{Limit: l.max, Together: true, Flag: l.flag}
 	}
 	if b.err != nil {
 		return n, b.err
@@ -510,6 +569,8 @@ func (b *limitedBody) Close() error {
 type AnswerTooLargeError struct {
 	Limit    int64
 	Together bool
+	// Flag is the flag that raises the limit, without its dashes; empty when there is none.
+	Flag string
 }
 
 func (e *AnswerTooLargeError) Error() string {
@@ -517,7 +578,10 @@ func (e *AnswerTooLargeError) Error() string {
 	if e.Together {
 		what = "the answers read at once are larger than the limit of " + FormatBytes(e.Limit) + " together"
 	}
-	return fmt.Sprintf("%s; raise it with --prometheus-max-answer-size, e.g. %s", what, FormatBytes(2*e.Limit))
+	if e.Flag == "" {
+		return what
+	}
+	return fmt.Sprintf("%s; raise it with --%s, e.g. %s", what, e.Flag, FormatBytes(2*e.Limit))
 }
 
 // FormatBytes writes n bytes as a Kubernetes quantity in the largest binary unit that holds it
