@@ -3,10 +3,8 @@
 package plugin
 
 import (
-	"bytes"
 	"context"
 	"encoding/json"
-	"net/http"
 	"path/filepath"
 	"slices"
 	"strings"
@@ -79,7 +77,7 @@ func TestSilenceAgainstARealAlertmanager(t *testing.T) {
 	}
 
 	// An alert of the team that the silence matches is silenced by it.
-	postAlert(t, srv.URL(), map[string]string{
+	srv.PostAlert(t, map[string]string{
 		"alertname": "EnvoyHigh5xxRatio", "team": "team-a", "namespace": "team-a", "envoy_cluster_name": "checkout",
 	})
 	waitSilencedBy(t, client, "team-a", id, true)
@@ -107,23 +105,6 @@ func TestSilenceAgainstARealAlertmanager(t *testing.T) {
 		t.Fatalf("list --state expired: %q, %v", out, err)
 	}
 	waitSilencedBy(t, client, "team-a", id, false)
-}
-
-// postAlert sends one firing alert to Alertmanager, as Prometheus does.
-func postAlert(t *testing.T, url string, labels map[string]string) {
-	t.Helper()
-	body, err := json.Marshal([]map[string]any{{"labels": labels, "startsAt": time.Now().UTC().Format(time.RFC3339)}})
-	if err != nil {
-		t.Fatal(err)
-	}
-	resp, err := http.Post(url+"/api/v2/alerts", "application/json", bytes.NewReader(body))
-	if err != nil {
-		t.Fatal(err)
-	}
-	_ = resp.Body.Close()
-	if resp.StatusCode != http.StatusOK {
-		t.Fatalf("POST /api/v2/alerts: %s", resp.Status)
-	}
 }
 
 // waitSilencedBy waits until the team's alert is (or is no longer) silenced by silence id.

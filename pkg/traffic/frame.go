@@ -5,9 +5,7 @@
 package traffic
 
 import (
-	"cmp"
 	"math"
-	"slices"
 	"time"
 )
 
@@ -66,7 +64,7 @@ type Frame struct {
 	Took time.Duration
 	// Alerts are the pending and firing alerts about the selected clusters, when the collector
 	// asks for them (Config.Alerts) and Prometheus answered: AlertsKnown says so. A Prometheus
-	// without alerting rules knows of none.
+	// without alerting rules knows of none. Firing ones come first, then by cluster and name.
 	Alerts      []Alert
 	AlertsKnown bool
 }
@@ -89,7 +87,7 @@ const (
 	AlertFiring  = "firing"
 )
 
-// AlertsOf lists the alerts about cluster name, firing first.
+// AlertsOf lists the alerts about cluster name, in the frame's order (firing first).
 func (f Frame) AlertsOf(name string) []Alert {
 	var out []Alert
 	for _, a := range f.Alerts {
@@ -97,7 +95,6 @@ func (f Frame) AlertsOf(name string) []Alert {
 			out = append(out, a)
 		}
 	}
-	slices.SortStableFunc(out, func(a, b Alert) int { return cmp.Compare(alertRank(a), alertRank(b)) })
 	return out
 }
 

@@ -142,8 +142,8 @@ func testFrame() traffic.Frame {
 		Took: 137 * time.Millisecond,
 		Alerts: []traffic.Alert{
 			{Name: "EnvoyUpstreamHigh5xxRatio", State: traffic.AlertFiring, Severity: "critical", Cluster: rn("shop", "payments"), Namespace: "projectcontour"},
-			{Name: "EnvoyUpstreamHighLatencyP99", State: traffic.AlertPending, Severity: "warning", Cluster: rn("shop", "payments"), Namespace: "projectcontour"},
 			{Name: "EnvoyUpstreamHighLatencyP99", State: traffic.AlertFiring, Severity: "warning", Cluster: rn("shop", "inventory"), Namespace: "projectcontour"},
+			{Name: "EnvoyUpstreamHighLatencyP99", State: traffic.AlertPending, Severity: "warning", Cluster: rn("shop", "payments"), Namespace: "projectcontour"},
 		},
 		AlertsKnown: true,
 	}

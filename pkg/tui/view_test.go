@@ -426,7 +426,8 @@ func TestHeaderCountsAlerts(t *testing.T) {
 // only, firing ones first, with names from Prometheus sanitized.
 func TestDetailListsTheClustersAlerts(t *testing.T) {
 	f := testFrame()
-	f.Alerts = append(f.Alerts, traffic.Alert{Name: "Evil\x1b[2J\nName", State: traffic.AlertFiring, Severity: "critical", Cluster: rn("shop", "payments")})
+	// Firing first, as the collector orders them.
+	f.Alerts = slices.Insert(slices.Clone(f.Alerts), 1, traffic.Alert{Name: "Evil\x1b[2J\nName", State: traffic.AlertFiring, Severity: "critical", Cluster: rn("shop", "payments")})
 	m := loaded(t, Options{NoColor: true}, 160, 48, f)
 	for selected(m) != rn("shop", "payments") {
 		m, _ = update(t, m, press("down"))
