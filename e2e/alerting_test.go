@@ -7,6 +7,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
+	"maps"
 	"net"
 	"net/http"
 	"net/http/httptest"
@@ -54,19 +55,24 @@ const (
 // spike. The rule files in the cluster keep 5m.
 const alertFor = "10s"
 
+// silencedCluster is the upstream cluster of team A that fails too, under a silence.
+const silencedCluster = "shop_search_8080"
+
 // alertFleet is what every team's Envoys serve: two upstream clusters well within the stack's
-// thresholds, or, failing, with half of spikeCluster's responses 5xx.
-func alertFleet(start time.Time, failing bool) *envoysim.Fleet {
-	ratio := 0.002
-	if failing {
-		ratio = 0.5
+// thresholds, except that half of the responses of the failing clusters are 5xx.
+func alertFleet(start time.Time, failing ...string) *envoysim.Fleet {
+	ratio := func(cluster string, healthy float64) float64 {
+		if slices.Contains(failing, cluster) {
+			return 0.5
+		}
+		return healthy
 	}
 	return &envoysim.Fleet{
 		Start: start,
 		Pods:  []string{"envoy-0", "envoy-1"},
 		Clusters: []envoysim.Cluster{
-			{Name: spikeCluster, RPS: 20, ErrorRatio: ratio, Latency: envoysim.Uniform(10, 25)},
-			{Name: "shop_search_8080", RPS: 10, ErrorRatio: 0.001, Latency: envoysim.Uniform(5, 10)},
+			{Name: spikeCluster, RPS: 20, ErrorRatio: ratio(spikeCluster, 0.002), Latency: envoysim.Uniform(10, 25)},
+			{Name: silencedCluster, RPS: 10, ErrorRatio: ratio(silencedCluster, 0.001), Latency: envoysim.Uniform(5, 10)},
 		},
 	}
 }
@@ -161,6 +167,8 @@ type alertTeam struct {
 	portNum int32
 	flags   []string // where create sends the alerts
 	hook    *webhook
+	// silenced is a cluster that fails with spikeCluster, under a silence, or empty.
+	silenced string
 
 	prom   *promtest.Server
 	envoys []corev1.Pod
@@ -234,12 +242,17 @@ func TestAlertsReachTheTeam(t *testing.T) {
 // own: team A's stack brings its own Alertmanager.
 func (a *alerting) own(t *testing.T) {
 	tm := &alertTeam{name: "team-a", envoyNS: "team-a", preset: "envoy", port: "admin", portNum: 9901, hook: newWebhook(t),
-		flags: []string{"--alertmanager", "own", "--alertmanager-version", alertmanagerVersion, "--notify", "webhook=team-a-hook/url"}}
+		flags:    []string{"--alertmanager", "own", "--alertmanager-version", alertmanagerVersion, "--notify", "webhook=team-a-hook/url"},
+		silenced: silencedCluster}
 	a.stack(t, tm, nil)
 	ams := a.runAlertmanagers(t, tm.name, []string{tm.name}, []string{tm.receiver()})
 	a.prometheus(t, tm, ams)
+	id := a.silence(t, tm)
 	a.spike(t, tm)
 	a.delivered(t, tm, ams)
+	a.alertsListed(t, tm)
+	groupWait := a.routesTested(t, tm)
+	a.notDelivered(t, tm, ams[tm.name], id, groupWait)
 	a.routedOnly(t, ams, []*alertTeam{tm})
 	a.nothingForeign(t, tm)
 }
@@ -313,6 +326,8 @@ spec:
 				a.prometheus(t, tm, ams)
 				a.spike(t, tm)
 				a.delivered(t, tm, ams)
+				a.alertsListed(t, tm)
+				a.routesTested(t, tm)
 			})
 		}
 	})
@@ -373,7 +388,7 @@ func (a *alerting) stack(t *testing.T, tm *alertTeam, nsLabels map[string]string
 		t.Fatal(err)
 	}
 	tm.envoys = a.readyPods(t, tm.envoyNS, labelSelector(labels), 2)
-	a.envoys.serve(t, tm.envoys, alertFleet(time.Now().Add(-10*time.Minute), false))
+	a.envoys.serve(t, tm.envoys, alertFleet(time.Now().Add(-10*time.Minute)))
 	a.waitCondition(t, tm.name, tm.name, "Reconciled")
 	a.step(t, tm.name+": stack applied and reconciled, 2 Envoy pods in "+tm.envoyNS)
 }
@@ -443,14 +458,17 @@ func (a *alerting) waitService(t *testing.T, ns, name string) {
 }
 
 // prometheus runs the operator's configuration of the team's Prometheus, with the alert's for
-// shortened (see alertFor), and waits until it scrapes the team's Envoys, evaluates the 5xx ratio
+// shortened (see alertFor), in place of the stack's Prometheus pod, and waits until it scrapes the team's Envoys, evaluates the 5xx ratio
 // below the threshold with no alert, and has discovered exactly the Alertmanagers ams.
 func (a *alerting) prometheus(t *testing.T, tm *alertTeam, ams map[string]*amtest.Server) {
 	t.Helper()
 	dir := t.TempDir()
 	cfg := operatortest.WriteConfig(t, a.client, operatortest.Cluster{Server: a.c.Server(), CAFile: filepath.Join(a.c.Dir(), "certs", "apiserver.crt")}, tm.name, tm.name, dir)
 	shortenFor(t, filepath.Join(dir, "rules"), spikeAlert, alertFor)
-	tm.prom = promtest.StartConfig(t, cfg, promtest.ConfigOptions{Binary: tools.Path(t, "prometheus3")})
+	// It listens on the IP of the stack's Prometheus pod, where the API server's service proxy
+	// reaches it for the commands run with --via-proxy.
+	pod := a.readyPods(t, tm.name, "app.kubernetes.io/name=prometheus,operator.prometheus.io/name="+tm.name, 1)[0]
+	tm.prom = promtest.StartConfig(t, cfg, promtest.ConfigOptions{Binary: tools.Path(t, "prometheus3"), Address: net.JoinHostPort(pod.Status.PodIP, "9090")})
 	waitTargets(t, tm.prom, "podMonitor/"+tm.name+"/"+tm.name+"-"+tm.preset+"/0", podIPs(tm.envoys))
 
 	var want []string
@@ -478,8 +496,12 @@ func (a *alerting) spike(t *testing.T, tm *alertTeam) {
 	if got := tm.hook.notifications(t); len(got) != 0 {
 		t.Fatalf("%s's receiver was notified before the spike: %+v", tm.name, got)
 	}
-	a.envoys.serve(t, tm.envoys, alertFleet(time.Now(), true))
-	a.step(t, tm.name+": 5xx ratio of "+spikeCluster+" turned up")
+	failing := []string{spikeCluster}
+	if tm.silenced != "" {
+		failing = append(failing, tm.silenced)
+	}
+	a.envoys.serve(t, tm.envoys, alertFleet(time.Now(), failing...))
+	a.step(t, tm.name+": 5xx ratio of "+strings.Join(failing, " and ")+" turned up")
 }
 
 // delivered waits until the team's webhook got the firing alert from each of the Alertmanagers
@@ -494,7 +516,7 @@ func (a *alerting) delivered(t *testing.T, tm *alertTeam, ams map[string]*amtest
 				if al.Labels["team"] != tm.name || al.Labels["namespace"] != tm.name {
 					t.Fatalf("%s's webhook got another team's alert from Alertmanager %s, as receiver %s: %v", tm.name, n.ExternalURL, n.Receiver, al.Labels)
 				}
-				if n.Status == "firing" && al.Labels["alertname"] == spikeAlert {
+				if n.Status == "firing" && al.Labels["alertname"] == spikeAlert && al.Labels["envoy_cluster_name"] == spikeCluster {
 					from[n.ExternalURL] = true
 					a.checkAlert(t, tm, n.Receiver, al.Labels, al.Annotations)
 				}
@@ -598,6 +620,199 @@ func (a *alerting) nothingForeign(t *testing.T, tm *alertTeam) {
 	if len(got) == 0 {
 		t.Errorf("%s's webhook got nothing", tm.name)
 	}
+}
+
+// silence mutes the team's alerts of its silenced cluster with `silence create`, before they
+// fire, through the API server's service proxy to the team's Alertmanager, checks that
+// `silence list` shows it, and returns its ID.
+func (a *alerting) silence(t *testing.T, tm *alertTeam) string {
+	t.Helper()
+	out, stderr, code := a.promteam(t, "silence", "create", tm.name, "-n", tm.name, "--via-proxy",
+		"-m", "envoy_cluster_name="+tm.silenced, "--duration", "1h", "--author", "oncall", "--comment", "upstream migration")
+	if code != 0 {
+		t.Fatalf("silence create: exit %d: %s", code, stderr)
+	}
+	id := strings.TrimSpace(out)
+	out, stderr, code = a.promteam(t, "silence", "list", tm.name, "-n", tm.name, "--via-proxy", "-o", "json")
+	var doc struct {
+		Via      string `json:"via"`
+		Silences []struct {
+			ID        string   `json:"id"`
+			State     string   `json:"state"`
+			Matchers  []string `json:"matchers"`
+			CreatedBy string   `json:"createdBy"`
+			Comment   string   `json:"comment"`
+		} `json:"silences"`
+	}
+	if err := json.Unmarshal([]byte(out), &doc); code != 0 || err != nil {
+		t.Fatalf("silence list: exit %d (%v): %s\n%s", code, err, out, stderr)
+	}
+	if len(doc.Silences) != 1 || doc.Silences[0].ID != id || doc.Silences[0].State != "active" ||
+		!slices.Equal(doc.Silences[0].Matchers, []string{`envoy_cluster_name="` + tm.silenced + `"`}) ||
+		doc.Silences[0].CreatedBy != "oncall" || doc.Silences[0].Comment != "upstream migration" {
+		t.Fatalf("silence list after creating %s: %s", id, out)
+	}
+	if want := tm.name + "/" + manifests.AlertmanagerServiceName(tm.name) + " via the API server's service proxy"; doc.Via != want {
+		t.Errorf("silence list via %q, want %q", doc.Via, want)
+	}
+	a.step(t, fmt.Sprintf("%s: silence %s mutes %s", tm.name, id, tm.silenced))
+	return id
+}
+
+// notDelivered checks that the Alertmanager holds the silenced cluster's alert as suppressed by
+// the silence id, and that the team's webhook gets nothing of it until well past the route's
+// group_wait after it started firing (the other cluster's alert, which fired with it, was
+// delivered after group_wait); then `silence expire` makes it active again.
+func (a *alerting) notDelivered(t *testing.T, tm *alertTeam, am *amtest.Server, id string, groupWait time.Duration) {
+	t.Helper()
+	type held struct {
+		Labels   map[string]string `json:"labels"`
+		StartsAt time.Time         `json:"startsAt"`
+		Status   struct {
+			State      string   `json:"state"`
+			SilencedBy []string `json:"silencedBy"`
+		} `json:"status"`
+	}
+	find := func() (held, bool) {
+		var alerts []held
+		if err := getJSON(am.URL()+"/api/v2/alerts", &alerts); err != nil {
+			t.Fatal(err)
+		}
+		for _, al := range alerts {
+			if al.Labels["alertname"] == spikeAlert && al.Labels["envoy_cluster_name"] == tm.silenced {
+				return al, true
+			}
+		}
+		return held{}, false
+	}
+	deadline := time.Now().Add(time.Minute)
+	var started time.Time
+	for {
+		al, ok := find()
+		if ok {
+			if al.Status.State != "suppressed" || !slices.Equal(al.Status.SilencedBy, []string{id}) {
+				t.Fatalf("the Alertmanager holds %s's alert as %+v, want suppressed by %s", tm.silenced, al.Status, id)
+			}
+			started = al.StartsAt
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("the Alertmanager does not hold %s's alert after 1m", tm.silenced)
+		}
+		time.Sleep(250 * time.Millisecond)
+	}
+	// The alert reaches the Alertmanager within an evaluation interval (5s) of starting to fire.
+	for time.Since(started) < groupWait+15*time.Second {
+		for _, n := range tm.hook.notifications(t) {
+			for _, al := range n.Alerts {
+				if al.Labels["envoy_cluster_name"] == tm.silenced {
+					t.Fatalf("%s's webhook got the silenced alert: %v", tm.name, al.Labels)
+				}
+			}
+		}
+		time.Sleep(time.Second)
+	}
+	a.step(t, fmt.Sprintf("%s: the silenced alert was not delivered in the %s since it fired", tm.name, time.Since(started).Round(time.Second)))
+
+	out, stderr, code := a.promteam(t, "silence", "expire", tm.name, "-n", tm.name, "--via-proxy", id)
+	if code != 0 || out != "silence "+id+" expired\n" {
+		t.Fatalf("silence expire: exit %d, %q: %s", code, out, stderr)
+	}
+	deadline = time.Now().Add(30 * time.Second)
+	for {
+		al, ok := find()
+		if ok && al.Status.State == "active" && len(al.Status.SilencedBy) == 0 {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("after silence expire, the Alertmanager holds %s's alert as %+v (%v)", tm.silenced, al.Status, ok)
+		}
+		time.Sleep(250 * time.Millisecond)
+	}
+	a.step(t, tm.name+": silence expired, the alert is active again")
+}
+
+// alertsListed checks what `alerts TEAM` shows, reaching the team's Prometheus through the API
+// server's service proxy: the spiked alert firing, with its labels, and the receiver the
+// configuration the operator generated for the team's Alertmanager routes it to.
+func (a *alerting) alertsListed(t *testing.T, tm *alertTeam) {
+	t.Helper()
+	out, stderr, code := a.promteam(t, "alerts", tm.name, "-n", tm.name, "--via-proxy", "-o", "json")
+	var doc struct {
+		Via    string `json:"via"`
+		Alerts []struct {
+			Name      string            `json:"alertname"`
+			State     string            `json:"state"`
+			Severity  string            `json:"severity"`
+			Cluster   string            `json:"envoy_cluster_name"`
+			Since     time.Time         `json:"active_since"`
+			Value     string            `json:"value"`
+			Receivers []string          `json:"receivers"`
+			Labels    map[string]string `json:"labels"`
+		} `json:"alerts"`
+	}
+	if err := json.Unmarshal([]byte(out), &doc); code != 0 || err != nil {
+		t.Fatalf("alerts: exit %d (%v): %s\n%s", code, err, out, stderr)
+	}
+	if stderr != "" {
+		t.Errorf("alerts: stderr %q", stderr)
+	}
+	if !strings.Contains(doc.Via, "service proxy") {
+		t.Errorf("alerts via %q, want the service proxy", doc.Via)
+	}
+	clusters := map[string]bool{}
+	for _, al := range doc.Alerts {
+		if al.Name != spikeAlert || al.State != "firing" || al.Severity != "critical" || al.Since.IsZero() ||
+			al.Labels["team"] != tm.name || al.Labels["envoy_namespace"] != tm.envoyNS {
+			t.Errorf("alerts: %+v, want %s firing for team %s, Envoys in %s", al, spikeAlert, tm.name, tm.envoyNS)
+		}
+		if v, err := strconv.ParseFloat(al.Value, 64); err != nil || v < 0.05 {
+			t.Errorf("alerts: %s's value %q, want a 5xx ratio above the threshold", al.Cluster, al.Value)
+		}
+		if !slices.Equal(al.Receivers, []string{"webhook"}) {
+			t.Errorf("alerts: %s's receivers %q, want the team's webhook", al.Cluster, al.Receivers)
+		}
+		clusters[al.Cluster] = true
+	}
+	want := map[string]bool{spikeCluster: true}
+	if tm.silenced != "" {
+		// Prometheus knows nothing of silences: the alert fires there.
+		want[tm.silenced] = true
+	}
+	if !maps.Equal(clusters, want) {
+		t.Errorf("alerts: clusters %v, want %v\n%s", clusters, want, out)
+	}
+	a.step(t, tm.name+": alerts lists the firing alerts with the team's receiver")
+}
+
+// routesTested checks `alerts test` on the configuration the operator generated for the team's
+// Alertmanager: the labels of the spiked alert reach the team's webhook; another team's do not.
+// It returns the group_wait of the webhook's route.
+func (a *alerting) routesTested(t *testing.T, tm *alertTeam) time.Duration {
+	t.Helper()
+	labels := "alertname=" + spikeAlert + ",severity=critical,envoy_cluster_name=" + spikeCluster + ",envoy_namespace=" + tm.envoyNS
+	out, stderr, code := a.promteam(t, "alerts", "test", tm.name, "-n", tm.name, "--labels", labels, "-o", "json")
+	var doc struct {
+		Delivered bool `json:"delivered"`
+		Receivers []struct {
+			Receiver  string `json:"receiver"`
+			GroupWait string `json:"group_wait"`
+		} `json:"receivers"`
+	}
+	if err := json.Unmarshal([]byte(out), &doc); code != 0 || err != nil || !doc.Delivered ||
+		len(doc.Receivers) != 1 || doc.Receivers[0].Receiver != tm.receiver() {
+		t.Fatalf("alerts test %s: exit %d (%v)\n%s\n%s", tm.name, code, err, out, stderr)
+	}
+	groupWait, err := time.ParseDuration(doc.Receivers[0].GroupWait)
+	if err != nil || groupWait <= 0 {
+		t.Fatalf("alerts test %s: group_wait %q (%v)", tm.name, doc.Receivers[0].GroupWait, err)
+	}
+	_, stderr, code = a.promteam(t, "alerts", "test", tm.name, "-n", tm.name, "--labels", labels+",team=team-x,namespace=team-x")
+	if code != 1 || !strings.Contains(stderr, "reach no receiver") {
+		t.Errorf("alerts test %s with another team's labels: exit %d, %s", tm.name, code, stderr)
+	}
+	a.step(t, tm.name+": alerts test routes the alert to the team's webhook only")
+	return groupWait
 }
 
 // shortenFor sets the for of alert in every rule file under dir, as the operator wrote them for
