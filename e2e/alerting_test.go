@@ -462,6 +462,8 @@ func (a *alerting) waitService(t *testing.T, ns, name string) {
 // below the threshold with no alert, and has discovered exactly the Alertmanagers ams.
 func (a *alerting) prometheus(t *testing.T, tm *alertTeam, ams map[string]*amtest.Server) {
 	t.Helper()
+	job := "podMonitor/" + tm.name + "/" + tm.name + "-" + tm.preset + "/0"
+	operatortest.WaitForJobs(t, a.client, tm.name, tm.name, job)
 	dir := t.TempDir()
 	cfg := operatortest.WriteConfig(t, a.client, operatortest.Cluster{Server: a.c.Server(), CAFile: filepath.Join(a.c.Dir(), "certs", "apiserver.crt")}, tm.name, tm.name, dir)
 	shortenFor(t, filepath.Join(dir, "rules"), spikeAlert, alertFor)
@@ -469,7 +471,7 @@ func (a *alerting) prometheus(t *testing.T, tm *alertTeam, ams map[string]*amtes
 	// reaches it for the commands run with --via-proxy.
 	pod := a.readyPods(t, tm.name, "app.kubernetes.io/name=prometheus,operator.prometheus.io/name="+tm.name, 1)[0]
 	tm.prom = promtest.StartConfig(t, cfg, promtest.ConfigOptions{Binary: tools.Path(t, "prometheus3"), Address: net.JoinHostPort(pod.Status.PodIP, "9090")})
-	waitTargets(t, tm.prom, "podMonitor/"+tm.name+"/"+tm.name+"-"+tm.preset+"/0", podIPs(tm.envoys))
+	waitTargets(t, tm.prom, job, podIPs(tm.envoys))
 
 	var want []string
 	for _, am := range ams {

@@ -252,13 +252,14 @@ func (e *env) run(t *testing.T, ch chain) {
 
 	// 3. The operator's configuration in a real Prometheus: every Envoy pod an up target of the
 	// generated PodMonitor job, the promteam rules loaded.
+	job := "podMonitor/" + ns + "/" + ch.monitor() + "/0"
+	operatortest.WaitForJobs(t, e.client, ns, ch.team, job)
 	dir := t.TempDir()
 	cfg := operatortest.WriteConfig(t, e.client, operatortest.Cluster{Server: e.c.Server(), CAFile: filepath.Join(e.c.Dir(), "certs", "apiserver.crt")}, ns, ch.team, dir)
 	prom := promtest.StartConfig(t, cfg, promtest.ConfigOptions{
 		Binary:  tools.Path(t, "prometheus3"),
 		Address: net.JoinHostPort("127.0.0.1", strconv.Itoa(ch.promPort)),
 	})
-	job := "podMonitor/" + ns + "/" + ch.monitor() + "/0"
 	waitTargets(t, prom, job, podIPs(envoys))
 	step("2 targets up")
 	if _, err := e.client.AppsV1().Deployments(ns).Patch(ctx, "envoy", types.MergePatchType, []byte(`{"spec":{"replicas":3}}`), metav1.PatchOptions{}); err != nil {

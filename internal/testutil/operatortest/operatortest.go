@@ -13,8 +13,10 @@ import (
 	"os"
 	"path/filepath"
 	"regexp"
+	"slices"
 	"strings"
 	"testing"
+	"time"
 
 	authenticationv1 "k8s.io/api/authentication/v1"
 	corev1 "k8s.io/api/core/v1"
@@ -98,6 +100,61 @@ func WriteConfig(t testing.TB, client kubernetes.Interface, c Cluster, ns, name,
 		t.Fatal(err)
 	}
 	return path
+}
+
+// WaitForJobs waits until the configuration the operator generated for Prometheus ns/name has a
+// scrape configuration for every job (a PodMonitor's is podMonitor/NS/NAME/ENDPOINT). The
+// operator may report the Prometheus reconciled before its informers saw a monitor created at
+// the same time; the configuration it writes then comes one reconciliation later.
+func WaitForJobs(t testing.TB, client kubernetes.Interface, ns, name string, jobs ...string) {
+	t.Helper()
+	deadline := time.Now().Add(time.Minute)
+	var last string
+	for {
+		have, err := generatedJobs(client, ns, name)
+		if err == nil {
+			missing := slices.DeleteFunc(slices.Clone(jobs), func(j string) bool { return slices.Contains(have, j) })
+			if len(missing) == 0 {
+				return
+			}
+			last = fmt.Sprintf("jobs %v, want %v", have, jobs)
+		} else {
+			last = err.Error()
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("operatortest: the operator's configuration of %s/%s after 1m: %s", ns, name, last)
+		}
+		time.Sleep(250 * time.Millisecond)
+	}
+}
+
+func generatedJobs(client kubernetes.Interface, ns, name string) ([]string, error) {
+	secret, err := client.CoreV1().Secrets(ns).Get(context.Background(), "prometheus-"+name, metav1.GetOptions{})
+	if err != nil {
+		return nil, err
+	}
+	generated, err := gunzip(secret.Data["prometheus.yaml.gz"])
+	if err != nil {
+		return nil, err
+	}
+	return JobNames(generated)
+}
+
+// JobNames is the job_name of every scrape configuration of a Prometheus configuration.
+func JobNames(config []byte) ([]string, error) {
+	var cfg struct {
+		ScrapeConfigs []struct {
+			JobName string `json:"job_name"`
+		} `json:"scrape_configs"`
+	}
+	if err := yaml.Unmarshal(config, &cfg); err != nil {
+		return nil, fmt.Errorf("the operator's configuration: %w", err)
+	}
+	var jobs []string
+	for _, sc := range cfg.ScrapeConfigs {
+		jobs = append(jobs, sc.JobName)
+	}
+	return jobs, nil
 }
 
 // ReloaderEnv is the environment of the config-reloader container of the operator's pod named

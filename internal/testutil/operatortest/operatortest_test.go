@@ -111,3 +111,16 @@ func TestReloaderEnv(t *testing.T) {
 		t.Errorf("ReloaderEnv = %v", got)
 	}
 }
+
+func TestJobNames(t *testing.T) {
+	jobs, err := JobNames([]byte(generated))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(jobs) != 1 || jobs[0] != "podMonitor/team-a/team-a-envoy/0" {
+		t.Errorf("JobNames = %q, want [podMonitor/team-a/team-a-envoy/0]", jobs)
+	}
+	if _, err := JobNames([]byte("scrape_configs: {")); err == nil {
+		t.Error("JobNames of broken YAML: no error")
+	}
+}
