@@ -284,3 +284,46 @@ func BenchmarkStart(b *testing.B) {
 	b.ReportMetric(float64(baseline.Milliseconds())/float64(b.N), "baseline-ms/start")
 	b.ReportMetric(float64(withAlerts)/float64(baseline), "ratio")
 }
+
+// TestDemoAlertResolvesAtOnce: when a failing cluster recovers, its alert leaves ALERTS at the
+// first evaluation whose condition is false, as in a rule group, which writes a stale marker
+// for it instead of letting the last sample linger for the lookback.
+func TestDemoAlertResolvesAtOnce(t *testing.T) {
+	f := &envoysim.Fleet{
+		Start:    now.Add(-time.Hour),
+		Pods:     []string{"envoy-a"},
+		Clusters: []envoysim.Cluster{{Name: "flaky_8080", RPS: 20, ErrorRatio: 0.3, Latency: envoysim.Uniform(1, 5)}},
+	}
+	q, err := NewWithOptions(now, Options{Fleet: f})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer q.Close()
+	rules, err := manifests.DefaultTeamSpec("demo", Namespace).AlertingRules()
+	if err != nil {
+		t.Fatal(err)
+	}
+	i := slices.IndexFunc(rules, func(r manifests.AlertingRule) bool { return r.Alert == "EnvoyUpstreamHigh5xxRatio" })
+	if i < 0 {
+		t.Fatal("no 5xx alert")
+	}
+	if got, _ := alertsAt(t, q, now); !got["EnvoyUpstreamHigh5xxRatio/firing/flaky_8080"] {
+		t.Fatalf("ALERTS = %v, want the 5xx alert firing", got)
+	}
+	f.Clusters[0].ErrorRatio = 0
+	resolved := false
+	for at := now.Add(ScrapeInterval); !at.After(now.Add(8 * time.Minute)); at = at.Add(ScrapeInterval) {
+		got, _ := alertsAt(t, q, at)
+		cond, err := q.Query(context.Background(), rules[i].Expr, at)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if firing := got["EnvoyUpstreamHigh5xxRatio/firing/flaky_8080"]; firing != (len(cond.Vector) > 0) {
+			t.Fatalf("at %s ALERTS firing is %t, the condition holds for %d series", at.Sub(now), firing, len(cond.Vector))
+		}
+		resolved = resolved || len(got) == 0
+	}
+	if !resolved {
+		t.Error("the alert never resolved")
+	}
+}
