@@ -29,8 +29,8 @@ import (
 // Defaults of the simulated scrapes.
 const (
 	ScrapeInterval = 5 * time.Second
-	// history is how much data exists when the demo starts, so every rate window up to 10m
-	// has answers at once.
+	// history is how much data at least exists when the demo starts, so every rate window up
+	// to 10m has answers at once; the alerting rules' history needs more (see alertHistory).
 	history = 10 * time.Minute
 	// Namespace is where the simulated Envoys run.
 	Namespace = "edge"
