@@ -7,31 +7,44 @@ import (
 	"context"
 	"fmt"
 	"log/slog"
+	"math"
 	"os"
 	"sync"
 	"time"
 
 	"github.com/prometheus/common/model"
 	"github.com/prometheus/prometheus/model/labels"
+	"github.com/prometheus/prometheus/model/value"
 	"github.com/prometheus/prometheus/promql"
+	"github.com/prometheus/prometheus/promql/parser"
+	"github.com/prometheus/prometheus/rules"
 	"github.com/prometheus/prometheus/tsdb"
 
 	"github.com/kubectl-promteam/kubectl-promteam/pkg/envoysim"
 	"github.com/kubectl-promteam/kubectl-promteam/pkg/manifests"
+	promteam "github.com/kubectl-promteam/kubectl-promteam/pkg/promql"
 	"github.com/kubectl-promteam/kubectl-promteam/pkg/traffic"
 )
 
 // Defaults of the simulated scrapes.
 const (
 	ScrapeInterval = 5 * time.Second
-	// history is how much data exists when the demo starts, so every rate window up to 10m
-	// has answers at once.
+	// history is how much data at least exists when the demo starts, so every rate window up
+	// to 10m has answers at once; the alerting rules' history needs more (see alertHistory).
 	history = 10 * time.Minute
 	// Namespace is where the simulated Envoys run.
 	Namespace = "edge"
-	// ruleHistory is how far back the recording rules are evaluated when the demo starts: top
-	// reads only their latest values.
+	// ruleHistory is how far back the rules are evaluated at every scrape when the demo starts:
+	// top reads only the latest values of the recording rules.
 	ruleHistory = time.Minute
+	// alertHistory is how far back the rules are first evaluated when the demo has alerting
+	// rules: an alert whose `for` is up to alertHistory-historyStep (the 5m of the 5xx alert)
+	// already fires when the demo starts; a longer one is still pending, as on a Prometheus that
+	// started alertHistory ago.
+	alertHistory = 6 * time.Minute
+	// historyStep is how often the rules are evaluated before ruleHistory: a rule group's
+	// interval rather than every scrape, so the demo starts fast.
+	historyStep = 30 * time.Second
 )
 
 // Querier answers PromQL over the simulated fleet. It implements traffic.Querier.
@@ -39,22 +52,37 @@ type Querier struct {
 	fleet    *envoysim.Fleet
 	dialect  envoysim.Dialect
 	interval time.Duration
+	history  time.Duration // how much raw data a scrape catches up at most
 	engine   *promql.Engine
+	query    rules.QueryFunc
 
 	mu   sync.Mutex
 	db   *tsdb.DB
 	dir  string
 	next time.Time // the next scrape not yet appended
-	// rules are the stack's recording rules, evaluated after every scrape from rulesFrom on,
-	// as a team's Prometheus would, so top's --source rules works on the demo too.
-	rules     []manifests.RecordingRule
-	rulesFrom time.Time
+	// rules are the stack's recording rules, then its alerting rules, evaluated in that order as
+	// a team's Prometheus would, so top's --source rules and its alerts work on the demo too.
+	// They are evaluated every historyStep from rulesFrom on and after every scrape from
+	// everyScrapeFrom on.
+	rules           []*ruleState
+	rulesFrom       time.Time
+	everyScrapeFrom time.Time
+}
+
+// ruleState is one rule and the series it wrote at its last evaluation, which get a stale
+// marker when an evaluation no longer writes them, as in a rule group.
+type ruleState struct {
+	rule rules.Rule
+	last map[string]labels.Labels
 }
 
 // Options configure a demo; the zero value is the stock-Envoy demo fleet.
 type Options struct {
 	Fleet   *envoysim.Fleet // default: envoysim.DemoFleet started an hour before now
 	Dialect envoysim.Dialect
+	// stack is the team stack whose rules the demo evaluates; default
+	// manifests.DefaultTeamSpec("demo", Namespace).
+	stack *manifests.TeamSpec
 }
 
 // New starts the demo at now with history already scraped.
@@ -69,6 +97,14 @@ func NewWithOptions(now time.Time, opts Options) (*Querier, error) {
 	if err := fleet.Validate(); err != nil {
 		return nil, err
 	}
+	spec := manifests.DefaultTeamSpec("demo", Namespace)
+	if opts.stack != nil {
+		spec = *opts.stack
+	}
+	evaluated, alerting, err := stackRules(spec)
+	if err != nil {
+		return nil, err
+	}
 	dir, err := os.MkdirTemp("", "promteam-demo-")
 	if err != nil {
 		return nil, fmt.Errorf("demo storage: %w", err)
@@ -80,26 +116,32 @@ func NewWithOptions(now time.Time, opts Options) (*Querier, error) {
 		_ = os.RemoveAll(dir)
 		return nil, fmt.Errorf("demo storage: %w", err)
 	}
-	rules, err := manifests.DefaultTeamSpec("demo", Namespace).RecordingRules()
-	if err != nil {
-		return nil, err
-	}
+	engine := promql.NewEngine(promql.EngineOpts{
+		Logger:        slog.New(slog.DiscardHandler),
+		MaxSamples:    50_000_000,
+		Timeout:       time.Minute,
+		LookbackDelta: 5 * time.Minute,
+	})
 	q := &Querier{
-		rules:     rules,
-		rulesFrom: now.Add(-ruleHistory),
-		fleet:     fleet,
-		dialect:   opts.Dialect,
-		interval:  ScrapeInterval,
-		engine: promql.NewEngine(promql.EngineOpts{
-			Logger:        slog.New(slog.DiscardHandler),
-			MaxSamples:    50_000_000,
-			Timeout:       time.Minute,
-			LookbackDelta: 5 * time.Minute,
-		}),
-		db:   db,
-		dir:  dir,
-		next: now.Add(-history).Truncate(ScrapeInterval),
+		rules:           evaluated,
+		rulesFrom:       now.Add(-ruleHistory),
+		everyScrapeFrom: now.Add(-ruleHistory),
+		fleet:           fleet,
+		dialect:         opts.Dialect,
+		interval:        ScrapeInterval,
+		history:         history,
+		engine:          engine,
+		query:           rules.EngineQueryFunc(engine, db),
+		db:              db,
+		dir:             dir,
 	}
+	if alerting {
+		// The alerts' `for` runs from alertHistory ago; the rate windows of the recording rules
+		// they read need raw data from a window before that.
+		q.rulesFrom = now.Add(-alertHistory).Truncate(historyStep)
+		q.history = max(history, now.Sub(q.rulesFrom)+promteam.RuleWindow)
+	}
+	q.next = now.Add(-q.history).Truncate(ScrapeInterval)
 	if err := q.scrapeUntil(context.Background(), now); err != nil {
 		_ = q.Close()
 		return nil, err
@@ -109,7 +151,7 @@ func NewWithOptions(now time.Time, opts Options) (*Querier, error) {
 
 // scrapeUntil appends every scrape due up to at. Callers hold mu or own q exclusively.
 func (q *Querier) scrapeUntil(ctx context.Context, at time.Time) error {
-	if earliest := at.Add(-history); q.next.Before(earliest) {
+	if earliest := at.Add(-q.history); q.next.Before(earliest) {
 		q.next = earliest.Truncate(q.interval)
 	}
 	for !q.next.After(at) {
@@ -139,7 +181,7 @@ func (q *Querier) scrapeUntil(ctx context.Context, at time.Time) error {
 		if err := app.Commit(); err != nil {
 			return fmt.Errorf("demo scrape: %w", err)
 		}
-		if !q.next.Before(q.rulesFrom) {
+		if q.evaluatesAt(q.next) {
 			if err := q.evalRules(ctx, q.next); err != nil {
 				return err
 			}
@@ -149,43 +191,89 @@ func (q *Querier) scrapeUntil(ctx context.Context, at time.Time) error {
 	return nil
 }
 
-// evalRules evaluates the recording rules at at and appends what they record, rule by rule, as a
-// rule group does: a rule reads what the rules before it recorded at the same time.
+// evaluatesAt reports whether the rules are evaluated after the scrape at t.
+func (q *Querier) evaluatesAt(t time.Time) bool {
+	if len(q.rules) == 0 || t.Before(q.rulesFrom) {
+		return false
+	}
+	return !t.Before(q.everyScrapeFrom) || t.Truncate(historyStep).Equal(t)
+}
+
+// stackRules are the rules of spec the demo evaluates, recording rules first, with Prometheus'
+// own rules package, and whether there are alerting rules among them. The alerts that read
+// recording rules the demo does not record, such as the burn-rate windows of an SLO, find no
+// series and are never active.
+func stackRules(spec manifests.TeamSpec) ([]*ruleState, bool, error) {
+	recording, err := spec.RecordingRules()
+	if err != nil {
+		return nil, false, err
+	}
+	alerts, err := spec.AlertingRules()
+	if err != nil {
+		return nil, false, err
+	}
+	p := parser.NewParser(parser.Options{})
+	var out []*ruleState
+	for _, r := range recording {
+		expr, err := p.ParseExpr(r.Expr)
+		if err != nil {
+			return nil, false, fmt.Errorf("demo rule %s: %w", r.Record, err)
+		}
+		out = append(out, &ruleState{rule: rules.NewRecordingRule(r.Record, expr, labels.EmptyLabels())})
+	}
+	logger := slog.New(slog.DiscardHandler)
+	for _, r := range alerts {
+		expr, err := p.ParseExpr(r.Expr)
+		if err != nil {
+			return nil, false, fmt.Errorf("demo alert %s: %w", r.Alert, err)
+		}
+		// restored: there is no earlier state to restore, so the rule writes ALERTS and
+		// ALERTS_FOR_STATE from its first evaluation.
+		rule := rules.NewAlertingRule(r.Alert, expr, r.For, 0, labels.FromMap(r.Labels), labels.FromMap(r.Annotations),
+			labels.EmptyLabels(), "", true, logger)
+		out = append(out, &ruleState{rule: rule})
+	}
+	return out, len(alerts) > 0, nil
+}
+
+// evalRules evaluates the rules at at and appends what they write, rule by rule, as a rule group
+// does: a rule reads what the rules before it recorded at the same time, an alerting rule keeps
+// its pending and firing alerts from one evaluation to the next, and a series a rule no longer
+// writes gets a stale marker.
 func (q *Querier) evalRules(ctx context.Context, at time.Time) error {
 	ts := at.UnixMilli()
+	var buf []byte
 	for _, r := range q.rules {
-		pq, err := q.engine.NewInstantQuery(ctx, q.db, nil, r.Expr, at)
+		vec, err := r.rule.Eval(ctx, 0, at, q.query, nil, 0)
 		if err != nil {
-			return fmt.Errorf("demo rule %s: %w", r.Record, err)
+			return fmt.Errorf("demo rule %s: %w", r.rule.Name(), err)
 		}
-		res := pq.Exec(ctx)
-		vec, err := res.Vector()
-		if res.Err != nil {
-			err = res.Err
-		}
-		if err != nil {
-			pq.Close()
-			return fmt.Errorf("demo rule %s: %w", r.Record, err)
-		}
+		written := make(map[string]labels.Labels, len(vec))
 		app := q.db.Appender(ctx)
 		for _, s := range vec {
 			if s.H != nil {
 				continue
 			}
-			b := labels.NewBuilder(s.Metric)
-			b.Set(model.MetricNameLabel, r.Record)
-			if _, err = app.Append(0, b.Labels(), ts, s.F); err != nil {
+			buf = s.Metric.Bytes(buf)
+			written[string(buf)] = s.Metric
+			if _, err = app.Append(0, s.Metric, ts, s.F); err != nil {
 				break
 			}
 		}
-		pq.Close()
+		for key, l := range r.last {
+			if _, ok := written[key]; ok || err != nil {
+				continue
+			}
+			_, err = app.Append(0, l, ts, math.Float64frombits(value.StaleNaN))
+		}
 		if err != nil {
 			_ = app.Rollback()
-			return fmt.Errorf("demo rule %s: %w", r.Record, err)
+			return fmt.Errorf("demo rule %s: %w", r.rule.Name(), err)
 		}
 		if err := app.Commit(); err != nil {
-			return fmt.Errorf("demo rule %s: %w", r.Record, err)
+			return fmt.Errorf("demo rule %s: %w", r.rule.Name(), err)
 		}
+		r.last = written
 	}
 	return nil
 }

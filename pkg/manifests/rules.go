@@ -107,6 +107,36 @@ func (s TeamSpec) RecordingRules() ([]RecordingRule, error) {
 	return out, nil
 }
 
+// AlertingRule is one of the stack's alerts: its name, the PromQL of its condition, how long the
+// condition must hold before the alert fires, and the labels and annotations it carries. Label
+// and annotation values may be Prometheus templates over the expression's labels and value.
+type AlertingRule struct {
+	Alert       string
+	Expr        string
+	For         time.Duration
+	Labels      map[string]string
+	Annotations map[string]string
+}
+
+// AlertingRules are the stack's alerts as its PrometheusRule holds them, in the same order; none
+// when the stack has alerts turned off or scrapes no Envoy. The burn-rate alerts of an SLO read
+// the SLO windows' recording rules, which RecordingRules leaves out.
+func (s TeamSpec) AlertingRules() ([]AlertingRule, error) {
+	sources := s.sources()
+	if !s.Alerts || len(sources) == 0 {
+		return nil, nil
+	}
+	var out []AlertingRule
+	for _, r := range s.alertingRules(sources) {
+		text, err := promql.Check(r.expr)
+		if err != nil {
+			return nil, fmt.Errorf("rule %s: %w", r.alert, err)
+		}
+		out = append(out, AlertingRule{Alert: r.alert, Expr: text, For: r.forDuration, Labels: r.labels, Annotations: r.annotations})
+	}
+	return out, nil
+}
+
 // sloWindows are the error-ratio windows the burn-rate tiers read, besides the 5m one.
 func sloWindows() []time.Duration {
 	var out []time.Duration

@@ -94,7 +94,8 @@ YAML (-o yaml):
 The dashboard's header counts the alerts of the team's rules that fire (and how many of them are
 critical) and that are pending, and a cluster's drill-down lists its own; kubectl promteam alerts
 shows them with their labels and receivers. "alerts" is absent from JSON when Prometheus did not
-answer for them, and the demo, which evaluates no alerting rules, has none.
+answer for them. The demo evaluates the stack's alerting rules as a team's Prometheus does, from
+six minutes before it starts: the 5xx alert (for 5m) of its failing clusters already fires.
 
 Missing data is a dash (null in JSON), never 0 ms or 100%. A number Prometheus answers outside
 what it can be (a negative rate, a success ratio outside 0..1, a latency below 0 or above a day,
@@ -297,8 +298,7 @@ func (s inServiceNamespace) Frame(ctx context.Context, at time.Time) (traffic.Fr
 // collectorConfig is what the collector asks, from the flags: a given --window keeps auto on
 // Envoy's own series, since the rules know only their 5m.
 func (o *TopOptions) collectorConfig() traffic.Config {
-	// The demo evaluates the recording rules, not the alerting ones: it knows no alerts.
-	cfg := traffic.Config{Selector: o.selector, Window: o.window, Naming: o.scheme, Source: o.from, Dialect: o.dialect, Alerts: !o.prom.Demo}
+	cfg := traffic.Config{Selector: o.selector, Window: o.window, Naming: o.scheme, Source: o.from, Dialect: o.dialect, Alerts: true}
 	if o.from == traffic.SourceAuto && o.windowSet {
 		cfg.Source = traffic.SourceRaw
 	}

@@ -28,6 +28,10 @@ func TestDashboardInARealTerminal(t *testing.T) {
 	if !strings.Contains(strings.Join(screen, "\n"), "shop_frontend_80") || !strings.Contains(screen[0], "promteam top") {
 		t.Fatalf("no table:\n%s", strings.Join(screen, "\n"))
 	}
+	// The demo evaluates the stack's alerting rules: the header counts its alerts.
+	if want := "alerts 2 firing (2 critical), 2 pending"; !strings.Contains(screen[0], want) {
+		t.Errorf("header %q lacks %q", screen[0], want)
+	}
 
 	s.Resize(t, 64, 16)
 	// tmux crops the old screen at once; the dashboard's redraw follows.
