@@ -42,7 +42,8 @@ func createCases() []createCase {
 			extraNamespaces: []string{"envoy-gateway-system"}},
 		{name: "cluster-scope", args: []string{"create", "team-a", "-n", "team-a", "--cluster-scope"}},
 		{name: "single-ephemeral-sharded", args: []string{"create", "team-a", "-n", "team-a", "--replicas", "1", "--shards", "2",
-			"--storage", "0", "--memory-limit", "0", "--no-alerts", "--target-limit", "0", "--sample-limit", "0"}},
+			"--storage", "0", "--memory-limit", "0", "--no-alerts", "--target-limit", "0", "--sample-limit", "0",
+			"--remote-write", "http://thanos-receive.monitoring:19291/api/v1/receive"}},
 	}
 	cases = append(cases,
 		createCase{name: "alertmanager-own", args: []string{"create", "team-a", "-n", "team-a", "--slo", "99.9", "--alertmanager", "own",
