@@ -79,6 +79,8 @@ func (s TeamSpec) purpose(o Object) string {
 		return "the Prometheus itself; the operator turns it into a StatefulSet named prometheus-" + s.Team
 	case kind == "PodDisruptionBudget" && name == AlertmanagerServiceName(s.Team):
 		return "keeps one Alertmanager running while nodes are drained"
+	case kind == "PodDisruptionBudget" && s.Shards > 1:
+		return "lets one Prometheus pod go at a time while nodes are drained, so every shard keeps a replica"
 	case kind == "PodDisruptionBudget":
 		return "keeps one replica running while nodes are drained"
 	case kind == "Alertmanager":

@@ -308,8 +308,10 @@ func restrictedContainerSecurityContext() *corev1.SecurityContext {
 }
 
 // podDisruptionBudget keeps one replica up through voluntary disruptions such as node drains.
+// The budget selects the pods of every shard: with shards it lets one pod go at a time, so that
+// every shard keeps a replica (one minimum available pod would let whole shards go).
 func (s TeamSpec) podDisruptionBudget() *policyv1.PodDisruptionBudget {
-	return &policyv1.PodDisruptionBudget{
+	pdb := &policyv1.PodDisruptionBudget{
 		TypeMeta:   metav1.TypeMeta{APIVersion: "policy/v1", Kind: "PodDisruptionBudget"},
 		ObjectMeta: s.meta(s.accountName(), s.Namespace, s.prometheusLabels()),
 		Spec: policyv1.PodDisruptionBudgetSpec{
@@ -317,6 +319,10 @@ func (s TeamSpec) podDisruptionBudget() *policyv1.PodDisruptionBudget {
 			Selector:     &metav1.LabelSelector{MatchLabels: s.podLabels()},
 		},
 	}
+	if s.Shards > 1 {
+		pdb.Spec.MinAvailable, pdb.Spec.MaxUnavailable = nil, ptr.To(intstr.FromInt32(1))
+	}
+	return pdb
 }
 
 // networkPolicy admits connections to the Prometheus web port from pods of the team namespace

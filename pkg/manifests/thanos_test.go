@@ -181,6 +181,12 @@ func TestThanosQueryReachesEveryShardAndReplica(t *testing.T) {
 		t.Errorf("Query budget %+v", pdb.Spec)
 	}
 
+	// The Prometheus' budget spans every shard: one pod at a time keeps a replica of each.
+	prom := named[*policyv1.PodDisruptionBudget](t, st, ServiceName(s.Team))
+	if prom.Spec.MinAvailable != nil || prom.Spec.MaxUnavailable == nil || prom.Spec.MaxUnavailable.IntValue() != 1 {
+		t.Errorf("Prometheus budget over %d shards: %+v, want maxUnavailable 1", s.Shards, prom.Spec)
+	}
+
 	s.Thanos.QueryReplicas = 1
 	for _, p := range find[*policyv1.PodDisruptionBudget](build(t, s)) {
 		if p.Name == name {
