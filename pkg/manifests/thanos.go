@@ -351,8 +351,8 @@ func (s TeamSpec) thanosChoices() []string {
 		add("No --thanos-objstore: the Thanos Query deduplicates replicas and merges shards, but history stays local: each Prometheus keeps --retention %s on its own volume and nothing outlives it.", s.Retention)
 		return out
 	}
-	add("The sidecars upload every block to the bucket that Secret key %s in namespace %q describes (%s; the stack references it and never holds it). --retention %s is now local retention: blocks go to object storage and outlive it there. The stack runs no Thanos Store Gateway or Compactor, so the Thanos Query reads the local retention only.",
-		t.ObjectStorage, s.Namespace, thanosObjstoreHint, s.Retention)
+	add("The sidecars upload every block to the bucket that the Thanos objstore YAML in Secret key %s of namespace %q describes; the stack references the Secret and never holds it. --retention %s is now local retention: blocks go to object storage and outlive it there. The stack runs no Thanos Store Gateway or Compactor, so the Thanos Query reads the local retention only.",
+		t.ObjectStorage, s.Namespace, s.Retention)
 	if s.delaysCompaction() {
 		add("The operator delays the Prometheus' local compaction until the sidecars have uploaded each block.")
 	} else {

@@ -100,6 +100,13 @@ func TestCreateExplainGolden(t *testing.T) {
 		t.Fatal(err)
 	}
 	golden.Assert(t, filepath.Join("testdata", "create", "explain.txt"), []byte(out))
+
+	out, _, err = run(t, "create", "team-a", "-n", "team-a", "--thanos", "--shards", "2", "--replicas", "2",
+		"--thanos-objstore", "objstore/thanos.yaml", "--thanos-query-replicas", "2", "--network-policy", "--explain")
+	if err != nil {
+		t.Fatal(err)
+	}
+	golden.Assert(t, filepath.Join("testdata", "create", "explain-thanos.txt"), []byte(out))
 }
 
 func TestNamespaceComesFromTheKubeconfigContext(t *testing.T) {
