@@ -128,6 +128,7 @@ func TestListStacksAndTeamNamespaces(t *testing.T) {
 	b.EnvoyNamespace = envoyNS
 	b.Replicas = 1
 	b.Shards = 2
+	b.Thanos.Enabled = true // a sharded stack needs a query layer
 	for _, spec := range []manifests.TeamSpec{b, a} {
 		_, err := admin.Apply(ctx, build(t, spec), kube.ApplyOptions{})
 		must(t, err)

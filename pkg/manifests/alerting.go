@@ -370,15 +370,32 @@ func (r Receiver) receiver(name string) monitoringv1alpha1.Receiver {
 	return out
 }
 
-// SecretKey is a key of a Secret the receivers read, with what it must hold.
+// SecretKey is a key of a Secret the stack reads, with what it must hold.
 type SecretKey struct {
 	SecretRef
-	Holds string
+	Holds    string
+	FromFile bool // the value is a file, such as a YAML configuration, rather than one line
 }
 
-// Secrets are the Secret keys the receivers read, in the team's namespace, in --notify order
-// without repeats.
+// Secrets are the Secret keys the stack reads, in the team's namespace: the receivers' in
+// --notify order, then the Thanos sidecars' object storage configuration, without repeats.
 func (s TeamSpec) Secrets() []SecretKey {
+	out := s.receiverSecrets()
+	seen := map[SecretRef]bool{}
+	for _, k := range out {
+		seen[k.SecretRef] = true
+	}
+	for _, k := range s.thanosSecrets() {
+		if !seen[k.SecretRef] {
+			seen[k.SecretRef] = true
+			out = append(out, k)
+		}
+	}
+	return out
+}
+
+// receiverSecrets are the Secret keys the receivers read, in --notify order without repeats.
+func (s TeamSpec) receiverSecrets() []SecretKey {
 	var out []SecretKey
 	seen := map[SecretRef]bool{}
 	for _, r := range s.Alerting.Receivers {
@@ -437,7 +454,7 @@ func (s TeamSpec) deliveryChoices() []string {
 		}
 		add("Notifications are grouped by alert and upstream cluster (%s wait, %s between updates, repeated every %s); a warning is held back while a critical alert fires for the same cluster.",
 			routeGroupWait, routeGroupInterval, routeRepeatInterval)
-		if secrets := s.Secrets(); len(secrets) > 0 {
+		if secrets := s.receiverSecrets(); len(secrets) > 0 {
 			refs := make([]string, len(secrets))
 			for i, k := range secrets {
 				refs[i] = k.String()
@@ -473,7 +490,7 @@ func labelText(m map[string]string) string {
 }
 
 // SecretCommands are the kubectl commands that create the Secrets keys names, one per Secret,
-// with a placeholder saying what each key holds.
+// with a placeholder saying what each key holds (a file's path for a FromFile key).
 func SecretCommands(namespace string, keys []SecretKey) []string {
 	var order []string
 	literals := map[string][]string{}
@@ -481,7 +498,11 @@ func SecretCommands(namespace string, keys []SecretKey) []string {
 		if _, ok := literals[k.Name]; !ok {
 			order = append(order, k.Name)
 		}
-		literals[k.Name] = append(literals[k.Name], fmt.Sprintf("--from-literal=%s='<%s>'", k.Key, k.Holds))
+		value := fmt.Sprintf("--from-literal=%s='<%s>'", k.Key, k.Holds)
+		if k.FromFile {
+			value = fmt.Sprintf("--from-file=%s='<path to %s>'", k.Key, k.Holds)
+		}
+		literals[k.Name] = append(literals[k.Name], value)
 	}
 	out := make([]string, len(order))
 	for i, name := range order {

@@ -61,12 +61,26 @@ func (s TeamSpec) purpose(o Object) string {
 		return "get/list/watch on pods, services and endpointslices: service discovery and nothing else"
 	case kind == "RoleBinding" || kind == "ClusterRoleBinding":
 		return "grants that role to the Prometheus ServiceAccount"
+	case kind == "Service" && name == s.accountName() && s.Thanos.Enabled:
+		return "headless Service for this Prometheus only (the shared prometheus-operated one selects every Prometheus in the namespace); its grpc port lists every Thanos sidecar"
 	case kind == "Service" && name == s.accountName():
 		return "headless Service for this Prometheus only (the shared prometheus-operated one selects every Prometheus in the namespace)"
+	case kind == "Deployment" && name == ThanosQueryName(s.Team):
+		return "Thanos Query: one view of every shard and replica through their sidecars, replicas deduplicated"
+	case kind == "Service" && name == ThanosQueryName(s.Team):
+		return "the Thanos Query's address: HTTP API and UI on port http (10902), StoreAPI on grpc (10901)"
+	case kind == "PodDisruptionBudget" && name == ThanosQueryName(s.Team):
+		return "keeps one Thanos Query running while nodes are drained"
+	case kind == "NetworkPolicy" && name == ThanosQueryName(s.Team):
+		return "admits the Thanos Query's port 10902 from pods of this namespace only"
+	case kind == "NetworkPolicy" && s.Thanos.Enabled:
+		return "admits port 9090 from pods of this namespace only, and the sidecars' port 10901 from the Thanos Query only"
 	case kind == "Prometheus":
 		return "the Prometheus itself; the operator turns it into a StatefulSet named prometheus-" + s.Team
 	case kind == "PodDisruptionBudget" && name == AlertmanagerServiceName(s.Team):
 		return "keeps one Alertmanager running while nodes are drained"
+	case kind == "PodDisruptionBudget" && s.Shards > 1:
+		return "lets one Prometheus pod go at a time while nodes are drained, so every shard keeps a replica"
 	case kind == "PodDisruptionBudget":
 		return "keeps one replica running while nodes are drained"
 	case kind == "Alertmanager":
@@ -79,7 +93,7 @@ func (s TeamSpec) purpose(o Object) string {
 		return "admits port 9090 from pods of this namespace only"
 	case kind == "ConfigMap" && name == s.statsdMappingName():
 		return "statsd_exporter mapping: Envoy counter names kept, timers turned into seconds histograms"
-	case kind == "Deployment":
+	case kind == "Deployment" && name == s.statsdName():
 		return "statsd_exporter, receiving Envoy's statsd sink on UDP/TCP 9125"
 	case kind == "Service" && name == s.statsdName():
 		return "the address for Envoy's statsd sink and the exporter's metrics port"
@@ -118,12 +132,20 @@ func (s TeamSpec) choices() []string {
 		add("Monitors may only discover targets in namespace %q (ignoreNamespaceSelectors), which is all the Role grants. No ClusterRole is needed, so a namespace admin can apply the stack.", s.Namespace)
 	}
 	if s.Replicas > 1 {
-		add("%d replicas scrape the same targets, so alerts keep firing while one restarts; they differ slightly, so query one at a time.", s.Replicas)
+		read := "they differ slightly, so query one at a time"
+		if s.Thanos.Enabled {
+			read = "the Thanos Query deduplicates them"
+		}
+		add("%d replicas scrape the same targets, so alerts keep firing while one restarts; %s.", s.Replicas, read)
 	} else {
 		add("One replica: a restart or node drain leaves gaps in data and alerting.")
 	}
 	if s.Shards > 1 {
-		add("%d shards split the targets by hash; each shard has %d replica(s) and sees only its part of the data.", s.Shards, s.Replicas)
+		merged := "remote write carries every shard's part to one store"
+		if s.Thanos.Enabled {
+			merged = "the Thanos Query merges them"
+		}
+		add("%d shards split the targets by hash; each shard has %d replica(s) and sees only its part of the data, and %s.", s.Shards, s.Replicas, merged)
 	}
 	if s.Storage.IsZero() {
 		add("No volume (--storage=0): data lives in an emptyDir and is lost whenever a pod restarts.")
@@ -153,6 +175,9 @@ func (s TeamSpec) choices() []string {
 	}
 	if s.Alerts {
 		out = append(out, s.deliveryChoices()...)
+	}
+	if s.Thanos.Enabled {
+		out = append(out, s.thanosChoices()...)
 	}
 	if len(s.RemoteWrite) > 0 {
 		add("Samples are also sent to %s, labelled %s.", strings.Join(s.RemoteWrite, ", "), externalLabelText(s))
@@ -214,7 +239,8 @@ func externalLabelText(s TeamSpec) string {
 func (s TeamSpec) advice() []string {
 	return []string{
 		"Add replicas (--replicas 2 or 3) when the team pages on these alerts: one replica means no alerting while it restarts.",
-		"Add shards only when one Prometheus cannot keep up (scrapes run late, memory near the limit at well over a million active series); most teams never need them.",
+		"Add shards only when one Prometheus cannot keep up (scrapes run late, memory near the limit at well over a million active series); most teams never need them, and sharding needs --thanos (or --remote-write) to see the shards as one.",
+		"Add --thanos-objstore to --thanos when the data must outlive the volumes: the sidecars upload every block, and --retention only bounds what each Prometheus keeps locally.",
 		"Add --remote-write when the data must outlive the retention or be queried next to other teams' data; keep the local retention short then.",
 		"Keep --target-limit above the Envoy pods or sidecars one monitor finds, with room to grow: an Istio namespace with 300 sidecars needs more than 300, such as --target-limit 400.",
 		fmt.Sprintf("Raise --sample-limit when doctor reports scrapes over the sample limit: Envoy exposes about a hundred series per upstream cluster, so a few thousand clusters on one Envoy pass the default %d.", DefaultSampleLimit),

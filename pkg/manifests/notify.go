@@ -199,9 +199,14 @@ func ParseReceiver(s string) (Receiver, error) {
 
 // ParseSecretRef accepts SECRET/KEY: a Secret in the team's namespace and one of its keys.
 func ParseSecretRef(s string) (SecretRef, error) {
+	return parseSecretRef(s, "slack-webhook/url")
+}
+
+// parseSecretRef is ParseSecretRef with an example fit for the flag.
+func parseSecretRef(s, example string) (SecretRef, error) {
 	name, key, ok := strings.Cut(s, "/")
 	if !ok || name == "" || key == "" {
-		return SecretRef{}, fmt.Errorf("%q: name a Secret and its key as SECRET/KEY, such as slack-webhook/url", s)
+		return SecretRef{}, fmt.Errorf("%q: name a Secret and its key as SECRET/KEY, such as %s", s, example)
 	}
 	if errs := validation.IsDNS1123Subdomain(name); len(errs) > 0 {
 		return SecretRef{}, fmt.Errorf("secret name %q: %s", name, errs[0])

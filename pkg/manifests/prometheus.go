@@ -172,7 +172,7 @@ func (s TeamSpec) rbac() []Object {
 // governingService is the team's own headless Service. Without it the operator uses the shared
 // prometheus-operated Service, which selects every Prometheus pod in the namespace.
 func (s TeamSpec) governingService() *corev1.Service {
-	return &corev1.Service{
+	svc := &corev1.Service{
 		TypeMeta:   metav1.TypeMeta{APIVersion: "v1", Kind: "Service"},
 		ObjectMeta: s.meta(s.accountName(), s.Namespace, s.prometheusLabels()),
 		Spec: corev1.ServiceSpec{
@@ -183,6 +183,10 @@ func (s TeamSpec) governingService() *corev1.Service {
 			}},
 		},
 	}
+	if s.Thanos.Enabled {
+		svc.Spec.Ports = append(svc.Spec.Ports, thanosGRPCServicePort())
+	}
+	return svc
 }
 
 func (s TeamSpec) prometheus() *monitoringv1.Prometheus {
@@ -196,6 +200,9 @@ func (s TeamSpec) prometheus() *monitoringv1.Prometheus {
 	}
 	if s.Alerting.Delivery != DeliverNowhere {
 		p.Annotations[AnnotationAlertmanager] = s.alertmanagerFlag()
+	}
+	if s.Thanos.Enabled {
+		p.Annotations[AnnotationThanosQuery] = ThanosQueryName(s.Team)
 	}
 	spec := &p.Spec
 	spec.Version = s.PrometheusVersion
@@ -270,6 +277,9 @@ func (s TeamSpec) prometheus() *monitoringv1.Prometheus {
 	for _, u := range s.RemoteWrite {
 		spec.RemoteWrite = append(spec.RemoteWrite, monitoringv1.RemoteWriteSpec{URL: monitoringv1.URL(u)})
 	}
+	if s.Thanos.Enabled {
+		p.Spec.Thanos = s.thanosSidecar()
+	}
 	return p
 }
 
@@ -298,8 +308,10 @@ func restrictedContainerSecurityContext() *corev1.SecurityContext {
 }
 
 // podDisruptionBudget keeps one replica up through voluntary disruptions such as node drains.
+// The budget selects the pods of every shard: with shards it lets one pod go at a time, so that
+// every shard keeps a replica (one minimum available pod would let whole shards go).
 func (s TeamSpec) podDisruptionBudget() *policyv1.PodDisruptionBudget {
-	return &policyv1.PodDisruptionBudget{
+	pdb := &policyv1.PodDisruptionBudget{
 		TypeMeta:   metav1.TypeMeta{APIVersion: "policy/v1", Kind: "PodDisruptionBudget"},
 		ObjectMeta: s.meta(s.accountName(), s.Namespace, s.prometheusLabels()),
 		Spec: policyv1.PodDisruptionBudgetSpec{
@@ -307,12 +319,16 @@ func (s TeamSpec) podDisruptionBudget() *policyv1.PodDisruptionBudget {
 			Selector:     &metav1.LabelSelector{MatchLabels: s.podLabels()},
 		},
 	}
+	if s.Shards > 1 {
+		pdb.Spec.MinAvailable, pdb.Spec.MaxUnavailable = nil, ptr.To(intstr.FromInt32(1))
+	}
+	return pdb
 }
 
 // networkPolicy admits connections to the Prometheus web port from pods of the team namespace
-// only.
+// only, and with Thanos to the sidecars' gRPC port from the team's Thanos Query only.
 func (s TeamSpec) networkPolicy() *networkingv1.NetworkPolicy {
-	return &networkingv1.NetworkPolicy{
+	np := &networkingv1.NetworkPolicy{
 		TypeMeta:   metav1.TypeMeta{APIVersion: "networking.k8s.io/v1", Kind: "NetworkPolicy"},
 		ObjectMeta: s.meta(s.accountName(), s.Namespace, s.prometheusLabels()),
 		Spec: networkingv1.NetworkPolicySpec{
@@ -324,6 +340,10 @@ func (s TeamSpec) networkPolicy() *networkingv1.NetworkPolicy {
 			}},
 		},
 	}
+	if s.Thanos.Enabled {
+		np.Spec.Ingress = append(np.Spec.Ingress, s.thanosSidecarIngress())
+	}
+	return np
 }
 
 func sortedKeys(m map[string]string) []string {

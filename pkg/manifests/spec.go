@@ -50,6 +50,8 @@ type TeamSpec struct {
 	RunbookURL       string   // every alert's runbook_url; "" is DefaultRunbookURL
 	GrafanaDashboard bool
 	NetworkPolicy    bool
+
+	Thanos Thanos // the Thanos sidecars and the team's Thanos Query; the zero value runs none
 }
 
 // Defaults, following what a team Prometheus should run with rather than the operator's own
@@ -97,6 +99,7 @@ func DefaultTeamSpec(team, namespace string) TeamSpec {
 		SampleLimit:         DefaultSampleLimit,
 		Alerts:              true,
 		Alerting:            Alerting{AlertmanagerVersion: DefaultAlertmanagerVersion},
+		Thanos:              Thanos{Version: DefaultThanosVersion, QueryReplicas: DefaultThanosQueryReplicas},
 	}
 }
 
@@ -237,6 +240,13 @@ func (s TeamSpec) Validate() error {
 	}
 	if dup := firstDuplicate(s.RemoteWrite); dup != "" {
 		return &FieldError{Field: "remote-write", Value: dup, Reason: "given twice"}
+	}
+	if err := s.validateThanos(); err != nil {
+		return err
+	}
+	if s.Shards > 1 && !s.Thanos.Enabled && len(s.RemoteWrite) == 0 {
+		return &FieldError{Field: "shards", Value: fmt.Sprint(s.Shards),
+			Reason: "each shard scrapes only part of the targets, so top, compare and the rules would each see a fraction of the traffic; add --thanos for a Thanos Query that merges the shards, or --remote-write to a store that does"}
 	}
 	for k, v := range s.ExternalLabels {
 		if _, _, err := ParseLabelPair(k + "=" + v); err != nil {

@@ -13,7 +13,7 @@ type Object interface {
 
 // Stack is a team's objects in the order they should be applied: identity and permissions, the
 // governing Service (the operator needs it before the StatefulSet), the Prometheus and what
-// protects it, the statsd exporter, the monitors, the rules, the team's Alertmanager and alert
+// protects it, the team's Thanos Query, the statsd exporter, the monitors, the rules, the team's Alertmanager and alert
 // routing, and the dashboard.
 type Stack struct {
 	Spec    TeamSpec
@@ -33,6 +33,9 @@ func Build(s TeamSpec) (Stack, error) {
 	}
 	if s.NetworkPolicy {
 		objs = append(objs, s.networkPolicy())
+	}
+	if s.Thanos.Enabled {
+		objs = append(objs, s.thanosQueryObjects()...)
 	}
 	for _, p := range s.Presets {
 		if p == PresetStatsd {

@@ -72,7 +72,23 @@ func specCases() map[string]TeamSpec {
 	small.Alerts = false
 	small.TargetLimit = 0
 	small.SampleLimit = 0
+	small.RemoteWrite = []string{"http://thanos-receive.monitoring:19291/api/v1/receive"}
 	cases["single-ephemeral-sharded"] = small
+
+	thanos := base
+	thanos.Shards = 2
+	thanos.Thanos.Enabled = true
+	thanos.Thanos.ObjectStorage = SecretRef{"objstore", "thanos.yaml"}
+	thanos.Thanos.QueryReplicas = 2
+	thanos.NetworkPolicy = true
+	cases["thanos-objstore-sharded"] = thanos
+
+	query := base
+	query.Replicas = 1
+	query.Thanos.Enabled = true
+	query.Thanos.Version = "v0.39.2"
+	query.Thanos.Image = "registry.example.com/mirror/thanos:v0.39.2"
+	cases["thanos-query-only"] = query
 
 	own := base
 	own.Alerting.Delivery = DeliverOwn
@@ -326,7 +342,11 @@ func TestOrderAndShape(t *testing.T) {
 				servers = 2
 			}
 			pdbs := find[*policyv1.PodDisruptionBudget](st)
-			if want := servers * map[bool]int{true: 1}[s.Replicas > 1]; len(pdbs) != want {
+			want := servers * map[bool]int{true: 1}[s.Replicas > 1]
+			if s.Thanos.Enabled && s.Thanos.QueryReplicas > 1 {
+				want++ // the Thanos Query's
+			}
+			if len(pdbs) != want {
 				t.Errorf("%d PodDisruptionBudgets with %d replicas and %d servers, want %d", len(pdbs), s.Replicas, servers, want)
 			}
 			for _, pdb := range pdbs {

@@ -87,14 +87,14 @@ func (o *CreateOptions) resolveAlertmanager(ctx context.Context, client *kube.Cl
 	return nil
 }
 
-// missingSecrets are the Secret keys the receivers read that the team's namespace lacks. When the
+// missingSecrets are the Secret keys the stack reads that the team's namespace lacks. When the
 // Secrets cannot be read, all of them are returned, with a note.
 func (o *CreateOptions) missingSecrets(ctx context.Context, client *kube.Client) []manifests.SecretKey {
 	var missing []manifests.SecretKey
 	for _, k := range o.spec.Secrets() {
 		gone, err := client.SecretKeyMissing(ctx, o.spec.Namespace, k.Name, k.Key)
 		if err != nil {
-			fmt.Fprintf(o.ErrOut, "note: cannot check the receivers' Secrets: %s\n", termtext.Sanitize(err.Error()))
+			fmt.Fprintf(o.ErrOut, "note: cannot check the Secrets the stack reads: %s\n", termtext.Sanitize(err.Error()))
 			return o.spec.Secrets()
 		}
 		if gone {
@@ -105,7 +105,7 @@ func (o *CreateOptions) missingSecrets(ctx context.Context, client *kube.Client)
 }
 
 // noteDelivery says on stderr when the alerts reach nobody, and gives the commands that create
-// the receivers' Secrets that are missing (all of them when the cluster was not asked).
+// the Secrets the stack reads that are missing (all of them when the cluster was not asked).
 func (o *CreateOptions) noteDelivery(missing []manifests.SecretKey) {
 	s := o.spec
 	if s.Alerts && s.Alerting.Delivery == manifests.DeliverNowhere {
@@ -116,7 +116,7 @@ func (o *CreateOptions) noteDelivery(missing []manifests.SecretKey) {
 		if o.contactsCluster() {
 			what = "Secret keys that are missing"
 		}
-		fmt.Fprintf(o.ErrOut, "note: the receivers read %s in namespace %s; create them with:\n", what, s.Namespace)
+		fmt.Fprintf(o.ErrOut, "note: the stack reads %s in namespace %s; create them with:\n", what, s.Namespace)
 		for _, c := range cmds {
 			fmt.Fprintf(o.ErrOut, "  %s\n", c)
 		}

@@ -77,7 +77,8 @@ rules:
 	// A real apply, not a dry run: the API server checks a RoleBinding against the Role it names,
 	// and in a dry run that Role was never stored, so only cluster admins (who may bind any role)
 	// get through a dry run of a new stack.
-	for i, extra := range [][]string{nil, {"--envoy", "statsd", "--grafana-dashboard", "--network-policy", "--slo", "99.9"}} {
+	for i, extra := range [][]string{nil, {"--envoy", "statsd", "--grafana-dashboard", "--network-policy", "--slo", "99.9"},
+		{"--thanos", "--shards", "2", "--thanos-query-replicas", "2", "--network-policy", "--thanos-objstore", "objstore/thanos.yaml"}} {
 		out, _, err := run(t, append([]string{"create", fmt.Sprintf("team-%d", i), "-n", ns}, extra...)...)
 		if err != nil {
 			t.Fatal(err)

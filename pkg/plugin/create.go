@@ -53,6 +53,12 @@ type CreateOptions struct {
 	grafanaDashboard    bool
 	networkPolicy       bool
 
+	thanos              bool
+	thanosVersion       string
+	thanosImage         string
+	thanosObjstore      string
+	thanosQueryReplicas int32
+
 	alertmanager        string
 	alertmanagerService string
 	serviceGiven        bool // --alertmanager-service was given, not read from the cluster
@@ -94,6 +100,8 @@ func NewCreateOptions(streams genericiooptions.IOStreams, configFlags *genericcl
 		alerts:              true,
 		alertmanagerService: manifests.DefaultAlertmanagerService,
 		alertmanagerVersion: manifests.DefaultAlertmanagerVersion,
+		thanosVersion:       manifests.DefaultThanosVersion,
+		thanosQueryReplicas: manifests.DefaultThanosQueryReplicas,
 		timeout:             defaultTimeout,
 	}
 }
@@ -129,6 +137,9 @@ const createExample = `  # The stack for team-a in namespace team-a, with plain 
   # Contour's Envoy, three replicas, remote write, a 99.9% SLO with burn-rate alerts
   kubectl promteam create checkout -n shop --envoy contour --replicas 3 \
     --remote-write https://metrics.example.com/api/v1/write --external-label cluster=prod-eu --slo 99.9
+
+  # Two shards of two replicas each, one view of them through a Thanos Query, blocks uploaded
+  kubectl promteam create big-team -n big-team --shards 2 --thanos --thanos-objstore objstore/thanos.yaml
 
   # What the flags chose, in plain language
   kubectl promteam create team-a --explain`
@@ -182,7 +193,7 @@ func (o *CreateOptions) AddFlags(fs *pflag.FlagSet) {
 	fs.StringVar(&o.storage, "storage", o.storage, "Size of each replica's PersistentVolumeClaim in binary units (20Gi, not 20G); 0 keeps data in an emptyDir that is lost on restart")
 	fs.StringVar(&o.storageClass, "storage-class", o.storageClass, "StorageClass of the volume claims (default: the cluster's default class); NFS-like storage is not supported by Prometheus")
 	fs.Int32Var(&o.replicas, "replicas", o.replicas, "Prometheus replicas, each scraping everything; more than 1 adds a PodDisruptionBudget")
-	fs.Int32Var(&o.shards, "shards", o.shards, "Split targets across this many Prometheus shards (each with --replicas pods); only for very large teams")
+	fs.Int32Var(&o.shards, "shards", o.shards, "Split targets across this many Prometheus shards (each with --replicas pods); only for very large teams, and only with --thanos or --remote-write to see them as one")
 	fs.StringVar(&o.cpu, "cpu", o.cpu, "CPU request of each Prometheus pod")
 	fs.StringVar(&o.memory, "memory", o.memory, "Memory request of each Prometheus pod, in binary units (512Mi, not 512M)")
 	fs.StringVar(&o.memoryLimit, "memory-limit", o.memoryLimit, "Memory limit of each Prometheus pod, in binary units (Prometheus 3 sets GOMEMLIMIT from it); 0 for none")
@@ -199,7 +210,13 @@ func (o *CreateOptions) AddFlags(fs *pflag.FlagSet) {
 	fs.BoolVar(&o.alerts, "alerts", o.alerts, "Add traffic-gated alerts (5xx ratio, p99 latency, open circuit breakers)")
 	fs.BoolVar(&o.noAlerts, "no-alerts", o.noAlerts, "Only recording rules, no alerts (same as --alerts=false)")
 	fs.BoolVar(&o.grafanaDashboard, "grafana-dashboard", o.grafanaDashboard, "Add a ConfigMap labelled grafana_dashboard=1 holding a RED dashboard for the Grafana sidecar")
-	fs.BoolVar(&o.networkPolicy, "network-policy", o.networkPolicy, "Add a NetworkPolicy that admits port 9090 from the team namespace only (may block the API server's service proxy)")
+	fs.BoolVar(&o.networkPolicy, "network-policy", o.networkPolicy, "Add a NetworkPolicy that admits port 9090 from the team namespace only (may block the API server's service proxy); with --thanos the sidecars' port 10901 from the Thanos Query only, and the Query's 10902 from the team namespace")
+
+	fs.BoolVar(&o.thanos, "thanos", o.thanos, "Add a Thanos sidecar to every Prometheus pod and a Thanos Query of the team's own that merges the shards and deduplicates the replicas")
+	fs.StringVar(&o.thanosVersion, "thanos-version", o.thanosVersion, "With --thanos: the Thanos release the sidecars and the Query run, pinned")
+	fs.StringVar(&o.thanosImage, "thanos-image", o.thanosImage, "With --thanos: the image of the sidecars and the Query, pinned by tag or digest, such as a registry mirror's (default "+manifests.ThanosImageRepository+":<--thanos-version>)")
+	fs.StringVar(&o.thanosObjstore, "thanos-objstore", o.thanosObjstore, "With --thanos: SECRET/KEY of a Secret key holding a Thanos objstore YAML; the sidecars upload every block there and --retention becomes local retention")
+	fs.Int32Var(&o.thanosQueryReplicas, "thanos-query-replicas", o.thanosQueryReplicas, "With --thanos: Thanos Query replicas; more than 1 adds a PodDisruptionBudget")
 
 	fs.StringVar(&o.alertmanager, "alertmanager", o.alertmanager, "Where the alerts go: own (an Alertmanager of the team's own) or NAMESPACE/NAME of the platform's Alertmanager resource; without it they reach nobody")
 	fs.StringVar(&o.alertmanagerService, "alertmanager-service", o.alertmanagerService, "With --alertmanager NAMESPACE/NAME: the Service in front of its pods, port web")
@@ -330,6 +347,9 @@ func (o *CreateOptions) Complete(cmd *cobra.Command, args []string) error {
 	if s.Alerting, err = o.completeAlerting(cmd); err != nil {
 		return err
 	}
+	if s.Thanos, err = o.completeThanos(cmd); err != nil {
+		return err
+	}
 	if o.runbookURL != "" {
 		if s.RunbookURL, err = manifests.ParseRunbookURL(o.runbookURL); err != nil {
 			return fail("runbook-url", o.runbookURL, err)
@@ -396,6 +416,42 @@ func (o *CreateOptions) completeAlerting(cmd *cobra.Command) (manifests.Alerting
 		a.Receivers = append(a.Receivers, r)
 	}
 	return a, nil
+}
+
+// completeThanos parses the Thanos flags; without --thanos they are refused rather than ignored.
+func (o *CreateOptions) completeThanos(cmd *cobra.Command) (manifests.Thanos, error) {
+	fail := func(flag, value string, err error) (manifests.Thanos, error) {
+		return manifests.Thanos{}, &manifests.FieldError{Field: flag, Value: value, Reason: err.Error()}
+	}
+	t := manifests.Thanos{Enabled: o.thanos, Version: manifests.DefaultThanosVersion, QueryReplicas: manifests.DefaultThanosQueryReplicas}
+	if !o.thanos {
+		for _, flag := range []string{"thanos-objstore", "thanos-version", "thanos-image", "thanos-query-replicas"} {
+			if f := cmd.Flags().Lookup(flag); f != nil && f.Changed {
+				return fail(flag, f.Value.String(), manifests.ErrOnlyWithThanos)
+			}
+		}
+		return t, nil
+	}
+	var err error
+	if t.Version, err = manifests.ParseThanosVersion(o.thanosVersion); err != nil {
+		return fail("thanos-version", o.thanosVersion, err)
+	}
+	if o.thanosImage != "" {
+		if err := manifests.ValidateThanosImage(o.thanosImage, t.Version); err != nil {
+			return fail("thanos-image", o.thanosImage, err)
+		}
+		t.Image = o.thanosImage
+	}
+	if o.thanosObjstore != "" {
+		if t.ObjectStorage, err = manifests.ParseThanosObjstore(o.thanosObjstore); err != nil {
+			return fail("thanos-objstore", o.thanosObjstore, err)
+		}
+	}
+	if o.thanosQueryReplicas < 1 {
+		return fail("thanos-query-replicas", fmt.Sprint(o.thanosQueryReplicas), errors.New("use 1 or more"))
+	}
+	t.QueryReplicas = o.thanosQueryReplicas
+	return t, nil
 }
 
 // Validate checks the options as a whole.

@@ -3,6 +3,7 @@ package plugin
 import (
 	"bytes"
 	"context"
+	"errors"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -14,6 +15,7 @@ import (
 	"sigs.k8s.io/yaml"
 
 	"github.com/kubectl-promteam/kubectl-promteam/internal/testutil/golden"
+	"github.com/kubectl-promteam/kubectl-promteam/pkg/manifests"
 )
 
 // createCase is one representative create invocation; the golden files and the API-server test
@@ -42,7 +44,8 @@ func createCases() []createCase {
 			extraNamespaces: []string{"envoy-gateway-system"}},
 		{name: "cluster-scope", args: []string{"create", "team-a", "-n", "team-a", "--cluster-scope"}},
 		{name: "single-ephemeral-sharded", args: []string{"create", "team-a", "-n", "team-a", "--replicas", "1", "--shards", "2",
-			"--storage", "0", "--memory-limit", "0", "--no-alerts", "--target-limit", "0", "--sample-limit", "0"}},
+			"--storage", "0", "--memory-limit", "0", "--no-alerts", "--target-limit", "0", "--sample-limit", "0",
+			"--remote-write", "http://thanos-receive.monitoring:19291/api/v1/receive"}},
 	}
 	cases = append(cases,
 		createCase{name: "alertmanager-own", args: []string{"create", "team-a", "-n", "team-a", "--slo", "99.9", "--alertmanager", "own",
@@ -53,6 +56,8 @@ func createCases() []createCase {
 			"--notify", "webhook=hooks/team-a", "--runbook-url", "https://wiki.example.com/runbooks/{alert}"},
 			extraNamespaces: []string{"projectcontour", "monitoring"}},
 	)
+	cases = append(cases, createCase{name: "thanos", args: []string{"create", "team-a", "-n", "team-a", "--thanos", "--shards", "2", "--replicas", "2",
+		"--thanos-objstore", "objstore/thanos.yaml"}})
 	for _, p := range []string{"envoy", "emissary", "contour", "istio", "envoy-gateway", "gloo", "statsd", "none"} {
 		cases = append(cases, createCase{name: "preset-" + p, args: []string{"create", "team-a", "-n", "team-a", "--envoy", p}})
 	}
@@ -95,6 +100,13 @@ func TestCreateExplainGolden(t *testing.T) {
 		t.Fatal(err)
 	}
 	golden.Assert(t, filepath.Join("testdata", "create", "explain.txt"), []byte(out))
+
+	out, _, err = run(t, "create", "team-a", "-n", "team-a", "--thanos", "--shards", "2", "--replicas", "2",
+		"--thanos-objstore", "objstore/thanos.yaml", "--thanos-query-replicas", "2", "--network-policy", "--explain")
+	if err != nil {
+		t.Fatal(err)
+	}
+	golden.Assert(t, filepath.Join("testdata", "create", "explain-thanos.txt"), []byte(out))
 }
 
 func TestNamespaceComesFromTheKubeconfigContext(t *testing.T) {
@@ -257,5 +269,64 @@ func TestCreateSaysWhereAlertsGo(t *testing.T) {
 	}
 	if strings.Contains(stderr, "delivered to nobody") {
 		t.Errorf("stderr says nobody hears the alerts of a stack with receivers:\n%s", stderr)
+	}
+}
+
+// TestCreateThanos: the Thanos flags reach the objects, create prints the command that makes the
+// objstore Secret, and --explain says where the blocks go.
+func TestCreateThanos(t *testing.T) {
+	t.Setenv("KUBECONFIG", filepath.Join(t.TempDir(), "none"))
+	out, stderr, err := run(t, "create", "team-a", "-n", "team-a", "--no-alerts", "--thanos", "--thanos-version", "0.39.2",
+		"--thanos-image", "registry.example.com/mirror/thanos:v0.39.2", "--thanos-query-replicas", "3", "--thanos-objstore", "objstore/thanos.yaml")
+	if err != nil {
+		t.Fatalf("%v\n%s", err, stderr)
+	}
+	for _, want := range []string{
+		"    image: registry.example.com/mirror/thanos:v0.39.2\n    objectStorageConfig:\n      key: thanos.yaml\n      name: objstore\n",
+		"    version: v0.39.2\n",
+		"  name: thanos-query-team-a\n",
+		"  replicas: 3\n",
+		"- --endpoint=dnssrv+_grpc._tcp.prometheus-team-a.team-a.svc\n",
+		"promteam.io/thanos-query: thanos-query-team-a\n",
+		"kind: PodDisruptionBudget\nmetadata:\n  labels:\n    app.kubernetes.io/instance: team-a\n    app.kubernetes.io/managed-by: kubectl-promteam\n    app.kubernetes.io/name: thanos-query\n",
+	} {
+		if !strings.Contains(out, want) {
+			t.Errorf("stdout lacks %q", want)
+		}
+	}
+	want := "note: the stack reads these Secret keys in namespace team-a; create them with:\n" +
+		"  kubectl create secret generic objstore -n team-a --from-file=thanos.yaml='<path to a Thanos objstore YAML (the bucket's type and config)>'\n"
+	if stderr != want {
+		t.Errorf("stderr %q, want %q", stderr, want)
+	}
+
+	explain, _, err := run(t, "create", "team-a", "-n", "team-a", "--thanos", "--shards", "2", "--retention", "7d", "--thanos-objstore", "objstore/thanos.yaml", "--explain")
+	if err != nil {
+		t.Fatal(err)
+	}
+	text := strings.Join(strings.Fields(explain), " ")
+	for _, w := range []string{"--retention 7d is now local retention: blocks go to object storage", "Thanos Query thanos-query-team-a (1 replica(s)", "and the Thanos Query merges them"} {
+		if !strings.Contains(text, w) {
+			t.Errorf("explain lacks %q:\n%s", w, explain)
+		}
+	}
+	explain, _, err = run(t, "create", "team-a", "-n", "team-a", "--thanos", "--explain")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if text := strings.Join(strings.Fields(explain), " "); !strings.Contains(text, "deduplicates replicas and merges shards, but history stays local") {
+		t.Errorf("explain without --thanos-objstore:\n%s", explain)
+	}
+
+	// Every Thanos flag without --thanos, and sharding without a query layer, is refused.
+	for _, args := range [][]string{
+		{"--thanos-objstore", "objstore/thanos.yaml"}, {"--thanos-version", "v0.41.0"}, {"--thanos-image", "thanosio/thanos:v0.41.0"},
+		{"--thanos-query-replicas", "2"}, {"--shards", "2"},
+	} {
+		out, stderr, err := run(t, append([]string{"create", "team-a", "-n", "team-a"}, args...)...)
+		var fe *manifests.FieldError
+		if !errors.As(err, &fe) || fe.Field != strings.TrimPrefix(args[0], "--") || !strings.Contains(err.Error(), "--thanos") || out != "" {
+			t.Errorf("%v: err %v, stdout %q, stderr %q", args, err, out, stderr)
+		}
 	}
 }

@@ -7,6 +7,7 @@ import (
 	"encoding/json"
 	"io"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -37,7 +38,8 @@ func TestApplyDiffListDelete(t *testing.T) {
 	c := kubetest.Start(t)
 	c.InstallCRDs(t, crdschema.RepoCRDDir(pinnedOperator))
 	ns := restrictedNamespace(t, c, "round-trip")
-	create := []string{"create", "team-a", "-n", ns, "--envoy", "statsd", "--grafana-dashboard", "--network-policy", "--slo", "99.9"}
+	create := []string{"create", "team-a", "-n", ns, "--envoy", "statsd", "--grafana-dashboard", "--network-policy", "--slo", "99.9",
+		"--thanos", "--thanos-query-replicas", "2"}
 
 	out, stderr, err := as(t, c, kubetest.Admin, append(create, "--apply")...)
 	if err != nil {
@@ -51,6 +53,13 @@ func TestApplyDiffListDelete(t *testing.T) {
 	}
 	if len(first) < 12 {
 		t.Errorf("first apply printed %d objects:\n%s", len(first), out)
+	}
+	thanosQuery := []string{"deployment.apps/thanos-query-team-a", "service/thanos-query-team-a",
+		"poddisruptionbudget.policy/thanos-query-team-a", "networkpolicy.networking.k8s.io/thanos-query-team-a"}
+	for _, ref := range thanosQuery {
+		if !slices.Contains(first, ref+" created") {
+			t.Errorf("first apply lacks %s:\n%s", ref, out)
+		}
 	}
 
 	out, _, err = as(t, c, kubetest.Admin, append(create, "--apply")...)
@@ -136,6 +145,11 @@ spec:
 	}
 	if deleted != len(first) {
 		t.Errorf("deleted %d objects, applied %d", deleted, len(first))
+	}
+	for _, ref := range thanosQuery {
+		if !slices.Contains(lines(out), ref+" deleted") {
+			t.Errorf("delete left %s:\n%s", ref, out)
+		}
 	}
 	left := c.KubectlOK(t, kubetest.Admin, nil, "get", "all,configmaps,roles,rolebindings,serviceaccounts,networkpolicies,poddisruptionbudgets,prometheuses,podmonitors,servicemonitors,prometheusrules",
 		"-n", ns, "-l", "promteam.io/team=team-a", "-o", "name")
