@@ -53,10 +53,10 @@ test-e2e: ## Unit and e2e tests (the tools must be installed: make tools)
 
 # One tool build at a time: on two cores each build keeps both busy, and parallel cold builds
 # compile the packages they share (the standard library first) once each instead of once.
-TOOLS := tools-prometheus tools-alertmanager tools-k8s tools-operator tools-lint tools-release tools-tmux
+TOOLS := tools-prometheus tools-alertmanager tools-k8s tools-operator tools-thanos tools-lint tools-release tools-tmux
 
 .PHONY: tools $(TOOLS)
-tools: $(TOOLS) ## Install or build prometheus, promtool, alertmanager, Kubernetes, etcd, kwok, the operator, Prometheus 3, golangci-lint, goreleaser, krew and tmux
+tools: $(TOOLS) ## Install or build prometheus, promtool, alertmanager, Kubernetes, etcd, kwok, the operator, Prometheus 3, Thanos, golangci-lint, goreleaser, krew and tmux
 
 tools-prometheus:
 	hack/install-prometheus.sh
@@ -66,6 +66,8 @@ tools-k8s:
 	hack/install-k8s.sh
 tools-operator:
 	hack/install-operator.sh
+tools-thanos:
+	hack/install-thanos.sh
 tools-lint:
 	hack/install-lint.sh
 tools-release:
