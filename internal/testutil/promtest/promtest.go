@@ -78,6 +78,18 @@ type Options struct {
 	ExtraArgs []string
 	// Alertmanagers are host:port addresses the server sends alerts to (API v2, http).
 	Alertmanagers []string
+	// ExternalLabels label every series the server sends out (a Thanos sidecar requires some).
+	ExternalLabels map[string]string
+	// RemoteWrite are remote_write entries, each a URL with the headers to send.
+	RemoteWrite []RemoteWrite
+	// Binary is the Prometheus to run; empty means the installed one (or PROMTEAM_PROMETHEUS).
+	Binary string
+}
+
+// RemoteWrite is one remote_write destination.
+type RemoteWrite struct {
+	URL     string
+	Headers map[string]string
 }
 
 // Server is a running (or stopped) Prometheus.
@@ -114,7 +126,7 @@ func Start(t testing.TB, targets []Target, opts Options) *Server {
 	if err := os.WriteFile(cfgPath, cfg, 0o644); err != nil {
 		t.Fatal(err)
 	}
-	return run(t, dir, cfgPath, ConfigOptions{ExtraArgs: opts.ExtraArgs})
+	return run(t, dir, cfgPath, ConfigOptions{ExtraArgs: opts.ExtraArgs, Binary: opts.Binary})
 }
 
 // ConfigOptions say how StartConfig runs Prometheus.
@@ -232,16 +244,26 @@ func config(targets []Target, opts Options) ([]byte, error) {
 		SampleLimit   int                 `json:"sample_limit,omitempty"`
 		StaticConfigs []staticConfig      `json:"static_configs"`
 	}
+	type remoteWrite struct {
+		URL     string            `json:"url"`
+		Headers map[string]string `json:"headers,omitempty"`
+	}
 	cfg := struct {
 		Global struct {
-			ScrapeInterval     string `json:"scrape_interval"`
-			ScrapeTimeout      string `json:"scrape_timeout"`
-			EvaluationInterval string `json:"evaluation_interval"`
+			ScrapeInterval     string            `json:"scrape_interval"`
+			ScrapeTimeout      string            `json:"scrape_timeout"`
+			EvaluationInterval string            `json:"evaluation_interval"`
+			ExternalLabels     map[string]string `json:"external_labels,omitempty"`
 		} `json:"global"`
 		RuleFiles     []string       `json:"rule_files,omitempty"`
 		ScrapeConfigs []scrapeConfig `json:"scrape_configs"`
 		Alerting      *alerting      `json:"alerting,omitempty"`
+		RemoteWrite   []remoteWrite  `json:"remote_write,omitempty"`
 	}{RuleFiles: opts.RuleFiles, ScrapeConfigs: []scrapeConfig{}}
+	cfg.Global.ExternalLabels = opts.ExternalLabels
+	for _, rw := range opts.RemoteWrite {
+		cfg.RemoteWrite = append(cfg.RemoteWrite, remoteWrite(rw))
+	}
 	if len(opts.Alertmanagers) > 0 {
 		cfg.Alerting = &alerting{Alertmanagers: []alertmanagerConfig{{APIVersion: "v2", StaticConfigs: []staticConfig{{Targets: opts.Alertmanagers}}}}}
 	}
