@@ -43,6 +43,19 @@ type Cluster struct {
 // the path of prometheus.yml. Call it again after the operator rewrote the configuration.
 func WriteConfig(t testing.TB, client kubernetes.Interface, c Cluster, ns, name, dir string) string {
 	t.Helper()
+	base := "prometheus-" + name
+	sts, err := client.AppsV1().StatefulSets(ns).Get(context.Background(), base, metav1.GetOptions{})
+	if err != nil {
+		t.Fatalf("operatortest: %v", err)
+	}
+	return WritePodConfig(t, client, c, ns, name, sts.Spec.Template.Spec, base+"-0", dir)
+}
+
+// WritePodConfig is WriteConfig for the pod named pod, of spec, of Prometheus ns/name: of a
+// shard other than the first, or a replica other than the first, whose configuration differs in
+// what the config-reloader substitutes ($(SHARD), $(POD_NAME)).
+func WritePodConfig(t testing.TB, client kubernetes.Interface, c Cluster, ns, name string, spec corev1.PodSpec, pod, dir string) string {
+	t.Helper()
 	ctx := context.Background()
 	base := "prometheus-" + name
 	secret, err := client.CoreV1().Secrets(ns).Get(ctx, base, metav1.GetOptions{})
@@ -53,13 +66,9 @@ func WriteConfig(t testing.TB, client kubernetes.Interface, c Cluster, ns, name,
 	if err != nil {
 		t.Fatalf("operatortest: Secret %s/%s, prometheus.yaml.gz: %v", ns, base, err)
 	}
-	sts, err := client.AppsV1().StatefulSets(ns).Get(ctx, base, metav1.GetOptions{})
-	if err != nil {
-		t.Fatalf("operatortest: %v", err)
-	}
-	vars := ReloaderEnv(sts.Spec.Template.Spec, base+"-0")
+	vars := ReloaderEnv(spec, pod)
 
-	sa := sts.Spec.Template.Spec.ServiceAccountName
+	sa := spec.ServiceAccountName
 	token, err := client.CoreV1().ServiceAccounts(ns).CreateToken(ctx, sa, &authenticationv1.TokenRequest{
 		Spec: authenticationv1.TokenRequestSpec{ExpirationSeconds: ptr.To[int64](3600)},
 	}, metav1.CreateOptions{})
