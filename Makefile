@@ -53,7 +53,7 @@ test-e2e: ## Unit and e2e tests (the tools must be installed: make tools)
 
 # One tool build at a time: on two cores each build keeps both busy, and parallel cold builds
 # compile the packages they share (the standard library first) once each instead of once.
-TOOLS := tools-prometheus tools-alertmanager tools-k8s tools-operator tools-thanos tools-lint tools-release tools-tmux
+TOOLS := tools-prometheus tools-alertmanager tools-k8s tools-operator tools-thanos tools-prometheus3 tools-lint tools-release tools-tmux
 
 .PHONY: tools $(TOOLS)
 tools: $(TOOLS) ## Install or build prometheus, promtool, alertmanager, Kubernetes, etcd, kwok, the operator, Prometheus 3, Thanos, golangci-lint, goreleaser, krew and tmux
@@ -68,6 +68,8 @@ tools-operator:
 	hack/install-operator.sh
 tools-thanos:
 	hack/install-thanos.sh
+tools-prometheus3: tools-thanos # after Thanos: it reuses Thanos' compiled packages
+	hack/install-prometheus3.sh
 tools-lint:
 	hack/install-lint.sh
 tools-release:
