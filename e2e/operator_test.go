@@ -141,6 +141,8 @@ func (s *sim) serve(t *testing.T, ch chain, pods []corev1.Pod) {
 // the envoy, contour and istio presets, and breaks the envoy team's monitoring on purpose to see
 // doctor name each fault.
 func TestOperatorEndToEnd(t *testing.T) {
+	// Mostly waits for rate windows to fill: the other long end-to-end tests wait meanwhile.
+	t.Parallel()
 	if !netns.Inside() {
 		netns.Rerun(t, envBinary+"="+buildBinary(t))
 		return
@@ -217,26 +219,7 @@ func (e *env) run(t *testing.T, ch chain) {
 		"--envoy-scrape-interval", "2s", "--evaluation-interval", "5s", "--storage", "1Gi", "--replicas", "1"); code != 0 {
 		t.Fatalf("create --apply: exit %d: %s", code, stderr)
 	}
-	deploy := &appsv1.Deployment{
-		ObjectMeta: metav1.ObjectMeta{Name: "envoy", Namespace: ns},
-		Spec: appsv1.DeploymentSpec{
-			Replicas: ptr.To[int32](2),
-			Selector: &metav1.LabelSelector{MatchLabels: ch.labels},
-			Template: corev1.PodTemplateSpec{
-				ObjectMeta: metav1.ObjectMeta{Labels: ch.labels},
-				Spec: corev1.PodSpec{Containers: []corev1.Container{{
-					Name: "envoy", Image: "envoy.invalid/envoy",
-					Ports: []corev1.ContainerPort{{Name: ch.port, ContainerPort: ch.portNum}},
-					// What Pod Security's restricted level asks of every container.
-					SecurityContext: &corev1.SecurityContext{
-						RunAsNonRoot: ptr.To(true), AllowPrivilegeEscalation: ptr.To(false),
-						Capabilities:   &corev1.Capabilities{Drop: []corev1.Capability{"ALL"}},
-						SeccompProfile: &corev1.SeccompProfile{Type: corev1.SeccompProfileTypeRuntimeDefault},
-					},
-				}}},
-			},
-		},
-	}
+	deploy := envoyDeploymentObject(ns, ch, 2)
 	if _, err := e.client.AppsV1().Deployments(ns).Create(ctx, deploy, metav1.CreateOptions{}); err != nil {
 		t.Fatal(err)
 	}
@@ -671,4 +654,29 @@ func getJSON(url string, v any) error {
 		return fmt.Errorf("GET %s: %s", url, resp.Status)
 	}
 	return json.NewDecoder(resp.Body).Decode(v)
+}
+
+// envoyDeploymentObject is a Deployment of replicas Envoy pods that ch's monitor selects, each
+// declaring the port it names and meeting Pod Security's restricted level.
+func envoyDeploymentObject(ns string, ch chain, replicas int32) *appsv1.Deployment {
+	return &appsv1.Deployment{
+		ObjectMeta: metav1.ObjectMeta{Name: "envoy", Namespace: ns},
+		Spec: appsv1.DeploymentSpec{
+			Replicas: ptr.To(replicas),
+			Selector: &metav1.LabelSelector{MatchLabels: ch.labels},
+			Template: corev1.PodTemplateSpec{
+				ObjectMeta: metav1.ObjectMeta{Labels: ch.labels},
+				Spec: corev1.PodSpec{Containers: []corev1.Container{{
+					Name: "envoy", Image: "envoy.invalid/envoy",
+					Ports: []corev1.ContainerPort{{Name: ch.port, ContainerPort: ch.portNum}},
+					// What Pod Security's restricted level asks of every container.
+					SecurityContext: &corev1.SecurityContext{
+						RunAsNonRoot: ptr.To(true), AllowPrivilegeEscalation: ptr.To(false),
+						Capabilities:   &corev1.Capabilities{Drop: []corev1.Capability{"ALL"}},
+						SeccompProfile: &corev1.SeccompProfile{Type: corev1.SeccompProfileTypeRuntimeDefault},
+					},
+				}}},
+			},
+		},
+	}
 }
