@@ -57,7 +57,8 @@ func BenchmarkOnePrometheusCapacity(b *testing.B) {
 	}
 }
 
-// selfMetrics reads the unlabelled samples of Prometheus' own /metrics.
+// selfMetrics reads Prometheus' own /metrics, each metric the sum of its series (Prometheus 3
+// splits prometheus_tsdb_head_samples_appended_total by sample type).
 func selfMetrics(b *testing.B, url string) map[string]float64 {
 	b.Helper()
 	resp, err := http.Get(url + "/metrics")
@@ -69,15 +70,20 @@ func selfMetrics(b *testing.B, url string) map[string]float64 {
 	sc := bufio.NewScanner(io.LimitReader(resp.Body, 16<<20))
 	for sc.Scan() {
 		line := sc.Text()
-		if strings.HasPrefix(line, "#") || strings.Contains(line, "{") {
+		if strings.HasPrefix(line, "#") {
 			continue
 		}
-		name, value, ok := strings.Cut(line, " ")
-		if !ok {
+		series, value, ok := strings.Cut(line, " ")
+		if i := strings.Index(line, "} "); i >= 0 {
+			series, value, ok = line[:i+1], line[i+2:], true
+		}
+		fields := strings.Fields(value)
+		if !ok || len(fields) == 0 {
 			continue
 		}
-		if v, err := strconv.ParseFloat(strings.Fields(value)[0], 64); err == nil {
-			out[name] = v
+		name, _, _ := strings.Cut(series, "{")
+		if v, err := strconv.ParseFloat(fields[0], 64); err == nil {
+			out[name] += v
 		}
 	}
 	if err := sc.Err(); err != nil {
