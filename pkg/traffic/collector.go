@@ -70,8 +70,9 @@ const (
 	// SourceRaw computes every number from Envoy's own series over Config.Window.
 	SourceRaw Source = "raw"
 	// SourceRules reads the series the team's recording rules keep (docs/recording-rules.md):
-	// Prometheus has already computed them over its 5m window, so a refresh only reads one series
-	// per cluster and number.
+	// Prometheus has already computed the sums over its 5m window, so a refresh only reads one
+	// series per cluster and sum (per cluster and bucket for the latency histogram) and derives
+	// the success ratio and the percentiles from them.
 	SourceRules Source = "rules"
 	// SourceAuto reads the recording rules when Prometheus holds them for the selection, else
 	// Envoy's own series; one probe on the first refresh decides.
