@@ -1,6 +1,7 @@
 package traffic
 
 import (
+	"cmp"
 	"slices"
 
 	promengine "github.com/prometheus/prometheus/promql"
@@ -27,15 +28,7 @@ func HistogramQuantiles(buckets promengine.Buckets, qs ...float64) []float64 {
 	// BucketQuantile sorts, adds up equal bounds and evens out the counts on the slice it is
 	// given but answers from a shorter one when bounds repeat: do the first two here so that
 	// every call sees the same buckets.
-	slices.SortStableFunc(buckets, func(a, b promengine.Bucket) int {
-		switch {
-		case a.UpperBound < b.UpperBound:
-			return -1
-		case a.UpperBound > b.UpperBound:
-			return 1
-		}
-		return 0
-	})
+	slices.SortFunc(buckets, func(a, b promengine.Bucket) int { return cmp.Compare(a.UpperBound, b.UpperBound) })
 	n := 0
 	for _, b := range buckets {
 		if n > 0 && buckets[n-1].UpperBound == b.UpperBound {
