@@ -6,6 +6,7 @@ import (
 	"bytes"
 	"compress/gzip"
 	"context"
+	"fmt"
 	"io"
 	"slices"
 	"strings"
@@ -79,8 +80,16 @@ func TestThanosStackAgainstTheOperator(t *testing.T) {
 		t.Fatalf("Service %s has no port %q for the Query's SRV lookup: %v", svc.Name, portName, svc.Spec.Ports)
 	}
 
-	for _, name := range []string{"prometheus-" + team, "prometheus-" + team + "-shard-1"} {
+	for shard, name := range []string{"prometheus-" + team, "prometheus-" + team + "-shard-1"} {
 		sts := statefulSet(t, client, ns, name)
+		// The config-reloader fills $(SHARD) in, in the stack's prometheus_shard external label,
+		// from its SHARD variable: the shard's number.
+		reloader := slices.IndexFunc(sts.Spec.Template.Spec.Containers, func(c corev1.Container) bool { return c.Name == "config-reloader" })
+		if reloader < 0 || !slices.ContainsFunc(sts.Spec.Template.Spec.Containers[reloader].Env, func(e corev1.EnvVar) bool {
+			return e.Name == "SHARD" && e.Value == fmt.Sprint(shard)
+		}) {
+			t.Errorf("%s: no config-reloader with SHARD=%d to fill in the shard label", name, shard)
+		}
 		if sts.Spec.ServiceName != svc.Name {
 			t.Errorf("%s: serviceName %q, want the team's Service %s", name, sts.Spec.ServiceName, svc.Name)
 		}
@@ -143,6 +152,10 @@ func TestThanosStackAgainstTheOperator(t *testing.T) {
 	}
 	if v := cfg.Global.ExternalLabels[replicaLabel]; replicaLabel == "" || !strings.Contains(v, "POD_NAME") {
 		t.Errorf("the Query deduplicates on %q, but the operator's external labels are %v", replicaLabel, cfg.Global.ExternalLabels)
+	}
+	// Two shards' series must differ in more than the label the Query deduplicates on.
+	if v := cfg.Global.ExternalLabels[manifests.ShardExternalLabel]; v != "$(SHARD)" || replicaLabel == manifests.ShardExternalLabel {
+		t.Errorf("the operator's external labels %v do not tell the shards apart", cfg.Global.ExternalLabels)
 	}
 }
 

@@ -69,7 +69,7 @@ func benchRefreshRules(b *testing.B, clusters, pods int) {
 		}
 	}
 	// The first evaluation may come before two scrapes; the one after has every series.
-	srv.WaitForSeries(b, `envoy_cluster:upstream_rq_time_seconds:p99_rate5m{namespace="edge"}`, busy, 3*time.Minute)
+	srv.WaitForSeries(b, `envoy_cluster:upstream_rq_time_milliseconds_bucket:rate5m{namespace="edge",le="+Inf"}`, busy, 3*time.Minute)
 
 	// collectors builds a raw and a rules collector on one client; uncompressed asks for plain
 	// answers (--disable-compression). reads counts the reads of the recorded request rates.

@@ -104,15 +104,23 @@ func (s TeamSpec) dashboardUID() string {
 // dashboardSelection narrows a recorded series to the dashboard's namespace and cluster
 // variables. The values are Grafana variables, interpolated by Grafana as regular expressions.
 func dashboardSelection(record string) *parser.VectorSelector {
+	return promql.Series(record, dashboardMatchers()...)
+}
+
+func dashboardMatchers() []*labels.Matcher {
 	ns, _ := labels.NewMatcher(labels.MatchRegexp, promql.LabelNamespace, "$namespace")
 	cluster, _ := labels.NewMatcher(labels.MatchRegexp, promql.LabelCluster, "$cluster")
-	return promql.Series(record, ns, cluster)
+	return []*labels.Matcher{ns, cluster}
 }
 
 func (s TeamSpec) grafanaDashboard() (*corev1.ConfigMap, error) {
 	by := []string{promql.LabelNamespace, promql.LabelCluster}
 	sum := func(record string) parser.Expr { return promql.SumBy(dashboardSelection(record), by...) }
-	plain := func(record string) parser.Expr { return dashboardSelection(record) }
+	// Ratios and quantiles are derived from the recorded sums, summed first: with --shards
+	// each shard records its own part of a cluster's traffic, which only sums merge.
+	quantile := func(q float64) parser.Expr {
+		return promql.LatencyQuantileFromBuckets(s.sources(), q, dashboardMatchers()...)
+	}
 	legend := "{{envoy_cluster_name}} ({{namespace}})"
 	zero, one := 0.0, 1.0
 	ds := datasource{Type: "prometheus", UID: "${datasource}"}
@@ -130,15 +138,15 @@ func (s TeamSpec) grafanaDashboard() (*corev1.ConfigMap, error) {
 		{"Requests per second", "Upstream requests per second, by Envoy cluster.", "reqps", &zero, nil,
 			[]query{{sum(promql.RecordRequestRate), legend}}},
 		{"Success rate", "Share of final upstream responses that were not 5xx.", "percentunit", &zero, &one,
-			[]query{{plain(promql.RecordSuccessRatio), legend}}},
+			[]query{{promql.Div(sum(promql.RecordNot5xxRate), sum(promql.RecordResponseRate)), legend}}},
 		{"5xx responses per second", "Final upstream 5xx responses, including timeouts and resets Envoy answered itself.", "reqps", &zero, nil,
 			[]query{{sum(promql.Record5xxRate), legend}}},
 		{"Latency p99", "99th percentile of upstream request time.", "s", &zero, nil,
-			[]query{{plain(promql.RecordLatency(0.99)), legend}}},
+			[]query{{quantile(0.99), legend}}},
 		{"Latency p90", "90th percentile of upstream request time.", "s", &zero, nil,
-			[]query{{plain(promql.RecordLatency(0.9)), legend}}},
+			[]query{{quantile(0.9), legend}}},
 		{"Latency p50", "Median upstream request time.", "s", &zero, nil,
-			[]query{{plain(promql.RecordLatency(0.5)), legend}}},
+			[]query{{quantile(0.5), legend}}},
 	}
 	if promql.ActiveRequests(s.sources()) != nil {
 		specs = append(specs, panelSpec{"Active requests", "Upstream requests in flight.", "short", &zero, nil, []query{{sum(promql.RecordActiveRequests), legend}}})

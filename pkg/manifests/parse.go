@@ -349,9 +349,13 @@ func isCredentialParam(name string) bool {
 
 var labelNamePattern = regexp.MustCompile(`^[a-zA-Z_][a-zA-Z0-9_]*$`)
 
+// ShardExternalLabel tells the shards of a sharded Prometheus apart: the stack sets it to the
+// shard's number when --shards is above 1.
+const ShardExternalLabel = "prometheus_shard"
+
 // reservedExternalLabels are set by the operator (prometheus, prometheus_replica) or by the stack
-// (team) and cannot be overridden with --external-label.
-var reservedExternalLabels = []string{"prometheus", "prometheus_replica", "team"}
+// (team, prometheus_shard) and cannot be overridden with --external-label.
+var reservedExternalLabels = []string{"prometheus", "prometheus_replica", "team", ShardExternalLabel}
 
 // ParseLabelPair accepts name=value for an external label.
 func ParseLabelPair(s string) (name, value string, err error) {

@@ -91,7 +91,7 @@ func TestParseLabelPair(t *testing.T) {
 	if k, v, err := ParseLabelPair("cluster=prod=eu"); err != nil || k != "cluster" || v != "prod=eu" {
 		t.Errorf("ParseLabelPair(cluster=prod=eu) = %q %q %v", k, v, err)
 	}
-	for _, bad := range []string{"cluster", "=x", "cluster=", "1a=x", "__name__=x", "team=x", "prometheus_replica=x", "a-b=x"} {
+	for _, bad := range []string{"cluster", "=x", "cluster=", "1a=x", "__name__=x", "team=x", "prometheus_replica=x", "prometheus_shard=1", "a-b=x"} {
 		if _, _, err := ParseLabelPair(bad); err == nil {
 			t.Errorf("ParseLabelPair(%q) accepted it", bad)
 		}

@@ -221,6 +221,14 @@ func (s TeamSpec) prometheus() *monitoringv1.Prometheus {
 	for k, v := range s.ExternalLabels {
 		spec.ExternalLabels[k] = v
 	}
+	if s.Shards > 1 {
+		// Each shard records the same series names and labels for its part of the targets;
+		// without a label of its own, a Thanos Query would take two shards' series of one
+		// cluster for replicas of each other and keep one. The operator's config-reloader
+		// replaces $(SHARD) with the shard's number in the configuration it generates, as it
+		// replaces $(POD_NAME) in prometheus_replica.
+		spec.ExternalLabels[ShardExternalLabel] = "$(SHARD)"
+	}
 
 	// Non-null selectors: null selects nothing (and all four null means unmanaged config).
 	spec.ServiceMonitorSelector = s.teamSelector()

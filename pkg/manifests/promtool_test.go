@@ -8,6 +8,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"slices"
 	"strconv"
 	"testing"
 
@@ -176,12 +177,40 @@ func expectedRecords(src promql.Source) []exprTest {
 	add(promql.RecordRequestRate, func(c clusterTraffic) (float64, bool) { return c.ok + c.failed, true })
 	add(promql.RecordResponseRate, func(c clusterTraffic) (float64, bool) { return c.ok + c.failed, true })
 	add(promql.Record5xxRate, func(c clusterTraffic) (float64, bool) { return c.failed, c.wantErrorRatio })
-	add(promql.RecordSuccessRatio, func(c clusterTraffic) (float64, bool) { return c.ok / (c.ok + c.failed), true })
+	add(promql.RecordNot5xxRate, func(c clusterTraffic) (float64, bool) { return c.ok, true })
 	add(promql.RecordErrorRatio(promql.RuleWindow), func(c clusterTraffic) (float64, bool) {
 		return c.failed / (c.ok + c.failed), c.wantErrorRatio
 	})
+	// The bucket rates, in the unit of the source's histogram, and the percentiles readers derive
+	// from them.
+	record, bounds, scale := promql.RecordLatencyBucketsMs, envoyBucketsMs, 1.0
+	if src == promql.SourceStatsd {
+		record, bounds, scale = promql.RecordLatencyBucketsSeconds, statsdBucketsS, 1000
+	}
+	t := exprTest{Expr: micro(record), EvalTime: at, ExpSamples: []sample{}}
+	for _, c := range traffic {
+		for _, b := range append(slices.Clone(bounds), math.Inf(1)) {
+			rate := 0.0
+			if b*scale >= c.hiMs {
+				rate = c.ok + c.failed
+			}
+			le := strconv.FormatFloat(b, 'f', -1, 64)
+			if math.IsInf(b, 1) {
+				le = "+Inf"
+			}
+			t.ExpSamples = append(t.ExpSamples, sample{
+				Labels: sel("", "namespace", teamNS, "envoy_cluster_name", clusterLabel(src, c), "le", le),
+				Value:  math.Round(rate * 1e6),
+			})
+		}
+	}
+	tests = append(tests, t)
 	for _, q := range promql.Quantiles {
-		add(promql.RecordLatency(q), func(c clusterTraffic) (float64, bool) { return (c.loMs + (c.hiMs-c.loMs)*q) / 1000, true })
+		text, err := promql.Check(promql.LatencyQuantileFromBuckets([]promql.Source{src}, q))
+		if err != nil {
+			panic(err)
+		}
+		add("("+text+")", func(c clusterTraffic) (float64, bool) { return (c.loMs + (c.hiMs-c.loMs)*q) / 1000, true })
 	}
 	if src != promql.SourceIstio {
 		add(promql.RecordActiveRequests, func(c clusterTraffic) (float64, bool) { return c.active, true })

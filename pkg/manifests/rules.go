@@ -64,21 +64,29 @@ type rule struct {
 
 // recordingRules are the contract with `top` and the dashboard: stable names, labelled by
 // namespace and envoy_cluster_name, computed from whichever sources the presets bring.
+//
+// They record sums only (rates, bucket rates, a gauge's total), never ratios or quantiles of
+// them: with --shards each Prometheus evaluates them over its own targets, and the Thanos Query
+// that merges the shards can add sums up but cannot merge ratios or quantiles. Readers derive
+// those from the sums (docs/recording-rules.md).
 func recordingRules(sources []promql.Source) []rule {
 	w := promql.RuleWindow
 	rules := []rule{
 		{record: promql.RecordRequestRate, expr: promql.RequestRate(sources, w)},
 		{record: promql.RecordResponseRate, expr: promql.ResponseRate(sources, w, promql.ClassAll)},
-		{record: promql.Record5xxRate, expr: promql.ResponseRate(sources, w, promql.Class5xx)},
 		// Success comes from the non-5xx classes, so a cluster that never failed shows 1, not
 		// nothing; 5xx-only series would be absent for it.
-		{record: promql.RecordSuccessRatio, expr: promql.Div(
-			promql.ResponseRate(sources, w, promql.ClassNot5xx), ruleRef(promql.RecordResponseRate))},
+		{record: promql.RecordNot5xxRate, expr: promql.ResponseRate(sources, w, promql.ClassNot5xx)},
+		{record: promql.Record5xxRate, expr: promql.ResponseRate(sources, w, promql.Class5xx)},
+		// The one ratio recorded: the 5xx alert and the fastest burn-rate tier read it, in the
+		// Prometheus that evaluates them, which with --shards is each shard over its own targets.
 		// Numerator and denominator come from the same metric.
 		{record: promql.RecordErrorRatio(w), expr: promql.Div(ruleRef(promql.Record5xxRate), ruleRef(promql.RecordResponseRate))},
 	}
-	for _, q := range promql.Quantiles {
-		rules = append(rules, rule{record: promql.RecordLatency(q), expr: promql.LatencyQuantile(sources, q, w)})
+	for _, u := range promql.LatencyUnits {
+		if e := promql.LatencyBucketRate(sources, u.Unit, w); e != nil {
+			rules = append(rules, rule{record: u.Record, expr: e})
+		}
 	}
 	if active := promql.ActiveRequests(sources); active != nil {
 		rules = append(rules, rule{record: promql.RecordActiveRequests, expr: active})
@@ -93,7 +101,7 @@ type RecordingRule struct {
 	Expr   string
 }
 
-// RecordingRules are the stack's rate, success and latency recording rules (the ones top reads,
+// RecordingRules are the stack's rate and latency-bucket recording rules (the ones top reads,
 // not the SLO windows), in the order a rule group evaluates them: later rules read earlier ones.
 func (s TeamSpec) RecordingRules() ([]RecordingRule, error) {
 	var out []RecordingRule
@@ -179,9 +187,11 @@ func (s TeamSpec) alertingRules(sources []promql.Source) []rule {
 				annotationDescribe: "{{ $value | humanizePercentage }} of final responses from this upstream cluster were 5xx over 5 minutes, including timeouts and resets Envoy answered itself.",
 			},
 		},
+		// p99 from the recorded bucket rates, summed by le: per shard with --shards, like every
+		// alert, but never a quantile of quantiles.
 		{
 			alert:       "EnvoyUpstreamHighLatencyP99",
-			expr:        trafficGate(promql.Gt(ruleRef(promql.RecordLatency(0.99)), promql.Num(alertP99Seconds)), alertMinRPS),
+			expr:        trafficGate(promql.Gt(promql.Paren(promql.LatencyQuantileFromBuckets(sources, 0.99)), promql.Num(alertP99Seconds)), alertMinRPS),
 			forDuration: alertLatencyFor,
 			labels:      map[string]string{"severity": severityWarning},
 			annotations: map[string]string{

@@ -512,8 +512,20 @@ func TestRulesLoadInPrometheus(t *testing.T) {
 					}
 				}
 			}
-			if !slices.Contains(records, "envoy_cluster:upstream_rq:rate5m") || !slices.Contains(records, "envoy_cluster:upstream_rq_time_seconds:p99_rate5m") {
-				t.Errorf("records %v miss the contract names", records)
+			for _, want := range []string{"envoy_cluster:upstream_rq:rate5m", "envoy_cluster:upstream_rq_xx:rate5m", "envoy_cluster:upstream_rq_not_5xx:rate5m"} {
+				if !slices.Contains(records, want) {
+					t.Errorf("records %v miss the contract name %s", records, want)
+				}
+			}
+			if !slices.Contains(records, "envoy_cluster:upstream_rq_time_milliseconds_bucket:rate5m") && !slices.Contains(records, "envoy_cluster:upstream_rq_time_seconds_bucket:rate5m") {
+				t.Errorf("records %v keep no latency buckets", records)
+			}
+			// Sums only: shards' sums add up, their ratios and quantiles do not. The error
+			// ratios stay for the alerts, which each Prometheus evaluates over its own series.
+			for _, r := range records {
+				if strings.Contains(r, "ratio") && !strings.HasPrefix(r, "envoy_cluster:upstream_rq_error_ratio:") || strings.Contains(r, ":p") {
+					t.Errorf("record %s is neither a sum nor an alert's error ratio", r)
+				}
 			}
 			if s.Alerts != (len(alerts) > 0) {
 				t.Errorf("alerts %v with Alerts=%v", alerts, s.Alerts)

@@ -82,6 +82,7 @@ func TestBadInputThroughTheBinary(t *testing.T) {
 		{"label without value", []string{"create", "team-a", "--external-label", "cluster"}, []string{`invalid --external-label "cluster"`, "name=value"}},
 		{"label bad name", []string{"create", "team-a", "--external-label", "my-cluster=x"}, []string{"--external-label", "label name"}},
 		{"label reserved", []string{"create", "team-a", "--external-label", "prometheus_replica=x"}, []string{"--external-label", "set by the stack"}},
+		{"shard label reserved", []string{"create", "team-a", "--shards", "2", "--thanos", "--external-label", "prometheus_shard=0"}, []string{"--external-label", "prometheus_shard", "set by the stack"}},
 		{"label twice", []string{"create", "team-a", "--external-label", "a=1", "--external-label", "a=2"}, []string{"--external-label", "twice"}},
 		{"unknown preset", []string{"create", "team-a", "--envoy", "nginx"}, []string{`invalid --envoy "nginx"`, "envoy, emissary, contour"}},
 		{"none with others", []string{"create", "team-a", "--envoy", "none", "--envoy", "envoy"}, []string{"--envoy", "none cannot be combined"}},

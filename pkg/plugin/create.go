@@ -16,6 +16,7 @@ import (
 
 	"github.com/kubectl-promteam/kubectl-promteam/pkg/kube"
 	"github.com/kubectl-promteam/kubectl-promteam/pkg/manifests"
+	"github.com/kubectl-promteam/kubectl-promteam/pkg/promql"
 )
 
 // CreateOptions holds the create flags as typed; Complete turns them into a TeamSpec.
@@ -122,8 +123,11 @@ Envoy presets (--envoy, repeatable):
 Recording rules (the names kubectl promteam top reads, labelled namespace and envoy_cluster_name):
   %s, %s, %s,
   %s, %s,
-  envoy_cluster:upstream_rq_time_seconds:p{50,90,99}_rate5m, %s;
-  with --slo also envoy_cluster:upstream_rq_error_ratio:rate{30m,1h,6h,3d}.`
+  %s (Envoy, Istio; by le) or
+  %s (statsd; by le), %s;
+  with --slo also envoy_cluster:upstream_rq_error_ratio:rate{30m,1h,6h,3d}. They record sums only,
+  which add up across --shards: readers derive success ratios and percentiles from them.
+  With --shards above 1 every shard carries the external label prometheus_shard.`
 
 const createExample = `  # The stack for team-a in namespace team-a, with plain Envoy sidecars
   kubectl promteam create team-a -n team-a
@@ -155,9 +159,9 @@ func NewCmdCreate(streams genericiooptions.IOStreams, configFlags *genericcliopt
 		Use:   "create TEAM [flags]",
 		Short: "Print or apply a team's Prometheus Operator stack",
 		Long: fmt.Sprintf(createLong, presetHelp.String(),
-			"envoy_cluster:upstream_rq:rate5m", "envoy_cluster:upstream_rq_xx:rate5m", "envoy_cluster:upstream_rq_5xx:rate5m",
-			"envoy_cluster:upstream_rq_success_ratio:rate5m", "envoy_cluster:upstream_rq_error_ratio:rate5m",
-			"envoy_cluster:upstream_rq_active:sum"),
+			promql.RecordRequestRate, promql.RecordResponseRate, promql.RecordNot5xxRate,
+			promql.Record5xxRate, promql.RecordErrorRatio(promql.RuleWindow),
+			promql.RecordLatencyBucketsMs, promql.RecordLatencyBucketsSeconds, promql.RecordActiveRequests),
 		Example:           createExample,
 		Args:              exactlyOneArg("team name"),
 		ValidArgsFunction: cobra.NoFileCompletions,

@@ -104,8 +104,9 @@ the row lists the field in "invalid": ["p99_ms"], a field only such rows have. T
 Istio's Envoy tags) is found from the series Prometheus holds unless --dialect names it.
 
 --source says where the cluster numbers come from. rules reads the series the recording rules
-of the team's stack keep (see create): Prometheus has computed them over 5m already, so a
-refresh stays cheap however many clusters there are; the window is then 5m, JSON says
+of the team's stack keep (see create): Prometheus has computed the rates and latency buckets
+over 5m already, top derives the success ratio and percentiles from them (their sums add up
+across namespaces and --shards), so a refresh stays cheap however many clusters there are; the window is then 5m, JSON says
 "source": "rules" and the dashboard's header "recording rules". raw computes them from Envoy's
 own series over --window. auto, the default, reads the rules when --window is not given and
 Prometheus holds recorded series for the selection, else raw. Listeners and the drill-down

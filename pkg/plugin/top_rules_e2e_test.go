@@ -73,7 +73,7 @@ func TestTopReadsTheRecordingRules(t *testing.T) {
 		}
 	}
 	srv.WaitForSeries(t, `envoy_cluster:upstream_rq:rate5m{namespace="edge"}`, len(fleet.Clusters), 40*time.Second)
-	srv.WaitForSeries(t, `envoy_cluster:upstream_rq_time_seconds:p99_rate5m{namespace="edge"}`, withLatency, 10*time.Second)
+	srv.WaitForSeries(t, `envoy_cluster:upstream_rq_time_milliseconds_bucket:rate5m{namespace="edge",le="+Inf"}`, withLatency, 10*time.Second)
 	// Samples enough for the ratios of a few hundred requests.
 	time.Sleep(20 * time.Second)
 

@@ -106,8 +106,13 @@ func TestREDQueriesRoundTripForEverySourceMix(t *testing.T) {
 				ResponseRate(mix, w, ClassNot5xx),
 				ErrorRatio(mix, w),
 			}
+			for _, u := range LatencyUnits {
+				if e := LatencyBucketRate(mix, u.Unit, w); e != nil {
+					exprs = append(exprs, e)
+				}
+			}
 			for _, q := range Quantiles {
-				exprs = append(exprs, LatencyQuantile(mix, q, w))
+				exprs = append(exprs, LatencyQuantileFromBuckets(mix, q))
 			}
 			if a := ActiveRequests(mix); a != nil {
 				exprs = append(exprs, a)
@@ -128,9 +133,26 @@ func TestSourcesSharingCounterNamesAreNotQueriedTwice(t *testing.T) {
 	if both != one {
 		t.Errorf("envoy+statsd request rate = %s, want %s", both, one)
 	}
-	// Their latency histograms differ (ms vs seconds), so both appear.
-	lat := LatencyQuantile([]Source{SourceStatsd, SourceEnvoy}, 0.99, RuleWindow).String()
-	want := `histogram_quantile(0.99, sum by (namespace, envoy_cluster_name, le) (rate(envoy_cluster_upstream_rq_time_bucket[5m]))) / 1000 or histogram_quantile(0.99, sum by (namespace, envoy_cluster_name, le) (rate(envoy_cluster_upstream_rq_time_seconds_bucket[5m])))`
+	// Their latency histograms differ (ms vs seconds), so each has its own record; Envoy and
+	// Istio both count milliseconds and share one.
+	mix := []Source{SourceStatsd, SourceEnvoy, SourceIstio}
+	for _, tc := range []struct {
+		unit LatencyUnit
+		want string
+	}{
+		{Milliseconds, `sum by (namespace, envoy_cluster_name, le) (rate(envoy_cluster_upstream_rq_time_bucket[5m])) or sum by (namespace, envoy_cluster_name, le) (label_replace(rate(istio_request_duration_milliseconds_bucket{reporter="source"}[5m]), "envoy_cluster_name", "$1", "destination_service", "(.*)"))`},
+		{Seconds, `sum by (namespace, envoy_cluster_name, le) (rate(envoy_cluster_upstream_rq_time_seconds_bucket[5m]))`},
+	} {
+		if got := LatencyBucketRate(mix, tc.unit, RuleWindow).String(); got != tc.want {
+			t.Errorf("buckets of unit %d\n got %s\nwant %s", tc.unit, got, tc.want)
+		}
+	}
+	if LatencyBucketRate([]Source{SourceEnvoy}, Seconds, RuleWindow) != nil {
+		t.Error("Envoy alone has no histogram in seconds; LatencyBucketRate must be nil")
+	}
+	// Quantiles read both records, summed by le, in seconds.
+	lat := LatencyQuantileFromBuckets(mix, 0.99).String()
+	want := `histogram_quantile(0.99, sum by (namespace, envoy_cluster_name, le) (envoy_cluster:upstream_rq_time_milliseconds_bucket:rate5m)) / 1000 or histogram_quantile(0.99, sum by (namespace, envoy_cluster_name, le) (envoy_cluster:upstream_rq_time_seconds_bucket:rate5m))`
 	if lat != want {
 		t.Errorf("latency\n got %s\nwant %s", lat, want)
 	}
@@ -140,11 +162,9 @@ func TestSourcesSharingCounterNamesAreNotQueriedTwice(t *testing.T) {
 }
 
 func TestRecordNames(t *testing.T) {
-	if got := RecordLatency(0.99); got != "envoy_cluster:upstream_rq_time_seconds:p99_rate5m" {
-		t.Errorf("RecordLatency(0.99) = %s", got)
-	}
-	if got := RecordLatency(0.5); got != "envoy_cluster:upstream_rq_time_seconds:p50_rate5m" {
-		t.Errorf("RecordLatency(0.5) = %s", got)
+	if LatencyUnits[Milliseconds].Record != RecordLatencyBucketsMs || LatencyUnits[Seconds].Record != RecordLatencyBucketsSeconds ||
+		LatencyUnits[Milliseconds].Ms != 1 || LatencyUnits[Seconds].Ms != 1000 {
+		t.Errorf("LatencyUnits is not indexed by unit: %+v", LatencyUnits)
 	}
 	if got := RecordErrorRatio(72 * time.Hour); got != "envoy_cluster:upstream_rq_error_ratio:rate3d" {
 		t.Errorf("RecordErrorRatio(3d) = %s", got)

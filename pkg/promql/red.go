@@ -50,39 +50,44 @@ const RuleWindow = 5 * time.Minute
 
 // Names of the recording rules that `create` writes and `top` reads. They are a contract: a
 // rename breaks every dashboard and alert built on them.
+//
+// Every rule that `top`, the dashboard and the latency alert read records a sum: a rate, a
+// histogram's bucket rates or a gauge's total. Sums of the series several Prometheus shards record
+// add up to what one Prometheus would have recorded; ratios and quantiles do not (the mean of two
+// shards' medians is no median), so those are derived where the series are read
+// (docs/recording-rules.md).
 const (
 	// RecordRequestRate is upstream requests per second.
 	RecordRequestRate = "envoy_cluster:upstream_rq:rate5m"
 	// RecordResponseRate is final upstream responses per second, every status class.
 	RecordResponseRate = "envoy_cluster:upstream_rq_xx:rate5m"
+	// RecordNot5xxRate is final upstream responses per second that were not 5xx: with
+	// RecordResponseRate, the success ratio. Present whenever there are responses.
+	RecordNot5xxRate = "envoy_cluster:upstream_rq_not_5xx:rate5m"
 	// Record5xxRate is final upstream 5xx responses per second. Absent, not zero, for a cluster
 	// that never answered 5xx: Envoy creates its per-class counters on first use.
 	Record5xxRate = "envoy_cluster:upstream_rq_5xx:rate5m"
-	// RecordSuccessRatio is the share of final responses that were not 5xx, 0..1.
-	RecordSuccessRatio = "envoy_cluster:upstream_rq_success_ratio:rate5m"
+	// RecordLatencyBucketsMs is the rate of the upstream request time histogram's cumulative
+	// buckets, labelled le in milliseconds (Envoy's own histograms and Istio's).
+	RecordLatencyBucketsMs = "envoy_cluster:upstream_rq_time_milliseconds_bucket:rate5m"
+	// RecordLatencyBucketsSeconds is the same histogram labelled le in seconds (statsd_exporter's
+	// timers).
+	RecordLatencyBucketsSeconds = "envoy_cluster:upstream_rq_time_seconds_bucket:rate5m"
 	// RecordActiveRequests is the number of requests in flight (Envoy sources only).
 	RecordActiveRequests = "envoy_cluster:upstream_rq_active:sum"
 )
 
-// RecordErrorRatio names the 5xx share of final responses over window (5m, 30m, 1h, 6h, 3d).
+// RecordErrorRatio names the 5xx share of final responses over window (5m, 30m, 1h, 6h, 3d). Only
+// the alerts read these ratios, in the Prometheus that recorded them.
 func RecordErrorRatio(window time.Duration) string {
 	return "envoy_cluster:upstream_rq_error_ratio:rate" + Window(window)
 }
 
-// RecordLatency names the upstream latency quantile q (0.5, 0.9, 0.99) in seconds.
-func RecordLatency(q float64) string {
-	return "envoy_cluster:upstream_rq_time_seconds:p" + percentile(q) + "_rate5m"
-}
-
-// Quantiles are the latency quantiles the rules record.
+// Quantiles are the latency quantiles top and the dashboard derive from the recorded buckets.
 var Quantiles = []float64{0.5, 0.9, 0.99}
 
 // Window prints a duration the way PromQL writes it (5m, 1h, 3d).
 func Window(d time.Duration) string { return model.Duration(d).String() }
-
-func percentile(q float64) string {
-	return strconv.FormatFloat(q*100, 'f', -1, 64)
-}
 
 var groupBy = []string{LabelNamespace, LabelCluster}
 
@@ -143,20 +148,83 @@ func ErrorRatio(sources []Source, window time.Duration) parser.Expr {
 	return Div(ResponseRate(sources, window, Class5xx), ResponseRate(sources, window, ClassAll))
 }
 
-// LatencyQuantile is upstream latency quantile q over window, in seconds.
-func LatencyQuantile(sources []Source, q float64, window time.Duration) parser.Expr {
-	return oneOf(sources, func(s Source) parser.Expr {
-		by := append(append([]string(nil), groupBy...), "le")
+// LatencyBucketRate is the rate over window of the upstream request time histogram's cumulative
+// buckets, by namespace, cluster and le, from the sources whose histograms count in unit
+// (milliseconds: Envoy, Istio; seconds: statsd). nil when no source of sources counts in unit.
+func LatencyBucketRate(sources []Source, unit LatencyUnit, window time.Duration) parser.Expr {
+	var mine []Source
+	for _, s := range sources {
+		if s.latencyUnit() == unit {
+			mine = append(mine, s)
+		}
+	}
+	if len(mine) == 0 {
+		return nil
+	}
+	by := append(append([]string(nil), groupBy...), "le")
+	return oneOf(mine, func(s Source) parser.Expr {
 		switch s {
 		case SourceStatsd:
-			return HistogramQuantile(q, SumBy(Rate(Series("envoy_cluster_upstream_rq_time_seconds_bucket"), window), by...))
+			return SumBy(Rate(Series("envoy_cluster_upstream_rq_time_seconds_bucket"), window), by...)
 		case SourceIstio:
 			rate := Rate(Series("istio_request_duration_milliseconds_bucket", Eq("reporter", "source")), window)
-			return Div(HistogramQuantile(q, SumBy(istioCluster(rate), by...)), Num(1000))
+			return SumBy(istioCluster(rate), by...)
 		default:
-			return Div(HistogramQuantile(q, SumBy(Rate(Series("envoy_cluster_upstream_rq_time_bucket"), window), by...)), Num(1000))
+			return SumBy(Rate(Series("envoy_cluster_upstream_rq_time_bucket"), window), by...)
 		}
 	})
+}
+
+// LatencyUnit is the unit of a latency histogram's le label.
+type LatencyUnit int
+
+const (
+	// Milliseconds is the unit of Envoy's own and Istio's latency histograms.
+	Milliseconds LatencyUnit = iota
+	// Seconds is the unit of statsd_exporter's timers.
+	Seconds
+)
+
+// LatencyUnits lists every unit, with the record that keeps its bucket rates and what one le
+// step of it is in milliseconds.
+var LatencyUnits = []struct {
+	Unit   LatencyUnit
+	Record string
+	Ms     float64
+}{
+	{Milliseconds, RecordLatencyBucketsMs, 1},
+	{Seconds, RecordLatencyBucketsSeconds, 1000},
+}
+
+func (s Source) latencyUnit() LatencyUnit {
+	if s == SourceStatsd {
+		return Seconds
+	}
+	return Milliseconds
+}
+
+// LatencyQuantileFromBuckets is latency quantile q in seconds by namespace and cluster, from the
+// bucket rates the rules record for sources (of each unit they use, joined with or, milliseconds
+// first) that match matchers. It sums the buckets by le first, so it answers the same whether one
+// Prometheus recorded them or several shards did.
+func LatencyQuantileFromBuckets(sources []Source, q float64, matchers ...*labels.Matcher) parser.Expr {
+	by := append(append([]string(nil), groupBy...), "le")
+	var out parser.Expr
+	for _, u := range LatencyUnits {
+		if !slices.ContainsFunc(sources, func(s Source) bool { return s.latencyUnit() == u.Unit }) {
+			continue
+		}
+		e := HistogramQuantile(q, SumBy(Series(u.Record, matchers...), by...))
+		if u.Unit == Milliseconds {
+			e = Div(e, Num(1000))
+		}
+		if out == nil {
+			out = e
+		} else {
+			out = Or(out, e)
+		}
+	}
+	return out
 }
 
 // ActiveRequests is the number of upstream requests in flight. Istio's standard metrics have no

@@ -204,7 +204,8 @@ func IstioStandard(sel Selector) parser.Expr {
 // record one series per namespace and cluster, always labelled envoy_cluster_name whatever the
 // dialect; these queries fold them into one series per cluster, as the raw queries above do, so a
 // cluster reported from several namespaces is one row either way. Each reads one recorded series
-// per cluster, with no join: what costs a refresh is the number of series it selects and returns.
+// per cluster (or per cluster and bucket), with no join: what costs a refresh is the number of
+// series it selects and returns.
 
 // RecordedClusters counts the named clusters the recording rules hold for sel: the probe that
 // tells whether a refresh can read them. Its result is empty when there are none. Recorded series
@@ -223,27 +224,19 @@ func RecordedResponseRate(sel Selector) parser.Expr {
 	return SumBy(sel.series(RecordResponseRate), LabelCluster)
 }
 
-// Recorded5xxRate is final 5xx responses per second by cluster over the rules' window; absent
-// for a cluster that never answered 5xx. With RecordedResponseRate it gives the success ratio,
-// 1 - 5xx/responses: rates add up across namespaces where the recorded ratios do not.
-func Recorded5xxRate(sel Selector) parser.Expr {
-	return SumBy(sel.series(Record5xxRate), LabelCluster)
+// RecordedNot5xxRate is final non-5xx responses per second by cluster over the rules' window.
+// Over RecordedResponseRate it is the success ratio: both are sums, which add up across
+// namespaces and Prometheus shards where recorded ratios would not.
+func RecordedNot5xxRate(sel Selector) parser.Expr {
+	return SumBy(sel.series(RecordNot5xxRate), LabelCluster)
 }
 
-// RecordedSuccessRatio is the recorded non-5xx share of final responses by cluster. Ratios do
-// not add up across namespaces: it answers for a selection that pins one namespace, where each
-// cluster has a single recorded series; elsewhere RecordedResponseRate and Recorded5xxRate give
-// the ratio. NaN for a cluster without responses, as recorded.
-func RecordedSuccessRatio(sel Selector) parser.Expr {
-	return MaxBy(sel.series(RecordSuccessRatio), LabelCluster)
-}
-
-// RecordedLatency is latency quantile q (one of Quantiles) by cluster over the rules' window, in
-// seconds as recorded. Quantiles do not add up: a cluster reported from several namespaces shows
-// the highest of their quantiles, an upper bound of the quantile of all its requests. max skips
-// namespaces without requests (NaN) unless no namespace has any.
-func RecordedLatency(sel Selector, q float64) parser.Expr {
-	return MaxBy(sel.series(RecordLatency(q)), LabelCluster)
+// RecordedLatencyBuckets is the recorded latency histogram of one unit's record (see
+// LatencyUnits) by cluster and le: the bucket rates summed over namespaces and shards, from which
+// the reader computes any quantile. Summing buckets by le, never quantiles, is what keeps a
+// quantile of several namespaces or shards the quantile of all their requests.
+func RecordedLatencyBuckets(sel Selector, record string) parser.Expr {
+	return SumBy(sel.series(record), LabelCluster, "le")
 }
 
 // RecordedActive is requests in flight by cluster, as last recorded. Empty for Istio's standard

@@ -14,6 +14,7 @@ import (
 	"time"
 
 	"github.com/prometheus/prometheus/model/labels"
+	promengine "github.com/prometheus/prometheus/promql"
 	"github.com/prometheus/prometheus/promql/parser"
 	"golang.org/x/sync/errgroup"
 
@@ -69,8 +70,9 @@ const (
 	// SourceRaw computes every number from Envoy's own series over Config.Window.
 	SourceRaw Source = "raw"
 	// SourceRules reads the series the team's recording rules keep (docs/recording-rules.md):
-	// Prometheus has already computed them over its 5m window, so a refresh only reads one series
-	// per cluster and number.
+	// Prometheus has already computed the sums over its 5m window, so a refresh only reads one
+	// series per cluster and sum (per cluster and bucket for the latency histogram) and derives
+	// the success ratio and the percentiles from them.
 	SourceRules Source = "rules"
 	// SourceAuto reads the recording rules when Prometheus holds them for the selection, else
 	// Envoy's own series; one probe on the first refresh decides.
@@ -97,9 +99,9 @@ type Collector struct {
 	frame   []query
 	alerts  string // the alerts query, when Config.Alerts
 	codeStp time.Duration
-	// foldSuccess says the success ratio is folded from response and 5xx rates once every
-	// answer is in (recordedQueries).
-	foldSuccess bool
+	// fromSums says the success ratio and the percentiles are derived from the recorded
+	// response rates and latency bucket rates once every answer is in (recordedQueries).
+	fromSums bool
 
 	// services holds what cfg.Naming made of the cluster names of the last refresh. The names
 	// stay from one refresh to the next, and matching a name against the naming schemes costs
@@ -130,21 +132,32 @@ type query struct {
 	// rowParts.answered.
 	record string
 	bit    uint32
+	// histogram says the query reads recorded latency bucket rates, labelled le in unit; their
+	// samples go to rowParts.buckets rather than through into.
+	histogram bool
+	unit      promql.LatencyUnit
 }
 
 // clusterQuery is a cluster query before it is checked, with the recording rule it reads, if any.
+// A query of recorded latency buckets has no into (see query.histogram).
 type clusterQuery struct {
-	expr   parser.Expr
-	into   func(*rowParts, float64)
-	record string
+	expr      parser.Expr
+	into      func(*rowParts, float64)
+	record    string
+	histogram bool
+	unit      promql.LatencyUnit
 }
 
-// rowParts is a row while a refresh folds answers into it, with the rates the recording rules'
-// success ratio is computed from once every answer is in, and which queries answered for it.
+// rowParts is a row while a refresh folds answers into it, with the sums the recording rules'
+// success ratio and percentiles are derived from once every answer is in, and which queries
+// answered for it.
 type rowParts struct {
 	Row
-	responses, errors5xx float64
-	answered             uint32
+	responses, not5xx float64
+	// buckets are the recorded cumulative latency bucket rates by unit (promql.LatencyUnits),
+	// bounds as recorded.
+	buckets  [2]promengine.Buckets
+	answered uint32
 }
 
 // NewCollector builds and checks the queries of cfg.
@@ -165,17 +178,17 @@ func NewCollector(q Querier, cfg Config) (*Collector, error) {
 	}
 	d, sel, w := cfg.Dialect, cfg.Selector, cfg.Window
 	cluster := []clusterQuery{
-		{promql.UpstreamRequestRate(d, sel, w), func(r *rowParts, v float64) { r.RPS = v }, ""},
-		{promql.UpstreamSuccessRatio(d, sel, w), func(r *rowParts, v float64) { r.Success = v }, ""},
-		{promql.UpstreamLatency(d, sel, 0.5, w), func(r *rowParts, v float64) { r.P50 = v }, ""},
-		{promql.UpstreamLatency(d, sel, 0.9, w), func(r *rowParts, v float64) { r.P90 = v }, ""},
-		{promql.UpstreamLatency(d, sel, 0.99, w), func(r *rowParts, v float64) { r.P99 = v }, ""},
-		{promql.UpstreamActive(d, sel), func(r *rowParts, v float64) { r.Active = v }, ""},
+		{expr: promql.UpstreamRequestRate(d, sel, w), into: func(r *rowParts, v float64) { r.RPS = v }},
+		{expr: promql.UpstreamSuccessRatio(d, sel, w), into: func(r *rowParts, v float64) { r.Success = v }},
+		{expr: promql.UpstreamLatency(d, sel, 0.5, w), into: func(r *rowParts, v float64) { r.P50 = v }},
+		{expr: promql.UpstreamLatency(d, sel, 0.9, w), into: func(r *rowParts, v float64) { r.P90 = v }},
+		{expr: promql.UpstreamLatency(d, sel, 0.99, w), into: func(r *rowParts, v float64) { r.P99 = v }},
+		{expr: promql.UpstreamActive(d, sel), into: func(r *rowParts, v float64) { r.Active = v }},
 	}
 	clusterLabel := d.Cluster
-	foldSuccess := false
+	fromSums := false
 	if cfg.Source == SourceRules {
-		cluster, foldSuccess = recordedQueries(sel)
+		cluster, fromSums = recordedQueries(sel), true
 		clusterLabel = promql.LabelCluster
 	}
 	// The rules record upstream clusters only: the listener rows always come from Envoy's own
@@ -188,13 +201,13 @@ func NewCollector(q Querier, cfg Config) (*Collector, error) {
 		{promql.DownstreamSuccessRatio(d, sel, w), func(l *Listener, v float64) { l.Success = v }},
 		{promql.DownstreamLatency(d, sel, 0.99, w), func(l *Listener, v float64) { l.P99 = v }},
 	}
-	c := &Collector{q: q, cfg: cfg, codeStp: max(w/4, time.Second), foldSuccess: foldSuccess}
+	c := &Collector{q: q, cfg: cfg, codeStp: max(w/4, time.Second), fromSums: fromSums}
 	for i, e := range cluster {
 		text, err := promql.Check(e.expr)
 		if err != nil {
 			return nil, err
 		}
-		c.frame = append(c.frame, query{text: text, into: e.into, label: clusterLabel, record: e.record, bit: 1 << i})
+		c.frame = append(c.frame, query{text: text, into: e.into, label: clusterLabel, record: e.record, bit: 1 << i, histogram: e.histogram, unit: e.unit})
 	}
 	for _, e := range listener {
 		text, err := promql.Check(e.expr)
@@ -213,42 +226,49 @@ func NewCollector(q Querier, cfg Config) (*Collector, error) {
 	return c, nil
 }
 
-// recordedQueries read the recording rules into the same row fields as the raw queries; the
-// rules record latency in seconds, rows hold milliseconds. A selection of one namespace reads the
-// recorded success ratio, one series per cluster; any other folds it from the response and 5xx
-// rates (see recordedSuccess), which add up across namespaces where ratios do not. fold says
-// which.
-func recordedQueries(sel promql.Selector) (queries []clusterQuery, fold bool) {
-	queries = []clusterQuery{{promql.RecordedRequestRate(sel), func(r *rowParts, v float64) { r.RPS = v }, promql.RecordRequestRate}}
-	if sel.Pins(promql.LabelNamespace) {
-		queries = append(queries, clusterQuery{promql.RecordedSuccessRatio(sel), func(r *rowParts, v float64) { r.Success = v }, promql.RecordSuccessRatio})
-	} else {
-		fold = true
-		queries = append(queries,
-			clusterQuery{promql.RecordedResponseRate(sel), func(r *rowParts, v float64) { r.responses = v }, promql.RecordResponseRate},
-			clusterQuery{promql.Recorded5xxRate(sel), func(r *rowParts, v float64) { r.errors5xx = v }, promql.Record5xxRate})
+// recordedQueries read the recording rules' sums for sel, one query each whatever the number of
+// clusters: requests, responses, non-5xx responses, the latency bucket rates of each unit and
+// requests in flight. The rules record sums only, because sums of several namespaces or of
+// several Prometheus shards add up (docs/recording-rules.md); the fold derives the success ratio
+// and the percentiles from them once every answer is in, in Go rather than with one
+// histogram_quantile query per percentile: one read of the buckets gives all three.
+func recordedQueries(sel promql.Selector) []clusterQuery {
+	queries := []clusterQuery{
+		{expr: promql.RecordedRequestRate(sel), into: func(r *rowParts, v float64) { r.RPS = v }, record: promql.RecordRequestRate},
+		{expr: promql.RecordedResponseRate(sel), into: func(r *rowParts, v float64) { r.responses = v }, record: promql.RecordResponseRate},
+		{expr: promql.RecordedNot5xxRate(sel), into: func(r *rowParts, v float64) { r.not5xx = v }, record: promql.RecordNot5xxRate},
+	}
+	for _, u := range promql.LatencyUnits {
+		queries = append(queries, clusterQuery{expr: promql.RecordedLatencyBuckets(sel, u.Record), record: u.Record, histogram: true, unit: u.Unit})
 	}
 	return append(queries,
-		clusterQuery{promql.RecordedLatency(sel, 0.5), func(r *rowParts, v float64) { r.P50 = v * 1000 }, promql.RecordLatency(0.5)},
-		clusterQuery{promql.RecordedLatency(sel, 0.9), func(r *rowParts, v float64) { r.P90 = v * 1000 }, promql.RecordLatency(0.9)},
-		clusterQuery{promql.RecordedLatency(sel, 0.99), func(r *rowParts, v float64) { r.P99 = v * 1000 }, promql.RecordLatency(0.99)},
-		clusterQuery{promql.RecordedActive(sel), func(r *rowParts, v float64) { r.Active = v }, promql.RecordActiveRequests},
-	), fold
+		clusterQuery{expr: promql.RecordedActive(sel), into: func(r *rowParts, v float64) { r.Active = v }, record: promql.RecordActiveRequests})
 }
 
-// recordedSuccess is the non-5xx share of final responses, 1 - 5xx/responses, the ratio the rules
-// record as envoy_cluster:upstream_rq_success_ratio:rate5m, for a selection of several
-// namespaces: their rates add up where their ratios would not, and folding here keeps every rule
-// query a single read, with no join. A cluster without responses has no ratio; one without 5xx
-// series never failed.
-func recordedSuccess(responses, errors5xx float64) float64 {
-	if !Known(responses) || responses <= 0 {
+// recordedSuccess is the non-5xx share of final responses, from the sums of the recorded rates.
+// A cluster without responses has no ratio.
+func recordedSuccess(responses, not5xx float64) float64 {
+	if !Known(responses) || responses <= 0 || !Known(not5xx) {
 		return NoData
 	}
-	if !Known(errors5xx) {
-		errors5xx = 0
+	return not5xx / responses
+}
+
+// recordedLatency sets the percentiles of r from its recorded bucket rates: those of the first
+// unit of promql.LatencyUnits that has any, as the rules' or would have chosen.
+func recordedLatency(r *rowParts) {
+	for _, u := range promql.LatencyUnits {
+		b := r.buckets[u.Unit]
+		if len(b) == 0 {
+			continue
+		}
+		for i := range b {
+			b[i].UpperBound *= u.Ms
+		}
+		q := HistogramQuantiles(b, 0.5, 0.9, 0.99)
+		r.P50, r.P90, r.P99 = q[0], q[1], q[2]
+		return
 	}
-	return 1 - errors5xx/responses
 }
 
 // Queries lists the PromQL a refresh that reads everything sends. Between two evaluations of the
@@ -393,8 +413,9 @@ func (c *Collector) rows(fl *fold) []Row {
 		if renamed {
 			services[name] = service{namespace: r.Namespace, name: r.Service, ok: r.Service != ""}
 		}
-		if c.foldSuccess {
-			r.Success = recordedSuccess(r.responses, r.errors5xx)
+		if c.fromSums {
+			r.Success = recordedSuccess(r.responses, r.not5xx)
+			recordedLatency(r)
 		}
 		checkRow(&r.Row)
 		rows = append(rows, r.Row)
@@ -449,6 +470,15 @@ func (fl *fold) add(q query, v Vector) {
 			fl.rows[name] = r
 		}
 		r.answered |= q.bit
+		if q.histogram {
+			le, err := strconv.ParseFloat(s.Metric.Get("le"), 64)
+			if err != nil || math.IsNaN(le) {
+				// Not a bucket: a rule nobody wrote, or a hostile answer.
+				continue
+			}
+			r.buckets[q.unit] = append(r.buckets[q.unit], promengine.Bucket{UpperBound: le, Count: value})
+			continue
+		}
 		q.into(r, value)
 	}
 }
@@ -458,7 +488,7 @@ func (fl *fold) add(q query, v Vector) {
 func (fl *fold) newRow(name string) *rowParts {
 	r := &rowParts{
 		Row:       Row{Name: name, RPS: NoData, Success: NoData, P50: NoData, P90: NoData, P99: NoData, Active: NoData},
-		responses: NoData, errors5xx: NoData,
+		responses: NoData, not5xx: NoData,
 	}
 	s, ok := fl.known[name]
 	if !ok {

@@ -374,8 +374,9 @@ func TestNaming(t *testing.T) {
 }
 
 // ruleAnswers answers a refresh that reads the recording rules: the recorded series a refresh
-// reads, by envoy_cluster_name, with latency in seconds; an idle cluster (rates 0, latency NaN as
-// Prometheus records 0/0), one that never failed (no 5xx series) and has no histogram (no latency
+// reads, by envoy_cluster_name, with latency buckets in milliseconds (and, for the busy cluster,
+// buckets in seconds too, which the milliseconds must win over, as the rules' or does); an idle
+// cluster (rates 0, empty buckets), one that never failed and has no histogram (no bucket
 // series), and a recorded series without a cluster name. Raw listener queries and the probe
 // answer too; rawClusters says whether Envoy's own cluster series exist (for dialect discovery).
 func ruleAnswers(d promql.Dialect, rawClusters bool) func(string) Vector {
@@ -383,6 +384,9 @@ func ruleAnswers(d promql.Dialect, rawClusters bool) func(string) Vector {
 		var v Vector
 		add := func(name string, val float64) {
 			v = append(v, sample(map[string]string{promql.LabelCluster: name}, val))
+		}
+		bucket := func(name, le string, val float64) {
+			v = append(v, sample(map[string]string{promql.LabelCluster: name, "le": le}, val))
 		}
 		switch {
 		case strings.HasPrefix(q, "count by"): // dialect discovery
@@ -393,21 +397,22 @@ func ruleAnswers(d promql.Dialect, rawClusters bool) func(string) Vector {
 			v = append(v, sample(nil, 3))
 		case strings.Contains(q, "downstream"):
 			v = append(v, sample(map[string]string{d.Listener: "ingress_http"}, 7))
-		case strings.Contains(q, promql.RecordLatency(0.5)):
-			add("shop_checkout_8080", 0.0183)
-			add("idle", math.NaN())
-		case strings.Contains(q, promql.RecordLatency(0.9)):
-			add("shop_checkout_8080", 0.0441)
-			add("idle", math.NaN())
-		case strings.Contains(q, promql.RecordLatency(0.99)):
-			add("shop_checkout_8080", 0.212)
-			add("idle", math.NaN())
-		case strings.Contains(q, promql.Record5xxRate):
-			add("shop_checkout_8080", 0.06)
-		case strings.Contains(q, promql.RecordSuccessRatio):
-			add("shop_checkout_8080", 1-0.06/40)
-			add("nohist", 1)
-			add("idle", math.NaN())
+		case strings.Contains(q, promql.RecordLatencyBucketsMs):
+			// Out of order, as Prometheus may answer.
+			for _, b := range []struct {
+				le  string
+				val float64
+			}{{"+Inf", 40}, {"10", 8}, {"250", 39.8}, {"25", 24}, {"50", 36}, {"100", 38}} {
+				bucket("shop_checkout_8080", b.le, b.val)
+				bucket("idle", b.le, 0)
+			}
+		case strings.Contains(q, promql.RecordLatencyBucketsSeconds):
+			bucket("shop_checkout_8080", "1", 1)
+			bucket("shop_checkout_8080", "+Inf", 1)
+		case strings.Contains(q, promql.RecordNot5xxRate):
+			add("shop_checkout_8080", 40-0.06)
+			add("nohist", 3)
+			add("idle", 0)
 		case strings.Contains(q, promql.RecordResponseRate):
 			add("shop_checkout_8080", 40)
 			add("nohist", 3)
@@ -426,25 +431,25 @@ func ruleAnswers(d promql.Dialect, rawClusters bool) func(string) Vector {
 	}
 }
 
-// TestRulesFoldIntoTheSameRows reads the rules for one namespace (the recorded success ratio) and
-// for every namespace (the ratio folded from the rates): both give the rows of the raw queries.
+// TestRulesFoldIntoTheSameRows reads the rules for one namespace and for every namespace: both
+// read the same recorded sums, derive the success ratio and the percentiles from them, and give
+// the rows of the raw queries.
 func TestRulesFoldIntoTheSameRows(t *testing.T) {
+	recorded := []string{promql.RecordRequestRate, promql.RecordResponseRate, promql.RecordNot5xxRate,
+		promql.RecordLatencyBucketsMs, promql.RecordLatencyBucketsSeconds, promql.RecordActiveRequests}
 	selections := []struct {
-		name     string
-		sel      promql.Selector
-		narrow   string
-		recorded []string
+		name   string
+		sel    promql.Selector
+		narrow string
 	}{
-		{"one namespace", promql.Namespace("team-a"), `namespace="team-a"`,
-			[]string{promql.RecordRequestRate, promql.RecordSuccessRatio, promql.RecordLatency(0.5), promql.RecordLatency(0.9), promql.RecordLatency(0.99), promql.RecordActiveRequests}},
-		{"every namespace", promql.Everything, "",
-			[]string{promql.RecordRequestRate, promql.RecordResponseRate, promql.Record5xxRate, promql.RecordLatency(0.5), promql.RecordLatency(0.9), promql.RecordLatency(0.99), promql.RecordActiveRequests}},
+		{"one namespace", promql.Namespace("team-a"), `namespace="team-a"`},
+		{"every namespace", promql.Everything, ""},
 	}
 	// The Istio dialect names clusters cluster_name in Envoy's own series; the rules always
 	// record envoy_cluster_name, and the rows must still be found.
 	for _, d := range promql.Dialects {
 		for _, s := range selections {
-			t.Run(d.Name+"/"+s.name, func(t *testing.T) { testRulesFold(t, d, s.sel, s.narrow, s.recorded) })
+			t.Run(d.Name+"/"+s.name, func(t *testing.T) { testRulesFold(t, d, s.sel, s.narrow, recorded) })
 		}
 	}
 }
@@ -496,7 +501,10 @@ func testRulesFold(t *testing.T, d promql.Dialect, sel promql.Selector, narrow s
 		t.Fatalf("rows = %+v: want three, none without a name", f.Rows)
 	}
 	got := rows["shop_checkout_8080"]
-	want := Row{Name: "shop_checkout_8080", Namespace: "shop", Service: "checkout", RPS: 41.2, Success: 1 - 0.06/40, P50: 18.3, P90: 44.1, P99: 212, Active: 3}
+	// From the buckets by hand: p50 has rank 20 in (10, 25] holding 16 from 8, 10 + 15*12/16;
+	// p90 rank 36 ends (25, 50]; p99 rank 39.6 in (100, 250] holding 1.8 from 38.
+	want := Row{Name: "shop_checkout_8080", Namespace: "shop", Service: "checkout", RPS: 41.2, Success: (40 - 0.06) / 40,
+		P50: 21.25, P90: 50, P99: 100 + 150*1.6/1.8, Active: 3}
 	for _, field := range []struct {
 		name      string
 		got, want float64

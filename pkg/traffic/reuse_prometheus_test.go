@@ -52,7 +52,7 @@ func TestRulesReuseMatchesAFreshRead(t *testing.T) {
 			busy++
 		}
 	}
-	srv.WaitForSeries(t, `envoy_cluster:upstream_rq_time_seconds:p99_rate5m{namespace="edge"}`, busy, time.Minute)
+	srv.WaitForSeries(t, `envoy_cluster:upstream_rq_time_milliseconds_bucket:rate5m{namespace="edge",le="+Inf"}`, busy, time.Minute)
 	// The walk below reads the request rates from its first step on: on a loaded machine their
 	// group may be first evaluated after the quantiles' is.
 	srv.WaitForSeries(t, promql.RecordRequestRate+`{namespace="edge"}`, 1, time.Minute)

@@ -61,8 +61,8 @@ func TestRulesReadAgainOnlyAfterAnEvaluation(t *testing.T) {
 		// records the stamps query asks about: those the pivot has
 		records []string
 	}{
-		{"envoy", ruleAnswers(d, true), []string{promql.RecordRequestRate, promql.RecordSuccessRatio,
-			promql.RecordLatency(0.5), promql.RecordLatency(0.9), promql.RecordLatency(0.99), promql.RecordActiveRequests}},
+		{"envoy", ruleAnswers(d, true), []string{promql.RecordRequestRate, promql.RecordResponseRate, promql.RecordNot5xxRate,
+			promql.RecordLatencyBucketsMs, promql.RecordLatencyBucketsSeconds, promql.RecordActiveRequests}},
 		// Istio's standard metrics record no requests in flight: no cluster has that series,
 		// and the pivot needs only the others.
 		{"without requests in flight", func(q string) Vector {
@@ -70,8 +70,8 @@ func TestRulesReadAgainOnlyAfterAnEvaluation(t *testing.T) {
 				return nil
 			}
 			return ruleAnswers(d, true)(q)
-		}, []string{promql.RecordRequestRate, promql.RecordSuccessRatio,
-			promql.RecordLatency(0.5), promql.RecordLatency(0.9), promql.RecordLatency(0.99)}},
+		}, []string{promql.RecordRequestRate, promql.RecordResponseRate, promql.RecordNot5xxRate,
+			promql.RecordLatencyBucketsMs, promql.RecordLatencyBucketsSeconds}},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			ev := &evaluations{answers: tc.answers, stamps: map[string]float64{}}
@@ -115,9 +115,9 @@ func TestRulesReadAgainOnlyAfterAnEvaluation(t *testing.T) {
 					t.Errorf("%s: sent %d queries, %d of them stamps; want %d, stamps %v:\n%s", step, len(fq.seen), len(stamps), want, probe, strings.Join(fq.seen, "\n"))
 				}
 				for _, q := range stamps {
-					// Two clusters have every record; nohist has no latency.
+					// One cluster has every record: idle has no buckets in seconds, nohist none.
 					cluster := stampCluster.FindStringSubmatch(q)
-					if cluster == nil || !slices.Contains([]string{"idle", "shop_checkout_8080"}, cluster[1]) || !strings.Contains(q, `namespace="team-a"`) {
+					if cluster == nil || cluster[1] != "shop_checkout_8080" || !strings.Contains(q, `namespace="team-a"`) {
 						t.Errorf("%s: the stamps query does not ask about the cluster with every record: %s", step, q)
 					}
 					asked := stampRecord.FindAllStringSubmatch(q, -1)
