@@ -250,7 +250,7 @@ func (o *CreateOptions) registerCompletions(cmd *cobra.Command) {
 	noFiles := cobra.ShellCompDirectiveNoFileComp
 	_ = cmd.RegisterFlagCompletionFunc("envoy", cobra.FixedCompletions(strings.Split(manifests.PresetNames(), ", "), noFiles))
 	_ = cmd.RegisterFlagCompletionFunc("envoy-namespace", namespaceCompletion(o.configFlags))
-	for _, name := range []string{"retention", "scrape-interval", "envoy-scrape-interval", "evaluation-interval"} {
+	for _, name := range []string{"retention", "scrape-interval", "envoy-scrape-interval", "evaluation-interval", "remote-write", "remote-write-tenant", "remote-write-basic-auth", "remote-write-bearer"} {
 		_ = cmd.RegisterFlagCompletionFunc(name, cobra.NoFileCompletions)
 	}
 }
