@@ -343,6 +343,20 @@ func newAuthGate(t *testing.T) *authGate {
 		proxy.ServeHTTP(w, r)
 	}))
 	t.Cleanup(g.srv.Close)
+	t.Cleanup(func() {
+		if t.Failed() {
+			g.mu.Lock()
+			defer g.mu.Unlock()
+			summary := map[string]map[string]int{}
+			for route, tenants := range g.tenants {
+				summary[route] = map[string]int{}
+				for _, tenant := range tenants {
+					summary[route][tenant]++
+				}
+			}
+			t.Logf("the gate admitted remote writes (route → tenant → count) %v and refused %d", summary, g.refused)
+		}
+	})
 	// The gate refuses a remote write without the credentials.
 	resp, err := http.Post(g.URL()+"/basic/api/v1/receive", "application/x-protobuf", strings.NewReader("x"))
 	if err != nil {
