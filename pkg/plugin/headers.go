@@ -22,9 +22,9 @@ const (
 // headerFlags are --header NAME=VALUE (repeatable) and --tenant TENANT, sent to the
 // --prometheus-url's origin only.
 type headerFlags struct {
-	Headers []string
-	Tenant  string
-	parsed  http.Header
+	Headers     []string
+	Tenant      string
+	httpHeaders http.Header
 }
 
 func (h *headerFlags) addHeaderFlags(fs *pflag.FlagSet) {
@@ -34,7 +34,7 @@ func (h *headerFlags) addHeaderFlags(fs *pflag.FlagSet) {
 
 // parseHeaders checks the header flags and keeps them as headers; they need the URL they go to.
 func (h *headerFlags) parseHeaders(url string) error {
-	h.parsed = nil
+	h.httpHeaders = nil
 	if url == "" {
 		if len(h.Headers) > 0 {
 			return flagError(flagHeader, h.Headers[0], errors.New("it applies to --prometheus-url only (a port-forward or the service proxy reaches the team's own Prometheus, which needs none); add --prometheus-url URL or drop --header"))
@@ -78,7 +78,7 @@ func (h *headerFlags) parseHeaders(url string) error {
 		out.Set(manifests.TenantHeader, h.Tenant)
 	}
 	if len(out) > 0 {
-		h.parsed = out
+		h.httpHeaders = out
 	}
 	return nil
 }

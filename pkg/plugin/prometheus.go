@@ -199,7 +199,7 @@ func (p *PrometheusFlags) urlClient() (*prom.Client, error) {
 	cfg := p.config()
 	cfg.Timeout, cfg.MaxAnswerBytes = p.Timeout, p.maxAnswerBytes
 	cfg.DisableCompression = ptr.Deref(p.configFlags.DisableCompression, false)
-	cfg.Headers = p.headerFlags.parsed
+	cfg.Headers = p.httpHeaders
 	c, err := prom.New(cfg)
 	if err != nil {
 		return nil, p.flagError(err)
