@@ -378,14 +378,15 @@ type SecretKey struct {
 }
 
 // Secrets are the Secret keys the stack reads, in the team's namespace: the receivers' in
-// --notify order, then the Thanos sidecars' object storage configuration, without repeats.
+// --notify order, then the Thanos sidecars' object storage configuration, then the remote
+// writes' credentials, without repeats.
 func (s TeamSpec) Secrets() []SecretKey {
 	out := s.receiverSecrets()
 	seen := map[SecretRef]bool{}
 	for _, k := range out {
 		seen[k.SecretRef] = true
 	}
-	for _, k := range s.thanosSecrets() {
+	for _, k := range append(s.thanosSecrets(), s.remoteWriteSecrets()...) {
 		if !seen[k.SecretRef] {
 			seen[k.SecretRef] = true
 			out = append(out, k)

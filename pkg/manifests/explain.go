@@ -179,9 +179,7 @@ func (s TeamSpec) choices() []string {
 	if s.Thanos.Enabled {
 		out = append(out, s.thanosChoices()...)
 	}
-	if len(s.RemoteWrite) > 0 {
-		add("Samples are also sent to %s, labelled %s.", strings.Join(s.RemoteWrite, ", "), externalLabelText(s))
-	}
+	out = append(out, s.remoteWriteChoices()...)
 	if s.NetworkPolicy {
 		add("The NetworkPolicy may also block `kubectl port-forward` on some CNIs and the API server's service proxy, which connects from the control plane.")
 	}

@@ -282,9 +282,7 @@ func (s TeamSpec) prometheus() *monitoringv1.Prometheus {
 	if am := s.alertmanagerTarget(); am != nil {
 		spec.Alerting = &monitoringv1.AlertingSpec{Alertmanagers: []monitoringv1.AlertmanagerEndpoints{*am}}
 	}
-	for _, u := range s.RemoteWrite {
-		spec.RemoteWrite = append(spec.RemoteWrite, monitoringv1.RemoteWriteSpec{URL: monitoringv1.URL(u)})
-	}
+	spec.RemoteWrite = s.remoteWrites()
 	if s.Thanos.Enabled {
 		p.Spec.Thanos = s.thanosSidecar()
 	}

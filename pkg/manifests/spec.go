@@ -39,6 +39,8 @@ type TeamSpec struct {
 	EnvoyScrapeInterval monitoringv1.Duration
 	EvaluationInterval  monitoringv1.Duration
 	RemoteWrite         []string
+	RemoteWriteTenant   string          // sent as X-Scope-OrgID with every remote write; "" for none
+	RemoteWriteAuth     RemoteWriteAuth // credentials of every remote write
 	ExternalLabels      map[string]string
 	PrometheusVersion   string
 	TargetLimit         int64 // enforcedTargetLimit: targets per monitor (one per Envoy pod); 0: no limit
@@ -233,13 +235,8 @@ func (s TeamSpec) Validate() error {
 	if err := s.validateForPrometheus2(); err != nil {
 		return err
 	}
-	for _, u := range s.RemoteWrite {
-		if _, err := ParseRemoteWriteURL(u); err != nil {
-			return &FieldError{Field: "remote-write", Value: u, Reason: err.Error()}
-		}
-	}
-	if dup := firstDuplicate(s.RemoteWrite); dup != "" {
-		return &FieldError{Field: "remote-write", Value: dup, Reason: "given twice"}
+	if err := s.validateRemoteWrite(); err != nil {
+		return err
 	}
 	if err := s.validateThanos(); err != nil {
 		return err

@@ -43,6 +43,18 @@ func specCases() map[string]TeamSpec {
 	ha.ExternalLabels = map[string]string{"cluster": "prod-eu", "region": "eu-west-1", "env": "prod"}
 	cases["ha-remote-write"] = ha
 
+	tenant := base
+	tenant.RemoteWrite = []string{"https://mimir.example.com/api/v1/push"}
+	tenant.RemoteWriteTenant = "team-a"
+	tenant.RemoteWriteAuth = RemoteWriteAuth{BasicAuth: "mimir-auth"}
+	cases["remote-write-tenant-basic-auth"] = tenant
+
+	bearer := base
+	bearer.RemoteWrite = []string{"https://vm.example.com/api/v1/write", "http://thanos-receive.monitoring:19291/api/v1/receive"}
+	bearer.RemoteWriteTenant = "team-a"
+	bearer.RemoteWriteAuth = RemoteWriteAuth{Bearer: SecretRef{"remote-write", "token"}}
+	cases["remote-write-bearer"] = bearer
+
 	full := base
 	full.Presets = []Preset{PresetEnvoy, PresetContour, PresetIstio, PresetStatsd}
 	full.SLO = 99.9

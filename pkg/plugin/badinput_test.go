@@ -78,6 +78,21 @@ func TestBadInputThroughTheBinary(t *testing.T) {
 		{"memory limit overflows", []string{"create", "team-a", "--memory-limit", "9Ei"}, []string{`invalid --memory-limit "9Ei"`, "too large"}},
 		{"cpu overflows", []string{"create", "team-a", "--cpu", "99999999999999999"}, []string{`invalid --cpu`, "too large"}},
 		{"selector key twice", []string{"create", "team-a", "--envoy-selector", "app=envoy,app=evil"}, []string{`invalid --envoy-selector "app=envoy,app=evil"`, "given twice"}},
+		{"remote write tenant alone", []string{"create", "team-a", "--remote-write-tenant", "team-a"}, []string{`invalid --remote-write-tenant "team-a"`, "only applies with --remote-write"}},
+		{"remote write tenant slash", []string{"create", "team-a", "--remote-write", "https://m/w", "--remote-write-tenant", "team/a"}, []string{"--remote-write-tenant", "not allowed in a tenant ID", "such as team-a"}},
+		{"remote write tenant empty", []string{"create", "team-a", "--remote-write", "https://m/w", "--remote-write-tenant="}, []string{"--remote-write-tenant", "name the tenant"}},
+		{"remote write basic auth alone", []string{"create", "team-a", "--remote-write-basic-auth", "auth"}, []string{`invalid --remote-write-basic-auth "auth"`, "only applies with --remote-write"}},
+		{"remote write basic auth key", []string{"create", "team-a", "--remote-write", "https://m/w", "--remote-write-basic-auth", "auth/password"}, []string{"--remote-write-basic-auth", "name only the Secret", "username and password"}},
+		{"remote write basic auth name", []string{"create", "team-a", "--remote-write", "https://m/w", "--remote-write-basic-auth", "Auth_Secret"}, []string{"--remote-write-basic-auth", "secret name"}},
+		{"remote write bearer alone", []string{"create", "team-a", "--remote-write-bearer", "rw/token"}, []string{`invalid --remote-write-bearer "rw/token"`, "only applies with --remote-write"}},
+		{"remote write bearer without key", []string{"create", "team-a", "--remote-write", "https://m/w", "--remote-write-bearer", "rw"}, []string{"--remote-write-bearer", "SECRET/KEY"}},
+		{"remote write both credentials", []string{"create", "team-a", "--remote-write", "https://m/w", "--remote-write-basic-auth", "auth", "--remote-write-bearer", "rw/token"},
+			[]string{"--remote-write-bearer", "contradicts --remote-write-basic-auth", "use one of the two"}},
+		{"header with credentials", []string{"top", "--once", "--prometheus-url", "http://localhost:9090", "--header", "Authorization=Bearer x"}, []string{`invalid --header "Authorization=…"`, "--prometheus-bearer-token-file"}},
+		{"header without value", []string{"top", "--once", "--prometheus-url", "http://localhost:9090", "--header", "X-Scope-OrgID"}, []string{"--header", "NAME=VALUE"}},
+		{"header without url", []string{"top", "--once", "--demo", "--header", "X-A=1"}, []string{"--header", "--prometheus-url only"}},
+		{"tenant bad", []string{"compare", "--prometheus-url", "http://localhost:9090", "--envoy-namespace", "shop", "--baseline", "a", "--canary", "b", "--tenant", "a b"}, []string{`invalid --tenant "a b"`, "tenant ID"}},
+		{"tenant without url", []string{"top", "team-a", "--once", "--tenant", "team-a"}, []string{"--tenant", "--prometheus-url only"}},
 		{"remote write twice", []string{"create", "team-a", "--remote-write", "https://m/w", "--remote-write", "https://m/w"}, []string{"--remote-write", "twice"}},
 		{"label without value", []string{"create", "team-a", "--external-label", "cluster"}, []string{`invalid --external-label "cluster"`, "name=value"}},
 		{"label bad name", []string{"create", "team-a", "--external-label", "my-cluster=x"}, []string{"--external-label", "label name"}},
@@ -266,20 +281,21 @@ func TestVersionIsStampedAtBuildTime(t *testing.T) {
 // prints a stack that parses, or fails with one line and prints nothing. It never panics.
 func FuzzCreateFlags(f *testing.F) {
 	seeds := [][]string{
-		{"team-a", "15d", "16Gi", "20Gi", "2", "100m", "512Mi", "cluster=prod", "https://m.example.com/w", "99.9", "envoy", "app=envoy", "30s"},
-		{"Team_A", "15 days", "16G", "big", "x", "lots", "-1", "=", "ftp://", "100", "nginx", "app in", "0s"},
-		{"a", "1y2w3d4h5m6s7ms", "1.5Ti", "0", "1", "1", "1Gi", "__x=y", "http://[::1]:9/w", "93.07", "none", "!app", "75s"},
-		{strings.Repeat("t", 63), "", "", "", "", "", "", "", "", "", "", "", ""},
+		{"team-a", "15d", "16Gi", "20Gi", "2", "100m", "512Mi", "cluster=prod", "https://m.example.com/w", "99.9", "envoy", "app=envoy", "30s", "team-a", "auth", ""},
+		{"Team_A", "15 days", "16G", "big", "x", "lots", "-1", "=", "ftp://", "100", "nginx", "app in", "0s", "a/b", "a/b", "rw"},
+		{"a", "1y2w3d4h5m6s7ms", "1.5Ti", "0", "1", "1", "1Gi", "__x=y", "http://[::1]:9/w", "93.07", "none", "!app", "75s", "..", "", "rw/token"},
+		{strings.Repeat("t", 63), "", "", "", "", "", "", "", "", "", "", "", "", "", "", ""},
 	}
 	for _, s := range seeds {
-		f.Add(s[0], s[1], s[2], s[3], s[4], s[5], s[6], s[7], s[8], s[9], s[10], s[11], s[12])
+		f.Add(s[0], s[1], s[2], s[3], s[4], s[5], s[6], s[7], s[8], s[9], s[10], s[11], s[12], s[13], s[14], s[15])
 	}
-	f.Fuzz(func(t *testing.T, team, retention, retentionSize, storage, replicas, cpu, memory, label, remote, slo, envoy, selector, interval string) {
+	f.Fuzz(func(t *testing.T, team, retention, retentionSize, storage, replicas, cpu, memory, label, remote, slo, envoy, selector, interval, tenant, basicAuth, bearer string) {
 		args := []string{"create", team, "-n", "team-a",
 			"--retention=" + retention, "--storage=" + storage, "--replicas=" + replicas, "--cpu=" + cpu,
 			"--memory=" + memory, "--memory-limit=0", "--envoy=" + envoy, "--envoy-scrape-interval=" + interval}
 		for flag, v := range map[string]string{"--retention-size=": retentionSize, "--external-label=": label,
-			"--remote-write=": remote, "--slo=": slo, "--envoy-selector=": selector} {
+			"--remote-write=": remote, "--slo=": slo, "--envoy-selector=": selector,
+			"--remote-write-tenant=": tenant, "--remote-write-basic-auth=": basicAuth, "--remote-write-bearer=": bearer} {
 			if v != "" {
 				args = append(args, flag+v)
 			}

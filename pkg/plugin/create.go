@@ -44,6 +44,9 @@ type CreateOptions struct {
 	envoyScrapeInterval string
 	evaluationInterval  string
 	remoteWrite         []string
+	remoteWriteTenant   string
+	remoteWriteBasic    string
+	remoteWriteBearer   string
 	externalLabels      []string
 	prometheusVersion   string
 	targetLimit         int64
@@ -142,6 +145,10 @@ const createExample = `  # The stack for team-a in namespace team-a, with plain 
   kubectl promteam create checkout -n shop --envoy contour --replicas 3 \
     --remote-write https://metrics.example.com/api/v1/write --external-label cluster=prod-eu --slo 99.9
 
+  # Remote write to a multi-tenant store as tenant team-a, with basic auth from Secret mimir-auth
+  kubectl promteam create team-a -n team-a --remote-write https://mimir.example.com/api/v1/push \
+    --remote-write-tenant team-a --remote-write-basic-auth mimir-auth
+
   # Two shards of two replicas each, one view of them through a Thanos Query, blocks uploaded
   kubectl promteam create big-team -n big-team --shards 2 --thanos --thanos-objstore objstore/thanos.yaml
 
@@ -205,6 +212,9 @@ func (o *CreateOptions) AddFlags(fs *pflag.FlagSet) {
 	fs.StringVar(&o.envoyScrapeInterval, "envoy-scrape-interval", o.envoyScrapeInterval, "Scrape interval of the Envoy monitors; at most 75s so the 5m rules see four samples")
 	fs.StringVar(&o.evaluationInterval, "evaluation-interval", o.evaluationInterval, "How often recording and alerting rules are evaluated: at most half the 5m rule window (2m30s), and with --slo half the 2m for of the fastest burn-rate alert (1m)")
 	fs.StringArrayVar(&o.remoteWrite, "remote-write", o.remoteWrite, "Also send samples to this remote-write URL, repeatable; put credentials in a Secret, not the URL")
+	fs.StringVar(&o.remoteWriteTenant, "remote-write-tenant", o.remoteWriteTenant, "With --remote-write: the tenant of a multi-tenant store (Mimir, Cortex, Thanos Receive), sent as header "+manifests.TenantHeader)
+	fs.StringVar(&o.remoteWriteBasic, "remote-write-basic-auth", o.remoteWriteBasic, "With --remote-write: SECRET, a Secret with keys username and password for basic auth")
+	fs.StringVar(&o.remoteWriteBearer, "remote-write-bearer", o.remoteWriteBearer, "With --remote-write: SECRET/KEY of a Secret key holding a bearer token (instead of --remote-write-basic-auth)")
 	fs.StringArrayVar(&o.externalLabels, "external-label", o.externalLabels, "Label name=value added to every series leaving this Prometheus, repeatable (team=TEAM is always set)")
 	fs.StringVar(&o.prometheusVersion, "prometheus-version", o.prometheusVersion, "Prometheus release to run, pinned so operator upgrades do not upgrade it: v3, or v2.45.0 and later with --memory-limit 0 (Prometheus 2 sets no GOMEMLIMIT)")
 	fs.Int64Var(&o.targetLimit, "target-limit", o.targetLimit, "Most targets one monitor may find, one per Envoy pod or sidecar (past it none of the monitor's targets are scraped); 0 for no limit")
@@ -244,7 +254,7 @@ func (o *CreateOptions) registerCompletions(cmd *cobra.Command) {
 	noFiles := cobra.ShellCompDirectiveNoFileComp
 	_ = cmd.RegisterFlagCompletionFunc("envoy", cobra.FixedCompletions(strings.Split(manifests.PresetNames(), ", "), noFiles))
 	_ = cmd.RegisterFlagCompletionFunc("envoy-namespace", namespaceCompletion(o.configFlags))
-	for _, name := range []string{"retention", "scrape-interval", "envoy-scrape-interval", "evaluation-interval"} {
+	for _, name := range []string{"retention", "scrape-interval", "envoy-scrape-interval", "evaluation-interval", "remote-write", "remote-write-tenant", "remote-write-basic-auth", "remote-write-bearer"} {
 		_ = cmd.RegisterFlagCompletionFunc(name, cobra.NoFileCompletions)
 	}
 }
@@ -321,6 +331,9 @@ func (o *CreateOptions) Complete(cmd *cobra.Command, args []string) error {
 		}
 		s.RemoteWrite = append(s.RemoteWrite, u)
 	}
+	if err := o.completeRemoteWrite(cmd, &s); err != nil {
+		return err
+	}
 	for _, pair := range o.externalLabels {
 		k, v, err := manifests.ParseLabelPair(pair)
 		if err != nil {
@@ -360,6 +373,39 @@ func (o *CreateOptions) Complete(cmd *cobra.Command, args []string) error {
 		}
 	}
 	o.spec = s
+	return nil
+}
+
+// completeRemoteWrite parses the tenant and the credentials of the remote writes; without
+// --remote-write they are refused rather than ignored.
+func (o *CreateOptions) completeRemoteWrite(cmd *cobra.Command, s *manifests.TeamSpec) error {
+	fail := func(flag, value string, err error) error {
+		return &manifests.FieldError{Field: flag, Value: value, Reason: err.Error()}
+	}
+	for _, flag := range []string{"remote-write-tenant", "remote-write-basic-auth", "remote-write-bearer"} {
+		if f := cmd.Flags().Lookup(flag); f != nil && f.Changed && len(o.remoteWrite) == 0 {
+			return fail(flag, f.Value.String(), errors.New("only applies with --remote-write; add --remote-write URL"))
+		}
+	}
+	var err error
+	if cmd.Flags().Changed("remote-write-tenant") {
+		if s.RemoteWriteTenant, err = manifests.ParseTenant(o.remoteWriteTenant); err != nil {
+			return fail("remote-write-tenant", o.remoteWriteTenant, err)
+		}
+	}
+	if cmd.Flags().Changed("remote-write-basic-auth") {
+		if s.RemoteWriteAuth.BasicAuth, err = manifests.ParseBasicAuthSecret(o.remoteWriteBasic); err != nil {
+			return fail("remote-write-basic-auth", o.remoteWriteBasic, err)
+		}
+	}
+	if cmd.Flags().Changed("remote-write-bearer") {
+		if s.RemoteWriteAuth.Bearer, err = manifests.ParseBearerSecret(o.remoteWriteBearer); err != nil {
+			return fail("remote-write-bearer", o.remoteWriteBearer, err)
+		}
+		if s.RemoteWriteAuth.BasicAuth != "" {
+			return fail("remote-write-bearer", o.remoteWriteBearer, errors.New("contradicts --remote-write-basic-auth: a remote write sends one kind of credentials; use one of the two"))
+		}
+	}
 	return nil
 }
 

@@ -34,6 +34,10 @@ func createCases() []createCase {
 		{name: "ha-remote-write", args: []string{"create", "team-a", "-n", "team-a", "--replicas", "3",
 			"--remote-write", "https://metrics.example.com/api/v1/write", "--remote-write", "http://thanos-receive.monitoring:19291/api/v1/receive",
 			"--external-label", "cluster=prod-eu", "--external-label", "region=eu-west-1"}},
+		{name: "remote-write-tenant", args: []string{"create", "team-a", "-n", "team-a", "--remote-write", "https://mimir.example.com/api/v1/push",
+			"--remote-write-tenant", "team-a", "--remote-write-basic-auth", "mimir-auth"}},
+		{name: "remote-write-bearer", args: []string{"create", "team-a", "-n", "team-a", "--remote-write", "https://vm.example.com/api/v1/write",
+			"--remote-write-bearer", "remote-write/token"}},
 		{name: "everything", args: []string{"create", "checkout", "-n", "team-a", "--envoy", "envoy,contour", "--envoy", "istio", "--envoy", "statsd",
 			"--slo", "99.9", "--grafana-dashboard", "--network-policy", "--envoy-selector", "app=edge,tier in (a,b)",
 			"--storage", "50Gi", "--storage-class", "fast-ssd", "--retention", "30d", "--retention-size", "40Gi",
@@ -95,7 +99,8 @@ func TestCreateGolden(t *testing.T) {
 
 func TestCreateExplainGolden(t *testing.T) {
 	out, _, err := run(t, "create", "checkout", "-n", "shop", "--envoy", "contour", "--replicas", "3", "--slo", "99.9",
-		"--remote-write", "https://metrics.example.com/api/v1/write", "--external-label", "cluster=prod-eu", "--explain")
+		"--remote-write", "https://metrics.example.com/api/v1/write", "--remote-write-tenant", "checkout", "--remote-write-basic-auth", "metrics-auth",
+		"--external-label", "cluster=prod-eu", "--explain")
 	if err != nil {
 		t.Fatal(err)
 	}

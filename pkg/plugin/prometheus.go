@@ -44,6 +44,8 @@ type PrometheusFlags struct {
 
 	// endpointFlags are --prometheus-url, its TLS and token flags, and --via-proxy.
 	endpointFlags
+	// headerFlags are --header and --tenant, for a --prometheus-url.
+	headerFlags
 	Timeout time.Duration
 	Demo    bool
 	// MaxAnswerSize bounds one answer, decompressed, as a Kubernetes quantity; Validate reads it
@@ -85,6 +87,7 @@ func (p *PrometheusFlags) AddConnectionFlags(fs *pflag.FlagSet) {
 	fs.StringVar(&p.MaxAnswerSize, flagPrometheusMaxSize, p.MaxAnswerSize, "Largest answer to read from Prometheus, decompressed, and the most the answers read at once may hold together, e.g. 256Mi; more fails the query instead of filling memory")
 	p.addAlias(fs, "bearer-token-file", flagPrometheusToken, &p.BearerTokenFile)
 	p.addAlias(fs, "ca-file", flagPrometheusCA, &p.CAFile)
+	p.addHeaderFlags(fs)
 }
 
 // addAlias binds old, a hidden name of the string flag now called current, which says on use
@@ -147,6 +150,9 @@ func (p *PrometheusFlags) validateConnection() error {
 	if err := p.parseMaxAnswerSize(); err != nil {
 		return err
 	}
+	if err := p.parseHeaders(p.URL); err != nil {
+		return err
+	}
 	return p.validate()
 }
 
@@ -193,6 +199,7 @@ func (p *PrometheusFlags) urlClient() (*prom.Client, error) {
 	cfg := p.config()
 	cfg.Timeout, cfg.MaxAnswerBytes = p.Timeout, p.maxAnswerBytes
 	cfg.DisableCompression = ptr.Deref(p.configFlags.DisableCompression, false)
+	cfg.Headers = p.httpHeaders
 	c, err := prom.New(cfg)
 	if err != nil {
 		return nil, p.flagError(err)

@@ -57,6 +57,10 @@ type Config struct {
 	// SameOrigin refuses every redirect that leaves URL's origin, whatever the transport: for an
 	// API whose requests change state, whose bodies must not go elsewhere.
 	SameOrigin bool
+	// Headers are added to every request for URL's origin, and to none for another origin (a
+	// redirect's): a tenant's X-Scope-OrgID, say. Credentials, Host and the headers the client
+	// sets itself are refused (see CheckHeader).
+	Headers http.Header
 	// MaxAnswerFlag is the flag that raises MaxAnswerBytes, which an answer over it names; empty
 	// means --prometheus-max-answer-size for Prometheus and none for another server.
 	MaxAnswerFlag string
@@ -136,6 +140,12 @@ func NewHTTPClient(cfg Config, example string) (*HTTPClient, error) {
 		rt = t
 	}
 	home := origin(u)
+	if len(cfg.Headers) > 0 {
+		if err := checkHeaders(cfg.server(), cfg.Headers); err != nil {
+			return nil, err
+		}
+		rt = &headers{origin: home, h: cfg.Headers.Clone(), next: rt}
+	}
 	if cfg.BearerTokenFile != "" {
 		if _, err := readToken(cfg.server(), cfg.BearerTokenFile); err != nil {
 			return nil, err
@@ -473,8 +483,8 @@ func unwrapPath(err error) error {
 	return err
 }
 
-// ConfigError is a setting of Config that cannot be used: Field names it (URL, BearerTokenFile
-// or CAFile), Value is what it holds (a URL redacted), Err says why and what to do.
+// ConfigError is a setting of Config that cannot be used: Field names it (URL, BearerTokenFile,
+// CAFile or Headers), Value is what it holds (a URL redacted), Err says why and what to do.
 type ConfigError struct {
 	Server string // what the setting reaches; empty means Prometheus
 	Field  string
@@ -483,7 +493,7 @@ type ConfigError struct {
 }
 
 func (e *ConfigError) Error() string {
-	name := map[string]string{"URL": Config{Server: e.Server}.server() + " URL", "BearerTokenFile": "bearer token file", "CAFile": "CA file"}[e.Field]
+	name := map[string]string{"URL": Config{Server: e.Server}.server() + " URL", "BearerTokenFile": "bearer token file", "CAFile": "CA file", "Headers": "header"}[e.Field]
 	return fmt.Sprintf("%s %s: %v", name, e.Value, e.Err)
 }
 
