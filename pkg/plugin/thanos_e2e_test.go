@@ -1,0 +1,185 @@
+//go:build e2e
+
+package plugin
+
+import (
+	"encoding/json"
+	"fmt"
+	"strings"
+	"testing"
+	"time"
+
+	corev1 "k8s.io/api/core/v1"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+
+	"github.com/kubectl-promteam/kubectl-promteam/internal/testutil/crdschema"
+	"github.com/kubectl-promteam/kubectl-promteam/internal/testutil/kubetest"
+	"github.com/kubectl-promteam/kubectl-promteam/internal/testutil/promtest"
+	"github.com/kubectl-promteam/kubectl-promteam/internal/testutil/thanostest"
+	"github.com/kubectl-promteam/kubectl-promteam/internal/testutil/tools"
+	"github.com/kubectl-promteam/kubectl-promteam/internal/testutil/truth"
+)
+
+// TestThroughTheTeamsThanosQuery: a stack created with --shards 2 --thanos on a real API server
+// whose node agent (kwok) forwards the pods' ports to real processes: each shard's pod to a real
+// Prometheus 3 scraping half of a simulated Envoy fleet, with a real Thanos sidecar, and the
+// Thanos Query pod to a real Thanos Query over both sidecars. top reaches the Query on its own
+// and reports the whole fleet ("backend": "thanos-query"); --direct reaches one shard and reports
+// half of it ("backend": "prometheus"); doctor reads the Query and its thanos-stores check names
+// a sidecar that stopped, after which top fails rather than show half the numbers.
+func TestThroughTheTeamsThanosQuery(t *testing.T) {
+	binary(t)
+	c := kubetest.Start(t)
+	c.InstallCRDs(t, crdschema.RepoCRDDir(pinnedOperator))
+	const ns = "team-a"
+	c.KubectlOK(t, kubetest.Admin, nil, "create", "namespace", ns)
+
+	// Two Envoys, one per shard; the truth is their sum.
+	fleet := e2eFleet()
+	targets := promtest.ServeFleet(t, fleet, ns)
+	shardPods := []string{"prometheus-team-a-0", "prometheus-team-a-shard-1-0"}
+	bin := tools.Path(t, "prometheus3")
+	var servers []*promtest.Server
+	var sidecars []*thanostest.Process
+	var strict []string
+	for i, pod := range shardPods {
+		srv := promtest.Start(t, targets[i:i+1], promtest.Options{ScrapeInterval: time.Second, Binary: bin,
+			ExternalLabels: map[string]string{"prometheus": ns + "/team-a", "prometheus_replica": pod}})
+		sc := thanostest.StartSidecar(t, pod, srv.URL(), srv.DataDir(), thanostest.SidecarOptions{})
+		servers, sidecars = append(servers, srv), append(sidecars, sc)
+		strict = append(strict, "--endpoint-strict="+sc.GRPC)
+	}
+	query := thanostest.StartQuery(t, nil, thanostest.QueryOptions{ReplicaLabels: []string{"prometheus_replica"}, Args: strict})
+	thanostest.WaitForStores(t, query.URL(), 2, 60*time.Second)
+
+	agent := c.StartNodeAgent(t,
+		kubetest.Forward{Namespace: ns, Pod: shardPods[0], Port: 9090, Target: strings.TrimPrefix(servers[0].URL(), "http://")},
+		kubetest.Forward{Namespace: ns, Pod: shardPods[1], Port: 9090, Target: strings.TrimPrefix(servers[1].URL(), "http://")},
+		kubetest.Forward{Namespace: ns, Pod: "thanos-query-team-a-0", Port: 10902, Target: query.HTTP},
+	)
+	admin := []string{"--kubeconfig", c.Kubeconfig(kubetest.Admin)}
+	if _, stderr, code := runPromteam(t, nil, append([]string{"create", "team-a", "-n", ns, "--shards", "2", "--thanos", "--apply"}, admin...)...); code != 0 {
+		t.Fatalf("create --shards 2 --thanos --apply: %s", stderr)
+	}
+	for shard, name := range shardPods {
+		agent.RunPod(t, &corev1.Pod{
+			ObjectMeta: metav1.ObjectMeta{Name: name, Namespace: ns, Labels: map[string]string{
+				"app.kubernetes.io/name": "prometheus", "app.kubernetes.io/instance": "team-a",
+				"operator.prometheus.io/shard": fmt.Sprint(shard)}},
+			Spec: corev1.PodSpec{Containers: []corev1.Container{
+				{Name: "prometheus", Ports: []corev1.ContainerPort{{Name: "web", ContainerPort: 9090}}},
+				{Name: "thanos-sidecar", Ports: []corev1.ContainerPort{{Name: "http", ContainerPort: 10902}, {Name: "grpc", ContainerPort: 10901}}},
+			}},
+		})
+	}
+	agent.RunPod(t, &corev1.Pod{
+		ObjectMeta: metav1.ObjectMeta{Name: "thanos-query-team-a-0", Namespace: ns, Labels: map[string]string{
+			"app.kubernetes.io/name": "thanos-query", "app.kubernetes.io/instance": "team-a", "promteam.io/team": "team-a"}},
+		Spec: corev1.PodSpec{Containers: []corev1.Container{{Name: "thanos-query",
+			Ports: []corev1.ContainerPort{{Name: "http", ContainerPort: 10902}, {Name: "grpc", ContainerPort: 10901}}}}},
+	})
+	for _, srv := range servers {
+		srv.WaitForSeries(t, `envoy_cluster_upstream_rq_total`, len(fleet.Clusters), 30*time.Second)
+	}
+	// A 20s window of samples on both shards.
+	time.Sleep(22 * time.Second)
+
+	top := func(extra ...string) (truth.Snapshot, string) {
+		t.Helper()
+		out, stderr, code := runPromteam(t, nil, append(append([]string{"top", "team-a", "-n", ns, "--once", "-o", "json", "--window", "20s"}, extra...), admin...)...)
+		if code != 0 {
+			t.Fatalf("top %v: exit %d: %s", extra, code, stderr)
+		}
+		var doc struct {
+			Backend string `json:"backend"`
+		}
+		if err := json.Unmarshal([]byte(out), &doc); err != nil {
+			t.Fatalf("top %v: %v\n%s", extra, err, out)
+		}
+		if stderr != "" {
+			t.Errorf("top %v said on stderr: %s", extra, stderr)
+		}
+		return truth.Decode(t, []byte(out)), doc.Backend
+	}
+
+	t.Run("top through the Thanos Query sees both shards", func(t *testing.T) {
+		snap, backend := top()
+		if backend != "thanos-query" {
+			t.Errorf("backend %q, want thanos-query", backend)
+		}
+		if len(snap.Rows) != len(fleet.Clusters) {
+			t.Errorf("%d rows for %d clusters", len(snap.Rows), len(fleet.Clusters))
+		}
+		truth.Check(t, snap, fleet, truth.Tolerance{RPS: 0.1, Success: 0.02, Quantile: 0.2})
+	})
+
+	t.Run("top --direct sees one shard", func(t *testing.T) {
+		snap, backend := top("--direct")
+		if backend != "prometheus" {
+			t.Errorf("backend %q, want prometheus", backend)
+		}
+		for _, cl := range fleet.Clusters {
+			if cl.RPS == 0 {
+				continue
+			}
+			var row *truth.Row
+			for i := range snap.Rows {
+				if snap.Rows[i].Name == cl.Name {
+					row = &snap.Rows[i]
+				}
+			}
+			// Each shard scrapes one of the two Envoys: half of the fleet's rate.
+			if row == nil || row.RPS == nil || *row.RPS < cl.RPS*0.4 || *row.RPS > cl.RPS*0.6 {
+				t.Errorf("%s through one shard: %+v, want about %g rps", cl.Name, row, cl.RPS/2)
+			}
+		}
+	})
+
+	doctor := func() map[string]string {
+		t.Helper()
+		out, stderr, _ := runPromteam(t, nil, append([]string{"doctor", "team-a", "-n", ns, "-o", "json", "--wait", "1s"}, admin...)...)
+		var report struct {
+			Backend string                                `json:"backend"`
+			Results []struct{ ID, Status, Reason string } `json:"results"`
+		}
+		if err := json.Unmarshal([]byte(out), &report); err != nil {
+			t.Fatalf("doctor -o json: %v\n%s\n%s", err, out, stderr)
+		}
+		got := map[string]string{"backend": report.Backend}
+		for _, r := range report.Results {
+			got[r.ID] = r.Status + ": " + r.Reason
+		}
+		return got
+	}
+
+	t.Run("doctor reads the Thanos Query", func(t *testing.T) {
+		got := doctor()
+		if got["backend"] != "thanos-query" {
+			t.Errorf("doctor's backend %q", got["backend"])
+		}
+		if want := "passed: the Thanos Query sees the sidecars of all 2 pods (2 shard(s) × 1 replica(s))"; got["thanos-stores"] != want {
+			t.Errorf("thanos-stores: %s, want %s", got["thanos-stores"], want)
+		}
+		if want := fmt.Sprintf("passed: %d targets up", len(fleet.Pods)); got["targets"] != want {
+			t.Errorf("targets through the Query: %s, want %s", got["targets"], want)
+		}
+		if !strings.HasPrefix(got["sharding"], "passed: 2 shards, seen as one through the Thanos sidecars") {
+			t.Errorf("sharding: %s", got["sharding"])
+		}
+		if !strings.HasPrefix(got["thanos-uploads"], "skipped: no object storage configured") {
+			t.Errorf("thanos-uploads: %s", got["thanos-uploads"])
+		}
+	})
+
+	t.Run("a stopped sidecar is named, and top refuses half the numbers", func(t *testing.T) {
+		sidecars[1].Stop()
+		got := doctor()
+		if s := got["thanos-stores"]; !strings.HasPrefix(s, "failed: ") || !strings.Contains(s, "prometheus-team-a-shard-1-0") || strings.Contains(s, "prometheus-team-a-0,") {
+			t.Errorf("thanos-stores with shard 1's sidecar stopped: %s", s)
+		}
+		out, stderr, code := runPromteam(t, nil, append([]string{"top", "team-a", "-n", ns, "--once", "-o", "json", "--window", "20s"}, admin...)...)
+		if code != 1 || out != "" || strings.Count(stderr, "\n") != 1 {
+			t.Errorf("top with a sidecar stopped: exit %d, stdout %q, stderr %q", code, out, stderr)
+		}
+	})
+}
