@@ -5,6 +5,7 @@ package plugin
 import (
 	"encoding/json"
 	"fmt"
+	"regexp"
 	"strings"
 	"testing"
 	"time"
@@ -132,6 +133,24 @@ func TestThroughTheTeamsThanosQuery(t *testing.T) {
 			if row == nil || row.RPS == nil || *row.RPS < cl.RPS*0.4 || *row.RPS > cl.RPS*0.6 {
 				t.Errorf("%s through one shard: %+v, want about %g rps", cl.Name, row, cl.RPS/2)
 			}
+		}
+	})
+
+	t.Run("port-forward leads to the Thanos Query", func(t *testing.T) {
+		pf := startPromteam(t, nil, append([]string{"port-forward", "team-a", "-n", ns, "--port", "0"}, admin...)...)
+		line := pf.line(t, 30*time.Second)
+		m := regexp.MustCompile(`^Thanos Query of team team-a in namespace team-a: (http://127\.0\.0\.1:\d+)$`).FindStringSubmatch(line)
+		if m == nil {
+			t.Fatalf("port-forward printed %q; stderr:\n%s", line, pf.stderr)
+		}
+		pf.waitStderr(t, 0, "connected to pod team-a/thanos-query-team-a-0 port 10902", 10*time.Second)
+		// Both shards' series, through the one port.
+		if n := promQuery(t, m[1], `envoy_cluster_upstream_rq_total`); n != len(fleet.Pods)*len(fleet.Clusters) {
+			t.Errorf("%d series through the Thanos Query, want %d", n, len(fleet.Pods)*len(fleet.Clusters))
+		}
+		direct := startPromteam(t, nil, append([]string{"port-forward", "team-a", "-n", ns, "--port", "0", "--direct"}, admin...)...)
+		if line := direct.line(t, 30*time.Second); !strings.HasPrefix(line, "Prometheus of team team-a in namespace team-a: http://127.0.0.1:") {
+			t.Errorf("port-forward --direct printed %q", line)
 		}
 	})
 
