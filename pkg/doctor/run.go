@@ -178,16 +178,20 @@ func (d *doctor) run() Report {
 	}
 
 	var prom *monitoringv1.Prometheus
+	// noStack is why there is no Prometheus to check, when there is none.
+	var noStack string
 	clusterChecks := []string{CheckStack, CheckReconciled, CheckSelectors, CheckSelection, CheckService,
 		CheckPorts, CheckRBAC, CheckStorage, CheckSharding, CheckPodSecurity, CheckRules, CheckDuplicates,
 		CheckDelivery, CheckRouting, CheckSecrets}
 	crds := r.add(CheckCRDs, evalCRDs(d.gatherCRDs()))
 	if crds.Status != StatusPassed {
+		noStack = crds.Reason
 		r.skip(crds.Reason, clusterChecks...)
 	} else {
 		sf := d.gatherStack()
 		stack := r.add(CheckStack, evalStack(sf))
 		if stack.Status != StatusPassed {
+			noStack = stack.Reason
 			r.skip(stack.Reason, clusterChecks[1:]...)
 		} else {
 			prom = d.waitReconciled(sf.prom)
@@ -210,7 +214,7 @@ func (d *doctor) run() Report {
 		}
 	}
 	d.runLive(r, prom)
-	d.runThanos(r, prom)
+	d.runThanos(r, prom, noStack)
 	return r.Report
 }
 
@@ -233,14 +237,17 @@ func (d *doctor) runLive(r *report, prom *monitoringv1.Prometheus) {
 	r.add(CheckNotify, evalNotifications(prom, d.team, d.gatherNotifications(prom)))
 }
 
-// runThanos runs the checks of a stack's Thanos Query and sidecars.
-func (d *doctor) runThanos(r *report, prom *monitoringv1.Prometheus) {
+// runThanos runs the checks of a stack's Thanos Query and sidecars; noStack is why there is no
+// Prometheus to check, when prom is nil. A stack without Thanos passes them: there is nothing
+// to check.
+func (d *doctor) runThanos(r *report, prom *monitoringv1.Prometheus, noStack string) {
 	switch {
 	case prom == nil:
-		r.skip("no Prometheus to check", CheckThanosStore, CheckThanosShip)
+		r.skip(noStack, CheckThanosStore, CheckThanosShip)
 		return
 	case prom.Spec.Thanos == nil:
-		r.skip("the stack has no Thanos sidecars (kubectl promteam create --thanos adds them and a Thanos Query)", CheckThanosStore, CheckThanosShip)
+		r.add(CheckThanosStore, passed("the stack has no Thanos sidecars, nothing to check (kubectl promteam create --thanos adds them and a Thanos Query)"))
+		r.add(CheckThanosShip, passed("the stack has no Thanos sidecars: nothing uploads blocks"))
 		return
 	case d.opts.Thanos == nil:
 		r.skip("not connected to the team's Thanos Query", CheckThanosStore, CheckThanosShip)
@@ -254,7 +261,7 @@ func (d *doctor) runThanos(r *report, prom *monitoringv1.Prometheus) {
 	}
 	r.add(CheckThanosStore, evalThanosStores(prom, f))
 	if prom.Spec.Thanos.ObjectStorageConfig == nil {
-		r.skip("no object storage configured (spec.thanos.objectStorageConfig): the sidecars upload nothing", CheckThanosShip)
+		r.add(CheckThanosShip, passed("no object storage configured (spec.thanos.objectStorageConfig): the sidecars upload nothing, history stays local"))
 		return
 	}
 	r.add(CheckThanosShip, evalThanosUploads(prom, f))
