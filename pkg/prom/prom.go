@@ -249,8 +249,10 @@ func (c *Client) do(ctx context.Context, endpoint string, args url.Values, want 
 	var a answer
 	err := c.fetch(ctx, endpoint, form, true, func(code int, body []byte) error {
 		var err error
-		a, err = decodeAnswer(code, body, want, c.labels)
-		return err
+		if a, err = decodeAnswer(code, body, want, c.labels); err != nil {
+			return err
+		}
+		return c.checkPartial(a.warnings)
 	})
 	return a, err
 }

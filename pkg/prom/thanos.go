@@ -2,6 +2,7 @@ package prom
 
 import (
 	"context"
+	"encoding/json"
 	"slices"
 	"strings"
 
@@ -21,7 +22,7 @@ func (c *Client) Stores(ctx context.Context) ([]doctor.ThanosStore, error) {
 	}
 	var data map[string][]store
 	if err := c.fetch(ctx, endpoint, nil, false, func(code int, body []byte) error {
-		return decodeData(code, body, &data)
+		return c.decodeData(code, body, &data)
 	}); err != nil {
 		return nil, c.endpointError(endpoint, err)
 	}
@@ -42,4 +43,55 @@ func (c *Client) Stores(ctx context.Context) ([]doctor.ThanosStore, error) {
 		return strings.Compare(a.Name, b.Name)
 	})
 	return out, nil
+}
+
+// PartialAnswerError is an answer of a Thanos Query that lacks what some of its stores hold: it
+// says so in a warning, which in ThanosQuery mode fails the request, since a number from part of
+// the shards is not the number asked for.
+type PartialAnswerError struct {
+	Warning string
+}
+
+func (e *PartialAnswerError) Error() string {
+	return "the Thanos Query answered without some of its stores (partial answers are refused): " + e.Warning
+}
+
+// partialWarning returns the first warning that says a store did not answer. PromQL's own
+// warnings and infos ("PromQL warning: …") are about the query, not the stores.
+func partialWarning(warnings []string) (string, bool) {
+	for _, w := range warnings {
+		if !strings.HasPrefix(w, "PromQL ") {
+			return w, true
+		}
+	}
+	return "", false
+}
+
+// checkPartial fails, in ThanosQuery mode, an answer whose warnings say a store did not answer:
+// a Thanos Query may still answer success, with warnings, when a store fails.
+func (c *Client) checkPartial(warnings []string) error {
+	if !c.thanos {
+		return nil
+	}
+	if w, partial := partialWarning(warnings); partial {
+		return &PartialAnswerError{Warning: short(w, 300, false)}
+	}
+	return nil
+}
+
+// decodeData is decodeData, and in ThanosQuery mode checkPartial of the answer's warnings.
+func (c *Client) decodeData(code int, body []byte, out any) error {
+	if err := decodeData(code, body, out); err != nil {
+		return err
+	}
+	if !c.thanos {
+		return nil
+	}
+	var env struct {
+		Warnings []string `json:"warnings"`
+	}
+	if err := json.Unmarshal(body, &env); err != nil {
+		return nil // decodeData read it; no warnings to see
+	}
+	return c.checkPartial(env.Warnings)
 }

@@ -2,9 +2,12 @@ package prom
 
 import (
 	"context"
+	"errors"
 	"net/http"
 	"net/http/httptest"
+	"strings"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 )
@@ -61,5 +64,51 @@ func TestThanosQueryParameters(t *testing.T) {
 				t.Errorf("ThanosQuery %v: %s sent dedup=%q partial_response=%q", thanos, s["path"], s["dedup"], s["partial_response"])
 			}
 		}
+	}
+}
+
+// TestThanosPartialAnswers: a Thanos Query may answer success with a warning that a store did
+// not answer; in ThanosQuery mode that fails the query (and the alerts), while PromQL's own
+// warnings stay warnings. Without ThanosQuery mode the warning is passed on as it was.
+func TestThanosPartialAnswers(t *testing.T) {
+	const storeDown = `fetch series for {prometheus_replica=\"p-1\"} Addr: 10.0.0.1:10901: rpc error: code = Unavailable desc = connection refused`
+	var promqlOnly atomic.Bool
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Content-Type", "application/json")
+		warning := storeDown
+		if promqlOnly.Load() {
+			warning = `PromQL info: metric might not be a counter, name does not end in _total: \"x\"`
+		}
+		switch r.URL.Path {
+		case "/api/v1/alerts":
+			_, _ = w.Write([]byte(`{"status":"success","data":{"alerts":[]},"warnings":["` + warning + `"]}`))
+		default:
+			_, _ = w.Write([]byte(`{"status":"success","data":{"resultType":"vector","result":[]},"warnings":["` + warning + `"]}`))
+		}
+	}))
+	t.Cleanup(srv.Close)
+	ctx := context.Background()
+	thanos, err := New(Config{URL: srv.URL, ThanosQuery: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, err = thanos.Query(ctx, "sum(up)", time.Time{})
+	var partial *PartialAnswerError
+	if !errors.As(err, &partial) || !strings.Contains(err.Error(), "query sum(up)") || !strings.Contains(err.Error(), "partial answers are refused") || !strings.Contains(err.Error(), "10.0.0.1:10901") {
+		t.Errorf("a partial answer in ThanosQuery mode: %v", err)
+	}
+	if _, err := thanos.Alerts(ctx); !errors.As(err, &partial) {
+		t.Errorf("partial alerts in ThanosQuery mode: %v", err)
+	}
+	plain, err := New(Config{URL: srv.URL})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if res, err := plain.Query(ctx, "sum(up)", time.Time{}); err != nil || len(res.Warnings) != 1 {
+		t.Errorf("without ThanosQuery mode: %+v %v", res, err)
+	}
+	promqlOnly.Store(true)
+	if res, err := thanos.Query(ctx, "sum(up)", time.Time{}); err != nil || len(res.Warnings) != 1 {
+		t.Errorf("a PromQL warning in ThanosQuery mode: %+v %v", res, err)
 	}
 }
