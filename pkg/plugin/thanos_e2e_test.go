@@ -3,6 +3,7 @@
 package plugin
 
 import (
+	"context"
 	"encoding/json"
 	"fmt"
 	"regexp"
@@ -21,7 +22,8 @@ import (
 	"github.com/kubectl-promteam/kubectl-promteam/internal/testutil/truth"
 )
 
-// TestThroughTheTeamsThanosQuery: a stack created with --shards 2 --thanos on a real API server
+// TestThroughTheTeamsThanosQuery: a stack created with --shards 2 --replicas 1 --thanos on a real
+// API server
 // whose node agent (kwok) forwards the pods' ports to real processes: each shard's pod to a real
 // Prometheus 3 scraping half of a simulated Envoy fleet, with a real Thanos sidecar, and the
 // Thanos Query pod to a real Thanos Query over both sidecars. top reaches the Query on its own
@@ -59,8 +61,8 @@ func TestThroughTheTeamsThanosQuery(t *testing.T) {
 		kubetest.Forward{Namespace: ns, Pod: "thanos-query-team-a-0", Port: 10902, Target: query.HTTP},
 	)
 	admin := []string{"--kubeconfig", c.Kubeconfig(kubetest.Admin)}
-	if _, stderr, code := runPromteam(t, nil, append([]string{"create", "team-a", "-n", ns, "--shards", "2", "--thanos", "--apply"}, admin...)...); code != 0 {
-		t.Fatalf("create --shards 2 --thanos --apply: %s", stderr)
+	if _, stderr, code := runPromteam(t, nil, append([]string{"create", "team-a", "-n", ns, "--shards", "2", "--replicas", "1", "--thanos", "--apply"}, admin...)...); code != 0 {
+		t.Fatalf("create --shards 2 --replicas 1 --thanos --apply: %s", stderr)
 	}
 	for shard, name := range shardPods {
 		agent.RunPod(t, &corev1.Pod{
@@ -192,6 +194,18 @@ func TestThroughTheTeamsThanosQuery(t *testing.T) {
 
 	t.Run("a stopped sidecar is named, and top refuses half the numbers", func(t *testing.T) {
 		sidecars[1].Stop()
+		// The Query notices at its next health check of the store.
+		deadline := time.Now().Add(30 * time.Second)
+		for noticed := false; !noticed; {
+			stores, err := thanostest.Stores(context.Background(), query.URL())
+			for _, s := range stores["sidecar"] {
+				noticed = noticed || (err == nil && s.Name == sidecars[1].GRPC && s.LastError != "")
+			}
+			if !noticed && time.Now().After(deadline) {
+				t.Fatalf("the Query did not notice the stopped sidecar: %+v %v", stores, err)
+			}
+			time.Sleep(500 * time.Millisecond)
+		}
 		got := doctor()
 		if s := got["thanos-stores"]; !strings.HasPrefix(s, "failed: ") || !strings.Contains(s, "prometheus-team-a-shard-1-0") || strings.Contains(s, "prometheus-team-a-0,") {
 			t.Errorf("thanos-stores with shard 1's sidecar stopped: %s", s)

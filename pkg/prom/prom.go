@@ -252,6 +252,10 @@ func (c *Client) do(ctx context.Context, endpoint string, args url.Values, want 
 		if a, err = decodeAnswer(code, body, want, c.labels); err != nil {
 			return err
 		}
+		if c.thanos {
+			// A Thanos Query answers PromQL's infos among its warnings.
+			a.warnings, a.infos = splitInfos(a.warnings, a.infos)
+		}
 		return c.checkPartial(a.warnings)
 	})
 	return a, err

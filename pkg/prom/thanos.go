@@ -95,3 +95,17 @@ func (c *Client) decodeData(code int, body []byte, out any) error {
 	}
 	return c.checkPartial(env.Warnings)
 }
+
+// splitInfos moves PromQL's infos ("PromQL info: …"), which a Thanos Query answers among its
+// warnings, to the infos, where Prometheus answers them.
+func splitInfos(warnings, infos []string) ([]string, []string) {
+	var kept []string
+	for _, w := range warnings {
+		if strings.HasPrefix(w, "PromQL info:") {
+			infos = append(infos, w)
+		} else {
+			kept = append(kept, w)
+		}
+	}
+	return kept, infos
+}
