@@ -6,6 +6,8 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"os"
+	"path/filepath"
 	"regexp"
 	"strings"
 	"testing"
@@ -45,8 +47,14 @@ func TestThroughTheTeamsThanosQuery(t *testing.T) {
 	var servers []*promtest.Server
 	var sidecars []*thanostest.Process
 	var strict []string
+	// Every shard evaluates the same alert, as each shard of an operator's stack evaluates the
+	// team's rules: the Query's /api/v1/alerts (the sidecars' Rules API) shows it once.
+	rules := filepath.Join(t.TempDir(), "rules.yml")
+	if err := os.WriteFile(rules, []byte("groups:\n- name: g\n  rules:\n  - alert: ShardsAgree\n    expr: vector(1)\n    labels: {severity: warning}\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
 	for i, pod := range shardPods {
-		srv := promtest.Start(t, targets[i:i+1], promtest.Options{ScrapeInterval: time.Second, Binary: bin,
+		srv := promtest.Start(t, targets[i:i+1], promtest.Options{ScrapeInterval: time.Second, Binary: bin, RuleFiles: []string{rules},
 			ExternalLabels: map[string]string{"prometheus": ns + "/team-a", "prometheus_replica": pod}})
 		sc := thanostest.StartSidecar(t, pod, srv.URL(), srv.DataDir(), thanostest.SidecarOptions{})
 		servers, sidecars = append(servers, srv), append(sidecars, sc)
@@ -153,6 +161,29 @@ func TestThroughTheTeamsThanosQuery(t *testing.T) {
 		direct := startPromteam(t, nil, append([]string{"port-forward", "team-a", "-n", ns, "--port", "0", "--direct"}, admin...)...)
 		if line := direct.line(t, 30*time.Second); !strings.HasPrefix(line, "Prometheus of team team-a in namespace team-a: http://127.0.0.1:") {
 			t.Errorf("port-forward --direct printed %q", line)
+		}
+	})
+
+	t.Run("alerts through the Thanos Query", func(t *testing.T) {
+		out, stderr, code := runPromteam(t, nil, append([]string{"alerts", "team-a", "-n", ns, "-o", "json"}, admin...)...)
+		if code != 0 {
+			t.Fatalf("alerts: exit %d: %s", code, stderr)
+		}
+		var doc struct {
+			Via     string `json:"via"`
+			Backend string `json:"backend"`
+			Alerts  []struct {
+				Name string `json:"alertname"`
+			} `json:"alerts"`
+		}
+		if err := json.Unmarshal([]byte(out), &doc); err != nil {
+			t.Fatalf("alerts -o json: %v\n%s", err, out)
+		}
+		if doc.Backend != "thanos-query" || !strings.Contains(doc.Via, "thanos-query-team-a") {
+			t.Errorf("alerts answered by %q via %q", doc.Backend, doc.Via)
+		}
+		if len(doc.Alerts) != 1 || doc.Alerts[0].Name != "ShardsAgree" {
+			t.Errorf("alerts %+v, want ShardsAgree once", doc.Alerts)
 		}
 	})
 
