@@ -203,7 +203,7 @@ func evalThanosStores(p *monitoringv1.Prometheus, f thanosFacts) Result {
 func evalThanosUploads(p *monitoringv1.Prometheus, f thanosFacts) Result {
 	secret := p.Spec.Thanos.ObjectStorageConfig
 	var problems, fixes []string
-	uploaded := 0.0
+	uploaded, shipping := 0.0, 0
 	pods := ExpectedPods(p)
 	for _, pod := range pods {
 		if err, bad := f.shipperErr[pod]; bad {
@@ -212,6 +212,9 @@ func evalThanosUploads(p *monitoringv1.Prometheus, f thanosFacts) Result {
 		}
 		s := f.shipper[pod]
 		uploaded += s.Uploads
+		if s.Found {
+			shipping++
+		}
 		started, running := f.started[pod]
 		switch {
 		case s.Failures > 0:
@@ -231,7 +234,7 @@ func evalThanosUploads(p *monitoringv1.Prometheus, f thanosFacts) Result {
 		}
 		return failed(strings.Join(problems, "; "), strings.Join(slices.Compact(fixes), "\n"))
 	}
-	return passed(fmt.Sprintf("%g block(s) uploaded by %d sidecar(s), none failed (a pod uploads its first block about %s after it starts)", uploaded, len(pods), firstBlockWindow.Round(time.Hour)))
+	return passed(fmt.Sprintf("%g block(s) uploaded, %d of %d sidecar(s) ship blocks, none failed (a pod uploads its first block about %s after it starts)", uploaded, shipping, len(pods), firstBlockWindow.Round(time.Hour)))
 }
 
 // The sidecar's block upload counters.

@@ -103,7 +103,7 @@ func TestEvalThanosUploads(t *testing.T) {
 			started: map[string]time.Time{"prometheus-team-a-0": now.Add(-age), "prometheus-team-a-1": now.Add(-age)}}
 	}
 	ok := map[string]Shipper{"prometheus-team-a-0": {Uploads: 3, Found: true}, "prometheus-team-a-1": {Uploads: 2, Found: true}}
-	if r := evalThanosUploads(p, facts(10*time.Hour, ok)); r.Status != StatusPassed || !strings.HasPrefix(r.Reason, "5 block(s) uploaded by 2 sidecar(s)") {
+	if r := evalThanosUploads(p, facts(10*time.Hour, ok)); r.Status != StatusPassed || !strings.HasPrefix(r.Reason, "5 block(s) uploaded, 2 of 2 sidecar(s) ship blocks, none failed") {
 		t.Errorf("uploading: %+v", r)
 	}
 	none := map[string]Shipper{"prometheus-team-a-0": {Found: true}, "prometheus-team-a-1": {Found: true}}

@@ -54,9 +54,13 @@ func TestThroughTheTeamsThanosQuery(t *testing.T) {
 		t.Fatal(err)
 	}
 	for i, pod := range shardPods {
+		// A sidecar that uploads needs local compaction off, as the operator sets it.
 		srv := promtest.Start(t, targets[i:i+1], promtest.Options{ScrapeInterval: time.Second, Binary: bin, RuleFiles: []string{rules},
+			ExtraArgs:      []string{"--storage.tsdb.min-block-duration=2h", "--storage.tsdb.max-block-duration=2h"},
 			ExternalLabels: map[string]string{"prometheus": ns + "/team-a", "prometheus_replica": pod}})
-		sc := thanostest.StartSidecar(t, pod, srv.URL(), srv.DataDir(), thanostest.SidecarOptions{})
+		// Each sidecar ships to a bucket on disk: its shipper counters are there from the start.
+		bucket := fmt.Sprintf("type: FILESYSTEM\nconfig:\n  directory: %s\n", t.TempDir())
+		sc := thanostest.StartSidecar(t, pod, srv.URL(), srv.DataDir(), thanostest.SidecarOptions{ObjstoreConfig: bucket})
 		servers, sidecars = append(servers, srv), append(sidecars, sc)
 		strict = append(strict, "--endpoint-strict="+sc.GRPC)
 	}
@@ -73,7 +77,7 @@ func TestThroughTheTeamsThanosQuery(t *testing.T) {
 		t.Fatalf("create --shards 2 --replicas 1 --thanos --apply: %s", stderr)
 	}
 	for shard, name := range shardPods {
-		agent.RunPod(t, &corev1.Pod{
+		pod := agent.RunPod(t, &corev1.Pod{
 			ObjectMeta: metav1.ObjectMeta{Name: name, Namespace: ns, Labels: map[string]string{
 				"app.kubernetes.io/name": "prometheus", "app.kubernetes.io/instance": "team-a",
 				"operator.prometheus.io/shard": fmt.Sprint(shard)}},
@@ -82,6 +86,8 @@ func TestThroughTheTeamsThanosQuery(t *testing.T) {
 				{Name: "thanos-sidecar", Ports: []corev1.ContainerPort{{Name: "http", ContainerPort: 10902}, {Name: "grpc", ContainerPort: 10901}}},
 			}},
 		})
+		// The API server's pods/proxy to the sidecar's metrics.
+		c.RoutePod(pod.Status.PodIP, 10902, sidecars[shard].HTTP)
 	}
 	agent.RunPod(t, &corev1.Pod{
 		ObjectMeta: metav1.ObjectMeta{Name: "thanos-query-team-a-0", Namespace: ns, Labels: map[string]string{
@@ -220,6 +226,14 @@ func TestThroughTheTeamsThanosQuery(t *testing.T) {
 		}
 		if !strings.HasPrefix(got["thanos-uploads"], "passed: no object storage configured") {
 			t.Errorf("thanos-uploads: %s", got["thanos-uploads"])
+		}
+		// With object storage, the sidecars' shipper counters, read through pods/proxy: young
+		// pods have uploaded nothing yet, and that is no failure.
+		c.KubectlOK(t, kubetest.Admin, nil, "patch", "prometheus", "team-a", "-n", ns, "--type=merge",
+			"-p", `{"spec":{"thanos":{"objectStorageConfig":{"name":"objstore","key":"thanos.yaml"}}}}`)
+		got = doctor()
+		if want := "passed: 0 block(s) uploaded, 2 of 2 sidecar(s) ship blocks, none failed"; !strings.HasPrefix(got["thanos-uploads"], want) {
+			t.Errorf("thanos-uploads with object storage: %s, want %s…", got["thanos-uploads"], want)
 		}
 	})
 
