@@ -221,14 +221,9 @@ func (p *PrometheusFlags) urlClient() (*prom.Client, error) {
 	return c, nil
 }
 
-// clusterClient is the client for a Prometheus in the cluster, at base (a tunnel's local end or
-// the service proxy, whose transport rt carries the API server's credentials).
-func (p *PrometheusFlags) clusterClient(base string, rt http.RoundTripper, disableCompression bool) (*prom.Client, error) {
-	return p.routeClient(route{backend: backendPrometheus}, base, rt, disableCompression)
-}
-
-// routeClient is clusterClient for r's backend: a Thanos Query is asked to deduplicate and to
-// fail rather than answer in part.
+// routeClient is the client for the backend r leads to in the cluster, at base (a tunnel's local
+// end or the service proxy, whose transport rt carries the API server's credentials): a Thanos
+// Query is asked to deduplicate and to fail rather than answer in part.
 func (p *PrometheusFlags) routeClient(r route, base string, rt http.RoundTripper, disableCompression bool) (*prom.Client, error) {
 	return prom.New(prom.Config{
 		URL: base, Transport: rt, Timeout: p.Timeout, MaxAnswerBytes: p.maxAnswerBytes,
