@@ -141,6 +141,9 @@ type Check struct {
 
 // Result is a whole comparison.
 type Result struct {
+	// Backend is what answered, as the JSON contract names it: "prometheus" (also for "") or
+	// "thanos-query". The caller sets it; Run does not know.
+	Backend  string
 	At       time.Time
 	Window   time.Duration
 	Step     time.Duration

@@ -180,3 +180,17 @@ func TestJSONEncodesNonFiniteThresholds(t *testing.T) {
 		t.Fatalf("JSON with non-finite thresholds: %v", err)
 	}
 }
+
+// TestJSONBackend: the JSON says which backend answered, "prometheus" unless the caller set
+// another.
+func TestJSONBackend(t *testing.T) {
+	for backend, want := range map[string]string{"": `"backend": "prometheus"`, "thanos-query": `"backend": "thanos-query"`} {
+		var buf bytes.Buffer
+		if err := RenderJSON(&buf, Result{Backend: backend}); err != nil {
+			t.Fatal(err)
+		}
+		if !strings.Contains(buf.String(), want) {
+			t.Errorf("backend %q: JSON lacks %s:\n%s", backend, want, buf.String())
+		}
+	}
+}

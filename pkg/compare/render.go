@@ -97,6 +97,7 @@ type jsonResult struct {
 	At           string     `json:"at"`
 	Window       string     `json:"window"`
 	Step         string     `json:"step"`
+	Backend      string     `json:"backend"`
 	Verdict      Verdict    `json:"verdict"`
 	Baseline     jsonArm    `json:"baseline"`
 	Canary       jsonArm    `json:"canary"`
@@ -182,8 +183,13 @@ func RenderJSON(w io.Writer, r Result) error {
 	if warnings == nil {
 		warnings = []string{}
 	}
+	backend := r.Backend
+	if backend == "" {
+		backend = "prometheus"
+	}
 	out := jsonResult{
-		At: r.At.UTC().Format("2006-01-02T15:04:05Z07:00"), Window: model.Duration(r.Window).String(), Step: model.Duration(r.Step).String(),
+		Backend: backend,
+		At:      r.At.UTC().Format("2006-01-02T15:04:05Z07:00"), Window: model.Duration(r.Window).String(), Step: model.Duration(r.Step).String(),
 		Verdict: r.Verdict, Baseline: armJSON(r.Baseline), Canary: armJSON(r.Canary),
 		SuccessDelta: num(r.SuccessDelta), SuccessTest: r.SuccessTest, SuccessZ: num(r.SuccessZ), SuccessP: num(r.SuccessP),
 		P99Increase: num(r.P99Increase), LatencyTest: "Mann-Whitney U", LatencyU: num(r.Latency.U1), LatencyZ: num(r.Latency.Z),

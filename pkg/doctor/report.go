@@ -32,9 +32,13 @@ type Result struct {
 
 // Report is the outcome of every check for one team, in the order they ran.
 type Report struct {
-	Team      string   `json:"team"`
-	Namespace string   `json:"namespace"`
-	Results   []Result `json:"results"`
+	Team      string `json:"team"`
+	Namespace string `json:"namespace"`
+	// Backend is what answered the live checks: "prometheus" (one Prometheus) or
+	// "thanos-query" (the team's Thanos Query, over every shard and replica). The caller sets it;
+	// empty, it is left out.
+	Backend string   `json:"backend,omitempty"`
+	Results []Result `json:"results"`
 }
 
 // Failed reports whether any check failed.

@@ -2,6 +2,7 @@ package doctor
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"time"
 
@@ -30,13 +31,17 @@ const (
 	CheckEnvoySeries = "envoy-series"
 	CheckDiscovered  = "alertmanagers"
 	CheckNotify      = "notifications"
+	CheckSharding    = "sharding"
+	CheckThanosStore = "thanos-stores"
+	CheckThanosShip  = "thanos-uploads"
 )
 
 // CheckIDs lists every check in the order Run reports them.
 var CheckIDs = []string{
 	CheckAPI, CheckCRDs, CheckStack, CheckReconciled, CheckSelectors, CheckSelection, CheckService,
-	CheckPorts, CheckRBAC, CheckStorage, CheckPodSecurity, CheckRules, CheckDuplicates,
+	CheckPorts, CheckRBAC, CheckStorage, CheckSharding, CheckPodSecurity, CheckRules, CheckDuplicates,
 	CheckDelivery, CheckRouting, CheckSecrets, CheckTargets, CheckEnvoySeries, CheckDiscovered, CheckNotify,
+	CheckThanosStore, CheckThanosShip,
 }
 
 // DefaultReconcileWait is how long Run waits for the operator to write a status.
@@ -50,6 +55,9 @@ type Options struct {
 	// ReconcileWait is how long to wait for the operator to write the Prometheus' status before
 	// concluding that no operator watches it; 0 means DefaultReconcileWait.
 	ReconcileWait time.Duration
+	// Thanos reaches the team's Thanos Query and its sidecars, for a stack with Thanos; nil
+	// skips the Thanos checks.
+	Thanos Thanos
 }
 
 func (o Options) withDefaults() Options {
@@ -102,6 +110,12 @@ func title(id, team, namespace string) string {
 		return "Prometheus discovered the Alertmanager it sends alerts to"
 	case CheckNotify:
 		return "the Alertmanager's notifications do not fail"
+	case CheckSharding:
+		return "a sharded Prometheus is seen as one (Thanos or remote write)"
+	case CheckThanosStore:
+		return "the Thanos Query sees the sidecar of every shard and replica"
+	case CheckThanosShip:
+		return "the Thanos sidecars upload blocks to object storage"
 	}
 	return id
 }
@@ -164,16 +178,20 @@ func (d *doctor) run() Report {
 	}
 
 	var prom *monitoringv1.Prometheus
+	// noStack is why there is no Prometheus to check, when there is none.
+	var noStack string
 	clusterChecks := []string{CheckStack, CheckReconciled, CheckSelectors, CheckSelection, CheckService,
-		CheckPorts, CheckRBAC, CheckStorage, CheckPodSecurity, CheckRules, CheckDuplicates,
+		CheckPorts, CheckRBAC, CheckStorage, CheckSharding, CheckPodSecurity, CheckRules, CheckDuplicates,
 		CheckDelivery, CheckRouting, CheckSecrets}
 	crds := r.add(CheckCRDs, evalCRDs(d.gatherCRDs()))
 	if crds.Status != StatusPassed {
+		noStack = crds.Reason
 		r.skip(crds.Reason, clusterChecks...)
 	} else {
 		sf := d.gatherStack()
 		stack := r.add(CheckStack, evalStack(sf))
 		if stack.Status != StatusPassed {
+			noStack = stack.Reason
 			r.skip(stack.Reason, clusterChecks[1:]...)
 		} else {
 			prom = d.waitReconciled(sf.prom)
@@ -185,6 +203,7 @@ func (d *doctor) run() Report {
 			r.add(CheckPorts, evalPorts(prom, objs, d.gatherPorts(prom, objs)))
 			r.add(CheckRBAC, evalRBAC(prom, d.gatherRBAC(prom, objs)))
 			r.add(CheckStorage, evalStorage(prom, d.gatherStorage()))
+			r.add(CheckSharding, evalSharding(prom))
 			r.add(CheckPodSecurity, evalPodSecurity(prom, d.gatherPodSecurity(prom)))
 			r.add(CheckRules, evalRules(prom, objs, d.gatherRuleEvents(prom, objs)))
 			r.add(CheckDuplicates, evalDuplicates(prom, objs, d.gatherDuplicates(prom)))
@@ -194,21 +213,56 @@ func (d *doctor) run() Report {
 			r.add(CheckSecrets, evalReceiverSecrets(prom, af))
 		}
 	}
-	live := []string{CheckTargets, CheckEnvoySeries, CheckDiscovered, CheckNotify}
+	d.runLive(r, prom)
+	d.runThanos(r, prom, noStack)
+	return r.Report
+}
 
+// runLive runs the checks that read the team's Prometheus.
+func (d *doctor) runLive(r *report, prom *monitoringv1.Prometheus) {
+	live := []string{CheckTargets, CheckEnvoySeries, CheckDiscovered, CheckNotify}
 	if d.p == nil {
 		r.skip("not connected to the team's Prometheus (the live checks need a port-forward or the API server's service proxy to it)",
 			live...)
-		return r.Report
+		return
 	}
 	lf := d.gatherLive()
 	if lf.targetsErr != nil {
 		r.skip(fmt.Sprintf("Prometheus is not reachable: %v", lf.targetsErr), live...)
-		return r.Report
+		return
 	}
 	r.add(CheckTargets, evalTargets(lf))
 	r.add(CheckEnvoySeries, evalEnvoySeries(prom, lf))
 	r.add(CheckDiscovered, evalAlertmanagersDiscovered(prom, lf.alertmanagers, lf.alertmanagersErr))
 	r.add(CheckNotify, evalNotifications(prom, d.team, d.gatherNotifications(prom)))
-	return r.Report
+}
+
+// runThanos runs the checks of a stack's Thanos Query and sidecars; noStack is why there is no
+// Prometheus to check, when prom is nil. A stack without Thanos passes them: there is nothing
+// to check.
+func (d *doctor) runThanos(r *report, prom *monitoringv1.Prometheus, noStack string) {
+	switch {
+	case prom == nil:
+		r.skip(noStack, CheckThanosStore, CheckThanosShip)
+		return
+	case prom.Spec.Thanos == nil:
+		r.add(CheckThanosStore, passed("the stack has no Thanos sidecars, nothing to check (kubectl promteam create --thanos adds them and a Thanos Query)"))
+		r.add(CheckThanosShip, passed("the stack has no Thanos sidecars: nothing uploads blocks"))
+		return
+	case d.opts.Thanos == nil:
+		r.skip("not connected to the team's Thanos Query", CheckThanosStore, CheckThanosShip)
+		return
+	}
+	f := d.gatherThanos(prom)
+	var u UnreachableThanos
+	if errors.As(f.storesErr, &u) {
+		r.skip(fmt.Sprintf("the Thanos Query is not reachable: %v", u.Err), CheckThanosStore, CheckThanosShip)
+		return
+	}
+	r.add(CheckThanosStore, evalThanosStores(prom, f))
+	if prom.Spec.Thanos.ObjectStorageConfig == nil {
+		r.add(CheckThanosShip, passed("no object storage configured (spec.thanos.objectStorageConfig): the sidecars upload nothing, history stays local"))
+		return
+	}
+	r.add(CheckThanosShip, evalThanosUploads(prom, f))
 }

@@ -49,6 +49,8 @@ const (
 	ThanosHTTPPortName = "http"
 	thanosGRPCPort     = 10901
 	thanosHTTPPort     = 10902
+	// ThanosSidecarHTTPPort is the port of the sidecar's metrics, the operator's default.
+	ThanosSidecarHTTPPort = thanosHTTPPort
 
 	// thanosReplicaLabel is the external label the operator gives each Prometheus pod its own
 	// value of (the pod name); the Query deduplicates replicas on it.

@@ -140,9 +140,11 @@ func (o *AlertsOptions) Validate() error {
 
 // alertsDocument is what -o json and -o yaml print.
 type alertsDocument struct {
-	Time   time.Time    `json:"time"`
-	Via    string       `json:"via"`
-	Alerts []alerts.Row `json:"alerts"`
+	Time time.Time `json:"time"`
+	Via  string    `json:"via"`
+	// Backend is what answered: "prometheus" or "thanos-query".
+	Backend string       `json:"backend"`
+	Alerts  []alerts.Row `json:"alerts"`
 }
 
 // Run reads the alerts once, or until interrupted with --watch.
@@ -268,7 +270,7 @@ func (o *AlertsOptions) show(ctx context.Context, source alerts.Source, router a
 		if string(key) == last {
 			return last, nil
 		}
-		if err := writeDocument(&buf, o.output.format(), alertsDocument{Time: now.UTC(), Via: target, Alerts: rows}); err != nil {
+		if err := writeDocument(&buf, o.output.format(), alertsDocument{Time: now.UTC(), Via: target, Backend: o.prom.Backend(), Alerts: rows}); err != nil {
 			return "", err
 		}
 		_, err = o.Out.Write(buf.Bytes())

@@ -234,7 +234,7 @@ func (o *CompareOptions) Run(ctx context.Context) (int, error) {
 	}
 	if o.watch && isTerminal(o.Out) {
 		fn := liveCompare(cq, o.cfg)
-		model := tui.NewCompare(fn, o.baseline, o.canary, tui.Options{Target: target, Interval: o.interval, Timeout: o.prom.Timeout, NoColor: noColor()})
+		model := tui.NewCompare(fn, o.baseline, o.canary, tui.Options{Target: target, Backend: o.prom.Backend(), Interval: o.interval, Timeout: o.prom.Timeout, NoColor: noColor()})
 		final, err := runProgram(ctx, model, o.In, o.Out)
 		if err != nil {
 			return 0, err
@@ -252,6 +252,7 @@ func (o *CompareOptions) Run(ctx context.Context) (int, error) {
 	if err != nil {
 		return 0, err
 	}
+	res.Backend = o.prom.Backend()
 	var buf bytes.Buffer
 	switch o.output.format() {
 	case formatJSON:

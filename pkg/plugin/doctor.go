@@ -17,7 +17,9 @@ import (
 
 	"github.com/kubectl-promteam/kubectl-promteam/pkg/doctor"
 	"github.com/kubectl-promteam/kubectl-promteam/pkg/doctor/kubecluster"
+	"github.com/kubectl-promteam/kubectl-promteam/pkg/manifests"
 	"github.com/kubectl-promteam/kubectl-promteam/pkg/prom"
+	"github.com/kubectl-promteam/kubectl-promteam/pkg/termtext"
 )
 
 // DoctorOptions holds the doctor flags.
@@ -65,6 +67,7 @@ every failure:
   ports             each monitor's port name exists on the pods or Services it selects
   rbac              the Prometheus ServiceAccount may discover where its monitors look
   storage           retention, volume and storage class
+  sharding          a sharded Prometheus (--shards) is seen as one, through Thanos or remote write
   podsecurity       the pods meet the namespace's Pod Security level
   rules             the rules are selected and the operator did not reject them
   duplicates        no other Prometheus scrapes the team's Envoys as well
@@ -78,13 +81,19 @@ every failure:
   notifications     the team's own Alertmanager sent its notifications without failing over the
                     last hour (alertmanager_notifications_failed_total, which its ServiceMonitor
                     has the team's Prometheus scrape)
+  thanos-stores     with Thanos: the team's Thanos Query sees the sidecar of every shard and
+                    replica, healthy (/api/v1/stores), and names the pods it misses
+  thanos-uploads    with Thanos object storage: every sidecar uploads blocks and none failed
+                    (thanos_shipper_* read through pods/proxy; needs get pods/proxy)
 
 Prometheus is reached through a port-forward to one of its pods (as kubectl promteam
 port-forward does), through the API server's service proxy with --via-proxy, or at
 --prometheus-url (with --prometheus-ca-file, --prometheus-bearer-token-file and
 --prometheus-insecure-skip-tls-verify as top and compare take them); when it cannot be reached
-the live checks are skipped with the reason. The exit status is 1 when a check failed and 2 on
-error.`,
+the live checks are skipped with the reason. When the stack has a Thanos Query (create --thanos),
+the live checks read it instead, so that they see every shard (-o json says "backend":
+"thanos-query"); --direct keeps them on one Prometheus pod. The exit status is 1 when a check
+failed and 2 on error.`,
 		Example: `  kubectl promteam doctor team-a -n team-a
   kubectl promteam doctor team-a -n team-a -o json
   kubectl promteam doctor team-a -n team-a --via-proxy
@@ -204,51 +213,137 @@ func (o *DoctorOptions) check(ctx context.Context, ns string) (doctor.Report, er
 	if err != nil {
 		return doctor.Report{}, err
 	}
-	p, release, err := o.prometheus(ctx, cfg, ns)
+	live, err := o.connect(ctx, cfg, ns)
 	if err != nil {
 		return doctor.Report{}, err
 	}
-	defer release()
-	return doctor.Run(ctx, cluster, p, o.team, ns, doctor.Options{ReconcileWait: o.wait}), nil
+	defer live.release()
+	report := doctor.Run(ctx, cluster, live.prometheus, o.team, ns, doctor.Options{ReconcileWait: o.wait, Thanos: live.thanos})
+	report.Backend = live.backend
+	return report, nil
 }
 
-// prometheus reaches the team's Prometheus at --prometheus-url, through the API server's service
-// proxy (--via-proxy) or, by default, through a port-forward to one of its pods. When the
-// port-forward or the proxy cannot be set up (no stack, no ready pod, no permission), the live
-// checks are skipped with the reason; release closes the port-forward.
-func (o *DoctorOptions) prometheus(ctx context.Context, cfg *rest.Config, ns string) (p doctor.Prometheus, release func(), err error) {
-	release = func() {}
+// doctorLive is what the live checks read.
+type doctorLive struct {
+	prometheus doctor.Prometheus
+	// thanos is the team's Thanos Query and sidecars; nil without one.
+	thanos  doctor.Thanos
+	backend string
+	release func()
+}
+
+// connect reaches what the live checks read: the team's Prometheus at --prometheus-url, or in
+// the cluster one of its pods and, for a stack with a Thanos Query (unless --direct), the Query,
+// which then answers every live check but alertmanagers (a Prometheus' own discovery). What
+// cannot be reached (no stack, no ready pod, no permission) has its checks skipped with the
+// reason.
+func (o *DoctorOptions) connect(ctx context.Context, cfg *rest.Config, ns string) (doctorLive, error) {
+	live := doctorLive{backend: backendPrometheus, release: func() {}}
 	if o.client != nil {
-		return o.client, release, nil
+		live.prometheus = o.client
+		return live, nil
 	}
 	client, err := kubernetes.NewForConfig(cfg)
 	if err != nil {
-		return nil, nil, err
+		return doctorLive{}, err
 	}
+	direct, release, err := o.reach(ctx, cfg, client, ns, route{backend: backendPrometheus})
+	if err != nil {
+		return doctorLive{}, err
+	}
+	live.prometheus, live.release = direct, release
+	r, err := findRoute(ctx, cfg, client, ns, o.team, o.prom.Direct)
+	if err != nil || r.backend != backendThanosQuery {
+		if r.warning != "" {
+			fmt.Fprintf(o.ErrOut, "warning: %s\n", termtext.Sanitize(r.warning))
+		}
+		return live, nil
+	}
+	query, releaseQuery, err := o.reach(ctx, cfg, client, ns, r)
+	if err != nil {
+		release()
+		return doctorLive{}, err
+	}
+	live.release = func() { releaseQuery(); release() }
+	qc, ok := query.(*prom.Client)
+	if !ok {
+		live.thanos = doctor.UnreachableThanos{Err: query.(unreachable).err}
+		return live, nil
+	}
+	live.thanos = thanosAccess{Client: qc, pods: client.CoreV1().RESTClient()}
+	live.prometheus = thanosLive{Client: qc, direct: direct}
+	live.backend = backendThanosQuery
+	return live, nil
+}
+
+// reach reaches the backend r leads to through the API server's service proxy (--via-proxy) or,
+// by default, a port-forward to one of its pods; when neither can be set up, the checks that
+// read it are skipped with the reason (unreachable). release closes the port-forward.
+func (o *DoctorOptions) reach(ctx context.Context, cfg *rest.Config, client kubernetes.Interface, ns string, r route) (doctor.Prometheus, func(), error) {
+	release := func() {}
 	if o.prom.ViaProxy {
-		base, rt, err := serviceProxy(ctx, cfg, client, ns, o.team)
+		base, rt, err := routeProxy(ctx, r, cfg, client, ns, o.team)
 		if err != nil {
 			return unreachable{err}, release, nil
 		}
-		c, err := o.prom.clusterClient(base, rt, false)
+		c, err := o.prom.routeClient(r, base, rt, false)
 		if err != nil {
 			return nil, nil, err
 		}
 		return c, release, nil
 	}
-	fw, err := startTunnel(ctx, tunnelOptions{
+	fw, err := startTunnel(ctx, r.tunnel(tunnelOptions{
 		config: cfg, client: client, namespace: ns, team: o.team, address: "127.0.0.1", ports: []int{0},
 		log: io.Discard,
-	})
+	}))
 	if err != nil {
 		return unreachable{err}, release, nil
 	}
-	c, err := o.prom.clusterClient(fw.URL(), nil, cfg.DisableCompression)
+	c, err := o.prom.routeClient(r, fw.URL(), nil, cfg.DisableCompression)
 	if err != nil {
 		_ = fw.Close()
 		return nil, nil, err
 	}
 	return c, func() { _ = fw.Close() }, nil
+}
+
+// thanosLive answers the live checks from the team's Thanos Query, which sees every shard and
+// replica, but for the Alertmanagers a Prometheus discovered, which only a Prometheus pod knows.
+type thanosLive struct {
+	*prom.Client
+	direct doctor.Prometheus
+}
+
+func (t thanosLive) Alertmanagers(ctx context.Context) ([]string, []string, error) {
+	return t.direct.Alertmanagers(ctx)
+}
+
+// maxSidecarMetricsBytes bounds a sidecar's /metrics: a few hundred KiB in practice.
+const maxSidecarMetricsBytes = 8 << 20
+
+// thanosAccess is the team's Thanos Query, and its sidecars' metrics through the API server's
+// pods/proxy.
+type thanosAccess struct {
+	*prom.Client
+	pods rest.Interface
+}
+
+// Shipper implements doctor.Thanos: it reads the sidecar's metrics on pod through pods/proxy.
+func (t thanosAccess) Shipper(ctx context.Context, namespace, pod string) (doctor.Shipper, error) {
+	rc, err := t.pods.Get().Namespace(namespace).Resource("pods").
+		Name(pod + ":" + strconv.Itoa(manifests.ThanosSidecarHTTPPort)).SubResource("proxy").Suffix("metrics").Stream(ctx)
+	if err != nil {
+		return doctor.Shipper{}, err
+	}
+	defer func() { _ = rc.Close() }()
+	body, err := io.ReadAll(io.LimitReader(rc, maxSidecarMetricsBytes+1))
+	if err != nil {
+		return doctor.Shipper{}, err
+	}
+	if len(body) > maxSidecarMetricsBytes {
+		return doctor.Shipper{}, fmt.Errorf("the sidecar's metrics are over %s", prom.FormatBytes(maxSidecarMetricsBytes))
+	}
+	return doctor.ParseShipper(body)
 }
 
 // unreachable is a Prometheus that could not be reached: the live checks say why.

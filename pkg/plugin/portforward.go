@@ -35,6 +35,8 @@ type PortForwardOptions struct {
 	address string
 	open    bool
 	timeout time.Duration
+	// direct forwards to a Prometheus pod even when the stack has a Thanos Query.
+	direct bool
 
 	// openBrowser opens a URL; tests replace it.
 	openBrowser func(string) error
@@ -55,7 +57,12 @@ pods/portforward, and get services, list and watch pods.
 
 The local port is 9090 if it is free, else any free port (--port picks one; 0 means any). The
 URL is printed once the first connection is up; --open opens it in a browser ($BROWSER, else the
-system's opener). top, doctor and compare reach a team's Prometheus the same way on their own.`
+system's opener). top, doctor and compare reach a team's Prometheus the same way on their own.
+
+When the stack has a Thanos Query (create --thanos; the Prometheus' promteam.io/thanos-query
+annotation names its Service), the port leads to the Query's http port instead, which sees every
+shard and replica; --direct forwards to a Prometheus pod as without Thanos. When the Prometheus
+object cannot be read, a Prometheus pod is used and a warning says numbers may be partial.`
 
 const portForwardExample = `  # Prometheus of team-a on http://127.0.0.1:9090 (or another port if 9090 is taken)
   kubectl promteam port-forward team-a -n team-a
@@ -88,6 +95,7 @@ func NewCmdPortForward(streams genericiooptions.IOStreams, configFlags *genericc
 	cmd.Flags().IntVar(&o.port, "port", o.port, "Local port (unset: 9090 if free, else any free port; 0: any free port)")
 	cmd.Flags().StringVar(&o.address, "address", o.address, "Local address to listen on: an IP address, or localhost for 127.0.0.1 and ::1")
 	cmd.Flags().BoolVar(&o.open, "open", o.open, "Open Prometheus in a browser once forwarding")
+	cmd.Flags().BoolVar(&o.direct, "direct", o.direct, "Forward to one of TEAM's Prometheus pods even when the stack has a Thanos Query")
 	cmd.Flags().DurationVar(&o.timeout, "timeout", o.timeout, "How long to wait for a ready Prometheus pod before giving up, and (with a few seconds more) for the API server to answer (reconnects later never give up)")
 	_ = cmd.RegisterFlagCompletionFunc("address", cobra.FixedCompletions([]string{"127.0.0.1", "localhost", "0.0.0.0", "::1"}, cobra.ShellCompDirectiveNoFileComp))
 	return cmd
@@ -122,7 +130,10 @@ func (o *PortForwardOptions) Run(ctx context.Context) error {
 	if !o.portSet {
 		ports = []int{defaultLocalPort, 0}
 	}
-	var ns string
+	var (
+		ns string
+		r  route
+	)
 	fw, err := bounded(ctx, o.configFlags, o.timeout+connectGrace, func(ctx context.Context) (*portforward.Forwarder, error) {
 		var (
 			cfg    *rest.Config
@@ -132,10 +143,16 @@ func (o *PortForwardOptions) Run(ctx context.Context) error {
 		if ns, cfg, client, err = cluster(o.configFlags); err != nil {
 			return nil, err
 		}
-		return startTunnel(ctx, tunnelOptions{
+		if r, err = findRoute(ctx, cfg, client, ns, o.team, o.direct); err != nil {
+			return nil, err
+		}
+		if r.warning != "" {
+			fmt.Fprintf(o.ErrOut, "warning: %s\n", termtext.Sanitize(r.warning))
+		}
+		return startTunnel(ctx, r.tunnel(tunnelOptions{
 			config: cfg, client: client, namespace: ns, team: o.team, address: o.address, ports: ports,
 			wait: o.timeout, log: o.ErrOut, logAlways: true,
-		})
+		}))
 	}, func(fw *portforward.Forwarder) { _ = fw.Close() })
 	if err != nil {
 		return err
@@ -143,7 +160,7 @@ func (o *PortForwardOptions) Run(ctx context.Context) error {
 	defer fw.Close()
 	fmt.Fprintf(o.ErrOut, "%s\n", termtext.Sanitize(fw.State().String()))
 	u := browsableURL(o.address, fw.Addr())
-	fmt.Fprintf(o.Out, "Prometheus of team %s in namespace %s: %s\n", o.team, ns, u)
+	fmt.Fprintf(o.Out, "%s of team %s in namespace %s: %s\n", r.what(), o.team, ns, u)
 	if o.open {
 		if err := o.openBrowser(u); err != nil {
 			fmt.Fprintf(o.ErrOut, "warning: cannot open a browser: %v\n", err)

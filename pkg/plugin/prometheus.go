@@ -48,6 +48,10 @@ type PrometheusFlags struct {
 	headerFlags
 	Timeout time.Duration
 	Demo    bool
+	// Direct queries one Prometheus pod of the team even when its stack has a Thanos Query.
+	Direct bool
+	// backend is what the last Connect reached: backendPrometheus or backendThanosQuery.
+	backend string
 	// MaxAnswerSize bounds one answer, decompressed, as a Kubernetes quantity; Validate reads it
 	// into maxAnswerBytes.
 	MaxAnswerSize  string
@@ -84,6 +88,7 @@ func (p *PrometheusFlags) AddFlags(fs *pflag.FlagSet, demo bool) {
 // command (doctor) that has a --timeout of its own.
 func (p *PrometheusFlags) AddConnectionFlags(fs *pflag.FlagSet) {
 	p.add(fs, "Prometheus to query, e.g. http://localhost:9090; without it TEAM's Prometheus is reached through a port-forward")
+	fs.BoolVar(&p.Direct, "direct", p.Direct, "Query one of TEAM's Prometheus pods even when the stack has a Thanos Query (which merges the shards and deduplicates the replicas)")
 	fs.StringVar(&p.MaxAnswerSize, flagPrometheusMaxSize, p.MaxAnswerSize, "Largest answer to read from Prometheus, decompressed, and the most the answers read at once may hold together, e.g. 256Mi; more fails the query instead of filling memory")
 	p.addAlias(fs, "bearer-token-file", flagPrometheusToken, &p.BearerTokenFile)
 	p.addAlias(fs, "ca-file", flagPrometheusCA, &p.CAFile)
@@ -133,6 +138,8 @@ func (p *PrometheusFlags) Validate(team string) error {
 		return flagError("demo", "true", errors.New("--demo simulates its own Prometheus; drop --prometheus-url"))
 	case p.Demo && p.ViaProxy:
 		return flagError("via-proxy", "true", errors.New("--demo simulates its own Prometheus; drop --via-proxy"))
+	case p.Direct && p.Demo:
+		return flagError("direct", "true", errors.New("--demo simulates its own Prometheus; drop --direct"))
 	case p.ViaProxy && team == "":
 		return flagError("via-proxy", "true", errors.New("name the TEAM whose Prometheus to reach through the service proxy"))
 	case !p.Demo && p.URL == "" && team == "":
@@ -152,6 +159,9 @@ func (p *PrometheusFlags) validateConnection() error {
 	}
 	if err := p.parseHeaders(p.URL); err != nil {
 		return err
+	}
+	if p.Direct && p.URL != "" {
+		return flagError("direct", "true", errors.New("--prometheus-url names the server to query; --direct picks one of TEAM's Prometheus pods in the cluster; use one of the two"))
 	}
 	return p.validate()
 }
@@ -174,9 +184,20 @@ func (p *PrometheusFlags) parseMaxAnswerSize() error {
 	return nil
 }
 
+// Backend is what the last Connect reached: "thanos-query" for the team's Thanos Query,
+// "prometheus" for one Prometheus (a pod of the team's, --prometheus-url or the demo).
+func (p *PrometheusFlags) Backend() string {
+	if p.backend == "" {
+		return backendPrometheus
+	}
+	return p.backend
+}
+
 // Connect builds the Querier and names it for headers; close releases what it holds (the
-// tunnel, for a team's Prometheus).
+// tunnel, for a team's Prometheus). A team whose stack has a Thanos Query is reached through
+// it, unless --direct; Backend then says which answered.
 func (p *PrometheusFlags) Connect(ctx context.Context, team string) (q traffic.Querier, target string, close func(), err error) {
+	p.backend = backendPrometheus
 	switch {
 	case p.Demo:
 		d, err := demo.New(time.Now())
@@ -207,12 +228,13 @@ func (p *PrometheusFlags) urlClient() (*prom.Client, error) {
 	return c, nil
 }
 
-// clusterClient is the client for a Prometheus in the cluster, at base (a tunnel's local end or
-// the service proxy, whose transport rt carries the API server's credentials).
-func (p *PrometheusFlags) clusterClient(base string, rt http.RoundTripper, disableCompression bool) (*prom.Client, error) {
+// routeClient is the client for the backend r leads to in the cluster, at base (a tunnel's local
+// end or the service proxy, whose transport rt carries the API server's credentials): a Thanos
+// Query is asked to deduplicate and to fail rather than answer in part.
+func (p *PrometheusFlags) routeClient(r route, base string, rt http.RoundTripper, disableCompression bool) (*prom.Client, error) {
 	return prom.New(prom.Config{
 		URL: base, Transport: rt, Timeout: p.Timeout, MaxAnswerBytes: p.maxAnswerBytes,
-		DisableCompression: disableCompression, UserAgent: userAgent(),
+		DisableCompression: disableCompression, UserAgent: userAgent(), ThanosQuery: r.backend == backendThanosQuery,
 	})
 }
 
@@ -239,63 +261,95 @@ func cluster(flags *genericclioptions.ConfigFlags) (string, *rest.Config, kubern
 // within --timeout (and a few seconds for the tunnel to connect once a pod is ready).
 func (p *PrometheusFlags) connectCluster(ctx context.Context, team string) (traffic.Querier, string, func(), error) {
 	type conn struct {
-		q      traffic.Querier
-		target string
-		close  func()
+		q       traffic.Querier
+		target  string
+		close   func()
+		backend string
 	}
 	c, err := bounded(ctx, p.configFlags, p.Timeout+connectGrace, func(ctx context.Context) (conn, error) {
+		ns, cfg, client, err := cluster(p.configFlags)
+		if err != nil {
+			return conn{close: func() {}}, err
+		}
+		r, err := findRoute(ctx, cfg, client, ns, team, p.Direct)
+		if err != nil {
+			return conn{close: func() {}}, err
+		}
+		if r.warning != "" {
+			fmt.Fprintf(p.errOut, "warning: %s\n", termtext.Sanitize(r.warning))
+		}
 		connect := p.connectTunnel
 		if p.ViaProxy {
 			connect = p.connectProxy
 		}
-		q, target, closeFn, err := connect(ctx, team)
-		return conn{q, target, closeFn}, err
+		q, target, closeFn, err := connect(ctx, r, ns, cfg, client, team)
+		if closeFn == nil {
+			closeFn = func() {}
+		}
+		return conn{q, target, closeFn, r.backend}, err
 	}, func(c conn) { c.close() })
 	if err != nil {
 		return nil, "", nil, err
 	}
+	p.backend = c.backend
 	return c.q, c.target, c.close, nil
 }
 
-// connectTunnel port-forwards to team's Prometheus on a free loopback port and queries it there.
-func (p *PrometheusFlags) connectTunnel(ctx context.Context, team string) (traffic.Querier, string, func(), error) {
-	ns, cfg, client, err := cluster(p.configFlags)
-	if err != nil {
-		return nil, "", nil, err
-	}
-	fw, err := startTunnel(ctx, tunnelOptions{
+// connectTunnel port-forwards to team's Prometheus, or the Thanos Query r leads to, on a free
+// loopback port and queries it there.
+func (p *PrometheusFlags) connectTunnel(ctx context.Context, r route, ns string, cfg *rest.Config, client kubernetes.Interface, team string) (traffic.Querier, string, func(), error) {
+	fw, err := startTunnel(ctx, r.tunnel(tunnelOptions{
 		config: cfg, client: client, namespace: ns, team: team, address: "127.0.0.1", ports: []int{0},
 		wait: p.Timeout, log: p.errOut,
-	})
+	}))
 	if err != nil {
 		return nil, "", nil, err
 	}
 	// The answers cross the same link as the API server's: the kubeconfig's disable-compression
 	// (or the flag) says whether that link is fast enough to skip gzip.
-	c, err := p.clusterClient(fw.URL(), nil, cfg.DisableCompression)
+	c, err := p.routeClient(r, fw.URL(), nil, cfg.DisableCompression)
 	if err != nil {
 		_ = fw.Close()
 		return nil, "", nil, err
 	}
-	target := fmt.Sprintf("%s/%s via port-forward %s", ns, manifests.ServiceName(team), fw.Addr())
-	return &tunnelQuerier{Client: c, fw: fw, team: team}, target, func() { _ = fw.Close() }, nil
+	target := fmt.Sprintf("%s/%s via port-forward %s", ns, r.serviceName(team), fw.Addr())
+	return &tunnelQuerier{Client: c, fw: fw, team: team, what: r.what()}, target, func() { _ = fw.Close() }, nil
 }
 
-// connectProxy queries team's Prometheus through the API server's service proxy.
-func (p *PrometheusFlags) connectProxy(ctx context.Context, team string) (traffic.Querier, string, func(), error) {
-	ns, cfg, client, err := cluster(p.configFlags)
+// connectProxy queries team's Prometheus, or the Thanos Query r leads to, through the API
+// server's service proxy.
+func (p *PrometheusFlags) connectProxy(ctx context.Context, r route, ns string, cfg *rest.Config, client kubernetes.Interface, team string) (traffic.Querier, string, func(), error) {
+	base, rt, err := routeProxy(ctx, r, cfg, client, ns, team)
 	if err != nil {
 		return nil, "", nil, err
 	}
-	base, rt, err := serviceProxy(ctx, cfg, client, ns, team)
+	c, err := p.routeClient(r, base, rt, false)
 	if err != nil {
 		return nil, "", nil, err
 	}
-	c, err := p.clusterClient(base, rt, false)
-	if err != nil {
-		return nil, "", nil, err
+	return c, fmt.Sprintf("%s/%s via the API server's service proxy", ns, r.serviceName(team)), func() {}, nil
+}
+
+// routeProxy is serviceProxy for the backend r leads to.
+func routeProxy(ctx context.Context, r route, cfg *rest.Config, client kubernetes.Interface, ns, team string) (string, http.RoundTripper, error) {
+	if r.backend != backendThanosQuery {
+		return serviceProxy(ctx, cfg, client, ns, team)
 	}
-	return c, fmt.Sprintf("%s/%s via the API server's service proxy", ns, manifests.ServiceName(team)), func() {}, nil
+	if _, err := portforward.FindNamedService(ctx, client, ns, r.service); err != nil {
+		return "", nil, explainKube(cfg, err)
+	}
+	if err := portforward.Check(ctx, client, r.proxyRequirement(ns, team)); err != nil {
+		return "", nil, explainKube(cfg, err)
+	}
+	base, err := portforward.ServiceProxyURLOfPort(cfg, ns, r.service, manifests.ThanosHTTPPortName)
+	if err != nil {
+		return "", nil, err
+	}
+	rt, err := rest.TransportFor(cfg)
+	if err != nil {
+		return "", nil, err
+	}
+	return base, rt, nil
 }
 
 // serviceProxy checks that team's stack exists and that the user may use the service proxy, and
@@ -332,8 +386,10 @@ type tunnelOptions struct {
 	// service and purpose, when set, name another Service of the stack than the team's
 	// Prometheus (its Alertmanager) and what the tunnel is for.
 	service, purpose string
-	address          string
-	ports            []int
+	// portName is the Service port to forward to; empty means the web port.
+	portName string
+	address  string
+	ports    []int
 	// wait is how long Start waits for a ready pod; 0 gives up at once.
 	wait time.Duration
 	// log receives the tunnel's state lines while it connects; with logAlways, for its whole life.
@@ -357,7 +413,7 @@ func startTunnel(ctx context.Context, o tunnelOptions) (*portforward.Forwarder, 
 	}
 	started := make(chan struct{})
 	fw, err := portforward.Listen(portforward.Config{
-		Client: o.client, Dialer: dialer, Namespace: o.namespace, Team: o.team, Service: o.service, Purpose: o.purpose,
+		Client: o.client, Dialer: dialer, Namespace: o.namespace, Team: o.team, Service: o.service, Purpose: o.purpose, PortName: o.portName,
 		Address: o.address, Ports: o.ports,
 		OnState: func(s portforward.State) {
 			select {
@@ -398,6 +454,8 @@ type tunnelQuerier struct {
 	*prom.Client
 	fw   *portforward.Forwarder
 	team string
+	// what is what the tunnel reaches: Prometheus or Thanos Query.
+	what string
 }
 
 // Query implements traffic.Querier.
@@ -405,7 +463,7 @@ func (t *tunnelQuerier) Query(ctx context.Context, query string, at time.Time) (
 	r, err := t.Client.Query(ctx, query, at)
 	if err != nil {
 		if s := t.fw.State(); s.Phase != portforward.Ready {
-			return r, &tunnelError{team: t.team, state: s, err: err}
+			return r, &tunnelError{team: t.team, what: t.what, state: s, err: err}
 		}
 	}
 	return r, err
@@ -414,12 +472,17 @@ func (t *tunnelQuerier) Query(ctx context.Context, query string, at time.Time) (
 // tunnelError is a query that failed while the tunnel was down.
 type tunnelError struct {
 	team  string
+	what  string
 	state portforward.State
 	err   error
 }
 
 func (e *tunnelError) Error() string {
-	return fmt.Sprintf("port-forward to team %s's Prometheus: %s", e.team, e.state)
+	what := e.what
+	if what == "" {
+		what = "Prometheus"
+	}
+	return fmt.Sprintf("port-forward to team %s's %s: %s", e.team, what, e.state)
 }
 
 func (e *tunnelError) Unwrap() error { return e.err }

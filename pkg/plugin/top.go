@@ -274,7 +274,7 @@ func (o *TopOptions) Run(ctx context.Context) error {
 		})
 	}
 	model := tui.New(src, tui.Options{
-		Target: target, Interval: o.interval, Timeout: o.prom.Timeout, MinRPS: o.minRPS,
+		Target: target, Backend: o.prom.Backend(), Interval: o.interval, Timeout: o.prom.Timeout, MinRPS: o.minRPS,
 		NoColor: noColor(), Filter: o.filter, Compare: cmp,
 	})
 	_, err = runProgram(ctx, model, o.In, o.Out)
@@ -313,6 +313,7 @@ func (o *TopOptions) snapshot(ctx context.Context, src source, deadline time.Tim
 	if err != nil {
 		return err
 	}
+	f.Backend = o.prom.Backend()
 	f.Rows = traffic.FilterRows(f.Rows, traffic.ParseFilter(o.filter))
 	traffic.SortRows(f.Rows, o.sortKey, o.reverse)
 	var buf bytes.Buffer

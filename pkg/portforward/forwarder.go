@@ -44,6 +44,9 @@ type Config struct {
 	// Prometheus (such as the team's Alertmanager), and Purpose what the port-forward is for, as a
 	// missing permission names it ("a port-forward to team a's Alertmanager").
 	Service, Purpose string
+	// PortName is the Service port to forward to; empty means the web port (or the only port).
+	// The team's Thanos Query serves its HTTP API on its port named http.
+	PortName string
 
 	// Address is where to listen: an IP address, or localhost for 127.0.0.1 and ::1 (either may
 	// fail, as with kubectl). Empty means 127.0.0.1.
@@ -358,7 +361,7 @@ func (f *Forwarder) run(deadline time.Time) {
 			}
 		}
 
-		target, err := Choose(svc, watch.list())
+		target, err := ChoosePort(svc, watch.list(), f.cfg.PortName)
 		if IsNoReadyPod(err) {
 			if !connected && time.Now().After(deadline) {
 				f.err = err
@@ -439,7 +442,7 @@ func (f *Forwarder) monitor(ep *epoch, svc *corev1.Service, watch *podWatch) str
 		if why := Unusable(cur); why != "" {
 			return fmt.Sprintf("pod %s %s", ep.target.Pod, why)
 		}
-		if best, err := Choose(svc, watch.list()); err == nil && best.Pod != ep.target.Pod {
+		if best, err := ChoosePort(svc, watch.list(), f.cfg.PortName); err == nil && best.Pod != ep.target.Pod {
 			if b := watch.get(best.Pod); b != nil && compareRank(b, cur) < 0 {
 				return fmt.Sprintf("pod %s is now the better choice than %s", best.Pod, ep.target.Pod)
 			}

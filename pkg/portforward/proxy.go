@@ -33,10 +33,16 @@ func ServiceProxyURL(config *rest.Config, namespace, team string) (string, error
 // ServiceProxyURLOf is the base URL of the Service name's web port through the API server's
 // service proxy: …/api/v1/namespaces/NAMESPACE/services/NAME:web/proxy.
 func ServiceProxyURLOf(config *rest.Config, namespace, name string) (string, error) {
+	return ServiceProxyURLOfPort(config, namespace, name, manifests.WebPortName)
+}
+
+// ServiceProxyURLOfPort is the base URL of the Service name's port named port through the API
+// server's service proxy: …/api/v1/namespaces/NAMESPACE/services/NAME:PORT/proxy.
+func ServiceProxyURLOfPort(config *rest.Config, namespace, name, port string) (string, error) {
 	base, _, err := rest.DefaultServerUrlFor(config)
 	if err != nil {
 		return "", err
 	}
 	return strings.TrimSuffix(base.String(), "/") + "/api/v1/namespaces/" + url.PathEscape(namespace) +
-		"/services/" + url.PathEscape(name) + ":" + manifests.WebPortName + "/proxy", nil
+		"/services/" + url.PathEscape(name) + ":" + url.PathEscape(port) + "/proxy", nil
 }

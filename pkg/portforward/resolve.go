@@ -124,7 +124,12 @@ func getService(ctx context.Context, client kubernetes.Interface, namespace, tea
 // Choose picks the pod to forward to among the pods svc selects and maps svc's web port to a
 // port of that pod.
 func Choose(svc *corev1.Service, pods []corev1.Pod) (Target, error) {
-	sp, err := servicePort(svc)
+	return ChoosePort(svc, pods, "")
+}
+
+// ChoosePort is Choose for svc's port named portName; empty means the web port.
+func ChoosePort(svc *corev1.Service, pods []corev1.Pod, portName string) (Target, error) {
+	sp, err := servicePort(svc, portName)
 	if err != nil {
 		return Target{}, err
 	}
@@ -151,17 +156,20 @@ func Choose(svc *corev1.Service, pods []corev1.Pod) (Target, error) {
 	return Target{Namespace: svc.Namespace, Service: svc.Name, Pod: pod.Name, Port: port}, nil
 }
 
-// servicePort is the Service's web port, or its only port.
-func servicePort(svc *corev1.Service) (corev1.ServicePort, error) {
+// servicePort is the Service's port named name, or its only port; empty name means the web port.
+func servicePort(svc *corev1.Service, name string) (corev1.ServicePort, error) {
+	if name == "" {
+		name = manifests.WebPortName
+	}
 	for _, p := range svc.Spec.Ports {
-		if p.Name == manifests.WebPortName {
+		if p.Name == name {
 			return p, nil
 		}
 	}
 	if len(svc.Spec.Ports) == 1 {
 		return svc.Spec.Ports[0], nil
 	}
-	return corev1.ServicePort{}, fmt.Errorf("service %s/%s has no port named %s", svc.Namespace, svc.Name, manifests.WebPortName)
+	return corev1.ServicePort{}, fmt.Errorf("service %s/%s has no port named %s", svc.Namespace, svc.Name, name)
 }
 
 // containerPort maps a Service port to a port of pod as kubectl does: a numeric target port as it

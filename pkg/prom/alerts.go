@@ -28,7 +28,7 @@ func (c *Client) Alerts(ctx context.Context) ([]alerts.Alert, error) {
 		} `json:"alerts"`
 	}
 	if err := c.fetch(ctx, endpoint, nil, false, func(code int, body []byte) error {
-		return decodeData(code, body, &data)
+		return c.decodeData(code, body, &data)
 	}); err != nil {
 		return nil, c.endpointError(endpoint, err)
 	}
@@ -60,7 +60,7 @@ func (c *Client) Alertmanagers(ctx context.Context) (active, dropped []string, e
 		Dropped []am `json:"droppedAlertmanagers"`
 	}
 	if err := c.fetch(ctx, endpoint, nil, false, func(code int, body []byte) error {
-		return decodeData(code, body, &data)
+		return c.decodeData(code, body, &data)
 	}); err != nil {
 		return nil, nil, c.endpointError(endpoint, err)
 	}

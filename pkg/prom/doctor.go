@@ -39,7 +39,7 @@ func (c *Client) Targets(ctx context.Context) ([]doctor.Target, error) {
 		} `json:"activeTargets"`
 	}
 	if err := c.fetch(ctx, endpoint, url.Values{"state": {"active"}}, false, func(code int, body []byte) error {
-		return decodeData(code, body, &data)
+		return c.decodeData(code, body, &data)
 	}); err != nil {
 		return nil, c.endpointError(endpoint, err)
 	}
@@ -66,7 +66,7 @@ func (c *Client) HasSeries(ctx context.Context, selector string) (bool, error) {
 	}
 	var series []map[string]string
 	if err := c.fetch(ctx, endpoint, form, true, func(code int, body []byte) error {
-		return decodeData(code, body, &series)
+		return c.decodeData(code, body, &series)
 	}); err != nil {
 		return false, c.endpointError(endpoint, err)
 	}

@@ -64,6 +64,11 @@ type Config struct {
 	// MaxAnswerFlag is the flag that raises MaxAnswerBytes, which an answer over it names; empty
 	// means --prometheus-max-answer-size for Prometheus and none for another server.
 	MaxAnswerFlag string
+	// ThanosQuery says URL is a Thanos Query in front of several Prometheus servers (shards and
+	// replicas): every request asks it to deduplicate the replicas (dedup=true) and to fail
+	// rather than answer with the stores that did answer (partial_response=false), so that a
+	// shard that does not answer is an error and never a silently smaller number.
+	ThanosQuery bool
 }
 
 // server is what cfg reaches, as messages name it.
@@ -86,6 +91,8 @@ type Client struct {
 	timeout time.Duration
 	labels  *labelCache
 	limit   *answerLimit
+	// thanos is Config.ThanosQuery.
+	thanos bool
 }
 
 // New checks cfg and builds a client. It does not contact Prometheus.
@@ -101,7 +108,7 @@ func New(cfg Config) (*Client, error) {
 	if err != nil {
 		return nil, err
 	}
-	return &Client{http: c, url: hc.URL.Redacted(), proxy: hc.Proxy, timeout: cfg.Timeout, labels: newLabelCache(), limit: hc.limit}, nil
+	return &Client{http: c, url: hc.URL.Redacted(), proxy: hc.Proxy, timeout: cfg.Timeout, labels: newLabelCache(), limit: hc.limit, thanos: cfg.ThanosQuery}, nil
 }
 
 // HTTPClient is the HTTP client of a Config, hardened for answers from a server that may be
@@ -192,6 +199,13 @@ func transport(cfg Config, proxyFor func(*url.URL) (*url.URL, error)) (*http.Tra
 	}, nil
 }
 
+// ThanosQuery reports whether the client queries a Thanos Query (Config.ThanosQuery).
+func (c *Client) ThanosQuery() bool { return c.thanos }
+
+// thanosArgs are the parameters every request to a Thanos Query carries: deduplicated replicas
+// and no partial answers.
+var thanosArgs = url.Values{"dedup": {"true"}, "partial_response": {"false"}}
+
 // URL is the Prometheus this client queries, with any password redacted.
 func (c *Client) URL() string { return c.url }
 
@@ -245,8 +259,14 @@ func (c *Client) do(ctx context.Context, endpoint string, args url.Values, want 
 	var a answer
 	err := c.fetch(ctx, endpoint, form, true, func(code int, body []byte) error {
 		var err error
-		a, err = decodeAnswer(code, body, want, c.labels)
-		return err
+		if a, err = decodeAnswer(code, body, want, c.labels); err != nil {
+			return err
+		}
+		if c.thanos {
+			// A Thanos Query answers PromQL's infos among its warnings.
+			a.warnings, a.infos = splitInfos(a.warnings, a.infos)
+		}
+		return c.checkPartial(a.warnings)
 	})
 	return a, err
 }
@@ -257,6 +277,11 @@ func (c *Client) do(ctx context.Context, endpoint string, args url.Values, want 
 func (c *Client) fetch(ctx context.Context, endpoint string, form url.Values, post bool, decode func(code int, body []byte) error) error {
 	u := c.http.URL(endpoint, nil)
 	q := u.Query()
+	if c.thanos {
+		for k, v := range thanosArgs {
+			q[k] = v
+		}
+	}
 	for k, v := range form {
 		q[k] = v
 	}

@@ -67,7 +67,16 @@ type Frame struct {
 	// without alerting rules knows of none. Firing ones come first, then by cluster and name.
 	Alerts      []Alert
 	AlertsKnown bool
+	// Backend is what answered, as the JSON contract names it: BackendPrometheus (also for "")
+	// or BackendThanosQuery. The reader sets it; the collector does not know.
+	Backend string
 }
+
+// The backends a Frame's numbers come from.
+const (
+	BackendPrometheus  = "prometheus"
+	BackendThanosQuery = "thanos-query"
+)
 
 // Alert is one pending or firing alert about an upstream cluster, as Prometheus's ALERTS series
 // holds it.

@@ -130,9 +130,12 @@ func orDash(s string) string {
 
 // jsonFrame is the JSON contract of `top -o json`: names and units are stable.
 type jsonFrame struct {
-	Window string    `json:"window"`
-	Source Source    `json:"source"`
-	Rows   []jsonRow `json:"rows"`
+	Window string `json:"window"`
+	Source Source `json:"source"`
+	// Backend is what answered: "prometheus" (one Prometheus) or "thanos-query" (a Thanos Query
+	// over every shard and replica).
+	Backend string    `json:"backend"`
+	Rows    []jsonRow `json:"rows"`
 	// Alerts are absent when the alerts are not known, and [] when none is pending or firing.
 	Alerts *[]jsonAlert `json:"alerts,omitempty"`
 }
@@ -174,9 +177,10 @@ func text(s string) *string {
 	return &s
 }
 
-// RenderJSON writes the frame as the JSON contract: {"window": "1m", "source": "raw", "rows":
-// [...], "alerts": [...]}, numbers as numbers and missing data as null; "alerts" is absent when
-// the alerts are not known. source is "rules" when the numbers are
+// RenderJSON writes the frame as the JSON contract: {"window": "1m", "source": "raw", "backend":
+// "prometheus", "rows": [...], "alerts": [...]}, numbers as numbers and missing data as null;
+// "alerts" is absent when the alerts are not known; "backend" is "thanos-query" when a Thanos
+// Query answered. source is "rules" when the numbers are
 // the recording rules'. A row with numbers outside their domain has them null and lists their
 // names in "invalid", a field no other row has.
 func RenderJSON(w io.Writer, f Frame) error {
@@ -184,7 +188,11 @@ func RenderJSON(w io.Writer, f Frame) error {
 	if src == "" {
 		src = SourceRaw
 	}
-	out := jsonFrame{Window: model.Duration(f.Window).String(), Source: src, Rows: make([]jsonRow, 0, len(f.Rows))}
+	backend := f.Backend
+	if backend == "" {
+		backend = BackendPrometheus
+	}
+	out := jsonFrame{Window: model.Duration(f.Window).String(), Source: src, Backend: backend, Rows: make([]jsonRow, 0, len(f.Rows))}
 	for _, r := range f.Rows {
 		out.Rows = append(out.Rows, jsonRow{
 			Name: r.Name, Namespace: text(r.Namespace), Service: text(r.Service),

@@ -92,3 +92,17 @@ func TestRenderJSONEscapesHostileNames(t *testing.T) {
 		}
 	}
 }
+
+// TestRenderJSONBackend: the JSON says which backend answered, "prometheus" unless the reader
+// set another.
+func TestRenderJSONBackend(t *testing.T) {
+	for backend, want := range map[string]string{"": `"backend": "prometheus"`, BackendPrometheus: `"backend": "prometheus"`, BackendThanosQuery: `"backend": "thanos-query"`} {
+		var buf bytes.Buffer
+		if err := RenderJSON(&buf, Frame{Window: time.Minute, Backend: backend}); err != nil {
+			t.Fatal(err)
+		}
+		if !strings.Contains(buf.String(), want) {
+			t.Errorf("backend %q: JSON lacks %s:\n%s", backend, want, buf.String())
+		}
+	}
+}

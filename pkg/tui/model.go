@@ -28,7 +28,10 @@ type Source interface {
 
 // Options configure the dashboard. The zero value of every field has a usable default.
 type Options struct {
-	Target   string        // shown in the header, e.g. the Prometheus URL or "demo"
+	Target string // shown in the header, e.g. the Prometheus URL or "demo"
+	// Backend is what answers (traffic.BackendPrometheus or traffic.BackendThanosQuery); a
+	// Thanos Query is named in the header before Target.
+	Backend  string
 	Interval time.Duration // refresh interval (default 2s)
 	Timeout  time.Duration // per refresh (default: max(Interval, 5s))
 	// MinRPS is the request rate from which colour thresholds apply; slower rows are dimmed.

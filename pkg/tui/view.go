@@ -104,6 +104,9 @@ func (m Model) header() []string {
 	} else {
 		b.WriteString(sep + "no data yet")
 	}
+	if m.opts.Backend == traffic.BackendThanosQuery {
+		b.WriteString(sep + "Thanos Query")
+	}
 	if m.opts.Target != "" {
 		b.WriteString(sep + termtext.Sanitize(m.opts.Target))
 	}

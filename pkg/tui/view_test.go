@@ -85,6 +85,8 @@ var screens = []screen{
 			tea.WindowSizeMsg{Width: 80, Height: 24})
 		return m
 	}},
+	{name: "thanos-query", opts: Options{Backend: traffic.BackendThanosQuery, Target: "team-a/thanos-query-team-a via port-forward 127.0.0.1:40123"},
+		setup: func(_ testing.TB, m Model) Model { return m }},
 	{name: "empty-frame", setup: func(t testing.TB, m Model) Model {
 		m.seq, m.loading = 2, false
 		m, _ = update(t, m, frameAt(2, testNow, traffic.Frame{Window: time.Minute, Dialect: "stock"}))
