@@ -119,4 +119,4 @@ func benchRefreshThanos(b *testing.B, clusters int) {
 }
 
 // thanosQueryConfig is the client configuration top uses for a Thanos Query.
-func thanosQueryConfig(url string) prom.Config { return prom.Config{URL: url} }
+func thanosQueryConfig(url string) prom.Config { return prom.Config{URL: url, ThanosQuery: true} }
