@@ -104,6 +104,13 @@ type sim struct {
 	mu    sync.Mutex
 	pods  map[string]http.Handler // pod IP → that Envoy
 	next  map[string]int          // team → how many of the fleet's pods it has handed out
+	as    map[string]servedAs     // pod IP → which of the fleet's pods it answers as
+}
+
+// servedAs is the fleet's pod a pod IP answers as, in a dialect.
+type servedAs struct {
+	pod     string
+	dialect envoysim.Dialect
 }
 
 func (s *sim) ServeHTTP(w http.ResponseWriter, r *http.Request) {
@@ -134,6 +141,10 @@ func (s *sim) serve(t *testing.T, ch chain, pods []corev1.Pod) {
 		}
 		s.next[ch.team]++
 		s.pods[p.Status.PodIP] = s.fleet.Handler(s.fleet.Pods[i], ch.dialect, nil)
+		if s.as == nil {
+			s.as = map[string]servedAs{}
+		}
+		s.as[p.Status.PodIP] = servedAs{pod: s.fleet.Pods[i], dialect: ch.dialect}
 	}
 }
 

@@ -56,11 +56,16 @@ func (e *PartialAnswerError) Error() string {
 	return "the Thanos Query answered without some of its stores (partial answers are refused): " + e.Warning
 }
 
+// limitWarning is the warning Prometheus' API (and a Thanos Query's, which serves it) answers
+// when a request's own limit parameter cut the answer short: the caller asked for it.
+const limitWarning = "results truncated due to limit"
+
 // partialWarning returns the first warning that says a store did not answer. PromQL's own
-// warnings and infos ("PromQL warning: …") are about the query, not the stores.
+// warnings and infos ("PromQL warning: …") are about the query, not the stores, and the limit
+// warning about the request.
 func partialWarning(warnings []string) (string, bool) {
 	for _, w := range warnings {
-		if !strings.HasPrefix(w, "PromQL ") {
+		if !strings.HasPrefix(w, "PromQL ") && w != limitWarning {
 			return w, true
 		}
 	}

@@ -113,3 +113,19 @@ func TestThanosPartialAnswers(t *testing.T) {
 		t.Errorf("a PromQL info in ThanosQuery mode: %+v %v", res, err)
 	}
 }
+
+func TestPartialWarningLeavesTheLimitWarning(t *testing.T) {
+	for _, tc := range []struct {
+		warnings []string
+		partial  bool
+	}{
+		{[]string{"results truncated due to limit"}, false},
+		{[]string{"PromQL warning: encountered a mix of histograms and floats"}, false},
+		{[]string{"results truncated due to limit", "receive series from Addr: 10.0.0.1:10901: EOF"}, true},
+		{[]string{"fetch series for {a=\"b\"}: rpc error"}, true},
+	} {
+		if _, got := partialWarning(tc.warnings); got != tc.partial {
+			t.Errorf("partialWarning(%q) = %v, want %v", tc.warnings, got, tc.partial)
+		}
+	}
+}

@@ -1,21 +1,49 @@
 package operatortest
 
 import (
+	"context"
 	"errors"
 	"fmt"
 	"net"
 	"net/url"
+	"path/filepath"
 	"strings"
+	"testing"
 
 	corev1 "k8s.io/api/core/v1"
+	"k8s.io/client-go/kubernetes"
 )
+
+// WriteMounts writes what the Secret, ConfigMap and projected volumes that container of pod
+// mounts hold into directories under dir (other volumes become empty directories), and returns
+// where each mount path lies here.
+func WriteMounts(t testing.TB, client kubernetes.Interface, pod *corev1.Pod, containerName, dir string) map[string]string {
+	t.Helper()
+	c := container(pod.Spec, containerName)
+	if c == nil {
+		t.Fatalf("operatortest: pod %s has no %s container", pod.Name, containerName)
+	}
+	mounts := map[string]string{}
+	for _, m := range c.VolumeMounts {
+		local, err := writeVolume(context.Background(), client, pod.Namespace, pod.Spec.Volumes, m.Name, filepath.Join(dir, m.Name))
+		if err != nil {
+			t.Fatalf("operatortest: volume %s of %s: %v", m.Name, pod.Name, err)
+		}
+		if m.SubPath != "" {
+			local = filepath.Join(local, m.SubPath)
+		}
+		mounts[m.MountPath] = local
+	}
+	return mounts
+}
 
 // SidecarArgs are the arguments of the thanos-sidecar container the operator put in pod, for a
 // run outside the pod that stands for it: $(VAR) replaced from the container's environment as
 // the kubelet does; the gRPC and HTTP servers on the pod's IP (the operator binds every address,
 // or loopback) at the ports it chose; the Prometheus it serves at promURL (the path the operator
-// gave kept) and its TSDB at tsdbPath. Everything else is as the operator wrote it.
-func SidecarArgs(pod *corev1.Pod, promURL, tsdbPath string) ([]string, error) {
+// gave kept) and its TSDB at tsdbPath; paths on the container's mounts (its HTTP client file)
+// where mounts (see WriteMounts) says they lie here. Everything else is as the operator wrote it.
+func SidecarArgs(pod *corev1.Pod, promURL, tsdbPath string, mounts map[string]string) ([]string, error) {
 	c := container(pod.Spec, "thanos-sidecar")
 	if c == nil {
 		return nil, fmt.Errorf("pod %s has no thanos-sidecar container", pod.Name)
@@ -54,6 +82,10 @@ func SidecarArgs(pod *corev1.Pod, promURL, tsdbPath string) ([]string, error) {
 			a = name + "=" + u.String()
 		case "--tsdb.path":
 			a = name + "=" + tsdbPath
+		default:
+			if local, found := localPath(mounts, value); found && strings.HasPrefix(name, "--") {
+				a = name + "=" + local
+			}
 		}
 		out = append(out, a)
 	}

@@ -14,27 +14,29 @@ func TestSidecarArgs(t *testing.T) {
 		Spec: corev1.PodSpec{Containers: []corev1.Container{{
 			Name: "thanos-sidecar",
 			Args: []string{"sidecar", "--prometheus.url=http://localhost:9090/", "--grpc-address=:10901",
-				"--http-address=127.0.0.1:10902", "--log.level=$(LEVEL)", "--tsdb.path=/prometheus"},
+				"--http-address=127.0.0.1:10902", "--log.level=$(LEVEL)", "--tsdb.path=/prometheus",
+				"--prometheus.http-client-file=/etc/thanos/config/http-client.yaml"},
 			Env: []corev1.EnvVar{{Name: "LEVEL", Value: "info"}},
 		}}},
 		Status: corev1.PodStatus{PodIP: "10.244.1.7"},
 	}
-	got, err := SidecarArgs(pod, "http://10.244.1.7:9090", "/tmp/tsdb")
+	got, err := SidecarArgs(pod, "http://10.244.1.7:9090", "/tmp/tsdb", map[string]string{"/etc/thanos/config": "/tmp/volumes/config"})
 	if err != nil {
 		t.Fatal(err)
 	}
 	want := []string{"sidecar", "--prometheus.url=http://10.244.1.7:9090/", "--grpc-address=10.244.1.7:10901",
-		"--http-address=10.244.1.7:10902", "--log.level=info", "--tsdb.path=/tmp/tsdb"}
+		"--http-address=10.244.1.7:10902", "--log.level=info", "--tsdb.path=/tmp/tsdb",
+		"--prometheus.http-client-file=/tmp/volumes/config/http-client.yaml"}
 	if !slices.Equal(got, want) {
 		t.Errorf("SidecarArgs:\n got %q\nwant %q", got, want)
 	}
 
 	pod.Spec.Containers[0].Args = []string{"sidecar", "--grpc-address=:10901"}
-	if _, err := SidecarArgs(pod, "http://10.244.1.7:9090", "/tmp/tsdb"); err == nil {
+	if _, err := SidecarArgs(pod, "http://10.244.1.7:9090", "/tmp/tsdb", nil); err == nil {
 		t.Error("SidecarArgs accepted arguments without --http-address and --prometheus.url")
 	}
 	pod.Spec.Containers[0].Args = []string{"sidecar", "--log.level=$(MISSING)"}
-	if _, err := SidecarArgs(pod, "http://10.244.1.7:9090", "/tmp/tsdb"); err == nil {
+	if _, err := SidecarArgs(pod, "http://10.244.1.7:9090", "/tmp/tsdb", nil); err == nil {
 		t.Error("SidecarArgs accepted an unset variable")
 	}
 }
