@@ -68,7 +68,7 @@ tools-operator:
 	hack/install-operator.sh
 tools-thanos:
 	hack/install-thanos.sh
-tools-prometheus3: tools-thanos # after Thanos: it reuses Thanos' compiled packages
+tools-prometheus3: tools-thanos # the Prometheus of Thanos' module graph
 	hack/install-prometheus3.sh
 tools-lint:
 	hack/install-lint.sh

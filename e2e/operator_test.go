@@ -295,14 +295,7 @@ func (e *env) run(t *testing.T, ch chain) {
 	}
 	// compare: the slower, failing canary fails (over a minute of samples of every pod).
 	time.Sleep(time.Until(scraping.Add(62 * time.Second)))
-	out, stderr, code = e.promteam(t, "compare", ch.team, "-n", ns, "--baseline", "shop_checkout-primary_8080",
-		"--canary", "shop_checkout-canary_8080", "--window", "1m", "--step", "5s", "-o", "json")
-	var verdict struct {
-		Verdict string `json:"verdict"`
-	}
-	if err := json.Unmarshal([]byte(out), &verdict); code != 1 || err != nil || verdict.Verdict != "FAIL" {
-		t.Errorf("compare on the worse canary: exit %d, verdict %q (%v): %s", code, verdict.Verdict, err, stderr)
-	}
+	e.compareFailsTheCanary(t, ns, ch.team)
 	step("compare fails the canary")
 
 	e.broken(t, ch)
@@ -322,6 +315,20 @@ func (e *env) run(t *testing.T, ch chain) {
 	step("top from the recording rules matches the truth")
 
 	e.envoysGone(t, ch)
+}
+
+// compareFailsTheCanary checks that compare fails the fleet's slower, failing canary against its
+// primary, over the last minute.
+func (e *env) compareFailsTheCanary(t *testing.T, ns, team string) {
+	t.Helper()
+	out, stderr, code := e.promteam(t, "compare", team, "-n", ns, "--baseline", "shop_checkout-primary_8080",
+		"--canary", "shop_checkout-canary_8080", "--window", "1m", "--step", "5s", "-o", "json")
+	var verdict struct {
+		Verdict string `json:"verdict"`
+	}
+	if err := json.Unmarshal([]byte(out), &verdict); code != 1 || err != nil || verdict.Verdict != "FAIL" {
+		t.Errorf("compare on the worse canary: exit %d, verdict %q (%v): %s", code, verdict.Verdict, err, stderr)
+	}
 }
 
 // broken breaks the team's monitoring on purpose, one fault at a time, and checks that doctor

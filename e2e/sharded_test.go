@@ -217,14 +217,7 @@ func TestShardedThanosStack(t *testing.T) {
 	}
 
 	// 7. compare: the same verdict as on one Prometheus.
-	out, stderr, code = e.promteam(t, "compare", team, "-n", ns, "--baseline", "shop_checkout-primary_8080",
-		"--canary", "shop_checkout-canary_8080", "--window", "1m", "--step", "5s", "-o", "json")
-	var verdict struct {
-		Verdict string `json:"verdict"`
-	}
-	if err := json.Unmarshal([]byte(out), &verdict); code != 1 || err != nil || verdict.Verdict != "FAIL" {
-		t.Errorf("compare through the Query: exit %d, verdict %q (%v): %s", code, verdict.Verdict, err, stderr)
-	}
+	e.compareFailsTheCanary(t, ns, team)
 	step("compare fails the canary")
 
 	// 8. doctor passes.

@@ -12,7 +12,7 @@
 # slicelabels tag (Prometheus' default is stringlabels) the sidecar panics on its first series, so
 # the build passes it as Thanos' own Makefile does.
 #
-# Cold: about 18 minutes and 3 GB of memory on 2 cores. A stamp next to the binary skips the build
+# Cold: about 7 minutes (395 s measured with empty caches) and 3 GB of memory on 2 cores. A stamp next to the binary skips the build
 # once done.
 source "$(dirname "$0")/lib.sh"
 source "$(dirname "$0")/build-lib.sh"
@@ -33,7 +33,7 @@ if up_to_date "$stamp" "$content" thanos; then
 	exit 0
 fi
 
-log "building thanos $THANOS_VERSION (about 18 minutes the first time)"
+log "building thanos $THANOS_VERSION (about 7 minutes the first time)"
 start=$SECONDS
 new_build_dir
 v=${THANOS_VERSION#v}
