@@ -32,12 +32,22 @@ func (h *headerFlags) addHeaderFlags(fs *pflag.FlagSet) {
 	fs.StringVar(&h.Tenant, flagTenant, h.Tenant, "With --prometheus-url: the tenant to read from a multi-tenant store (Mimir, Cortex, a Thanos Query enforcing tenancy), sent as header "+manifests.TenantHeader+"; Mimir reads several as a|b")
 }
 
+// hideValue is a --header NAME=VALUE as an error may show it: the name only, since any header
+// (X-Api-Key, say) may carry a secret.
+func hideValue(pair string) string {
+	name, _, ok := strings.Cut(pair, "=")
+	if !ok {
+		return pair
+	}
+	return strings.TrimSpace(name) + "=…"
+}
+
 // parseHeaders checks the header flags and keeps them as headers; they need the URL they go to.
 func (h *headerFlags) parseHeaders(url string) error {
 	h.httpHeaders = nil
 	if url == "" {
 		if len(h.Headers) > 0 {
-			return flagError(flagHeader, h.Headers[0], errors.New("it applies to --prometheus-url only (a port-forward or the service proxy reaches the team's own Prometheus, which needs none); add --prometheus-url URL or drop --header"))
+			return flagError(flagHeader, hideValue(h.Headers[0]), errors.New("it applies to --prometheus-url only (a port-forward or the service proxy reaches the team's own Prometheus, which needs none); add --prometheus-url URL or drop --header"))
 		}
 		if h.Tenant != "" {
 			return flagError(flagTenant, h.Tenant, errors.New("it applies to --prometheus-url only (a port-forward or the service proxy reaches the team's own Prometheus, which has no tenants); add --prometheus-url URL or drop --tenant"))
@@ -52,17 +62,17 @@ func (h *headerFlags) parseHeaders(url string) error {
 			return flagError(flagHeader, pair, errors.New("use NAME=VALUE, such as "+manifests.TenantHeader+"=team-a"))
 		}
 		if prom.IsCredentialHeader(name) {
-			return flagError(flagHeader, name+"=…", fmt.Errorf("%s carries credentials, which a command line shows to shell history and ps; write a bearer token into a file and pass --%s FILE, read on every request",
+			return flagError(flagHeader, hideValue(pair), fmt.Errorf("%s carries credentials, which a command line shows to shell history and ps; write a bearer token into a file and pass --%s FILE, read on every request",
 				http.CanonicalHeaderKey(name), flagPrometheusToken))
 		}
 		if http.CanonicalHeaderKey(name) == "Host" {
-			return flagError(flagHeader, pair, errors.New("the Host comes from --prometheus-url; put the host name there, and credentials in --"+flagPrometheusToken))
+			return flagError(flagHeader, hideValue(pair), errors.New("the Host comes from --prometheus-url; put the host name there, and credentials in --"+flagPrometheusToken))
 		}
 		if err := prom.CheckHeader(name, value); err != nil {
-			return flagError(flagHeader, pair, err)
+			return flagError(flagHeader, hideValue(pair), err)
 		}
 		if out.Get(name) != "" {
-			return flagError(flagHeader, pair, fmt.Errorf("%s is given twice; give it once", http.CanonicalHeaderKey(name)))
+			return flagError(flagHeader, hideValue(pair), fmt.Errorf("%s is given twice; give it once", http.CanonicalHeaderKey(name)))
 		}
 		out.Set(name, value)
 	}

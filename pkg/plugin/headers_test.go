@@ -91,15 +91,15 @@ func TestHeaderFlagsBadInput(t *testing.T) {
 	}{
 		{[]string{"--prometheus-url", "http://localhost:9090", "--header", "Authorization=Bearer s3cret"}, []string{`invalid --header "Authorization=…"`, "--prometheus-bearer-token-file"}},
 		{[]string{"--prometheus-url", "http://localhost:9090", "--header", "cookie=session=s3cret"}, []string{"invalid --header", "Cookie carries credentials", "--prometheus-bearer-token-file"}},
-		{[]string{"--prometheus-url", "http://localhost:9090", "--header", "Host=other"}, []string{`invalid --header "Host=other"`, "--prometheus-url", "--prometheus-bearer-token-file"}},
+		{[]string{"--prometheus-url", "http://localhost:9090", "--header", "Host=other"}, []string{`invalid --header "Host=…"`, "--prometheus-url", "--prometheus-bearer-token-file"}},
 		{[]string{"--prometheus-url", "http://localhost:9090", "--header", "X-Scope-OrgID"}, []string{`invalid --header "X-Scope-OrgID"`, "NAME=VALUE"}},
 		{[]string{"--prometheus-url", "http://localhost:9090", "--header", "X Scope=a"}, []string{"invalid --header", "not a header name"}},
-		{[]string{"--prometheus-url", "http://localhost:9090", "--header", "X-A=1", "--header", "x-a=2"}, []string{`invalid --header "x-a=2"`, "given twice"}},
+		{[]string{"--prometheus-url", "http://localhost:9090", "--header", "X-A=1", "--header", "x-a=2"}, []string{`invalid --header "x-a=…"`, "given twice"}},
 		{[]string{"--prometheus-url", "http://localhost:9090", "--header", "X-Scope-OrgID=a", "--tenant", "b"}, []string{`invalid --tenant "b"`, "use one of the two"}},
 		{[]string{"--prometheus-url", "http://localhost:9090", "--tenant", "team/a"}, []string{`invalid --tenant "team/a"`, "not allowed in a tenant ID"}},
 		{[]string{"--prometheus-url", "http://localhost:9090", "--tenant", "a||b"}, []string{`invalid --tenant "a||b"`, "name the tenant"}},
 		{[]string{"--tenant", "team-a", "--demo"}, []string{`invalid --tenant "team-a"`, "--prometheus-url only"}},
-		{[]string{"team-a", "--header", "X-A=1"}, []string{`invalid --header "X-A=1"`, "--prometheus-url only"}},
+		{[]string{"team-a", "--header", "X-A=1"}, []string{`invalid --header "X-A=…"`, "--prometheus-url only"}},
 	} {
 		for _, cmd := range [][]string{{"top", "--once"}, {"compare", "--envoy-namespace", "shop", "--baseline", "a", "--canary", "b"}} {
 			args := append(append([]string(nil), cmd...), tc.args...)

@@ -3,8 +3,9 @@ package prom
 import (
 	"errors"
 	"fmt"
+	"maps"
 	"net/http"
-	"sort"
+	"slices"
 
 	"golang.org/x/net/http/httpguts"
 )
@@ -23,7 +24,7 @@ var (
 // IsCredentialHeader reports whether name is a header that carries credentials, which a Config
 // refuses among its Headers.
 func IsCredentialHeader(name string) bool {
-	return contains(credentialHeaders, http.CanonicalHeaderKey(name))
+	return slices.Contains(credentialHeaders, http.CanonicalHeaderKey(name))
 }
 
 // CheckHeader says why a header cannot be among a Config's Headers, or nil when it can.
@@ -36,7 +37,7 @@ func CheckHeader(name, value string) error {
 		return fmt.Errorf("%s carries credentials; give a bearer token as a file instead", canonical)
 	case canonical == "Host":
 		return errors.New("the Host comes from the URL; put the host name in the URL")
-	case contains(clientHeaders, canonical):
+	case slices.Contains(clientHeaders, canonical):
 		return fmt.Errorf("the client sets %s itself", canonical)
 	case !httpguts.ValidHeaderFieldValue(value):
 		return fmt.Errorf("the value of %s holds characters a header cannot carry", canonical)
@@ -44,24 +45,10 @@ func CheckHeader(name, value string) error {
 	return nil
 }
 
-func contains(list []string, s string) bool {
-	for _, v := range list {
-		if v == s {
-			return true
-		}
-	}
-	return false
-}
-
 // checkHeaders checks every header of h and their size together.
 func checkHeaders(server string, h http.Header) error {
 	size := 0
-	names := make([]string, 0, len(h))
-	for name := range h {
-		names = append(names, name)
-	}
-	sort.Strings(names)
-	for _, name := range names {
+	for _, name := range slices.Sorted(maps.Keys(h)) {
 		for _, v := range h[name] {
 			if err := CheckHeader(name, v); err != nil {
 				return &ConfigError{Server: server, Field: "Headers", Value: name, Err: err}
