@@ -5,14 +5,12 @@ package amtest
 import (
 	"bytes"
 	"encoding/json"
-	"fmt"
 	"io"
 	"net"
 	"net/http"
 	"os"
 	"os/exec"
 	"path/filepath"
-	"strings"
 	"testing"
 	"time"
 
@@ -101,15 +99,7 @@ func StartArgs(t testing.TB, addr string, args ...string) *Server {
 
 // LogTail is the end of the server's log.
 func (s *Server) LogTail() string {
-	b, err := os.ReadFile(s.logPath)
-	if err != nil {
-		return fmt.Sprintf("(no log: %v)", err)
-	}
-	lines := strings.Split(strings.TrimRight(string(b), "\n"), "\n")
-	if len(lines) > 40 {
-		lines = lines[len(lines)-40:]
-	}
-	return strings.Join(lines, "\n")
+	return proc.Tail(s.logPath, 40)
 }
 
 // PostAlert sends one firing alert with labels to the server's API, as Prometheus does.

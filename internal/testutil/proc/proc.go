@@ -6,6 +6,7 @@ import (
 	"bufio"
 	"bytes"
 	"io"
+	"os"
 	"os/exec"
 	"regexp"
 	"strings"
@@ -65,4 +66,17 @@ func StartWaitLine(tb testing.TB, cmd *exec.Cmd, pattern *regexp.Regexp) []strin
 			tb.Fatalf("%s printed no line matching %s (%v); stderr:\n%s", cmd.Path, pattern, err, stderr.String())
 		}
 	}
+}
+
+// Tail is the last n lines of the log at path, or why there is none.
+func Tail(path string, n int) string {
+	b, err := os.ReadFile(path)
+	if err != nil {
+		return "(no log: " + err.Error() + ")"
+	}
+	lines := strings.Split(strings.TrimRight(string(b), "\n"), "\n")
+	if len(lines) > n {
+		lines = lines[len(lines)-n:]
+	}
+	return strings.Join(lines, "\n")
 }

@@ -119,15 +119,7 @@ func (p *Process) Stop() { proc.Stop(p.cmd, p.done, 5*time.Second) }
 
 // LogTail is the end of the process's log.
 func (p *Process) LogTail() string {
-	b, err := os.ReadFile(p.logPath)
-	if err != nil {
-		return fmt.Sprintf("(no log: %v)", err)
-	}
-	lines := strings.Split(strings.TrimRight(string(b), "\n"), "\n")
-	if len(lines) > 40 {
-		lines = lines[len(lines)-40:]
-	}
-	return strings.Join(lines, "\n")
+	return proc.Tail(p.logPath, 40)
 }
 
 // SidecarOptions are the settings of StartSidecar beyond the Prometheus it serves.
