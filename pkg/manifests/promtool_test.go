@@ -24,6 +24,7 @@ import (
 type clusterTraffic struct {
 	name           string
 	ok, failed     float64 // requests per second, non-5xx and 5xx
+	client         float64 // of ok, the 4xx; Envoy has no 4xx series for a cluster without them
 	loMs, hiMs     float64
 	active         float64
 	breakerOpen    bool
@@ -31,10 +32,10 @@ type clusterTraffic struct {
 }
 
 var traffic = []clusterTraffic{
-	{name: "checkout", ok: 9, failed: 1, loMs: 100, hiMs: 250, active: 3, wantErrorRatio: true},
+	{name: "checkout", ok: 9, failed: 1, client: 2, loMs: 100, hiMs: 250, active: 3, wantErrorRatio: true},
 	// Half its requests fail, but at 0.5 requests per second it is below the alert floor.
 	{name: "quiet", ok: 0.25, failed: 0.25, loMs: 100, hiMs: 250, active: 1, wantErrorRatio: true},
-	{name: "slow", ok: 2, loMs: 1000, hiMs: 2500, active: 7, breakerOpen: true},
+	{name: "slow", ok: 2, client: 0.5, loMs: 1000, hiMs: 2500, active: 7, breakerOpen: true},
 }
 
 const (
@@ -98,7 +99,10 @@ func inputSeries(src promql.Source) []series {
 		switch src {
 		case promql.SourceIstio:
 			base := []string{"namespace", teamNS, "reporter", "source", "destination_service", name}
-			out = append(out, series{sel("istio_requests_total", append(base, "response_code", "200")...), counter(c.ok)})
+			out = append(out, series{sel("istio_requests_total", append(base, "response_code", "200")...), counter(c.ok - c.client)})
+			if c.client > 0 {
+				out = append(out, series{sel("istio_requests_total", append(base, "response_code", "404")...), counter(c.client)})
+			}
 			if c.failed > 0 {
 				out = append(out, series{sel("istio_requests_total", append(base, "response_code", "503")...), counter(c.failed)})
 			}
@@ -110,11 +114,14 @@ func inputSeries(src promql.Source) []series {
 			base := []string{"namespace", teamNS, "envoy_cluster_name", name}
 			out = append(out,
 				series{sel("envoy_cluster_upstream_rq_total", base...), counter(total)},
-				series{sel("envoy_cluster_upstream_rq_xx", append(base, "envoy_response_code_class", "2")...), counter(c.ok)},
+				series{sel("envoy_cluster_upstream_rq_xx", append(base, "envoy_response_code_class", "2")...), counter(c.ok - c.client)},
 				series{sel("envoy_cluster_upstream_rq_active", base...), gauge(c.active)},
 			)
 			if c.failed > 0 {
 				out = append(out, series{sel("envoy_cluster_upstream_rq_xx", append(base, "envoy_response_code_class", "5")...), counter(c.failed)})
+			}
+			if c.client > 0 {
+				out = append(out, series{sel("envoy_cluster_upstream_rq_xx", append(base, "envoy_response_code_class", "4")...), counter(c.client)})
 			}
 			breaker := 0.0
 			if c.breakerOpen {
@@ -178,6 +185,8 @@ func expectedRecords(src promql.Source) []exprTest {
 	add(promql.RecordResponseRate, func(c clusterTraffic) (float64, bool) { return c.ok + c.failed, true })
 	add(promql.Record5xxRate, func(c clusterTraffic) (float64, bool) { return c.failed, c.wantErrorRatio })
 	add(promql.RecordNot5xxRate, func(c clusterTraffic) (float64, bool) { return c.ok, true })
+	// Recorded for every cluster with responses, 0 where none was 4xx ("quiet").
+	add(promql.Record4xxRate, func(c clusterTraffic) (float64, bool) { return c.client, true })
 	add(promql.RecordErrorRatio(promql.RuleWindow), func(c clusterTraffic) (float64, bool) {
 		return c.failed / (c.ok + c.failed), c.wantErrorRatio
 	})

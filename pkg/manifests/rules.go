@@ -78,6 +78,9 @@ func recordingRules(sources []promql.Source) []rule {
 		// nothing; 5xx-only series would be absent for it.
 		{record: promql.RecordNot5xxRate, expr: promql.ResponseRate(sources, w, promql.ClassNot5xx)},
 		{record: promql.Record5xxRate, expr: promql.ResponseRate(sources, w, promql.Class5xx)},
+		// 4xx is 0, not absent, wherever there are responses: top tells a cluster without 4xx
+		// from a stack whose rules predate this one. A sum still, so shards add up.
+		{record: promql.Record4xxRate, expr: promql.Or(promql.ResponseRate(sources, w, promql.Class4xx), promql.Mul(promql.Num(0), ruleRef(promql.RecordResponseRate)))},
 		// The one ratio recorded: the 5xx alert and the fastest burn-rate tier read it, in the
 		// Prometheus that evaluates them, which with --shards is each shard over its own targets.
 		// Numerator and denominator come from the same metric.

@@ -125,7 +125,7 @@ Envoy presets (--envoy, repeatable):
 %s
 Recording rules (the names kubectl promteam top reads, labelled namespace and envoy_cluster_name):
   %s, %s, %s,
-  %s, %s,
+  %s, %s, %s,
   %s (Envoy, Istio; by le) or
   %s (statsd; by le), %s;
   with --slo also envoy_cluster:upstream_rq_error_ratio:rate{30m,1h,6h,3d}. They record sums only,
@@ -167,7 +167,7 @@ func NewCmdCreate(streams genericiooptions.IOStreams, configFlags *genericcliopt
 		Short: "Print or apply a team's Prometheus Operator stack",
 		Long: fmt.Sprintf(createLong, presetHelp.String(),
 			promql.RecordRequestRate, promql.RecordResponseRate, promql.RecordNot5xxRate,
-			promql.Record5xxRate, promql.RecordErrorRatio(promql.RuleWindow),
+			promql.Record5xxRate, promql.Record4xxRate, promql.RecordErrorRatio(promql.RuleWindow),
 			promql.RecordLatencyBucketsMs, promql.RecordLatencyBucketsSeconds, promql.RecordActiveRequests),
 		Example:           createExample,
 		Args:              exactlyOneArg("team name"),

@@ -76,20 +76,27 @@ func NewTopOptions(streams genericiooptions.IOStreams, configFlags *genericcliop
 	}
 }
 
-const topLong = `Top shows Envoy's upstream traffic live: requests per second, success rate and latency
-percentiles for every upstream cluster, read from Prometheus.
+const topLong = `Top shows Envoy's upstream traffic live: requests per second, success rate, 4xx and 5xx
+responses per second and latency percentiles for every upstream cluster, read from Prometheus.
+A cluster above the red thresholds (errors from 10%, or p99 above 1s, with at least --min-rps
+requests per second) is marked with ! before its name, in colour or not.
 
-In a terminal it is a dashboard: arrows or j/k move, 1-8 sort by a column (again to reverse),
+In a terminal it is a dashboard: arrows or j/k move, 1-9 and 0 sort by a column (again to reverse),
 / filters, Enter drills into a cluster (status codes, timeouts, retries, overflows, ejections,
 pods, latency buckets), Esc goes back, m marks a baseline and then a canary and c compares the
 two live (see compare), p pauses, ? shows every key, q quits. When the output is not a terminal,
 or with --once, it prints one snapshot as a table (-o wide for more columns), as JSON (-o json) or as
 YAML (-o yaml):
 
-  {"window": "1m", "source": "raw", "rows": [{"name": ..., "namespace": ..., "service": ..., "rps": ...,
-   "success_rate": 0..1, "p50_ms": ..., "p90_ms": ..., "p99_ms": ..., "active_requests": ...}],
-   "alerts": [{"alertname": ..., "state": "firing", "severity": ..., "envoy_cluster_name": ...,
-   "envoy_namespace": ...}]}
+  {"at": "2026-01-02T15:04:05Z", "window": "1m", "source": "raw", "rows": [{"name": ..., "namespace": ...,
+   "service": ..., "rps": ..., "success_rate": 0..1, "p50_ms": ..., "p90_ms": ..., "p99_ms": ...,
+   "active_requests": ..., "rps_4xx": ..., "rps_5xx": ...}], "listeners": [{"prefix": ..., "rps": ...,
+   "success_rate": ..., "p99_ms": ..., "rps_4xx": ..., "rps_5xx": ...}], "alerts": [{"alertname": ...,
+   "state": "firing", "severity": ..., "envoy_cluster_name": ..., "envoy_namespace": ...}]}
+
+"at" is the snapshot's instant (RFC 3339, UTC). "rps_4xx" and "rps_5xx" are final 4xx and 5xx
+responses per second: 0 when the cluster answered and none was of the class, null when it had no
+responses.
 
 The dashboard's header counts the alerts of the team's rules that fire (and how many of them are
 critical) and that are pending, and a cluster's drill-down lists its own; kubectl promteam alerts
@@ -176,10 +183,10 @@ func (o *TopOptions) AddFlags(fs *pflag.FlagSet) {
 	fs.StringVar(&o.naming, "naming", o.naming, "How cluster names map to namespace/service: "+traffic.NamingNames())
 	fs.StringVar(&o.source, "source", o.source, "Where cluster numbers come from: "+traffic.SourceNames()+" (auto: the recording rules when they exist and --window is not given)")
 	fs.BoolVar(&o.once, "once", o.once, "Print one snapshot and exit, even on a terminal")
-	fs.StringVar(&o.sortBy, "sort-by", o.sortBy, "Sort column: name, service, rps, success, p50, p90, p99, active")
+	fs.StringVar(&o.sortBy, "sort-by", o.sortBy, "Sort column: name, service, rps, success, p50, p90, p99, active, 4xx, 5xx")
 	fs.BoolVar(&o.reverse, "reverse", o.reverse, "Reverse the sort order")
 	fs.StringVar(&o.filter, "filter", o.filter, "Show only clusters whose name, namespace or service contains this text (a leading ! inverts)")
-	fs.Float64Var(&o.minRPS, "min-rps", o.minRPS, "Colour success and latency only for clusters above this request rate")
+	fs.Float64Var(&o.minRPS, "min-rps", o.minRPS, "Colour success and latency, and mark clusters above the thresholds with !, only from this request rate")
 	o.ns.AddFlags(fs, true)
 }
 
@@ -323,7 +330,7 @@ func (o *TopOptions) snapshot(ctx context.Context, src source, deadline time.Tim
 	case formatYAML:
 		err = writeYAML(&buf, func(w io.Writer) error { return traffic.RenderJSON(w, f) })
 	default:
-		err = traffic.RenderTable(&buf, f, o.output.format() == formatWide)
+		err = traffic.RenderTable(&buf, f, traffic.TableOptions{Wide: o.output.format() == formatWide, MinRPS: o.minRPS})
 	}
 	if err != nil {
 		return err

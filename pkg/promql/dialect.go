@@ -30,6 +30,9 @@ type Dialect struct {
 	// connection manager.
 	ListenerClassMetric string
 	Listener            string
+	// Class4xx is the value of Class for a 4xx response, as Class5xx is for a 5xx one. Empty
+	// when the dialect has no such class: 4xx rates are then unknown, never 0.
+	Class4xx string
 }
 
 // The dialects kubectl-promteam reads.
@@ -44,6 +47,7 @@ var (
 		Code:                "envoy_response_code",
 		ListenerClassMetric: "envoy_http_downstream_rq_xx",
 		Listener:            "envoy_http_conn_manager_prefix",
+		Class4xx:            "4",
 	}
 	DialectIstio = Dialect{
 		Name:                "istio",
@@ -54,6 +58,7 @@ var (
 		CodeNamePrefix:      "envoy_cluster_upstream_rq_",
 		ListenerClassMetric: "envoy_http_downstream_rq",
 		Listener:            "http_conn_manager_prefix",
+		Class4xx:            "4xx",
 	}
 	Dialects = []Dialect{DialectEnvoy, DialectIstio}
 )

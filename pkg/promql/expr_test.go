@@ -104,6 +104,7 @@ func TestREDQueriesRoundTripForEverySourceMix(t *testing.T) {
 				ResponseRate(mix, w, ClassAll),
 				ResponseRate(mix, w, Class5xx),
 				ResponseRate(mix, w, ClassNot5xx),
+				ResponseRate(mix, w, Class4xx),
 				ErrorRatio(mix, w),
 			}
 			for _, u := range LatencyUnits {

@@ -67,6 +67,10 @@ const (
 	// Record5xxRate is final upstream 5xx responses per second. Absent, not zero, for a cluster
 	// that never answered 5xx: Envoy creates its per-class counters on first use.
 	Record5xxRate = "envoy_cluster:upstream_rq_5xx:rate5m"
+	// Record4xxRate is final upstream 4xx responses per second. Unlike Record5xxRate it is 0,
+	// not absent, for a cluster with responses and no 4xx (it is present whenever
+	// RecordResponseRate is), so a reader tells "none" from "not recorded".
+	Record4xxRate = "envoy_cluster:upstream_rq_4xx:rate5m"
 	// RecordLatencyBucketsMs is the rate of the upstream request time histogram's cumulative
 	// buckets, labelled le in milliseconds (Envoy's own histograms and Istio's).
 	RecordLatencyBucketsMs = "envoy_cluster:upstream_rq_time_milliseconds_bucket:rate5m"
@@ -111,6 +115,8 @@ func ResponseRate(sources []Source, window time.Duration, class ResponseClass) p
 		case SourceIstio:
 			ms := []*labels.Matcher{Eq("reporter", "source")}
 			switch class {
+			case Class4xx:
+				ms = append(ms, mustMatcher(labels.MatchRegexp, "response_code", "4.."))
 			case Class5xx:
 				ms = append(ms, mustMatcher(labels.MatchRegexp, "response_code", "5.."))
 			case ClassNot5xx:
@@ -120,6 +126,8 @@ func ResponseRate(sources []Source, window time.Duration, class ResponseClass) p
 		default:
 			var ms []*labels.Matcher
 			switch class {
+			case Class4xx:
+				ms = append(ms, Eq("envoy_response_code_class", "4"))
 			case Class5xx:
 				ms = append(ms, Eq("envoy_response_code_class", "5"))
 			case ClassNot5xx:
@@ -140,6 +148,8 @@ const (
 	Class5xx
 	// ClassNot5xx counts every response that is not 5xx.
 	ClassNot5xx
+	// Class4xx counts 4xx responses: requests the upstream refused as the client's fault.
+	Class4xx
 )
 
 // ErrorRatio is the 5xx share of final responses over window, computed from one metric for

@@ -90,6 +90,14 @@ func ClassRate(d Dialect, sel Selector, w time.Duration) parser.Expr {
 	return SumBy(Rate(sel.series(d.ClassMetric, Neq(d.Class, "")), w), d.Class)
 }
 
+// UpstreamClassRates is final responses per second by cluster and status class, every class of
+// every cluster in one query: the reader sums the classes into the response rate and picks the
+// 4xx and 5xx rates out of it (Dialect.Class4xx, Class5xx). A class a cluster never answered has
+// no series, which the reader counts as 0 when the cluster had responses.
+func UpstreamClassRates(d Dialect, sel Selector, w time.Duration) parser.Expr {
+	return SumBy(Rate(sel.series(d.ClassMetric, Neq(d.Class, "")), w), d.Cluster, d.Class)
+}
+
 // CodeLabel is the label CodeRate groups by.
 const CodeLabel = "code"
 
@@ -167,11 +175,11 @@ func DownstreamRequestRate(d Dialect, sel Selector, w time.Duration) parser.Expr
 	return SumBy(Rate(sel.series(metricDownstream), w), d.Listener)
 }
 
-// DownstreamSuccessRatio is the non-5xx share of downstream responses by HTTP connection manager.
-func DownstreamSuccessRatio(d Dialect, sel Selector, w time.Duration) parser.Expr {
-	ok := SumBy(Rate(sel.series(d.ListenerClassMetric, Neq(d.Class, d.Class5xx), Neq(d.Class, "")), w), d.Listener)
-	all := SumBy(Rate(sel.series(d.ListenerClassMetric, Neq(d.Class, "")), w), d.Listener)
-	return Div(ok, all)
+// DownstreamClassRates is downstream responses per second by HTTP connection manager and status
+// class: the listeners' success ratio (the non-5xx share) and error rates, read as
+// UpstreamClassRates is.
+func DownstreamClassRates(d Dialect, sel Selector, w time.Duration) parser.Expr {
+	return SumBy(Rate(sel.series(d.ListenerClassMetric, Neq(d.Class, "")), w), d.Listener, d.Class)
 }
 
 // DownstreamLatency is downstream latency quantile q in milliseconds by HTTP connection manager.
@@ -229,6 +237,13 @@ func RecordedResponseRate(sel Selector) parser.Expr {
 // namespaces and Prometheus shards where recorded ratios would not.
 func RecordedNot5xxRate(sel Selector) parser.Expr {
 	return SumBy(sel.series(RecordNot5xxRate), LabelCluster)
+}
+
+// RecordedClient4xxRate is final 4xx responses per second by cluster over the rules' window. The
+// rule records 0 for a cluster with responses and no 4xx, so an absent series means the rules
+// predate it (or the cluster had no responses), never 0.
+func RecordedClient4xxRate(sel Selector) parser.Expr {
+	return SumBy(sel.series(Record4xxRate), LabelCluster)
 }
 
 // RecordedLatencyBuckets is the recorded latency histogram of one unit's record (see

@@ -26,7 +26,7 @@ func allQueries(d Dialect, ns, cluster string) map[string]parser.Expr {
 		"05 p99":                 UpstreamLatency(d, sel, 0.99, w),
 		"06 active":              UpstreamActive(d, sel),
 		"07 listener rps":        DownstreamRequestRate(d, sel, w),
-		"08 listener success":    DownstreamSuccessRatio(d, sel, w),
+		"08 listener classes":    DownstreamClassRates(d, sel, w),
 		"09 listener p99":        DownstreamLatency(d, sel, 0.99, w),
 		"10 detail classes":      ClassRate(d, one, w),
 		"11 detail codes":        CodeRate(d, one, w, 15*time.Second),
@@ -39,6 +39,7 @@ func allQueries(d Dialect, ns, cluster string) map[string]parser.Expr {
 		"18 discovery istio std": IstioStandard(sel),
 		"19 envoy namespaces":    EnvoyNamespaces(),
 		"20 alerts":              Alerts(sel),
+		"21 classes":             UpstreamClassRates(d, sel, w),
 	}
 }
 
@@ -94,6 +95,8 @@ func TestRecordedQueries(t *testing.T) {
 			`sum by (envoy_cluster_name, le) (envoy_cluster:upstream_rq_time_seconds_bucket:rate5m{namespace="edge"})`},
 		"active": {RecordedActive(sel),
 			`sum by (envoy_cluster_name) (envoy_cluster:upstream_rq_active:sum{namespace="edge"})`},
+		"4xx": {RecordedClient4xxRate(sel),
+			`sum by (envoy_cluster_name) (envoy_cluster:upstream_rq_4xx:rate5m{namespace="edge"})`},
 		"everything": {RecordedRequestRate(Everything),
 			`sum by (envoy_cluster_name) (envoy_cluster:upstream_rq:rate5m)`},
 		"stamps": {RecordedStamps(sel, "svc_8080", RecordRequestRate, RecordActiveRequests),
@@ -124,6 +127,7 @@ func TestRecordedQueries(t *testing.T) {
 		{"buckets ms", RecordedLatencyBuckets(hostile, RecordLatencyBucketsMs)},
 		{"buckets seconds", RecordedLatencyBuckets(hostile, RecordLatencyBucketsSeconds)},
 		{"active", RecordedActive(hostile)},
+		{"4xx", RecordedClient4xxRate(hostile)},
 		{"stamps", RecordedStamps(hostile, `svc"}) or vector(1) #`, RecordRequestRate, RecordLatencyBucketsMs)},
 	} {
 		text, err := Check(q.expr)

@@ -136,6 +136,9 @@ type query struct {
 	// samples go to rowParts.buckets rather than through into.
 	histogram bool
 	unit      promql.LatencyUnit
+	// class is the status class label when the query answers responses per second by class
+	// (promql.UpstreamClassRates, DownstreamClassRates): its samples go to classSums.
+	class string
 }
 
 // clusterQuery is a cluster query before it is checked, with the recording rule it reads, if any.
@@ -146,6 +149,8 @@ type clusterQuery struct {
 	record    string
 	histogram bool
 	unit      promql.LatencyUnit
+	// classes says the query answers by status class (see query.class).
+	classes bool
 }
 
 // rowParts is a row while a refresh folds answers into it, with the sums the recording rules'
@@ -158,6 +163,52 @@ type rowParts struct {
 	// bounds as recorded.
 	buckets  [2]promengine.Buckets
 	answered uint32
+	// classes are the raw responses by class; client4xx the recorded 4xx rate.
+	classes   classSums
+	client4xx float64
+}
+
+// classSums adds up the responses per second of one cluster or listener by status class.
+type classSums struct {
+	total, c4xx, c5xx float64
+	seen              bool
+}
+
+func (c *classSums) add(d promql.Dialect, class string, v float64) {
+	c.seen = true
+	c.total += v
+	switch {
+	case d.Class4xx != "" && class == d.Class4xx:
+		c.c4xx += v
+	case class == d.Class5xx:
+		c.c5xx += v
+	}
+}
+
+// rates are the 4xx and 5xx responses per second. A class without a series counts 0 when there
+// were responses: Envoy creates a class's counter on its first response. Without responses (no
+// class series, or none answered in the window) both are unknown, as is 4xx in a dialect without
+// a 4xx class. Infinite responses make both impossible (invalid), not 0.
+func (c *classSums) rates(d promql.Dialect) (c4xx, c5xx float64) {
+	if !c.seen || !(c.total > 0) {
+		return NoData, NoData
+	}
+	if math.IsInf(c.total, 1) {
+		return c.total, c.total
+	}
+	c4xx, c5xx = c.c4xx, c.c5xx
+	if d.Class4xx == "" {
+		c4xx = NoData
+	}
+	return c4xx, c5xx
+}
+
+// success is the non-5xx share of the responses, NoData without responses (0/0).
+func (c *classSums) success() float64 {
+	if !c.seen || !(c.total > 0) {
+		return NoData
+	}
+	return (c.total - c.c5xx) / c.total
 }
 
 // NewCollector builds and checks the queries of cfg.
@@ -184,6 +235,7 @@ func NewCollector(q Querier, cfg Config) (*Collector, error) {
 		{expr: promql.UpstreamLatency(d, sel, 0.9, w), into: func(r *rowParts, v float64) { r.P90 = v }},
 		{expr: promql.UpstreamLatency(d, sel, 0.99, w), into: func(r *rowParts, v float64) { r.P99 = v }},
 		{expr: promql.UpstreamActive(d, sel), into: func(r *rowParts, v float64) { r.Active = v }},
+		{expr: promql.UpstreamClassRates(d, sel, w), classes: true},
 	}
 	clusterLabel := d.Cluster
 	fromSums := false
@@ -192,14 +244,16 @@ func NewCollector(q Querier, cfg Config) (*Collector, error) {
 		clusterLabel = promql.LabelCluster
 	}
 	// The rules record upstream clusters only: the listener rows always come from Envoy's own
-	// downstream series, over the same window as the cluster rows.
+	// downstream series, over the same window as the cluster rows. The responses by class give
+	// the listeners' success ratio and error rates in one query.
 	listener := []struct {
-		expr parser.Expr
-		into func(*Listener, float64)
+		expr  parser.Expr
+		into  func(*Listener, float64)
+		class bool
 	}{
-		{promql.DownstreamRequestRate(d, sel, w), func(l *Listener, v float64) { l.RPS = v }},
-		{promql.DownstreamSuccessRatio(d, sel, w), func(l *Listener, v float64) { l.Success = v }},
-		{promql.DownstreamLatency(d, sel, 0.99, w), func(l *Listener, v float64) { l.P99 = v }},
+		{promql.DownstreamRequestRate(d, sel, w), func(l *Listener, v float64) { l.RPS = v }, false},
+		{promql.DownstreamClassRates(d, sel, w), byClass, true},
+		{promql.DownstreamLatency(d, sel, 0.99, w), func(l *Listener, v float64) { l.P99 = v }, false},
 	}
 	c := &Collector{q: q, cfg: cfg, codeStp: max(w/4, time.Second), fromSums: fromSums}
 	for i, e := range cluster {
@@ -207,14 +261,22 @@ func NewCollector(q Querier, cfg Config) (*Collector, error) {
 		if err != nil {
 			return nil, err
 		}
-		c.frame = append(c.frame, query{text: text, into: e.into, label: clusterLabel, record: e.record, bit: 1 << i, histogram: e.histogram, unit: e.unit})
+		q := query{text: text, into: e.into, label: clusterLabel, record: e.record, bit: 1 << i, histogram: e.histogram, unit: e.unit}
+		if e.classes {
+			q.class = d.Class
+		}
+		c.frame = append(c.frame, q)
 	}
 	for _, e := range listener {
 		text, err := promql.Check(e.expr)
 		if err != nil {
 			return nil, err
 		}
-		c.frame = append(c.frame, query{text: text, listener: e.into})
+		q := query{text: text, listener: e.into}
+		if e.class {
+			q.class = d.Class
+		}
+		c.frame = append(c.frame, q)
 	}
 	if cfg.Alerts {
 		text, err := promql.Check(promql.Alerts(sel))
@@ -242,8 +304,13 @@ func recordedQueries(sel promql.Selector) []clusterQuery {
 		queries = append(queries, clusterQuery{expr: promql.RecordedLatencyBuckets(sel, u.Record), record: u.Record, histogram: true, unit: u.Unit})
 	}
 	return append(queries,
-		clusterQuery{expr: promql.RecordedActive(sel), into: func(r *rowParts, v float64) { r.Active = v }, record: promql.RecordActiveRequests})
+		clusterQuery{expr: promql.RecordedActive(sel), into: func(r *rowParts, v float64) { r.Active = v }, record: promql.RecordActiveRequests},
+		clusterQuery{expr: promql.RecordedClient4xxRate(sel), into: func(r *rowParts, v float64) { r.client4xx = v }, record: promql.Record4xxRate})
 }
+
+// byClass is the listener field of a query by status class, whose samples the fold adds to the
+// listener's classSums instead.
+func byClass(*Listener, float64) {}
 
 // recordedSuccess is the non-5xx share of final responses, from the sums of the recorded rates.
 // A cluster without responses has no ratio.
@@ -252,6 +319,25 @@ func recordedSuccess(responses, not5xx float64) float64 {
 		return NoData
 	}
 	return not5xx / responses
+}
+
+// recordedErrors are the 4xx and 5xx responses per second from the recorded sums: 5xx is the
+// responses that were not non-5xx, 4xx is recorded (0 where there were responses and no 4xx;
+// absent, so unknown, where the rules predate it). A cluster without responses has neither.
+func recordedErrors(responses, not5xx, client4xx float64) (c4xx, c5xx float64) {
+	if !Known(responses) || responses <= 0 {
+		return NoData, NoData
+	}
+	c4xx, c5xx = client4xx, NoData
+	if Known(not5xx) {
+		c5xx = responses - not5xx
+		// Both sums come from one evaluation of the rules: a difference a hair below zero is
+		// rounding, not data.
+		if c5xx < 0 && c5xx > -1e-9*responses {
+			c5xx = 0
+		}
+	}
+	return c4xx, c5xx
 }
 
 // recordedLatency sets the percentiles of r from its recorded bucket rates: those of the first
@@ -290,7 +376,7 @@ func (c *Collector) Frame(ctx context.Context, at time.Time) (Frame, error) {
 	c.mu.Lock()
 	known, last := c.services, c.last
 	c.mu.Unlock()
-	fl := &fold{c: c, known: known, rows: make(map[string]*rowParts, len(known)), listeners: map[string]*Listener{}}
+	fl := &fold{c: c, known: known, rows: make(map[string]*rowParts, len(known)), listeners: map[string]*Listener{}, listenerClasses: map[string]*classSums{}}
 	notes := make([]Result, len(c.frame))
 	g, gctx := errgroup.WithContext(ctx)
 	ask := func(q query, i int) {
@@ -359,7 +445,11 @@ func (c *Collector) Frame(ctx context.Context, at time.Time) (Frame, error) {
 		c.last = read
 		c.mu.Unlock()
 	}
-	for _, l := range fl.listeners {
+	for name, l := range fl.listeners {
+		if cs, ok := fl.listenerClasses[name]; ok {
+			l.Success = cs.success()
+			l.Err4xx, l.Err5xx = cs.rates(c.cfg.Dialect)
+		}
 		checkListener(l)
 		f.Listeners = append(f.Listeners, *l)
 	}
@@ -415,7 +505,10 @@ func (c *Collector) rows(fl *fold) []Row {
 		}
 		if c.fromSums {
 			r.Success = recordedSuccess(r.responses, r.not5xx)
+			r.Err4xx, r.Err5xx = recordedErrors(r.responses, r.not5xx, r.client4xx)
 			recordedLatency(r)
+		} else {
+			r.Err4xx, r.Err5xx = r.classes.rates(c.cfg.Dialect)
 		}
 		checkRow(&r.Row)
 		rows = append(rows, r.Row)
@@ -435,6 +528,8 @@ type fold struct {
 	mu        sync.Mutex
 	rows      map[string]*rowParts
 	listeners map[string]*Listener
+	// listenerClasses are the listeners' responses by class.
+	listenerClasses map[string]*classSums
 	// unknown counts the rows whose names known did not hold.
 	unknown int
 }
@@ -452,8 +547,17 @@ func (fl *fold) add(q query, v Vector) {
 			name := s.Metric.Get(listener)
 			l, ok := fl.listeners[name]
 			if !ok {
-				l = &Listener{Prefix: name, RPS: NoData, Success: NoData, P99: NoData}
+				l = &Listener{Prefix: name, RPS: NoData, Success: NoData, P99: NoData, Err4xx: NoData, Err5xx: NoData}
 				fl.listeners[name] = l
+			}
+			if q.class != "" {
+				cs, ok := fl.listenerClasses[name]
+				if !ok {
+					cs = &classSums{}
+					fl.listenerClasses[name] = cs
+				}
+				cs.add(c.cfg.Dialect, s.Metric.Get(q.class), value)
+				continue
 			}
 			q.listener(l, value)
 			continue
@@ -479,6 +583,10 @@ func (fl *fold) add(q query, v Vector) {
 			r.buckets[q.unit] = append(r.buckets[q.unit], promengine.Bucket{UpperBound: le, Count: value})
 			continue
 		}
+		if q.class != "" {
+			r.classes.add(c.cfg.Dialect, s.Metric.Get(q.class), value)
+			continue
+		}
 		q.into(r, value)
 	}
 }
@@ -487,8 +595,9 @@ func (fl *fold) add(q query, v Vector) {
 // names of the last refresh, or else from the naming scheme.
 func (fl *fold) newRow(name string) *rowParts {
 	r := &rowParts{
-		Row:       Row{Name: name, RPS: NoData, Success: NoData, P50: NoData, P90: NoData, P99: NoData, Active: NoData},
-		responses: NoData, not5xx: NoData,
+		Row: Row{Name: name, RPS: NoData, Success: NoData, P50: NoData, P90: NoData, P99: NoData, Active: NoData,
+			Err4xx: NoData, Err5xx: NoData},
+		responses: NoData, not5xx: NoData, client4xx: NoData,
 	}
 	s, ok := fl.known[name]
 	if !ok {

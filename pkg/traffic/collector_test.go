@@ -50,9 +50,11 @@ func (f *fakeQuerier) Query(ctx context.Context, q string, _ time.Time) (Result,
 
 // frameJSON renders f as -o json does and reads it back.
 func frameJSON(t *testing.T, f Frame) (out struct {
-	Window string           `json:"window"`
-	Source string           `json:"source"`
-	Rows   []map[string]any `json:"rows"`
+	At        string           `json:"at"`
+	Window    string           `json:"window"`
+	Source    string           `json:"source"`
+	Rows      []map[string]any `json:"rows"`
+	Listeners []map[string]any `json:"listeners"`
 }) {
 	t.Helper()
 	var b bytes.Buffer
@@ -75,7 +77,26 @@ func clusterAnswers(d promql.Dialect, n int) func(string) Vector {
 	return func(q string) Vector {
 		var v Vector
 		add := func(name string, val float64) { v = append(v, sample(map[string]string{d.Cluster: name}, val)) }
+		class := func(label, name, class string, val float64) {
+			v = append(v, sample(map[string]string{label: name, d.Class: class}, val))
+		}
 		switch {
+		case strings.HasPrefix(q, "sum by ("+d.Listener+", "+d.Class+")"):
+			// 99 of 100 responses not 5xx: success 0.99.
+			class(d.Listener, "ingress_http", dialectClass(d, "2"), 95)
+			class(d.Listener, "ingress_http", d.Class4xx, 4)
+			class(d.Listener, "ingress_http", d.Class5xx, 1)
+		case strings.HasPrefix(q, "sum by ("+d.Cluster+", "+d.Class+")"):
+			for i := range n {
+				class(d.Cluster, fmt.Sprintf("c%d", i), dialectClass(d, "2"), float64(i+1)*0.9)
+				class(d.Cluster, fmt.Sprintf("c%d", i), d.Class4xx, float64(i+1)*0.095)
+				class(d.Cluster, fmt.Sprintf("c%d", i), d.Class5xx, float64(i+1)*0.005)
+			}
+			// Responses, none of them 4xx or 5xx: Envoy has no series for those classes.
+			class(d.Cluster, "nohist", dialectClass(d, "2"), 3)
+			// Counters that saw responses once, none in the window.
+			class(d.Cluster, "idle", dialectClass(d, "2"), 0)
+			class(d.Cluster, "idle", d.Class5xx, 0)
 		case strings.HasPrefix(q, "histogram_quantile(0.99") && strings.Contains(q, "downstream"):
 			v = append(v, sample(map[string]string{d.Listener: "ingress_http"}, 42))
 		case strings.Contains(q, "envoy_http_downstream_rq_total"):
@@ -119,6 +140,14 @@ func clusterAnswers(d promql.Dialect, n int) func(string) Vector {
 	}
 }
 
+// dialectClass is the status class of digit ("2" for 2xx) as dialect d labels it.
+func dialectClass(d promql.Dialect, digit string) string {
+	if len(d.Class5xx) == 1 {
+		return digit
+	}
+	return digit + "xx"
+}
+
 func newCollector(t *testing.T, q Querier, d promql.Dialect) *Collector {
 	t.Helper()
 	c, err := NewCollector(q, Config{Dialect: d, Selector: promql.Namespace("team-a"), Window: time.Minute})
@@ -142,8 +171,10 @@ func TestQueriesPerRefreshDoNotGrowWithClusters(t *testing.T) {
 		}
 		counts = append(counts, len(fq.seen))
 	}
-	if counts[0] != counts[1] || counts[1] != counts[2] || counts[0] != 9 {
-		t.Errorf("queries per refresh for 1, 100, 5000 clusters: %v, want 9 each", counts)
+	// The 4xx and 5xx rates of every cluster cost one query; the listeners' come with their
+	// success ratio.
+	if counts[0] != counts[1] || counts[1] != counts[2] || counts[0] != 10 {
+		t.Errorf("queries per refresh for 1, 100, 5000 clusters: %v, want 10 each", counts)
 	}
 }
 
@@ -181,8 +212,20 @@ func TestFoldKeepsNoDataApartFromZero(t *testing.T) {
 	if len(f.Warnings) != 1 {
 		t.Errorf("warnings not deduplicated: %v", f.Warnings)
 	}
-	if len(f.Listeners) != 1 || f.Listeners[0].RPS != 30 || f.Listeners[0].P99 != 42 || f.Listeners[0].Success != 0.99 {
+	if len(f.Listeners) != 1 || f.Listeners[0].RPS != 30 || f.Listeners[0].P99 != 42 || f.Listeners[0].Success != 0.99 ||
+		f.Listeners[0].Err4xx != 4 || f.Listeners[0].Err5xx != 1 {
 		t.Errorf("listeners = %+v", f.Listeners)
+	}
+	// Error rates: a cluster with responses and no 4xx or 5xx series had none, 0; an idle one
+	// (no responses in the window) has no rates, whatever series exist.
+	if nohist.Err4xx != 0 || nohist.Err5xx != 0 {
+		t.Errorf("cluster with responses and no error series: 4xx %v/s, 5xx %v/s, want 0 and 0", nohist.Err4xx, nohist.Err5xx)
+	}
+	if Known(idle.Err4xx) || Known(idle.Err5xx) {
+		t.Errorf("idle cluster: 4xx %v/s, 5xx %v/s, want no data", idle.Err4xx, idle.Err5xx)
+	}
+	if c1 := rows["c1"]; math.Abs(c1.Err4xx-0.19) > 1e-12 || math.Abs(c1.Err5xx-0.01) > 1e-12 {
+		t.Errorf("c1: 4xx %v/s, 5xx %v/s, want 0.19 and 0.01", c1.Err4xx, c1.Err5xx)
 	}
 
 	out := frameJSON(t, f)
@@ -191,12 +234,24 @@ func TestFoldKeepsNoDataApartFromZero(t *testing.T) {
 			if r["success_rate"] != nil || r["p50_ms"] != nil || r["p99_ms"] != nil || r["rps"] != 0.0 {
 				t.Errorf("idle row in JSON = %v: want rps 0 and nulls", r)
 			}
-			for _, key := range []string{"name", "namespace", "service", "rps", "success_rate", "p50_ms", "p90_ms", "p99_ms", "active_requests"} {
+			if r["rps_4xx"] != nil || r["rps_5xx"] != nil {
+				t.Errorf("idle row in JSON = %v: want null error rates", r)
+			}
+			for _, key := range []string{"name", "namespace", "service", "rps", "success_rate", "p50_ms", "p90_ms", "p99_ms", "active_requests", "rps_4xx", "rps_5xx"} {
 				if _, ok := r[key]; !ok {
 					t.Errorf("JSON row lacks %q", key)
 				}
 			}
 		}
+		if r["name"] == "nohist" && (r["rps_4xx"] != 0.0 || r["rps_5xx"] != 0.0) {
+			t.Errorf("row with responses and no errors in JSON = %v: want error rates 0", r)
+		}
+	}
+	if out.At != "1970-01-01T00:16:40Z" {
+		t.Errorf("at = %q, want the refresh's instant in RFC 3339, UTC", out.At)
+	}
+	if len(out.Listeners) != 1 || out.Listeners[0]["rps_5xx"] != 1.0 || out.Listeners[0]["success_rate"] != 0.99 {
+		t.Errorf("JSON listeners = %v", out.Listeners)
 	}
 	if out.Window != "1m" {
 		t.Errorf("window = %q", out.Window)
@@ -205,20 +260,23 @@ func TestFoldKeepsNoDataApartFromZero(t *testing.T) {
 
 func TestRenderGolden(t *testing.T) {
 	f := Frame{
+		// Printed in UTC: 15:04:05Z.
+		At:     time.Date(2026, 1, 2, 16, 4, 5, 0, time.FixedZone("CET", 3600)),
 		Window: time.Minute,
 		Rows: []Row{
-			{Name: "shop_checkout_8080", Namespace: "shop", Service: "checkout", RPS: 120.25, Success: 0.9987, P50: 4.2, P90: 35, P99: 1250, Active: 7},
-			{Name: `odd "name" \ here`, RPS: 0.5, Success: 1, P50: 100, P90: 200, P99: 245, Active: 0},
-			{Name: "idle", RPS: 0, Success: NoData, P50: NoData, P90: NoData, P99: NoData, Active: NoData},
+			{Name: "shop_checkout_8080", Namespace: "shop", Service: "checkout", RPS: 120.25, Success: 0.9987, P50: 4.2, P90: 35, P99: 1250, Active: 7, Err4xx: 2.5, Err5xx: 0.15625},
+			{Name: `odd "name" \ here`, RPS: 0.5, Success: 1, P50: 100, P90: 200, P99: 245, Active: 0, Err4xx: 0, Err5xx: 0},
+			{Name: "idle", RPS: 0, Success: NoData, P50: NoData, P90: NoData, P99: NoData, Active: NoData, Err4xx: NoData, Err5xx: NoData},
+			{Name: "failing", RPS: 20, Success: 0.75, P50: 3, P90: 8, P99: 40, Active: 1, Err4xx: 0, Err5xx: 5},
 		},
-		Listeners: []Listener{{Prefix: "ingress_http", RPS: 121, Success: 0.998, P99: 1300}},
+		Listeners: []Listener{{Prefix: "ingress_http", RPS: 121, Success: 0.998, P99: 1300, Err4xx: 2.5, Err5xx: 0.25}},
 	}
 	for _, tc := range []struct {
 		name   string
 		render func(*bytes.Buffer) error
 	}{
-		{"table.txt", func(b *bytes.Buffer) error { return RenderTable(b, f, false) }},
-		{"wide.txt", func(b *bytes.Buffer) error { return RenderTable(b, f, true) }},
+		{"table.txt", func(b *bytes.Buffer) error { return RenderTable(b, f, TableOptions{MinRPS: 1}) }},
+		{"wide.txt", func(b *bytes.Buffer) error { return RenderTable(b, f, TableOptions{Wide: true, MinRPS: 1}) }},
 		{"frame.json", func(b *bytes.Buffer) error { return RenderJSON(b, f) }},
 	} {
 		var b bytes.Buffer
@@ -409,6 +467,11 @@ func ruleAnswers(d promql.Dialect, rawClusters bool) func(string) Vector {
 		case strings.Contains(q, promql.RecordLatencyBucketsSeconds):
 			bucket("shop_checkout_8080", "1", 1)
 			bucket("shop_checkout_8080", "+Inf", 1)
+		case strings.Contains(q, promql.Record4xxRate):
+			// The rule records 0 where there were responses and no 4xx.
+			add("shop_checkout_8080", 0.5)
+			add("nohist", 0)
+			add("idle", 0)
 		case strings.Contains(q, promql.RecordNot5xxRate):
 			add("shop_checkout_8080", 40-0.06)
 			add("nohist", 3)
@@ -436,7 +499,7 @@ func ruleAnswers(d promql.Dialect, rawClusters bool) func(string) Vector {
 // the rows of the raw queries.
 func TestRulesFoldIntoTheSameRows(t *testing.T) {
 	recorded := []string{promql.RecordRequestRate, promql.RecordResponseRate, promql.RecordNot5xxRate,
-		promql.RecordLatencyBucketsMs, promql.RecordLatencyBucketsSeconds, promql.RecordActiveRequests}
+		promql.RecordLatencyBucketsMs, promql.RecordLatencyBucketsSeconds, promql.RecordActiveRequests, promql.Record4xxRate}
 	selections := []struct {
 		name   string
 		sel    promql.Selector
@@ -504,14 +567,14 @@ func testRulesFold(t *testing.T, d promql.Dialect, sel promql.Selector, narrow s
 	// From the buckets by hand: p50 has rank 20 in (10, 25] holding 16 from 8, 10 + 15*12/16;
 	// p90 rank 36 ends (25, 50]; p99 rank 39.6 in (100, 250] holding 1.8 from 38.
 	want := Row{Name: "shop_checkout_8080", Namespace: "shop", Service: "checkout", RPS: 41.2, Success: (40 - 0.06) / 40,
-		P50: 21.25, P90: 50, P99: 100 + 150*1.6/1.8, Active: 3}
+		P50: 21.25, P90: 50, P99: 100 + 150*1.6/1.8, Active: 3, Err4xx: 0.5, Err5xx: 0.06}
 	for _, field := range []struct {
 		name      string
 		got, want float64
 	}{
 		{"rps", got.RPS, want.RPS}, {"success", got.Success, want.Success},
 		{"p50 ms", got.P50, want.P50}, {"p90 ms", got.P90, want.P90}, {"p99 ms", got.P99, want.P99},
-		{"active", got.Active, want.Active},
+		{"active", got.Active, want.Active}, {"4xx/s", got.Err4xx, want.Err4xx}, {"5xx/s", got.Err5xx, want.Err5xx},
 	} {
 		if math.Abs(field.got-field.want) > 1e-9*field.want {
 			t.Errorf("%s = %v, want %v", field.name, field.got, field.want)
@@ -521,12 +584,13 @@ func testRulesFold(t *testing.T, d promql.Dialect, sel promql.Selector, narrow s
 		t.Errorf("service = %s/%s", got.Namespace, got.Service)
 	}
 	idle := rows["idle"]
-	if idle.RPS != 0 || Known(idle.Success) || Known(idle.P50) || Known(idle.P90) || Known(idle.P99) || idle.Active != 0 {
-		t.Errorf("idle cluster = %+v: want 0 rps and no success or latency", idle)
+	if idle.RPS != 0 || Known(idle.Success) || Known(idle.P50) || Known(idle.P90) || Known(idle.P99) || idle.Active != 0 ||
+		Known(idle.Err4xx) || Known(idle.Err5xx) {
+		t.Errorf("idle cluster = %+v: want 0 rps and no success, latency or error rates", idle)
 	}
 	nohist := rows["nohist"]
-	if nohist.RPS != 3 || nohist.Success != 1 || Known(nohist.P50) || Known(nohist.P99) {
-		t.Errorf("cluster without histogram = %+v", nohist)
+	if nohist.RPS != 3 || nohist.Success != 1 || Known(nohist.P50) || Known(nohist.P99) || nohist.Err4xx != 0 || nohist.Err5xx != 0 {
+		t.Errorf("cluster without histogram = %+v: want no 4xx or 5xx, 0 each", nohist)
 	}
 	SortRows(f.Rows, SortRPS, false)
 	if f.Rows[0].Name != "shop_checkout_8080" || f.Rows[2].Name != "idle" {
@@ -747,4 +811,84 @@ func TestAlertsComeWithTheFrame(t *testing.T) {
 			t.Errorf("a collector without Alerts asked %q", q)
 		}
 	}
+}
+
+// TestErrorRatesFold pins how the 4xx and 5xx rates are folded from both sources: a class
+// without a series is 0 when the cluster had responses, and both are unknown without responses;
+// from the rules, 5xx is responses less non-5xx, and an absent 4xx record (rules that predate
+// it) is unknown, never 0.
+func TestErrorRatesFold(t *testing.T) {
+	envoy, istio := promql.DialectEnvoy, promql.DialectIstio
+	noClass4xx := envoy
+	noClass4xx.Class4xx = ""
+	type class struct {
+		label string
+		rps   float64
+	}
+	for _, tc := range []struct {
+		name         string
+		d            promql.Dialect
+		classes      []class
+		want4, want5 float64
+		success      float64
+	}{
+		{"envoy, every class", envoy, []class{{"2", 90}, {"4", 8}, {"5", 2}}, 8, 2, 0.98},
+		{"istio, every class", istio, []class{{"2xx", 90}, {"4xx", 8}, {"5xx", 2}}, 8, 2, 0.98},
+		{"responses and no error series", envoy, []class{{"2", 5}}, 0, 0, 1},
+		{"only 5xx", envoy, []class{{"5", 3}}, 0, 3, 0},
+		{"a class Istio does not call 4xx", istio, []class{{"2xx", 1}, {"4", 1}}, 0, 0, 1},
+		{"idle: counters, no responses in the window", envoy, []class{{"2", 0}, {"5", 0}}, NoData, NoData, NoData},
+		{"no class series at all", envoy, nil, NoData, NoData, NoData},
+		{"NaN from Prometheus", envoy, []class{{"2", math.NaN()}, {"5", 1}}, NoData, NoData, NoData},
+		{"a dialect without a 4xx class", noClass4xx, []class{{"2", 9}, {"4", 1}}, NoData, 0, 1},
+		{"infinite responses", envoy, []class{{"2", math.Inf(1)}}, math.Inf(1), math.Inf(1), NoData},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			var cs classSums
+			for _, c := range tc.classes {
+				cs.add(tc.d, c.label, c.rps)
+			}
+			got4, got5 := cs.rates(tc.d)
+			if !sameNumber(got4, tc.want4) || !sameNumber(got5, tc.want5) || !sameNumber(cs.success(), tc.success) {
+				t.Errorf("4xx %v/s, 5xx %v/s, success %v; want %v, %v, %v", got4, got5, cs.success(), tc.want4, tc.want5, tc.success)
+			}
+		})
+	}
+	for _, tc := range []struct {
+		name                      string
+		responses, not5xx, client float64
+		want4, want5              float64
+	}{
+		{"errors of both classes", 40, 39.94, 0.5, 0.5, 0.06},
+		{"no errors: the 4xx rule recorded 0", 3, 3, 0, 0, 0},
+		{"rules that predate the 4xx record", 10, 9, NoData, NoData, 1},
+		{"idle", 0, 0, 0, NoData, NoData},
+		{"no responses recorded", NoData, NoData, NoData, NoData, NoData},
+		{"rounding a hair below zero is none", 0.3, 0.30000000000000004, 0, 0, 0},
+		{"more non-5xx than responses is not hidden", 1, 2, 0, 0, -1},
+	} {
+		t.Run("rules/"+tc.name, func(t *testing.T) {
+			got4, got5 := recordedErrors(tc.responses, tc.not5xx, tc.client)
+			if !sameNumber(got4, tc.want4) || !sameNumber(got5, tc.want5) {
+				t.Errorf("4xx %v/s, 5xx %v/s; want %v, %v", got4, got5, tc.want4, tc.want5)
+			}
+		})
+	}
+	// A difference below zero beyond rounding is invalid data, not a rate.
+	r := Row{RPS: 1, Success: 1, P50: 1, P90: 1, P99: 1, Active: 0, Err4xx: 0, Err5xx: -1}
+	checkRow(&r)
+	if Known(r.Err5xx) || !r.Invalid.Has(FieldErr5xx) || !slices.Equal(r.Invalid.Names(), []string{"rps_5xx"}) {
+		t.Errorf("negative 5xx rate: %v, invalid %v", r.Err5xx, r.Invalid.Names())
+	}
+}
+
+// sameNumber compares two numbers where no data equals no data.
+func sameNumber(a, b float64) bool {
+	if math.IsInf(a, 0) || math.IsInf(b, 0) {
+		return a == b
+	}
+	if !Known(a) || !Known(b) {
+		return !Known(a) && !Known(b)
+	}
+	return math.Abs(a-b) <= 1e-12*max(1, math.Abs(b))
 }

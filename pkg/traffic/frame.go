@@ -33,6 +33,11 @@ type Row struct {
 	// Invalid are the numbers Prometheus answered outside their domain (see CheckRate): they
 	// hold NoData instead.
 	Invalid Fields
+	// Err4xx and Err5xx are final 4xx and 5xx responses per second over the window. A cluster
+	// that had responses and none of a class has 0 (Envoy creates a class's counter on its first
+	// response, so an absent series means none); a cluster without responses has NoData.
+	Err4xx float64
+	Err5xx float64
 }
 
 // Listener is the downstream view of one HTTP connection manager: what clients saw, including
@@ -43,6 +48,9 @@ type Listener struct {
 	Success float64
 	P99     float64
 	Invalid Fields
+	// Err4xx and Err5xx are downstream 4xx and 5xx responses per second, as in Row.
+	Err4xx float64
+	Err5xx float64
 }
 
 // Frame is one refresh: every row at one instant.

@@ -88,33 +88,48 @@ func ServiceName(r Row) string {
 	return r.Namespace + "/" + r.Service
 }
 
-// RenderTable writes rows as an aligned table; wide adds separate namespace and service columns,
-// requests in flight and the downstream listeners. Names come from Prometheus: they are printed
-// through termtext.Sanitize, so each row is one line of text whatever a name holds.
-func RenderTable(w io.Writer, f Frame, wide bool) error {
+// TableOptions choose what RenderTable prints.
+type TableOptions struct {
+	// Wide adds separate namespace and service columns, requests in flight and the downstream
+	// listeners.
+	Wide bool
+	// MinRPS is the request rate from which a row above the thresholds is marked (see
+	// AboveThresholds); top's --min-rps.
+	MinRPS float64
+}
+
+// RenderTable writes rows as an aligned table, 4xx and 5xx responses per second next to the
+// success ratio. A row above the thresholds starts with Marker, which needs no colour to be seen.
+// Names come from Prometheus: they are printed through termtext.Sanitize, so each row is one line
+// of text whatever a name holds.
+func RenderTable(w io.Writer, f Frame, opts TableOptions) error {
 	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', 0)
-	if wide {
-		fmt.Fprintln(tw, "NAME\tNAMESPACE\tSERVICE\tRPS\tSUCCESS\tP50\tP90\tP99\tACTIVE")
+	if opts.Wide {
+		fmt.Fprintln(tw, "  NAME\tNAMESPACE\tSERVICE\tRPS\tSUCCESS\t4XX/S\t5XX/S\tP50\tP90\tP99\tACTIVE")
 	} else {
-		fmt.Fprintln(tw, "NAME\tSERVICE\tRPS\tSUCCESS\tP50\tP90\tP99")
+		fmt.Fprintln(tw, "  NAME\tSERVICE\tRPS\tSUCCESS\t4XX/S\t5XX/S\tP50\tP90\tP99")
 	}
 	for _, r := range f.Rows {
 		bad := r.Invalid
+		name := markOf(AboveThresholds(r.RPS, r.Success, r.P99, opts.MinRPS)) + termtext.Sanitize(r.Name)
 		rps, success := cell(r.RPS, FormatRPS, bad, FieldRPS), cell(r.Success, FormatSuccess, bad, FieldSuccess)
+		c4xx, c5xx := cell(r.Err4xx, FormatRPS, bad, FieldErr4xx), cell(r.Err5xx, FormatRPS, bad, FieldErr5xx)
 		p50, p90, p99 := cell(r.P50, FormatLatency, bad, FieldP50), cell(r.P90, FormatLatency, bad, FieldP90), cell(r.P99, FormatLatency, bad, FieldP99)
-		if wide {
-			fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\n", termtext.Sanitize(r.Name), orDash(r.Namespace), orDash(r.Service),
-				rps, success, p50, p90, p99, cell(r.Active, FormatCount, bad, FieldActive))
+		if opts.Wide {
+			fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\n", name, orDash(r.Namespace), orDash(r.Service),
+				rps, success, c4xx, c5xx, p50, p90, p99, cell(r.Active, FormatCount, bad, FieldActive))
 		} else {
-			fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\t%s\n", termtext.Sanitize(r.Name), termtext.Sanitize(ServiceName(r)),
-				rps, success, p50, p90, p99)
+			fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\n", name, termtext.Sanitize(ServiceName(r)),
+				rps, success, c4xx, c5xx, p50, p90, p99)
 		}
 	}
-	if wide && len(f.Listeners) > 0 {
-		fmt.Fprintln(tw, "\nLISTENER\tRPS\tSUCCESS\tP99")
+	if opts.Wide && len(f.Listeners) > 0 {
+		fmt.Fprintln(tw, "\n  LISTENER\tRPS\tSUCCESS\t4XX/S\t5XX/S\tP99")
 		for _, l := range f.Listeners {
-			fmt.Fprintf(tw, "%s\t%s\t%s\t%s\n", termtext.Sanitize(l.Prefix), cell(l.RPS, FormatRPS, l.Invalid, FieldRPS),
-				cell(l.Success, FormatSuccess, l.Invalid, FieldSuccess), cell(l.P99, FormatLatency, l.Invalid, FieldP99))
+			fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\n", markOf(AboveThresholds(l.RPS, l.Success, l.P99, opts.MinRPS))+termtext.Sanitize(l.Prefix),
+				cell(l.RPS, FormatRPS, l.Invalid, FieldRPS), cell(l.Success, FormatSuccess, l.Invalid, FieldSuccess),
+				cell(l.Err4xx, FormatRPS, l.Invalid, FieldErr4xx), cell(l.Err5xx, FormatRPS, l.Invalid, FieldErr5xx),
+				cell(l.P99, FormatLatency, l.Invalid, FieldP99))
 		}
 	}
 	return tw.Flush()
@@ -130,12 +145,16 @@ func orDash(s string) string {
 
 // jsonFrame is the JSON contract of `top -o json`: names and units are stable.
 type jsonFrame struct {
+	// At is the instant of the snapshot, RFC 3339 in UTC.
+	At     string `json:"at"`
 	Window string `json:"window"`
 	Source Source `json:"source"`
 	// Backend is what answered: "prometheus" (one Prometheus) or "thanos-query" (a Thanos Query
 	// over every shard and replica).
 	Backend string    `json:"backend"`
 	Rows    []jsonRow `json:"rows"`
+	// Listeners are the downstream HTTP connection managers, [] when there are none.
+	Listeners []jsonListener `json:"listeners"`
 	// Alerts are absent when the alerts are not known, and [] when none is pending or firing.
 	Alerts *[]jsonAlert `json:"alerts,omitempty"`
 }
@@ -158,9 +177,24 @@ type jsonRow struct {
 	P90            *float64 `json:"p90_ms"`
 	P99            *float64 `json:"p99_ms"`
 	ActiveRequests *float64 `json:"active_requests"`
+	// RPS4xx and RPS5xx are final 4xx and 5xx responses per second: 0 when the cluster had
+	// responses and none of the class, null when it had no responses.
+	RPS4xx *float64 `json:"rps_4xx"`
+	RPS5xx *float64 `json:"rps_5xx"`
 	// Invalid names the fields Prometheus answered outside their domain, now null; absent when
 	// there are none.
 	Invalid []string `json:"invalid,omitempty"`
+}
+
+// jsonListener is one downstream listener, its numbers as a row's.
+type jsonListener struct {
+	Prefix      string   `json:"prefix"`
+	RPS         *float64 `json:"rps"`
+	SuccessRate *float64 `json:"success_rate"`
+	P99         *float64 `json:"p99_ms"`
+	RPS4xx      *float64 `json:"rps_4xx"`
+	RPS5xx      *float64 `json:"rps_5xx"`
+	Invalid     []string `json:"invalid,omitempty"`
 }
 
 func number(v float64) *float64 {
@@ -177,8 +211,9 @@ func text(s string) *string {
 	return &s
 }
 
-// RenderJSON writes the frame as the JSON contract: {"window": "1m", "source": "raw", "backend":
-// "prometheus", "rows": [...], "alerts": [...]}, numbers as numbers and missing data as null;
+// RenderJSON writes the frame as the JSON contract: {"at": "2026-01-02T15:04:05Z", "window":
+// "1m", "source": "raw", "backend": "prometheus", "rows": [...], "listeners": [...], "alerts":
+// [...]}, numbers as numbers and missing data as null; "at" is the snapshot's instant in UTC;
 // "alerts" is absent when the alerts are not known; "backend" is "thanos-query" when a Thanos
 // Query answered. source is "rules" when the numbers are
 // the recording rules'. A row with numbers outside their domain has them null and lists their
@@ -192,13 +227,23 @@ func RenderJSON(w io.Writer, f Frame) error {
 	if backend == "" {
 		backend = BackendPrometheus
 	}
-	out := jsonFrame{Window: model.Duration(f.Window).String(), Source: src, Backend: backend, Rows: make([]jsonRow, 0, len(f.Rows))}
+	out := jsonFrame{
+		At: f.At.UTC().Format(time.RFC3339Nano), Window: model.Duration(f.Window).String(), Source: src, Backend: backend,
+		Rows: make([]jsonRow, 0, len(f.Rows)), Listeners: make([]jsonListener, 0, len(f.Listeners)),
+	}
 	for _, r := range f.Rows {
 		out.Rows = append(out.Rows, jsonRow{
 			Name: r.Name, Namespace: text(r.Namespace), Service: text(r.Service),
 			RPS: number(r.RPS), SuccessRate: number(r.Success),
 			P50: number(r.P50), P90: number(r.P90), P99: number(r.P99), ActiveRequests: number(r.Active),
+			RPS4xx: number(r.Err4xx), RPS5xx: number(r.Err5xx),
 			Invalid: r.Invalid.Names(),
+		})
+	}
+	for _, l := range f.Listeners {
+		out.Listeners = append(out.Listeners, jsonListener{
+			Prefix: l.Prefix, RPS: number(l.RPS), SuccessRate: number(l.Success), P99: number(l.P99),
+			RPS4xx: number(l.Err4xx), RPS5xx: number(l.Err5xx), Invalid: l.Invalid.Names(),
 		})
 	}
 	if f.AlertsKnown {

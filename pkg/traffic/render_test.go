@@ -32,7 +32,7 @@ func TestRenderTableShowsHostileNamesAsText(t *testing.T) {
 	f := hostileFrame()
 	for _, wide := range []bool{false, true} {
 		var b bytes.Buffer
-		if err := RenderTable(&b, f, wide); err != nil {
+		if err := RenderTable(&b, f, TableOptions{Wide: wide}); err != nil {
 			t.Fatal(err)
 		}
 		out := b.String()

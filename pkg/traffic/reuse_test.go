@@ -62,7 +62,7 @@ func TestRulesReadAgainOnlyAfterAnEvaluation(t *testing.T) {
 		records []string
 	}{
 		{"envoy", ruleAnswers(d, true), []string{promql.RecordRequestRate, promql.RecordResponseRate, promql.RecordNot5xxRate,
-			promql.RecordLatencyBucketsMs, promql.RecordLatencyBucketsSeconds, promql.RecordActiveRequests}},
+			promql.RecordLatencyBucketsMs, promql.RecordLatencyBucketsSeconds, promql.RecordActiveRequests, promql.Record4xxRate}},
 		// Istio's standard metrics record no requests in flight: no cluster has that series,
 		// and the pivot needs only the others.
 		{"without requests in flight", func(q string) Vector {
@@ -71,7 +71,7 @@ func TestRulesReadAgainOnlyAfterAnEvaluation(t *testing.T) {
 			}
 			return ruleAnswers(d, true)(q)
 		}, []string{promql.RecordRequestRate, promql.RecordResponseRate, promql.RecordNot5xxRate,
-			promql.RecordLatencyBucketsMs, promql.RecordLatencyBucketsSeconds}},
+			promql.RecordLatencyBucketsMs, promql.RecordLatencyBucketsSeconds, promql.Record4xxRate}},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			ev := &evaluations{answers: tc.answers, stamps: map[string]float64{}}

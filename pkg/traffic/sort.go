@@ -20,10 +20,13 @@ const (
 	SortP90     SortKey = "p90"
 	SortP99     SortKey = "p99"
 	SortActive  SortKey = "active"
+	SortErr4xx  SortKey = "4xx"
+	SortErr5xx  SortKey = "5xx"
 )
 
-// SortKeys lists the sort keys in column order.
-var SortKeys = []SortKey{SortName, SortService, SortRPS, SortSuccess, SortP50, SortP90, SortP99, SortActive}
+// SortKeys lists the sort keys in the order of the dashboard's sort keys (1-9, 0): the error
+// rates came last, so the digits of the older columns kept their meaning.
+var SortKeys = []SortKey{SortName, SortService, SortRPS, SortSuccess, SortP50, SortP90, SortP99, SortActive, SortErr4xx, SortErr5xx}
 
 // ParseSortKey accepts a column name.
 func ParseSortKey(s string) (SortKey, error) {
@@ -39,8 +42,8 @@ func ParseSortKey(s string) (SortKey, error) {
 	return "", fmt.Errorf("unknown column %q; use one of %s", s, strings.Join(names, ", "))
 }
 
-// DefaultDescending reports the natural direction of a column: busiest, slowest and fullest
-// first; names and success (worst first) ascending.
+// DefaultDescending reports the natural direction of a column: busiest, slowest, fullest and
+// most failing first; names and success (worst first) ascending.
 func (k SortKey) DefaultDescending() bool {
 	switch k {
 	case SortName, SortService, SortSuccess:
@@ -63,6 +66,10 @@ func (k SortKey) value(r *Row) float64 {
 		return r.P99
 	case SortActive:
 		return r.Active
+	case SortErr4xx:
+		return r.Err4xx
+	case SortErr5xx:
+		return r.Err5xx
 	}
 	return 0
 }

@@ -63,6 +63,8 @@ const (
 	FieldP90
 	FieldP99
 	FieldActive
+	FieldErr4xx
+	FieldErr5xx
 )
 
 // Has reports whether f holds every field of g.
@@ -74,7 +76,7 @@ var fieldNames = []struct {
 	name string
 }{
 	{FieldRPS, "rps"}, {FieldSuccess, "success_rate"}, {FieldP50, "p50_ms"}, {FieldP90, "p90_ms"},
-	{FieldP99, "p99_ms"}, {FieldActive, "active_requests"},
+	{FieldP99, "p99_ms"}, {FieldActive, "active_requests"}, {FieldErr4xx, "rps_4xx"}, {FieldErr5xx, "rps_5xx"},
 }
 
 // Names lists the fields by their JSON names, in row order; nil when f is empty.
@@ -104,6 +106,8 @@ func checkRow(r *Row) {
 	check(&r.P90, CheckLatency, FieldP90, &r.Invalid)
 	check(&r.P99, CheckLatency, FieldP99, &r.Invalid)
 	check(&r.Active, CheckRate, FieldActive, &r.Invalid)
+	check(&r.Err4xx, CheckRate, FieldErr4xx, &r.Invalid)
+	check(&r.Err5xx, CheckRate, FieldErr5xx, &r.Invalid)
 }
 
 // checkListener is checkRow for a listener.
@@ -111,6 +115,8 @@ func checkListener(l *Listener) {
 	check(&l.RPS, CheckRate, FieldRPS, &l.Invalid)
 	check(&l.Success, CheckRatio, FieldSuccess, &l.Invalid)
 	check(&l.P99, CheckLatency, FieldP99, &l.Invalid)
+	check(&l.Err4xx, CheckRate, FieldErr4xx, &l.Invalid)
+	check(&l.Err5xx, CheckRate, FieldErr5xx, &l.Invalid)
 }
 
 // checkPod is checkRow for a pod of the drill-down.

@@ -21,13 +21,21 @@ func impossibleAnswers(d promql.Dialect) func(string) Vector {
 		v := base(q)
 		bad := func(val float64) { v = append(v, sample(map[string]string{d.Cluster: "bad"}, val)) }
 		listener := func(val float64) { v = append(v, sample(map[string]string{d.Listener: "broken"}, val)) }
+		class := func(label, name, class string, val float64) {
+			v = append(v, sample(map[string]string{label: name, d.Class: class}, val))
+		}
 		switch {
 		case strings.HasPrefix(q, "histogram_quantile(0.99") && strings.Contains(q, "downstream"):
 			listener(-3)
 		case strings.Contains(q, "envoy_http_downstream_rq_total"):
 			listener(math.Inf(1))
-		case strings.Contains(q, "downstream") && strings.Contains(q, " / "):
-			listener(1.5)
+		case strings.HasPrefix(q, "sum by ("+d.Listener+", "+d.Class+")"):
+			// A negative 5xx rate: success (3 + 1) / 2 and 5xx/s -1.
+			class(d.Listener, "broken", "2", 3)
+			class(d.Listener, "broken", "5", -1)
+		case strings.HasPrefix(q, "sum by ("+d.Cluster+", "+d.Class+")"):
+			class(d.Cluster, "bad", "2", 1)
+			class(d.Cluster, "bad", "4", math.Inf(1))
 		case strings.HasPrefix(q, "histogram_quantile(0.5,"):
 			bad(math.NaN())
 		case strings.HasPrefix(q, "histogram_quantile(0.9,"):
@@ -64,7 +72,8 @@ func TestImpossibleNumbersAreInvalidNotShown(t *testing.T) {
 	if Known(bad.RPS) || Known(bad.Success) || Known(bad.P50) || Known(bad.P90) || Known(bad.P99) || Known(bad.Active) {
 		t.Errorf("impossible numbers are shown: %+v", bad)
 	}
-	want := []string{"rps", "success_rate", "p90_ms", "p99_ms", "active_requests"}
+	// Infinite 4xx make infinite responses: neither error rate can be believed.
+	want := []string{"rps", "success_rate", "p90_ms", "p99_ms", "active_requests", "rps_4xx", "rps_5xx"}
 	if diff := cmp.Diff(want, bad.Invalid.Names()); diff != "" {
 		t.Errorf("invalid fields (-want +got):\n%s", diff)
 	}
@@ -77,24 +86,26 @@ func TestImpossibleNumbersAreInvalidNotShown(t *testing.T) {
 			broken = l
 		}
 	}
-	if Known(broken.RPS) || Known(broken.Success) || Known(broken.P99) || broken.Invalid != FieldRPS|FieldSuccess|FieldP99 {
+	if Known(broken.RPS) || Known(broken.Success) || Known(broken.P99) || Known(broken.Err5xx) ||
+		broken.Invalid != FieldRPS|FieldSuccess|FieldP99|FieldErr5xx {
 		t.Errorf("impossible listener = %+v", broken)
 	}
 
 	var b bytes.Buffer
-	if err := RenderTable(&b, f, true); err != nil {
+	if err := RenderTable(&b, f, TableOptions{Wide: true}); err != nil {
 		t.Fatal(err)
 	}
 	for _, line := range strings.Split(b.String(), "\n") {
 		fields := strings.Fields(line)
 		switch {
 		case len(fields) > 0 && fields[0] == "bad":
-			// NAME NAMESPACE SERVICE RPS SUCCESS P50 P90 P99 ACTIVE
-			if diff := cmp.Diff([]string{"bad", "-", "-", "invalid", "invalid", "-", "invalid", "invalid", "invalid"}, fields); diff != "" {
+			// NAME NAMESPACE SERVICE RPS SUCCESS 4XX/S 5XX/S P50 P90 P99 ACTIVE
+			if diff := cmp.Diff([]string{"bad", "-", "-", "invalid", "invalid", "invalid", "invalid", "-", "invalid", "invalid", "invalid"}, fields); diff != "" {
 				t.Errorf("table row (-want +got):\n%s", diff)
 			}
 		case len(fields) > 0 && fields[0] == "broken":
-			if diff := cmp.Diff([]string{"broken", "invalid", "invalid", "invalid"}, fields); diff != "" {
+			// LISTENER RPS SUCCESS 4XX/S 5XX/S P99
+			if diff := cmp.Diff([]string{"broken", "invalid", "invalid", "0.0", "invalid", "invalid"}, fields); diff != "" {
 				t.Errorf("listener row (-want +got):\n%s", diff)
 			}
 		}
@@ -109,7 +120,7 @@ func TestImpossibleNumbersAreInvalidNotShown(t *testing.T) {
 					t.Errorf("JSON %s = %v, want null", key, r[key])
 				}
 			}
-			if diff := cmp.Diff([]any{"rps", "success_rate", "p90_ms", "p99_ms", "active_requests"}, r["invalid"]); diff != "" {
+			if diff := cmp.Diff([]any{"rps", "success_rate", "p90_ms", "p99_ms", "active_requests", "rps_4xx", "rps_5xx"}, r["invalid"]); diff != "" {
 				t.Errorf("JSON invalid (-want +got):\n%s", diff)
 			}
 		default:

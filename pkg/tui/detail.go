@@ -149,7 +149,7 @@ func (m Model) detailAlerts() []string {
 	return lines
 }
 
-// detailResponses are the responses by status class, with their shares, and by code.
+// detailResponses are the responses by status class, with their shares, and the top codes.
 func (m Model) detailResponses() []string {
 	st, d := m.styles, m.detail.data
 	total := 0.0
@@ -165,12 +165,8 @@ func (m Model) detailResponses() []string {
 			classes[i] += " (" + strconv.FormatFloat(c.RPS/total*100, 'f', 1, 64) + "%)"
 		}
 	}
-	codes := make([]string, len(d.Codes))
-	for i, c := range d.Codes {
-		codes[i] = termtext.Sanitize(c.Label) + " " + fmtRate(c.RPS)
-	}
 	lines := wrapItems(st.section.Render("status classes")+"  ", 16, classes, m.width)
-	return append(lines, wrapItems(st.section.Render("status codes")+"    ", 16, codes, m.width)...)
+	return append(lines, wrapItems(st.section.Render("top codes")+"       ", 16, m.topCodes(), m.width)...)
 }
 
 // detailFailures are the failures and protections, in a grid as wide as the screen allows.

@@ -91,13 +91,20 @@ func (f *fakeSource) callsOf(kind string) []call {
 	return out
 }
 
-// row builds a row of a Contour-style cluster name "ns/svc/port/hash".
+// row builds a row of a Contour-style cluster name "ns/svc/port/hash". Its 5xx rate follows
+// from the success ratio, its 4xx rate from the service's name (0 to 3% of the requests); both
+// are unknown for a row without requests.
 func row(ns, svc string, rps, success, p50, p90, p99, active float64) traffic.Row {
-	return traffic.Row{
+	r := traffic.Row{
 		Name:      fmt.Sprintf("%s/%s/80/%010x", ns, svc, len(ns)*7919+len(svc)*104729),
 		Namespace: ns, Service: svc,
 		RPS: rps, Success: success, P50: p50, P90: p90, P99: p99, Active: active,
+		Err4xx: nan, Err5xx: nan,
 	}
+	if rps > 0 && traffic.Known(success) {
+		r.Err4xx, r.Err5xx = rps*float64(len(svc)%4)/100, rps*(1-success)
+	}
+	return r
 }
 
 // rn is the name row gives the cluster of ns/svc.
@@ -116,9 +123,9 @@ func testRows() []traffic.Row {
 		row("auth", "tokens", 9.8, 1, 0.42, 0.9, 3.1, 1),
 		row("auth", "sessions", nan, nan, nan, nan, nan, nan), // no data at all
 		{Name: "xds_cluster", RPS: 0.3, Success: 1, P50: 1, P90: 2, P99: 4, Active: 2},
-		{Name: "prometheus_stats", RPS: 0, Success: nan, P50: nan, P90: nan, P99: nan, Active: 0},
+		{Name: "prometheus_stats", RPS: 0, Success: nan, P50: nan, P90: nan, P99: nan, Active: 0, Err4xx: nan, Err5xx: nan},
 		{Name: "outbound|9080||reviews.bookinfo.svc.cluster.local", Namespace: "bookinfo", Service: "reviews",
-			RPS: 45.2, Success: 0.9991, P50: 22, P90: 95, P99: 510, Active: 3},
+			RPS: 45.2, Success: 0.9991, P50: 22, P90: 95, P99: 510, Active: 3, Err4xx: 0.9, Err5xx: 45.2 * (1 - 0.9991)},
 		row("a-really-long-namespace-name-for-truncation", "and-an-equally-long-service", 12.5, 0.98, 11, 22, 44, 2),
 	}
 	for i := range 28 {

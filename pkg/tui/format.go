@@ -178,10 +178,11 @@ func bar(frac float64, width int) string {
 	return s + strings.Repeat(" ", width-(eighths+7)/8)
 }
 
-// plainWidth is the cell width of plain text (no escape codes), fast for ASCII.
+// plainWidth is the cell width of text, its escape codes taking none; fast for plain ASCII.
 func plainWidth(s string) int {
 	for i := 0; i < len(s); i++ {
-		if s[i] >= utf8.RuneSelf {
+		if s[i] >= utf8.RuneSelf || s[i] == '\x1b' {
+			// Wide runes, or styled text: escape codes take no cells.
 			return lipgloss.Width(s)
 		}
 	}

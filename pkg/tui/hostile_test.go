@@ -95,7 +95,7 @@ func TestViewShowsHostileTextAsEscapes(t *testing.T) {
 func TestInvalidNumbersAreMarked(t *testing.T) {
 	f := testFrame()
 	f.Rows = append(f.Rows, traffic.Row{Name: "broken", RPS: 9000, Success: nan, P50: 1, P90: 2, P99: nan, Active: nan,
-		Invalid: traffic.FieldSuccess | traffic.FieldP99 | traffic.FieldActive})
+		Err4xx: nan, Err5xx: nan, Invalid: traffic.FieldSuccess | traffic.FieldP99 | traffic.FieldActive | traffic.FieldErr5xx})
 	f.Listeners = []traffic.Listener{{Prefix: "bad_listener", RPS: nan, Success: 1, P99: 2, Invalid: traffic.FieldRPS}}
 	m := loaded(t, Options{NoColor: true}, 200, 60, f)
 	if selected(m) != "broken" {
@@ -107,8 +107,8 @@ func TestInvalidNumbersAreMarked(t *testing.T) {
 			row = l
 		}
 	}
-	// NAME NAMESPACE/SERVICE RPS SUCCESS P50 P90 P99 ACTIVE, then the sparklines.
-	if got := strings.Fields(strings.TrimPrefix(row, "▸"))[:8]; strings.Join(got, " ") != "broken — 9000.0 ✗ 1.0ms 2.0ms ✗ ✗" {
+	// NAME NAMESPACE/SERVICE RPS SUCCESS 4XX/S 5XX/S P50 P90 P99 ACTIVE, then the sparklines.
+	if got := strings.Fields(strings.TrimPrefix(row, "▸"))[:10]; strings.Join(got, " ") != "broken — 9000.0 ✗ — ✗ 1.0ms 2.0ms ✗ ✗" {
 		t.Errorf("row = %q", row)
 	}
 	if !strings.Contains(plain(m), "bad_listener ✗ rps") {

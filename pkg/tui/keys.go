@@ -14,7 +14,7 @@ type keyMap struct {
 	PageDown key.Binding
 	Top      key.Binding
 	Bottom   key.Binding
-	SortBy   key.Binding // 1-8: the digit picks the column
+	SortBy   key.Binding // 1-9 and 0: the digit picks the column (sortDigits)
 	SortNext key.Binding
 	Reverse  key.Binding
 	Filter   key.Binding
@@ -45,8 +45,8 @@ func newKeyMap() keyMap {
 		PageDown: key.NewBinding(key.WithKeys("pgdown", "ctrl+f"), key.WithHelp("pgdown", "page down")),
 		Top:      key.NewBinding(key.WithKeys("home", "g"), key.WithHelp("home/g", "first row")),
 		Bottom:   key.NewBinding(key.WithKeys("end", "G"), key.WithHelp("end/G", "last row")),
-		SortBy: key.NewBinding(key.WithKeys("1", "2", "3", "4", "5", "6", "7", "8"),
-			key.WithHelp("1-8", "sort by column (listed below); the same key again reverses")),
+		SortBy: key.NewBinding(key.WithKeys("1", "2", "3", "4", "5", "6", "7", "8", "9", "0"),
+			key.WithHelp("1-9 0", "sort by column (listed below); the same key again reverses")),
 		SortNext: key.NewBinding(key.WithKeys("s"), key.WithHelp("s", "sort by the next column")),
 		Reverse:  key.NewBinding(key.WithKeys("r"), key.WithHelp("r", "reverse the sort (rows without data stay last)")),
 		Filter: key.NewBinding(key.WithKeys("/"),
@@ -87,8 +87,6 @@ func (k keyMap) help() []key.Help {
 		k.Open.Help(),
 		k.Back.Help(),
 		{Key: join(k.Mark, k.Compare), Desc: "mark baseline then canary / compare them live"},
-		k.Pause.Help(),
-		k.Help.Help(),
-		k.Quit.Help(),
+		{Key: join(k.Pause, k.Help, k.Quit), Desc: "pause / resume refreshing · this help · quit"},
 	}
 }

@@ -250,6 +250,13 @@ func TestSort(t *testing.T) {
 		{[]string{"6"}, sortState{colP90, true}, rn("shop", "inventory"),
 			[]string{rn("auth", "sessions"), "prometheus_stats"}},
 		{[]string{"8"}, sortState{colActive, true}, rn("search", "query"), noData},
+		// 9 and 0 sort by the error rates, most first; rows without requests have none.
+		{[]string{"9"}, sortState{col4xx, true}, rn("search", "query"),
+			[]string{rn("auth", "sessions"), "prometheus_stats"}},
+		{[]string{"0"}, sortState{col5xx, true}, rn("shop", "inventory"),
+			[]string{rn("auth", "sessions"), "prometheus_stats"}},
+		{[]string{"0", "0"}, sortState{col5xx, false}, rn("auth", "tokens"),
+			[]string{rn("auth", "sessions"), "prometheus_stats"}},
 		{[]string{"1"}, sortState{colName, false}, rn("a-really-long-namespace-name-for-truncation", "and-an-equally-long-service"),
 			[]string{"xds_cluster"}},
 		{[]string{"1", "1"}, sortState{colName, true}, "xds_cluster",
@@ -260,7 +267,7 @@ func TestSort(t *testing.T) {
 			[]string{"prometheus_stats", "xds_cluster"}},
 		{[]string{"s"}, sortState{colSuccess, false}, rn("search", "suggest"),
 			[]string{rn("auth", "sessions"), "prometheus_stats"}},
-		{[]string{"8", "s"}, sortState{colName, false}, rn("a-really-long-namespace-name-for-truncation", "and-an-equally-long-service"),
+		{[]string{"0", "s"}, sortState{colName, false}, rn("a-really-long-namespace-name-for-truncation", "and-an-equally-long-service"),
 			[]string{"xds_cluster"}},
 	}
 	for _, tt := range tests {
@@ -754,7 +761,7 @@ func TestFilterAndSortAgreeWithSnapshot(t *testing.T) {
 		for c := colName; c < numSortable; c++ {
 			for _, reverse := range []bool{false, true} {
 				m := loaded(t, Options{Filter: filter}, 200, 80, testFrame())
-				keys := []string{fmt.Sprint(int(c) + 1)}
+				keys := []string{sortDigits[c : c+1]}
 				if c == colRPS {
 					keys = nil // the default sort
 				}

@@ -8,19 +8,15 @@ import (
 	"github.com/kubectl-promteam/kubectl-promteam/pkg/traffic"
 )
 
-// Colour thresholds. This is the one place that decides when a number turns yellow or red.
-// The error ratio (1 − success) follows Kiali's HTTP health defaults (≥ 0.1% degraded, ≥ 10%
-// failure); the p99 bounds follow Flagger's default request-duration check (500 ms). They apply
-// only to rows whose request rate is at least Options.MinRPS: one failure out of three requests
-// is noise, not an incident, so such rows are dimmed instead.
+// Colour thresholds: traffic's, the one place that decides when a number turns yellow or red
+// (and a row gets traffic.Marker). They apply only to rows whose request rate is at least
+// Options.MinRPS: one failure out of three requests is noise, not an incident, so such rows are
+// dimmed instead.
 const (
-	errorRatioBad  = 0.10   // error ratio at or above this is red
-	errorRatioWarn = 0.001  // error ratio above this is yellow
-	p99BadMs       = 1000.0 // p99 above this (ms) is red
-	p99WarnMs      = 500.0  // p99 above this (ms) is yellow
-
-	// ratioEpsilon absorbs float noise: a success of 0.999 is an error ratio of exactly 0.1%.
-	ratioEpsilon = 1e-9
+	errorRatioBad  = traffic.ErrorRatioBad
+	errorRatioWarn = traffic.ErrorRatioWarn
+	p99BadMs       = traffic.P99BadMs
+	p99WarnMs      = traffic.P99WarnMs
 )
 
 // level is how alarming a number is.
@@ -34,28 +30,16 @@ const (
 )
 
 // successLevel grades a success ratio (0..1); unknown values are never coloured.
-func successLevel(success float64) level {
-	if !traffic.Known(success) {
-		return levelOK
-	}
-	errRatio := 1 - success
-	switch {
-	case errRatio >= errorRatioBad-ratioEpsilon:
-		return levelBad
-	case errRatio > errorRatioWarn+ratioEpsilon:
-		return levelWarn
-	}
-	return levelOK
-}
+func successLevel(success float64) level { return fromTraffic(traffic.SuccessLevel(success)) }
 
 // latencyLevel grades a p99 in milliseconds; unknown values are never coloured.
-func latencyLevel(ms float64) level {
-	switch {
-	case !traffic.Known(ms):
-		return levelOK
-	case ms > p99BadMs:
+func latencyLevel(ms float64) level { return fromTraffic(traffic.LatencyLevel(ms)) }
+
+func fromTraffic(l traffic.Level) level {
+	switch l {
+	case traffic.LevelBad:
 		return levelBad
-	case ms > p99WarnMs:
+	case traffic.LevelWarn:
 		return levelWarn
 	}
 	return levelOK

@@ -81,7 +81,7 @@ func (m Model) tableKey(msg tea.KeyPressMsg) (tea.Model, tea.Cmd) {
 	case key.Matches(msg, k.Bottom):
 		m.moveTo(len(m.table.order) - 1)
 	case key.Matches(msg, k.SortBy):
-		c := column(msg.String()[0] - '1')
+		c := sortColumn(msg.String())
 		if c == m.table.sort.col {
 			m.table.sort.desc = !m.table.sort.desc
 		} else {
@@ -148,7 +148,9 @@ func (m Model) filterKey(msg tea.KeyPressMsg) (tea.Model, tea.Cmd) {
 	return m, nil
 }
 
-// column is a table column. The first numSortable columns can be sorted by (keys 1-8).
+// column is a table column. The first numSortable columns can be sorted by (keys 1-9, then 0
+// for the tenth), in this order, which is not the order on screen: the error rates came last so
+// the older columns kept their digits.
 type column int
 
 const (
@@ -160,11 +162,26 @@ const (
 	colP90
 	colP99
 	colActive
+	col4xx
+	col5xx
 	colRPSTrend // sparklines: not sortable
 	colP99Trend
 
-	numSortable = colActive + 1
+	numSortable = col5xx + 1
 )
+
+// sortDigits are the keys that sort by each sortable column, in column order.
+const sortDigits = "1234567890"
+
+// sortColumn is the column a sort key picks.
+func sortColumn(digit string) column {
+	for c := range numSortable {
+		if digit == sortDigits[c:c+1] {
+			return c
+		}
+	}
+	return colRPS
+}
 
 // columnSpec describes how a column is drawn.
 type columnSpec struct {
@@ -182,6 +199,8 @@ var columnSpecs = [...]columnSpec{
 	colP90:      {title: "P90", width: 6, right: true},
 	colP99:      {title: "P99", width: 6, right: true},
 	colActive:   {title: "ACTIVE", width: 7, right: true},
+	col4xx:      {title: "4XX/S", width: 7, right: true},
+	col5xx:      {title: "5XX/S", width: 7, right: true},
 	colRPSTrend: {title: "RPS TREND", width: historyLen},
 	colP99Trend: {title: "P99 TREND", width: historyLen},
 }
@@ -213,17 +232,23 @@ func (l layout) width() int {
 	return w
 }
 
-// gutter is the width of the selection marker before each row.
-const gutter = 2
+// gutter is the width of the marks before each row: the selection, traffic.Marker for a row
+// above the thresholds, and the comparison's B or C.
+const gutter = 3
 
-// layoutCandidates are the column sets tried from the richest to the poorest: the sparklines
-// go first, then P50, ACTIVE and NAMESPACE/SERVICE, and last P90.
+// layoutCandidates are the column sets tried from the richest to the poorest: 4XX/S gives way
+// to keep the sparklines, then the sparklines go (4XX/S comes back), then P50, ACTIVE, 4XX/S and
+// NAMESPACE/SERVICE, then P90 and last 5XX/S. The error rates sit next to SUCCESS; 5XX/S
+// outlasts 4XX/S, since 4xx are mostly the clients' doing.
 var layoutCandidates = [][]column{
-	{colName, colService, colRPS, colSuccess, colP50, colP90, colP99, colActive, colRPSTrend, colP99Trend},
-	{colName, colService, colRPS, colSuccess, colP50, colP90, colP99, colActive},
-	{colName, colService, colRPS, colSuccess, colP90, colP99, colActive},
-	{colName, colService, colRPS, colSuccess, colP90, colP99},
-	{colName, colRPS, colSuccess, colP90, colP99},
+	{colName, colService, colRPS, colSuccess, col4xx, col5xx, colP50, colP90, colP99, colActive, colRPSTrend, colP99Trend},
+	{colName, colService, colRPS, colSuccess, col5xx, colP50, colP90, colP99, colActive, colRPSTrend, colP99Trend},
+	{colName, colService, colRPS, colSuccess, col4xx, col5xx, colP50, colP90, colP99, colActive},
+	{colName, colService, colRPS, colSuccess, col4xx, col5xx, colP90, colP99, colActive},
+	{colName, colService, colRPS, colSuccess, col4xx, col5xx, colP90, colP99},
+	{colName, colService, colRPS, colSuccess, col5xx, colP90, colP99},
+	{colName, colRPS, colSuccess, col5xx, colP90, colP99},
+	{colName, colRPS, colSuccess, col5xx, colP99},
 	{colName, colRPS, colSuccess, colP99},
 }
 

@@ -249,11 +249,14 @@ func (m Model) rowLine(lay layout, i int) string {
 		run.WriteString(text)
 	}
 
+	sel, above := " ", " "
 	if selected {
-		emit("▸"+m.comparison.markOf(r.Name), levelOK)
-	} else {
-		emit(" "+m.comparison.markOf(r.Name), levelOK)
+		sel = "▸"
 	}
+	if traffic.AboveThresholds(r.RPS, r.Success, r.P99, m.opts.MinRPS) {
+		above = traffic.Marker
+	}
+	emit(sel+above+m.comparison.markOf(r.Name), levelOK)
 	hist := m.hist[r.Name]
 	for j, c := range lay.cols {
 		if j > 0 {
@@ -277,6 +280,11 @@ func (m Model) rowLine(lay layout, i int) string {
 			emit(padLeft(orInvalid(fmtMs(r.P99), r.Invalid, traffic.FieldP99), w), latencyLevel(r.P99))
 		case colActive:
 			emit(padLeft(orInvalid(fmtCount(r.Active), r.Invalid, traffic.FieldActive), w), levelOK)
+		case col4xx:
+			emit(padLeft(orInvalid(fmtRPS(r.Err4xx), r.Invalid, traffic.FieldErr4xx), w), levelOK)
+		case col5xx:
+			// 5xx are the errors of the success ratio: the same colour.
+			emit(padLeft(orInvalid(fmtRPS(r.Err5xx), r.Invalid, traffic.FieldErr5xx), w), successLevel(r.Success))
 		case colRPSTrend:
 			emit(sparkline(hist.rpsValues(), w), levelOK)
 		case colP99Trend:
@@ -327,7 +335,7 @@ func (m Model) footer() string {
 	if m.comparison.note != "" {
 		s += sep + st.warning.Render(m.comparison.note)
 	}
-	return s + st.muted.Render(sep+"? help · q quit · enter drill down · / filter · 1-8 sort · r reverse · p pause")
+	return s + st.muted.Render(sep+"? help · q quit · enter drill down · / filter · 1-9 0 sort · r reverse · p pause")
 }
 
 // helpLines draws the help overlay.
@@ -339,19 +347,22 @@ func (m Model) helpLines() []string {
 	}
 	success := fmt.Sprintf("yellow when errors exceed %s, red from %s", pct(errorRatioWarn), pct(errorRatioBad))
 	latency := fmt.Sprintf("yellow above %s, red above %s", fmtMs(p99WarnMs), fmtMs(p99BadMs))
+	marker := "a row with a red SUCCESS or P99, in colour or not"
 	if m.opts.NoColor {
 		success = "bold from " + pct(errorRatioBad) + " errors"
 		latency = "bold above " + fmtMs(p99BadMs)
+		marker = "a row with a bold SUCCESS or P99 (" + pct(errorRatioBad) + " errors, p99 above " + fmtMs(p99BadMs) + ")"
 	}
 	cols := make([]string, numSortable)
 	for c := range numSortable {
 		cols[c] = columnSpecs[c].title
 	}
 	lines = append(lines,
-		st.section.Render("Columns")+" 1-8: "+strings.Join(cols, " "),
+		st.section.Render("Sort")+" 1-9 0: "+strings.Join(cols, " "),
 		st.section.Render("Thresholds")+fmt.Sprintf(" (rows with at least %s rps; slower rows are dimmed)", fmtRPS(m.opts.MinRPS)),
-		"  SUCCESS  "+success,
+		"  SUCCESS  "+success+"; 5XX/S likewise",
 		"  P99      "+latency,
+		"  "+traffic.Marker+"        "+marker,
 		"  "+dash+"        no data: never shown as 0ms or 100%; such rows sort last",
 		"  "+invalid+"        invalid: an impossible number (rate below 0, success above 100%, latency above a day)",
 		st.section.Render("Sparklines")+fmt.Sprintf(" RPS and P99 of the last %d refreshes; a gap is a refresh without data", historyLen),

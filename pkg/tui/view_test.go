@@ -267,16 +267,20 @@ func TestLayout(t *testing.T) {
 	}{
 		{320, layoutCandidates[0]},
 		{160, layoutCandidates[0]},
-		{120, layoutCandidates[0]},
-		{110, layoutCandidates[1]},
-		{100, layoutCandidates[1]},
-		{80, layoutCandidates[2]},
-		{70, layoutCandidates[3]},
-		{60, layoutCandidates[4]},
-		{55, layoutCandidates[4]},
-		{50, layoutCandidates[5]},
-		{40, layoutCandidates[5]},
-		{10, layoutCandidates[5]},
+		{130, layoutCandidates[0]},
+		// 4XX/S gives way to keep the sparklines, and comes back when they go.
+		{120, layoutCandidates[1]},
+		{110, layoutCandidates[2]},
+		{100, layoutCandidates[2]},
+		{95, layoutCandidates[3]},
+		{90, layoutCandidates[4]},
+		// 80 columns keep SUCCESS, 5XX/S and the namespace/service; P50, ACTIVE and 4XX/S give way.
+		{80, layoutCandidates[5]},
+		{70, layoutCandidates[6]},
+		{60, layoutCandidates[7]},
+		{50, layoutCandidates[8]},
+		{40, layoutCandidates[8]},
+		{10, layoutCandidates[8]},
 	}
 	for _, tt := range tests {
 		t.Run(strconv.Itoa(tt.width), func(t *testing.T) {
@@ -473,5 +477,61 @@ func TestDetailListsTheClustersAlerts(t *testing.T) {
 	m, _ = update(t, m, frameAt(m.seq, testNow, f))
 	if out := ansi.Strip(strings.Join(m.detail.lines, "\n")); strings.Contains(out, "alerts") {
 		t.Errorf("drill-down of a frame without alerts speaks of them:\n%s", out)
+	}
+}
+
+// TestMarkerShowsRowsAboveTheThresholds: a row with a red success ratio or p99 carries
+// traffic.Marker in its gutter, with colour and without, and only from MinRPS on; the help says
+// what it means.
+func TestMarkerShowsRowsAboveTheThresholds(t *testing.T) {
+	for _, noColor := range []bool{true, false} {
+		m := loaded(t, Options{NoColor: noColor}, 80, 24, testFrame())
+		m, _ = update(t, m, press("1")) // by name: every row below is on screen, none selected
+		marked := map[string]bool{}
+		for i, idx := range m.table.order {
+			// The gutter: the selection, the marker, the comparison's mark.
+			gutter := []rune(ansi.Strip(m.rowLine(computeLayout(m.width, m.maxName, m.maxSvc), i)))[:3]
+			marked[m.frame.Rows[idx].Name] = string(gutter[1]) == traffic.Marker
+		}
+		for name, want := range map[string]bool{
+			rn("shop", "inventory"): true,  // red success and p99
+			rn("shop", "payments"):  false, // yellow only
+			rn("search", "suggest"): false, // red numbers below MinRPS
+			rn("auth", "sessions"):  false, // no data
+			rn("search", "query"):   false,
+		} {
+			if marked[name] != want {
+				t.Errorf("noColor=%v: %s marked %v, want %v", noColor, name, marked[name], want)
+			}
+		}
+	}
+	m := loaded(t, Options{NoColor: true}, 80, 24, testFrame())
+	m, _ = update(t, m, press("?"))
+	if !strings.Contains(plain(m), "  "+traffic.Marker+"        a row with a bold SUCCESS or P99") {
+		t.Errorf("the help does not explain the marker:\n%s", plain(m))
+	}
+}
+
+// TestDetailListsErrorCodesFirst: the drill-down's top codes put 5xx, then 4xx, before the rest,
+// each with its share of the responses.
+func TestDetailListsErrorCodesFirst(t *testing.T) {
+	m := findScreen(t, "detail").build(t, 160, 48, true)
+	var codes string
+	for _, l := range strings.Split(plain(m), "\n") {
+		if strings.HasPrefix(l, "top codes") {
+			codes = l
+		}
+	}
+	want := "top codes       503 3.00/s (3.4%) · 504 1.10/s (1.2%) · 404 4.20/s (4.8%) · 200 70.00/s (79.2%) · 201 10.10/s (11.4%)"
+	if codes != want {
+		t.Errorf("codes line\n got %q\nwant %q", codes, want)
+	}
+	d := testDetail()
+	for i := range 12 {
+		d.Codes = append(d.Codes, traffic.Share{Label: strconv.Itoa(210 + i), RPS: 0.1})
+	}
+	m.detail.data = d
+	if got := m.topCodes(); len(got) != maxTopCodes+1 || ansi.Strip(got[maxTopCodes]) != "+9 more" {
+		t.Errorf("17 codes listed as %q: want %d and the count of the rest", got, maxTopCodes)
 	}
 }
