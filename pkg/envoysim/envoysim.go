@@ -193,6 +193,10 @@ type Truth struct {
 	P50, P90, P99 float64
 	// Active is requests in flight summed over the pods.
 	Active float64
+	// Err4xx and Err5xx are 4xx and 5xx responses per second across the fleet (the 404s of
+	// ClientErrorRatio; the 503s and 504s of ErrorRatio): 0 for a busy cluster without them,
+	// NaN for an idle one.
+	Err4xx, Err5xx float64
 }
 
 // Truth returns the exact numbers of c.
@@ -228,9 +232,11 @@ func (l *Listener) flow() flow {
 
 func (fl flow) truth() Truth {
 	t := Truth{RPS: fl.rps, Success: math.NaN(), P50: math.NaN(), P90: math.NaN(), P99: math.NaN(),
-		Active: math.Round(fl.active)}
+		Active: math.Round(fl.active), Err4xx: math.NaN(), Err5xx: math.NaN()}
 	if fl.rps > 0 {
 		t.Success = 1 - fl.errRatio
+		shares := fl.shares()
+		t.Err4xx, t.Err5xx = fl.rps*shares[1], fl.rps*(shares[2]+shares[3])
 		if len(fl.latency) > 0 {
 			t.P50, t.P90, t.P99 = fl.latency.Quantile(0.5), fl.latency.Quantile(0.9), fl.latency.Quantile(0.99)
 		}

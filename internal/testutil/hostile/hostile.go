@@ -660,7 +660,7 @@ func Cases() []Case {
 			serve:   serveSeries([]Series{{Name: "nan", Value: "NaN", Ratio: "NaN", Latency: "NaN"}}, nil, nil)},
 		{Name: "infinities", Names: []string{"inf"},
 			Want: "every number is invalid",
-			Top:  Outcome{Rows: 1, Invalid: []string{"rps", "success_rate", "p50_ms", "p90_ms", "p99_ms", "active_requests"}},
+			Top:  Outcome{Rows: 1, Invalid: []string{"rps", "success_rate", "p50_ms", "p90_ms", "p99_ms", "active_requests", "rps_4xx", "rps_5xx"}},
 			Compare: Outcome{Invalid: []string{"requests", "errors_5xx", "rps", "p50_ms", "p90_ms", "p99_ms",
 				"timeouts_per_second", "retries_per_second", "p99_steps_ms", "rps_steps"}},
 			serve: serveSeries([]Series{{Name: "inf", Value: "+Inf", Ratio: "-Inf", Latency: "+Inf"}}, nil, nil)},

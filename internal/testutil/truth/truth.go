@@ -5,15 +5,30 @@ import (
 	"encoding/json"
 	"math"
 	"testing"
+	"time"
+
+	"github.com/prometheus/common/model"
 
 	"github.com/kubectl-promteam/kubectl-promteam/pkg/envoysim"
 )
 
 // Snapshot is the JSON contract of `top -o json`.
 type Snapshot struct {
-	Window string `json:"window"`
-	Source string `json:"source"`
-	Rows   []Row  `json:"rows"`
+	At        string     `json:"at"`
+	Window    string     `json:"window"`
+	Source    string     `json:"source"`
+	Rows      []Row      `json:"rows"`
+	Listeners []Listener `json:"listeners"`
+}
+
+// Listener is one downstream listener of the JSON contract.
+type Listener struct {
+	Prefix      string   `json:"prefix"`
+	RPS         *float64 `json:"rps"`
+	SuccessRate *float64 `json:"success_rate"`
+	P99         *float64 `json:"p99_ms"`
+	RPS4xx      *float64 `json:"rps_4xx"`
+	RPS5xx      *float64 `json:"rps_5xx"`
 }
 
 // Row is one row of the JSON contract.
@@ -27,17 +42,23 @@ type Row struct {
 	P90            *float64 `json:"p90_ms"`
 	P99            *float64 `json:"p99_ms"`
 	ActiveRequests *float64 `json:"active_requests"`
+	RPS4xx         *float64 `json:"rps_4xx"`
+	RPS5xx         *float64 `json:"rps_5xx"`
 }
 
 // Tolerance is how far a row may be from the truth: RPS and percentiles relative, success in
 // absolute points of a ratio (0.005 is half a percentage point).
 type Tolerance struct {
 	RPS, Success, Quantile float64
+	// Errors is how far the 4xx and 5xx rates may be, relative like RPS, beyond one request per
+	// pod over the window: the simulator, like Envoy, counts whole requests, so the rate of a few
+	// errors a second over a window is off by up to that. 0 leaves them unchecked.
+	Errors float64
 }
 
-// Issue is the tolerance `top` promises: RPS within 5%, success within half a point,
-// percentiles within 12%.
-var Issue = Tolerance{RPS: 0.05, Success: 0.005, Quantile: 0.12}
+// Issue is the tolerance `top` promises: RPS and error rates within 5%, success within half a
+// point, percentiles within 12%.
+var Issue = Tolerance{RPS: 0.05, Success: 0.005, Quantile: 0.12, Errors: 0.05}
 
 // Decode reads a `top -o json` snapshot.
 func Decode(t testing.TB, b []byte) Snapshot {
@@ -73,6 +94,60 @@ func Check(t testing.TB, s Snapshot, fleet *envoysim.Fleet, tol Tolerance) {
 		near(t, c.Name, "p50_ms", r.P50, want.P50, tol.Quantile, true)
 		near(t, c.Name, "p90_ms", r.P90, want.P90, tol.Quantile, true)
 		near(t, c.Name, "p99_ms", r.P99, want.P99, tol.Quantile, true)
+		if tol.Errors > 0 {
+			slack := wholeRequests(t, s, fleet)
+			nearRate(t, c.Name, "rps_4xx", r.RPS4xx, want.Err4xx, tol.Errors, slack)
+			nearRate(t, c.Name, "rps_5xx", r.RPS5xx, want.Err5xx, tol.Errors, slack)
+		}
+	}
+}
+
+// CheckListeners compares every listener of fleet with the snapshot's: present, rate and error
+// rates within tol, success within tol.Success.
+func CheckListeners(t testing.TB, s Snapshot, fleet *envoysim.Fleet, tol Tolerance) {
+	t.Helper()
+	got := map[string]Listener{}
+	for _, l := range s.Listeners {
+		got[l.Prefix] = l
+	}
+	for _, l := range fleet.Listeners {
+		g, ok := got[l.Prefix]
+		if !ok {
+			t.Errorf("listener %q is not in the snapshot", l.Prefix)
+			continue
+		}
+		want := l.Truth()
+		near(t, l.Prefix, "rps", g.RPS, want.RPS, tol.RPS, true)
+		near(t, l.Prefix, "success_rate", g.SuccessRate, want.Success, tol.Success, false)
+		slack := wholeRequests(t, s, fleet)
+		nearRate(t, l.Prefix, "rps_4xx", g.RPS4xx, want.Err4xx, tol.Errors, slack)
+		nearRate(t, l.Prefix, "rps_5xx", g.RPS5xx, want.Err5xx, tol.Errors, slack)
+	}
+}
+
+// wholeRequests is how far counting whole requests moves a rate over the snapshot's window: one
+// request per pod.
+func wholeRequests(t testing.TB, s Snapshot, fleet *envoysim.Fleet) float64 {
+	t.Helper()
+	w, err := model.ParseDuration(s.Window)
+	if err != nil || time.Duration(w) <= 0 {
+		t.Fatalf("snapshot window %q: %v", s.Window, err)
+	}
+	return float64(max(len(fleet.Pods), 1)) / time.Duration(w).Seconds()
+}
+
+// nearRate checks an error rate: null exactly when the truth has none, else within tol of it
+// (relative) plus slack (absolute).
+func nearRate(t testing.TB, name, field string, got *float64, want, tol, slack float64) {
+	t.Helper()
+	switch {
+	case math.IsNaN(want) && got != nil:
+		t.Errorf("%s %s = %v, want null (no responses)", name, field, *got)
+	case math.IsNaN(want):
+	case got == nil:
+		t.Errorf("%s %s = null, want %v", name, field, want)
+	case math.Abs(*got-want) > tol*want+slack:
+		t.Errorf("%s %s = %v, want %v (tolerance %.0f%% and %.3g/s of whole requests)", name, field, *got, want, tol*100, slack)
 	}
 }
 
