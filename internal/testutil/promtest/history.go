@@ -119,13 +119,31 @@ func seriesText(l labels.Labels) string {
 			b.WriteByte(',')
 		}
 		first = false
+		value := lb.Value
+		if lb.Name == model.BucketLabel {
+			value = exposedBound(value)
+		}
 		b.WriteString(lb.Name)
 		b.WriteString(`="`)
-		b.WriteString(strings.NewReplacer(`\`, `\\`, `"`, `\"`, "\n", `\n`).Replace(lb.Value))
+		b.WriteString(strings.NewReplacer(`\`, `\\`, `"`, `\"`, "\n", `\n`).Replace(value))
 		b.WriteByte('"')
 	})
 	b.WriteByte('}')
 	return b.String()
+}
+
+// exposedBound is a bucket bound as Envoy exposes it (%.32g, +Inf), the form Prometheus 2 keeps
+// from a scrape: the back-filled buckets must be the very series the live scrapes append to, or
+// a rate across the junction mixes two series per bound.
+func exposedBound(le string) string {
+	v, err := strconv.ParseFloat(le, 64)
+	switch {
+	case err != nil:
+		return le
+	case v > 0 && v*0 != 0:
+		return "+Inf"
+	}
+	return strconv.FormatFloat(v, 'g', 32, 64)
 }
 
 // formatValue writes a sample value as OpenMetrics does.
