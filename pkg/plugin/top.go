@@ -274,6 +274,7 @@ func (o *TopOptions) Run(ctx context.Context) error {
 		Window: cfg.Window, SetWindow: func(w time.Duration) (tui.Source, error) {
 			return o.newSource(q, o.windowConfig(w))
 		},
+		RulesWindow: o.rulesWindow(),
 	})
 	_, err = runProgram(ctx, model, o.In, o.Out)
 	return err
@@ -309,6 +310,14 @@ func (o *TopOptions) windowConfig(w time.Duration) traffic.Config {
 		cfg.Source = o.from
 	}
 	return cfg
+}
+
+// rulesWindow is the recording rules' window when --source lets top read them, else 0.
+func (o *TopOptions) rulesWindow() time.Duration {
+	if o.from == traffic.SourceRaw {
+		return 0
+	}
+	return promql.RuleWindow
 }
 
 // inServiceNamespace keeps the rows of one service namespace (--service-namespace), for the

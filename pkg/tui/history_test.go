@@ -448,3 +448,17 @@ func TestDrillDownCharts(t *testing.T) {
 		t.Errorf("the drill-down after t:\n%s", plain(m))
 	}
 }
+
+func TestHeaderSaysTheRulesKeepTheirWindow(t *testing.T) {
+	f := testFrame()
+	m := loaded(t, Options{RulesWindow: 5 * time.Minute}, 200, 30, f)
+	if line := strings.Split(plain(m), "\n")[0]; !strings.Contains(line, "Envoy's own series (the rules keep 5m)") {
+		t.Errorf("a 1m window of a source that may read the rules: %q", line)
+	}
+	f.Window, f.Source = 5*time.Minute, traffic.SourceRules
+	m.seq, m.loading = 2, false
+	m, _ = update(t, m, frameAt(2, testNow, f))
+	if line := strings.Split(plain(m), "\n")[0]; strings.Contains(line, "own series") || !strings.Contains(line, "recording rules") {
+		t.Errorf("the rules' own window: %q", line)
+	}
+}

@@ -61,6 +61,9 @@ type Options struct {
 	// another window, and the w key cycles through Windows with it without a restart.
 	Window    time.Duration
 	SetWindow func(window time.Duration) (Source, error)
+	// RulesWindow is the recording rules' window when the Source may read them: on another
+	// window the header says the rows come from Envoy's own series.
+	RulesWindow time.Duration
 }
 
 // Windows are the rate windows the w key cycles through.

@@ -105,6 +105,9 @@ func (m Model) header() []string {
 		case m.frame.Dialect != "":
 			b.WriteString(sep + m.frame.Dialect)
 		}
+		if r := m.opts.RulesWindow; r > 0 && m.frame.Source != traffic.SourceRules && m.frame.Window != r {
+			b.WriteString(sep + "Envoy's own series (the rules keep " + fmtWindow(r) + ")")
+		}
 	} else {
 		b.WriteString(sep + "no data yet")
 	}
