@@ -149,6 +149,17 @@ type Cluster struct {
 	MembersHealthy  float64 // membership_healthy
 	MembersTotal    float64 // membership_total
 	BreakersOpen    float64 // circuit_breakers.default.rq_open (0 or 1)
+
+	// Step changes the rate at a known instant: see [Step]. The zero value is none.
+	Step Step
+}
+
+// Step multiplies a cluster's rate (and its requests in flight) by Factor from At on, for tests
+// of history: the counters stay the exact integral of the rate, so the true rate over any
+// interval is known ([Fleet.TruthBetween]). A zero At is no step.
+type Step struct {
+	At     time.Time
+	Factor float64
 }
 
 // Listener is one downstream HTTP connection manager (its stat prefix, such as ingress_http): what
@@ -218,11 +229,12 @@ type flow struct {
 	timeout     float64
 	latency     Latency
 	active      float64
+	step        Step
 }
 
 func (c *Cluster) flow() flow {
 	return flow{name: c.Name, rps: c.RPS, wave: c.Wave, errRatio: c.ErrorRatio, clientRatio: c.ClientErrorRatio,
-		timeout: c.TimeoutRatio, latency: c.Latency, active: c.Active}
+		timeout: c.TimeoutRatio, latency: c.Latency, active: c.Active, step: c.Step}
 }
 
 func (l *Listener) flow() flow {
@@ -265,8 +277,27 @@ func (f *Fleet) wave(name string) (omega, phase float64) {
 }
 
 // requests is the exact number of requests of fl across the fleet from Start until tau seconds
-// later.
+// later: with a step, those until the step plus Factor times those the rate without the step
+// would have sent since.
 func (f *Fleet) requests(fl *flow, tau float64) float64 {
+	n := f.unstepped(fl, tau)
+	if s, ok := f.stepTau(fl); ok && tau > s {
+		before := f.unstepped(fl, s)
+		n = before + fl.step.Factor*(n-before)
+	}
+	return n
+}
+
+// stepTau is the step of fl in seconds after Start, if it has one.
+func (f *Fleet) stepTau(fl *flow) (float64, bool) {
+	if fl.step.At.IsZero() {
+		return 0, false
+	}
+	return max(fl.step.At.Sub(f.Start).Seconds(), 0), true
+}
+
+// unstepped is requests without fl's step.
+func (f *Fleet) unstepped(fl *flow, tau float64) float64 {
 	if tau <= 0 || fl.rps <= 0 {
 		return 0
 	}
@@ -277,13 +308,33 @@ func (f *Fleet) requests(fl *flow, tau float64) float64 {
 	return fl.rps * (tau + fl.wave/omega*(math.Cos(phase)-math.Cos(omega*tau+phase)))
 }
 
-// level is the wave factor of fl's rate at tau.
+// level is the factor of fl's rate at tau: its wave and its step.
 func (f *Fleet) level(fl *flow, tau float64) float64 {
+	l := 1.0
+	if s, ok := f.stepTau(fl); ok && tau > s {
+		l = fl.step.Factor
+	}
 	if fl.wave == 0 || tau <= 0 {
-		return 1
+		return l
 	}
 	omega, phase := f.wave(fl.name)
-	return 1 + fl.wave*math.Sin(omega*tau+phase)
+	return l * (1 + fl.wave*math.Sin(omega*tau+phase))
+}
+
+// TruthBetween is what a correct dashboard shows for c over the interval from..to: the true mean
+// rate over it (the increase of the exact counter, so waves and steps are accounted for), with
+// c's success and latency, which neither changes. A step inside the interval mixes both rates.
+func (f *Fleet) TruthBetween(c Cluster, from, to time.Time) Truth {
+	t := c.Truth()
+	if d := to.Sub(from).Seconds(); d > 0 {
+		t.RPS = (f.Requests(c, to) - f.Requests(c, from)) / d
+	}
+	fl := c.flow()
+	t.Active = math.Round(fl.active * f.level(&fl, to.Sub(f.Start).Seconds()))
+	if t.RPS <= 0 && c.RPS > 0 {
+		t.Success, t.P50, t.P90, t.P99 = math.NaN(), math.NaN(), math.NaN(), math.NaN()
+	}
+	return t
 }
 
 // Requests returns the exact, unrounded number of requests the whole fleet sent to c from Start
@@ -382,6 +433,8 @@ func (fl *flow) validate() error {
 		return fmt.Errorf("fields ErrorRatio + ClientErrorRatio = %v exceed 1", fl.errRatio+fl.clientRatio)
 	case !finite(fl.active) || fl.active < 0:
 		return fmt.Errorf("field Active = %v is not a finite number ≥ 0", fl.active)
+	case !fl.step.At.IsZero() && (!finite(fl.step.Factor) || fl.step.Factor < 0):
+		return fmt.Errorf("field Step.Factor = %v is not a finite number ≥ 0", fl.step.Factor)
 	}
 	return fl.latency.Validate()
 }

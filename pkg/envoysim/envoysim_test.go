@@ -886,3 +886,58 @@ func (w *countingWriter) Write(p []byte) (int, error) {
 	w.n += int64(len(p))
 	return len(p), nil
 }
+
+func TestStepIsInTheIntegral(t *testing.T) {
+	step := t0.Add(10 * time.Minute)
+	c := Cluster{Name: "c", RPS: 10, Latency: Uniform(10, 100), Active: 4, Step: Step{At: step, Factor: 2}}
+	f := &Fleet{Start: t0, Clusters: []Cluster{c}, Pods: []string{"envoy-0", "envoy-1"}}
+	if err := f.Validate(); err != nil {
+		t.Fatal(err)
+	}
+	for _, tt := range []struct {
+		at   time.Duration
+		want float64
+	}{{5 * time.Minute, 3000}, {10 * time.Minute, 6000}, {20 * time.Minute, 6000 + 20*600}} {
+		if got := f.Requests(c, t0.Add(tt.at)); math.Abs(got-tt.want) > 1e-9*tt.want {
+			t.Errorf("requests until %v = %v, want %v", tt.at, got, tt.want)
+		}
+	}
+	for _, tt := range []struct {
+		from, to time.Duration
+		rps      float64
+	}{{2 * time.Minute, 5 * time.Minute, 10}, {12 * time.Minute, 15 * time.Minute, 20}, {8 * time.Minute, 12 * time.Minute, 15}} {
+		got := f.TruthBetween(c, t0.Add(tt.from), t0.Add(tt.to))
+		if math.Abs(got.RPS-tt.rps) > 1e-9*tt.rps || got.Success != 1 || math.IsNaN(got.P99) {
+			t.Errorf("truth over %v..%v = %+v, want %v rps", tt.from, tt.to, got, tt.rps)
+		}
+	}
+	if got := f.TruthBetween(c, t0.Add(11*time.Minute), t0.Add(12*time.Minute)).Active; got != 8 {
+		t.Errorf("requests in flight after the step = %v, want 8", got)
+	}
+	// The counters Prometheus scrapes are that integral.
+	cl := Stock.ClusterLabel()
+	a, b := t0.Add(12*time.Minute), t0.Add(15*time.Minute)
+	var delta float64
+	for _, pod := range f.Pods {
+		delta += exposeParsed(t, f, pod, b, Stock).mustValue(t, "envoy_cluster_upstream_rq_total", cl, c.Name) -
+			exposeParsed(t, f, pod, a, Stock).mustValue(t, "envoy_cluster_upstream_rq_total", cl, c.Name)
+	}
+	if got := delta / b.Sub(a).Seconds(); math.Abs(got-20) > 0.01*20 {
+		t.Errorf("scraped rate after the step = %v, want 20", got)
+	}
+	// A step with a wave keeps the rate the derivative of the requests.
+	c.Wave = 0.3
+	for _, at := range []time.Duration{9 * time.Minute, 11 * time.Minute} {
+		x := t0.Add(at)
+		fl := c.flow()
+		want := c.RPS * f.level(&fl, x.Sub(t0).Seconds())
+		got := (f.Requests(c, x.Add(time.Millisecond)) - f.Requests(c, x.Add(-time.Millisecond))) / 0.002
+		if math.Abs(got-want) > 1e-3*want {
+			t.Errorf("rate at %v = %v, the level says %v", at, got, want)
+		}
+	}
+	bad := &Fleet{Start: t0, Clusters: []Cluster{{Name: "c", RPS: 1, Step: Step{At: step, Factor: -1}}}}
+	if err := bad.Validate(); err == nil || !strings.Contains(err.Error(), "Step.Factor") {
+		t.Errorf("a negative step factor: %v", err)
+	}
+}

@@ -244,6 +244,11 @@ func (o *TopOptions) Validate() error {
 type source interface {
 	Frame(ctx context.Context, at time.Time) (traffic.Frame, error)
 	Detail(ctx context.Context, at time.Time, cluster string) (traffic.Detail, error)
+	// History back-fills the dashboard's trends; a Querier without range queries answers
+	// traffic.ErrNoRangeQueries.
+	History(ctx context.Context, at time.Time, span, step time.Duration) (traffic.History, error)
+	// ClusterHistory draws the drill-down's charts.
+	ClusterHistory(ctx context.Context, at time.Time, span, step time.Duration, cluster string) (traffic.History, error)
 }
 
 // Run prints a snapshot, or runs the dashboard on a terminal.
@@ -256,19 +261,9 @@ func (o *TopOptions) Run(ctx context.Context) error {
 	}
 	defer release()
 	cfg := o.collectorConfig()
-	var src source
-	if o.dialect.Name == "" || cfg.Source == traffic.SourceAuto || cfg.Source == traffic.SourceRules {
-		// The first refresh finds the dialect and probes for the recording rules.
-		src = traffic.NewAuto(q, cfg)
-	} else {
-		c, err := traffic.NewCollector(q, cfg)
-		if err != nil {
-			return err
-		}
-		src = c
-	}
-	if o.ns.service != "" {
-		src = inServiceNamespace{src, o.ns.service}
+	src, err := o.newSource(q, cfg)
+	if err != nil {
+		return err
 	}
 	if o.once || o.output.given || !o.isTerminal(o.Out) {
 		return o.snapshot(ctx, src, deadline)
@@ -283,9 +278,53 @@ func (o *TopOptions) Run(ctx context.Context) error {
 	model := tui.New(src, tui.Options{
 		Target: target, Backend: o.prom.Backend(), Interval: o.interval, Timeout: o.prom.Timeout, MinRPS: o.minRPS,
 		NoColor: noColor(), Filter: o.filter, Compare: cmp,
+		Window: cfg.Window, SetWindow: func(w time.Duration) (tui.Source, error) {
+			return o.newSource(q, o.windowConfig(w))
+		},
+		RulesWindow: o.rulesWindow(),
 	})
 	_, err = runProgram(ctx, model, o.In, o.Out)
 	return err
+}
+
+// newSource builds the collector of cfg, for --service-namespace's rows only when it is given.
+func (o *TopOptions) newSource(q traffic.Querier, cfg traffic.Config) (source, error) {
+	var src source
+	if o.dialect.Name == "" || cfg.Source == traffic.SourceAuto || cfg.Source == traffic.SourceRules {
+		// The first refresh finds the dialect and probes for the recording rules.
+		src = traffic.NewAuto(q, cfg)
+	} else {
+		c, err := traffic.NewCollector(q, cfg)
+		if err != nil {
+			return nil, err
+		}
+		src = c
+	}
+	if o.ns.service != "" {
+		src = inServiceNamespace{src, o.ns.service}
+	}
+	return src, nil
+}
+
+// windowConfig is what the collector asks over window w, as the dashboard's w key chooses it:
+// the recording rules know only their 5m, so another window reads Envoy's own series.
+func (o *TopOptions) windowConfig(w time.Duration) traffic.Config {
+	cfg := o.collectorConfig()
+	cfg.Window = w
+	if w != promql.RuleWindow {
+		cfg.Source = traffic.SourceRaw
+	} else if o.from != traffic.SourceRaw {
+		cfg.Source = o.from
+	}
+	return cfg
+}
+
+// rulesWindow is the recording rules' window when --source lets top read them, else 0.
+func (o *TopOptions) rulesWindow() time.Duration {
+	if o.from == traffic.SourceRaw {
+		return 0
+	}
+	return promql.RuleWindow
 }
 
 // inServiceNamespace keeps the rows of one service namespace (--service-namespace), for the

@@ -139,6 +139,9 @@ type query struct {
 	// class is the status class label when the query answers responses per second by class
 	// (promql.UpstreamClassRates, DownstreamClassRates): its samples go to classSums.
 	class string
+	// untrended says a trend (History) does not keep the numbers of this cluster query: requests
+	// in flight and the error rates.
+	untrended bool
 }
 
 // clusterQuery is a cluster query before it is checked, with the recording rule it reads, if any.
@@ -151,6 +154,8 @@ type clusterQuery struct {
 	unit      promql.LatencyUnit
 	// classes says the query answers by status class (see query.class).
 	classes bool
+	// untrended: see query.untrended.
+	untrended bool
 }
 
 // rowParts is a row while a refresh folds answers into it, with the sums the recording rules'
@@ -234,7 +239,7 @@ func NewCollector(q Querier, cfg Config) (*Collector, error) {
 		{expr: promql.UpstreamLatency(d, sel, 0.5, w), into: func(r *rowParts, v float64) { r.P50 = v }},
 		{expr: promql.UpstreamLatency(d, sel, 0.9, w), into: func(r *rowParts, v float64) { r.P90 = v }},
 		{expr: promql.UpstreamLatency(d, sel, 0.99, w), into: func(r *rowParts, v float64) { r.P99 = v }},
-		{expr: promql.UpstreamActive(d, sel), into: func(r *rowParts, v float64) { r.Active = v }},
+		{expr: promql.UpstreamActive(d, sel), into: func(r *rowParts, v float64) { r.Active = v }, untrended: true},
 		{expr: promql.UpstreamClassRates(d, sel, w), classes: true},
 	}
 	clusterLabel := d.Cluster
@@ -261,7 +266,7 @@ func NewCollector(q Querier, cfg Config) (*Collector, error) {
 		if err != nil {
 			return nil, err
 		}
-		q := query{text: text, into: e.into, label: clusterLabel, record: e.record, bit: 1 << i, histogram: e.histogram, unit: e.unit}
+		q := query{text: text, into: e.into, label: clusterLabel, record: e.record, bit: 1 << i, histogram: e.histogram, unit: e.unit, untrended: e.untrended || e.classes}
 		if e.classes {
 			q.class = d.Class
 		}
@@ -304,8 +309,8 @@ func recordedQueries(sel promql.Selector) []clusterQuery {
 		queries = append(queries, clusterQuery{expr: promql.RecordedLatencyBuckets(sel, u.Record), record: u.Record, histogram: true, unit: u.Unit})
 	}
 	return append(queries,
-		clusterQuery{expr: promql.RecordedActive(sel), into: func(r *rowParts, v float64) { r.Active = v }, record: promql.RecordActiveRequests},
-		clusterQuery{expr: promql.RecordedClient4xxRate(sel), into: func(r *rowParts, v float64) { r.client4xx = v }, record: promql.Record4xxRate})
+		clusterQuery{expr: promql.RecordedActive(sel), into: func(r *rowParts, v float64) { r.Active = v }, record: promql.RecordActiveRequests, untrended: true},
+		clusterQuery{expr: promql.RecordedClient4xxRate(sel), into: func(r *rowParts, v float64) { r.client4xx = v }, record: promql.Record4xxRate, untrended: true})
 }
 
 // byClass is the listener field of a query by status class, whose samples the fold adds to the

@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"strconv"
 	"strings"
+	"time"
 
 	"charm.land/bubbles/v2/key"
 	tea "charm.land/bubbletea/v2"
@@ -20,6 +21,12 @@ type detailView struct {
 	have   bool  // data has arrived for name
 	err    error // the latest drill-down load failed with this
 	scroll int
+	// The charts: span is theirs (zero: the first of chartSpans), chart the cluster's history
+	// once chartHave, chartErr when its load failed.
+	span      time.Duration
+	chart     traffic.History
+	chartHave bool
+	chartErr  error
 	// lines is the whole drill-down as drawn, redrawn by redrawDetail whenever what it shows
 	// changes (the detail, the frame, the width), so a key press scrolls without drawing.
 	lines []string
@@ -32,6 +39,13 @@ func (m Model) detailKey(msg tea.KeyPressMsg) (tea.Model, tea.Cmd) {
 	switch {
 	case key.Matches(msg, k.Back):
 		m.mode, m.detail = modeTable, detailView{}
+	case key.Matches(msg, k.Span):
+		m.detail.span = m.detail.nextChartSpan()
+		m.detail.chartHave, m.detail.chartErr = false, nil
+		m.redrawDetail()
+		if !m.loading {
+			return m, m.startLoad(false)
+		}
 	case key.Matches(msg, k.Up):
 		m.detail.scroll = m.clampDetailScroll(m.detail.scroll - 1)
 	case key.Matches(msg, k.Down):
@@ -71,6 +85,9 @@ func (m *Model) redrawDetail() {
 // the part of detail.lines that fits, from detail.scroll.
 func (m Model) detailLines() []string {
 	lines := m.detailHeader()
+	if _, ok := m.src.(ClusterHistorian); ok {
+		lines = append(lines, m.detailTrends()...)
+	}
 	if !m.detail.have {
 		if m.detail.err == nil {
 			lines = append(lines, m.styles.muted.Render("loading the drill-down…"))

@@ -271,6 +271,7 @@ func loaded(t testing.TB, opts Options, w, h int, f traffic.Frame) Model {
 func withHistory(t testing.TB, m Model, n int) Model {
 	t.Helper()
 	base := testFrame()
+	m.hist = history{} // the frames go back in time from the first
 	for i := range n {
 		f := base
 		f.Rows = make([]traffic.Row, len(base.Rows))
@@ -288,7 +289,8 @@ func withHistory(t testing.TB, m Model, n int) Model {
 		}
 		m.seq++
 		m.loading = false
-		m, _ = update(t, m, frameAt(m.seq, testNow.Add(-3*time.Second), f))
+		// One frame per step of the history, the last one now.
+		m, _ = update(t, m, frameAt(m.seq, testNow.Add(-3*time.Second-time.Duration(n-1-i)*historyStep), f))
 	}
 	return m
 }

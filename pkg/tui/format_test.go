@@ -6,8 +6,6 @@ import (
 	"testing"
 	"time"
 
-	"github.com/google/go-cmp/cmp"
-
 	"github.com/kubectl-promteam/kubectl-promteam/pkg/traffic"
 )
 
@@ -212,45 +210,5 @@ func TestThresholds(t *testing.T) {
 		if got := kindOf(k.selected, k.rps, k.minRPS); got != k.want {
 			t.Errorf("kindOf(%v, %v, %v) = %d, want %d", k.selected, k.rps, k.minRPS, got, k.want)
 		}
-	}
-}
-
-func TestHistory(t *testing.T) {
-	h := history{}
-	h1 := h.next([]traffic.Row{{Name: "a", RPS: 1, P99: 10}, {Name: "b", RPS: 2, P99: 20}})
-	h2 := h1.next([]traffic.Row{{Name: "a", RPS: nan, P99: nan}, {Name: "c", RPS: 3, P99: 30}})
-
-	if len(h) != 0 || len(h1) != 2 {
-		t.Errorf("an older history changed: %d %d", len(h), len(h1))
-	}
-	if diff := cmp.Diff([]float64{1}, h1["a"].rpsValues()); diff != "" {
-		t.Errorf("h1 a (-want +got):\n%s", diff)
-	}
-	got := map[string]string{}
-	for name, s := range h2 {
-		got[name] = sparkline(s.rpsValues(), 3) + "|" + sparkline(s.p99Values(), 3)
-	}
-	want := map[string]string{
-		"a": " █ | █ ", // NaN in this frame is a gap
-		"b": " █ | █ ", // missing from this frame: a gap too
-		"c": "  █|  █",
-	}
-	if diff := cmp.Diff(want, got); diff != "" {
-		t.Errorf("sparklines (-want +got):\n%s", diff)
-	}
-	// A row missing for a whole history is forgotten.
-	for range historyLen {
-		h2 = h2.next(nil)
-	}
-	if len(h2) != 0 {
-		t.Errorf("%d rows remembered after %d empty frames", len(h2), historyLen)
-	}
-	// The history is capped.
-	h3 := history{}
-	for i := range 3 * historyLen {
-		h3 = h3.next([]traffic.Row{{Name: "a", RPS: float64(i), P99: 1}})
-	}
-	if n := len(h3["a"].rpsValues()); n != historyLen {
-		t.Errorf("history of %d frames, want %d", n, historyLen)
 	}
 }

@@ -21,6 +21,8 @@ type keyMap struct {
 	Open     key.Binding
 	Back     key.Binding
 	Pause    key.Binding
+	Window   key.Binding
+	Span     key.Binding // the drill-down charts' span
 	Mark     key.Binding
 	Compare  key.Binding
 	Help     key.Binding
@@ -56,6 +58,8 @@ func newKeyMap() keyMap {
 		Open:      key.NewBinding(key.WithKeys("enter"), key.WithHelp("enter", "drill down into the selected cluster")),
 		Back:      key.NewBinding(key.WithKeys("esc"), key.WithHelp("esc", "back from drill-down or help; clear the filter")),
 		Pause:     key.NewBinding(key.WithKeys("p"), key.WithHelp("p", "pause / resume refreshing")),
+		Span:      key.NewBinding(key.WithKeys("t"), key.WithHelp("t", "drill-down charts: 15m / 1h")),
+		Window:    key.NewBinding(key.WithKeys("w"), key.WithHelp("w", "next rate window")),
 		Mark:      key.NewBinding(key.WithKeys("m", "space"), key.WithHelp("m space", "mark the row: first the baseline (B), then the canary (C)")),
 		Compare:   key.NewBinding(key.WithKeys("c"), key.WithHelp("c", "compare the canary (C) with the baseline (B), live")),
 		Help:      key.NewBinding(key.WithKeys("?"), key.WithHelp("?", "show / hide this help")),
@@ -88,5 +92,6 @@ func (k keyMap) help() []key.Help {
 		k.Back.Help(),
 		{Key: join(k.Mark, k.Compare), Desc: "mark baseline then canary / compare them live"},
 		{Key: join(k.Pause, k.Help, k.Quit), Desc: "pause / resume refreshing · this help · quit"},
+		{Key: join(k.Window, k.Span), Desc: "next rate window (1m 5m 15m 1h) / chart span (15m 1h)"},
 	}
 }

@@ -19,10 +19,14 @@ type tickMsg time.Time
 // the model.
 type loadRequest struct {
 	seq     uint64
+	gen     uint64 // the window the load is for (Model.gen)
 	at      time.Time
 	timeout time.Duration
 	frame   bool   // load the frame
+	history bool   // also back-fill the history, when the source is a Historian
 	cluster string // also load the drill-down of this cluster; "" for none
+	// chartSpan is the span of the drill-down's charts, loaded with it from a ClusterHistorian.
+	chartSpan time.Duration
 	// compare, when set, also judges canary against baseline.
 	compare          CompareFunc
 	baseline, canary string
@@ -31,7 +35,12 @@ type loadRequest struct {
 // loadedMsg is the result of one load, tagged with its sequence number.
 type loadedMsg struct {
 	seq uint64
+	gen uint64
 	at  time.Time
+
+	histLoaded bool
+	hist       traffic.History
+	histErr    error
 
 	frameLoaded bool
 	frame       traffic.Frame
@@ -40,6 +49,11 @@ type loadedMsg struct {
 	cluster   string
 	detail    traffic.Detail
 	detailErr error
+
+	chartLoaded bool
+	chartSpan   time.Duration
+	chart       traffic.History
+	chartErr    error
 
 	compared         bool
 	baseline, canary string
@@ -59,12 +73,30 @@ func load(src Source, req loadRequest) tea.Cmd {
 		ctx, cancel := context.WithTimeout(context.Background(), req.timeout)
 		defer cancel()
 
-		msg := loadedMsg{seq: req.seq, at: req.at, frameLoaded: req.frame, cluster: req.cluster}
+		msg := loadedMsg{seq: req.seq, gen: req.gen, at: req.at, frameLoaded: req.frame, cluster: req.cluster}
 		var wg sync.WaitGroup
+		if h, ok := src.(Historian); ok && req.history {
+			msg.histLoaded = true
+			wg.Go(func() {
+				// One step per glyph, the newest at the request's instant.
+				msg.hist, msg.histErr = h.History(ctx, req.at, historySpan-historyStep, historyStep)
+			})
+		}
 		if req.compare != nil {
 			msg.compared, msg.baseline, msg.canary = true, req.baseline, req.canary
 			wg.Go(func() {
 				msg.result, msg.compareErr = req.compare(ctx, req.at, req.baseline, req.canary)
+			})
+		}
+		if h, ok := src.(ClusterHistorian); ok && req.cluster != "" && req.chartSpan > 0 {
+			msg.chartLoaded, msg.chartSpan = true, req.chartSpan
+			wg.Go(func() {
+				c, err := h.ClusterHistory(ctx, req.at, req.chartSpan, req.chartSpan/chartPoints, req.cluster)
+				if err != nil {
+					msg.chartErr = fmt.Errorf("history of %s: %w", req.cluster, err)
+					return
+				}
+				msg.chart = c
 			})
 		}
 		if req.cluster != "" {

@@ -11,6 +11,7 @@ package tui
 
 import (
 	"context"
+	"fmt"
 	"time"
 
 	"charm.land/bubbles/v2/key"
@@ -24,6 +25,19 @@ import (
 type Source interface {
 	Frame(ctx context.Context, at time.Time) (traffic.Frame, error)
 	Detail(ctx context.Context, at time.Time, cluster string) (traffic.Detail, error)
+}
+
+// Historian is a Source that also reads the recent past from Prometheus (traffic.Collector and
+// traffic.Auto do): the sparklines are back-filled from it when the dashboard starts and when
+// the window changes. Without it they fill from the refreshes.
+type Historian interface {
+	History(ctx context.Context, at time.Time, span, step time.Duration) (traffic.History, error)
+}
+
+// ClusterHistorian is a Source that also reads one cluster's recent past (traffic.Collector and
+// traffic.Auto do), for the drill-down's charts.
+type ClusterHistorian interface {
+	ClusterHistory(ctx context.Context, at time.Time, span, step time.Duration, cluster string) (traffic.History, error)
 }
 
 // Options configure the dashboard. The zero value of every field has a usable default.
@@ -43,6 +57,26 @@ type Options struct {
 	// Compare judges a canary against a baseline (two cluster names); when set, two rows marked
 	// with m open a live comparison with c.
 	Compare CompareFunc
+	// Window is the rate window the Source reads; SetWindow, when set, returns a Source over
+	// another window, and the w key cycles through Windows with it without a restart.
+	Window    time.Duration
+	SetWindow func(window time.Duration) (Source, error)
+	// RulesWindow is the recording rules' window when the Source may read them: on another
+	// window the header says the rows come from Envoy's own series.
+	RulesWindow time.Duration
+}
+
+// Windows are the rate windows the w key cycles through.
+var Windows = []time.Duration{time.Minute, 5 * time.Minute, 15 * time.Minute, time.Hour}
+
+// nextWindow is the window after w in Windows: the first longer one, else the first.
+func nextWindow(w time.Duration) time.Duration {
+	for _, c := range Windows {
+		if c > w {
+			return c
+		}
+	}
+	return Windows[0]
 }
 
 // Defaults.
@@ -52,6 +86,8 @@ const (
 	defaultMinRPS   = 1.0
 	// maxBackoff caps the delay between attempts while Prometheus fails.
 	maxBackoff = 30 * time.Second
+	// historyRetry is the delay before a failed back-fill is asked again.
+	historyRetry = 30 * time.Second
 )
 
 // Default terminal size until the first tea.WindowSizeMsg.
@@ -101,6 +137,16 @@ type Model struct {
 	haveFrame bool
 	lastGood  time.Time // when the frame on screen was asked for
 	hist      history
+	// The back-fill of hist: histHave once one arrived for the window in force; histErr when
+	// the last one failed, asked again from histNext on; histSeq is the load carrying one, 0
+	// when none is in flight.
+	histHave bool
+	histErr  error
+	histNext time.Time
+	histSeq  uint64
+	// gen counts the window changes; a load for an earlier window is not drawn.
+	gen       uint64
+	window    time.Duration
 	names     []string // the name per frame row, as it is printed (termtext.Sanitize)
 	svc       []string // serviceLabel per frame row, as it is printed
 	keysLower []string // searchKey per frame row
@@ -148,9 +194,12 @@ func New(src Source, opts Options) Model {
 		width:  defaultWidth,
 		height: defaultHeight,
 		clock:  opts.Now(),
-		hist:   history{},
 		table:  tableView{sort: sortBy(colRPS), filter: opts.Filter},
 		seq:    1,
+		window: opts.Window,
+	}
+	if _, ok := src.(Historian); ok {
+		m.histSeq = 1 // Init's load carries the first back-fill
 	}
 	m.loading = true
 	return m
@@ -158,7 +207,9 @@ func New(src Source, opts Options) Model {
 
 // Init loads the first frame and starts the refresh clock.
 func (m Model) Init() tea.Cmd {
-	return tea.Batch(load(m.src, m.request(true)), tick(m.opts.Interval))
+	req := m.request(true)
+	req.history = m.histSeq == m.seq
+	return tea.Batch(load(m.src, req), tick(m.opts.Interval))
 }
 
 // Update handles one message.
@@ -206,9 +257,12 @@ func (m *Model) startLoad(withFrame bool) tea.Cmd {
 // request is the load of what is on screen: the frame when withFrame (never in compare --watch,
 // which has no table), the open drill-down and the open comparison.
 func (m *Model) request(withFrame bool) loadRequest {
-	req := loadRequest{seq: m.seq, at: m.clock, timeout: m.opts.Timeout, frame: withFrame && !m.comparison.only}
+	req := loadRequest{seq: m.seq, gen: m.gen, at: m.clock, timeout: m.opts.Timeout, frame: withFrame && !m.comparison.only}
+	if _, ok := m.src.(Historian); ok && req.frame && !m.histHave && m.histSeq == 0 && !m.clock.Before(m.histNext) {
+		req.history, m.histSeq = true, m.seq
+	}
 	if m.screen() == modeDetail {
-		req.cluster = m.detail.name
+		req.cluster, req.chartSpan = m.detail.name, m.detail.chartSpan()
 	}
 	if m.screen() == modeCompare && len(m.comparison.marks) == 2 {
 		req.compare = m.opts.Compare
@@ -223,16 +277,27 @@ func (m Model) loaded(msg loadedMsg) (tea.Model, tea.Cmd) {
 	if msg.seq == m.seq {
 		m.loading = false
 	}
+	if msg.seq == m.histSeq {
+		m.histSeq = 0
+	}
 	if msg.seq <= m.shown {
 		return m, nil // stale: never drawn over newer data
 	}
 	m.shown = msg.seq
-	if msg.frameLoaded {
+	current := msg.gen == m.gen // not for a window since changed
+	if msg.frameLoaded && current {
 		if msg.frameErr != nil {
 			m.failed(msg.frameErr)
 		} else {
 			m.succeeded()
 			m.applyFrame(msg.frame, msg.at)
+		}
+	}
+	if msg.histLoaded && current {
+		if msg.histErr != nil {
+			m.histErr, m.histNext = msg.histErr, m.clock.Add(historyRetry)
+		} else {
+			m.hist, m.histHave, m.histErr = m.hist.backfill(msg.hist), true, nil
 		}
 	}
 	if msg.compared && m.screen() == modeCompare && len(m.comparison.marks) == 2 && msg.baseline == m.comparison.marks[0] && msg.canary == m.comparison.marks[1] {
@@ -249,11 +314,18 @@ func (m Model) loaded(msg loadedMsg) (tea.Model, tea.Cmd) {
 			}
 		}
 	}
-	if msg.cluster != "" && m.screen() == modeDetail && msg.cluster == m.detail.name {
+	if msg.cluster != "" && current && m.screen() == modeDetail && msg.cluster == m.detail.name {
 		if msg.detailErr != nil {
 			m.detail.err = msg.detailErr
 		} else {
 			m.detail.data, m.detail.have, m.detail.err = msg.detail, true, nil
+		}
+		if msg.chartLoaded && msg.chartSpan == m.detail.chartSpan() {
+			if msg.chartErr != nil {
+				m.detail.chartErr = msg.chartErr
+			} else {
+				m.detail.chart, m.detail.chartHave, m.detail.chartErr = msg.chart, true, nil
+			}
 		}
 	}
 	m.redrawDetail()
@@ -278,7 +350,9 @@ func (m *Model) failed(err error) {
 // whose detail has not arrived (it was opened while another load was in flight). A failed
 // drill-down is not retried here but on the next tick.
 func (m *Model) loadMissingDetail() tea.Cmd {
-	if m.screen() != modeDetail || m.detail.have || m.detail.err != nil || m.loading {
+	_, charts := m.src.(ClusterHistorian)
+	missing := (!m.detail.have && m.detail.err == nil) || (charts && !m.detail.chartHave && m.detail.chartErr == nil)
+	if m.screen() != modeDetail || !missing || m.loading {
 		return nil
 	}
 	return m.startLoad(false)
@@ -287,7 +361,7 @@ func (m *Model) loadMissingDetail() tea.Cmd {
 // applyFrame puts a new frame on screen and rebuilds what derives from it.
 func (m *Model) applyFrame(f traffic.Frame, at time.Time) {
 	m.frame, m.haveFrame, m.lastGood = f, true, at
-	m.hist = m.hist.next(f.Rows)
+	m.hist = m.hist.next(f.Rows, at)
 	m.names = make([]string, len(f.Rows))
 	m.svc = make([]string, len(f.Rows))
 	m.keysLower = make([]string, len(f.Rows))
@@ -349,6 +423,8 @@ func (m Model) key(msg tea.KeyPressMsg) (tea.Model, tea.Cmd) {
 			m.mode = m.behindHelp
 		}
 		return m, nil
+	case key.Matches(msg, k.Window) && m.opts.SetWindow != nil && !m.comparison.only:
+		return m.changeWindow(nextWindow(m.window))
 	case key.Matches(msg, k.Pause):
 		m.paused = !m.paused
 		if m.canLoad() {
@@ -361,4 +437,23 @@ func (m Model) key(msg tea.KeyPressMsg) (tea.Model, tea.Cmd) {
 		return m.detailKey(msg)
 	}
 	return m.tableKey(msg)
+}
+
+// changeWindow rebuilds the source over window w and loads at once: a frame and a new back-fill
+// of the history, which starts over since its numbers were over the last window. Results still
+// on their way for the last window are not drawn.
+func (m Model) changeWindow(w time.Duration) (tea.Model, tea.Cmd) {
+	src, err := m.opts.SetWindow(w)
+	if err != nil {
+		m.err = fmt.Errorf("window %s: %w", fmtWindow(w), err)
+		return m, nil
+	}
+	m.src, m.window = src, w
+	m.gen++
+	m.hist = history{}
+	m.histHave, m.histErr, m.histNext, m.histSeq = false, nil, time.Time{}, 0
+	m.detail.have, m.detail.err, m.detail.chartHave, m.detail.chartErr = false, nil, false, nil
+	m.backoff, m.nextLoad = 0, time.Time{}
+	m.redrawDetail()
+	return m, m.startLoad(true)
 }

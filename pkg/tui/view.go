@@ -94,15 +94,25 @@ func (m Model) header() []string {
 		if n := len(m.frame.Warnings); n > 0 {
 			b.WriteString(sep + st.warning.Render(plural(n, "warning", "warnings")))
 		}
-		b.WriteString(sep + "window " + fmtWindow(m.frame.Window))
+		window := "window " + fmtWindow(m.frame.Window)
+		if m.window > 0 && m.window != m.frame.Window {
+			window += " → " + fmtWindow(m.window) // the next frame brings it
+		}
+		b.WriteString(sep + window)
 		switch {
 		case m.frame.Source == traffic.SourceRules:
 			b.WriteString(sep + "recording rules")
 		case m.frame.Dialect != "":
 			b.WriteString(sep + m.frame.Dialect)
 		}
+		if r := m.opts.RulesWindow; r > 0 && m.frame.Source != traffic.SourceRules && m.frame.Window != r {
+			b.WriteString(sep + "Envoy's own series (the rules keep " + fmtWindow(r) + ")")
+		}
 	} else {
 		b.WriteString(sep + "no data yet")
+	}
+	if m.histErr != nil {
+		b.WriteString(sep + st.warning.Render("history unavailable"))
 	}
 	if m.opts.Backend == traffic.BackendThanosQuery {
 		b.WriteString(sep + "Thanos Query")
@@ -257,7 +267,7 @@ func (m Model) rowLine(lay layout, i int) string {
 		above = traffic.Marker
 	}
 	emit(sel+above+m.comparison.markOf(r.Name), levelOK)
-	hist := m.hist[r.Name]
+	hist := m.hist.get(r.Name)
 	for j, c := range lay.cols {
 		if j > 0 {
 			emit(" ", levelOK)
@@ -286,9 +296,9 @@ func (m Model) rowLine(lay layout, i int) string {
 			// 5xx are the errors of the success ratio: the same colour.
 			emit(padLeft(orInvalid(fmtRPS(r.Err5xx), r.Invalid, traffic.FieldErr5xx), w), successLevel(r.Success))
 		case colRPSTrend:
-			emit(sparkline(hist.rpsValues(), w), levelOK)
+			emit(trendline(hist.rpsValues(), w), levelOK)
 		case colP99Trend:
-			emit(sparkline(hist.p99Values(), w), levelOK)
+			emit(trendline(hist.p99Values(), w), levelOK)
 		}
 	}
 	if run.Len() > 0 {
@@ -322,7 +332,7 @@ func (m Model) footer() string {
 			top := min(max(m.detail.scroll, 0), n-h)
 			scroll = fmt.Sprintf(" (lines %d-%d of %d)", top+1, top+h, n)
 		}
-		return st.muted.Render("esc back · ↑↓ scroll" + scroll + " · p pause · ? help · q quit")
+		return st.muted.Render("esc back · ↑↓ scroll" + scroll + " · t chart span · p pause · ? help · q quit")
 	}
 	arrow := "▲"
 	if m.table.sort.desc {
@@ -332,10 +342,36 @@ func (m Model) footer() string {
 	if m.table.filter != "" {
 		s += sep + "filter " + strconv.Quote(m.table.filter)
 	}
+	if t := m.trendScale(); t != "" {
+		s += sep + t
+	}
 	if m.comparison.note != "" {
 		s += sep + st.warning.Render(m.comparison.note)
 	}
-	return s + st.muted.Render(sep+"? help · q quit · enter drill down · / filter · 1-9 0 sort · r reverse · p pause")
+	return s + st.muted.Render(sep+"? help · q quit · enter drill down · / filter · 1-9 0 sort · r reverse · p pause · w window")
+}
+
+// trendScale is the scale of the selected row's sparklines: the range each is drawn over, or
+// "steady" for a flat one; "" without a selection or history.
+func (m Model) trendScale() string {
+	if !m.haveFrame || m.table.cursor < 0 || m.table.cursor >= len(m.table.order) {
+		return ""
+	}
+	s, ok := m.hist.rows[m.frame.Rows[m.table.order[m.table.cursor]].Name]
+	if !ok {
+		return ""
+	}
+	scale := func(vals []float64, format func(float64) string) string {
+		lo, hi, ok := span(vals)
+		switch {
+		case !ok:
+			return dash
+		case isFlat(lo, hi):
+			return "steady " + format(hi)
+		}
+		return format(lo) + "–" + format(hi)
+	}
+	return "trend rps " + scale(s.rpsValues(), fmtRPS) + " p99 " + scale(s.p99Values(), fmtMs)
 }
 
 // helpLines draws the help overlay.
@@ -365,7 +401,7 @@ func (m Model) helpLines() []string {
 		"  "+traffic.Marker+"        "+marker,
 		"  "+dash+"        no data: never shown as 0ms or 100%; such rows sort last",
 		"  "+invalid+"        invalid: an impossible number (rate below 0, success above 100%, latency above a day)",
-		st.section.Render("Sparklines")+fmt.Sprintf(" RPS and P99 of the last %d refreshes; a gap is a refresh without data", historyLen),
+		st.section.Render("Trends")+fmt.Sprintf(" RPS and P99 over %s, one glyph per %s, each row on its own scale", fmtWindow(historySpan), fmtWindow(historyStep)),
 	)
 	return lines
 }

@@ -56,6 +56,17 @@ var screens = []screen{
 		m, _ = update(t, m, loadedMsg{seq: m.seq, at: testNow, cluster: m.detail.name, detail: testDetail()})
 		return m
 	}},
+	{name: "detail-trends", setup: func(t testing.TB, m Model) Model {
+		name := rn("shop", "payments")
+		m.src = &historySource{chart: chartHistory(testNow, name)}
+		for selected(m) != name {
+			m, _ = update(t, m, press("down"))
+		}
+		m, _ = update(t, m, press("enter"))
+		m, _ = update(t, m, loadedMsg{seq: m.seq, at: testNow, cluster: name, detail: testDetail(),
+			chartLoaded: true, chartSpan: chartSpans[0], chart: chartHistory(testNow, name)})
+		return m
+	}},
 	{name: "detail-loading", setup: func(t testing.TB, m Model) Model {
 		m, _ = update(t, m, press("enter"))
 		return m
@@ -87,6 +98,28 @@ var screens = []screen{
 	}},
 	{name: "thanos-query", opts: Options{Backend: traffic.BackendThanosQuery, Target: "team-a/thanos-query-team-a via port-forward 127.0.0.1:40123"},
 		setup: func(_ testing.TB, m Model) Model { return m }},
+	{name: "history", setup: func(t testing.TB, m Model) Model {
+		// A back-fill with a step change in every row's rate, then a refresh a step later.
+		var names []string
+		for _, r := range testRows() {
+			names = append(names, r.Name)
+		}
+		m.seq, m.loading = 2, false
+		m, _ = update(t, m, loadedMsg{seq: 2, at: testNow, histLoaded: true, hist: stepHistory(testNow.Add(-historyStep), names...)})
+		m.seq, m.loading = 3, false
+		m, _ = update(t, m, frameAt(3, testNow, testFrame()))
+		return m
+	}},
+	{name: "history-unavailable", setup: func(t testing.TB, m Model) Model {
+		m.seq, m.loading = 2, false
+		m, _ = update(t, m, loadedMsg{seq: 2, at: testNow, histLoaded: true, histErr: errors.New("range queries refused")})
+		return m
+	}},
+	{name: "window-switching", opts: Options{Window: time.Minute, SetWindow: func(time.Duration) (Source, error) { return &fakeSource{}, nil }},
+		setup: func(t testing.TB, m Model) Model {
+			m, _ = update(t, m, press("w"))
+			return m
+		}},
 	{name: "empty-frame", setup: func(t testing.TB, m Model) Model {
 		m.seq, m.loading = 2, false
 		m, _ = update(t, m, frameAt(2, testNow, traffic.Frame{Window: time.Minute, Dialect: "stock"}))
@@ -324,7 +357,7 @@ func benchModel(tb testing.TB, n int) Model {
 	m := loaded(tb, Options{}, 160, 48, f)
 	for i := range historyLen {
 		m.seq, m.loading = m.seq+1, false
-		m, _ = update(tb, m, frameAt(m.seq, testNow.Add(time.Duration(i)*time.Second), f))
+		m, _ = update(tb, m, frameAt(m.seq, testNow.Add(time.Duration(i)*historyStep), f))
 	}
 	m, _ = update(tb, m, press("down"), press("down"))
 	return m

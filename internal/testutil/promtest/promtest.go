@@ -84,6 +84,8 @@ type Options struct {
 	RemoteWrite []RemoteWrite
 	// Binary is the Prometheus to run; empty means the installed one (or PROMTEAM_PROMETHEUS).
 	Binary string
+	// History, when set, is written into the storage before Prometheus starts (see History).
+	History *History
 }
 
 // RemoteWrite is one remote_write destination.
@@ -125,6 +127,9 @@ func Start(t testing.TB, targets []Target, opts Options) *Server {
 	cfgPath := filepath.Join(dir, "prometheus.yml")
 	if err := os.WriteFile(cfgPath, cfg, 0o644); err != nil {
 		t.Fatal(err)
+	}
+	if opts.History != nil {
+		writeHistory(t, dir, filepath.Join(dir, "data"), targets, *opts.History)
 	}
 	return run(t, dir, cfgPath, ConfigOptions{ExtraArgs: opts.ExtraArgs, Binary: opts.Binary})
 }
