@@ -2,6 +2,7 @@ package promql
 
 import (
 	"fmt"
+	"slices"
 	"strings"
 
 	"github.com/prometheus/common/model"
@@ -30,6 +31,11 @@ type Dialect struct {
 	// connection manager.
 	ListenerClassMetric string
 	Listener            string
+	// Standard says the dialect reads Istio's standard metrics (istio_requests_total,
+	// istio_request_duration_milliseconds) instead of Envoy's own cluster statistics: its queries
+	// are built in istio_standard.go, and the Envoy-only numbers (requests in flight, timeouts,
+	// retries, overflows, ejections) are absent.
+	Standard bool
 }
 
 // The dialects kubectl-promteam reads.
@@ -55,15 +61,18 @@ var (
 		ListenerClassMetric: "envoy_http_downstream_rq",
 		Listener:            "http_conn_manager_prefix",
 	}
+	// Dialects are the dialects of Envoy's own cluster statistics, which DetectDialect tells
+	// apart. DialectIstioStandard is not among them: it reads other series, and Discover picks it
+	// only where these are absent.
 	Dialects = []Dialect{DialectEnvoy, DialectIstio}
 )
 
 // DialectNames lists the accepted --dialect values.
-func DialectNames() string { return "auto, envoy, istio" }
+func DialectNames() string { return "auto, envoy, istio, istio-standard" }
 
-// DialectByName returns the named dialect.
+// DialectByName returns the named dialect: one of Dialects, or DialectIstioStandard.
 func DialectByName(name string) (Dialect, error) {
-	for _, d := range Dialects {
+	for _, d := range append(slices.Clip(Dialects), DialectIstioStandard) {
 		if d.Name == name {
 			return d, nil
 		}

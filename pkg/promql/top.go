@@ -60,6 +60,9 @@ const (
 
 // UpstreamRequestRate is requests per second by cluster (and by the extra labels).
 func UpstreamRequestRate(d Dialect, sel Selector, w time.Duration, by ...string) parser.Expr {
+	if d.Standard {
+		return istioRequestRate(d, sel, w, by...)
+	}
 	return SumBy(Rate(sel.series(metricRequests), w), append([]string{d.Cluster}, by...)...)
 }
 
@@ -67,26 +70,38 @@ func UpstreamRequestRate(d Dialect, sel Selector, w time.Duration, by ...string)
 // denominator both count final responses by class, so in-flight and reset requests do not skew
 // it; a cluster without responses has no ratio (0/0 is NaN).
 func UpstreamSuccessRatio(d Dialect, sel Selector, w time.Duration, by ...string) parser.Expr {
+	if d.Standard {
+		return istioSuccessRatio(d, sel, w, by...)
+	}
 	group := append([]string{d.Cluster}, by...)
 	ok := SumBy(Rate(sel.series(d.ClassMetric, Neq(d.Class, d.Class5xx), Neq(d.Class, "")), w), group...)
 	all := SumBy(Rate(sel.series(d.ClassMetric, Neq(d.Class, "")), w), group...)
 	return Div(ok, all)
 }
 
-// UpstreamLatency is latency quantile q in milliseconds by cluster, from the histogram with le
-// kept through the sum.
+// UpstreamLatency is latency quantile q in milliseconds by cluster, from the classic histogram
+// with le kept through the sum, or else the native one (latencyQuantile).
 func UpstreamLatency(d Dialect, sel Selector, q float64, w time.Duration, by ...string) parser.Expr {
-	group := append(append([]string{d.Cluster}, by...), "le")
-	return HistogramQuantile(q, SumBy(Rate(sel.series(metricLatency), w), group...))
+	if d.Standard {
+		return istioLatency(d, sel, q, w, by...)
+	}
+	return latencyQuantile(q, sel.series(metricLatency), w, append([]string{d.Cluster}, by...)...)
 }
 
-// UpstreamActive is requests in flight by cluster.
+// UpstreamActive is requests in flight by cluster; nil for Istio's standard metrics, which have
+// no such gauge.
 func UpstreamActive(d Dialect, sel Selector) parser.Expr {
+	if d.Standard {
+		return nil
+	}
 	return SumBy(sel.series(metricActive), d.Cluster)
 }
 
 // ClassRate is final responses per second by status class.
 func ClassRate(d Dialect, sel Selector, w time.Duration) parser.Expr {
+	if d.Standard {
+		return istioClassRate(d, sel, w)
+	}
 	return SumBy(Rate(sel.series(d.ClassMetric, Neq(d.Class, "")), w), d.Class)
 }
 
@@ -97,6 +112,9 @@ const CodeLabel = "code"
 // codes into metric names, a subquery at step moves the code into a label first, because rate()
 // drops metric names.
 func CodeRate(d Dialect, sel Selector, w, step time.Duration) parser.Expr {
+	if d.Standard {
+		return istioCodeRate(d, sel, w)
+	}
 	if d.CodeMetric != "" {
 		codes := sel.series(d.CodeMetric, Neq(d.Code, ""))
 		return SumBy(LabelReplace(Rate(codes, w), CodeLabel, "$1", d.Code, "(.*)"), CodeLabel)
@@ -164,11 +182,17 @@ func tag(e parser.Expr, stat string) parser.Expr {
 
 // DownstreamRequestRate is requests per second by HTTP connection manager.
 func DownstreamRequestRate(d Dialect, sel Selector, w time.Duration) parser.Expr {
+	if d.Standard {
+		return istioDownstreamRate(d, sel, w)
+	}
 	return SumBy(Rate(sel.series(metricDownstream), w), d.Listener)
 }
 
 // DownstreamSuccessRatio is the non-5xx share of downstream responses by HTTP connection manager.
 func DownstreamSuccessRatio(d Dialect, sel Selector, w time.Duration) parser.Expr {
+	if d.Standard {
+		return istioDownstreamSuccess(d, sel, w)
+	}
 	ok := SumBy(Rate(sel.series(d.ListenerClassMetric, Neq(d.Class, d.Class5xx), Neq(d.Class, "")), w), d.Listener)
 	all := SumBy(Rate(sel.series(d.ListenerClassMetric, Neq(d.Class, "")), w), d.Listener)
 	return Div(ok, all)
@@ -176,7 +200,10 @@ func DownstreamSuccessRatio(d Dialect, sel Selector, w time.Duration) parser.Exp
 
 // DownstreamLatency is downstream latency quantile q in milliseconds by HTTP connection manager.
 func DownstreamLatency(d Dialect, sel Selector, q float64, w time.Duration) parser.Expr {
-	return HistogramQuantile(q, SumBy(Rate(sel.series(metricDownstreamLat), w), d.Listener, "le"))
+	if d.Standard {
+		return istioDownstreamLatency(d, sel, q, w)
+	}
+	return latencyQuantile(q, sel.series(metricDownstreamLat), w, d.Listener)
 }
 
 // ClusterLabels is every cluster label value the selected series hold, for dialect discovery:

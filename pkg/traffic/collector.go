@@ -136,6 +136,8 @@ type query struct {
 	// samples go to rowParts.buckets rather than through into.
 	histogram bool
 	unit      promql.LatencyUnit
+	// names says the samples also name the row's Service (Istio's standard metrics).
+	names bool
 }
 
 // clusterQuery is a cluster query before it is checked, with the recording rule it reads, if any.
@@ -146,6 +148,7 @@ type clusterQuery struct {
 	record    string
 	histogram bool
 	unit      promql.LatencyUnit
+	names     bool
 }
 
 // rowParts is a row while a refresh folds answers into it, with the sums the recording rules'
@@ -185,6 +188,9 @@ func NewCollector(q Querier, cfg Config) (*Collector, error) {
 		{expr: promql.UpstreamLatency(d, sel, 0.99, w), into: func(r *rowParts, v float64) { r.P99 = v }},
 		{expr: promql.UpstreamActive(d, sel), into: func(r *rowParts, v float64) { r.Active = v }},
 	}
+	if d.Standard {
+		cluster = standardQueries(d, sel, w)
+	}
 	clusterLabel := d.Cluster
 	fromSums := false
 	if cfg.Source == SourceRules {
@@ -207,7 +213,7 @@ func NewCollector(q Querier, cfg Config) (*Collector, error) {
 		if err != nil {
 			return nil, err
 		}
-		c.frame = append(c.frame, query{text: text, into: e.into, label: clusterLabel, record: e.record, bit: 1 << i, histogram: e.histogram, unit: e.unit})
+		c.frame = append(c.frame, query{text: text, into: e.into, label: clusterLabel, record: e.record, bit: 1 << i, histogram: e.histogram, unit: e.unit, names: e.names})
 	}
 	for _, e := range listener {
 		text, err := promql.Check(e.expr)
@@ -480,6 +486,9 @@ func (fl *fold) add(q query, v Vector) {
 			continue
 		}
 		q.into(r, value)
+		if q.names {
+			istioService(r, s.Metric)
+		}
 	}
 }
 
@@ -517,9 +526,17 @@ func (c *Collector) Detail(ctx context.Context, at time.Time, cluster string) (D
 		promql.UpstreamLatency(d, one, 0.99, w, podLabels...),
 		promql.LatencyBuckets(one, w),
 	}
+	if d.Standard {
+		// Istio's standard metrics have none of Envoy's reliability statistics, and their own
+		// latency histogram.
+		exprs[2], exprs[6] = nil, promql.IstioLatencyBuckets(one, w)
+	}
 	results := make([]Result, len(exprs))
 	g, gctx := errgroup.WithContext(ctx)
 	for i, e := range exprs {
+		if e == nil {
+			continue
+		}
 		text, err := promql.Check(e)
 		if err != nil {
 			return Detail{}, err
@@ -651,7 +668,8 @@ func appendNew(list []string, items ...string) []string {
 // statistics for the selection, as opposed to a query that failed.
 var errNoClusterStats = errors.New("no Envoy cluster statistics")
 
-// Discover finds the label dialect of the Envoy series sel holds, and explains an empty result.
+// Discover finds the label dialect of the Envoy series sel holds, Istio's standard metrics where
+// they are all there is, and explains an empty result.
 func Discover(ctx context.Context, q Querier, sel promql.Selector, at time.Time) (promql.Dialect, error) {
 	text, err := promql.Check(promql.ClusterLabels(sel))
 	if err != nil {
@@ -665,12 +683,27 @@ func Discover(ctx context.Context, q Querier, sel promql.Selector, at time.Time)
 	for _, s := range res.Vector {
 		series = append(series, s.Metric)
 	}
-	if d, ok := promql.DetectDialect(series); ok {
+	d, ok := promql.DetectDialect(series)
+	if ok && (d.Name != promql.DialectIstio.Name || istioServiceClusters(series)) {
 		return d, nil
 	}
-	istio, _ := promql.Check(promql.IstioStandard(sel))
-	if r, err := q.Query(ctx, istio, at); err == nil && len(r.Vector) > 0 {
-		return promql.Dialect{}, fmt.Errorf("%w (envoy_cluster_upstream_rq_total), only Istio's standard istio_requests_total: Istio keeps just istio_* metrics by default; extend the sidecars' stats inclusion (proxyStatsMatcher: inclusionPrefixes [cluster.]) to see upstream clusters", errNoClusterStats)
+	// A default Istio installation keeps Istio's standard metrics and, of Envoy's own cluster
+	// statistics, only those of the sidecars' bootstrap clusters: read Istio's. Where Envoy's
+	// statistics of the services' clusters exist too, they won above: they say more (requests
+	// in flight, timeouts, retries, ejections), and --dialect istio-standard picks Istio's.
+	istio, err := promql.Check(promql.IstioStandard(sel))
+	if err != nil {
+		return promql.Dialect{}, err
+	}
+	r, err := q.Query(ctx, istio, at)
+	if err != nil {
+		return promql.Dialect{}, err
+	}
+	switch {
+	case len(r.Vector) > 0:
+		return promql.DialectIstioStandard, nil
+	case ok:
+		return d, nil
 	}
 	if ns, ok := sel.Pinned(promql.LabelNamespace); ok {
 		// Say which namespaces do hold Envoys, when that query answers.

@@ -84,6 +84,9 @@ type Options struct {
 	RemoteWrite []RemoteWrite
 	// Binary is the Prometheus to run; empty means the installed one (or PROMTEAM_PROMETHEUS).
 	Binary string
+	// NativeHistograms scrapes native histograms: the protobuf exposition first and
+	// scrape_native_histograms, as Prometheus 3.8 or later takes them (Debian's 2.42 does not).
+	NativeHistograms bool
 }
 
 // RemoteWrite is one remote_write destination.
@@ -243,6 +246,9 @@ func config(targets []Target, opts Options) ([]byte, error) {
 		HonorLabels   bool                `json:"honor_labels"`
 		SampleLimit   int                 `json:"sample_limit,omitempty"`
 		StaticConfigs []staticConfig      `json:"static_configs"`
+		// Native histograms (Options.NativeHistograms).
+		ScrapeProtocols        []string `json:"scrape_protocols,omitempty"`
+		ScrapeNativeHistograms bool     `json:"scrape_native_histograms,omitempty"`
 	}
 	type remoteWrite struct {
 		URL     string            `json:"url"`
@@ -291,6 +297,10 @@ func config(targets []Target, opts Options) ([]byte, error) {
 		}
 		if len(u.Query()) > 0 {
 			sc.Params = u.Query()
+		}
+		if opts.NativeHistograms {
+			sc.ScrapeNativeHistograms = true
+			sc.ScrapeProtocols = []string{"PrometheusProto", "OpenMetricsText1.0.0", "OpenMetricsText0.0.1", "PrometheusText0.0.4"}
 		}
 		cfg.ScrapeConfigs = append(cfg.ScrapeConfigs, sc)
 	}
