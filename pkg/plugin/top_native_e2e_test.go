@@ -11,17 +11,21 @@ import (
 
 	"github.com/kubectl-promteam/kubectl-promteam/internal/testutil/cli"
 	"github.com/kubectl-promteam/kubectl-promteam/internal/testutil/promtest"
+	"github.com/kubectl-promteam/kubectl-promteam/internal/testutil/rulefile"
 	"github.com/kubectl-promteam/kubectl-promteam/internal/testutil/tools"
 	"github.com/kubectl-promteam/kubectl-promteam/internal/testutil/truth"
 	"github.com/kubectl-promteam/kubectl-promteam/pkg/envoysim"
+	"github.com/kubectl-promteam/kubectl-promteam/pkg/manifests"
 )
 
 // TestTopOnNativeHistograms lets a real Prometheus 3 that scrapes native histograms (protobuf
 // first, scrape_native_histograms) scrape simulated Envoys that serve their latency as native
 // histograms, so that it keeps no classic _bucket series at all, and checks the real binary's
 // numbers against the simulator's truth: `top --once -o json` over 30s (RPS within 5%, success
-// within half a point, percentiles within 12%), and `compare` on a worse canary, whose p99 are
-// within 12% and whose verdict is FAIL.
+// within half a point, percentiles within 12%), `compare` on a worse canary, whose p99 are
+// within 12% and whose verdict is FAIL, and `top` reading the stack's recording rules, which
+// record the native histograms' rates: percentiles and success within the same tolerances, rates
+// in proportion to the truth.
 func TestTopOnNativeHistograms(t *testing.T) {
 	t.Parallel()
 	bin := binary(t)
@@ -40,7 +44,8 @@ func TestTopOnNativeHistograms(t *testing.T) {
 			})
 		}
 	}
-	srv := promtest.Start(t, targets, promtest.Options{ScrapeInterval: time.Second, Binary: tools.Path(t, "prometheus3"), NativeHistograms: true})
+	rules := rulefile.Write(t, manifests.DefaultTeamSpec("team-a", "edge"), 0)
+	srv := promtest.Start(t, targets, promtest.Options{ScrapeInterval: time.Second, Binary: tools.Path(t, "prometheus3"), NativeHistograms: true, RuleFiles: []string{rules}})
 	srv.WaitForSeries(t, `envoy_cluster_upstream_rq_time{namespace="edge"}`, 1, 40*time.Second)
 	// The windows count from the first sample: a rate over a window that holds less is short.
 	began := time.Now()
@@ -84,5 +89,31 @@ func TestTopOnNativeHistograms(t *testing.T) {
 				t.Errorf("%s p99 = %v, want %v within 12%%", arm.name, deref(arm.got), want)
 			}
 		}
+	})
+
+	// The rules record the native histograms' rates; top reads their percentiles.
+	t.Run("rules", func(t *testing.T) {
+		out, stderr, code := cli.Run(t, bin, nil, "top", "--prometheus-url", srv.URL(), "--envoy-namespace", "edge", "--once", "-o", "json")
+		if code != 0 {
+			t.Fatalf("exit %d: %s", code, stderr)
+		}
+		snap := truth.Decode(t, []byte(out))
+		if snap.Source != "rules" {
+			t.Errorf("source %q, want the rules", snap.Source)
+		}
+		// The rules' 5m rates hold about a minute of samples: every rate is the truth times the
+		// share of the window that holds samples, measured on the busiest cluster.
+		rows := byName(snap)
+		busiest := fleet.Clusters[0]
+		got := rows[busiest.Name].RPS
+		if got == nil || *got <= 0 || *got > busiest.RPS {
+			t.Fatalf("%s rps = %v", busiest.Name, fmtNumber(got))
+		}
+		scaled := *fleet
+		scaled.Clusters = append([]envoysim.Cluster(nil), fleet.Clusters...)
+		for i := range scaled.Clusters {
+			scaled.Clusters[i].RPS *= *got / busiest.RPS
+		}
+		truth.Check(t, snap, &scaled, truth.Issue)
 	})
 }

@@ -266,6 +266,12 @@ func RecordedLatencyBuckets(sel Selector, record string) parser.Expr {
 	return SumBy(sel.series(record), LabelCluster, "le")
 }
 
+// RecordedNativeLatency is latency quantile q in milliseconds by cluster from the recorded native
+// histograms, summed over namespaces and shards first, as the bucket rates are.
+func RecordedNativeLatency(sel Selector, q float64) parser.Expr {
+	return HistogramQuantile(q, SumBy(sel.series(RecordLatencyNativeMs), LabelCluster))
+}
+
 // RecordedActive is requests in flight by cluster, as last recorded. Empty for Istio's standard
 // metrics, which have no such gauge.
 func RecordedActive(sel Selector) parser.Expr {

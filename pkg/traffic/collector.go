@@ -247,6 +247,9 @@ func recordedQueries(sel promql.Selector) []clusterQuery {
 	for _, u := range promql.LatencyUnits {
 		queries = append(queries, clusterQuery{expr: promql.RecordedLatencyBuckets(sel, u.Record), record: u.Record, histogram: true, unit: u.Unit})
 	}
+	// Where latency arrives as native histograms only, the rules record those instead: their
+	// percentiles, which recordedLatency keeps unless classic buckets were recorded too.
+	queries = append(queries, recordedNativeQueries(sel)...)
 	return append(queries,
 		clusterQuery{expr: promql.RecordedActive(sel), into: func(r *rowParts, v float64) { r.Active = v }, record: promql.RecordActiveRequests})
 }
