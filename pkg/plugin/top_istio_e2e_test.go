@@ -88,9 +88,11 @@ func TestTopOnIstioStandardMetrics(t *testing.T) {
 	spec.Presets = []manifests.Preset{manifests.PresetIstio}
 	rules := rulefile.Write(t, spec, 0)
 	srv := promtest.Start(t, targets, promtest.Options{ScrapeInterval: time.Second, RuleFiles: []string{rules}})
-	began := time.Now()
 	srv.WaitForSeries(t, `envoy_cluster:upstream_rq:rate5m{namespace="mesh"}`, len(mesh.Clusters), 40*time.Second)
 	srv.WaitForSeries(t, `envoy_cluster:upstream_rq:rate5m{namespace="shop"}`, 2, 10*time.Second)
+	// The windows count from the first sample, which the recorded series follow: a rate over a
+	// window that holds less is short.
+	began := time.Now()
 	// A 30s window needs 30s of samples.
 	time.Sleep(32*time.Second - time.Since(began))
 
