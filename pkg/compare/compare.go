@@ -61,6 +61,31 @@ func (a Arm) matcher(clusterLabel string) *labels.Matcher {
 	return promql.Eq(clusterLabel, a.pattern)
 }
 
+// matchers select the arm's series in dialect d. With Istio's standard metrics an arm is a
+// destination service, or one version of it after an @ (reviews.default.svc.cluster.local@v2,
+// ~reviews\..*@v2): the version is destination_version, exactly, as Istio's subsets split
+// one service between a baseline and a canary. Host names hold no @, so the last one always
+// starts the version.
+func (a Arm) matchers(d promql.Dialect) []*labels.Matcher {
+	service, version := a.version(d)
+	ms := []*labels.Matcher{service.matcher(d.Cluster)}
+	if version != "" {
+		ms = append(ms, promql.Eq(promql.IstioDestinationVersion, version))
+	}
+	return ms
+}
+
+// version splits the version off an arm of Istio's standard metrics; other dialects have none.
+func (a Arm) version(d promql.Dialect) (Arm, string) {
+	i := strings.LastIndex(a.pattern, "@")
+	if !d.Standard || i < 0 || i == len(a.pattern)-1 {
+		return a, ""
+	}
+	service := a
+	service.pattern = a.pattern[:i]
+	return service, a.pattern[i+1:]
+}
+
 // Thresholds decide the verdict.
 type Thresholds struct {
 	MaxP99Increase float64 // relative: 0.10 allows the canary's p99 10% above the baseline's
@@ -255,7 +280,11 @@ func Run(ctx context.Context, q Querier, cfg Config, at time.Time) (Result, erro
 // gatherArm runs one arm's queries concurrently and fills s.
 func gatherArm(ctx context.Context, q Querier, cfg Config, arm Arm, at time.Time, s *ArmStats) ([]string, error) {
 	d := cfg.Dialect
-	sel := cfg.Selector.WithMatcher(arm.matcher(d.Cluster))
+	sel := cfg.Selector
+	for _, m := range arm.matchers(d) {
+		sel = sel.WithMatcher(m)
+	}
+	_, version := arm.version(d)
 	w := cfg.Window
 	s.Selector = arm.Text
 	instant := []struct {
@@ -264,7 +293,12 @@ func gatherArm(ctx context.Context, q Querier, cfg Config, arm Arm, at time.Time
 	}{
 		{promql.ClusterNames(d, sel), func(v traffic.Vector) {
 			for _, smp := range v {
-				s.Clusters = append(s.Clusters, smp.Metric.Get(d.Cluster))
+				name := smp.Metric.Get(d.Cluster)
+				if version != "" {
+					// One version of a service: the other arm may hold another of the same.
+					name += "@" + version
+				}
+				s.Clusters = append(s.Clusters, name)
 			}
 			// A broken Prometheus may answer a series more than once: each cluster is named once.
 			sort.Strings(s.Clusters)
@@ -287,10 +321,10 @@ func gatherArm(ctx context.Context, q Querier, cfg Config, arm Arm, at time.Time
 				s.Invalid = append(s.Invalid, "requests", "errors_5xx")
 			}
 		}},
-		{promql.TotalRequestRate(sel, w), func(v traffic.Vector) { s.RPS = scalar(v) }},
-		{promql.TotalLatency(sel, 0.5, w), func(v traffic.Vector) { s.P50 = scalar(v) }},
-		{promql.TotalLatency(sel, 0.9, w), func(v traffic.Vector) { s.P90 = scalar(v) }},
-		{promql.TotalLatency(sel, 0.99, w), func(v traffic.Vector) { s.P99 = scalar(v) }},
+		{promql.TotalRequestRate(d, sel, w), func(v traffic.Vector) { s.RPS = scalar(v) }},
+		{promql.TotalLatency(d, sel, 0.5, w), func(v traffic.Vector) { s.P50 = scalar(v) }},
+		{promql.TotalLatency(d, sel, 0.9, w), func(v traffic.Vector) { s.P90 = scalar(v) }},
+		{promql.TotalLatency(d, sel, 0.99, w), func(v traffic.Vector) { s.P99 = scalar(v) }},
 		{promql.TotalRate(sel, "envoy_cluster_upstream_rq_timeout", w), func(v traffic.Vector) { s.Timeouts = scalar(v) }},
 		{promql.TotalRate(sel, "envoy_cluster_upstream_rq_retry", w), func(v traffic.Vector) { s.Retries = scalar(v) }},
 	}
@@ -298,8 +332,8 @@ func gatherArm(ctx context.Context, q Querier, cfg Config, arm Arm, at time.Time
 		expr parser.Expr
 		into func(model.Matrix)
 	}{
-		{promql.TotalLatency(sel, 0.99, cfg.Step), func(m model.Matrix) { s.P99Steps = steps(m, at, w, cfg.Step) }},
-		{promql.TotalRequestRate(sel, cfg.Step), func(m model.Matrix) { s.RPSSteps = steps(m, at, w, cfg.Step) }},
+		{promql.TotalLatency(d, sel, 0.99, cfg.Step), func(m model.Matrix) { s.P99Steps = steps(m, at, w, cfg.Step) }},
+		{promql.TotalRequestRate(d, sel, cfg.Step), func(m model.Matrix) { s.RPSSteps = steps(m, at, w, cfg.Step) }},
 	}
 	results := make([]traffic.Vector, len(instant))
 	matrices := make([]model.Matrix, len(ranged))

@@ -53,22 +53,29 @@ const (
 	// envoy_cluster_upstream_rq{response_code_class="5xx"} and the code in the metric name,
 	// envoy_cluster_upstream_rq_503. Families follow each other without blank lines.
 	Istio
+	// IstioStandard is what the sidecars of a default Istio installation expose: Istio's
+	// standard metrics (istio_requests_total and istio_request_duration_milliseconds, by
+	// destination service, response code and reporter; see istio.go), with Envoy's own cluster
+	// statistics trimmed to Istio's bootstrap cluster xds-grpc.
+	IstioStandard
 )
 
-// String returns "stock" or "istio".
+// String returns "stock", "istio" or "istio-standard".
 func (d Dialect) String() string {
 	switch d {
 	case Stock:
 		return "stock"
 	case Istio:
 		return "istio"
+	case IstioStandard:
+		return "istio-standard"
 	}
 	return "dialect(" + strconv.Itoa(int(d)) + ")"
 }
 
 // ClusterLabel is the label that holds the upstream cluster name.
 func (d Dialect) ClusterLabel() string {
-	if d == Istio {
+	if d != Stock {
 		return "cluster_name"
 	}
 	return "envoy_cluster_name"
@@ -76,7 +83,7 @@ func (d Dialect) ClusterLabel() string {
 
 // ListenerLabel is the label that holds the HTTP connection manager's stat prefix.
 func (d Dialect) ListenerLabel() string {
-	if d == Istio {
+	if d != Stock {
 		return "http_conn_manager_prefix"
 	}
 	return "envoy_http_conn_manager_prefix"
@@ -84,7 +91,7 @@ func (d Dialect) ListenerLabel() string {
 
 // ClassLabel is the label that holds the response class on the per-class counters.
 func (d Dialect) ClassLabel() string {
-	if d == Istio {
+	if d != Stock {
 		return "response_code_class"
 	}
 	return "envoy_response_code_class"
@@ -93,7 +100,7 @@ func (d Dialect) ClassLabel() string {
 // Class is the value of [Dialect.ClassLabel] for a class digit: 5 is "5" in the stock dialect and
 // "5xx" in Istio's.
 func (d Dialect) Class(class int) string {
-	if d == Istio {
+	if d != Stock {
 		return strconv.Itoa(class) + "xx"
 	}
 	return strconv.Itoa(class)
@@ -102,7 +109,7 @@ func (d Dialect) Class(class int) string {
 // ClassMetric is the name of the upstream per-class counter: envoy_cluster_upstream_rq_xx or, for
 // Istio, envoy_cluster_upstream_rq.
 func (d Dialect) ClassMetric() string {
-	if d == Istio {
+	if d != Stock {
 		return "envoy_cluster_upstream_rq"
 	}
 	return "envoy_cluster_upstream_rq_xx"

@@ -3,11 +3,14 @@ package envoysim
 import (
 	"net/http"
 	"time"
+
+	"github.com/prometheus/common/expfmt"
 )
 
 // Handler serves one pod's Envoy admin endpoints: GET /stats/prometheus (also
-// /stats?format=prometheus) renders [Fleet.Exposition] at clock() (time.Now when nil), and /ready
-// answers LIVE. Other paths are 404. Mount it under a prefix with http.StripPrefix to serve several
+// /stats?format=prometheus) renders [Fleet.Exposition] at clock() (time.Now when nil), or
+// [Fleet.Protobuf] when the Accept header asks for the delimited protobuf exposition (native
+// histograms), and /ready answers LIVE. Other paths are 404. Mount it under a prefix with http.StripPrefix to serve several
 // pods from one server.
 func (f *Fleet) Handler(pod string, d Dialect, clock func() time.Time) http.Handler {
 	if clock == nil {
@@ -34,6 +37,16 @@ func (f *Fleet) Handler(pod string, d Dialect, clock func() time.Time) http.Hand
 		if err != nil {
 			http.Error(w, err.Error(), http.StatusInternalServerError)
 			return
+		}
+		if acceptsProtobuf(req.Header.Get("Accept")) {
+			w.Header().Set("Content-Type", string(ProtobufFormat))
+			if req.Method == http.MethodHead {
+				return
+			}
+			p := &protoSink{enc: expfmt.NewEncoder(w, ProtobufFormat)}
+			r.walk(p)
+			p.flush()
+			return // An error is the client going away; nothing to tell it.
 		}
 		w.Header().Set("Content-Type", "text/plain; charset=UTF-8")
 		if req.Method == http.MethodHead {

@@ -69,6 +69,10 @@ type state struct {
 	hist    bool
 	buckets [numBuckets]uint64
 	sum     float64
+	// n is the pod's exact number of requests and latency their distribution, from which a
+	// native histogram's buckets are drawn (native.go).
+	n       float64
+	latency Latency
 	active  uint64
 	// Listeners only.
 	conns uint64
@@ -96,7 +100,7 @@ type renderer struct {
 }
 
 func (f *Fleet) newRenderer(pod string, at time.Time, d Dialect) (*renderer, error) {
-	if d != Stock && d != Istio {
+	if d != Stock && d != Istio && d != IstioStandard {
 		return nil, errorf("unknown dialect %v", d)
 	}
 	if err := f.Validate(); err != nil {
@@ -142,6 +146,7 @@ func (f *Fleet) newRenderer(pod string, at time.Time, d Dialect) (*renderer, err
 func (r *renderer) fill(st *state, fl *flow, listener bool) float64 {
 	st.name = fl.name
 	n := r.f.requests(fl, r.tau) / float64(r.npods)
+	st.n, st.latency = n, fl.latency
 	st.total = floorU(n)
 	for k, share := range fl.shares() {
 		st.codes[k] = floorU(n * share)
@@ -202,6 +207,10 @@ type family struct {
 var familiesOnce = sync.OnceValue(func() [2][]family { return [2][]family{buildFamilies(Stock), buildFamilies(Istio)} })
 
 func (r *renderer) walk(s sink) {
+	if r.d == IstioStandard {
+		r.walkStandard(s)
+		return
+	}
 	for i := range familiesOnce()[r.d] {
 		fam := &familiesOnce()[r.d][i]
 		s.family(fam.name, fam.typ)
@@ -243,6 +252,10 @@ func buildFamilies(d Dialect) []family {
 					continue
 				}
 				r.ls[0] = label{lbl, st.name}
+				if ns, ok := s.(nativeSink); ok {
+					ns.histogram(fam, r.ls[:1], st)
+					continue
+				}
 				for b, v := range st.buckets {
 					s.bucket(fam.bucketName, r.ls[:1], b, v)
 				}

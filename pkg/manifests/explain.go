@@ -161,6 +161,9 @@ func (s TeamSpec) choices() []string {
 			names[i] = string(p)
 		}
 		add("Envoy is scraped every %s with preset(s) %s; other monitors every %s. Rules run every %s over 5m windows.", s.EnvoyScrapeInterval, strings.Join(names, ", "), s.ScrapeInterval, s.EvaluationInterval)
+		if s.NativeHistograms {
+			add("The Envoy monitors scrape the protobuf exposition first and keep native histograms (scrapeNativeHistograms) beside the classic buckets (scrapeClassicHistograms), which the recording rules read; top and compare read the classic buckets where they exist, else the native histograms.")
+		}
 		add("Recording rules %s, %s, %s and the latency bucket rates are the names `kubectl promteam top` and the dashboard read; they record sums only, and the readers derive success ratios and percentiles from them.", promql.RecordRequestRate, promql.RecordResponseRate, promql.RecordNot5xxRate)
 	} else {
 		add("--envoy=none: no Envoy monitors or rules; the Prometheus scrapes whatever monitors the team labels %s=%s.", LabelTeam, s.Team)

@@ -47,6 +47,7 @@ func (s TeamSpec) monitors() []Object {
 		meta := s.meta(s.monitorName(name), s.Namespace, s.labels("app.kubernetes.io/component", "envoy-monitor"))
 		// Envoy answers with a Content-Type Prometheus 3 does not accept on its own.
 		fallback := ptr.To(monitoringv1.PrometheusText0_0_4)
+		protocols, native := s.nativeHistograms()
 		switch p.kind {
 		case podMonitor:
 			out = append(out, &monitoringv1.PodMonitor{
@@ -56,6 +57,8 @@ func (s TeamSpec) monitors() []Object {
 					Selector:               selector,
 					NamespaceSelector:      nsSelector,
 					FallbackScrapeProtocol: fallback,
+					ScrapeProtocols:        protocols,
+					NativeHistogramConfig:  native,
 					PodMetricsEndpoints: []monitoringv1.PodMetricsEndpoint{{
 						Port:                 ptr.To(p.port),
 						Path:                 p.path,
@@ -72,6 +75,8 @@ func (s TeamSpec) monitors() []Object {
 					Selector:               selector,
 					NamespaceSelector:      nsSelector,
 					FallbackScrapeProtocol: fallback,
+					ScrapeProtocols:        protocols,
+					NativeHistogramConfig:  native,
 					Endpoints: []monitoringv1.Endpoint{{
 						Port:                 p.port,
 						Path:                 p.path,
@@ -83,4 +88,16 @@ func (s TeamSpec) monitors() []Object {
 		}
 	}
 	return out
+}
+
+// nativeHistograms is the monitors' scrape of native histograms (TeamSpec.NativeHistograms):
+// the protobuf exposition first, the only one that carries them, then the text formats; native
+// histograms kept, and the classic buckets beside them, which the recording rules and the
+// dashboard read. Without the flag, nothing is set and Prometheus' defaults apply.
+func (s TeamSpec) nativeHistograms() ([]monitoringv1.ScrapeProtocol, monitoringv1.NativeHistogramConfig) {
+	if !s.NativeHistograms {
+		return nil, monitoringv1.NativeHistogramConfig{}
+	}
+	return []monitoringv1.ScrapeProtocol{monitoringv1.PrometheusProto, monitoringv1.OpenMetricsText1_0_0, monitoringv1.PrometheusText0_0_4},
+		monitoringv1.NativeHistogramConfig{ScrapeNativeHistograms: ptr.To(true), ScrapeClassicHistograms: ptr.To(true)}
 }

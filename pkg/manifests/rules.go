@@ -91,6 +91,9 @@ func recordingRules(sources []promql.Source) []rule {
 			rules = append(rules, rule{record: u.Record, expr: e})
 		}
 	}
+	if e := promql.LatencyNativeRate(sources, w); e != nil {
+		rules = append(rules, rule{record: promql.RecordLatencyNativeMs, expr: e})
+	}
 	if active := promql.ActiveRequests(sources); active != nil {
 		rules = append(rules, rule{record: promql.RecordActiveRequests, expr: active})
 	}

@@ -52,6 +52,10 @@ type TeamSpec struct {
 	RunbookURL       string   // every alert's runbook_url; "" is DefaultRunbookURL
 	GrafanaDashboard bool
 	NetworkPolicy    bool
+	// NativeHistograms has the Envoy monitors scrape native histograms (protobuf first,
+	// scrapeNativeHistograms) and keep the classic buckets beside them (scrapeClassicHistograms),
+	// which the recording rules read. Prometheus v3.8.0 and later.
+	NativeHistograms bool
 
 	Thanos Thanos // the Thanos sidecars and the team's Thanos Query; the zero value runs none
 }
@@ -235,6 +239,9 @@ func (s TeamSpec) Validate() error {
 	if err := s.validateForPrometheus2(); err != nil {
 		return err
 	}
+	if err := s.validateNativeHistograms(); err != nil {
+		return err
+	}
 	if err := s.validateRemoteWrite(); err != nil {
 		return err
 	}
@@ -282,6 +289,29 @@ func (s TeamSpec) Validate() error {
 }
 
 var minStorage = resource.MustParse("1Gi")
+
+// Prometheus scrapes native histograms from the monitors' scrapeNativeHistograms from v3.8.0 on.
+const (
+	nativeHistogramsMajor = 3
+	nativeHistogramsMinor = 8
+)
+
+// validateNativeHistograms refuses --native-histograms where it would do nothing: without an
+// Envoy monitor, or on a Prometheus older than v3.8.0, which the operator does not configure it on.
+func (s TeamSpec) validateNativeHistograms() error {
+	if !s.NativeHistograms {
+		return nil
+	}
+	if s.noEnvoy() {
+		return &FieldError{Field: "native-histograms", Value: "true", Reason: "--envoy=none scrapes no Envoy"}
+	}
+	major, minor, _ := prometheusVersion(s.PrometheusVersion)
+	if major < nativeHistogramsMajor || (major == nativeHistogramsMajor && minor < nativeHistogramsMinor) {
+		return &FieldError{Field: "native-histograms", Value: "true",
+			Reason: fmt.Sprintf("Prometheus %s does not scrape native histograms from a monitor; add --prometheus-version v3.8.0 or later", s.PrometheusVersion)}
+	}
+	return nil
+}
 
 // validateForPrometheus2 refuses the fields of the stack that only work as meant on Prometheus 3.
 // The memory limit is one: Prometheus 3 sets GOMEMLIMIT from it, Prometheus 2 (without the

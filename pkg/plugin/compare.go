@@ -75,6 +75,12 @@ Exit status: 0 PASS, 1 FAIL, 2 INCONCLUSIVE, 3 error, so a CI job can gate a rol
 refreshes the comparison live on a terminal, and exits with the status of the last verdict
 shown; in top, mark two rows with m and press c.
 
+On Istio's standard metrics (--dialect istio-standard, found on its own where Envoy's cluster
+statistics are trimmed, as on a default Istio installation), --baseline and --canary name
+destination services (reviews.default.svc.cluster.local, or ~regex), or one version of a service
+after an @ (reviews.default.svc.cluster.local@v2): its destination_version, as an Istio subset
+splits one service between the versions. Timeouts and retries are absent there.
+
 -n is kubectl's namespace, the team's: where TEAM's Prometheus runs. --envoy-namespace reads
 only the Envoy pods running in one namespace. Without a TEAM, -n is refused.`
 

@@ -56,6 +56,7 @@ type CreateOptions struct {
 	noAlerts            bool
 	grafanaDashboard    bool
 	networkPolicy       bool
+	nativeHistograms    bool
 
 	thanos              bool
 	thanosVersion       string
@@ -224,6 +225,7 @@ func (o *CreateOptions) AddFlags(fs *pflag.FlagSet) {
 	fs.BoolVar(&o.alerts, "alerts", o.alerts, "Add traffic-gated alerts (5xx ratio, p99 latency, open circuit breakers)")
 	fs.BoolVar(&o.noAlerts, "no-alerts", o.noAlerts, "Only recording rules, no alerts (same as --alerts=false)")
 	fs.BoolVar(&o.grafanaDashboard, "grafana-dashboard", o.grafanaDashboard, "Add a ConfigMap labelled grafana_dashboard=1 holding a RED dashboard for the Grafana sidecar")
+	fs.BoolVar(&o.nativeHistograms, "native-histograms", o.nativeHistograms, "Scrape Envoy's latency as native histograms too (protobuf first, classic buckets kept for the rules); needs --prometheus-version v3.8.0 or later and the Prometheus Operator v0.93.1 or later")
 	fs.BoolVar(&o.networkPolicy, "network-policy", o.networkPolicy, "Add a NetworkPolicy that admits port 9090 from the team namespace only (may block the API server's service proxy); with --thanos the sidecars' port 10901 from the Thanos Query only, and the Query's 10902 from the team namespace")
 
 	fs.BoolVar(&o.thanos, "thanos", o.thanos, "Add a Thanos sidecar to every Prometheus pod and a Thanos Query of the team's own that merges the shards and deduplicates the replicas")
@@ -361,6 +363,7 @@ func (o *CreateOptions) Complete(cmd *cobra.Command, args []string) error {
 	s.Alerts = o.alerts && !o.noAlerts
 	s.GrafanaDashboard = o.grafanaDashboard
 	s.NetworkPolicy = o.networkPolicy
+	s.NativeHistograms = o.nativeHistograms
 	if s.Alerting, err = o.completeAlerting(cmd); err != nil {
 		return err
 	}

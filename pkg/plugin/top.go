@@ -110,6 +110,15 @@ infinity) is invalid: tables print invalid and the dashboard ✗ in its place, J
 the row lists the field in "invalid": ["p99_ms"], a field only such rows have. The label dialect (stock Envoy or
 Istio's Envoy tags) is found from the series Prometheus holds unless --dialect names it.
 
+On a default Istio installation, which trims Envoy's cluster statistics, top reads Istio's
+standard metrics instead (istio-standard, also found on its own; --dialect istio-standard
+prefers them where both exist): a row is a destination service, counted as its callers
+reported it (reporter="source"), with the Service Istio names; success is the share of
+responses that were not 5xx and latency istio_request_duration_milliseconds. Requests in flight
+and the drill-down's timeouts, retries, overflows and ejections have no Istio equivalent and
+stay empty. The listeners are the destination workloads (NAMESPACE/WORKLOAD), as their own
+sidecars reported what they received (reporter="destination").
+
 --source says where the cluster numbers come from. rules reads the series the recording rules
 of the team's stack keep (see create): Prometheus has computed the rates and latency buckets
 over 5m already, top derives the success ratio and percentiles from them (their sums add up

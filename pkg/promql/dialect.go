@@ -2,6 +2,7 @@ package promql
 
 import (
 	"fmt"
+	"slices"
 	"strings"
 
 	"github.com/prometheus/common/model"
@@ -33,6 +34,11 @@ type Dialect struct {
 	// Class4xx is the value of Class for a 4xx response, as Class5xx is for a 5xx one. Empty
 	// when the dialect has no such class: 4xx rates are then unknown, never 0.
 	Class4xx string
+	// Standard says the dialect reads Istio's standard metrics (istio_requests_total,
+	// istio_request_duration_milliseconds) instead of Envoy's own cluster statistics: its queries
+	// are built in istio_standard.go, and the Envoy-only numbers (requests in flight, timeouts,
+	// retries, overflows, ejections) are absent.
+	Standard bool
 }
 
 // The dialects kubectl-promteam reads.
@@ -60,15 +66,18 @@ var (
 		Listener:            "http_conn_manager_prefix",
 		Class4xx:            "4xx",
 	}
+	// Dialects are the dialects of Envoy's own cluster statistics, which DetectDialect tells
+	// apart. DialectIstioStandard is not among them: it reads other series, and Discover picks it
+	// only where these are absent.
 	Dialects = []Dialect{DialectEnvoy, DialectIstio}
 )
 
 // DialectNames lists the accepted --dialect values.
-func DialectNames() string { return "auto, envoy, istio" }
+func DialectNames() string { return "auto, envoy, istio, istio-standard" }
 
-// DialectByName returns the named dialect.
+// DialectByName returns the named dialect: one of Dialects, or DialectIstioStandard.
 func DialectByName(name string) (Dialect, error) {
-	for _, d := range Dialects {
+	for _, d := range append(slices.Clip(Dialects), DialectIstioStandard) {
 		if d.Name == name {
 			return d, nil
 		}

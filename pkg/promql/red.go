@@ -77,6 +77,11 @@ const (
 	// RecordLatencyBucketsSeconds is the same histogram labelled le in seconds (statsd_exporter's
 	// timers).
 	RecordLatencyBucketsSeconds = "envoy_cluster:upstream_rq_time_seconds_bucket:rate5m"
+	// RecordLatencyNativeMs is the rate of the upstream request time histogram where Prometheus
+	// scrapes it as a native histogram (milliseconds; Envoy's own and Istio's): one native
+	// histogram series per namespace and cluster, whose sums across shards are exact, as the
+	// bucket rates' are. Absent where latency arrives as classic buckets only.
+	RecordLatencyNativeMs = "envoy_cluster:upstream_rq_time_milliseconds:rate5m"
 	// RecordActiveRequests is the number of requests in flight (Envoy sources only).
 	RecordActiveRequests = "envoy_cluster:upstream_rq_active:sum"
 )
@@ -182,6 +187,27 @@ func LatencyBucketRate(sources []Source, unit LatencyUnit, window time.Duration)
 		default:
 			return SumBy(Rate(Series("envoy_cluster_upstream_rq_time_bucket"), window), by...)
 		}
+	})
+}
+
+// LatencyNativeRate is the rate over window of the upstream request time's native histogram
+// (milliseconds), summed by namespace and cluster, from the sources that may send one (Envoy's
+// own and Istio's; statsd_exporter's timers are classic). nil when no source of sources does.
+func LatencyNativeRate(sources []Source, window time.Duration) parser.Expr {
+	var mine []Source
+	for _, s := range sources {
+		if s != SourceStatsd {
+			mine = append(mine, s)
+		}
+	}
+	if len(mine) == 0 {
+		return nil
+	}
+	return oneOf(mine, func(s Source) parser.Expr {
+		if s == SourceIstio {
+			return SumBy(istioCluster(Rate(Series("istio_request_duration_milliseconds", Eq("reporter", "source")), window)), groupBy...)
+		}
+		return SumBy(Rate(Series("envoy_cluster_upstream_rq_time"), window), groupBy...)
 	})
 }
 

@@ -60,6 +60,9 @@ const (
 
 // UpstreamRequestRate is requests per second by cluster (and by the extra labels).
 func UpstreamRequestRate(d Dialect, sel Selector, w time.Duration, by ...string) parser.Expr {
+	if d.Standard {
+		return istioRequestRate(d, sel, w, by...)
+	}
 	return SumBy(Rate(sel.series(metricRequests), w), append([]string{d.Cluster}, by...)...)
 }
 
@@ -67,26 +70,38 @@ func UpstreamRequestRate(d Dialect, sel Selector, w time.Duration, by ...string)
 // denominator both count final responses by class, so in-flight and reset requests do not skew
 // it; a cluster without responses has no ratio (0/0 is NaN).
 func UpstreamSuccessRatio(d Dialect, sel Selector, w time.Duration, by ...string) parser.Expr {
+	if d.Standard {
+		return istioSuccessRatio(d, sel, w, by...)
+	}
 	group := append([]string{d.Cluster}, by...)
 	ok := SumBy(Rate(sel.series(d.ClassMetric, Neq(d.Class, d.Class5xx), Neq(d.Class, "")), w), group...)
 	all := SumBy(Rate(sel.series(d.ClassMetric, Neq(d.Class, "")), w), group...)
 	return Div(ok, all)
 }
 
-// UpstreamLatency is latency quantile q in milliseconds by cluster, from the histogram with le
-// kept through the sum.
+// UpstreamLatency is latency quantile q in milliseconds by cluster, from the classic histogram
+// with le kept through the sum, or else the native one (latencyQuantile).
 func UpstreamLatency(d Dialect, sel Selector, q float64, w time.Duration, by ...string) parser.Expr {
-	group := append(append([]string{d.Cluster}, by...), "le")
-	return HistogramQuantile(q, SumBy(Rate(sel.series(metricLatency), w), group...))
+	if d.Standard {
+		return istioLatency(d, sel, q, w, by...)
+	}
+	return latencyQuantile(q, sel.series(metricLatency), w, append([]string{d.Cluster}, by...)...)
 }
 
-// UpstreamActive is requests in flight by cluster.
+// UpstreamActive is requests in flight by cluster; nil for Istio's standard metrics, which have
+// no such gauge.
 func UpstreamActive(d Dialect, sel Selector) parser.Expr {
+	if d.Standard {
+		return nil
+	}
 	return SumBy(sel.series(metricActive), d.Cluster)
 }
 
 // ClassRate is final responses per second by status class.
 func ClassRate(d Dialect, sel Selector, w time.Duration) parser.Expr {
+	if d.Standard {
+		return istioClassRate(d, sel, w)
+	}
 	return SumBy(Rate(sel.series(d.ClassMetric, Neq(d.Class, "")), w), d.Class)
 }
 
@@ -95,6 +110,9 @@ func ClassRate(d Dialect, sel Selector, w time.Duration) parser.Expr {
 // 4xx and 5xx rates out of it (Dialect.Class4xx, Class5xx). A class a cluster never answered has
 // no series, which the reader counts as 0 when the cluster had responses.
 func UpstreamClassRates(d Dialect, sel Selector, w time.Duration) parser.Expr {
+	if d.Standard {
+		return istioClassRates(d, sel, w)
+	}
 	return SumBy(Rate(sel.series(d.ClassMetric, Neq(d.Class, "")), w), d.Cluster, d.Class)
 }
 
@@ -105,6 +123,9 @@ const CodeLabel = "code"
 // codes into metric names, a subquery at step moves the code into a label first, because rate()
 // drops metric names.
 func CodeRate(d Dialect, sel Selector, w, step time.Duration) parser.Expr {
+	if d.Standard {
+		return istioCodeRate(d, sel, w)
+	}
 	if d.CodeMetric != "" {
 		codes := sel.series(d.CodeMetric, Neq(d.Code, ""))
 		return SumBy(LabelReplace(Rate(codes, w), CodeLabel, "$1", d.Code, "(.*)"), CodeLabel)
@@ -172,6 +193,9 @@ func tag(e parser.Expr, stat string) parser.Expr {
 
 // DownstreamRequestRate is requests per second by HTTP connection manager.
 func DownstreamRequestRate(d Dialect, sel Selector, w time.Duration) parser.Expr {
+	if d.Standard {
+		return istioDownstreamRate(d, sel, w)
+	}
 	return SumBy(Rate(sel.series(metricDownstream), w), d.Listener)
 }
 
@@ -179,12 +203,18 @@ func DownstreamRequestRate(d Dialect, sel Selector, w time.Duration) parser.Expr
 // class: the listeners' success ratio (the non-5xx share) and error rates, read as
 // UpstreamClassRates is.
 func DownstreamClassRates(d Dialect, sel Selector, w time.Duration) parser.Expr {
+	if d.Standard {
+		return istioDownstreamClassRates(d, sel, w)
+	}
 	return SumBy(Rate(sel.series(d.ListenerClassMetric, Neq(d.Class, "")), w), d.Listener, d.Class)
 }
 
 // DownstreamLatency is downstream latency quantile q in milliseconds by HTTP connection manager.
 func DownstreamLatency(d Dialect, sel Selector, q float64, w time.Duration) parser.Expr {
-	return HistogramQuantile(q, SumBy(Rate(sel.series(metricDownstreamLat), w), d.Listener, "le"))
+	if d.Standard {
+		return istioDownstreamLatency(d, sel, q, w)
+	}
+	return latencyQuantile(q, sel.series(metricDownstreamLat), w, d.Listener)
 }
 
 // ClusterLabels is every cluster label value the selected series hold, for dialect discovery:
@@ -252,6 +282,12 @@ func RecordedClient4xxRate(sel Selector) parser.Expr {
 // quantile of several namespaces or shards the quantile of all their requests.
 func RecordedLatencyBuckets(sel Selector, record string) parser.Expr {
 	return SumBy(sel.series(record), LabelCluster, "le")
+}
+
+// RecordedNativeLatency is latency quantile q in milliseconds by cluster from the recorded native
+// histograms, summed over namespaces and shards first, as the bucket rates are.
+func RecordedNativeLatency(sel Selector, q float64) parser.Expr {
+	return HistogramQuantile(q, SumBy(sel.series(RecordLatencyNativeMs), LabelCluster))
 }
 
 // RecordedActive is requests in flight by cluster, as last recorded. Empty for Istio's standard

@@ -142,6 +142,8 @@ type query struct {
 	// untrended says a trend (History) does not keep the numbers of this cluster query: requests
 	// in flight and the error rates.
 	untrended bool
+	// names says the samples also name the row's Service (Istio's standard metrics).
+	names bool
 }
 
 // clusterQuery is a cluster query before it is checked, with the recording rule it reads, if any.
@@ -156,6 +158,7 @@ type clusterQuery struct {
 	classes bool
 	// untrended: see query.untrended.
 	untrended bool
+	names     bool
 }
 
 // rowParts is a row while a refresh folds answers into it, with the sums the recording rules'
@@ -242,6 +245,9 @@ func NewCollector(q Querier, cfg Config) (*Collector, error) {
 		{expr: promql.UpstreamActive(d, sel), into: func(r *rowParts, v float64) { r.Active = v }, untrended: true},
 		{expr: promql.UpstreamClassRates(d, sel, w), classes: true},
 	}
+	if d.Standard {
+		cluster = standardQueries(d, sel, w)
+	}
 	clusterLabel := d.Cluster
 	fromSums := false
 	if cfg.Source == SourceRules {
@@ -266,7 +272,7 @@ func NewCollector(q Querier, cfg Config) (*Collector, error) {
 		if err != nil {
 			return nil, err
 		}
-		q := query{text: text, into: e.into, label: clusterLabel, record: e.record, bit: 1 << i, histogram: e.histogram, unit: e.unit, untrended: e.untrended || e.classes}
+		q := query{text: text, into: e.into, label: clusterLabel, record: e.record, bit: 1 << i, histogram: e.histogram, unit: e.unit, untrended: e.untrended || e.classes, names: e.names}
 		if e.classes {
 			q.class = d.Class
 		}
@@ -308,6 +314,9 @@ func recordedQueries(sel promql.Selector) []clusterQuery {
 	for _, u := range promql.LatencyUnits {
 		queries = append(queries, clusterQuery{expr: promql.RecordedLatencyBuckets(sel, u.Record), record: u.Record, histogram: true, unit: u.Unit})
 	}
+	// Where latency arrives as native histograms only, the rules record those instead: their
+	// percentiles, which recordedLatency keeps unless classic buckets were recorded too.
+	queries = append(queries, recordedNativeQueries(sel)...)
 	return append(queries,
 		clusterQuery{expr: promql.RecordedActive(sel), into: func(r *rowParts, v float64) { r.Active = v }, record: promql.RecordActiveRequests, untrended: true},
 		clusterQuery{expr: promql.RecordedClient4xxRate(sel), into: func(r *rowParts, v float64) { r.client4xx = v }, record: promql.Record4xxRate, untrended: true})
@@ -593,6 +602,9 @@ func (fl *fold) add(q query, v Vector) {
 			continue
 		}
 		q.into(r, value)
+		if q.names {
+			istioService(r, s.Metric)
+		}
 	}
 }
 
@@ -631,9 +643,17 @@ func (c *Collector) Detail(ctx context.Context, at time.Time, cluster string) (D
 		promql.UpstreamLatency(d, one, 0.99, w, podLabels...),
 		promql.LatencyBuckets(one, w),
 	}
+	if d.Standard {
+		// Istio's standard metrics have none of Envoy's reliability statistics, and their own
+		// latency histogram.
+		exprs[2], exprs[6] = nil, promql.IstioLatencyBuckets(one, w)
+	}
 	results := make([]Result, len(exprs))
 	g, gctx := errgroup.WithContext(ctx)
 	for i, e := range exprs {
+		if e == nil {
+			continue
+		}
 		text, err := promql.Check(e)
 		if err != nil {
 			return Detail{}, err
@@ -765,7 +785,8 @@ func appendNew(list []string, items ...string) []string {
 // statistics for the selection, as opposed to a query that failed.
 var errNoClusterStats = errors.New("no Envoy cluster statistics")
 
-// Discover finds the label dialect of the Envoy series sel holds, and explains an empty result.
+// Discover finds the label dialect of the Envoy series sel holds, Istio's standard metrics where
+// they are all there is, and explains an empty result.
 func Discover(ctx context.Context, q Querier, sel promql.Selector, at time.Time) (promql.Dialect, error) {
 	text, err := promql.Check(promql.ClusterLabels(sel))
 	if err != nil {
@@ -779,12 +800,27 @@ func Discover(ctx context.Context, q Querier, sel promql.Selector, at time.Time)
 	for _, s := range res.Vector {
 		series = append(series, s.Metric)
 	}
-	if d, ok := promql.DetectDialect(series); ok {
+	d, ok := promql.DetectDialect(series)
+	if ok && (d.Name != promql.DialectIstio.Name || istioServiceClusters(series)) {
 		return d, nil
 	}
-	istio, _ := promql.Check(promql.IstioStandard(sel))
-	if r, err := q.Query(ctx, istio, at); err == nil && len(r.Vector) > 0 {
-		return promql.Dialect{}, fmt.Errorf("%w (envoy_cluster_upstream_rq_total), only Istio's standard istio_requests_total: Istio keeps just istio_* metrics by default; extend the sidecars' stats inclusion (proxyStatsMatcher: inclusionPrefixes [cluster.]) to see upstream clusters", errNoClusterStats)
+	// A default Istio installation keeps Istio's standard metrics and, of Envoy's own cluster
+	// statistics, only those of the sidecars' bootstrap clusters: read Istio's. Where Envoy's
+	// statistics of the services' clusters exist too, they won above: they say more (requests
+	// in flight, timeouts, retries, ejections), and --dialect istio-standard picks Istio's.
+	istio, err := promql.Check(promql.IstioStandard(sel))
+	if err != nil {
+		return promql.Dialect{}, err
+	}
+	r, err := q.Query(ctx, istio, at)
+	if err != nil {
+		return promql.Dialect{}, err
+	}
+	switch {
+	case len(r.Vector) > 0:
+		return promql.DialectIstioStandard, nil
+	case ok:
+		return d, nil
 	}
 	if ns, ok := sel.Pinned(promql.LabelNamespace); ok {
 		// Say which namespaces do hold Envoys, when that query answers.

@@ -78,7 +78,7 @@ func (c *Collector) remember(fl *fold, rows []Row, notes []Result, at time.Time,
 	}
 	var records []string
 	for _, q := range c.frame {
-		if q.bit&all != 0 {
+		if q.bit&all != 0 && !slices.Contains(records, q.record) {
 			records = append(records, q.record)
 		}
 	}

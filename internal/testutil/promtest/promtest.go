@@ -86,6 +86,9 @@ type Options struct {
 	Binary string
 	// History, when set, is written into the storage before Prometheus starts (see History).
 	History *History
+	// NativeHistograms scrapes native histograms: the protobuf exposition first and
+	// scrape_native_histograms, as Prometheus 3.8 or later takes them (Debian's 2.42 does not).
+	NativeHistograms bool
 }
 
 // RemoteWrite is one remote_write destination.
@@ -248,6 +251,9 @@ func config(targets []Target, opts Options) ([]byte, error) {
 		HonorLabels   bool                `json:"honor_labels"`
 		SampleLimit   int                 `json:"sample_limit,omitempty"`
 		StaticConfigs []staticConfig      `json:"static_configs"`
+		// Native histograms (Options.NativeHistograms).
+		ScrapeProtocols        []string `json:"scrape_protocols,omitempty"`
+		ScrapeNativeHistograms bool     `json:"scrape_native_histograms,omitempty"`
 	}
 	type remoteWrite struct {
 		URL     string            `json:"url"`
@@ -296,6 +302,10 @@ func config(targets []Target, opts Options) ([]byte, error) {
 		}
 		if len(u.Query()) > 0 {
 			sc.Params = u.Query()
+		}
+		if opts.NativeHistograms {
+			sc.ScrapeNativeHistograms = true
+			sc.ScrapeProtocols = []string{"PrometheusProto", "OpenMetricsText1.0.0", "OpenMetricsText0.0.1", "PrometheusText0.0.4"}
 		}
 		cfg.ScrapeConfigs = append(cfg.ScrapeConfigs, sc)
 	}
