@@ -154,7 +154,6 @@ func TestHistoryAgreesWithRefreshes(t *testing.T) {
 	}
 }
 
-
 func TestHistoryQueriesDoNotGrowWithClusters(t *testing.T) {
 	for _, n := range []int{20, 2000} {
 		rf := &rangeFake{fakeQuerier: fakeQuerier{answers: clusterAnswers(promql.DialectEnvoy, n)}, scale: func(int) float64 { return 1 }}
