@@ -36,8 +36,9 @@ build: ## Build bin/kubectl-promteam
 test: tools verify release-check ## Everything CI runs: tools, checks, a snapshot release, then all tests
 	go test -count=1 -timeout 45m -tags e2e ./...
 	CGO_ENABLED=1 go test -count=1 -timeout 20m -tags e2e -race $(RACE_PKGS)
-	go test ./pkg/prom -run '^$$' -fuzz FuzzDecode -fuzztime 20s
-	go test ./pkg/termtext -run '^$$' -fuzz FuzzSanitize -fuzztime 15s
+
+# The fuzz targets' seed corpora and any inputs saved under testdata/fuzz run with every `go test`;
+# `make fuzz` explores beyond them (its instrumented build would add minutes to every CI run).
 
 # The packages whose goroutines meet: the port-forward tunnel, the collector, the dashboard and the
 # Prometheus client (their tests against the real API server and Prometheus are e2e).
@@ -51,28 +52,32 @@ test-unit: ## Unit tests: no tools needed, seconds
 test-e2e: ## Unit and e2e tests (the tools must be installed: make tools)
 	go test -count=1 -timeout 45m -tags e2e ./...
 
-# One tool build at a time: on two cores each build keeps both busy, and parallel cold builds
-# compile the packages they share (the standard library first) once each instead of once.
-TOOLS := tools-prometheus tools-alertmanager tools-k8s tools-operator tools-thanos tools-prometheus3 tools-lint tools-release tools-tmux
+# Two tool builds at a time: a build leaves a core idle while it loads its packages and while it
+# links, so two keep both cores busy. The standard library compiles first, once, with the flags
+# every build shares, so that two builds starting together do not each compile it.
+TOOLS := tools-prometheus tools-k8s tools-thanos tools-prometheus3 tools-release tools-operator tools-lint tools-alertmanager tools-tmux
 
-.PHONY: tools $(TOOLS)
-tools: $(TOOLS) ## Install or build prometheus, promtool, alertmanager, Kubernetes, etcd, kwok, the operator, Prometheus 3, Thanos, golangci-lint, goreleaser, krew and tmux
+.PHONY: tools tools-std $(TOOLS)
+tools: ## Install or build prometheus, promtool, alertmanager, Kubernetes, etcd, kwok, the operator, Prometheus 3, Thanos, golangci-lint, goreleaser, krew and tmux
+	@$(MAKE) --no-print-directory -j2 --output-sync=line $(TOOLS)
 
+tools-std:
+	go build std
 tools-prometheus:
 	hack/install-prometheus.sh
-tools-alertmanager:
+tools-alertmanager: tools-std
 	hack/install-alertmanager.sh
-tools-k8s:
+tools-k8s: tools-std
 	hack/install-k8s.sh
-tools-operator:
+tools-operator: tools-std
 	hack/install-operator.sh
-tools-thanos:
+tools-thanos: tools-std
 	hack/install-thanos.sh
 tools-prometheus3: tools-thanos # the Prometheus of Thanos' module graph
 	hack/install-prometheus3.sh
-tools-lint:
+tools-lint: tools-std
 	hack/install-lint.sh
-tools-release:
+tools-release: tools-std
 	hack/install-release-tools.sh
 tools-tmux: tools-prometheus # one apt at a time
 	hack/install-tmux.sh

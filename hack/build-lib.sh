@@ -3,8 +3,10 @@
 # Source it after lib.sh; do not run it.
 
 # The wrappers are complete modules; do not let a go.work or a stray GOFLAGS change how they build.
+# CGO_ENABLED=0 and -trimpath are the flags the project's own builds use (Makefile), so a package
+# both compile at one version is compiled once.
 export GOWORK=off
-export GOFLAGS="-mod=readonly -buildvcs=false"
+export GOFLAGS="-mod=readonly -buildvcs=false -trimpath"
 export CGO_ENABLED=0
 
 sha256() { sha256sum "$1" | cut -d' ' -f1; }

@@ -20,7 +20,7 @@ tmp=$(mktemp -d)
 trap 'rm -rf "$tmp"' EXIT
 
 log "building $want from the Go module proxy (under a minute)"
-GOBIN="$tmp" GOFLAGS=-buildvcs=false CGO_ENABLED=0 go install \
+GOBIN="$tmp" GOFLAGS="-buildvcs=false -trimpath" CGO_ENABLED=0 go install \
 	-ldflags "-s -w -X github.com/prometheus/common/version.Version=${ALERTMANAGER_VERSION#v}" \
 	"github.com/prometheus/alertmanager/cmd/alertmanager@$ALERTMANAGER_VERSION"
 install -m 0755 "$tmp/alertmanager" "$PROMTEAM_BIN/alertmanager"

@@ -94,7 +94,7 @@ build_kwok() {
 	new_build_dir
 	# GOFLAGS=-mod=readonly does not apply to `go install pkg@version`; the module's own go.sum
 	# and the checksum database pin what is built.
-	if ! GOBIN="$BUILD_TMP" GOFLAGS=-buildvcs=false go install -ldflags "-s -w" "sigs.k8s.io/kwok/cmd/kwok@$KWOK_VERSION"; then
+	if ! GOBIN="$BUILD_TMP" GOFLAGS="-buildvcs=false -trimpath" go install -ldflags "-s -w" "sigs.k8s.io/kwok/cmd/kwok@$KWOK_VERSION"; then
 		log "building kwok failed"
 		return 1
 	fi

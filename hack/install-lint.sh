@@ -8,7 +8,7 @@ if [[ -x "$bin" ]] && "$bin" version 2>/dev/null | grep -q "version ${GOLANGCI_L
 	exit 0
 fi
 log "building golangci-lint $GOLANGCI_LINT_VERSION (a few minutes the first time)"
-GOBIN="$PROMTEAM_BIN" GOFLAGS=-buildvcs=false CGO_ENABLED=0 \
+GOBIN="$PROMTEAM_BIN" GOFLAGS="-buildvcs=false -trimpath" CGO_ENABLED=0 \
 	go install -ldflags "-s -w -X main.version=${GOLANGCI_LINT_VERSION#v}" \
 	"github.com/golangci/golangci-lint/v2/cmd/golangci-lint@$GOLANGCI_LINT_VERSION"
 "$bin" version

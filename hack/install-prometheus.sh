@@ -40,7 +40,7 @@ from_debian() {
 
 from_source() {
 	log "building prometheus and promtool $PROMETHEUS_MODULE_VERSION from the Go module proxy (about 10 minutes)"
-	GOBIN="$PROMTEAM_BIN" GOFLAGS=-buildvcs=false CGO_ENABLED=0 go install \
+	GOBIN="$PROMTEAM_BIN" GOFLAGS="-buildvcs=false -trimpath" CGO_ENABLED=0 go install \
 		"github.com/prometheus/prometheus/cmd/prometheus@$PROMETHEUS_MODULE_VERSION" \
 		"github.com/prometheus/prometheus/cmd/promtool@$PROMETHEUS_MODULE_VERSION" || return 1
 	echo "prometheus $PROMETHEUS_MODULE_VERSION (built)" >"$stamp"

@@ -15,10 +15,10 @@ install() { # install NAME STAMP PACKAGE@VERSION...
 		return 0
 	fi
 	log "building $name $want (a few minutes the first time)"
-	# Without symbol tables and DWARF (-s -w) the link steps take less time and memory. No
-	# -trimpath: every tool builds with the same compile flags (CGO_ENABLED=0, no -trimpath), so
-	# the standard library and the modules they share at one version compile once.
-	GOBIN="$PROMTEAM_BIN" GOFLAGS=-buildvcs=false CGO_ENABLED=0 go install -ldflags "-s -w" "$@"
+	# Without symbol tables and DWARF (-s -w) the link steps take less time and memory. Every tool
+	# and the project itself compile with the same flags (CGO_ENABLED=0, -trimpath), so the
+	# standard library and the modules they share at one version compile once.
+	GOBIN="$PROMTEAM_BIN" GOFLAGS="-buildvcs=false -trimpath" CGO_ENABLED=0 go install -ldflags "-s -w" "$@"
 	echo "$want" >"$stamp"
 }
 
