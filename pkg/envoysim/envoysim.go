@@ -130,6 +130,10 @@ type Cluster struct {
 	// Wave is the relative amplitude, 0..1, of a slow sine on RPS (see [Fleet.WavePeriod]). Its
 	// mean is 0, so RPS stays the long-run mean. Tests leave it 0.
 	Wave float64
+	// Daily is the relative amplitude, 0..1, of a daily shape on RPS: a sine of period 24 hours
+	// that peaks at 14:00 UTC and bottoms out at 02:00 UTC, the same at the same time every day
+	// (see [DailyLevel]). Wave + Daily is at most 1.
+	Daily float64
 	// ErrorRatio is the share of responses that are 5xx. Timeouts (TimeoutRatio, capped at
 	// ErrorRatio) are answered 504, the rest 503.
 	ErrorRatio float64
@@ -175,10 +179,11 @@ type Step struct {
 type Listener struct {
 	// Prefix is the connection manager's stat_prefix, exactly as in the label value.
 	Prefix string
-	// RPS, Wave, ErrorRatio, ClientErrorRatio, Latency and Active mean what they mean on a
-	// [Cluster]; Latency is downstream request time and Active is downstream_rq_active.
+	// RPS, Wave, Daily, ErrorRatio, ClientErrorRatio, Latency and Active mean what they mean on
+	// a [Cluster]; Latency is downstream request time and Active is downstream_rq_active.
 	RPS              float64
 	Wave             float64
+	Daily            float64
 	ErrorRatio       float64
 	ClientErrorRatio float64
 	Latency          Latency
@@ -200,7 +205,8 @@ type Fleet struct {
 	WavePeriod time.Duration
 }
 
-// Truth is what a correct dashboard shows for a cluster or listener with a constant rate (Wave 0).
+// Truth is what a correct dashboard shows for a cluster or listener with a constant rate (Wave and
+// Daily 0).
 type Truth struct {
 	// RPS is requests per second across the fleet.
 	RPS float64
@@ -231,6 +237,7 @@ type flow struct {
 	name        string
 	rps         float64
 	wave        float64
+	daily       float64
 	errRatio    float64
 	clientRatio float64
 	timeout     float64
@@ -240,12 +247,12 @@ type flow struct {
 }
 
 func (c *Cluster) flow() flow {
-	return flow{name: c.Name, rps: c.RPS, wave: c.Wave, errRatio: c.ErrorRatio, clientRatio: c.ClientErrorRatio,
+	return flow{name: c.Name, rps: c.RPS, wave: c.Wave, daily: c.Daily, errRatio: c.ErrorRatio, clientRatio: c.ClientErrorRatio,
 		timeout: c.TimeoutRatio, latency: c.Latency, active: c.Active, step: c.Step}
 }
 
 func (l *Listener) flow() flow {
-	return flow{name: l.Prefix, rps: l.RPS, wave: l.Wave, errRatio: l.ErrorRatio, clientRatio: l.ClientErrorRatio,
+	return flow{name: l.Prefix, rps: l.RPS, wave: l.Wave, daily: l.Daily, errRatio: l.ErrorRatio, clientRatio: l.ClientErrorRatio,
 		latency: l.Latency, active: l.Active}
 }
 
@@ -308,25 +315,51 @@ func (f *Fleet) unstepped(fl *flow, tau float64) float64 {
 	if tau <= 0 || fl.rps <= 0 {
 		return 0
 	}
-	if fl.wave == 0 {
-		return fl.rps * tau
+	n := tau
+	if fl.wave != 0 {
+		omega, phase := f.wave(fl.name)
+		n += fl.wave / omega * (math.Cos(phase) - math.Cos(omega*tau+phase))
 	}
-	omega, phase := f.wave(fl.name)
-	return fl.rps * (tau + fl.wave/omega*(math.Cos(phase)-math.Cos(omega*tau+phase)))
+	if fl.daily != 0 {
+		from := dayAngle(f.Start)
+		n += fl.daily / dayOmega * (math.Cos(from) - math.Cos(from+dayOmega*tau))
+	}
+	return fl.rps * n
 }
 
-// level is the factor of fl's rate at tau: its wave and its step.
+// level is the factor of fl's rate at tau: its wave, its daily shape and its step.
 func (f *Fleet) level(fl *flow, tau float64) float64 {
 	l := 1.0
 	if s, ok := f.stepTau(fl); ok && tau > s {
 		l = fl.step.Factor
 	}
-	if fl.wave == 0 || tau <= 0 {
+	if tau <= 0 {
 		return l
 	}
-	omega, phase := f.wave(fl.name)
-	return l * (1 + fl.wave*math.Sin(omega*tau+phase))
+	shape := 1.0
+	if fl.wave != 0 {
+		omega, phase := f.wave(fl.name)
+		shape += fl.wave * math.Sin(omega*tau+phase)
+	}
+	if fl.daily != 0 {
+		shape += fl.daily * math.Sin(dayAngle(f.Start)+dayOmega*tau)
+	}
+	return l * shape
 }
+
+// dayOmega is the angular frequency of the daily shape, per second.
+const dayOmega = 2 * math.Pi / (24 * 60 * 60)
+
+// dayAngle is the daily shape's phase at t: π/2 (the peak) at 14:00 UTC, -π/2 at 02:00 UTC.
+func dayAngle(t time.Time) float64 {
+	const peak = 14 * 60 * 60 // seconds after midnight UTC
+	secs := float64(t.Unix()%(24*60*60)) + float64(t.Nanosecond())/1e9
+	return math.Pi/2 + dayOmega*(secs-peak)
+}
+
+// DailyLevel is the factor the daily shape of amplitude daily puts on a rate at t:
+// 1 + daily × sin(…), 1+daily at 14:00 UTC and 1-daily at 02:00 UTC.
+func DailyLevel(daily float64, t time.Time) float64 { return 1 + daily*math.Sin(dayAngle(t)) }
 
 // TruthBetween is what a correct dashboard shows for c over the interval from..to: the true mean
 // rate over it (the increase of the exact counter, so waves and steps are accounted for), with
@@ -432,6 +465,8 @@ func (fl *flow) validate() error {
 		return fmt.Errorf("field RPS = %v is not a finite number ≥ 0", fl.rps)
 	case !finite(fl.wave) || fl.wave < 0 || fl.wave > 1:
 		return fmt.Errorf("field Wave = %v is outside 0..1", fl.wave)
+	case !finite(fl.daily) || fl.daily < 0 || fl.wave+fl.daily > 1:
+		return fmt.Errorf("fields Wave + Daily = %v are outside 0..1", fl.wave+fl.daily)
 	case !finite(fl.errRatio) || fl.errRatio < 0 || fl.errRatio > 1:
 		return fmt.Errorf("field ErrorRatio = %v is outside 0..1", fl.errRatio)
 	case !finite(fl.clientRatio) || fl.clientRatio < 0 || fl.clientRatio > 1:

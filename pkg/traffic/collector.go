@@ -506,17 +506,25 @@ func alertRank(a Alert) int {
 
 // rows finishes the rows a refresh folded and keeps their Services for the next refresh.
 func (c *Collector) rows(fl *fold) []Row {
+	rows := c.finish(fl)
 	// The names of the last refresh stay known as they are when this one brought the same.
-	renamed := fl.unknown > 0 || len(fl.rows) != len(fl.known)
-	services := fl.known
-	if renamed {
-		services = make(map[string]service, len(fl.rows))
-	}
-	rows := make([]Row, 0, len(fl.rows))
-	for name, r := range fl.rows {
-		if renamed {
-			services[name] = service{namespace: r.Namespace, name: r.Service, ok: r.Service != ""}
+	if fl.unknown > 0 || len(fl.rows) != len(fl.known) {
+		services := make(map[string]service, len(rows))
+		for _, r := range rows {
+			services[r.Name] = service{namespace: r.Namespace, name: r.Service, ok: r.Service != ""}
 		}
+		c.mu.Lock()
+		c.services = services
+		c.mu.Unlock()
+	}
+	return rows
+}
+
+// finish derives what a fold's rows need every answer for (the recorded success ratio, error
+// rates and percentiles, the raw error rates) and checks every number.
+func (c *Collector) finish(fl *fold) []Row {
+	rows := make([]Row, 0, len(fl.rows))
+	for _, r := range fl.rows {
 		if c.fromSums {
 			r.Success = recordedSuccess(r.responses, r.not5xx)
 			r.Err4xx, r.Err5xx = recordedErrors(r.responses, r.not5xx, r.client4xx)
@@ -527,9 +535,6 @@ func (c *Collector) rows(fl *fold) []Row {
 		checkRow(&r.Row)
 		rows = append(rows, r.Row)
 	}
-	c.mu.Lock()
-	c.services = services
-	c.mu.Unlock()
 	return rows
 }
 
