@@ -30,6 +30,19 @@ type History struct {
 	Fleet    *envoysim.Fleet
 	From, To time.Time
 	Step     time.Duration
+	// Earlier are stretches of a more distant past written as well, at the same Step, such as
+	// the minutes around the same time a day and a week ago: each must end before From.
+	Earlier []Span
+}
+
+// Span is a stretch of time, From to To.
+type Span struct{ From, To time.Time }
+
+// spans are the stretches h writes, oldest first.
+func (h History) spans() []Span {
+	out := append(slices.Clone(h.Earlier), Span{h.From, h.To})
+	slices.SortFunc(out, func(a, b Span) int { return a.From.Compare(b.From) })
+	return out
 }
 
 // histPoint is one sample of a series.
@@ -45,6 +58,12 @@ func writeHistory(t testing.TB, dir, dataDir string, targets []Target, h History
 	if h.Fleet == nil || h.Step <= 0 || !h.From.Before(h.To) {
 		t.Fatalf("promtest: a history needs a fleet, a positive step and From before To")
 	}
+	spans := h.spans()
+	for i, sp := range spans {
+		if !sp.From.Before(sp.To) || (i > 0 && !spans[i-1].To.Before(sp.From)) {
+			t.Fatalf("promtest: history spans overlap or are empty: %v", spans)
+		}
+	}
 	begin := time.Now()
 	// Samples by metric name, then by series: OpenMetrics wants a metric family's samples
 	// together, and each series in time order.
@@ -59,19 +78,21 @@ func writeHistory(t testing.TB, dir, dataDir string, targets []Target, h History
 			ls[k] = v
 		}
 		pod, tl := target.Labels["pod"], labels.FromMap(ls)
-		for at := h.From; !at.After(h.To); at = at.Add(h.Step) {
-			err := h.Fleet.TargetSamples(pod, at, envoysim.Stock, tl, func(l labels.Labels, v float64) {
-				name := l.Get(model.MetricNameLabel)
-				series, ok := families[name]
-				if !ok {
-					series = map[string][]histPoint{}
-					families[name] = series
+		for _, sp := range spans {
+			for at := sp.From; !at.After(sp.To); at = at.Add(h.Step) {
+				err := h.Fleet.TargetSamples(pod, at, envoysim.Stock, tl, func(l labels.Labels, v float64) {
+					name := l.Get(model.MetricNameLabel)
+					series, ok := families[name]
+					if !ok {
+						series = map[string][]histPoint{}
+						families[name] = series
+					}
+					key := seriesText(l)
+					series[key] = append(series[key], histPoint{at, v})
+				})
+				if err != nil {
+					t.Fatalf("promtest: history of pod %q: %v", pod, err)
 				}
-				key := seriesText(l)
-				series[key] = append(series[key], histPoint{at, v})
-			})
-			if err != nil {
-				t.Fatalf("promtest: history of pod %q: %v", pod, err)
 			}
 		}
 	}
@@ -102,7 +123,7 @@ func writeHistory(t testing.TB, dir, dataDir string, targets []Target, h History
 	if out, err := cmd.CombinedOutput(); err != nil {
 		t.Fatalf("promtest: promtool tsdb create-blocks-from openmetrics: %v\n%s", err, tail(string(out), 2000))
 	}
-	t.Logf("promtest: %d samples of history from %s to %s written in %s", n, h.From.Format(time.TimeOnly), h.To.Format(time.TimeOnly), time.Since(begin).Round(time.Millisecond))
+	t.Logf("promtest: %d samples of history in %d spans from %s to %s written in %s", n, len(spans), spans[0].From.Format(time.DateTime), h.To.Format(time.TimeOnly), time.Since(begin).Round(time.Millisecond))
 }
 
 // seriesText is a series as OpenMetrics writes it: name{label="value",…}.
