@@ -22,8 +22,10 @@ type loadRequest struct {
 	gen     uint64 // the window the load is for (Model.gen)
 	at      time.Time
 	timeout time.Duration
-	frame   bool   // load the frame
-	history bool   // also back-fill the history, when the source is a Historian
+	frame   bool // load the frame
+	history bool // also back-fill the history, when the source is a Historian
+	// past, when set, also reads the pasts at these offsets, when the source is a PastReader.
+	past    []time.Duration
 	cluster string // also load the drill-down of this cluster; "" for none
 	// chartSpan is the span of the drill-down's charts, loaded with it from a ClusterHistorian.
 	chartSpan time.Duration
@@ -41,6 +43,10 @@ type loadedMsg struct {
 	histLoaded bool
 	hist       traffic.History
 	histErr    error
+
+	pastLoaded bool
+	pasts      []traffic.Past
+	pastErr    error
 
 	frameLoaded bool
 	frame       traffic.Frame
@@ -80,6 +86,12 @@ func load(src Source, req loadRequest) tea.Cmd {
 			wg.Go(func() {
 				// One step per glyph, the newest at the request's instant.
 				msg.hist, msg.histErr = h.History(ctx, req.at, historySpan-historyStep, historyStep)
+			})
+		}
+		if p, ok := src.(PastReader); ok && len(req.past) > 0 {
+			msg.pastLoaded = true
+			wg.Go(func() {
+				msg.pasts, msg.pastErr = p.Past(ctx, req.at, req.past)
 			})
 		}
 		if req.compare != nil {

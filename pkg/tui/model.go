@@ -64,6 +64,9 @@ type Options struct {
 	// RulesWindow is the recording rules' window when the Source may read them: on another
 	// window the header says the rows come from Envoy's own series.
 	RulesWindow time.Duration
+	// Offsets are the pasts the v key compares each row with, when the Source is a PastReader:
+	// the first three of them; default traffic.Offsets (1h, 1d, 1w).
+	Offsets []time.Duration
 }
 
 // Windows are the rate windows the w key cycles through.
@@ -157,6 +160,7 @@ type Model struct {
 	table      tableView
 	detail     detailView
 	comparison comparisonView
+	vs         vsView
 
 	paused bool // no timed refresh; orthogonal to the mode: any screen can be paused
 
@@ -261,6 +265,9 @@ func (m *Model) request(withFrame bool) loadRequest {
 	if _, ok := m.src.(Historian); ok && req.frame && !m.histHave && m.histSeq == 0 && !m.clock.Before(m.histNext) {
 		req.history, m.histSeq = true, m.seq
 	}
+	if _, ok := m.src.(PastReader); ok && m.vs.on && req.frame {
+		req.past = m.offsets()
+	}
 	if m.screen() == modeDetail {
 		req.cluster, req.chartSpan = m.detail.name, m.detail.chartSpan()
 	}
@@ -292,6 +299,15 @@ func (m Model) loaded(msg loadedMsg) (tea.Model, tea.Cmd) {
 			m.succeeded()
 			m.applyFrame(msg.frame, msg.at)
 		}
+	}
+	if msg.pastLoaded && current {
+		if msg.pastErr != nil {
+			m.vs.err = msg.pastErr
+		} else {
+			m.vs.pasts, m.vs.at, m.vs.have, m.vs.err = msg.pasts, msg.at, true, nil
+		}
+		m.vs.recompare(m.frame.Rows)
+		m.rebuild()
 	}
 	if msg.histLoaded && current {
 		if msg.histErr != nil {
@@ -373,12 +389,18 @@ func (m *Model) applyFrame(f traffic.Frame, at time.Time) {
 		m.maxName = max(m.maxName, plainWidth(m.names[i]))
 		m.maxSvc = max(m.maxSvc, plainWidth(m.svc[i]))
 	}
+	m.vs.recompare(f.Rows)
 	m.rebuild()
 }
 
-// rebuild recomputes the table's order from the frame and the filter in force.
+// rebuild recomputes the table's order from the frame and the filter in force: by the sort
+// column, or in the vs view by the biggest move until a sort key is pressed.
 func (m *Model) rebuild() {
-	m.table.rebuild(m.frame.Rows, m.keysLower, m.activeFilter(), m.tableHeight())
+	var reorder func(order []int)
+	if m.vs.on && m.vs.byChange {
+		reorder = func(order []int) { m.vs.orderByChange(order, m.frame.Rows) }
+	}
+	m.table.rebuild(m.frame.Rows, m.keysLower, m.activeFilter(), m.tableHeight(), reorder)
 }
 
 // moveTo moves the table's selection to position i of the order, clamped.
@@ -452,6 +474,7 @@ func (m Model) changeWindow(w time.Duration) (tea.Model, tea.Cmd) {
 	m.gen++
 	m.hist = history{}
 	m.histHave, m.histErr, m.histNext, m.histSeq = false, nil, time.Time{}, 0
+	m.vs.pasts, m.vs.have, m.vs.err, m.vs.changes, m.vs.scores = nil, false, nil, nil, nil
 	m.detail.have, m.detail.err, m.detail.chartHave, m.detail.chartErr = false, nil, false, nil
 	m.backoff, m.nextLoad = 0, time.Time{}
 	m.redrawDetail()

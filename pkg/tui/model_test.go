@@ -880,7 +880,7 @@ func TestTableView(t *testing.T) {
 	}
 	const h = 3
 	tv := tableView{sort: sortBy(colRPS)}
-	tv.rebuild(rows, keys, "", h)
+	tv.rebuild(rows, keys, "", h, nil)
 	if len(tv.order) != len(rows) || rows[tv.order[0]].Name != rn("search", "query") {
 		t.Fatalf("unfiltered: %d rows, first %q", len(tv.order), rows[tv.order[0]].Name)
 	}
@@ -891,7 +891,7 @@ func TestTableView(t *testing.T) {
 
 	// Filtering keeps the selected row selected where it now stands.
 	tv.moveTo(slices.IndexFunc(tv.order, func(i int) bool { return rows[i].Name == rn("shop", "payments") }), rows, h)
-	tv.rebuild(rows, keys, "shop", h)
+	tv.rebuild(rows, keys, "shop", h, nil)
 	if len(tv.order) != 4 || tv.selName != rn("shop", "payments") || rows[tv.order[tv.cursor]].Name != tv.selName {
 		t.Errorf("filter shop: %d rows, selection %q at %d", len(tv.order), tv.selName, tv.cursor)
 	}
@@ -900,13 +900,13 @@ func TestTableView(t *testing.T) {
 	}
 
 	// A filter that drops the selected row clamps the selection into what is left.
-	tv.rebuild(rows, keys, "auth", h)
+	tv.rebuild(rows, keys, "auth", h, nil)
 	if len(tv.order) != 2 || tv.cursor != 1 || tv.offset != 0 || !strings.HasPrefix(tv.selName, "auth/") {
 		t.Errorf("filter auth: %d rows, cursor %d offset %d selection %q", len(tv.order), tv.cursor, tv.offset, tv.selName)
 	}
 
 	// No row left: the cursor and offset stay at zero.
-	tv.rebuild(rows, keys, "no such service", h)
+	tv.rebuild(rows, keys, "no such service", h, nil)
 	if len(tv.order) != 0 || tv.cursor != 0 || tv.offset != 0 {
 		t.Errorf("no match: %d rows, cursor %d offset %d", len(tv.order), tv.cursor, tv.offset)
 	}

@@ -20,8 +20,9 @@ type tableView struct {
 }
 
 // rebuild recomputes the order of the rows (keys are their search keys) that pass filter,
-// sorted, and keeps the selection on the same row; h is the number of table rows on screen.
-func (t *tableView) rebuild(rows []traffic.Row, keys []string, filter string, h int) {
+// sorted, or put in order by reorder when it is set, and keeps the selection on the same row; h
+// is the number of table rows on screen.
+func (t *tableView) rebuild(rows []traffic.Row, keys []string, filter string, h int, reorder func(order []int)) {
 	f := traffic.ParseFilter(filter)
 	order := make([]int, 0, len(rows))
 	for i, k := range keys {
@@ -29,7 +30,11 @@ func (t *tableView) rebuild(rows []traffic.Row, keys []string, filter string, h 
 			order = append(order, i)
 		}
 	}
-	traffic.SortIndices(order, rows, t.sort.col.sortKey(), t.sort.desc)
+	if reorder != nil {
+		reorder(order)
+	} else {
+		traffic.SortIndices(order, rows, t.sort.col.sortKey(), t.sort.desc)
+	}
 	t.order = order
 	t.cursor = min(t.cursor, max(len(order)-1, 0))
 	if t.selName != "" {
@@ -80,19 +85,34 @@ func (m Model) tableKey(msg tea.KeyPressMsg) (tea.Model, tea.Cmd) {
 		m.moveTo(0)
 	case key.Matches(msg, k.Bottom):
 		m.moveTo(len(m.table.order) - 1)
+	case key.Matches(msg, k.Vs):
+		m.vs.on = !m.vs.on
+		m.vs.byChange = m.vs.on
+		if _, ok := m.src.(PastReader); m.vs.on && !ok {
+			m.vs.err = errNoPast
+		}
+		m.rebuild()
+		if _, ok := m.src.(PastReader); ok && m.vs.on && !m.vs.have && !m.loading && !m.paused {
+			return m, m.startLoad(true)
+		}
 	case key.Matches(msg, k.SortBy):
+		// The same key again reverses; out of the vs view's order it first sorts.
+		byChange := m.vs.on && m.vs.byChange
+		m.vs.byChange = false
 		c := sortColumn(msg.String())
-		if c == m.table.sort.col {
+		if c == m.table.sort.col && !byChange {
 			m.table.sort.desc = !m.table.sort.desc
 		} else {
 			m.table.sort = sortBy(c)
 		}
 		m.rebuild()
 	case key.Matches(msg, k.SortNext):
+		m.vs.byChange = false
 		c := (m.table.sort.col + 1) % numSortable
 		m.table.sort = sortBy(c)
 		m.rebuild()
 	case key.Matches(msg, k.Reverse):
+		m.vs.byChange = false
 		m.table.sort.desc = !m.table.sort.desc
 		m.rebuild()
 	case key.Matches(msg, k.Filter):
@@ -166,6 +186,9 @@ const (
 	col5xx
 	colRPSTrend // sparklines: not sortable
 	colP99Trend
+	colVs0 // the vs view's columns, one per offset: not sortable
+	colVs1
+	colVs2
 
 	numSortable = col5xx + 1
 )
@@ -203,7 +226,16 @@ var columnSpecs = [...]columnSpec{
 	col5xx:      {title: "5XX/S", width: 7, right: true},
 	colRPSTrend: {title: "RPS TREND", width: historyLen},
 	colP99Trend: {title: "P99 TREND", width: historyLen},
+	colVs0:      {title: "VS", width: vsWidth, right: true},
+	colVs1:      {title: "VS", width: vsWidth, right: true},
+	colVs2:      {title: "VS", width: vsWidth, right: true},
 }
+
+// vsWidth fits the widest change, "5xx +4.9pt*" (fmtChange and the biggest change's mark).
+const vsWidth = 11
+
+// isVs reports whether c is a column of the vs view, and which offset it shows.
+func (c column) isVs() (int, bool) { return int(c - colVs0), c >= colVs0 && c <= colVs2 }
 
 // sortKey is the key a sortable column sorts by: the columns come in traffic.SortKeys' order.
 func (c column) sortKey() traffic.SortKey { return traffic.SortKeys[c] }
@@ -252,6 +284,24 @@ var layoutCandidates = [][]column{
 	{colName, colRPS, colSuccess, colP99},
 }
 
+// vsLayoutCandidates are the column sets of the vs view for n offsets, richest first: the
+// trend columns give way to one column per offset, which outlast every number but RPS.
+func vsLayoutCandidates(n int) [][]column {
+	vs := []column{colVs0, colVs1, colVs2}[:min(n, maxVsColumns)]
+	out := [][]column{
+		{colName, colService, colRPS, colSuccess, col4xx, col5xx, colP50, colP90, colP99, colActive},
+		{colName, colService, colRPS, colSuccess, col5xx, colP90, colP99},
+		{colName, colRPS, colSuccess, col5xx, colP99},
+		{colName, colRPS, colSuccess, colP99},
+		{colName, colRPS, colSuccess},
+		{colName, colRPS},
+	}
+	for i := range out {
+		out[i] = append(out[i], vs...)
+	}
+	return out
+}
+
 // Minimum flexible widths for a layout to be picked.
 const (
 	minName       = 20
@@ -263,10 +313,15 @@ const (
 // values of the flexible columns, so short names leave the rest of the line empty rather than
 // pushing the numbers to the right edge.
 func computeLayout(width, maxName, maxService int) layout {
+	return computeLayoutOf(layoutCandidates, width, maxName, maxService)
+}
+
+// computeLayoutOf picks the richest of candidates that fits width; the last always does.
+func computeLayoutOf(candidates [][]column, width, maxName, maxService int) layout {
 	wantName := max(maxName, len(columnSpecs[colName].title)+1)
 	wantSvc := max(maxService, minService)
-	for i, cols := range layoutCandidates {
-		last := i == len(layoutCandidates)-1
+	for i, cols := range candidates {
+		last := i == len(candidates)-1
 		fixed := gutter + len(cols) - 1
 		hasSvc := false
 		for _, c := range cols {

@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"strconv"
 	"strings"
+	"time"
 
 	tea "charm.land/bubbletea/v2"
 
@@ -193,7 +194,7 @@ func (m Model) alertSummary() string {
 // width by construction.
 func (m Model) tableLines() ([]string, bool) {
 	st := m.styles
-	lay := computeLayout(m.width, m.maxName, m.maxSvc)
+	lay := m.layout()
 	h := m.tableHeight()
 	lines := make([]string, 0, h+1)
 	fits := lay.width() <= m.width
@@ -207,7 +208,10 @@ func (m Model) tableLines() ([]string, bool) {
 		}
 		spec, w := columnSpecs[c], lay.widths[j]
 		title := spec.title
-		if c == m.table.sort.col {
+		if k, ok := c.isVs(); ok {
+			title = "VS " + strings.ToUpper(fmtOffset(m.offsets()[k]))
+		}
+		if c == m.table.sort.col && !(m.vs.on && m.vs.byChange) {
 			arrow := "▲"
 			if m.table.sort.desc {
 				arrow = "▼"
@@ -299,12 +303,67 @@ func (m Model) rowLine(lay layout, i int) string {
 			emit(trendline(hist.rpsValues(), w), levelOK)
 		case colP99Trend:
 			emit(trendline(hist.p99Values(), w), levelOK)
+		case colVs0, colVs1, colVs2:
+			k, _ := c.isVs()
+			text, l := m.vsCell(idx, m.offsets()[k])
+			emit(padLeft(text, w), l)
 		}
 	}
 	if run.Len() > 0 {
 		out.WriteString(styles[runLevel].Render(run.String()))
 	}
 	return out.String()
+}
+
+// vsCell draws row idx's change against the past offset ago: the row's biggest move, when it
+// is notable, marked * and in the error level if it is for the worse; other notable moves for
+// the worse in the warning level.
+func (m Model) vsCell(idx int, offset time.Duration) (string, level) {
+	c, ok := m.vs.changeAt(idx, offset)
+	if !ok {
+		return dash, levelOK
+	}
+	text := fmtChange(c)
+	notable := c.Score >= notableScore
+	biggest := notable && idx < len(m.vs.scores) && c.Score == m.vs.scores[idx]
+	switch {
+	case biggest && worse(c):
+		return text + "*", levelBad
+	case biggest:
+		return text + "*", levelOK
+	case notable && worse(c):
+		return text + " ", levelWarn
+	}
+	return text + " ", levelOK
+}
+
+// layout is the table's layout at the terminal's width: the vs view's when it is on.
+func (m Model) layout() layout {
+	if m.vs.on {
+		return computeLayoutOf(vsLayoutCandidates(len(m.offsets())), m.width, m.maxName, m.maxSvc)
+	}
+	return computeLayout(m.width, m.maxName, m.maxSvc)
+}
+
+// vsStatus is the vs view's part of the status line: what the rows are compared with, or why
+// they are not.
+func (m Model) vsStatus() string {
+	st := m.styles
+	if m.vs.err != nil {
+		return st.warning.Render("past unavailable: " + oneLine(m.vs.err.Error()))
+	}
+	offs := make([]string, 0, maxVsColumns)
+	for _, o := range m.offsets() {
+		offs = append(offs, fmtOffset(o))
+	}
+	s := "vs " + strings.Join(offs, " ") + " ago"
+	if !m.vs.have {
+		return s + " (loading…)"
+	}
+	if m.vs.byChange {
+		s += ", biggest move first"
+	}
+	return s + " (v: trends)"
 }
 
 // activeFilter is the filter in force: the one being typed while the input is open.
@@ -339,16 +398,21 @@ func (m Model) footer() string {
 		arrow = "▼"
 	}
 	s := count + sep + "sort " + columnSpecs[m.table.sort.col].title + " " + arrow
+	if m.vs.on && m.vs.byChange {
+		s = count
+	}
 	if m.table.filter != "" {
 		s += sep + "filter " + strconv.Quote(m.table.filter)
 	}
-	if t := m.trendScale(); t != "" {
+	if m.vs.on {
+		s += sep + m.vsStatus()
+	} else if t := m.trendScale(); t != "" {
 		s += sep + t
 	}
 	if m.comparison.note != "" {
 		s += sep + st.warning.Render(m.comparison.note)
 	}
-	return s + st.muted.Render(sep+"? help · q quit · enter drill down · / filter · 1-9 0 sort · r reverse · p pause · w window")
+	return s + st.muted.Render(sep+"? help · q quit · enter drill down · / filter · 1-9 0 sort · r reverse · p pause · w window · v vs past")
 }
 
 // trendScale is the scale of the selected row's sparklines: the range each is drawn over, or
@@ -402,6 +466,7 @@ func (m Model) helpLines() []string {
 		"  "+dash+"        no data: never shown as 0ms or 100%; such rows sort last",
 		"  "+invalid+"        invalid: an impossible number (rate below 0, success above 100%, latency above a day)",
 		st.section.Render("Trends")+fmt.Sprintf(" RPS and P99 over %s, one glyph per %s, each row on its own scale", fmtWindow(historySpan), fmtWindow(historyStep)),
+		st.section.Render("Vs")+" each row's biggest move in RPS, 5xx share or P99 against each past; * the row's biggest",
 	)
 	return lines
 }

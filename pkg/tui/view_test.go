@@ -120,6 +120,7 @@ var screens = []screen{
 			m, _ = update(t, m, press("w"))
 			return m
 		}},
+	{name: "vs", setup: func(t testing.TB, m Model) Model { return vsLoaded(t, m) }},
 	{name: "empty-frame", setup: func(t testing.TB, m Model) Model {
 		m.seq, m.loading = 2, false
 		m, _ = update(t, m, frameAt(2, testNow, traffic.Frame{Window: time.Minute, Dialect: "stock"}))
