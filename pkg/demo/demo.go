@@ -45,6 +45,18 @@ const (
 	// historyStep is how often the rules are evaluated before ruleHistory: a rule group's
 	// interval rather than every scrape, so the demo starts fast.
 	historyStep = 30 * time.Second
+	// fleetAge is how long the default fleet has run when the demo starts: long enough for
+	// the same time a week ago to have traffic.
+	fleetAge = 8 * 24 * time.Hour
+	// pastGrid is the scrape interval of the stretches of the distant past written on demand
+	// (see ensurePast), and pastRuleGrid the rules' evaluation interval there.
+	pastGrid     = 15 * time.Second
+	pastRuleGrid = 30 * time.Second
+	// pastLookback is how much more than its longest range a query of the distant past needs:
+	// the lookback of an instant selector (5m) and the window of the recorded rates it reads.
+	pastLookback = 5*time.Minute + promteam.RuleWindow
+	// retention covers a week ago and the window before it.
+	retention = fleetAge + 24*time.Hour
 )
 
 // Querier answers PromQL over the simulated fleet. It implements traffic.Querier.
@@ -67,6 +79,13 @@ type Querier struct {
 	rules           []*ruleState
 	rulesFrom       time.Time
 	everyScrapeFrom time.Time
+	// liveFrom is the first scrape of the recent history and of the live scrapes after it.
+	// A query of an instant before it (top's comparison with an hour, a day or a week ago)
+	// first writes the stretch of the past it reads, on pastGrid, out of order: pastScraped and
+	// pastEvaluated hold the instants written (unix milliseconds).
+	liveFrom      time.Time
+	pastScraped   map[int64]bool
+	pastEvaluated map[int64]bool
 }
 
 // ruleState is one rule and the series it wrote at its last evaluation, which get a stale
@@ -92,7 +111,8 @@ func New(now time.Time) (*Querier, error) { return NewWithOptions(now, Options{}
 func NewWithOptions(now time.Time, opts Options) (*Querier, error) {
 	fleet := opts.Fleet
 	if fleet == nil {
-		fleet = envoysim.DemoFleet(now.Add(-time.Hour))
+		fleet = envoysim.DemoFleet(now.Add(-fleetAge))
+		envoysim.DemoHistory(fleet, now)
 	}
 	if err := fleet.Validate(); err != nil {
 		return nil, err
@@ -110,7 +130,9 @@ func NewWithOptions(now time.Time, opts Options) (*Querier, error) {
 		return nil, fmt.Errorf("demo storage: %w", err)
 	}
 	dbOpts := tsdb.DefaultOptions()
-	dbOpts.RetentionDuration = int64(2 * time.Hour / time.Millisecond)
+	dbOpts.RetentionDuration = int64(retention / time.Millisecond)
+	// The distant past is written when it is first read, after the recent history.
+	dbOpts.OutOfOrderTimeWindow = int64(retention / time.Millisecond)
 	db, err := tsdb.Open(dir, slog.New(slog.DiscardHandler), nil, dbOpts, nil)
 	if err != nil {
 		_ = os.RemoveAll(dir)
@@ -134,6 +156,8 @@ func NewWithOptions(now time.Time, opts Options) (*Querier, error) {
 		query:           rules.EngineQueryFunc(engine, db),
 		db:              db,
 		dir:             dir,
+		pastScraped:     map[int64]bool{},
+		pastEvaluated:   map[int64]bool{},
 	}
 	if alerting {
 		// The alerts' `for` runs from alertHistory ago; the rate windows of the recording rules
@@ -142,6 +166,7 @@ func NewWithOptions(now time.Time, opts Options) (*Querier, error) {
 		q.history = max(history, now.Sub(q.rulesFrom)+promteam.RuleWindow)
 	}
 	q.next = now.Add(-q.history).Truncate(ScrapeInterval)
+	q.liveFrom = q.next
 	if err := q.scrapeUntil(context.Background(), now); err != nil {
 		_ = q.Close()
 		return nil, err
@@ -155,40 +180,98 @@ func (q *Querier) scrapeUntil(ctx context.Context, at time.Time) error {
 		q.next = earliest.Truncate(q.interval)
 	}
 	for !q.next.After(at) {
-		app := q.db.Appender(ctx)
-		ts := q.next.UnixMilli()
-		for i, pod := range q.fleet.Pods {
-			target := labels.FromStrings(
-				"instance", fmt.Sprintf("10.42.0.%d:9901", 10+i),
-				"job", "envoy",
-				"namespace", Namespace,
-				"pod", pod,
-			)
-			var appendErr error
-			err := q.fleet.TargetSamples(pod, q.next, q.dialect, target, func(l labels.Labels, v float64) {
-				if appendErr == nil {
-					_, appendErr = app.Append(0, l, ts, v)
-				}
-			})
-			if err == nil {
-				err = appendErr
-			}
-			if err != nil {
-				_ = app.Rollback()
-				return fmt.Errorf("demo scrape: %w", err)
-			}
-		}
-		if err := app.Commit(); err != nil {
-			return fmt.Errorf("demo scrape: %w", err)
+		if err := q.scrape(ctx, q.next); err != nil {
+			return err
 		}
 		if q.evaluatesAt(q.next) {
-			if err := q.evalRules(ctx, q.next); err != nil {
+			if err := q.evalRules(ctx, q.next, true); err != nil {
 				return err
 			}
 		}
 		q.next = q.next.Add(q.interval)
 	}
 	return nil
+}
+
+// scrape appends what every pod of the fleet shows at t.
+func (q *Querier) scrape(ctx context.Context, t time.Time) error {
+	app := q.db.Appender(ctx)
+	ts := t.UnixMilli()
+	for i, pod := range q.fleet.Pods {
+		target := labels.FromStrings(
+			"instance", fmt.Sprintf("10.42.0.%d:9901", 10+i),
+			"job", "envoy",
+			"namespace", Namespace,
+			"pod", pod,
+		)
+		var appendErr error
+		err := q.fleet.TargetSamples(pod, t, q.dialect, target, func(l labels.Labels, v float64) {
+			if appendErr == nil {
+				_, appendErr = app.Append(0, l, ts, v)
+			}
+		})
+		if err == nil {
+			err = appendErr
+		}
+		if err != nil {
+			_ = app.Rollback()
+			return fmt.Errorf("demo scrape: %w", err)
+		}
+	}
+	if err := app.Commit(); err != nil {
+		return fmt.Errorf("demo scrape: %w", err)
+	}
+	return nil
+}
+
+// ensurePast writes the stretch of the past before liveFrom that query at instant at reads, if
+// it is not written yet: the fleet's scrapes on pastGrid from its longest range and
+// pastLookback before at, then the recording rules on pastRuleGrid over the lookback before at
+// (the alerting rules keep their state in the present only).
+func (q *Querier) ensurePast(ctx context.Context, query string, at time.Time) error {
+	if !at.Before(q.liveFrom) {
+		return nil
+	}
+	from := at.Add(-longestRange(query) - pastLookback).Truncate(pastGrid)
+	for t := from; !t.After(at) && t.Before(q.liveFrom); t = t.Add(pastGrid) {
+		if t.Before(q.fleet.Start) || q.pastScraped[t.UnixMilli()] {
+			continue
+		}
+		if err := q.scrape(ctx, t); err != nil {
+			return err
+		}
+		q.pastScraped[t.UnixMilli()] = true
+	}
+	for t := at.Add(-5 * time.Minute).Truncate(pastRuleGrid); !t.After(at) && t.Before(q.liveFrom); t = t.Add(pastRuleGrid) {
+		if len(q.rules) == 0 || q.pastEvaluated[t.UnixMilli()] {
+			continue
+		}
+		if err := q.evalRules(ctx, t, false); err != nil {
+			return err
+		}
+		q.pastEvaluated[t.UnixMilli()] = true
+	}
+	return nil
+}
+
+// longestRange is the longest range selector or subquery range in query; 0 when it has none or
+// does not parse (the engine then says why).
+func longestRange(query string) time.Duration {
+	expr, err := parser.NewParser(parser.Options{}).ParseExpr(query)
+	if err != nil {
+		return 0
+	}
+	var longest time.Duration
+	parser.Inspect(expr, func(n parser.Node, _ []parser.Node) error {
+		switch n := n.(type) {
+		case *parser.MatrixSelector:
+			longest = max(longest, n.Range)
+		case *parser.SubqueryExpr:
+			longest = max(longest, n.Range)
+		}
+		return nil
+	})
+	return longest
 }
 
 // evaluatesAt reports whether the rules are evaluated after the scrape at t.
@@ -239,11 +322,15 @@ func stackRules(spec manifests.TeamSpec) ([]*ruleState, bool, error) {
 // evalRules evaluates the rules at at and appends what they write, rule by rule, as a rule group
 // does: a rule reads what the rules before it recorded at the same time, an alerting rule keeps
 // its pending and firing alerts from one evaluation to the next, and a series a rule no longer
-// writes gets a stale marker.
-func (q *Querier) evalRules(ctx context.Context, at time.Time) error {
+// writes gets a stale marker. In the distant past (present false) only the recording rules are
+// evaluated, without stale markers: the rules' state is the present's.
+func (q *Querier) evalRules(ctx context.Context, at time.Time, present bool) error {
 	ts := at.UnixMilli()
 	var buf []byte
 	for _, r := range q.rules {
+		if _, recording := r.rule.(*rules.RecordingRule); !present && !recording {
+			continue
+		}
 		vec, err := r.rule.Eval(ctx, 0, at, q.query, nil, 0)
 		if err != nil {
 			return fmt.Errorf("demo rule %s: %w", r.rule.Name(), err)
@@ -261,7 +348,7 @@ func (q *Querier) evalRules(ctx context.Context, at time.Time) error {
 			}
 		}
 		for key, l := range r.last {
-			if _, ok := written[key]; ok || err != nil {
+			if _, ok := written[key]; ok || err != nil || !present {
 				continue
 			}
 			_, err = app.Append(0, l, ts, math.Float64frombits(value.StaleNaN))
@@ -273,15 +360,21 @@ func (q *Querier) evalRules(ctx context.Context, at time.Time) error {
 		if err := app.Commit(); err != nil {
 			return fmt.Errorf("demo rule %s: %w", r.rule.Name(), err)
 		}
-		r.last = written
+		if present {
+			r.last = written
+		}
 	}
 	return nil
 }
 
-// Query scrapes the simulated fleet up to at, then evaluates query there.
+// Query scrapes the simulated fleet up to at (or writes the stretch of the past it reads), then
+// evaluates query there.
 func (q *Querier) Query(ctx context.Context, query string, at time.Time) (traffic.Result, error) {
 	q.mu.Lock()
 	err := q.scrapeUntil(ctx, at)
+	if err == nil {
+		err = q.ensurePast(ctx, query, at)
+	}
 	q.mu.Unlock()
 	if err != nil {
 		return traffic.Result{}, err

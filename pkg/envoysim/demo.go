@@ -88,6 +88,27 @@ func DemoFleet(start time.Time) *Fleet {
 	}
 }
 
+// DemoHistory gives f, a DemoFleet, a past worth comparing the present with: a daily shape on
+// every busy cluster and listener (Daily up to 0.4, so that Wave + Daily stays within 1; the
+// traffic peaks at 14:00 UTC), and shop_search_9200 at 2.5 times its traffic since a launch two
+// days before now, so that against a week ago it stands out.
+func DemoHistory(f *Fleet, now time.Time) {
+	for i := range f.Clusters {
+		c := &f.Clusters[i]
+		if c.RPS >= 10 {
+			c.Daily = min(0.4, 1-c.Wave)
+		}
+		if c.Name == "shop_search_9200" {
+			c.Step = Step{At: now.Add(-48 * time.Hour), Factor: 2.5}
+		}
+	}
+	for i := range f.Listeners {
+		if l := &f.Listeners[i]; l.RPS >= 10 {
+			l.Daily = min(0.4, 1-l.Wave)
+		}
+	}
+}
+
 // ScaleFleet is a fleet of n clusters (named team-NN_svc-NNNNN_8080) for load tests: most busy,
 // every tenth failing more, every twentieth idle, latency from a handful of bucket-aligned
 // shapes. It is deterministic: the same arguments give the same fleet. Its series count per pod
