@@ -42,6 +42,7 @@ type TopOptions struct {
 	reverse     bool
 	filter      string
 	minRPS      float64
+	offsetsText string
 	ns          trafficNamespaces
 
 	// isTerminal reports whether out is a terminal; tests replace it.
@@ -55,6 +56,10 @@ type TopOptions struct {
 	from    traffic.Source
 	// windowSet is whether --window was given.
 	windowSet bool
+	// offsets are the pasts the dashboard's v key compares with; a snapshot compares with them
+	// when --offsets was given (offsetsSet).
+	offsets    []time.Duration
+	offsetsSet bool
 }
 
 // NewTopOptions returns the options with their defaults.
@@ -72,6 +77,7 @@ func NewTopOptions(streams genericiooptions.IOStreams, configFlags *genericcliop
 		output:      newOutputFlag(formatTable, formatWide, formatJSON, formatYAML),
 		sortBy:      string(traffic.SortRPS),
 		minRPS:      1,
+		offsetsText: "1h,1d,1w",
 		isTerminal:  isTerminal,
 	}
 }
@@ -97,6 +103,12 @@ YAML (-o yaml):
 "at" is the snapshot's instant (RFC 3339, UTC). "rps_4xx" and "rps_5xx" are final 4xx and 5xx
 responses per second: 0 when the cluster answered and none was of the class, null when it had no
 responses.
+
+v in the dashboard compares every row with the same time an hour, a day and a week ago
+(--offsets): each cell is the row's biggest move in RPS, 5xx share or p99 against that past, and
+the rows come ordered by their biggest move. With --offsets given, a snapshot compares too: a
+BIGGEST CHANGE column in tables; "offsets", and on each row "past" (its numbers then) and
+"change" ({"offset": "1w", "metric": "rps", "now": ..., "then": ..., "score": ...}) in JSON/YAML.
 
 The dashboard's header counts the alerts of the team's rules that fire (and how many of them are
 critical) and that are pending, and a cluster's drill-down lists its own; kubectl promteam alerts
@@ -196,6 +208,7 @@ func (o *TopOptions) AddFlags(fs *pflag.FlagSet) {
 	fs.BoolVar(&o.reverse, "reverse", o.reverse, "Reverse the sort order")
 	fs.StringVar(&o.filter, "filter", o.filter, "Show only clusters whose name, namespace or service contains this text (a leading ! inverts)")
 	fs.Float64Var(&o.minRPS, "min-rps", o.minRPS, "Colour success and latency, and mark clusters above the thresholds with !, only from this request rate")
+	fs.StringVar(&o.offsetsText, "offsets", o.offsetsText, "The pasts each row is compared with (the dashboard's v key; a snapshot when given): up to three Prometheus durations, e.g. 1h,1d,1w")
 	o.ns.AddFlags(fs, true)
 }
 
@@ -220,6 +233,13 @@ func (o *TopOptions) Complete(cmd *cobra.Command, args []string) error {
 		return flagError("source", o.source, err)
 	}
 	o.windowSet = cmd.Flags().Changed("window")
+	if o.offsets, err = traffic.ParseOffsets(o.offsetsText); err != nil {
+		return flagError("offsets", o.offsetsText, err)
+	}
+	if len(o.offsets) > 3 {
+		return flagError("offsets", o.offsetsText, errors.New("use at most three, e.g. 1h,1d,1w"))
+	}
+	o.offsetsSet = cmd.Flags().Changed("offsets")
 	o.ns.Complete(cmd)
 	o.selector = o.ns.selector()
 	return nil
@@ -258,6 +278,8 @@ type source interface {
 	History(ctx context.Context, at time.Time, span, step time.Duration) (traffic.History, error)
 	// ClusterHistory draws the drill-down's charts.
 	ClusterHistory(ctx context.Context, at time.Time, span, step time.Duration, cluster string) (traffic.History, error)
+	// Past reads every cluster's numbers at earlier instants: the vs view, and --offsets.
+	Past(ctx context.Context, at time.Time, offsets []time.Duration) ([]traffic.Past, error)
 }
 
 // Run prints a snapshot, or runs the dashboard on a terminal.
@@ -291,6 +313,7 @@ func (o *TopOptions) Run(ctx context.Context) error {
 			return o.newSource(q, o.windowConfig(w))
 		},
 		RulesWindow: o.rulesWindow(),
+		Offsets:     o.offsets,
 	})
 	_, err = runProgram(ctx, model, o.In, o.Out)
 	return err
@@ -369,6 +392,12 @@ func (o *TopOptions) snapshot(ctx context.Context, src source, deadline time.Tim
 		return err
 	}
 	f.Backend = o.prom.Backend()
+	if o.offsetsSet {
+		// Asked for: a comparison that cannot be read fails the snapshot rather than go missing.
+		if f.Past, err = src.Past(ctx, f.At, o.offsets); err != nil {
+			return fmt.Errorf("reading the past (--offsets): %w", err)
+		}
+	}
 	f.Rows = traffic.FilterRows(f.Rows, traffic.ParseFilter(o.filter))
 	traffic.SortRows(f.Rows, o.sortKey, o.reverse)
 	var buf bytes.Buffer

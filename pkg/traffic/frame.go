@@ -78,6 +78,10 @@ type Frame struct {
 	// Backend is what answered, as the JSON contract names it: BackendPrometheus (also for "")
 	// or BackendThanosQuery. The reader sets it; the collector does not know.
 	Backend string
+	// Past is what the reader compares the rows with (Collector.Past), when it asked: the
+	// renderers then add each row's numbers then and its biggest change. The collector does
+	// not set it.
+	Past []Past
 }
 
 // The backends a Frame's numbers come from.

@@ -216,3 +216,35 @@ func ratioChange(m Metric, now, then, floor float64) Change {
 	}
 	return c
 }
+
+// FormatChange prints a change: the metric, then the move. RPS and p99 move by a percentage
+// below ×2 and by a factor from there; the 5xx share by percentage points.
+func FormatChange(c Change) string {
+	switch c.Metric {
+	case MetricErrors:
+		pts := 100 * (c.Now - c.Then)
+		if math.Abs(pts) >= 9.95 {
+			return fmt.Sprintf("5xx %+.0fpt", pts)
+		}
+		return fmt.Sprintf("5xx %+.1fpt", pts)
+	case MetricLatency, MetricRPS:
+		name := string(c.Metric)
+		switch {
+		case c.Then == 0:
+			return name + " new"
+		case c.Now == 0:
+			return name + " −100%"
+		}
+		r := c.Now / c.Then
+		switch {
+		case r >= 9.95:
+			return fmt.Sprintf("%s ×%.0f", name, r)
+		case r >= 2:
+			return fmt.Sprintf("%s ×%.1f", name, r)
+		case r < 1:
+			return fmt.Sprintf("%s −%.0f%%", name, 100*(1-r))
+		}
+		return fmt.Sprintf("%s +%.0f%%", name, 100*(r-1))
+	}
+	return Dash
+}

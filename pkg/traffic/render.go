@@ -104,23 +104,34 @@ type TableOptions struct {
 // of text whatever a name holds.
 func RenderTable(w io.Writer, f Frame, opts TableOptions) error {
 	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', 0)
+	change := ""
+	if len(f.Past) > 0 {
+		change = "\tBIGGEST CHANGE"
+	}
 	if opts.Wide {
-		fmt.Fprintln(tw, "  NAME\tNAMESPACE\tSERVICE\tRPS\tSUCCESS\t4XX/S\t5XX/S\tP50\tP90\tP99\tACTIVE")
+		fmt.Fprintln(tw, "  NAME\tNAMESPACE\tSERVICE\tRPS\tSUCCESS\t4XX/S\t5XX/S\tP50\tP90\tP99\tACTIVE"+change)
 	} else {
-		fmt.Fprintln(tw, "  NAME\tSERVICE\tRPS\tSUCCESS\t4XX/S\t5XX/S\tP50\tP90\tP99")
+		fmt.Fprintln(tw, "  NAME\tSERVICE\tRPS\tSUCCESS\t4XX/S\t5XX/S\tP50\tP90\tP99"+change)
 	}
 	for _, r := range f.Rows {
+		change := ""
+		if len(f.Past) > 0 {
+			change = "\t" + Dash
+			if c, ok := Biggest(Compare(r, f.Past)); ok {
+				change = "\t" + FormatChange(c) + " vs " + model.Duration(c.Offset).String()
+			}
+		}
 		bad := r.Invalid
 		name := markOf(AboveThresholds(r.RPS, r.Success, r.P99, opts.MinRPS)) + termtext.Sanitize(r.Name)
 		rps, success := cell(r.RPS, FormatRPS, bad, FieldRPS), cell(r.Success, FormatSuccess, bad, FieldSuccess)
 		c4xx, c5xx := cell(r.Err4xx, FormatRPS, bad, FieldErr4xx), cell(r.Err5xx, FormatRPS, bad, FieldErr5xx)
 		p50, p90, p99 := cell(r.P50, FormatLatency, bad, FieldP50), cell(r.P90, FormatLatency, bad, FieldP90), cell(r.P99, FormatLatency, bad, FieldP99)
 		if opts.Wide {
-			fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\n", name, orDash(r.Namespace), orDash(r.Service),
-				rps, success, c4xx, c5xx, p50, p90, p99, cell(r.Active, FormatCount, bad, FieldActive))
+			fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s%s\n", name, orDash(r.Namespace), orDash(r.Service),
+				rps, success, c4xx, c5xx, p50, p90, p99, cell(r.Active, FormatCount, bad, FieldActive), change)
 		} else {
-			fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\n", name, termtext.Sanitize(ServiceName(r)),
-				rps, success, c4xx, c5xx, p50, p90, p99)
+			fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s%s\n", name, termtext.Sanitize(ServiceName(r)),
+				rps, success, c4xx, c5xx, p50, p90, p99, change)
 		}
 	}
 	if opts.Wide && len(f.Listeners) > 0 {
@@ -157,6 +168,27 @@ type jsonFrame struct {
 	Listeners []jsonListener `json:"listeners"`
 	// Alerts are absent when the alerts are not known, and [] when none is pending or firing.
 	Alerts *[]jsonAlert `json:"alerts,omitempty"`
+	// Offsets are the pasts each row is compared with (top --offsets), absent without them.
+	Offsets []string `json:"offsets,omitempty"`
+}
+
+// jsonPast is a row's numbers at one past instant: the trend numbers Past reads.
+type jsonPast struct {
+	Offset      string   `json:"offset"`
+	RPS         *float64 `json:"rps"`
+	SuccessRate *float64 `json:"success_rate"`
+	P50         *float64 `json:"p50_ms"`
+	P90         *float64 `json:"p90_ms"`
+	P99         *float64 `json:"p99_ms"`
+}
+
+// jsonChange is a row's biggest move against the pasts (see Compare).
+type jsonChange struct {
+	Offset string  `json:"offset"`
+	Metric Metric  `json:"metric"`
+	Now    float64 `json:"now"`
+	Then   float64 `json:"then"`
+	Score  float64 `json:"score"`
 }
 
 type jsonAlert struct {
@@ -184,6 +216,10 @@ type jsonRow struct {
 	// Invalid names the fields Prometheus answered outside their domain, now null; absent when
 	// there are none.
 	Invalid []string `json:"invalid,omitempty"`
+	// Past holds the row's numbers at each offset where the cluster had a row then, and
+	// Change its biggest move; both are absent without --offsets, Change also without a move.
+	Past   []jsonPast  `json:"past,omitempty"`
+	Change *jsonChange `json:"change,omitempty"`
 }
 
 // jsonListener is one downstream listener, its numbers as a row's.
@@ -231,14 +267,28 @@ func RenderJSON(w io.Writer, f Frame) error {
 		At: f.At.UTC().Format(time.RFC3339Nano), Window: model.Duration(f.Window).String(), Source: src, Backend: backend,
 		Rows: make([]jsonRow, 0, len(f.Rows)), Listeners: make([]jsonListener, 0, len(f.Listeners)),
 	}
+	for _, p := range f.Past {
+		out.Offsets = append(out.Offsets, model.Duration(p.Offset).String())
+	}
 	for _, r := range f.Rows {
-		out.Rows = append(out.Rows, jsonRow{
+		row := jsonRow{
 			Name: r.Name, Namespace: text(r.Namespace), Service: text(r.Service),
 			RPS: number(r.RPS), SuccessRate: number(r.Success),
 			P50: number(r.P50), P90: number(r.P90), P99: number(r.P99), ActiveRequests: number(r.Active),
 			RPS4xx: number(r.Err4xx), RPS5xx: number(r.Err5xx),
 			Invalid: r.Invalid.Names(),
-		})
+		}
+		for _, p := range f.Past {
+			if then, ok := p.Rows[r.Name]; ok {
+				row.Past = append(row.Past, jsonPast{Offset: model.Duration(p.Offset).String(),
+					RPS: number(then.RPS), SuccessRate: number(then.Success),
+					P50: number(then.P50), P90: number(then.P90), P99: number(then.P99)})
+			}
+		}
+		if c, ok := Biggest(Compare(r, f.Past)); ok {
+			row.Change = &jsonChange{Offset: model.Duration(c.Offset).String(), Metric: c.Metric, Now: c.Now, Then: c.Then, Score: c.Score}
+		}
+		out.Rows = append(out.Rows, row)
 	}
 	for _, l := range f.Listeners {
 		out.Listeners = append(out.Listeners, jsonListener{

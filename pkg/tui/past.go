@@ -4,7 +4,6 @@ import (
 	"cmp"
 	"context"
 	"errors"
-	"fmt"
 	"math"
 	"slices"
 	"strings"
@@ -107,37 +106,8 @@ func (v *vsView) orderByChange(order []int, rows []traffic.Row) {
 // fmtOffset is an offset as Prometheus writes durations: 1h, 1d, 1w, 90m.
 func fmtOffset(d time.Duration) string { return model.Duration(d).String() }
 
-// fmtChange draws a change in a vs cell: the metric, then the move. RPS and p99 move by a
-// percentage below ×2 and by a factor from there; the 5xx share by percentage points.
-func fmtChange(c traffic.Change) string {
-	switch c.Metric {
-	case traffic.MetricErrors:
-		pts := 100 * (c.Now - c.Then)
-		if math.Abs(pts) >= 9.95 {
-			return fmt.Sprintf("5xx %+.0fpt", pts)
-		}
-		return fmt.Sprintf("5xx %+.1fpt", pts)
-	case traffic.MetricLatency, traffic.MetricRPS:
-		name := string(c.Metric)
-		switch {
-		case c.Then == 0:
-			return name + " new"
-		case c.Now == 0:
-			return name + " −100%"
-		}
-		r := c.Now / c.Then
-		switch {
-		case r >= 9.95:
-			return fmt.Sprintf("%s ×%.0f", name, r)
-		case r >= 2:
-			return fmt.Sprintf("%s ×%.1f", name, r)
-		case r < 1:
-			return fmt.Sprintf("%s −%.0f%%", name, 100*(1-r))
-		}
-		return fmt.Sprintf("%s +%.0f%%", name, 100*(r-1))
-	}
-	return dash
-}
+// fmtChange draws a change in a vs cell (traffic.FormatChange).
+func fmtChange(c traffic.Change) string { return traffic.FormatChange(c) }
 
 // worse reports whether c is a move for the worse: fewer requests, more errors, slower.
 func worse(c traffic.Change) bool {
