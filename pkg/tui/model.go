@@ -397,7 +397,7 @@ func (m *Model) applyFrame(f traffic.Frame, at time.Time) {
 // column, or in the vs view by the biggest move until a sort key is pressed.
 func (m *Model) rebuild() {
 	var reorder func(order []int)
-	if m.vs.on && m.vs.byChange {
+	if m.byChange() {
 		reorder = func(order []int) { m.vs.orderByChange(order, m.frame.Rows) }
 	}
 	m.table.rebuild(m.frame.Rows, m.keysLower, m.activeFilter(), m.tableHeight(), reorder)

@@ -47,6 +47,9 @@ type vsView struct {
 	scores  []float64
 }
 
+// byChange reports whether the table is in the vs view's order, by the biggest move.
+func (m *Model) byChange() bool { return m.vs.on && m.vs.byChange }
+
 // offsets are the pasts the view reads: the options', at most maxVsColumns of them.
 func (m *Model) offsets() []time.Duration {
 	o := m.opts.Offsets

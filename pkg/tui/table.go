@@ -97,7 +97,7 @@ func (m Model) tableKey(msg tea.KeyPressMsg) (tea.Model, tea.Cmd) {
 		}
 	case key.Matches(msg, k.SortBy):
 		// The same key again reverses; out of the vs view's order it first sorts.
-		byChange := m.vs.on && m.vs.byChange
+		byChange := m.byChange()
 		m.vs.byChange = false
 		c := sortColumn(msg.String())
 		if c == m.table.sort.col && !byChange {

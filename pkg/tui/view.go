@@ -211,7 +211,7 @@ func (m Model) tableLines() ([]string, bool) {
 		if k, ok := c.isVs(); ok {
 			title = "VS " + strings.ToUpper(fmtOffset(m.offsets()[k]))
 		}
-		if c == m.table.sort.col && !(m.vs.on && m.vs.byChange) {
+		if c == m.table.sort.col && !m.byChange() {
 			arrow := "▲"
 			if m.table.sort.desc {
 				arrow = "▼"
@@ -398,7 +398,7 @@ func (m Model) footer() string {
 		arrow = "▼"
 	}
 	s := count + sep + "sort " + columnSpecs[m.table.sort.col].title + " " + arrow
-	if m.vs.on && m.vs.byChange {
+	if m.byChange() {
 		s = count
 	}
 	if m.table.filter != "" {
