@@ -4,7 +4,7 @@ package traffic_test
 
 import (
 	"context"
-	"math"
+	"fmt"
 	"testing"
 	"time"
 
@@ -76,22 +76,8 @@ func TestHistoryMatchesTheTruth(t *testing.T) {
 			if d := at.Sub(stepAt); d > -5*time.Second && d < window+5*time.Second {
 				continue
 			}
-			want := fleet.TruthBetween(cl, at.Add(-window), at)
-			near := func(got, want, rel float64) bool { return math.Abs(got-want) <= rel*want }
-			if !near(tr.RPS[i], want.RPS, tol.RPS) {
-				t.Errorf("%s at -%s: rps %v, truth %v", cl.Name, now.Sub(at), tr.RPS[i], want.RPS)
-			}
-			if math.Abs(tr.Success[i]-want.Success) > tol.Success {
-				t.Errorf("%s at -%s: success %v, truth %v", cl.Name, now.Sub(at), tr.Success[i], want.Success)
-			}
-			for _, q := range []struct {
-				name      string
-				got, want float64
-			}{{"p50", tr.P50[i], want.P50}, {"p90", tr.P90[i], want.P90}, {"p99", tr.P99[i], want.P99}} {
-				if !near(q.got, q.want, tol.Quantile) {
-					t.Errorf("%s at -%s: %s %v, truth %v", cl.Name, now.Sub(at), q.name, q.got, q.want)
-				}
-			}
+			checkNumbers(t, fmt.Sprintf("%s at -%s", cl.Name, now.Sub(at)), tr.RPS[i], tr.Success[i], tr.P50[i], tr.P90[i], tr.P99[i],
+				fleet.TruthBetween(cl, at.Add(-window), at), tol)
 			checked[cl.Name]++
 			if cl.Step.Factor != 0 {
 				if at.Before(stepAt) {

@@ -4,6 +4,7 @@ package traffic_test
 
 import (
 	"context"
+	"fmt"
 	"math"
 	"testing"
 	"time"
@@ -74,21 +75,8 @@ func TestPastMatchesTheTruth(t *testing.T) {
 				t.Errorf("%s ago: no row of %s among %d", p.Offset, cl.Name, len(p.Rows))
 				continue
 			}
-			want := fleet.TruthBetween(cl, p.At.Add(-window), p.At)
-			if !near(r.RPS, want.RPS, tol.RPS) {
-				t.Errorf("%s ago: %s rps %v, truth %v", p.Offset, cl.Name, r.RPS, want.RPS)
-			}
-			if math.Abs(r.Success-want.Success) > tol.Success {
-				t.Errorf("%s ago: %s success %v, truth %v", p.Offset, cl.Name, r.Success, want.Success)
-			}
-			for _, q := range []struct {
-				name      string
-				got, want float64
-			}{{"p50", r.P50, want.P50}, {"p90", r.P90, want.P90}, {"p99", r.P99, want.P99}} {
-				if !near(q.got, q.want, tol.Quantile) {
-					t.Errorf("%s ago: %s %s %v, truth %v", p.Offset, cl.Name, q.name, q.got, q.want)
-				}
-			}
+			checkNumbers(t, fmt.Sprintf("%s ago: %s", p.Offset, cl.Name), r.RPS, r.Success, r.P50, r.P90, r.P99,
+				fleet.TruthBetween(cl, p.At.Add(-window), p.At), tol)
 		}
 	}
 
@@ -124,6 +112,27 @@ func TestPastMatchesTheTruth(t *testing.T) {
 	}
 	if ch := front[1]; ch.Offset != day || ch.Score > 0.1 {
 		t.Errorf("shop_frontend_80 moved against a day ago: %+v (the daily shape repeats)", ch)
+	}
+}
+
+// checkNumbers compares a cluster's numbers with the truth: RPS and the percentiles within tol's
+// relative errors, success within its absolute one.
+func checkNumbers(t *testing.T, what string, rps, success, p50, p90, p99 float64, want envoysim.Truth, tol truth.Tolerance) {
+	t.Helper()
+	near := func(got, want, rel float64) bool { return math.Abs(got-want) <= rel*want }
+	if !near(rps, want.RPS, tol.RPS) {
+		t.Errorf("%s: rps %v, truth %v", what, rps, want.RPS)
+	}
+	if math.Abs(success-want.Success) > tol.Success {
+		t.Errorf("%s: success %v, truth %v", what, success, want.Success)
+	}
+	for _, q := range []struct {
+		name      string
+		got, want float64
+	}{{"p50", p50, want.P50}, {"p90", p90, want.P90}, {"p99", p99, want.P99}} {
+		if !near(q.got, q.want, tol.Quantile) {
+			t.Errorf("%s: %s %v, truth %v", what, q.name, q.got, q.want)
+		}
 	}
 }
 
