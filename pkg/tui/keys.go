@@ -22,6 +22,7 @@ type keyMap struct {
 	Back     key.Binding
 	Pause    key.Binding
 	Window   key.Binding
+	Group    key.Binding // a row per cluster or per route
 	Span     key.Binding // the drill-down charts' span
 	Mark     key.Binding
 	Compare  key.Binding
@@ -60,6 +61,7 @@ func newKeyMap() keyMap {
 		Pause:     key.NewBinding(key.WithKeys("p"), key.WithHelp("p", "pause / resume refreshing")),
 		Span:      key.NewBinding(key.WithKeys("t"), key.WithHelp("t", "drill-down charts: 15m / 1h")),
 		Window:    key.NewBinding(key.WithKeys("w"), key.WithHelp("w", "next rate window")),
+		Group:     key.NewBinding(key.WithKeys("v"), key.WithHelp("v", "a row per cluster / per route")),
 		Mark:      key.NewBinding(key.WithKeys("m", "space"), key.WithHelp("m space", "mark the row: first the baseline (B), then the canary (C)")),
 		Compare:   key.NewBinding(key.WithKeys("c"), key.WithHelp("c", "compare the canary (C) with the baseline (B), live")),
 		Help:      key.NewBinding(key.WithKeys("?"), key.WithHelp("?", "show / hide this help")),
@@ -92,6 +94,6 @@ func (k keyMap) help() []key.Help {
 		k.Back.Help(),
 		{Key: join(k.Mark, k.Compare), Desc: "mark baseline then canary / compare them live"},
 		{Key: join(k.Pause, k.Help, k.Quit), Desc: "pause / resume refreshing · this help · quit"},
-		{Key: join(k.Window, k.Span), Desc: "next rate window (1m 5m 15m 1h) / chart span (15m 1h)"},
+		{Key: join(k.Window, k.Span, k.Group), Desc: "rate window (1m 5m 15m 1h) / chart span (15m 1h) / by route"},
 	}
 }
