@@ -454,7 +454,7 @@ func (c *Collector) Frame(ctx context.Context, at time.Time) (Frame, error) {
 	if err := g.Wait(); err != nil {
 		return Frame{}, err
 	}
-	f := Frame{At: at, Window: c.cfg.Window, Dialect: c.cfg.Dialect.Name, Source: c.cfg.Source, GroupBy: c.cfg.GroupBy, Took: time.Since(start)}
+	f := Frame{At: at, Window: c.cfg.Window, Dialect: c.cfg.Dialect.Name, Source: c.cfg.Source, GroupBy: c.groupBy(), Took: time.Since(start)}
 	if c.alerts != "" && alertsErr == nil {
 		f.Alerts, f.AlertsKnown = alerts, true
 	}
@@ -649,11 +649,20 @@ func (fl *fold) newRow(name string) *rowParts {
 	return r
 }
 
+// groupBy is what the rows stand for: routes only where the queries are grouped (not on Istio's
+// standard metrics, whatever was asked).
+func (c *Collector) groupBy() GroupBy {
+	if c.grouped {
+		return GroupByRoute
+	}
+	return GroupByCluster
+}
+
 // routeName is Row.Route for a row name: an Envoy Gateway route's always, a Contour or Emissary
 // upstream's when rows are grouped by route.
 func (c *Collector) routeName(name string) string {
 	r, ok := c.cfg.Naming.Route(name)
-	if !ok || (!r.Gateway() && c.cfg.GroupBy != GroupByRoute) {
+	if !ok || (!r.Gateway() && !c.grouped) {
 		return ""
 	}
 	return r.String()
