@@ -153,6 +153,7 @@ func TestBadInputThroughTheBinary(t *testing.T) {
 		{"compare a canary regex that selects the baseline", []string{"compare", "--demo", "--baseline", "shop_checkout-primary_8080", "--canary", "~shop_checkout-.*"}, []string{`--canary "~shop_checkout-.*"`, "both select shop_checkout-primary_8080"}},
 		{"compare --watch on overlapping arms", []string{"compare", "--demo", "--baseline", "~shop_checkout-.*", "--canary", "shop_checkout-canary_8080", "--watch"}, []string{"both select shop_checkout-canary_8080"}},
 		{"top source", []string{"top", "--demo", "--source", "recorded"}, []string{`invalid --source "recorded"`, "auto, rules, raw"}},
+		{"top group-by", []string{"top", "--demo", "--group-by", "routes"}, []string{`invalid --group-by "routes"`, "cluster, route"}},
 		{"top rules with window", []string{"top", "--demo", "--source", "rules", "--window", "1m"}, []string{`invalid --window "1m0s"`, "5m", "--source raw"}},
 		{"top offsets word", []string{"top", "--demo", "--offsets", "yesterday"}, []string{`invalid --offsets "yesterday"`, "1h, 1d or 1w"}},
 		{"top offsets four", []string{"top", "--demo", "--offsets", "1h,2h,1d,1w"}, []string{`invalid --offsets "1h,2h,1d,1w"`, "at most three"}},

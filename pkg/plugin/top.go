@@ -35,6 +35,7 @@ type TopOptions struct {
 	interval    time.Duration
 	dialectName string
 	naming      string
+	groupBy     string
 	source      string
 	once        bool
 	output      *outputFlag
@@ -53,6 +54,7 @@ type TopOptions struct {
 	dialect promql.Dialect
 	sortKey traffic.SortKey
 	scheme  traffic.Naming
+	group   traffic.GroupBy
 	from    traffic.Source
 	// windowSet is whether --window was given.
 	windowSet bool
@@ -73,6 +75,7 @@ func NewTopOptions(streams genericiooptions.IOStreams, configFlags *genericcliop
 		interval:    2 * time.Second,
 		dialectName: "auto",
 		naming:      string(traffic.NamingAuto),
+		groupBy:     string(traffic.GroupByCluster),
 		source:      string(traffic.SourceAuto),
 		output:      newOutputFlag(formatTable, formatWide, formatJSON, formatYAML),
 		sortBy:      string(traffic.SortRPS),
@@ -90,11 +93,13 @@ requests per second) is marked with ! before its name, in colour or not.
 In a terminal it is a dashboard: arrows or j/k move, 1-9 and 0 sort by a column (again to reverse),
 / filters, Enter drills into a cluster (status codes, timeouts, retries, overflows, ejections,
 pods, latency buckets), Esc goes back, m marks a baseline and then a canary and c compares the
-two live (see compare), p pauses, ? shows every key, q quits. When the output is not a terminal,
+two live (see compare), b switches between a row per cluster and a row per route, p pauses,
+? shows every key, q quits. When the output is not a terminal,
 or with --once, it prints one snapshot as a table (-o wide for more columns), as JSON (-o json) or as
 YAML (-o yaml):
 
-  {"at": "2026-01-02T15:04:05Z", "window": "1m", "source": "raw", "rows": [{"name": ..., "namespace": ...,
+  {"at": "2026-01-02T15:04:05Z", "window": "1m", "source": "raw", "group_by": "cluster",
+   "rows": [{"name": ..., "route": ..., "namespace": ...,
    "service": ..., "rps": ..., "success_rate": 0..1, "p50_ms": ..., "p90_ms": ..., "p99_ms": ...,
    "active_requests": ..., "rps_4xx": ..., "rps_5xx": ...}], "listeners": [{"prefix": ..., "rps": ...,
    "success_rate": ..., "p99_ms": ..., "rps_4xx": ..., "rps_5xx": ...}], "alerts": [{"alertname": ...,
@@ -102,7 +107,18 @@ YAML (-o yaml):
 
 "at" is the snapshot's instant (RFC 3339, UTC). "rps_4xx" and "rps_5xx" are final 4xx and 5xx
 responses per second: 0 when the cluster answered and none was of the class, null when it had no
-responses.
+responses. "route" is the route a row stands for as its user wrote it, only on rows whose name
+encodes one.
+
+--group-by route shows a row per route. Envoy Gateway names the cluster of each rule of a route
+httproute/NAMESPACE/NAME/rule/N (also grpcroute, tlsroute, tcproute, udproute): the rules of one
+route become one row, team-a/checkout (a row per cluster names each rule, team-a/checkout rule 0).
+Contour's and Emissary's clusters are their routes' upstreams, named as an HTTPProxy or a
+Mapping lists them: shop/checkout:8080 (Contour), checkout.shop:8080 (--naming emissary). A name
+that encodes no route is a row of its own. A route's rates are the sums of its clusters'; its
+success ratio and percentiles are computed over all its requests (the queries sum by route,
+buckets before percentiles), never averaged, with as many queries as a row per cluster. -o wide
+adds the cluster (or route group) name; "name" in JSON is that name.
 
 v in the dashboard compares every row with the same time an hour, a day and a week ago
 (--offsets): each cell is the row's biggest move in RPS, 5xx share or p99 against that past, and
@@ -186,6 +202,7 @@ func NewCmdTop(streams genericiooptions.IOStreams, configFlags *genericclioption
 	noFiles := cobra.ShellCompDirectiveNoFileComp
 	_ = cmd.RegisterFlagCompletionFunc("dialect", cobra.FixedCompletions(strings.Split(promql.DialectNames(), ", "), noFiles))
 	_ = cmd.RegisterFlagCompletionFunc("naming", cobra.FixedCompletions(strings.Split(traffic.NamingNames(), ", "), noFiles))
+	_ = cmd.RegisterFlagCompletionFunc("group-by", cobra.FixedCompletions(strings.Split(traffic.GroupByNames(), ", "), noFiles))
 	_ = cmd.RegisterFlagCompletionFunc("source", cobra.FixedCompletions(strings.Split(traffic.SourceNames(), ", "), noFiles))
 	var keys []string
 	for _, k := range traffic.SortKeys {
@@ -202,11 +219,12 @@ func (o *TopOptions) AddFlags(fs *pflag.FlagSet) {
 	fs.DurationVar(&o.interval, "interval", o.interval, "Refresh interval of the dashboard")
 	fs.StringVar(&o.dialectName, "dialect", o.dialectName, "Envoy label dialect: "+promql.DialectNames())
 	fs.StringVar(&o.naming, "naming", o.naming, "How cluster names map to namespace/service: "+traffic.NamingNames())
+	fs.StringVar(&o.groupBy, "group-by", o.groupBy, "What a row stands for: "+traffic.GroupByNames()+" (route: the rules of an Envoy Gateway route summed into one row, rows named by their routes)")
 	fs.StringVar(&o.source, "source", o.source, "Where cluster numbers come from: "+traffic.SourceNames()+" (auto: the recording rules when they exist and --window is not given)")
 	fs.BoolVar(&o.once, "once", o.once, "Print one snapshot and exit, even on a terminal")
 	fs.StringVar(&o.sortBy, "sort-by", o.sortBy, "Sort column: name, service, rps, success, p50, p90, p99, active, 4xx, 5xx")
 	fs.BoolVar(&o.reverse, "reverse", o.reverse, "Reverse the sort order")
-	fs.StringVar(&o.filter, "filter", o.filter, "Show only clusters whose name, namespace or service contains this text (a leading ! inverts)")
+	fs.StringVar(&o.filter, "filter", o.filter, "Show only clusters whose name, namespace, service or route contains this text (a leading ! inverts)")
 	fs.Float64Var(&o.minRPS, "min-rps", o.minRPS, "Colour success and latency, and mark clusters above the thresholds with !, only from this request rate")
 	fs.StringVar(&o.offsetsText, "offsets", o.offsetsText, "The pasts each row is compared with (the dashboard's v key; a snapshot when given): up to three Prometheus durations, e.g. 1h,1d,1w")
 	o.ns.AddFlags(fs, true)
@@ -223,6 +241,9 @@ func (o *TopOptions) Complete(cmd *cobra.Command, args []string) error {
 	}
 	if o.scheme, err = traffic.ParseNaming(o.naming); err != nil {
 		return flagError("naming", o.naming, err)
+	}
+	if o.group, err = traffic.ParseGroupBy(o.groupBy); err != nil {
+		return flagError("group-by", o.groupBy, err)
 	}
 	if o.dialectName != "auto" {
 		if o.dialect, err = promql.DialectByName(o.dialectName); err != nil {
@@ -306,14 +327,34 @@ func (o *TopOptions) Run(ctx context.Context) error {
 			Thresholds: compare.DefaultThresholds(),
 		})
 	}
+	// The w and b keys each change one thing and keep what the other chose.
+	window, group := cfg.Window, cfg.GroupBy
 	model := tui.New(src, tui.Options{
 		Target: target, Backend: o.prom.Backend(), Interval: o.interval, Timeout: o.prom.Timeout, MinRPS: o.minRPS,
 		NoColor: noColor(), Filter: o.filter, Compare: cmp,
 		Window: cfg.Window, SetWindow: func(w time.Duration) (tui.Source, error) {
-			return o.newSource(q, o.windowConfig(w))
+			c := o.windowConfig(w)
+			c.GroupBy = group
+			s, err := o.newSource(q, c)
+			if err == nil {
+				window = w
+			}
+			return s, err
 		},
 		RulesWindow: o.rulesWindow(),
 		Offsets:     o.offsets,
+		GroupBy:     cfg.GroupBy, SetGroupBy: func(g traffic.GroupBy) (tui.Source, error) {
+			c := cfg
+			if window != cfg.Window {
+				c = o.windowConfig(window)
+			}
+			c.GroupBy = g
+			s, err := o.newSource(q, c)
+			if err == nil {
+				group = g
+			}
+			return s, err
+		},
 	})
 	_, err = runProgram(ctx, model, o.In, o.Out)
 	return err
@@ -377,7 +418,7 @@ func (s inServiceNamespace) Frame(ctx context.Context, at time.Time) (traffic.Fr
 // collectorConfig is what the collector asks, from the flags: a given --window keeps auto on
 // Envoy's own series, since the rules know only their 5m.
 func (o *TopOptions) collectorConfig() traffic.Config {
-	cfg := traffic.Config{Selector: o.selector, Window: o.window, Naming: o.scheme, Source: o.from, Dialect: o.dialect, Alerts: true}
+	cfg := traffic.Config{Selector: o.selector, Window: o.window, Naming: o.scheme, Source: o.from, Dialect: o.dialect, Alerts: true, GroupBy: o.group}
 	if o.from == traffic.SourceAuto && o.windowSet {
 		cfg.Source = traffic.SourceRaw
 	}

@@ -61,6 +61,11 @@ type Config struct {
 	// Alerts asks every refresh for the pending and firing alerts about the selected clusters
 	// (Frame.Alerts). An error answering them leaves the frame without alerts, not failed.
 	Alerts bool
+	// GroupBy is what a row stands for; the zero value means GroupByCluster. GroupByRoute sums
+	// the clusters of one route in every cluster query (promql.Regroup), so the queries are as
+	// many as ever and a route's success ratio and percentiles are those of all its requests.
+	// Istio's standard metrics name no clusters: their rows stay as they are.
+	GroupBy GroupBy
 }
 
 // Source is where a refresh reads the numbers of the upstream clusters.
@@ -102,6 +107,9 @@ type Collector struct {
 	// fromSums says the success ratio and the percentiles are derived from the recorded
 	// response rates and latency bucket rates once every answer is in (recordedQueries).
 	fromSums bool
+	// grouped says the cluster queries sum by route (Config.GroupBy): their rows are named by
+	// promql.LabelGroup.
+	grouped bool
 
 	// services holds what cfg.Naming made of the cluster names of the last refresh. The names
 	// stay from one refresh to the next, and matching a name against the naming schemes costs
@@ -114,10 +122,12 @@ type Collector struct {
 	last *lastRead
 }
 
-// service is the Kubernetes Service a cluster name reveals, if any.
+// service is the Kubernetes Service a cluster name reveals, if any, and the route it names
+// (Row.Route).
 type service struct {
 	namespace, name string
 	ok              bool
+	route           string
 }
 
 // query is one PromQL expression and the row field its samples fill.
@@ -235,6 +245,9 @@ func NewCollector(q Querier, cfg Config) (*Collector, error) {
 	if cfg.Naming == "" {
 		cfg.Naming = NamingAuto
 	}
+	if cfg.GroupBy == "" {
+		cfg.GroupBy = GroupByCluster
+	}
 	d, sel, w := cfg.Dialect, cfg.Selector, cfg.Window
 	cluster := []clusterQuery{
 		{expr: promql.UpstreamRequestRate(d, sel, w), into: func(r *rowParts, v float64) { r.RPS = v }},
@@ -267,6 +280,13 @@ func NewCollector(q Querier, cfg Config) (*Collector, error) {
 		{promql.DownstreamLatency(d, sel, 0.99, w), func(l *Listener, v float64) { l.P99 = v }, false},
 	}
 	c := &Collector{q: q, cfg: cfg, codeStp: max(w/4, time.Second), fromSums: fromSums}
+	if cfg.GroupBy == GroupByRoute && !d.Standard {
+		c.grouped = true
+		for i := range cluster {
+			cluster[i].expr = promql.Regroup(cluster[i].expr, clusterLabel, promql.LabelGroup, routeGroupRules(cfg.Naming))
+		}
+		clusterLabel = promql.LabelGroup
+	}
 	for i, e := range cluster {
 		text, err := promql.Check(e.expr)
 		if err != nil {
@@ -434,7 +454,7 @@ func (c *Collector) Frame(ctx context.Context, at time.Time) (Frame, error) {
 	if err := g.Wait(); err != nil {
 		return Frame{}, err
 	}
-	f := Frame{At: at, Window: c.cfg.Window, Dialect: c.cfg.Dialect.Name, Source: c.cfg.Source, Took: time.Since(start)}
+	f := Frame{At: at, Window: c.cfg.Window, Dialect: c.cfg.Dialect.Name, Source: c.cfg.Source, GroupBy: c.groupBy(), Took: time.Since(start)}
 	if c.alerts != "" && alertsErr == nil {
 		f.Alerts, f.AlertsKnown = alerts, true
 	}
@@ -511,7 +531,7 @@ func (c *Collector) rows(fl *fold) []Row {
 	if fl.unknown > 0 || len(fl.rows) != len(fl.known) {
 		services := make(map[string]service, len(rows))
 		for _, r := range rows {
-			services[r.Name] = service{namespace: r.Namespace, name: r.Service, ok: r.Service != ""}
+			services[r.Name] = service{namespace: r.Namespace, name: r.Service, ok: r.Service != "", route: r.Route}
 		}
 		c.mu.Lock()
 		c.services = services
@@ -625,11 +645,43 @@ func (fl *fold) newRow(name string) *rowParts {
 	if !ok {
 		fl.unknown++
 		s.namespace, s.name, s.ok = fl.c.cfg.Naming.Service(name)
+		s.route = fl.c.routeName(name)
 	}
 	if s.ok {
 		r.Namespace, r.Service = s.namespace, s.name
 	}
+	r.Route = s.route
 	return r
+}
+
+// groupBy is what the rows stand for: routes only where the queries are grouped (not on Istio's
+// standard metrics, whatever was asked).
+func (c *Collector) groupBy() GroupBy {
+	if c.grouped {
+		return GroupByRoute
+	}
+	return GroupByCluster
+}
+
+// routeName is Row.Route for a row name: an Envoy Gateway route's always, a Contour or Emissary
+// upstream's when rows are grouped by route.
+func (c *Collector) routeName(name string) string {
+	r, ok := c.cfg.Naming.Route(name)
+	if !ok || (!r.Gateway() && !c.grouped) {
+		return ""
+	}
+	return r.String()
+}
+
+// narrow is sel narrowed to the clusters of one row name, read under label: a route's clusters
+// when the row is a route's group, else the cluster of that name.
+func (c *Collector) narrow(sel promql.Selector, label, name string) promql.Selector {
+	if c.grouped {
+		if m, ok := routeMembers(c.cfg.Naming, label, name); ok {
+			return sel.WithMatcher(m)
+		}
+	}
+	return sel.With(label, name)
 }
 
 // Detail runs the drill-down queries of one cluster at instant at. They always read Envoy's own
@@ -637,7 +689,7 @@ func (fl *fold) newRow(name string) *rowParts {
 // counters, pods or buckets.
 func (c *Collector) Detail(ctx context.Context, at time.Time, cluster string) (Detail, error) {
 	d, w := c.cfg.Dialect, c.cfg.Window
-	one := c.cfg.Selector.With(d.Cluster, cluster)
+	one := c.narrow(c.cfg.Selector, d.Cluster, cluster)
 	podLabels := []string{"pod", "instance"}
 	exprs := []parser.Expr{
 		promql.ClassRate(d, one, w),
@@ -658,6 +710,10 @@ func (c *Collector) Detail(ctx context.Context, at time.Time, cluster string) (D
 	for i, e := range exprs {
 		if e == nil {
 			continue
+		}
+		if c.grouped {
+			// A route's pods: the clusters of its rules summed per pod, as its row sums them.
+			e = promql.Regroup(e, d.Cluster, promql.LabelGroup, routeGroupRules(c.cfg.Naming))
 		}
 		text, err := promql.Check(e)
 		if err != nil {

@@ -23,6 +23,12 @@ type Row struct {
 	// scheme reveals it (Contour, Emissary, Istio, Gloo, Kuma), else empty.
 	Namespace string
 	Service   string
+	// Route is the route the row stands for, as its user wrote it (Route.String), when the name
+	// encodes one: always for an Envoy Gateway route's cluster or group (team-a/checkout rule 0,
+	// team-a/checkout), and with GroupByRoute also for a Contour or Emissary upstream
+	// (shop/checkout:8080). Tables name the row by it; Name stays the cluster name or, grouped by
+	// route, the group's (httproute/team-a/checkout).
+	Route string
 
 	RPS     float64 // requests per second over the window
 	Success float64 // share of final responses that were not 5xx, 0..1
@@ -38,6 +44,14 @@ type Row struct {
 	// response, so an absent series means none); a cluster without responses has NoData.
 	Err4xx float64
 	Err5xx float64
+}
+
+// Label is how tables name the row: its Route when it has one, else its Name.
+func (r *Row) Label() string {
+	if r.Route != "" {
+		return r.Route
+	}
+	return r.Name
 }
 
 // Listener is the downstream view of one HTTP connection manager: what clients saw, including
@@ -61,6 +75,8 @@ type Frame struct {
 	// Source is where the cluster rows came from: SourceRaw, or SourceRules for the recording
 	// rules (Window is then theirs).
 	Source Source
+	// GroupBy is what a row stands for: a cluster, or a route ("" is a cluster).
+	GroupBy GroupBy
 	// Rows are the upstream clusters, one per name, in no particular order: every reader sorts
 	// them its own way (SortRows).
 	Rows      []Row

@@ -209,14 +209,15 @@ func (a *Auto) History(ctx context.Context, at time.Time, span, step time.Durati
 }
 
 // ClusterHistory is History for one cluster only, for a drill-down's charts: the same queries,
-// narrowed to the cluster's label value (quoted by the selector, never spliced).
+// narrowed to the cluster's label value (quoted by the selector, never spliced), or to the
+// clusters of a route's group.
 func (c *Collector) ClusterHistory(ctx context.Context, at time.Time, span, step time.Duration, cluster string) (History, error) {
 	cfg := c.cfg
 	label := cfg.Dialect.Cluster
 	if cfg.Source == SourceRules {
 		label = promql.LabelCluster
 	}
-	cfg.Selector, cfg.Alerts = cfg.Selector.With(label, cluster), false
+	cfg.Selector, cfg.Alerts = c.narrow(cfg.Selector, label, cluster), false
 	one, err := NewCollector(c.q, cfg)
 	if err != nil {
 		return History{}, err

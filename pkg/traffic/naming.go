@@ -44,8 +44,9 @@ var (
 	glooName = regexp.MustCompile(`^kube-upstream_.+_([a-z0-9][-a-z0-9]*)_([a-z0-9][-a-z0-9]*)_([0-9]+)$`)
 	// <service>_<namespace>_svc_<port>, optionally -<hash>
 	kumaName = regexp.MustCompile(`^([a-z0-9][-a-z0-9]*)_([a-z0-9][-a-z0-9]*)_svc_([0-9]+)(-[0-9a-f]+)?$`)
-	// httproute/<namespace>/<route>/rule/<n> (Envoy Gateway): the route, not a Service
-	gatewayName = regexp.MustCompile(`^(?:httproute|grpcroute|tcproute|tlsroute|udproute)/([a-z0-9][-a-z0-9]*)/([a-z0-9][-a-z0-9.]*)/rule/[0-9]+$`)
+	// httproute/<namespace>/<route>/rule/<n> (Envoy Gateway): the route, not a Service; without
+	// the rule, the route's group of clusters (see Route)
+	gatewayName = gatewayRoute
 )
 
 // Service maps a cluster name to the namespace and Service it reaches, where the scheme allows.
@@ -74,7 +75,7 @@ func (n Naming) Service(cluster string) (namespace, service string, ok bool) {
 	default:
 		// The unambiguous shapes first.
 		ok = try(istioName, 3, 1) || try(glooName, 1, 2) || try(kumaName, 2, 1) ||
-			try(gatewayName, 1, 2) || try(contourName, 1, 2)
+			try(gatewayName, 2, 3) || try(contourName, 1, 2)
 	}
 	if !ok {
 		return "", "", false

@@ -108,8 +108,18 @@ func RenderTable(w io.Writer, f Frame, opts TableOptions) error {
 	if len(f.Past) > 0 {
 		change = "\tBIGGEST CHANGE"
 	}
+	// A row named by its route keeps its cluster name (or its route group's) in -o wide's last
+	// column, there only when a row has one.
+	routes := false
+	for i := range f.Rows {
+		routes = routes || f.Rows[i].Route != ""
+	}
 	if opts.Wide {
-		fmt.Fprintln(tw, "  NAME\tNAMESPACE\tSERVICE\tRPS\tSUCCESS\t4XX/S\t5XX/S\tP50\tP90\tP99\tACTIVE"+change)
+		cluster := ""
+		if routes {
+			cluster = "\tCLUSTER"
+		}
+		fmt.Fprintln(tw, "  NAME\tNAMESPACE\tSERVICE\tRPS\tSUCCESS\t4XX/S\t5XX/S\tP50\tP90\tP99\tACTIVE"+cluster+change)
 	} else {
 		fmt.Fprintln(tw, "  NAME\tSERVICE\tRPS\tSUCCESS\t4XX/S\t5XX/S\tP50\tP90\tP99"+change)
 	}
@@ -122,13 +132,17 @@ func RenderTable(w io.Writer, f Frame, opts TableOptions) error {
 			}
 		}
 		bad := r.Invalid
-		name := markOf(AboveThresholds(r.RPS, r.Success, r.P99, opts.MinRPS)) + termtext.Sanitize(r.Name)
+		name := markOf(AboveThresholds(r.RPS, r.Success, r.P99, opts.MinRPS)) + termtext.Sanitize(r.Label())
 		rps, success := cell(r.RPS, FormatRPS, bad, FieldRPS), cell(r.Success, FormatSuccess, bad, FieldSuccess)
 		c4xx, c5xx := cell(r.Err4xx, FormatRPS, bad, FieldErr4xx), cell(r.Err5xx, FormatRPS, bad, FieldErr5xx)
 		p50, p90, p99 := cell(r.P50, FormatLatency, bad, FieldP50), cell(r.P90, FormatLatency, bad, FieldP90), cell(r.P99, FormatLatency, bad, FieldP99)
 		if opts.Wide {
-			fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s%s\n", name, orDash(r.Namespace), orDash(r.Service),
-				rps, success, c4xx, c5xx, p50, p90, p99, cell(r.Active, FormatCount, bad, FieldActive), change)
+			cluster := ""
+			if routes {
+				cluster = "\t" + termtext.Sanitize(r.Name)
+			}
+			fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s%s%s\n", name, orDash(r.Namespace), orDash(r.Service),
+				rps, success, c4xx, c5xx, p50, p90, p99, cell(r.Active, FormatCount, bad, FieldActive), cluster, change)
 		} else {
 			fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s%s\n", name, termtext.Sanitize(ServiceName(r)),
 				rps, success, c4xx, c5xx, p50, p90, p99, change)
@@ -160,6 +174,8 @@ type jsonFrame struct {
 	At     string `json:"at"`
 	Window string `json:"window"`
 	Source Source `json:"source"`
+	// GroupBy is what a row stands for: "cluster" or "route".
+	GroupBy GroupBy `json:"group_by"`
 	// Backend is what answered: "prometheus" (one Prometheus) or "thanos-query" (a Thanos Query
 	// over every shard and replica).
 	Backend string    `json:"backend"`
@@ -200,7 +216,11 @@ type jsonAlert struct {
 }
 
 type jsonRow struct {
-	Name           string   `json:"name"`
+	// Name is the cluster name, or a route group's name grouped by route.
+	Name string `json:"name"`
+	// Route is the route the row stands for as its user wrote it (Row.Route); absent when the
+	// name encodes none.
+	Route          string   `json:"route,omitempty"`
 	Namespace      *string  `json:"namespace"`
 	Service        *string  `json:"service"`
 	RPS            *float64 `json:"rps"`
@@ -263,8 +283,12 @@ func RenderJSON(w io.Writer, f Frame) error {
 	if backend == "" {
 		backend = BackendPrometheus
 	}
+	group := f.GroupBy
+	if group == "" {
+		group = GroupByCluster
+	}
 	out := jsonFrame{
-		At: f.At.UTC().Format(time.RFC3339Nano), Window: model.Duration(f.Window).String(), Source: src, Backend: backend,
+		At: f.At.UTC().Format(time.RFC3339Nano), Window: model.Duration(f.Window).String(), Source: src, GroupBy: group, Backend: backend,
 		Rows: make([]jsonRow, 0, len(f.Rows)), Listeners: make([]jsonListener, 0, len(f.Listeners)),
 	}
 	for _, p := range f.Past {
@@ -272,7 +296,7 @@ func RenderJSON(w io.Writer, f Frame) error {
 	}
 	for _, r := range f.Rows {
 		row := jsonRow{
-			Name: r.Name, Namespace: text(r.Namespace), Service: text(r.Service),
+			Name: r.Name, Route: r.Route, Namespace: text(r.Namespace), Service: text(r.Service),
 			RPS: number(r.RPS), SuccessRate: number(r.Success),
 			P50: number(r.P50), P90: number(r.P90), P99: number(r.P99), ActiveRequests: number(r.Active),
 			RPS4xx: number(r.Err4xx), RPS5xx: number(r.Err5xx),

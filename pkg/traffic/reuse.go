@@ -71,6 +71,10 @@ func (c *Collector) remember(fl *fold, rows []Row, notes []Result, at time.Time,
 	}
 	if pivot == "" {
 		for name, r := range fl.rows {
+			// The stamps are a cluster's: a route's group has none of its own.
+			if _, group := routeMembers(c.cfg.Naming, promql.LabelCluster, name); group && c.grouped {
+				continue
+			}
 			if r.answered == all && (pivot == "" || name < pivot) {
 				pivot = name
 			}

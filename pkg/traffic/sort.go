@@ -101,7 +101,7 @@ func SortIndices(idx []int, rows []Row, key SortKey, desc bool) {
 		dir = -1
 	}
 	byName := func(a, b int) int {
-		return cmp.Or(strings.Compare(rows[a].Name, rows[b].Name), cmp.Compare(a, b))
+		return cmp.Or(strings.Compare(rows[a].Label(), rows[b].Label()), cmp.Compare(a, b))
 	}
 	slices.SortFunc(idx, func(a, b int) int {
 		ra, rb := &rows[a], &rows[b]
@@ -170,15 +170,20 @@ func (f Filter) MatchKey(key string) bool {
 // Match tests a row.
 func (f Filter) Match(r *Row) bool { return f.MatchKey(SearchKey(r)) }
 
-// SearchKey is the lower-case text a filter looks in: the cluster name and the namespace/service
-// it reaches, as the table shows it ("shop/checkout"), so a filter may name either or both. The
-// parts are joined by NUL, which no filter holds, so no match spans two parts.
+// SearchKey is the lower-case text a filter looks in: the cluster name, the namespace/service it
+// reaches, as the table shows it ("shop/checkout"), and the route it stands for ("team-a/checkout
+// rule 0"), so a filter may name any of them. The parts are joined by NUL, which no filter holds,
+// so no match spans two parts.
 func SearchKey(r *Row) string {
 	svc := r.Service
 	if r.Namespace != "" {
 		svc = r.Namespace + "/" + r.Service
 	}
-	return strings.ToLower(r.Name + "\x00" + svc)
+	key := r.Name + "\x00" + svc
+	if r.Route != "" {
+		key += "\x00" + r.Route
+	}
+	return strings.ToLower(key)
 }
 
 // FilterRows keeps the rows f matches.

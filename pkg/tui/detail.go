@@ -115,6 +115,10 @@ func (m Model) detailHeader() []string {
 	st := m.styles
 	title := st.section.Render(termtext.Sanitize(m.detail.name))
 	row, ok := m.frameRow(m.detail.name)
+	if ok && row.Route != "" {
+		// Named by its route, with the cluster (or route group) name it stands for.
+		title = st.section.Render(termtext.Sanitize(row.Route)) + "  " + st.muted.Render(termtext.Sanitize(m.detail.name))
+	}
 	if ok {
 		title += "  " + termtext.Sanitize(serviceLabel(row))
 	}

@@ -156,6 +156,28 @@ func testFrame() traffic.Frame {
 	}
 }
 
+// routeFrame is a frame grouped by route: the rules of two Envoy Gateway routes summed, a Contour
+// upstream named as an HTTPProxy lists it, a cluster that encodes no route, and a route with a
+// hostile name that only the cluster name column shows raw.
+func routeFrame() traffic.Frame {
+	route := func(name, route, ns, svc string, rps, success, p50, p90, p99, active float64) traffic.Row {
+		r := row(ns, svc, rps, success, p50, p90, p99, active)
+		r.Name, r.Route = name, route
+		return r
+	}
+	return traffic.Frame{
+		At: testNow, Window: time.Minute, Dialect: "stock", GroupBy: traffic.GroupByRoute, Took: 98 * time.Millisecond,
+		Rows: []traffic.Row{
+			route("httproute/team-a/checkout", "team-a/checkout", "team-a", "checkout", 40, 0.9675, 21.1, 130, 238, 5),
+			route("grpcroute/team-a/echo", "GRPCRoute team-a/echo", "team-a", "echo", 8, 1, 3, 4.6, 5, 1),
+			route("httproute/team-b/a-route-with-a-rather-long-name", "team-b/a-route-with-a-rather-long-name", "team-b", "a-route-with-a-rather-long-name", 2.5, 0.91, 80, 400, 1300, 0),
+			route("team-b_cart_8080", "team-b/cart:8080", "team-b", "cart", 20, 0.998, 7.5, 20, 24.5, 1),
+			{Name: "xds_cluster", RPS: 0.3, Success: 1, P50: 1, P90: 2, P99: 4, Active: 2, Err4xx: 0, Err5xx: 0},
+		},
+		Listeners: []traffic.Listener{{Prefix: "http-80", RPS: 68, Success: 0.98, P99: 240}},
+	}
+}
+
 func testDetail() traffic.Detail {
 	return traffic.Detail{
 		Cluster: "shop/payments",

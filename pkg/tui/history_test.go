@@ -462,3 +462,68 @@ func TestHeaderSaysTheRulesKeepTheirWindow(t *testing.T) {
 		t.Errorf("the rules' own window: %q", line)
 	}
 }
+
+// TestGroupKeyRebuildsTheSource: v asks for a source grouped the other way, loads a frame and the
+// history from it at once, drops the marks (they name rows of the other grouping), and goes back
+// on a second press; the header says when rows stand for routes; a grouping the source refuses
+// leaves everything as it was, with the error shown; without SetGroupBy the key does nothing.
+func TestGroupKeyRebuildsTheSource(t *testing.T) {
+	first := &historySource{fakeSource: fakeSource{frames: []traffic.Frame{testFrame()}}, hist: stepHistory(testNow, rn("shop", "cart"))}
+	var asked []traffic.GroupBy
+	var sources []*historySource
+	opts := Options{Interval: time.Millisecond, Timeout: time.Minute, Now: fixedNow,
+		SetGroupBy: func(g traffic.GroupBy) (Source, error) {
+			asked = append(asked, g)
+			f := testFrame()
+			if g == traffic.GroupByRoute {
+				f = routeFrame()
+			}
+			s := &historySource{fakeSource: fakeSource{frames: []traffic.Frame{f}}, hist: stepHistory(testNow, "httproute/team-a/checkout")}
+			sources = append(sources, s)
+			return s, nil
+		}}
+	m := New(first, opts)
+	m, _ = update(t, m, tea.WindowSizeMsg{Width: 160, Height: 48})
+	for _, msg := range runCmd(t, m.Init()) {
+		if l, ok := msg.(loadedMsg); ok {
+			m, _ = update(t, m, l)
+		}
+	}
+	m, _ = update(t, m, press("m"))
+	if len(m.comparison.marks) != 1 {
+		t.Fatalf("marks before the switch: %v", m.comparison.marks)
+	}
+	m, cmd := update(t, m, press("b"))
+	if len(asked) != 1 || asked[0] != traffic.GroupByRoute {
+		t.Fatalf("groupings asked: %v, want route", asked)
+	}
+	if m.histHave || len(m.hist.rows) != 0 || len(m.comparison.marks) != 0 {
+		t.Errorf("kept across the switch: history %v, marks %v", m.histHave, m.comparison.marks)
+	}
+	m, _ = update(t, m, runCmd(t, cmd)...)
+	if sources[0].historyCalls() != 1 || len(sources[0].callsOf("frame")) != 1 {
+		t.Errorf("the new source got %d history and %d frame calls, want 1 and 1", sources[0].historyCalls(), len(sources[0].callsOf("frame")))
+	}
+	screen := plain(m)
+	if line := strings.Split(screen, "\n")[0]; !strings.Contains(line, "· by route") {
+		t.Errorf("header by route: %q", line)
+	}
+	if !strings.Contains(screen, "team-a/checkout ") || strings.Contains(screen, "httproute/") {
+		t.Errorf("rows are not named by route:\n%s", screen)
+	}
+	m, _ = update(t, m, press("b"))
+	if len(asked) != 2 || asked[1] != traffic.GroupByCluster || m.groupBy != traffic.GroupByCluster {
+		t.Errorf("a second b asked %v, grouping %q", asked, m.groupBy)
+	}
+	m.opts.SetGroupBy = func(traffic.GroupBy) (Source, error) { return nil, errors.New("no routes here") }
+	m, _ = update(t, m, press("b"))
+	if m.groupBy != traffic.GroupByCluster || m.err == nil || !strings.Contains(m.err.Error(), "no routes here") {
+		t.Errorf("a refused grouping: %q, err %v", m.groupBy, m.err)
+	}
+	m.opts.SetGroupBy, m.err = nil, nil
+	src := m.src
+	m, cmd = update(t, m, press("b"))
+	if cmd != nil || m.src != src || m.err != nil {
+		t.Error("b without SetGroupBy did something")
+	}
+}

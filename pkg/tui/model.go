@@ -67,6 +67,11 @@ type Options struct {
 	// Offsets are the pasts the v key compares each row with, when the Source is a PastReader:
 	// the first three of them; default traffic.Offsets (1h, 1d, 1w).
 	Offsets []time.Duration
+	// GroupBy is what the Source's rows stand for; SetGroupBy, when set, returns a Source
+	// grouping its rows the other way, and the b key switches between a row per cluster and a
+	// row per route with it without a restart.
+	GroupBy    traffic.GroupBy
+	SetGroupBy func(group traffic.GroupBy) (Source, error)
 }
 
 // Windows are the rate windows the w key cycles through.
@@ -150,6 +155,7 @@ type Model struct {
 	// gen counts the window changes; a load for an earlier window is not drawn.
 	gen       uint64
 	window    time.Duration
+	groupBy   traffic.GroupBy
 	names     []string // the name per frame row, as it is printed (termtext.Sanitize)
 	svc       []string // serviceLabel per frame row, as it is printed
 	keysLower []string // searchKey per frame row
@@ -191,16 +197,17 @@ func New(src Source, opts Options) Model {
 		opts.Now = time.Now
 	}
 	m := Model{
-		src:    src,
-		opts:   opts,
-		keys:   newKeyMap(),
-		styles: newStyles(opts.NoColor),
-		width:  defaultWidth,
-		height: defaultHeight,
-		clock:  opts.Now(),
-		table:  tableView{sort: sortBy(colRPS), filter: opts.Filter},
-		seq:    1,
-		window: opts.Window,
+		src:     src,
+		opts:    opts,
+		keys:    newKeyMap(),
+		styles:  newStyles(opts.NoColor),
+		width:   defaultWidth,
+		height:  defaultHeight,
+		clock:   opts.Now(),
+		table:   tableView{sort: sortBy(colRPS), filter: opts.Filter},
+		seq:     1,
+		window:  opts.Window,
+		groupBy: opts.GroupBy,
 	}
 	if _, ok := src.(Historian); ok {
 		m.histSeq = 1 // Init's load carries the first back-fill
@@ -383,7 +390,7 @@ func (m *Model) applyFrame(f traffic.Frame, at time.Time) {
 	m.keysLower = make([]string, len(f.Rows))
 	m.maxName, m.maxSvc = 0, 0
 	for i, r := range f.Rows {
-		m.names[i] = termtext.Sanitize(r.Name)
+		m.names[i] = termtext.Sanitize(r.Label())
 		m.svc[i] = termtext.Sanitize(serviceLabel(r))
 		m.keysLower[i] = traffic.SearchKey(&f.Rows[i])
 		m.maxName = max(m.maxName, plainWidth(m.names[i]))
@@ -447,6 +454,8 @@ func (m Model) key(msg tea.KeyPressMsg) (tea.Model, tea.Cmd) {
 		return m, nil
 	case key.Matches(msg, k.Window) && m.opts.SetWindow != nil && !m.comparison.only:
 		return m.changeWindow(nextWindow(m.window))
+	case key.Matches(msg, k.Group) && m.opts.SetGroupBy != nil && m.mode == modeTable:
+		return m.changeGroup(otherGroup(m.groupBy))
 	case key.Matches(msg, k.Pause):
 		m.paused = !m.paused
 		if m.canLoad() {
@@ -471,6 +480,34 @@ func (m Model) changeWindow(w time.Duration) (tea.Model, tea.Cmd) {
 		return m, nil
 	}
 	m.src, m.window = src, w
+	return m.restart()
+}
+
+// otherGroup is the grouping the b key switches to from g.
+func otherGroup(g traffic.GroupBy) traffic.GroupBy {
+	if g == traffic.GroupByRoute {
+		return traffic.GroupByCluster
+	}
+	return traffic.GroupByRoute
+}
+
+// changeGroup rebuilds the source with its rows grouped by g and loads at once, as changeWindow
+// does: the rows have other names, so their history starts over.
+func (m Model) changeGroup(g traffic.GroupBy) (tea.Model, tea.Cmd) {
+	src, err := m.opts.SetGroupBy(g)
+	if err != nil {
+		m.err = fmt.Errorf("rows by %s: %w", g, err)
+		return m, nil
+	}
+	m.src, m.groupBy = src, g
+	// The marks name rows of the other grouping.
+	m.comparison.marks, m.comparison.have = nil, false
+	return m.restart()
+}
+
+// restart loads a frame and a new back-fill from a source just swapped in. Results still on
+// their way from the last one are not drawn.
+func (m Model) restart() (tea.Model, tea.Cmd) {
 	m.gen++
 	m.hist = history{}
 	m.histHave, m.histErr, m.histNext, m.histSeq = false, nil, time.Time{}, 0

@@ -109,6 +109,9 @@ func (m Model) header() []string {
 		if r := m.opts.RulesWindow; r > 0 && m.frame.Source != traffic.SourceRules && m.frame.Window != r {
 			b.WriteString(sep + "Envoy's own series (the rules keep " + fmtWindow(r) + ")")
 		}
+		if m.frame.GroupBy == traffic.GroupByRoute {
+			b.WriteString(sep + "by route")
+		}
 	} else {
 		b.WriteString(sep + "no data yet")
 	}
@@ -377,7 +380,11 @@ func (m Model) activeFilter() string {
 // footer draws the status line: row count, sort, filter and key hints.
 func (m Model) footer() string {
 	st := m.styles
-	count := fmt.Sprintf("%d/%d clusters", len(m.table.order), len(m.frame.Rows))
+	rows := "clusters"
+	if m.frame.GroupBy == traffic.GroupByRoute {
+		rows = "routes"
+	}
+	count := fmt.Sprintf("%d/%d %s", len(m.table.order), len(m.frame.Rows), rows)
 	switch m.mode {
 	case modeFilter:
 		return "/" + termtext.Sanitize(m.table.input) + "█" + st.muted.Render("  enter apply · esc clear · "+count)

@@ -121,6 +121,25 @@ var screens = []screen{
 			return m
 		}},
 	{name: "vs", setup: func(t testing.TB, m Model) Model { return vsLoaded(t, m) }},
+	{name: "by-route", opts: Options{SetGroupBy: func(traffic.GroupBy) (Source, error) { return &fakeSource{}, nil }},
+		setup: func(t testing.TB, m Model) Model {
+			m, _ = update(t, m, press("b"))
+			l := frameAt(m.seq, testNow, routeFrame())
+			l.gen = m.gen
+			m, _ = update(t, m, l)
+			return m
+		}},
+	{name: "by-route-detail", opts: Options{GroupBy: traffic.GroupByRoute},
+		setup: func(t testing.TB, m Model) Model {
+			m.seq, m.loading = 2, false
+			m, _ = update(t, m, frameAt(2, testNow, routeFrame()))
+			for selected(m) != "httproute/team-a/checkout" {
+				m, _ = update(t, m, press("down"))
+			}
+			m, _ = update(t, m, press("enter"))
+			m, _ = update(t, m, loadedMsg{seq: m.seq, at: testNow, cluster: m.detail.name, detail: testDetail()})
+			return m
+		}},
 	{name: "empty-frame", setup: func(t testing.TB, m Model) Model {
 		m.seq, m.loading = 2, false
 		m, _ = update(t, m, frameAt(2, testNow, traffic.Frame{Window: time.Minute, Dialect: "stock"}))

@@ -17,6 +17,7 @@ type Snapshot struct {
 	At        string     `json:"at"`
 	Window    string     `json:"window"`
 	Source    string     `json:"source"`
+	GroupBy   string     `json:"group_by"`
 	Rows      []Row      `json:"rows"`
 	Listeners []Listener `json:"listeners"`
 }
@@ -34,6 +35,7 @@ type Listener struct {
 // Row is one row of the JSON contract.
 type Row struct {
 	Name           string   `json:"name"`
+	Route          string   `json:"route"`
 	Namespace      *string  `json:"namespace"`
 	Service        *string  `json:"service"`
 	RPS            *float64 `json:"rps"`
@@ -98,6 +100,47 @@ func Check(t testing.TB, s Snapshot, fleet *envoysim.Fleet, tol Tolerance) {
 			slack := wholeRequests(t, s, fleet)
 			nearRate(t, c.Name, "rps_4xx", r.RPS4xx, want.Err4xx, tol.Errors, slack)
 			nearRate(t, c.Name, "rps_5xx", r.RPS5xx, want.Err5xx, tol.Errors, slack)
+		}
+	}
+}
+
+// CheckGroups compares the snapshot's rows with groups of fleet's clusters: groups maps a row
+// name to the names of the clusters the row sums, and the row must be within tol of
+// envoysim.GroupTruth of them (a group of one cluster is that cluster's Truth). Every group has a
+// row and no other row is there. The error rates may be off by one request per pod and member.
+func CheckGroups(t testing.TB, s Snapshot, fleet *envoysim.Fleet, groups map[string][]string, tol Tolerance) {
+	t.Helper()
+	rows := map[string]Row{}
+	for _, r := range s.Rows {
+		if _, ok := groups[r.Name]; !ok {
+			t.Errorf("row %q is no group of the fleet", r.Name)
+		}
+		rows[r.Name] = r
+	}
+	for name, members := range groups {
+		var clusters []envoysim.Cluster
+		for _, m := range members {
+			c, ok := fleet.Cluster(m)
+			if !ok {
+				t.Fatalf("group %q: the fleet has no cluster %q", name, m)
+			}
+			clusters = append(clusters, c)
+		}
+		r, ok := rows[name]
+		if !ok {
+			t.Errorf("group %q has no row", name)
+			continue
+		}
+		want := envoysim.GroupTruth(clusters...)
+		near(t, name, "rps", r.RPS, want.RPS, tol.RPS, true)
+		near(t, name, "success_rate", r.SuccessRate, want.Success, tol.Success, false)
+		near(t, name, "p50_ms", r.P50, want.P50, tol.Quantile, true)
+		near(t, name, "p90_ms", r.P90, want.P90, tol.Quantile, true)
+		near(t, name, "p99_ms", r.P99, want.P99, tol.Quantile, true)
+		if tol.Errors > 0 {
+			slack := wholeRequests(t, s, fleet) * float64(len(members))
+			nearRate(t, name, "rps_4xx", r.RPS4xx, want.Err4xx, tol.Errors, slack)
+			nearRate(t, name, "rps_5xx", r.RPS5xx, want.Err5xx, tol.Errors, slack)
 		}
 	}
 }
