@@ -64,6 +64,12 @@ type Options struct {
 	// RulesWindow is the recording rules' window when the Source may read them: on another
 	// window the header says the rows come from Envoy's own series.
 	RulesWindow time.Duration
+	// Switcher, when set, lets T, N and X switch to another team, namespace or context; Place is
+	// where the dashboard reads from, shown in the header. Without a Switcher those keys say
+	// NoSwitch (or that switching needs a team in a cluster).
+	Switcher Switcher
+	Place    Place
+	NoSwitch string
 }
 
 // Windows are the rate windows the w key cycles through.
@@ -109,12 +115,16 @@ const (
 	modeDetail              // the drill-down into detail.name
 	modeCompare             // the live comparison of the two marks
 	modeHelp                // the help overlay, over the screen in behindHelp
+	modePicker              // the team, namespace or context picker, over picker.behind
 )
 
 // screen is the screen the data loads are for: the one behind the help while it is shown.
 func (m *Model) screen() mode {
-	if m.mode == modeHelp {
+	switch m.mode {
+	case modeHelp:
 		return m.behindHelp
+	case modePicker:
+		return m.picker.behind
 	}
 	return m.mode
 }
@@ -157,6 +167,8 @@ type Model struct {
 	table      tableView
 	detail     detailView
 	comparison comparisonView
+	picker     pickerView
+	switching  switchState
 
 	paused bool // no timed refresh; orthogonal to the mode: any screen can be paused
 
@@ -220,6 +232,7 @@ func (m Model) Update(msg tea.Msg) (tea.Model, tea.Cmd) {
 		m.fixOffset()
 		m.redrawDetail()
 		m.detail.scroll = m.clampDetailScroll(m.detail.scroll)
+		m.fixPickerOffset()
 		return m, nil
 	case tickMsg:
 		m.clock = m.opts.Now()
@@ -230,6 +243,10 @@ func (m Model) Update(msg tea.Msg) (tea.Model, tea.Cmd) {
 		return m, tea.Batch(cmds...)
 	case loadedMsg:
 		return m.loaded(msg)
+	case choicesMsg:
+		return m.choicesLoaded(msg)
+	case switchedMsg:
+		return m.switched(msg)
 	case tea.KeyPressMsg:
 		return m.key(msg)
 	case tea.PasteMsg:
@@ -404,8 +421,11 @@ func (m Model) key(msg tea.KeyPressMsg) (tea.Model, tea.Cmd) {
 	if key.Matches(msg, m.keys.Interrupt) {
 		return m, tea.Interrupt
 	}
-	if m.mode == modeFilter {
+	switch m.mode {
+	case modeFilter:
 		return m.filterKey(msg)
+	case modePicker:
+		return m.pickerKey(msg)
 	}
 	k := m.keys
 	switch {
@@ -423,6 +443,12 @@ func (m Model) key(msg tea.KeyPressMsg) (tea.Model, tea.Cmd) {
 			m.mode = m.behindHelp
 		}
 		return m, nil
+	case key.Matches(msg, k.SwitchTeam) && !m.comparison.only:
+		return m.openPicker(KindTeam, Place{Context: m.opts.Place.Context})
+	case key.Matches(msg, k.SwitchNamespace) && !m.comparison.only:
+		return m.openPicker(KindNamespace, Place{Context: m.opts.Place.Context})
+	case key.Matches(msg, k.SwitchContext) && !m.comparison.only:
+		return m.openPicker(KindContext, Place{})
 	case key.Matches(msg, k.Window) && m.opts.SetWindow != nil && !m.comparison.only:
 		return m.changeWindow(nextWindow(m.window))
 	case key.Matches(msg, k.Pause):
