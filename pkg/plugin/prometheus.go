@@ -204,7 +204,7 @@ func (p *PrometheusFlags) Connect(ctx context.Context, team string) (q traffic.Q
 		if err != nil {
 			return nil, "", nil, err
 		}
-		return d, "demo (simulated Envoy fleet)", func() { _ = d.Close() }, nil
+		return d, demoTarget, func() { _ = d.Close() }, nil
 	case p.URL == "" && team != "":
 		return p.connectCluster(ctx, team)
 	}
@@ -214,6 +214,9 @@ func (p *PrometheusFlags) Connect(ctx context.Context, team string) (q traffic.Q
 	}
 	return c, c.URL(), func() {}, nil
 }
+
+// demoTarget names the demo's Prometheus in headers.
+const demoTarget = "demo (simulated Envoy fleet)"
 
 // urlClient is the client for --prometheus-url, with the TLS and token flags.
 func (p *PrometheusFlags) urlClient() (*prom.Client, error) {

@@ -17,7 +17,7 @@ import (
 	"k8s.io/cli-runtime/pkg/genericclioptions"
 	"k8s.io/cli-runtime/pkg/genericiooptions"
 
-	"github.com/kubectl-promteam/kubectl-promteam/pkg/compare"
+	"github.com/kubectl-promteam/kubectl-promteam/pkg/demo"
 	"github.com/kubectl-promteam/kubectl-promteam/pkg/promql"
 	"github.com/kubectl-promteam/kubectl-promteam/pkg/termtext"
 	"github.com/kubectl-promteam/kubectl-promteam/pkg/traffic"
@@ -93,10 +93,10 @@ requests per second) is marked with ! before its name, in colour or not.
 In a terminal it is a dashboard: arrows or j/k move, 1-9 and 0 sort by a column (again to reverse),
 / filters, Enter drills into a cluster (status codes, timeouts, retries, overflows, ejections,
 pods, latency buckets), Esc goes back, m marks a baseline and then a canary and c compares the
-two live (see compare), b switches between a row per cluster and a row per route, p pauses,
-? shows every key, q quits. When the output is not a terminal,
-or with --once, it prints one snapshot as a table (-o wide for more columns), as JSON (-o json) or as
-YAML (-o yaml):
+two live (see compare), b switches between a row per cluster and a row per route, T, N and X
+switch to another team, namespace or kubeconfig context (a picker: type to filter, Enter, Esc),
+p pauses, ? shows every key, q quits. When the output is not a terminal, or with --once, it
+prints one snapshot as a table (-o wide for more columns), as JSON (-o json) or as YAML (-o yaml):
 
   {"at": "2026-01-02T15:04:05Z", "window": "1m", "source": "raw", "group_by": "cluster",
    "rows": [{"name": ..., "route": ..., "namespace": ...,
@@ -162,8 +162,13 @@ column; --envoy-namespace reads only the Envoy pods running in one namespace. A 
 keeps nothing says so and lists the namespaces there are. Without a TEAM, -n would select
 nothing and is refused.
 
+A switch reaches the new team's Prometheus with the same flags within --timeout; until it
+answers the current team stays on screen, and when it cannot be reached it stays for good and the
+header says why.
+
 --demo runs against a simulated Envoy fleet inside the plugin: no cluster, no Prometheus; every
---source works on it, the recording rules included.`
+--source works on it, the recording rules included, and T switches between its two simulated
+teams, demo and demo-large.`
 
 const topExample = `  # Team team-a's dashboard: its Prometheus in namespace team-a, reached through a built-in tunnel
   kubectl promteam top team-a -n team-a
@@ -311,53 +316,47 @@ func (o *TopOptions) Run(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
-	defer release()
-	cfg := o.collectorConfig()
-	src, err := o.newSource(q, cfg)
+	conns := &connections{}
+	defer conns.close()
+	if _, err := conns.replace(release); err != nil {
+		return err
+	}
+	d, err := o.dashboardParts(q, 0, "")
 	if err != nil {
 		return err
 	}
 	if o.once || o.output.given || !o.isTerminal(o.Out) {
-		return o.snapshot(ctx, src, deadline)
+		return o.snapshot(ctx, d.src, deadline)
 	}
-	var cmp tui.CompareFunc
-	if cq, ok := q.(compare.Querier); ok {
-		cmp = liveCompare(cq, compare.Config{
-			Dialect: cfg.Dialect, Selector: o.selector, Window: compareWindow, Step: compareStep,
-			Thresholds: compare.DefaultThresholds(),
-		})
-	}
-	// The w and b keys each change one thing and keep what the other chose.
-	window, group := cfg.Window, cfg.GroupBy
-	model := tui.New(src, tui.Options{
+	cfg := o.collectorConfig()
+	opts := tui.Options{
 		Target: target, Backend: o.prom.Backend(), Interval: o.interval, Timeout: o.prom.Timeout, MinRPS: o.minRPS,
-		NoColor: noColor(), Filter: o.filter, Compare: cmp,
-		Window: cfg.Window, SetWindow: func(w time.Duration) (tui.Source, error) {
-			c := o.windowConfig(w)
-			c.GroupBy = group
-			s, err := o.newSource(q, c)
-			if err == nil {
-				window = w
-			}
-			return s, err
-		},
+		NoColor: noColor(), Filter: o.filter, Compare: d.cmp,
+		Window: cfg.Window, SetWindow: d.setWindow,
 		RulesWindow: o.rulesWindow(),
 		Offsets:     o.offsets,
-		GroupBy:     cfg.GroupBy, SetGroupBy: func(g traffic.GroupBy) (tui.Source, error) {
-			c := cfg
-			if window != cfg.Window {
-				c = o.windowConfig(window)
-			}
-			c.GroupBy = g
-			s, err := o.newSource(q, c)
-			if err == nil {
-				group = g
-			}
-			return s, err
-		},
-	})
-	_, err = runProgram(ctx, model, o.In, o.Out)
+		GroupBy:     cfg.GroupBy, SetGroupBy: d.setGroup,
+	}
+	o.switcher(ctx, conns, &opts)
+	_, err = runProgram(ctx, tui.New(d.src, opts), o.In, o.Out)
 	return err
+}
+
+// switcher sets what the dashboard's T, N and X keys switch between: the kubeconfig's contexts,
+// namespaces and teams for a team in a cluster, the simulated teams for --demo, and nothing for
+// --prometheus-url.
+func (o *TopOptions) switcher(ctx context.Context, conns *connections, opts *tui.Options) {
+	switch {
+	case o.prom.Demo:
+		opts.Switcher = &demoSwitcher{o: o, conns: conns, current: demoTeams[0]}
+		opts.Place = tui.Place{Namespace: demo.Namespace, Team: demoTeams[0]}
+	case o.team != "" && o.prom.URL == "":
+		here := o.startPlace()
+		opts.Switcher = &clusterSwitcher{o: o, conns: conns, ctx: ctx, now: time.Now, current: here}
+		opts.Place = here
+	default:
+		opts.NoSwitch = "switching needs a TEAM in a cluster: this dashboard reads --prometheus-url"
+	}
 }
 
 // newSource builds the collector of cfg, for --service-namespace's rows only when it is given.

@@ -29,6 +29,10 @@ type keyMap struct {
 	Compare  key.Binding
 	Help     key.Binding
 	Quit     key.Binding
+	// Switching: a picker of teams, namespaces or contexts.
+	SwitchTeam      key.Binding
+	SwitchNamespace key.Binding
+	SwitchContext   key.Binding
 	// Interrupt is ctrl+c, everywhere: the program ends as interrupted (exit status 130), as a
 	// terminal's SIGINT would end it.
 	Interrupt key.Binding
@@ -71,6 +75,10 @@ func newKeyMap() keyMap {
 		Interrupt: key.NewBinding(key.WithKeys("ctrl+c")),
 		Erase:     key.NewBinding(key.WithKeys("backspace", "ctrl+h")),
 		EraseAll:  key.NewBinding(key.WithKeys("ctrl+u")),
+
+		SwitchTeam:      key.NewBinding(key.WithKeys("T"), key.WithHelp("T", "switch team")),
+		SwitchNamespace: key.NewBinding(key.WithKeys("N"), key.WithHelp("N", "switch namespace")),
+		SwitchContext:   key.NewBinding(key.WithKeys("X"), key.WithHelp("X", "switch context")),
 	}
 }
 
@@ -92,8 +100,8 @@ func (k keyMap) help() []key.Help {
 		{Key: join(k.SortNext, k.Reverse), Desc: "next sort column / reverse (rows without data stay last)"},
 		k.Filter.Help(),
 		{Key: "  " + join(k.Apply, k.Clear), Desc: "in the filter: keep it / clear it (it applies as you type)"},
-		k.Open.Help(),
-		k.Back.Help(),
+		{Key: join(k.Open, k.Back), Desc: "drill down / back from drill-down or help; clear the filter"},
+		{Key: join(k.SwitchTeam, k.SwitchNamespace, k.SwitchContext), Desc: "switch team / namespace / context; type to filter"},
 		{Key: join(k.Mark, k.Compare), Desc: "mark baseline then canary / compare them live"},
 		{Key: join(k.Pause, k.Help, k.Quit), Desc: "pause / resume refreshing · this help · quit"},
 		{Key: join(k.Window, k.Span, k.Vs, k.Group), Desc: "window (1m…1h) / chart span / vs 1h 1d 1w ago / by route"},

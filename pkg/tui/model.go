@@ -72,6 +72,12 @@ type Options struct {
 	// row per route with it without a restart.
 	GroupBy    traffic.GroupBy
 	SetGroupBy func(group traffic.GroupBy) (Source, error)
+	// Switcher, when set, lets T, N and X switch to another team, namespace or context; Place is
+	// where the dashboard reads from, shown in the header. Without a Switcher those keys say
+	// NoSwitch (or that switching needs a team in a cluster).
+	Switcher Switcher
+	Place    Place
+	NoSwitch string
 }
 
 // Windows are the rate windows the w key cycles through.
@@ -117,12 +123,16 @@ const (
 	modeDetail              // the drill-down into detail.name
 	modeCompare             // the live comparison of the two marks
 	modeHelp                // the help overlay, over the screen in behindHelp
+	modePicker              // the team, namespace or context picker, over picker.behind
 )
 
 // screen is the screen the data loads are for: the one behind the help while it is shown.
 func (m *Model) screen() mode {
-	if m.mode == modeHelp {
+	switch m.mode {
+	case modeHelp:
 		return m.behindHelp
+	case modePicker:
+		return m.picker.behind
 	}
 	return m.mode
 }
@@ -167,6 +177,8 @@ type Model struct {
 	detail     detailView
 	comparison comparisonView
 	vs         vsView
+	picker     pickerView
+	switching  switchState
 
 	paused bool // no timed refresh; orthogonal to the mode: any screen can be paused
 
@@ -231,6 +243,7 @@ func (m Model) Update(msg tea.Msg) (tea.Model, tea.Cmd) {
 		m.fixOffset()
 		m.redrawDetail()
 		m.detail.scroll = m.clampDetailScroll(m.detail.scroll)
+		m.fixPickerOffset()
 		return m, nil
 	case tickMsg:
 		m.clock = m.opts.Now()
@@ -241,6 +254,10 @@ func (m Model) Update(msg tea.Msg) (tea.Model, tea.Cmd) {
 		return m, tea.Batch(cmds...)
 	case loadedMsg:
 		return m.loaded(msg)
+	case choicesMsg:
+		return m.choicesLoaded(msg)
+	case switchedMsg:
+		return m.switched(msg)
 	case tea.KeyPressMsg:
 		return m.key(msg)
 	case tea.PasteMsg:
@@ -433,8 +450,11 @@ func (m Model) key(msg tea.KeyPressMsg) (tea.Model, tea.Cmd) {
 	if key.Matches(msg, m.keys.Interrupt) {
 		return m, tea.Interrupt
 	}
-	if m.mode == modeFilter {
+	switch m.mode {
+	case modeFilter:
 		return m.filterKey(msg)
+	case modePicker:
+		return m.pickerKey(msg)
 	}
 	k := m.keys
 	switch {
@@ -452,6 +472,12 @@ func (m Model) key(msg tea.KeyPressMsg) (tea.Model, tea.Cmd) {
 			m.mode = m.behindHelp
 		}
 		return m, nil
+	case key.Matches(msg, k.SwitchTeam) && !m.comparison.only:
+		return m.openPicker(KindTeam, Place{Context: m.opts.Place.Context})
+	case key.Matches(msg, k.SwitchNamespace) && !m.comparison.only:
+		return m.openPicker(KindNamespace, Place{Context: m.opts.Place.Context})
+	case key.Matches(msg, k.SwitchContext) && !m.comparison.only:
+		return m.openPicker(KindContext, Place{})
 	case key.Matches(msg, k.Window) && m.opts.SetWindow != nil && !m.comparison.only:
 		return m.changeWindow(nextWindow(m.window))
 	case key.Matches(msg, k.Group) && m.opts.SetGroupBy != nil && m.mode == modeTable:

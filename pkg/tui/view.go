@@ -35,6 +35,8 @@ func (m Model) render() string {
 	switch m.mode {
 	case modeHelp:
 		body = m.helpLines()
+	case modePicker:
+		body = m.pickerLines()
 	case modeCompare:
 		body = m.comparison.lines
 		s := min(max(m.comparison.scroll, 0), max(len(body)-bodyH, 0))
@@ -79,6 +81,9 @@ func (m Model) header() []string {
 	// narrow terminal cuts it rather than the age.
 	var b strings.Builder
 	b.WriteString(st.title.Render("promteam top"))
+	if p := m.opts.Place.String(); p != "" {
+		b.WriteString(sep + termtext.Sanitize(p))
+	}
 	if m.paused {
 		b.WriteString(" " + st.paused.Render(" PAUSED "))
 	}
@@ -129,6 +134,8 @@ func (m Model) header() []string {
 	// Line 2: the current error, else the first warning.
 	var line2 string
 	switch {
+	case m.switching.pending != nil:
+		line2 = m.switchLine()
 	case m.err != nil:
 		// The age of the frame still on screen is on line 1, marked stale.
 		state := "retry in " + fmtAge(m.nextLoad.Sub(m.clock))
@@ -139,6 +146,8 @@ func (m Model) header() []string {
 			state = "retrying…"
 		}
 		line2 = st.err.Render("✗ refresh failed") + st.muted.Render(" ("+state+"): ") + oneLine(m.err.Error())
+	case m.switching.err != nil:
+		line2 = m.switchLine()
 	case m.haveFrame && len(m.frame.Warnings) > 0:
 		w := "⚠ " + oneLine(m.frame.Warnings[0])
 		if n := len(m.frame.Warnings) - 1; n > 0 {
@@ -390,6 +399,8 @@ func (m Model) footer() string {
 		return "/" + termtext.Sanitize(m.table.input) + "█" + st.muted.Render("  enter apply · esc clear · "+count)
 	case modeHelp:
 		return st.muted.Render("? or esc close help · q quit")
+	case modePicker:
+		return m.pickerFooter()
 	case modeCompare:
 		return m.compareFooter()
 	case modeDetail:

@@ -140,6 +140,31 @@ var screens = []screen{
 			m, _ = update(t, m, loadedMsg{seq: m.seq, at: testNow, cluster: m.detail.name, detail: testDetail()})
 			return m
 		}},
+	{name: "picker-teams", opts: Options{Switcher: testSwitcher(), Place: placeA}, setup: func(t testing.TB, m Model) Model {
+		m, cmd := update(t, m, press("T"))
+		m, _ = update(t, m, cmd())
+		m, _ = update(t, m, typeKeys("e")...)
+		return m
+	}},
+	{name: "picker-contexts", opts: Options{Switcher: testSwitcher(), Place: placeA}, setup: func(t testing.TB, m Model) Model {
+		m, cmd := update(t, m, press("X"))
+		m, _ = update(t, m, cmd())
+		return m
+	}},
+	{name: "switching", opts: Options{Switcher: testSwitcher(), Place: placeA}, setup: func(t testing.TB, m Model) Model {
+		m, cmd := update(t, m, press("T"))
+		m, _ = update(t, m, cmd())
+		m, _ = update(t, m, press("down"), press("enter"))
+		return m
+	}},
+	{name: "switch-failed", opts: Options{Switcher: failingSwitcher(), Place: placeA},
+		setup: func(t testing.TB, m Model) Model {
+			m, cmd := update(t, m, press("T"))
+			m, _ = update(t, m, cmd())
+			m, cmd = update(t, m, press("down"), press("enter"))
+			m, _ = update(t, m, cmd())
+			return m
+		}},
 	{name: "empty-frame", setup: func(t testing.TB, m Model) Model {
 		m.seq, m.loading = 2, false
 		m, _ = update(t, m, frameAt(2, testNow, traffic.Frame{Window: time.Minute, Dialect: "stock"}))
