@@ -146,6 +146,7 @@ type Model struct {
 
 	mode       mode
 	behindHelp mode // the screen the help covers and Esc returns to; only read in modeHelp
+	helpScroll int  // the first help line on screen, when the help is taller than the body
 
 	width, height int
 	clock         time.Time // the time of the latest message, what ages are measured against
@@ -464,12 +465,17 @@ func (m Model) key(msg tea.KeyPressMsg) (tea.Model, tea.Cmd) {
 		if m.mode == modeHelp {
 			m.mode = m.behindHelp
 		} else {
-			m.mode, m.behindHelp = modeHelp, m.mode
+			m.mode, m.behindHelp, m.helpScroll = modeHelp, m.mode, 0
 		}
 		return m, nil
 	case m.mode == modeHelp:
-		if key.Matches(msg, k.Back) {
+		switch {
+		case key.Matches(msg, k.Back):
 			m.mode = m.behindHelp
+		case key.Matches(msg, k.Up):
+			m.helpScroll = m.clampHelpScroll(m.helpScroll - 1)
+		case key.Matches(msg, k.Down):
+			m.helpScroll = m.clampHelpScroll(m.helpScroll + 1)
 		}
 		return m, nil
 	case key.Matches(msg, k.SwitchTeam) && !m.comparison.only:

@@ -35,6 +35,7 @@ func (m Model) render() string {
 	switch m.mode {
 	case modeHelp:
 		body = m.helpLines()
+		body = body[m.clampHelpScroll(m.helpScroll):]
 	case modePicker:
 		body = m.pickerLines()
 	case modeCompare:
@@ -398,6 +399,10 @@ func (m Model) footer() string {
 	case modeFilter:
 		return "/" + termtext.Sanitize(m.table.input) + "█" + st.muted.Render("  enter apply · esc clear · "+count)
 	case modeHelp:
+		if n, h := len(m.helpLines()), m.bodyHeight(); n > h {
+			top := m.clampHelpScroll(m.helpScroll)
+			return st.muted.Render(fmt.Sprintf("? or esc close help · ↑↓ scroll (lines %d-%d of %d) · q quit", top+1, top+h, n))
+		}
 		return st.muted.Render("? or esc close help · q quit")
 	case modePicker:
 		return m.pickerFooter()
@@ -454,6 +459,11 @@ func (m Model) trendScale() string {
 		return format(lo) + "–" + format(hi)
 	}
 	return "trend rps " + scale(s.rpsValues(), fmtRPS) + " p99 " + scale(s.p99Values(), fmtMs)
+}
+
+// clampHelpScroll keeps the help's first line on screen within what lets its last one show.
+func (m Model) clampHelpScroll(s int) int {
+	return min(max(s, 0), max(len(m.helpLines())-m.bodyHeight(), 0))
 }
 
 // helpLines draws the help overlay.
