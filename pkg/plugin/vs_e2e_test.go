@@ -43,6 +43,8 @@ func TestDashboardComparesWithThePastInARealTerminal(t *testing.T) {
 	s := tmuxtest.Start(t, 160, 30)
 	s.Type(t, bin+" top --prometheus-url "+srv.URL()+" --envoy-namespace edge --window 1m --interval 1s")
 	s.WaitForText(t, "RPS TREND", 20*time.Second)
+	// The first windows straddle the end of the back-filled past and the live scrapes.
+	waitRPS(t, s, "shop_cart_8080", 80)
 	s.Keys(t, "v")
 	screen := s.WaitFor(t, "the comparison", 20*time.Second, func(sc string) bool {
 		return strings.Contains(sc, "VS 1W") && strings.Contains(sc, "biggest move first") && strings.Contains(sc, "rps ×")
