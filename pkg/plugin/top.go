@@ -352,7 +352,7 @@ func (o *TopOptions) switcher(ctx context.Context, conns *connections, opts *tui
 		opts.Place = tui.Place{Namespace: demo.Namespace, Team: demoTeams[0]}
 	case o.team != "" && o.prom.URL == "":
 		here := o.startPlace()
-		opts.Switcher = &clusterSwitcher{o: o, conns: conns, ctx: ctx, now: time.Now, current: here}
+		opts.Switcher = &clusterSwitcher{o: o, conns: conns, ctx: ctx, now: time.Now, origin: here.Context, current: here}
 		opts.Place = here
 	default:
 		opts.NoSwitch = "switching needs a TEAM in a cluster: this dashboard reads --prometheus-url"

@@ -149,6 +149,8 @@ type clusterSwitcher struct {
 	// ctx is top's: the tunnels a switch opens live as long as it.
 	ctx context.Context
 	now func() time.Time
+	// origin is the context top started in, the one credential flags were given for.
+	origin string
 
 	mu sync.Mutex
 	// current is where the dashboard reads from, marked in the pickers.
@@ -176,8 +178,11 @@ func (o *TopOptions) startPlace() tui.Place {
 }
 
 // flagsAt are the kubeconfig flags of base in another context and namespace: an empty context
-// keeps base's, an empty namespace is the context's own.
-func flagsAt(base *genericclioptions.ConfigFlags, kubeContext, namespace string) *genericclioptions.ConfigFlags {
+// keeps base's, an empty namespace is the context's own. Credentials given as flags (--token,
+// --username, --password, --client-certificate, --client-key, --user) were given for the API
+// server of origin, the context top started in: in another context they are left out, unless
+// --server or --cluster keeps that server, so that they never reach another cluster's.
+func flagsAt(base *genericclioptions.ConfigFlags, origin, kubeContext, namespace string) *genericclioptions.ConfigFlags {
 	f := genericclioptions.NewConfigFlags(true)
 	f.CacheDir, f.KubeConfig = base.CacheDir, base.KubeConfig
 	f.ClusterName, f.AuthInfoName, f.Context = base.ClusterName, base.AuthInfoName, base.Context
@@ -190,13 +195,28 @@ func flagsAt(base *genericclioptions.ConfigFlags, kubeContext, namespace string)
 		f.Context = &kubeContext
 	}
 	f.Namespace = &namespace
+	pinned := flagValue(base.APIServer) != "" || flagValue(base.ClusterName) != ""
+	if kubeContext != "" && kubeContext != origin && !pinned {
+		for _, cred := range []**string{&f.BearerToken, &f.Username, &f.Password, &f.CertFile, &f.KeyFile, &f.AuthInfoName} {
+			none := ""
+			*cred = &none
+		}
+	}
 	return f
+}
+
+// flagValue is a flag's value, "" when it has none.
+func flagValue(s *string) string {
+	if s == nil {
+		return ""
+	}
+	return *s
 }
 
 // Choices lists contexts, namespaces or teams, within --timeout.
 func (s *clusterSwitcher) Choices(ctx context.Context, kind tui.Kind, in tui.Place) ([]tui.Choice, error) {
-	flags := flagsAt(s.o.configFlags, in.Context, in.Namespace)
 	here := s.here()
+	flags := flagsAt(s.o.configFlags, s.origin, in.Context, in.Namespace)
 	return boundCall(ctx, flags, s.o.prom.Timeout, func(ctx context.Context) ([]tui.Choice, error) {
 		switch kind {
 		case tui.KindContext:
@@ -299,7 +319,7 @@ func (s *clusterSwitcher) Switch(ctx context.Context, to tui.Place, window time.
 		return tui.Switched{}, err
 	}
 	prom := *s.o.prom
-	prom.configFlags = flagsAt(s.o.configFlags, to.Context, to.Namespace)
+	prom.configFlags = flagsAt(s.o.configFlags, s.origin, to.Context, to.Namespace)
 	// The dashboard owns the terminal: what the tunnel says while it connects would tear it.
 	prom.errOut = io.Discard
 	// Connect bounds itself by --timeout; the tunnel it opens lives as long as top.

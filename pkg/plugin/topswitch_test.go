@@ -78,17 +78,56 @@ func TestConnectionsReleaseEachOnce(t *testing.T) {
 func TestFlagsAtAnotherContextAndNamespace(t *testing.T) {
 	base := genericclioptions.NewConfigFlags(true)
 	*base.KubeConfig, *base.Context, *base.Namespace, *base.Impersonate = "/k/config", "prod", "team-a", "dev"
-	f := flagsAt(base, "staging", "team-b")
+	f := flagsAt(base, "prod", "staging", "team-b")
 	if *f.Context != "staging" || *f.Namespace != "team-b" || f.KubeConfig != base.KubeConfig || *f.Impersonate != "dev" {
 		t.Errorf("flagsAt(staging, team-b): context %q, namespace %q, kubeconfig %q, impersonate %q", *f.Context, *f.Namespace, *f.KubeConfig, *f.Impersonate)
 	}
 	// The same context, the context's own namespace: not -n's.
-	f = flagsAt(base, "", "")
+	f = flagsAt(base, "prod", "", "")
 	if *f.Context != "prod" || *f.Namespace != "" {
 		t.Errorf("flagsAt(\"\", \"\"): context %q, namespace %q", *f.Context, *f.Namespace)
 	}
 	if *base.Context != "prod" || *base.Namespace != "team-a" {
 		t.Errorf("flagsAt changed the flags it started from: %q %q", *base.Context, *base.Namespace)
+	}
+}
+
+// TestFlagsAtKeepsCredentialsWithTheirServer: credentials given as flags were given for the API
+// server top started with. Another context gets none of them unless --server or --cluster keeps
+// that server; the context of origin, and the same context again, keep them.
+func TestFlagsAtKeepsCredentialsWithTheirServer(t *testing.T) {
+	creds := func(f *genericclioptions.ConfigFlags) []string {
+		return []string{*f.BearerToken, *f.Username, *f.Password, *f.CertFile, *f.KeyFile, *f.AuthInfoName}
+	}
+	str := func(v string) *string { return &v }
+	base := genericclioptions.NewConfigFlags(true)
+	*base.Context = "prod"
+	base.BearerToken, base.Username, base.Password = str("s3cret"), str("alice"), str("pw")
+	base.CertFile, base.KeyFile, base.AuthInfoName = str("/c.crt"), str("/c.key"), str("admin")
+	given := creds(base)
+	for _, tc := range []struct {
+		to   string
+		keep bool
+	}{{"", true}, {"prod", true}, {"staging", false}} {
+		got := creds(flagsAt(base, "prod", tc.to, "team-b"))
+		if kept := slices.Equal(got, given); kept != tc.keep {
+			t.Errorf("context %q: credentials %q, want kept %v", tc.to, got, tc.keep)
+		}
+		if !tc.keep && strings.Join(got, "") != "" {
+			t.Errorf("context %q: some credentials went along: %q", tc.to, got)
+		}
+	}
+	// --server pins the server: the credentials stay with it in any context.
+	*base.APIServer = "https://api.prod:6443"
+	if got := creds(flagsAt(base, "prod", "staging", "")); !slices.Equal(got, given) {
+		t.Errorf("with --server: credentials %q", got)
+	}
+	*base.APIServer, *base.ClusterName = "", "prod-cluster"
+	if got := creds(flagsAt(base, "prod", "staging", "")); !slices.Equal(got, given) {
+		t.Errorf("with --cluster: credentials %q", got)
+	}
+	if *base.BearerToken != "s3cret" {
+		t.Error("flagsAt changed the flags it started from")
 	}
 }
 
@@ -116,7 +155,7 @@ func TestClusterSwitcherListsTheKubeconfigContexts(t *testing.T) {
 	if want := (tui.Place{Context: "prod", Namespace: "team-a", Team: "team-a"}); here != want {
 		t.Errorf("start place %v, want %v", here, want)
 	}
-	s := &clusterSwitcher{o: o, conns: &connections{}, ctx: context.Background(), now: time.Now, current: here}
+	s := &clusterSwitcher{o: o, conns: &connections{}, ctx: context.Background(), now: time.Now, origin: here.Context, current: here}
 	got, err := s.Choices(context.Background(), tui.KindContext, tui.Place{})
 	if err != nil {
 		t.Fatal(err)
@@ -139,7 +178,7 @@ func TestClusterSwitcherFailureChangesNothing(t *testing.T) {
 	if _, err := conns.replace(old.release); err != nil {
 		t.Fatal(err)
 	}
-	s := &clusterSwitcher{o: o, conns: conns, ctx: context.Background(), now: time.Now, current: o.startPlace()}
+	s := &clusterSwitcher{o: o, conns: conns, ctx: context.Background(), now: time.Now, origin: o.startPlace().Context, current: o.startPlace()}
 	start := time.Now()
 	_, err := s.Switch(context.Background(), tui.Place{Context: "staging", Namespace: "team-b", Team: "team-b"}, time.Minute, "")
 	if err == nil || !strings.Contains(err.Error(), "https://127.0.0.1:1") || strings.Contains(err.Error(), "\n") {
