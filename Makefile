@@ -15,9 +15,10 @@ export PROMTEAM_BIN ?= $(PROMTEAM_CACHE)/bin
 # Vet, the tests, the binaries the tests build and the snapshot release all compile with the
 # release's flags (CGO_ENABLED=0, -trimpath, .goreleaser.yaml), so the packages go vet compiles
 # are not compiled again for the host platform's release build and the tests (-race needs cgo
-# and compiles its own).
+# and compiles its own). -trimpath joins whatever GOFLAGS the environment sets (such as
+# -buildvcs=false), which would otherwise replace it.
 export CGO_ENABLED ?= 0
-export GOFLAGS ?= -trimpath
+export GOFLAGS := $(strip $(filter-out -trimpath,$(GOFLAGS)) -trimpath)
 
 PKG := github.com/kubectl-promteam/kubectl-promteam
 VERSION ?= $(shell git describe --tags --always --dirty 2>/dev/null || echo dev)

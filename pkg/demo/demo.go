@@ -1,6 +1,6 @@
 // Package demo is an in-process Prometheus for `top --demo`: a simulated Envoy fleet is scraped
-// into a TSDB as time passes and queried with Prometheus' own PromQL engine, so the demo runs
-// the very queries top sends a real Prometheus, with no cluster and no server.
+// into an in-memory store as time passes and queried with Prometheus' own PromQL engine, so the
+// demo runs the very queries top sends a real Prometheus, with no cluster and no server.
 package demo
 
 import (
@@ -8,7 +8,6 @@ import (
 	"fmt"
 	"log/slog"
 	"math"
-	"os"
 	"sync"
 	"time"
 
@@ -17,9 +16,8 @@ import (
 	"github.com/prometheus/prometheus/model/value"
 	"github.com/prometheus/prometheus/promql"
 	"github.com/prometheus/prometheus/promql/parser"
-	"github.com/prometheus/prometheus/rules"
-	"github.com/prometheus/prometheus/tsdb"
 
+	"github.com/kubectl-promteam/kubectl-promteam/internal/memstore"
 	"github.com/kubectl-promteam/kubectl-promteam/pkg/envoysim"
 	"github.com/kubectl-promteam/kubectl-promteam/pkg/manifests"
 	promteam "github.com/kubectl-promteam/kubectl-promteam/pkg/promql"
@@ -55,8 +53,12 @@ const (
 	// pastLookback is how much more than its longest range a query of the distant past needs:
 	// the lookback of an instant selector (5m) and the window of the recorded rates it reads.
 	pastLookback = 5*time.Minute + promteam.RuleWindow
-	// retention covers a week ago and the window before it.
-	retention = fleetAge + 24*time.Hour
+	// liveKeep is how much of the live scrapes a long-running demo keeps: the longest stretch
+	// top reads (a 1h window an hour ago; the drill-down's hour of a 1h window) and the lookback
+	// before it. Older live scrapes are deleted trimEvery at a time; a query that reaches back
+	// further reads the past as ensurePast writes it.
+	liveKeep  = 2*time.Hour + pastLookback
+	trimEvery = 30 * time.Minute
 )
 
 // Querier answers PromQL over the simulated fleet. It implements traffic.Querier.
@@ -66,11 +68,9 @@ type Querier struct {
 	interval time.Duration
 	history  time.Duration // how much raw data a scrape catches up at most
 	engine   *promql.Engine
-	query    rules.QueryFunc
+	db       *memstore.Store
 
 	mu   sync.Mutex
-	db   *tsdb.DB
-	dir  string
 	next time.Time // the next scrape not yet appended
 	// rules are the stack's recording rules, then its alerting rules, evaluated in that order as
 	// a team's Prometheus would, so top's --source rules and its alerts work on the demo too.
@@ -91,7 +91,7 @@ type Querier struct {
 // ruleState is one rule and the series it wrote at its last evaluation, which get a stale
 // marker when an evaluation no longer writes them, as in a rule group.
 type ruleState struct {
-	rule rules.Rule
+	rule rule
 	last map[string]labels.Labels
 }
 
@@ -125,19 +125,6 @@ func NewWithOptions(now time.Time, opts Options) (*Querier, error) {
 	if err != nil {
 		return nil, err
 	}
-	dir, err := os.MkdirTemp("", "promteam-demo-")
-	if err != nil {
-		return nil, fmt.Errorf("demo storage: %w", err)
-	}
-	dbOpts := tsdb.DefaultOptions()
-	dbOpts.RetentionDuration = int64(retention / time.Millisecond)
-	// The distant past is written when it is first read, after the recent history.
-	dbOpts.OutOfOrderTimeWindow = int64(retention / time.Millisecond)
-	db, err := tsdb.Open(dir, slog.New(slog.DiscardHandler), nil, dbOpts, nil)
-	if err != nil {
-		_ = os.RemoveAll(dir)
-		return nil, fmt.Errorf("demo storage: %w", err)
-	}
 	engine := promql.NewEngine(promql.EngineOpts{
 		Logger:        slog.New(slog.DiscardHandler),
 		MaxSamples:    50_000_000,
@@ -153,9 +140,7 @@ func NewWithOptions(now time.Time, opts Options) (*Querier, error) {
 		interval:        ScrapeInterval,
 		history:         history,
 		engine:          engine,
-		query:           rules.EngineQueryFunc(engine, db),
-		db:              db,
-		dir:             dir,
+		db:              memstore.New(),
 		pastScraped:     map[int64]bool{},
 		pastEvaluated:   map[int64]bool{},
 	}
@@ -168,7 +153,6 @@ func NewWithOptions(now time.Time, opts Options) (*Querier, error) {
 	q.next = now.Add(-q.history).Truncate(ScrapeInterval)
 	q.liveFrom = q.next
 	if err := q.scrapeUntil(context.Background(), now); err != nil {
-		_ = q.Close()
 		return nil, err
 	}
 	return q, nil
@@ -180,7 +164,7 @@ func (q *Querier) scrapeUntil(ctx context.Context, at time.Time) error {
 		q.next = earliest.Truncate(q.interval)
 	}
 	for !q.next.After(at) {
-		if err := q.scrape(ctx, q.next); err != nil {
+		if err := q.scrape(q.next); err != nil {
 			return err
 		}
 		if q.evaluatesAt(q.next) {
@@ -190,13 +174,17 @@ func (q *Querier) scrapeUntil(ctx context.Context, at time.Time) error {
 		}
 		q.next = q.next.Add(q.interval)
 	}
+	if cutoff := q.next.Add(-liveKeep).Truncate(pastGrid); cutoff.Sub(q.liveFrom) >= trimEvery {
+		q.db.DeleteRange(q.liveFrom.UnixMilli(), cutoff.UnixMilli())
+		q.liveFrom = cutoff
+	}
 	return nil
 }
 
-// scrape appends what every pod of the fleet shows at t.
-func (q *Querier) scrape(ctx context.Context, t time.Time) error {
-	app := q.db.Appender(ctx)
+// scrape appends what every pod of the fleet shows at t, all at once.
+func (q *Querier) scrape(t time.Time) error {
 	ts := t.UnixMilli()
+	var batch []memstore.Sample
 	for i, pod := range q.fleet.Pods {
 		target := labels.FromStrings(
 			"instance", fmt.Sprintf("10.42.0.%d:9901", 10+i),
@@ -204,23 +192,14 @@ func (q *Querier) scrape(ctx context.Context, t time.Time) error {
 			"namespace", Namespace,
 			"pod", pod,
 		)
-		var appendErr error
 		err := q.fleet.TargetSamples(pod, t, q.dialect, target, func(l labels.Labels, v float64) {
-			if appendErr == nil {
-				_, appendErr = app.Append(0, l, ts, v)
-			}
+			batch = append(batch, memstore.Sample{Labels: l, T: ts, V: v})
 		})
-		if err == nil {
-			err = appendErr
-		}
 		if err != nil {
-			_ = app.Rollback()
 			return fmt.Errorf("demo scrape: %w", err)
 		}
 	}
-	if err := app.Commit(); err != nil {
-		return fmt.Errorf("demo scrape: %w", err)
-	}
+	q.db.Append(batch)
 	return nil
 }
 
@@ -237,7 +216,7 @@ func (q *Querier) ensurePast(ctx context.Context, query string, at time.Time) er
 		if t.Before(q.fleet.Start) || q.pastScraped[t.UnixMilli()] {
 			continue
 		}
-		if err := q.scrape(ctx, t); err != nil {
+		if err := q.scrape(t); err != nil {
 			return err
 		}
 		q.pastScraped[t.UnixMilli()] = true
@@ -282,10 +261,9 @@ func (q *Querier) evaluatesAt(t time.Time) bool {
 	return !t.Before(q.everyScrapeFrom) || t.Truncate(historyStep).Equal(t)
 }
 
-// stackRules are the rules of spec the demo evaluates, recording rules first, with Prometheus'
-// own rules package, and whether there are alerting rules among them. The alerts that read
-// recording rules the demo does not record, such as the burn-rate windows of an SLO, find no
-// series and are never active.
+// stackRules are the rules of spec the demo evaluates, recording rules first, and whether there
+// are alerting rules among them. The alerts that read recording rules the demo does not record,
+// such as the burn-rate windows of an SLO, find no series and are never active.
 func stackRules(spec manifests.TeamSpec) ([]*ruleState, bool, error) {
 	recording, err := spec.RecordingRules()
 	if err != nil {
@@ -298,23 +276,16 @@ func stackRules(spec manifests.TeamSpec) ([]*ruleState, bool, error) {
 	p := parser.NewParser(parser.Options{})
 	var out []*ruleState
 	for _, r := range recording {
-		expr, err := p.ParseExpr(r.Expr)
-		if err != nil {
+		if _, err := p.ParseExpr(r.Expr); err != nil {
 			return nil, false, fmt.Errorf("demo rule %s: %w", r.Record, err)
 		}
-		out = append(out, &ruleState{rule: rules.NewRecordingRule(r.Record, expr, labels.EmptyLabels())})
+		out = append(out, &ruleState{rule: &recordingRule{record: r.Record, expr: r.Expr}})
 	}
-	logger := slog.New(slog.DiscardHandler)
 	for _, r := range alerts {
-		expr, err := p.ParseExpr(r.Expr)
-		if err != nil {
+		if _, err := p.ParseExpr(r.Expr); err != nil {
 			return nil, false, fmt.Errorf("demo alert %s: %w", r.Alert, err)
 		}
-		// restored: there is no earlier state to restore, so the rule writes ALERTS and
-		// ALERTS_FOR_STATE from its first evaluation.
-		rule := rules.NewAlertingRule(r.Alert, expr, r.For, 0, labels.FromMap(r.Labels), labels.FromMap(r.Annotations),
-			labels.EmptyLabels(), "", true, logger)
-		out = append(out, &ruleState{rule: rule})
+		out = append(out, &ruleState{rule: &alertingRule{alert: r.Alert, expr: r.Expr, hold: r.For, labels: labels.FromMap(r.Labels)}})
 	}
 	return out, len(alerts) > 0, nil
 }
@@ -328,43 +299,57 @@ func (q *Querier) evalRules(ctx context.Context, at time.Time, present bool) err
 	ts := at.UnixMilli()
 	var buf []byte
 	for _, r := range q.rules {
-		if _, recording := r.rule.(*rules.RecordingRule); !present && !recording {
+		if _, recording := r.rule.(*recordingRule); !present && !recording {
 			continue
 		}
-		vec, err := r.rule.Eval(ctx, 0, at, q.query, nil, 0)
+		vec, err := r.rule.eval(ctx, at, q.instant)
 		if err != nil {
-			return fmt.Errorf("demo rule %s: %w", r.rule.Name(), err)
+			return fmt.Errorf("demo rule %s: %w", r.rule.name(), err)
 		}
 		written := make(map[string]labels.Labels, len(vec))
-		app := q.db.Appender(ctx)
+		batch := make([]memstore.Sample, 0, len(vec))
 		for _, s := range vec {
 			if s.H != nil {
 				continue
 			}
 			buf = s.Metric.Bytes(buf)
 			written[string(buf)] = s.Metric
-			if _, err = app.Append(0, s.Metric, ts, s.F); err != nil {
-				break
-			}
+			batch = append(batch, memstore.Sample{Labels: s.Metric, T: ts, V: s.F})
 		}
 		for key, l := range r.last {
-			if _, ok := written[key]; ok || err != nil || !present {
+			if _, ok := written[key]; ok || !present {
 				continue
 			}
-			_, err = app.Append(0, l, ts, math.Float64frombits(value.StaleNaN))
+			batch = append(batch, memstore.Sample{Labels: l, T: ts, V: math.Float64frombits(value.StaleNaN)})
 		}
-		if err != nil {
-			_ = app.Rollback()
-			return fmt.Errorf("demo rule %s: %w", r.rule.Name(), err)
-		}
-		if err := app.Commit(); err != nil {
-			return fmt.Errorf("demo rule %s: %w", r.rule.Name(), err)
-		}
+		q.db.Append(batch)
 		if present {
 			r.last = written
 		}
 	}
 	return nil
+}
+
+// instant evaluates query at at, as a rule group's query function does: a scalar is a vector
+// of one sample without labels.
+func (q *Querier) instant(ctx context.Context, query string, at time.Time) (promql.Vector, error) {
+	pq, err := q.engine.NewInstantQuery(ctx, q.db, nil, query, at)
+	if err != nil {
+		return nil, err
+	}
+	defer pq.Close()
+	res := pq.Exec(ctx)
+	if res.Err != nil {
+		return nil, res.Err
+	}
+	switch v := res.Value.(type) {
+	case promql.Vector:
+		return v, nil
+	case promql.Scalar:
+		return promql.Vector{promql.Sample{T: v.T, F: v.V, Metric: labels.EmptyLabels()}}, nil
+	default:
+		return nil, fmt.Errorf("rule result is a %s, not a vector or scalar", res.Value.Type())
+	}
 }
 
 // Query scrapes the simulated fleet up to at (or writes the stretch of the past it reads), then
@@ -403,16 +388,8 @@ func (q *Querier) Query(ctx context.Context, query string, at time.Time) (traffi
 	return out, nil
 }
 
-// Close releases the demo's storage.
-func (q *Querier) Close() error {
-	q.mu.Lock()
-	defer q.mu.Unlock()
-	err := q.db.Close()
-	if rmErr := os.RemoveAll(q.dir); err == nil {
-		err = rmErr
-	}
-	return err
-}
+// Close releases the demo's storage; the store is garbage once the Querier is.
+func (q *Querier) Close() error { return nil }
 
 // QueryRange scrapes the simulated fleet up to end, then evaluates query from start to end at step.
 func (q *Querier) QueryRange(ctx context.Context, query string, start, end time.Time, step time.Duration) (model.Matrix, []string, error) {

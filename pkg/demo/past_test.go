@@ -90,3 +90,47 @@ func TestDemoComparesWithThePast(t *testing.T) {
 		})
 	}
 }
+
+// TestLongRunningDemoKeepsItsMemory runs the demo for four simulated hours: the live scrapes
+// older than liveKeep are deleted, so the samples held stay bounded, and an hour ago (live
+// data) and three and a half hours ago (written again as the past) still read the truth.
+func TestLongRunningDemoKeepsItsMemory(t *testing.T) {
+	f := &envoysim.Fleet{
+		Start:    now.Add(-time.Hour),
+		Pods:     []string{"envoy-a", "envoy-b"},
+		Clusters: []envoysim.Cluster{{Name: "steady_8080", RPS: 40, ErrorRatio: 0.02, Latency: envoysim.Uniform(1, 5)}},
+	}
+	q, err := NewWithOptions(now, Options{Fleet: f})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer q.Close()
+	series := q.db.Series()
+	// At most liveKeep, trimEvery and a refresh's worth of every series' scrapes, with room for the
+	// series the rules record on their coarser grid.
+	bound := series * int((liveKeep+trimEvery+time.Minute)/ScrapeInterval)
+	src := traffic.NewAuto(q, traffic.Config{Selector: promql.Namespace(Namespace), Source: traffic.SourceRaw, Window: time.Minute})
+	end := now.Add(4 * time.Hour)
+	for at := now; !at.After(end); at = at.Add(time.Minute) {
+		if _, err := q.Query(context.Background(), "up", at); err != nil {
+			t.Fatal(err)
+		}
+		if n := q.db.Samples(); n > bound {
+			t.Fatalf("at +%s the demo holds %d samples of %d series, more than %d", at.Sub(now), n, series, bound)
+		}
+	}
+	if !q.liveFrom.After(now) {
+		t.Fatalf("liveFrom %s: nothing was trimmed", q.liveFrom)
+	}
+	pasts, err := src.Past(context.Background(), end, []time.Duration{time.Hour, 3*time.Hour + 30*time.Minute})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, p := range pasts {
+		r, ok := p.Rows["steady_8080"]
+		want := f.TruthBetween(f.Clusters[0], p.At.Add(-time.Minute), p.At)
+		if !ok || math.Abs(r.RPS-want.RPS) > 0.01*want.RPS {
+			t.Errorf("%s ago: rps %v (row %v), truth %v", p.Offset, r.RPS, ok, want.RPS)
+		}
+	}
+}

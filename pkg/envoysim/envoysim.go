@@ -7,7 +7,7 @@
 //
 //   - rendered as Envoy's /stats/prometheus text ([Fleet.Exposition], [Fleet.Handler]) for a real
 //     Prometheus to scrape,
-//   - walked as data ([Fleet.Samples], [Fleet.TargetSamples]) to append straight into a TSDB, and
+//   - walked as data ([Fleet.Samples], [Fleet.TargetSamples]) to append straight into a store (the demo's), and
 //   - asked for the truth ([Cluster.Truth], [Listener.Truth]) that a dashboard reading either of
 //     them should show.
 //

@@ -6,13 +6,13 @@ import (
 	"math"
 	"math/rand/v2"
 	"strconv"
-	"strings"
 	"testing"
 	"time"
 
+	"github.com/prometheus/prometheus/model/labels"
 	promengine "github.com/prometheus/prometheus/promql"
-	"github.com/prometheus/prometheus/promql/promqltest"
 
+	"github.com/kubectl-promteam/kubectl-promteam/internal/memstore"
 	"github.com/kubectl-promteam/kubectl-promteam/pkg/promql"
 )
 
@@ -72,8 +72,7 @@ func TestHistogramQuantilesAgreeWithPromQL(t *testing.T) {
 	rng := rand.New(rand.NewPCG(17, 4))
 	const histograms = 60
 	qs := []float64{0, 0.01, 0.5, 0.9, 0.99, 0.999, 1}
-	var load strings.Builder
-	load.WriteString("load 1m\n")
+	var load []memstore.Sample
 	want := make([]promengine.Buckets, histograms)
 	for h := range histograms {
 		var bounds []float64
@@ -95,11 +94,12 @@ func TestHistogramQuantilesAgreeWithPromQL(t *testing.T) {
 			if math.IsInf(b, 1) {
 				le = "+Inf"
 			}
-			fmt.Fprintf(&load, "  h_bucket{h=\"%d\", le=\"%s\"} %s\n", h, le, strconv.FormatFloat(count, 'g', -1, 64))
+			load = append(load, memstore.Sample{Labels: labels.FromStrings("__name__", "h_bucket", "h", strconv.Itoa(h), "le", le), V: count})
 			want[h] = append(want[h], promengine.Bucket{UpperBound: b, Count: count})
 		}
 	}
-	storage := promqltest.LoadedStorage(t, load.String())
+	storage := memstore.New()
+	storage.Append(load)
 	engine := promengine.NewEngine(promengine.EngineOpts{MaxSamples: 1 << 20, Timeout: time.Minute})
 	ctx := context.Background()
 	compared := 0
