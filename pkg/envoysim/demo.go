@@ -10,7 +10,9 @@ import (
 // (shop_checkout-primary_8080 and shop_checkout-canary_8080, the canary failing more and slower),
 // a slow service (shop_recommendations_8080), an erroring one with timeouts, retries and an
 // ejected endpoint (payments_gateway_443), an idle one (shop_legacy-reports_8080), and a Wave on
-// the busy ones so that a live dashboard moves. Latency segments are aligned with Envoy's buckets.
+// the busy ones so that a live dashboard moves. The canary pair and payments are virtual clusters
+// of the virtual host shop, and the cart a route with stat_prefix (vhost statistics, for
+// --group-by vhost). Latency segments are aligned with Envoy's buckets.
 func DemoFleet(start time.Time) *Fleet {
 	return &Fleet{
 		Start: start,
@@ -25,16 +27,19 @@ func DemoFleet(start time.Time) *Fleet {
 				Name: "shop_checkout-primary_8080", RPS: 42, Wave: 0.2, ErrorRatio: 0.002, ClientErrorRatio: 0.005,
 				Latency: Latency{{0.5, 10, 25}, {0.45, 25, 50}, {0.05, 50, 250}},
 				Active:  3, MembersHealthy: 3, MembersTotal: 3,
+				VirtualHost: "shop", VirtualCluster: "checkout",
 			},
 			{
 				Name: "shop_checkout-canary_8080", RPS: 4.5, Wave: 0.2, ErrorRatio: 0.06, ClientErrorRatio: 0.005,
 				TimeoutRatio: 0.01, Latency: Latency{{0.3, 10, 25}, {0.5, 25, 100}, {0.2, 100, 500}},
 				Active: 1, MembersHealthy: 1, MembersTotal: 1,
+				VirtualHost: "shop", VirtualCluster: "checkout",
 			},
 			{
 				Name: "shop_cart_8080", RPS: 65, Wave: 0.25, ErrorRatio: 0.0005,
 				Latency: Latency{{0.7, 1, 5}, {0.28, 5, 25}, {0.02, 25, 100}},
 				Active:  2, MembersHealthy: 2, MembersTotal: 2,
+				VirtualHost: "shop", RouteStat: "cart",
 			},
 			{
 				Name: "shop_catalog_8080", RPS: 120, Wave: 0.35, ClientErrorRatio: 0.03,
@@ -51,6 +56,7 @@ func DemoFleet(start time.Time) *Fleet {
 				PerTryTimeoutRatio: 0.05, RetryRatio: 0.1, RetryOverflowRatio: 0.01, RxResetRatio: 0.02,
 				Latency: Latency{{0.6, 25, 100}, {0.3, 100, 500}, {0.1, 1000, 5000}},
 				Active:  5, EjectionsActive: 1, MembersHealthy: 2, MembersTotal: 3,
+				VirtualHost: "shop", VirtualCluster: "payments",
 			},
 			{
 				Name: "shop_search_9200", RPS: 35, Wave: 0.2, ErrorRatio: 0.001,

@@ -37,6 +37,7 @@ import (
 	"math"
 	"slices"
 	"strconv"
+	"strings"
 	"time"
 )
 
@@ -163,6 +164,14 @@ type Cluster struct {
 
 	// Step changes the rate at a known instant: see [Step]. The zero value is none.
 	Step Step
+
+	// VirtualHost and VirtualCluster count the cluster's requests in the statistics of a virtual
+	// cluster of that virtual host as well (vhost.H.vcluster.VC.*), as when every request the
+	// virtual cluster matches is routed to this cluster; VirtualHost and RouteStat count them in
+	// a route's (vhost.H.route.R.*, a route with stat_prefix R). Clusters of one virtual cluster
+	// or route add up there. Stock Envoy only; none of the names may hold a dot, which Envoy's
+	// tag extraction would cut at.
+	VirtualHost, VirtualCluster, RouteStat string
 }
 
 // Step multiplies a cluster's rate (and its requests in flight) by Factor from At on, for tests
@@ -434,6 +443,9 @@ func (f *Fleet) Validate() error {
 				errs = append(errs, fmt.Errorf("cluster %q: field %s = %v is not a finite number ≥ 0", c.Name, r.name, r.v))
 			}
 		}
+		if err := c.validateVirtualHost(); err != nil {
+			errs = append(errs, fmt.Errorf("cluster %q: %w", c.Name, err))
+		}
 	}
 	prefixes := make(map[string]struct{}, len(f.Listeners))
 	for i := range f.Listeners {
@@ -456,6 +468,26 @@ func (f *Fleet) Validate() error {
 		}
 	}
 	return errors.Join(errs...)
+}
+
+// validateVirtualHost checks that a cluster in a virtual host's statistics names one virtual
+// cluster or one route, and that no name holds a dot.
+func (c *Cluster) validateVirtualHost() error {
+	if c.VirtualHost == "" {
+		if c.VirtualCluster != "" || c.RouteStat != "" {
+			return errors.New("VirtualCluster and RouteStat need a VirtualHost")
+		}
+		return nil
+	}
+	if (c.VirtualCluster == "") == (c.RouteStat == "") {
+		return errors.New("a VirtualHost needs exactly one of VirtualCluster and RouteStat")
+	}
+	for _, name := range []string{c.VirtualHost, c.VirtualCluster, c.RouteStat} {
+		if strings.Contains(name, ".") {
+			return fmt.Errorf("virtual host statistics name %q holds a dot, which Envoy's tag extraction cuts at", name)
+		}
+	}
+	return nil
 }
 
 func (fl *flow) validate() error {

@@ -97,6 +97,8 @@ type renderer struct {
 	clusters   []state
 	listeners  []state
 	ls         [3]label
+	// vhostStates are the virtual clusters and routes (stock Envoy only).
+	vhostStates []vhostState
 }
 
 func (f *Fleet) newRenderer(pod string, at time.Time, d Dialect) (*renderer, error) {
@@ -136,6 +138,9 @@ func (f *Fleet) newRenderer(pod string, at time.Time, d Dialect) (*renderer, err
 	byName := func(a, b state) int { return strings.Compare(a.name, b.name) }
 	slices.SortFunc(r.clusters, byName)
 	slices.SortFunc(r.listeners, byName)
+	if d == Stock {
+		r.vhostStates = r.vhosts()
+	}
 	return r, nil
 }
 
@@ -352,6 +357,10 @@ func buildFamilies(d Dialect) []family {
 	serverGauge("envoy_server_state", func(*renderer) uint64 { return 0 })
 	serverGauge("envoy_server_uptime", func(r *renderer) uint64 { return floorU(r.tau) })
 	serverGauge("envoy_server_version", func(*renderer) uint64 { return serverVersion })
+
+	if d == Stock {
+		vhostFamilies(add)
+	}
 
 	// Histograms.
 	histogram("envoy_cluster_upstream_rq_time", cl, clusters)

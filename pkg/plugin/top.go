@@ -224,7 +224,7 @@ func (o *TopOptions) AddFlags(fs *pflag.FlagSet) {
 	fs.DurationVar(&o.interval, "interval", o.interval, "Refresh interval of the dashboard")
 	fs.StringVar(&o.dialectName, "dialect", o.dialectName, "Envoy label dialect: "+promql.DialectNames())
 	fs.StringVar(&o.naming, "naming", o.naming, "How cluster names map to namespace/service: "+traffic.NamingNames())
-	fs.StringVar(&o.groupBy, "group-by", o.groupBy, "What a row stands for: "+traffic.GroupByNames()+" (route: the rules of an Envoy Gateway route summed into one row, rows named by their routes)")
+	fs.StringVar(&o.groupBy, "group-by", o.groupBy, "What a row stands for: "+traffic.GroupByNames()+" (route: the rules of an Envoy Gateway route summed into one row, rows named by their routes; vhost: Envoy's virtual clusters and routes with stat_prefix, from its vhost statistics)")
 	fs.StringVar(&o.source, "source", o.source, "Where cluster numbers come from: "+traffic.SourceNames()+" (auto: the recording rules when they exist and --window is not given)")
 	fs.BoolVar(&o.once, "once", o.once, "Print one snapshot and exit, even on a terminal")
 	fs.StringVar(&o.sortBy, "sort-by", o.sortBy, "Sort column: name, service, rps, success, p50, p90, p99, active, 4xx, 5xx")
@@ -250,10 +250,16 @@ func (o *TopOptions) Complete(cmd *cobra.Command, args []string) error {
 	if o.group, err = traffic.ParseGroupBy(o.groupBy); err != nil {
 		return flagError("group-by", o.groupBy, err)
 	}
+	if o.group == traffic.GroupByVhost && o.source == string(traffic.SourceRules) {
+		return flagError("group-by", o.groupBy, errors.New("virtual hosts are read from Envoy's own series, which --source rules excludes; use --source raw or auto"))
+	}
 	if o.dialectName != "auto" {
 		if o.dialect, err = promql.DialectByName(o.dialectName); err != nil {
 			return flagError("dialect", o.dialectName, err)
 		}
+	}
+	if o.group == traffic.GroupByVhost && o.dialect.Name != "" && o.dialect.Name != promql.DialectEnvoy.Name {
+		return flagError("group-by", o.groupBy, fmt.Errorf("virtual hosts are stock Envoy's statistics, which the %s dialect does not have; use --dialect envoy or auto", o.dialect.Name))
 	}
 	if o.from, err = traffic.ParseSource(o.source); err != nil {
 		return flagError("source", o.source, err)

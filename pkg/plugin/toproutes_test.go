@@ -11,7 +11,8 @@ import (
 // their routes' upstreams: each is a row of its own, named in JSON as an HTTPProxy lists it
 // ("route": "shop/frontend:80") with its cluster name kept in "name", and "group_by" says
 // "route"; the table names the rows so and -o wide keeps the cluster names in a CLUSTER column.
-// Without the flag, "group_by" is "cluster" and the rows have no "route".
+// Without the flag, "group_by" is "cluster" and the rows have no "route". --group-by vhost reads
+// the demo's virtual clusters and route instead.
 func TestTopGroupsByRoute(t *testing.T) {
 	t.Setenv("KUBECONFIG", filepath.Join(t.TempDir(), "none"))
 	snapshot := func(args ...string) (groupBy string, routes map[string]string) {
@@ -46,6 +47,10 @@ func TestTopGroupsByRoute(t *testing.T) {
 	group, routes = snapshot()
 	if group != "cluster" || routes["shop_frontend_80"] != "<absent>" {
 		t.Errorf("by cluster: group_by %q, routes %v", group, routes)
+	}
+	group, routes = snapshot("--group-by", "vhost")
+	if group != "vhost" || len(routes) != 3 || routes["vhost.shop.vcluster.checkout"] != "<absent>" || routes["vhost.shop.route.cart"] != "<absent>" {
+		t.Errorf("--group-by vhost: group_by %q, rows %v; want the demo's two virtual clusters and its route", group, routes)
 	}
 	wide, stderr, err := run(t, "top", "--demo", "--once", "--group-by", "route", "-o", "wide")
 	if err != nil {

@@ -33,6 +33,10 @@ func (a *Auto) collector(ctx context.Context, at time.Time) (*Collector, error) 
 		return a.c, nil
 	}
 	cfg := a.cfg
+	if cfg.GroupBy == GroupByVhost && cfg.Source == SourceAuto {
+		// The rules record clusters only; virtual hosts are read from Envoy's own series.
+		cfg.Source = SourceRaw
+	}
 	if cfg.Source == SourceAuto || cfg.Source == SourceRules {
 		ok, err := HasRecordingRules(ctx, a.q, cfg.Selector, at)
 		switch {

@@ -64,7 +64,9 @@ type Config struct {
 	// GroupBy is what a row stands for; the zero value means GroupByCluster. GroupByRoute sums
 	// the clusters of one route in every cluster query (promql.Regroup), so the queries are as
 	// many as ever and a route's success ratio and percentiles are those of all its requests.
-	// Istio's standard metrics name no clusters: their rows stay as they are.
+	// Istio's standard metrics name no clusters: their rows stay as they are. GroupByVhost reads
+	// the same statistics of virtual clusters and routes instead (promql.VirtualHosts), from
+	// stock Envoy's own series only.
 	GroupBy GroupBy
 }
 
@@ -110,6 +112,9 @@ type Collector struct {
 	// grouped says the cluster queries sum by route (Config.GroupBy): their rows are named by
 	// promql.LabelGroup.
 	grouped bool
+	// vhosts says the cluster queries read virtual clusters and routes instead (GroupByVhost):
+	// their rows are named by promql.LabelGroup too.
+	vhosts bool
 
 	// services holds what cfg.Naming made of the cluster names of the last refresh. The names
 	// stay from one refresh to the next, and matching a name against the naming schemes costs
@@ -280,10 +285,23 @@ func NewCollector(q Querier, cfg Config) (*Collector, error) {
 		{promql.DownstreamLatency(d, sel, 0.99, w), func(l *Listener, v float64) { l.P99 = v }, false},
 	}
 	c := &Collector{q: q, cfg: cfg, codeStp: max(w/4, time.Second), fromSums: fromSums}
-	if cfg.GroupBy == GroupByRoute && !d.Standard {
+	switch {
+	case cfg.GroupBy == GroupByRoute && !d.Standard:
 		c.grouped = true
 		for i := range cluster {
 			cluster[i].expr = promql.Regroup(cluster[i].expr, clusterLabel, promql.LabelGroup, routeGroupRules(cfg.Naming))
+		}
+		clusterLabel = promql.LabelGroup
+	case cfg.GroupBy == GroupByVhost:
+		if cfg.Source == SourceRules {
+			return nil, errors.New("rows by virtual host read Envoy's own series, not the recording rules: use the raw source")
+		}
+		if d.Name != promql.DialectEnvoy.Name {
+			return nil, fmt.Errorf("rows by virtual host read stock Envoy's vhost statistics, which the %s dialect does not tag", d.Name)
+		}
+		c.vhosts = true
+		for i := range cluster {
+			cluster[i].expr = promql.VirtualHosts(cluster[i].expr, clusterLabel)
 		}
 		clusterLabel = promql.LabelGroup
 	}
@@ -644,7 +662,10 @@ func (fl *fold) newRow(name string) *rowParts {
 	s, ok := fl.known[name]
 	if !ok {
 		fl.unknown++
-		s.namespace, s.name, s.ok = fl.c.cfg.Naming.Service(name)
+		if !fl.c.vhosts {
+			// A virtual cluster's or route's name is Envoy's, not a cluster's: it names no Service.
+			s.namespace, s.name, s.ok = fl.c.cfg.Naming.Service(name)
+		}
 		s.route = fl.c.routeName(name)
 	}
 	if s.ok {
@@ -657,8 +678,11 @@ func (fl *fold) newRow(name string) *rowParts {
 // groupBy is what the rows stand for: routes only where the queries are grouped (not on Istio's
 // standard metrics, whatever was asked).
 func (c *Collector) groupBy() GroupBy {
-	if c.grouped {
+	switch {
+	case c.grouped:
 		return GroupByRoute
+	case c.vhosts:
+		return GroupByVhost
 	}
 	return GroupByCluster
 }
@@ -666,6 +690,9 @@ func (c *Collector) groupBy() GroupBy {
 // routeName is Row.Route for a row name: an Envoy Gateway route's always, a Contour or Emissary
 // upstream's when rows are grouped by route.
 func (c *Collector) routeName(name string) string {
+	if c.vhosts {
+		return ""
+	}
 	r, ok := c.cfg.Naming.Route(name)
 	if !ok || (!r.Gateway() && !c.grouped) {
 		return ""
@@ -676,6 +703,18 @@ func (c *Collector) routeName(name string) string {
 // narrow is sel narrowed to the clusters of one row name, read under label: a route's clusters
 // when the row is a route's group, else the cluster of that name.
 func (c *Collector) narrow(sel promql.Selector, label, name string) promql.Selector {
+	if c.vhosts {
+		ms, ok := promql.VirtualHostMembers(name)
+		if !ok {
+			// No virtual cluster or route is named so, and every virtual host statistic has a
+			// virtual host: select nothing rather than a cluster.
+			ms = []*labels.Matcher{promql.Eq(promql.LabelVirtualHost, "")}
+		}
+		for _, m := range ms {
+			sel = sel.WithMatcher(m)
+		}
+		return sel
+	}
 	if c.grouped {
 		if m, ok := routeMembers(c.cfg.Naming, label, name); ok {
 			return sel.WithMatcher(m)
@@ -711,9 +750,12 @@ func (c *Collector) Detail(ctx context.Context, at time.Time, cluster string) (D
 		if e == nil {
 			continue
 		}
-		if c.grouped {
+		switch {
+		case c.grouped:
 			// A route's pods: the clusters of its rules summed per pod, as its row sums them.
 			e = promql.Regroup(e, d.Cluster, promql.LabelGroup, routeGroupRules(c.cfg.Naming))
+		case c.vhosts:
+			e = promql.VirtualHosts(e, d.Cluster)
 		}
 		text, err := promql.Check(e)
 		if err != nil {

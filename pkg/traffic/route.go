@@ -21,17 +21,23 @@ const (
 	// an Envoy Gateway HTTPRoute) are summed into one row; a cluster that encodes no route, or
 	// the upstream of one (Contour, Emissary), is a row of its own.
 	GroupByRoute GroupBy = "route"
+	// GroupByVhost is a row per virtual cluster and per route of Envoy's virtual host
+	// statistics (vhost.H.vcluster.VC, and vhost.H.route.R where a route sets stat_prefix),
+	// where Envoy exposes them: requests, responses and latency as the clients of that virtual
+	// host saw them, whichever clusters served them. They are stock Envoy's own series; the
+	// recording rules keep clusters only.
+	GroupByVhost GroupBy = "vhost"
 )
 
 // GroupByNames lists the accepted --group-by values.
-func GroupByNames() string { return "cluster, route" }
+func GroupByNames() string { return "cluster, route, vhost" }
 
 // ParseGroupBy reads a --group-by value; "" is cluster.
 func ParseGroupBy(s string) (GroupBy, error) {
 	switch g := GroupBy(s); g {
 	case "":
 		return GroupByCluster, nil
-	case GroupByCluster, GroupByRoute:
+	case GroupByCluster, GroupByRoute, GroupByVhost:
 		return g, nil
 	}
 	return "", fmt.Errorf("unknown grouping %q; use one of %s", s, GroupByNames())

@@ -105,3 +105,61 @@ func TestRoutesAgainstARealPrometheus(t *testing.T) {
 		}
 	}
 }
+
+// TestVirtualHostsAgainstARealPrometheus lets a real Prometheus hold the simulated gateway's
+// virtual host statistics and reads a row per virtual cluster and route: each matches the truth
+// of all the requests of its clusters, with as many queries as a row per cluster sends, and the
+// drill-down of the virtual cluster checkout counts both its clusters' requests.
+func TestVirtualHostsAgainstARealPrometheus(t *testing.T) {
+	t.Parallel()
+	now := time.Now().Truncate(time.Second)
+	fleet := envoysim.VirtualHostsFleet(now.Add(-20 * time.Minute))
+	targets := promtest.ServeFleet(t, fleet, "gateway")
+	srv := promtest.Start(t, targets, promtest.Options{ScrapeInterval: time.Second,
+		History: &promtest.History{Fleet: fleet, From: fleet.Start, To: now, Step: 5 * time.Second}})
+	client, err := prom.New(prom.Config{URL: srv.URL(), Timeout: 30 * time.Second})
+	if err != nil {
+		t.Fatal(err)
+	}
+	cfg := traffic.Config{Dialect: promql.DialectEnvoy, Selector: promql.Namespace("gateway"), Window: 2 * time.Minute}
+	flat, err := traffic.NewCollector(client, cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	cfg.GroupBy = traffic.GroupByVhost
+	c, err := traffic.NewCollector(client, cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(c.Queries()) != len(flat.Queries()) {
+		t.Errorf("%d queries by virtual host, %d by cluster", len(c.Queries()), len(flat.Queries()))
+	}
+	f, err := c.Frame(context.Background(), now)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var b bytes.Buffer
+	if err := traffic.RenderJSON(&b, f); err != nil {
+		t.Fatal(err)
+	}
+	snap := truth.Decode(t, b.Bytes())
+	if snap.GroupBy != "vhost" {
+		t.Errorf("group_by = %q", snap.GroupBy)
+	}
+	truth.CheckGroups(t, snap, fleet, envoysim.VirtualHostGroups(), truth.Issue)
+
+	d, err := c.Detail(context.Background(), now, "vhost.shop.vcluster.checkout")
+	if err != nil {
+		t.Fatal(err)
+	}
+	v1, _ := fleet.Cluster("checkout_v1_8080")
+	v2, _ := fleet.Cluster("checkout_v2_8080")
+	want := envoysim.GroupTruth(v1, v2).RPS
+	var pods float64
+	for _, p := range d.Pods {
+		pods += p.RPS
+	}
+	if len(d.Pods) != len(fleet.Pods) || math.Abs(pods-want)/want > truth.Issue.RPS {
+		t.Errorf("drill-down: %d pods with %v requests/s in all, want %d with %v", len(d.Pods), pods, len(fleet.Pods), want)
+	}
+}

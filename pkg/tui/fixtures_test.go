@@ -178,6 +178,23 @@ func routeFrame() traffic.Frame {
 	}
 }
 
+// vhostFrame is a frame of virtual clusters and routes, named as Envoy names their statistics.
+func vhostFrame() traffic.Frame {
+	named := func(name string, rps, success, p50, p90, p99 float64) traffic.Row {
+		return traffic.Row{Name: name, RPS: rps, Success: success, P50: p50, P90: p90, P99: p99, Active: nan,
+			Err4xx: rps * 0.02, Err5xx: rps * (1 - success)}
+	}
+	return traffic.Frame{
+		At: testNow, Window: time.Minute, Dialect: "stock", GroupBy: traffic.GroupByVhost, Took: 61 * time.Millisecond,
+		Rows: []traffic.Row{
+			named("vhost.shop.vcluster.checkout", 40, 0.9675, 21.1, 130, 238),
+			named("vhost.shop.vcluster.search", 20, 0.998, 8.1, 17.5, 24.3),
+			named("vhost.shop.route.cart", 8, 1, 3, 4.6, 5),
+		},
+		Listeners: []traffic.Listener{{Prefix: "http-80", RPS: 68, Success: 0.98, P99: 240}},
+	}
+}
+
 func testDetail() traffic.Detail {
 	return traffic.Detail{
 		Cluster: "shop/payments",

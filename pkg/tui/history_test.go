@@ -512,8 +512,12 @@ func TestGroupKeyRebuildsTheSource(t *testing.T) {
 		t.Errorf("rows are not named by route:\n%s", screen)
 	}
 	m, _ = update(t, m, press("b"))
-	if len(asked) != 2 || asked[1] != traffic.GroupByCluster || m.groupBy != traffic.GroupByCluster {
+	if len(asked) != 2 || asked[1] != traffic.GroupByVhost || m.groupBy != traffic.GroupByVhost {
 		t.Errorf("a second b asked %v, grouping %q", asked, m.groupBy)
+	}
+	m, _ = update(t, m, press("b"))
+	if len(asked) != 3 || asked[2] != traffic.GroupByCluster || m.groupBy != traffic.GroupByCluster {
+		t.Errorf("a third b asked %v, grouping %q", asked, m.groupBy)
 	}
 	m.opts.SetGroupBy = func(traffic.GroupBy) (Source, error) { return nil, errors.New("no routes here") }
 	m, _ = update(t, m, press("b"))

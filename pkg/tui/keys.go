@@ -67,7 +67,7 @@ func newKeyMap() keyMap {
 		Span:      key.NewBinding(key.WithKeys("t"), key.WithHelp("t", "drill-down charts: 15m / 1h")),
 		Window:    key.NewBinding(key.WithKeys("w"), key.WithHelp("w", "next rate window")),
 		Vs:        key.NewBinding(key.WithKeys("v"), key.WithHelp("v", "vs 1h 1d 1w ago: each row's biggest move, biggest first")),
-		Group:     key.NewBinding(key.WithKeys("b"), key.WithHelp("b", "a row per cluster / per route")),
+		Group:     key.NewBinding(key.WithKeys("b"), key.WithHelp("b", "a row per cluster / route / virtual host")),
 		Mark:      key.NewBinding(key.WithKeys("m", "space"), key.WithHelp("m space", "mark the row: first the baseline (B), then the canary (C)")),
 		Compare:   key.NewBinding(key.WithKeys("c"), key.WithHelp("c", "compare the canary (C) with the baseline (B), live")),
 		Help:      key.NewBinding(key.WithKeys("?"), key.WithHelp("?", "show / hide this help")),
@@ -104,6 +104,6 @@ func (k keyMap) help() []key.Help {
 		{Key: join(k.SwitchTeam, k.SwitchNamespace, k.SwitchContext), Desc: "switch team / namespace / context; type to filter"},
 		{Key: join(k.Mark, k.Compare), Desc: "mark baseline then canary / compare them live"},
 		{Key: join(k.Pause, k.Help, k.Quit), Desc: "pause / resume refreshing · this help · quit"},
-		{Key: join(k.Window, k.Span, k.Vs, k.Group), Desc: "window (1m…1h) / chart span / vs 1h 1d 1w ago / by route"},
+		{Key: join(k.Window, k.Span, k.Vs, k.Group), Desc: "window (1m…1h) / chart span / vs 1h 1d 1w ago / grouping"},
 	}
 }

@@ -487,7 +487,7 @@ func (m Model) key(msg tea.KeyPressMsg) (tea.Model, tea.Cmd) {
 	case key.Matches(msg, k.Window) && m.opts.SetWindow != nil && !m.comparison.only:
 		return m.changeWindow(nextWindow(m.window))
 	case key.Matches(msg, k.Group) && m.opts.SetGroupBy != nil && m.mode == modeTable:
-		return m.changeGroup(otherGroup(m.groupBy))
+		return m.changeGroup(nextGroup(m.groupBy))
 	case key.Matches(msg, k.Pause):
 		m.paused = !m.paused
 		if m.canLoad() {
@@ -515,9 +515,13 @@ func (m Model) changeWindow(w time.Duration) (tea.Model, tea.Cmd) {
 	return m.restart()
 }
 
-// otherGroup is the grouping the b key switches to from g.
-func otherGroup(g traffic.GroupBy) traffic.GroupBy {
-	if g == traffic.GroupByRoute {
+// nextGroup is the grouping the b key switches to from g: cluster, route, virtual host, and
+// round again.
+func nextGroup(g traffic.GroupBy) traffic.GroupBy {
+	switch g {
+	case traffic.GroupByRoute:
+		return traffic.GroupByVhost
+	case traffic.GroupByVhost:
 		return traffic.GroupByCluster
 	}
 	return traffic.GroupByRoute

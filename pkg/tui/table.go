@@ -1,6 +1,8 @@
 package tui
 
 import (
+	"slices"
+
 	"charm.land/bubbles/v2/key"
 	tea "charm.land/bubbletea/v2"
 
@@ -298,6 +300,18 @@ func vsLayoutCandidates(n int) [][]column {
 	}
 	for i := range out {
 		out[i] = append(out[i], vs...)
+	}
+	return out
+}
+
+// withoutColumn is candidates without column c, each set once.
+func withoutColumn(candidates [][]column, c column) [][]column {
+	var out [][]column
+	for _, cols := range candidates {
+		cols = slices.DeleteFunc(slices.Clone(cols), func(x column) bool { return x == c })
+		if !slices.ContainsFunc(out, func(o []column) bool { return slices.Equal(o, cols) }) {
+			out = append(out, cols)
+		}
 	}
 	return out
 }

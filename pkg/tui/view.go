@@ -115,8 +115,11 @@ func (m Model) header() []string {
 		if r := m.opts.RulesWindow; r > 0 && m.frame.Source != traffic.SourceRules && m.frame.Window != r {
 			b.WriteString(sep + "Envoy's own series (the rules keep " + fmtWindow(r) + ")")
 		}
-		if m.frame.GroupBy == traffic.GroupByRoute {
+		switch m.frame.GroupBy {
+		case traffic.GroupByRoute:
 			b.WriteString(sep + "by route")
+		case traffic.GroupByVhost:
+			b.WriteString(sep + "by virtual host")
 		}
 	} else {
 		b.WriteString(sep + "no data yet")
@@ -350,12 +353,18 @@ func (m Model) vsCell(idx int, offset time.Duration) (string, level) {
 	return text + " ", levelOK
 }
 
-// layout is the table's layout at the terminal's width: the vs view's when it is on.
+// layout is the table's layout at the terminal's width: the vs view's when it is on. Rows of
+// virtual clusters and routes name no Service and count no requests in flight: their layouts
+// have no NAMESPACE/SERVICE or ACTIVE column.
 func (m Model) layout() layout {
+	candidates := layoutCandidates
 	if m.vs.on {
-		return computeLayoutOf(vsLayoutCandidates(len(m.offsets())), m.width, m.maxName, m.maxSvc)
+		candidates = vsLayoutCandidates(len(m.offsets()))
 	}
-	return computeLayout(m.width, m.maxName, m.maxSvc)
+	if m.frame.GroupBy == traffic.GroupByVhost {
+		candidates = withoutColumn(withoutColumn(candidates, colService), colActive)
+	}
+	return computeLayoutOf(candidates, m.width, m.maxName, m.maxSvc)
 }
 
 // vsStatus is the vs view's part of the status line: what the rows are compared with, or why
@@ -391,8 +400,11 @@ func (m Model) activeFilter() string {
 func (m Model) footer() string {
 	st := m.styles
 	rows := "clusters"
-	if m.frame.GroupBy == traffic.GroupByRoute {
+	switch m.frame.GroupBy {
+	case traffic.GroupByRoute:
 		rows = "routes"
+	case traffic.GroupByVhost:
+		rows = "virtual clusters and routes"
 	}
 	count := fmt.Sprintf("%d/%d %s", len(m.table.order), len(m.frame.Rows), rows)
 	switch m.mode {

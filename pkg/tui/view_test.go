@@ -129,6 +129,12 @@ var screens = []screen{
 			m, _ = update(t, m, l)
 			return m
 		}},
+	{name: "by-vhost", opts: Options{GroupBy: traffic.GroupByVhost},
+		setup: func(t testing.TB, m Model) Model {
+			m.seq, m.loading = 2, false
+			m, _ = update(t, m, frameAt(2, testNow, vhostFrame()))
+			return m
+		}},
 	{name: "by-route-detail", opts: Options{GroupBy: traffic.GroupByRoute},
 		setup: func(t testing.TB, m Model) Model {
 			m.seq, m.loading = 2, false
