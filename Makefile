@@ -34,9 +34,18 @@ build: ## Build bin/kubectl-promteam
 	CGO_ENABLED=0 go build -ldflags "$(LDFLAGS)" -o bin/kubectl-promteam ./cmd/kubectl-promteam
 
 .PHONY: test
-test: tools verify release-check ## Everything CI runs: tools, checks, a snapshot release, then all tests
-	go test -count=1 -timeout 45m -tags e2e ./...
-	CGO_ENABLED=1 go test -count=1 -timeout 20m -tags e2e -race $(RACE_PKGS)
+test: tools verify ## Everything CI runs: tools, checks, then all tests, the race tests and a snapshot release at once
+	$(MAKE) --no-print-directory -j3 --output-sync=target test-all test-race release-check
+
+# The end-to-end tests mostly wait (for rate windows, scrapes, the operator), so the race tests
+# and the snapshot release, which mostly compile, run beside them at a lower priority: each
+# prints its output, and how long it took, when it ends.
+.PHONY: test-all test-race
+test-all:
+	@start=$$(date +%s); go test -count=1 -timeout 45m -tags e2e ./...; echo "test-all: $$(( $$(date +%s) - start )) s"
+test-race:
+	@start=$$(date +%s); CGO_ENABLED=1 nice -n 10 go test -count=1 -timeout 20m -tags e2e -race $(RACE_PKGS); \
+		echo "test-race: $$(( $$(date +%s) - start )) s"
 
 # The fuzz targets' seed corpora and any inputs saved under testdata/fuzz run with every `go test`;
 # `make fuzz` explores beyond them (its instrumented build would add minutes to every CI run).
@@ -83,7 +92,7 @@ tools-tmux: tools-prometheus # one apt at a time
 
 .PHONY: release-check
 release-check: tools-release tools-k8s ## Snapshot release (host and windows/amd64; all six on a tag), krew manifest validated and installed
-	hack/verify-release.sh
+	@start=$$(date +%s); nice -n 10 hack/verify-release.sh; echo "release-check: $$(( $$(date +%s) - start )) s"
 
 .PHONY: verify
 verify: fmt-check vet tidy-check lint ## Formatting, vet, go.mod drift and lint

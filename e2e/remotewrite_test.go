@@ -163,7 +163,7 @@ func TestRemoteWriteWithTenantsThroughTheOperator(t *testing.T) {
 // of service discovery, and no rules or Alertmanagers. It returns the file's path.
 func remoteWriteConfig(t *testing.T, client kubernetes.Interface, ns string, team rwTeam, targets []promtest.Target) string {
 	t.Helper()
-	generated := generatedConfig(t, client, ns, "prometheus-"+team.name)
+	generated := generatedConfig(t, client, ns, "prometheus-"+team.name, "remote_write")
 	text := strings.NewReplacer("$(POD_NAME)", "prometheus-"+team.name+"-0", "$(SHARD)", "0").Replace(string(generated))
 	var cfg map[string]any
 	if err := yaml.Unmarshal([]byte(text), &cfg); err != nil {
@@ -207,8 +207,10 @@ func remoteWriteConfig(t *testing.T, client kubernetes.Interface, ns string, tea
 	return path
 }
 
-// generatedConfig waits for the configuration the operator writes into Secret ns/name.
-func generatedConfig(t *testing.T, client kubernetes.Interface, ns, name string) []byte {
+// generatedConfig waits for the configuration the operator writes into Secret ns/name, once it
+// holds want (the part of the stack the test is about: the operator may write a first
+// configuration before it has read every object).
+func generatedConfig(t *testing.T, client kubernetes.Interface, ns, name, want string) []byte {
 	t.Helper()
 	deadline := time.Now().Add(time.Minute)
 	for {
@@ -223,13 +225,13 @@ func generatedConfig(t *testing.T, client kubernetes.Interface, ns, name string)
 				if err != nil {
 					t.Fatal(err)
 				}
-				if bytes.Contains(b, []byte("remote_write")) {
+				if bytes.Contains(b, []byte(want)) {
 					return b
 				}
 			}
 		}
 		if time.Now().After(deadline) {
-			t.Fatalf("the operator wrote no configuration with remote_write into Secret %s/%s in 1m: %v", ns, name, err)
+			t.Fatalf("the operator wrote no configuration with %s into Secret %s/%s in 1m: %v", want, ns, name, err)
 		}
 		time.Sleep(250 * time.Millisecond)
 	}

@@ -122,17 +122,20 @@ func evalEnvoySeries(p *monitoringv1.Prometheus, f liveFacts) Result {
 		return passed(envoyRequests + " present")
 	}
 	if f.istio {
+		// Istio's sidecars keep Envoy's cluster statistics out unless proxyStatsMatcher asks for
+		// them: top and compare read Istio's standard metrics instead, the rules only with the
+		// istio preset.
 		if p != nil && slices.Contains(strings.Split(p.Annotations[manifests.AnnotationEnvoy], ","), string(manifests.PresetIstio)) {
-			return passed("Istio keeps only istio_* by default; using " + istioRequests)
+			return passed(istioRequests + " present (Istio's standard metrics, which top, compare and the stack's rules read; Istio keeps Envoy's cluster statistics out by default)")
 		}
 		team, ns := "TEAM", "NAMESPACE"
 		if p != nil {
 			team, ns = teamOf(p), p.Namespace
 		}
-		return failed("no "+envoyRequests+", only "+istioRequests+": Istio keeps only istio_* by default",
-			fmt.Sprintf("Istio keeps only istio_* by default; using %s needs the istio preset: kubectl promteam create %s -n %s --envoy istio --apply\n"+
-				"or add Envoy's cluster stats to the sidecars' inclusion list: annotation proxy.istio.io/config: '{\"proxyStatsMatcher\":{\"inclusionPrefixes\":[\"cluster.outbound\"]}}'",
-				istioRequests, team, ns))
+		return failed("only "+istioRequests+" (Istio's standard metrics, which top and compare read): the stack's recording rules, alerts and dashboard read "+envoyRequests+", which Istio keeps out by default",
+			fmt.Sprintf("have the rules read Istio's standard metrics: kubectl promteam create %s -n %s --envoy istio --apply\n"+
+				"or have the sidecars keep Envoy's cluster statistics: annotation proxy.istio.io/config: '{\"proxyStatsMatcher\":{\"inclusionPrefixes\":[\"cluster.outbound\"]}}'",
+				team, ns))
 	}
 	return failed("Prometheus has no "+envoyRequests+" series: nothing is scraped from Envoy",
 		"see the targets check: the Envoy targets must be up and serve /stats/prometheus (with Envoy's statsd sink use --envoy statsd)")

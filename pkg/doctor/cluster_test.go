@@ -930,15 +930,16 @@ func TestLiveChecks(t *testing.T) {
 	if !strings.Contains(res.Reason, "sample limit") || !strings.Contains(res.Fix, "raise sampleLimit") {
 		t.Errorf("the target over its sample limit is not reported: reason %q, fix %q", res.Reason, res.Fix)
 	}
-	expect(t, r, doctor.CheckEnvoySeries, doctor.StatusFailed, "Istio keeps only istio_* by default; using istio_requests_total",
+	expect(t, r, doctor.CheckEnvoySeries, doctor.StatusFailed, "have the rules read Istio's standard metrics",
 		"kubectl promteam create web -n "+e.ns+" --envoy istio --apply")
+	expectReason(t, r, doctor.CheckEnvoySeries, "which top and compare read", "recording rules, alerts and dashboard")
 	expectOnly(t, r)
 
 	t.Run("istio preset", func(t *testing.T) {
 		e.mergePatch("prometheus", "web", `{"metadata":{"annotations":{"promteam.io/envoy":"istio"}}}`)
 		e.reconciled("web")
 		r := e.run(kubetest.Admin, "web", p)
-		expect(t, r, doctor.CheckEnvoySeries, doctor.StatusPassed, "Istio keeps only istio_* by default; using istio_requests_total")
+		expect(t, r, doctor.CheckEnvoySeries, doctor.StatusPassed, "istio_requests_total present", "top, compare and the stack's rules read")
 	})
 	t.Run("unreachable", func(t *testing.T) {
 		l, err := net.Listen("tcp", "127.0.0.1:0")

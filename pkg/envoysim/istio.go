@@ -92,6 +92,16 @@ func (r *renderer) walkStandard(s sink) {
 		if len(fl.latency) == 0 {
 			return
 		}
+		if ns, ok := s.(nativeSink); ok {
+			// A sidecar that passes Envoy's native histograms through (the protobuf exposition).
+			st := state{total: floorU(n), sum: n * fl.latency.Mean(), n: n, latency: fl.latency, hist: true}
+			for i, b := range bounds {
+				st.buckets[i] = floorU(n * fl.latency.CDF(b))
+			}
+			st.buckets[len(bounds)] = st.total
+			ns.histogram(nil, ls, &st)
+			return
+		}
 		for i, b := range bounds {
 			s.bucket(hist+"_bucket", ls, i, floorU(n*fl.latency.CDF(b)))
 		}

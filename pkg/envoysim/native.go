@@ -132,36 +132,41 @@ func (p *protoSink) bucket(_ string, ls []label, i int, v uint64) {
 	}
 }
 
-// histogram adds one of Envoy's latency histograms, classic and native.
+// histogram adds one of Envoy's latency histograms, classic and native. Both share the message's
+// count, which is the native buckets' (nativeBuckets): at most one request per bucket below the
+// text exposition's, and the classic buckets are capped at it.
 func (p *protoSink) histogram(_ *family, ls []label, st *state) {
-	h := &dto.Histogram{SampleCount: proto.Uint64(st.total), SampleSum: proto.Float64(st.sum)}
+	h := &dto.Histogram{SampleSum: proto.Float64(st.sum)}
+	count := nativeBuckets(h, st.n, st.latency)
+	h.SampleCount = proto.Uint64(count)
 	for i, v := range st.buckets[:len(bounds)] {
-		h.Bucket = append(h.Bucket, &dto.Bucket{CumulativeCount: proto.Uint64(v), UpperBound: proto.Float64(bounds[i])})
+		h.Bucket = append(h.Bucket, &dto.Bucket{CumulativeCount: proto.Uint64(min(v, count)), UpperBound: proto.Float64(bounds[i])})
 	}
-	nativeBuckets(h, st.n, st.latency, st.total)
 	p.metric(ls).Histogram = h
 }
 
-// nativeBuckets fills the exponential buckets of h for n requests of latency l (total of them
-// counted, n floored), in one span: bucket i, with upper bound 2^(i/2^NativeSchema), holds the
-// requests above the previous bound and at most its own. Counts are differences of floored
-// cumulative counts, so they add up to total exactly.
-func nativeBuckets(h *dto.Histogram, n float64, l Latency, total uint64) {
+// nativeBuckets fills the exponential buckets of h for n requests of latency l, in one span:
+// bucket i, with upper bound 2^(i/2^NativeSchema), holds the requests above the previous bound
+// and at most its own, and returns their count. Each bucket holds its share of n floored, so
+// that no bucket ever shrinks as n grows: Prometheus takes a bucket that shrinks for a counter
+// reset, and a rate over it counts the whole histogram again. (Differences of floored
+// cumulative counts add up to floor(n) exactly, but a bucket of them shrinks by one now and then.)
+func nativeBuckets(h *dto.Histogram, n float64, l Latency) uint64 {
 	h.Schema = proto.Int32(NativeSchema)
 	h.ZeroThreshold = proto.Float64(nativeLowestMs)
-	cumulative := func(ms float64) uint64 {
+	cdf := func(ms float64) float64 {
 		if len(l) == 0 || n <= 0 {
 			return 0
 		}
-		return min(floorU(n*l.CDF(ms)), total)
+		return l.CDF(ms)
 	}
-	zero := cumulative(nativeLowestMs)
+	zero := floorU(n * cdf(nativeLowestMs))
 	h.ZeroCount = proto.Uint64(zero)
-	if total == zero {
+	if len(l) == 0 || n <= 0 || cdf(nativeLowestMs) >= 1 {
 		// No request above the zero bucket: an empty span tells a native histogram from a
 		// classic one.
 		h.PositiveSpan = []*dto.BucketSpan{{Offset: proto.Int32(0), Length: proto.Uint32(0)}}
-		return
+		return zero
 	}
 	perOctave := float64(int(1) << NativeSchema)
 	index := func(ms float64) int32 { return int32(math.Ceil(math.Log2(ms) * perOctave)) }
@@ -172,18 +177,19 @@ func nativeBuckets(h *dto.Histogram, n float64, l Latency, total uint64) {
 		first = index(nativeLowestMs) + 1
 	}
 	var (
-		prev  = zero
+		below = cdf(nativeLowestMs)
 		count int64
+		total = zero
 	)
 	for i := first; i <= last; i++ {
-		c := cumulative(bound(i))
+		upto := cdf(bound(i))
 		if i == last {
-			c = total
+			upto = 1
 		}
-		delta := int64(c-prev) - count
-		h.PositiveDelta = append(h.PositiveDelta, delta)
-		count += delta
-		prev = c
+		c := int64(floorU(n * max(0, upto-below)))
+		h.PositiveDelta = append(h.PositiveDelta, c-count)
+		count, below, total = c, upto, total+uint64(c)
 	}
 	h.PositiveSpan = []*dto.BucketSpan{{Offset: proto.Int32(first), Length: proto.Uint32(uint32(last - first + 1))}}
+	return total
 }

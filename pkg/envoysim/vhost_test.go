@@ -88,7 +88,7 @@ func TestVirtualHostStatistics(t *testing.T) {
 		}
 		h := m.GetHistogram()
 		want := text.mustValue(t, "envoy_vhost_vcluster_upstream_rq_time_count", "envoy_virtual_cluster", vc, "envoy_virtual_host", "shop")
-		if h.GetSchema() != NativeSchema || float64(h.GetSampleCount()) != want {
+		if h.GetSchema() != NativeSchema || float64(h.GetSampleCount()) > want || float64(h.GetSampleCount()) < want-float64(len(h.GetPositiveDelta())+1) {
 			t.Errorf("native histogram of %s: schema %d, count %d, text %v", vc, h.GetSchema(), h.GetSampleCount(), want)
 		}
 	}

@@ -3,7 +3,9 @@
 package plugin
 
 import (
+	"context"
 	"encoding/json"
+	"math"
 	"net/http"
 	"net/http/httptest"
 	"testing"
@@ -15,6 +17,9 @@ import (
 	"github.com/kubectl-promteam/kubectl-promteam/internal/testutil/truth"
 	"github.com/kubectl-promteam/kubectl-promteam/pkg/envoysim"
 	"github.com/kubectl-promteam/kubectl-promteam/pkg/manifests"
+	"github.com/kubectl-promteam/kubectl-promteam/pkg/prom"
+	"github.com/kubectl-promteam/kubectl-promteam/pkg/promql"
+	"github.com/kubectl-promteam/kubectl-promteam/pkg/traffic"
 )
 
 // istioMesh is a default Istio installation's view of five destination services, with latency
@@ -221,5 +226,62 @@ func TestTopOnIstioStandardMetrics(t *testing.T) {
 		}
 		t.Logf("rates are %.4f of the truth (%.0fs of samples in the 5m window)", share, share*300)
 		truth.Check(t, snap, &scaled, truth.Issue)
+	})
+
+	// The dashboard's history from the rules: at every step where the rules had recorded, success
+	// and percentiles are the truth; the rates grow with the samples in the rules' 5m window, and
+	// the last step's are the refresh's own, so the sparklines end where the table stands.
+	t.Run("rules history", func(t *testing.T) {
+		client, err := prom.New(prom.Config{URL: srv.URL(), Timeout: 30 * time.Second})
+		if err != nil {
+			t.Fatal(err)
+		}
+		c, err := traffic.NewCollector(client, traffic.Config{Dialect: promql.DialectIstioStandard, Selector: promql.Namespace("mesh"), Source: traffic.SourceRules})
+		if err != nil {
+			t.Fatal(err)
+		}
+		now := time.Now()
+		h, err := c.History(context.Background(), now, 40*time.Second, 5*time.Second)
+		if err != nil {
+			t.Fatal(err)
+		}
+		f, err := c.Frame(context.Background(), now)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if h.Source != traffic.SourceRules || h.Steps != 9 {
+			t.Fatalf("history from %q with %d steps, want the rules and 9", h.Source, h.Steps)
+		}
+		for _, cl := range mesh.Clusters {
+			tr, ok := h.Clusters[cl.Name]
+			if !ok {
+				t.Errorf("no history of %s among %d", cl.Name, len(h.Clusters))
+				continue
+			}
+			checked := 0
+			for i := range h.Steps {
+				if math.IsNaN(tr.Success[i]) {
+					continue // before the rules' first evaluation
+				}
+				if math.Abs(tr.Success[i]-(1-cl.ErrorRatio)) > truth.Issue.Success {
+					t.Errorf("%s at %s: success %v, want %v", cl.Name, h.At(i).Format(time.TimeOnly), tr.Success[i], 1-cl.ErrorRatio)
+				}
+				if want := cl.Quantile(0.99); len(cl.Latency) > 0 && math.Abs(tr.P99[i]-want)/want > truth.Issue.Quantile {
+					t.Errorf("%s at %s: p99 %v, want %v", cl.Name, h.At(i).Format(time.TimeOnly), tr.P99[i], want)
+				}
+				if i > 0 && !math.IsNaN(tr.RPS[i-1]) && tr.RPS[i] < 0.98*tr.RPS[i-1] {
+					t.Errorf("%s: the rate fell from %v to %v while the 5m window filled", cl.Name, tr.RPS[i-1], tr.RPS[i])
+				}
+				checked++
+			}
+			if checked < 5 {
+				t.Errorf("%s: %d steps with numbers, want at least 5", cl.Name, checked)
+			}
+			for _, r := range f.Rows {
+				if last := tr.RPS[h.Steps-1]; r.Name == cl.Name && math.Abs(last-r.RPS)/r.RPS > truth.Issue.RPS {
+					t.Errorf("%s: the history ends at %v requests/s, the refresh says %v", cl.Name, last, r.RPS)
+				}
+			}
+		}
 	})
 }

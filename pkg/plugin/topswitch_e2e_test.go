@@ -30,7 +30,9 @@ func switchFleet(cluster string, rps float64) *envoysim.Fleet {
 // API server with two teams, each with its own real Prometheus scraping its own simulated fleet:
 // T lists both teams, picking team-b shows team-b's cluster at its simulated rate and names
 // team-b in the header; a team without a ready pod cannot be reached, and the dashboard keeps
-// the team it shows, refreshing, with one line saying why.
+// the team it shows, refreshing, with one line saying why. N picks a namespace, then a team in
+// it; X picks a kubeconfig context, then a team there; b cycles the rows through routes and
+// virtual hosts back to clusters.
 func TestTopSwitchesTeamsInARealTerminal(t *testing.T) {
 	bin := binary(t)
 	c := kubetest.Start(t)
@@ -111,6 +113,48 @@ func TestTopSwitchesTeamsInARealTerminal(t *testing.T) {
 	if !strings.Contains(text, "bravo_svc_8080") || !strings.Contains(screen[0], "/team-b/team-b") || strings.Contains(text, "stale") {
 		t.Errorf("team-b did not stay after the failed switch:\n%s", text)
 	}
+	waitRPS(t, s, "bravo_svc_8080", 15)
+
+	// N lists the namespaces; picking one lists its teams; picking team-a switches back.
+	s.Keys(t, "N")
+	s.WaitForText(t, "Switch namespace", 15*time.Second)
+	s.WaitForText(t, "team-a", 5*time.Second)
+	s.Keys(t, "-l", "team-a")
+	s.Keys(t, "Enter")
+	s.WaitForText(t, "Switch team in "+kubetest.Admin+"/team-a", 15*time.Second)
+	s.WaitForText(t, "team-a/team-c", 5*time.Second)
+	s.Keys(t, "-l", "a/team-a")
+	s.Keys(t, "Enter")
+	screen = waitRPS(t, s, "alpha_svc_8080", 40)
+	if !strings.Contains(screen[0], "/team-a/team-a") {
+		t.Errorf("after N: the header names %q", screen[0])
+	}
+
+	// X lists the kubeconfig's contexts; picking one lists the teams there; team-b again.
+	s.Keys(t, "X")
+	s.WaitForText(t, "Switch context", 15*time.Second)
+	s.WaitForText(t, kubetest.Admin, 5*time.Second)
+	s.Keys(t, "-l", kubetest.Admin)
+	s.Keys(t, "Enter")
+	s.WaitForText(t, "Switch team in "+kubetest.Admin, 15*time.Second)
+	s.WaitForText(t, "team-b/team-b", 15*time.Second)
+	s.Keys(t, "-l", "b/team-b")
+	s.Keys(t, "Enter")
+	screen = waitRPS(t, s, "bravo_svc_8080", 15)
+	if !strings.Contains(screen[0], kubetest.Admin+"/team-b/team-b") {
+		t.Errorf("after X: the header names %q", screen[0])
+	}
+
+	// b groups the rows by route (Contour's names: the upstream bravo/svc:8080), then by
+	// virtual host (this fleet has none), then by cluster again, each from the real Prometheus;
+	// the status line counts what the rows are.
+	s.Keys(t, "b")
+	s.WaitForText(t, "1/1 routes", 10*time.Second)
+	waitRPS(t, s, "bravo/svc:8080", 15)
+	s.Keys(t, "b")
+	s.WaitForText(t, "0/0 virtual clusters and routes", 10*time.Second)
+	s.Keys(t, "b")
+	s.WaitForText(t, "1/1 clusters", 10*time.Second)
 	waitRPS(t, s, "bravo_svc_8080", 15)
 
 	s.Keys(t, "q")

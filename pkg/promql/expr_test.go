@@ -151,9 +151,10 @@ func TestSourcesSharingCounterNamesAreNotQueriedTwice(t *testing.T) {
 	if LatencyBucketRate([]Source{SourceEnvoy}, Seconds, RuleWindow) != nil {
 		t.Error("Envoy alone has no histogram in seconds; LatencyBucketRate must be nil")
 	}
-	// Quantiles read both records, summed by le, in seconds.
+	// Quantiles read both records, summed by le, in seconds, then the native histograms' (Envoy's
+	// and Istio's, where Prometheus keeps no classic buckets); or binds last.
 	lat := LatencyQuantileFromBuckets(mix, 0.99).String()
-	want := `histogram_quantile(0.99, sum by (namespace, envoy_cluster_name, le) (envoy_cluster:upstream_rq_time_milliseconds_bucket:rate5m)) / 1000 or histogram_quantile(0.99, sum by (namespace, envoy_cluster_name, le) (envoy_cluster:upstream_rq_time_seconds_bucket:rate5m))`
+	want := `histogram_quantile(0.99, sum by (namespace, envoy_cluster_name, le) (envoy_cluster:upstream_rq_time_milliseconds_bucket:rate5m)) / 1000 or histogram_quantile(0.99, sum by (namespace, envoy_cluster_name, le) (envoy_cluster:upstream_rq_time_seconds_bucket:rate5m)) or histogram_quantile(0.99, sum by (namespace, envoy_cluster_name) (envoy_cluster:upstream_rq_time_milliseconds:rate5m)) / 1000`
 	if lat != want {
 		t.Errorf("latency\n got %s\nwant %s", lat, want)
 	}
@@ -169,5 +170,14 @@ func TestRecordNames(t *testing.T) {
 	}
 	if got := RecordErrorRatio(72 * time.Hour); got != "envoy_cluster:upstream_rq_error_ratio:rate3d" {
 		t.Errorf("RecordErrorRatio(3d) = %s", got)
+	}
+}
+
+// TestLatencyQuantileOfStatsdOnly: statsd_exporter's timers are classic histograms in seconds;
+// no native histogram is recorded for them, so the quantile reads the seconds' buckets alone.
+func TestLatencyQuantileOfStatsdOnly(t *testing.T) {
+	got := LatencyQuantileFromBuckets([]Source{SourceStatsd}, 0.5).String()
+	if want := `histogram_quantile(0.5, sum by (namespace, envoy_cluster_name, le) (envoy_cluster:upstream_rq_time_seconds_bucket:rate5m))`; got != want {
+		t.Errorf("got  %s\nwant %s", got, want)
 	}
 }

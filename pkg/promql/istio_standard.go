@@ -121,9 +121,12 @@ func istioCodeRate(d Dialect, sel Selector, w time.Duration) parser.Expr {
 	return SumBy(LabelReplace(Rate(codes, w), CodeLabel, "$1", d.Code, "(.*)"), CodeLabel)
 }
 
-// IstioLatencyBuckets is the latency histogram's rate by bucket bound (le, milliseconds).
+// IstioLatencyBuckets is the latency histogram's rate by bucket bound (le, milliseconds), from the
+// classic buckets, else from the native histogram a sidecar passes through (nativeBuckets, at
+// Envoy's default bounds, which Istio's buckets share up to 10s).
 func IstioLatencyBuckets(sel Selector, w time.Duration) parser.Expr {
-	return SumBy(Rate(sel.istioSource(IstioLatencyBucket), w), "le")
+	classic := sel.istioSource(IstioLatencyBucket)
+	return Or(SumBy(Rate(classic, w), "le"), nativeBuckets(nativeOf(classic), w))
 }
 
 // istioListenerGroup is what a listener row of the dialect is: one destination workload.

@@ -241,8 +241,10 @@ func (s Source) latencyUnit() LatencyUnit {
 
 // LatencyQuantileFromBuckets is latency quantile q in seconds by namespace and cluster, from the
 // bucket rates the rules record for sources (of each unit they use, joined with or, milliseconds
-// first) that match matchers. It sums the buckets by le first, so it answers the same whether one
-// Prometheus recorded them or several shards did.
+// first), else from the native histogram's rate they record (RecordLatencyNativeMs, where
+// Prometheus keeps native histograms only), that match matchers. It sums the buckets by le (the
+// native histograms as they are) first, so it answers the same whether one Prometheus recorded
+// them or several shards did.
 func LatencyQuantileFromBuckets(sources []Source, q float64, matchers ...*labels.Matcher) parser.Expr {
 	by := append(append([]string(nil), groupBy...), "le")
 	var out parser.Expr
@@ -259,6 +261,13 @@ func LatencyQuantileFromBuckets(sources []Source, q float64, matchers ...*labels
 		} else {
 			out = Or(out, e)
 		}
+	}
+	if slices.ContainsFunc(sources, func(s Source) bool { return s != SourceStatsd }) {
+		native := Div(HistogramQuantile(q, SumBy(Series(RecordLatencyNativeMs, matchers...), groupBy...)), Num(1000))
+		if out == nil {
+			return native
+		}
+		out = Or(out, native)
 	}
 	return out
 }

@@ -137,9 +137,11 @@ func CodeRate(d Dialect, sel Selector, w, step time.Duration) parser.Expr {
 	return SumBy(call("rate", sub), CodeLabel)
 }
 
-// LatencyBuckets is the cumulative latency histogram's rate by bucket bound (le, milliseconds).
+// LatencyBuckets is the cumulative latency histogram's rate by bucket bound (le, milliseconds),
+// from the classic buckets, else from the native histogram (nativeBuckets).
 func LatencyBuckets(sel Selector, w time.Duration) parser.Expr {
-	return SumBy(Rate(sel.series(metricLatency), w), "le")
+	classic := sel.series(metricLatency)
+	return Or(SumBy(Rate(classic, w), "le"), nativeBuckets(nativeOf(classic), w))
 }
 
 // StatLabel names the statistic in ClusterStats' result.

@@ -228,18 +228,55 @@ func TestStepOf(t *testing.T) {
 // clusters: queries/op is the range queries one back-fill sends, the same for both.
 func BenchmarkHistory(b *testing.B) {
 	for _, n := range []int{20, 2000} {
+		for _, group := range []GroupBy{GroupByCluster, GroupByRoute, GroupByVhost} {
+			b.Run(fmt.Sprintf("clusters=%d/group=%s", n, group), func(b *testing.B) {
+				rf := &rangeFake{fakeQuerier: fakeQuerier{answers: clusterAnswers(promql.DialectEnvoy, n)}, scale: func(int) float64 { return 1 }}
+				c, err := NewCollector(rf, Config{Dialect: promql.DialectEnvoy, Selector: promql.Namespace("team-a"), Window: time.Minute, GroupBy: group})
+				if err != nil {
+					b.Fatal(err)
+				}
+				for b.Loop() {
+					if _, err := c.History(context.Background(), time.Unix(100000, 0), 15*time.Minute, 90*time.Second); err != nil {
+						b.Fatal(err)
+					}
+				}
+				b.ReportMetric(float64(len(rf.ranges))/float64(b.N), "queries/op")
+			})
+		}
+	}
+	// From the recording rules: the records' own fixed answers, so only the count says much.
+	b.Run("rules", func(b *testing.B) {
+		rf := &rangeFake{fakeQuerier: fakeQuerier{answers: ruleAnswers(promql.DialectEnvoy, false)}, scale: func(int) float64 { return 1 }}
+		c, err := NewCollector(rf, Config{Dialect: promql.DialectEnvoy, Selector: promql.Namespace("team-a"), Source: SourceRules})
+		if err != nil {
+			b.Fatal(err)
+		}
+		for b.Loop() {
+			if _, err := c.History(context.Background(), time.Unix(100000, 0), 15*time.Minute, 90*time.Second); err != nil {
+				b.Fatal(err)
+			}
+		}
+		b.ReportMetric(float64(len(rf.ranges))/float64(b.N), "queries/op")
+	})
+}
+
+// BenchmarkPast reads the pasts of the vs view (1h, 1d and 1w ago) of n clusters from a fake
+// that answers every instant query, and counts the queries: one per trend number and offset,
+// whatever the number of clusters.
+func BenchmarkPast(b *testing.B) {
+	for _, n := range []int{20, 2000} {
 		b.Run(fmt.Sprintf("clusters=%d", n), func(b *testing.B) {
-			rf := &rangeFake{fakeQuerier: fakeQuerier{answers: clusterAnswers(promql.DialectEnvoy, n)}, scale: func(int) float64 { return 1 }}
-			c, err := NewCollector(rf, Config{Dialect: promql.DialectEnvoy, Selector: promql.Namespace("team-a"), Window: time.Minute})
+			f := &fakeQuerier{answers: clusterAnswers(promql.DialectEnvoy, n)}
+			c, err := NewCollector(f, Config{Dialect: promql.DialectEnvoy, Selector: promql.Namespace("team-a"), Window: time.Minute})
 			if err != nil {
 				b.Fatal(err)
 			}
 			for b.Loop() {
-				if _, err := c.History(context.Background(), time.Unix(100000, 0), 15*time.Minute, 90*time.Second); err != nil {
+				if _, err := c.Past(context.Background(), time.Unix(1000000, 0), Offsets); err != nil {
 					b.Fatal(err)
 				}
 			}
-			b.ReportMetric(float64(len(rf.ranges))/float64(b.N), "queries/op")
+			b.ReportMetric(float64(len(f.seen))/float64(b.N), "queries/op")
 		})
 	}
 }
