@@ -135,12 +135,12 @@ func (f *Fleet) newRenderer(pod string, at time.Time, d Dialect) (*renderer, err
 		r.fill(&r.listeners[i], &fl, true)
 		r.listeners[i].conns = r.split(uint64(math.Round(l.Connections)))
 	}
+	if d == Stock {
+		r.vhostStates = r.vhosts() // while r.clusters[i] is still f.Clusters[i]'s state
+	}
 	byName := func(a, b state) int { return strings.Compare(a.name, b.name) }
 	slices.SortFunc(r.clusters, byName)
 	slices.SortFunc(r.listeners, byName)
-	if d == Stock {
-		r.vhostStates = r.vhosts()
-	}
 	return r, nil
 }
 

@@ -21,7 +21,7 @@ var vhostExtras = []struct {
 }{{0, "timeout"}, {2, "retry"}, {3, "retry_overflow"}}
 
 // vhosts sums the renderer's clusters into the virtual clusters and routes they belong to, sorted
-// by virtual host, then virtual cluster or route.
+// by virtual host, then virtual cluster or route. r.clusters must be in the fleet's order.
 func (r *renderer) vhosts() []vhostState {
 	var out []vhostState
 	for i := range r.f.Clusters {
@@ -36,9 +36,7 @@ func (r *renderer) vhosts() []vhostState {
 			out = append(out, vhostState{host: c.VirtualHost, vcluster: c.VirtualCluster, route: c.RouteStat})
 			j = len(out) - 1
 		}
-		// r.clusters is sorted by name by now: find this cluster's state.
-		k := slices.IndexFunc(r.clusters, func(st state) bool { return st.name == c.Name })
-		out[j].add(&r.clusters[k])
+		out[j].add(&r.clusters[i])
 	}
 	slices.SortFunc(out, func(a, b vhostState) int {
 		return cmp.Or(cmp.Compare(a.host, b.host), cmp.Compare(a.vcluster, b.vcluster), cmp.Compare(a.route, b.route))

@@ -1,7 +1,6 @@
 package traffic_test
 
 import (
-	"bytes"
 	"context"
 	"math"
 	"testing"
@@ -55,15 +54,7 @@ func TestRoutesAddUpToTheTruth(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			f, err := c.Frame(context.Background(), now)
-			if err != nil {
-				t.Fatal(err)
-			}
-			var b bytes.Buffer
-			if err := traffic.RenderJSON(&b, f); err != nil {
-				t.Fatal(err)
-			}
-			snap := truth.Decode(t, b.Bytes())
+			snap := snapshotAt(t, c, now)
 			if snap.GroupBy != "route" {
 				t.Errorf("group_by = %q", snap.GroupBy)
 			}

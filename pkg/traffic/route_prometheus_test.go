@@ -3,7 +3,6 @@
 package traffic_test
 
 import (
-	"bytes"
 	"context"
 	"math"
 	"testing"
@@ -46,15 +45,7 @@ func TestRoutesAgainstARealPrometheus(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		f, err := c.Frame(context.Background(), now)
-		if err != nil {
-			t.Fatal(err)
-		}
-		var b bytes.Buffer
-		if err := traffic.RenderJSON(&b, f); err != nil {
-			t.Fatal(err)
-		}
-		return truth.Decode(t, b.Bytes()), len(c.Queries())
+		return snapshotAt(t, c, now), len(c.Queries())
 	}
 
 	grouped, n := read(traffic.GroupByRoute)
@@ -134,15 +125,7 @@ func TestVirtualHostsAgainstARealPrometheus(t *testing.T) {
 	if len(c.Queries()) != len(flat.Queries()) {
 		t.Errorf("%d queries by virtual host, %d by cluster", len(c.Queries()), len(flat.Queries()))
 	}
-	f, err := c.Frame(context.Background(), now)
-	if err != nil {
-		t.Fatal(err)
-	}
-	var b bytes.Buffer
-	if err := traffic.RenderJSON(&b, f); err != nil {
-		t.Fatal(err)
-	}
-	snap := truth.Decode(t, b.Bytes())
+	snap := snapshotAt(t, c, now)
 	if snap.GroupBy != "vhost" {
 		t.Errorf("group_by = %q", snap.GroupBy)
 	}

@@ -43,15 +43,7 @@ func TestVirtualHostsAddUpToTheTruth(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	f, err := c.Frame(context.Background(), now)
-	if err != nil {
-		t.Fatal(err)
-	}
-	var b bytes.Buffer
-	if err := traffic.RenderJSON(&b, f); err != nil {
-		t.Fatal(err)
-	}
-	snap := truth.Decode(t, b.Bytes())
+	snap := snapshotAt(t, c, now)
 	if snap.GroupBy != "vhost" {
 		t.Errorf("group_by = %q", snap.GroupBy)
 	}
@@ -109,4 +101,18 @@ func TestVirtualHostsAddUpToTheTruth(t *testing.T) {
 			t.Errorf("%s dialect, source %q: error %v, want one about virtual hosts", bad.Dialect.Name, bad.Source, err)
 		}
 	}
+}
+
+// snapshotAt refreshes c at instant at and reads the frame back as `top -o json` prints it.
+func snapshotAt(t *testing.T, c *traffic.Collector, at time.Time) truth.Snapshot {
+	t.Helper()
+	f, err := c.Frame(context.Background(), at)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var b bytes.Buffer
+	if err := traffic.RenderJSON(&b, f); err != nil {
+		t.Fatal(err)
+	}
+	return truth.Decode(t, b.Bytes())
 }
