@@ -39,10 +39,11 @@ test: tools verify ## Everything CI runs: tools, checks, then all tests, the rac
 
 # The end-to-end tests mostly wait (for rate windows, scrapes, the operator), so the race tests
 # and the snapshot release, which mostly compile, run beside them at a lower priority: each
-# prints its output, and how long it took, when it ends.
+# prints its output, and how long it took, when it ends. For the same reason the tests run four
+# parallel tests of a package at once (-parallel 4) rather than one per core.
 .PHONY: test-all test-race
 test-all:
-	@start=$$(date +%s); go test -count=1 -timeout 45m -tags e2e ./...; echo "test-all: $$(( $$(date +%s) - start )) s"
+	@start=$$(date +%s); go test -count=1 -timeout 45m -parallel 4 -tags e2e ./...; echo "test-all: $$(( $$(date +%s) - start )) s"
 test-race:
 	@start=$$(date +%s); CGO_ENABLED=1 nice -n 10 go test -count=1 -timeout 20m -tags e2e -race $(RACE_PKGS); \
 		echo "test-race: $$(( $$(date +%s) - start )) s"
@@ -60,7 +61,7 @@ test-unit: ## Unit tests: no tools needed, seconds
 
 .PHONY: test-e2e
 test-e2e: ## Unit and e2e tests (the tools must be installed: make tools)
-	go test -count=1 -timeout 45m -tags e2e ./...
+	go test -count=1 -timeout 45m -parallel 4 -tags e2e ./...
 
 # One tool build at a time: on two cores each build keeps both busy, and a later build finds the
 # packages an earlier one compiled at the same version and flags in the cache, where two builds at
@@ -91,7 +92,7 @@ tools-tmux: tools-prometheus # one apt at a time
 	hack/install-tmux.sh
 
 .PHONY: release-check
-release-check: tools-release tools-k8s ## Snapshot release (host and windows/amd64; all six on a tag), krew manifest validated and installed
+release-check: tools-release tools-k8s ## Snapshot release (the host platform, the other five type-checked; all six on a tag), krew manifest validated and installed
 	@start=$$(date +%s); nice -n 10 hack/verify-release.sh; echo "release-check: $$(( $$(date +%s) - start )) s"
 
 .PHONY: verify

@@ -197,6 +197,7 @@ func (a *alerting) step(t *testing.T, what string) {
 // cluster's 5xx ratio up, and the team's webhook gets the alert with its labels and runbook, from
 // every Alertmanager it goes through, while no team's receiver ever gets another team's alert.
 func TestAlertsReachTheTeam(t *testing.T) {
+	t.Parallel()
 	if !netns.Inside() {
 		// Each subtest mostly waits for servers: run them all at once.
 		netns.RerunParallel(t, 8, envBinary+"="+buildBinary(t))
@@ -464,6 +465,7 @@ func (a *alerting) prometheus(t *testing.T, tm *alertTeam, ams map[string]*amtes
 	t.Helper()
 	job := "podMonitor/" + tm.name + "/" + tm.name + "-" + tm.preset + "/0"
 	operatortest.WaitForJobs(t, a.client, tm.name, tm.name, job)
+	operatortest.WaitForRuleGroups(t, a.client, tm.name, tm.name, manifests.RuleGroupAlerts)
 	dir := t.TempDir()
 	cfg := operatortest.WriteConfig(t, a.client, operatortest.Cluster{Server: a.c.Server(), CAFile: filepath.Join(a.c.Dir(), "certs", "apiserver.crt")}, tm.name, tm.name, dir)
 	shortenFor(t, filepath.Join(dir, "rules"), spikeAlert, alertFor)

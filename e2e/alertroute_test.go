@@ -25,6 +25,7 @@ import (
 // read the configuration the operator generated (Secret alertmanager-NAME-generated) and route
 // every severity to the receivers that take it, and another team's alerts to none of them.
 func TestAlertsTestAgainstTheOperator(t *testing.T) {
+	t.Parallel()
 	bin := buildBinary(t)
 	c := kubetest.Start(t)
 	c.InstallCRDs(t, crdschema.RepoCRDDir(operatorVersion))

@@ -43,6 +43,7 @@ import (
 	"github.com/kubectl-promteam/kubectl-promteam/internal/testutil/tools"
 	"github.com/kubectl-promteam/kubectl-promteam/internal/testutil/truth"
 	"github.com/kubectl-promteam/kubectl-promteam/pkg/envoysim"
+	"github.com/kubectl-promteam/kubectl-promteam/pkg/manifests"
 )
 
 // operatorVersion is the operator hack/install-operator.sh builds; its CRDs are vendored.
@@ -248,6 +249,7 @@ func (e *env) run(t *testing.T, ch chain) {
 	// generated PodMonitor job, the promteam rules loaded.
 	job := "podMonitor/" + ns + "/" + ch.monitor() + "/0"
 	operatortest.WaitForJobs(t, e.client, ns, ch.team, job)
+	operatortest.WaitForRuleGroups(t, e.client, ns, ch.team, manifests.RuleGroupRED)
 	dir := t.TempDir()
 	cfg := operatortest.WriteConfig(t, e.client, operatortest.Cluster{Server: e.c.Server(), CAFile: filepath.Join(e.c.Dir(), "certs", "apiserver.crt")}, ns, ch.team, dir)
 	prom := promtest.StartConfig(t, cfg, promtest.ConfigOptions{
@@ -265,8 +267,8 @@ func (e *env) run(t *testing.T, ch chain) {
 	scraping := time.Now()
 	step("scaled to 3: 3 targets up")
 	groups := rules(t, prom)
-	if !groups["promteam-envoy-red.rules"] {
-		t.Errorf("rule groups loaded: %v, want promteam-envoy-red.rules", groups)
+	if !groups[manifests.RuleGroupRED] {
+		t.Errorf("rule groups loaded: %v, want %s", groups, manifests.RuleGroupRED)
 	}
 	if ch.dialect == envoysim.Stock {
 		prom.WaitForSeries(t, `envoy_cluster:upstream_rq:rate5m{namespace="`+ns+`"}`, len(e.sim.fleet.Clusters), time.Minute)

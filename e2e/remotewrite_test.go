@@ -59,6 +59,10 @@ type rwTeam struct {
 //
 // The scrape configuration is replaced by static targets (the Envoys are not pods here);
 // everything else of the operator's configuration (external labels, remote_write) is kept.
+//
+// It runs alone, not beside the package's parallel tests: it reads the newest samples of a store
+// that receives them late (a remote write batch leaves within 5s), and on a loaded machine that lag
+// grows into the 30s window it checks.
 func TestRemoteWriteWithTenantsThroughTheOperator(t *testing.T) {
 	begin := time.Now()
 	bin := buildBinary(t)

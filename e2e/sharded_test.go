@@ -132,6 +132,7 @@ func TestShardedThanosStack(t *testing.T) {
 	// 3. Each pod's Prometheus and sidecar, as the operator configured them.
 	job := "podMonitor/" + ns + "/" + ch.monitor() + "/0"
 	operatortest.WaitForJobs(t, client, ns, team, job)
+	operatortest.WaitForRuleGroups(t, client, ns, team, manifests.RuleGroupRED)
 	cluster := operatortest.Cluster{Server: c.Server(), CAFile: filepath.Join(c.Dir(), "certs", "apiserver.crt")}
 	proms := map[string]*promtest.Server{}
 	sidecars := map[string]*thanostest.Process{}

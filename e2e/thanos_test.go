@@ -34,6 +34,7 @@ import (
 // reading the objstore Secret key; and the configuration it generates gives each pod the
 // external replica label the Query deduplicates on.
 func TestThanosStackAgainstTheOperator(t *testing.T) {
+	t.Parallel()
 	bin := buildBinary(t)
 	c := kubetest.Start(t)
 	c.InstallCRDs(t, crdschema.RepoCRDDir(operatorVersion))

@@ -27,13 +27,18 @@ const (
 	alertBurnTicketFor = 15 * time.Minute
 	severityCritical   = "critical"
 	severityWarning    = "warning"
-	ruleGroupRED       = "promteam-envoy-red.rules"
-	ruleGroupSLO       = "promteam-envoy-slo.rules"
-	ruleGroupAlerts    = "promteam-envoy.alerts"
 	annotationSummary  = "summary"
 	annotationDescribe = "description"
 	clusterTemplate    = "{{ $labels.envoy_cluster_name }} in {{ $labels.namespace }}"
 	promteamRuleName   = "envoy-red"
+)
+
+// The rule groups of a stack's PrometheusRule: the recorded RED series, the recorded SLO
+// windows, and the alerts.
+const (
+	RuleGroupRED    = "promteam-envoy-red.rules"
+	RuleGroupSLO    = "promteam-envoy-slo.rules"
+	RuleGroupAlerts = "promteam-envoy.alerts"
 )
 
 // burnTier is one multiwindow burn-rate alert of the SRE Workbook for a 30-day SLO: it fires when
@@ -282,12 +287,12 @@ func (s TeamSpec) prometheusRule() (*monitoringv1.PrometheusRule, error) {
 		name  string
 		rules []rule
 	}
-	groups := []group{{ruleGroupRED, recordingRules(sources)}}
+	groups := []group{{RuleGroupRED, recordingRules(sources)}}
 	if s.SLO != 0 {
-		groups = append(groups, group{ruleGroupSLO, sloRecordingRules(sources)})
+		groups = append(groups, group{RuleGroupSLO, sloRecordingRules(sources)})
 	}
 	if s.Alerts {
-		groups = append(groups, group{ruleGroupAlerts, s.alertingRules(sources)})
+		groups = append(groups, group{RuleGroupAlerts, s.alertingRules(sources)})
 	}
 	pr := &monitoringv1.PrometheusRule{
 		TypeMeta:   metav1.TypeMeta{APIVersion: monitoringv1.SchemeGroupVersion.String(), Kind: monitoringv1.PrometheusRuleKind},

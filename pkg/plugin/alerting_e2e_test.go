@@ -48,6 +48,7 @@ spec:
 // cluster, an AlertmanagerConfig it would not read is refused before anything is applied, the
 // commands for missing Secrets are printed, and delete finds the Role in its namespace.
 func TestSharedAlertmanagerIsReadFromTheCluster(t *testing.T) {
+	t.Parallel()
 	c := kubetest.Start(t)
 	c.InstallCRDs(t, crdschema.RepoCRDDir(pinnedOperator))
 	restrictedNamespace(t, c, "monitoring")

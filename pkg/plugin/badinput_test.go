@@ -17,6 +17,7 @@ import (
 // names the flag and what it accepts, the command's error exit status (1; 2 for diff, doctor and
 // alerts test, 3 for compare, whose 1 and 2 are verdicts), and nothing on stdout.
 func TestBadInputThroughTheBinary(t *testing.T) {
+	t.Parallel()
 	bin := binary(t)
 	tests := []struct {
 		name string

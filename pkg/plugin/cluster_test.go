@@ -23,6 +23,7 @@ const pinnedOperator = "v0.94.1"
 // real, after which the Prometheus' own selectors, read back from the server, must select every
 // monitor and rule of the stack.
 func TestStacksApplyToARealAPIServer(t *testing.T) {
+	t.Parallel()
 	c := kubetest.Start(t)
 	c.InstallCRDs(t, crdschema.RepoCRDDir(pinnedOperator))
 
@@ -57,6 +58,7 @@ func TestStacksApplyToARealAPIServer(t *testing.T) {
 // TestNamespaceAdminCanApply applies the default stack as a user who is only an admin of the
 // namespace (the built-in admin rules, plus the operator's resources), with no cluster rights.
 func TestNamespaceAdminCanApply(t *testing.T) {
+	t.Parallel()
 	c := kubetest.Start(t)
 	c.InstallCRDs(t, crdschema.RepoCRDDir(pinnedOperator))
 	ns := restrictedNamespace(t, c, "team-admin")

@@ -21,6 +21,7 @@ import (
 // --prometheus-bearer-token-file the targets and envoy-series checks pass, and the token reached
 // both endpoints; without the CA the certificate is refused, without the token Prometheus is.
 func TestDoctorReachesAnHTTPSPrometheusWithAToken(t *testing.T) {
+	t.Parallel()
 	c := kubetest.Start(t)
 	c.InstallCRDs(t, crdschema.RepoCRDDir(pinnedOperator))
 	ns := restrictedNamespace(t, c, "doctor-tls")

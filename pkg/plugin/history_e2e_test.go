@@ -20,6 +20,7 @@ import (
 // that history at once, the drill-down's rps chart shows the step where it was, and w switches
 // the window (the header says so) with the numbers still right.
 func TestDashboardHistoryInARealTerminal(t *testing.T) {
+	t.Parallel()
 	bin := binary(t)
 	now := time.Now().Truncate(time.Second)
 	stepAt := now.Add(-8 * time.Minute)

@@ -35,6 +35,7 @@ func lines(s string) []string {
 // apply creates, a second apply changes nothing, diff is empty after an apply and shows a flag's
 // change, list shows the stack, delete removes every object and keeps the data volumes.
 func TestApplyDiffListDelete(t *testing.T) {
+	t.Parallel()
 	c := kubetest.Start(t)
 	c.InstallCRDs(t, crdschema.RepoCRDDir(pinnedOperator))
 	ns := restrictedNamespace(t, c, "round-trip")
@@ -168,6 +169,7 @@ spec:
 // TestRestrictedUserIsRefusedBeforeAnyWrite: a user without the rights gets every missing
 // permission with the commands that grant them, and nothing is created.
 func TestRestrictedUserIsRefusedBeforeAnyWrite(t *testing.T) {
+	t.Parallel()
 	c := kubetest.Start(t)
 	c.InstallCRDs(t, crdschema.RepoCRDDir(pinnedOperator))
 	ns := restrictedNamespace(t, c, "refused")
@@ -199,6 +201,7 @@ func TestRestrictedUserIsRefusedBeforeAnyWrite(t *testing.T) {
 }
 
 func TestCreateNamespaceAndFaults(t *testing.T) {
+	t.Parallel()
 	c := kubetest.Start(t)
 	// No operator CRDs yet: one clear line, nothing written.
 	_, _, err := as(t, c, kubetest.Admin, "create", "team-a", "-n", "default", "--apply")
@@ -225,6 +228,7 @@ func TestCreateNamespaceAndFaults(t *testing.T) {
 // Alertmanager of its own, one the operator never reported on that sends its alerts nowhere, as
 // table, wide table and JSON.
 func TestListGolden(t *testing.T) {
+	t.Parallel()
 	c := kubetest.Start(t)
 	c.InstallCRDs(t, crdschema.RepoCRDDir(pinnedOperator))
 	for _, stack := range []struct {
@@ -288,6 +292,7 @@ func kubeFlags(kubeconfig string) *genericclioptions.ConfigFlags {
 // TestDoctorCommand runs doctor through the command: a stack the operator never reconciled and
 // whose Envoy pods do not exist fails with the fixes, as text and as JSON, and exit status 1.
 func TestDoctorCommand(t *testing.T) {
+	t.Parallel()
 	c := kubetest.Start(t)
 	c.InstallCRDs(t, crdschema.RepoCRDDir(pinnedOperator))
 	ns := restrictedNamespace(t, c, "doctor")
@@ -333,6 +338,7 @@ func TestDoctorCommand(t *testing.T) {
 // TestDeleteAsksAndPurges answers delete's question on a terminal, no then yes, and deletes the
 // data volumes too with --purge-data.
 func TestDeleteAsksAndPurges(t *testing.T) {
+	t.Parallel()
 	c := kubetest.Start(t)
 	c.InstallCRDs(t, crdschema.RepoCRDDir(pinnedOperator))
 	ns := restrictedNamespace(t, c, "purge")

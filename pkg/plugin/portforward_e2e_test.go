@@ -217,6 +217,9 @@ func doctorTargets(t *testing.T, args ...string) string {
 // port-forward prints a URL that answers PromQL, keeps that URL through a pod replacement and
 // stops cleanly on Ctrl-C; top TEAM and doctor TEAM go through the tunnel on their own; the
 // service proxy path works; missing permissions, a missing stack and a missing pod are named.
+//
+// It is the package's one end-to-end test that is not parallel: it checks that port-forward takes
+// local port 9090 when that is free, which another test's port-forward could hold for a moment.
 func TestReachATeamsPrometheus(t *testing.T) {
 	binary(t)
 	c := kubetest.Start(t)

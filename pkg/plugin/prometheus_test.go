@@ -8,6 +8,7 @@ import (
 	"net/http/httptest"
 	"os"
 	"path/filepath"
+	"regexp"
 	"strings"
 	"testing"
 
@@ -155,7 +156,9 @@ func TestInsecureSkipTLSVerifyIsKubectls(t *testing.T) {
 				args = append(args, "--once")
 			}
 			stdout, _, err := run(t, args...)
-			if err == nil || !strings.Contains(err.Error(), tc.want) || strings.Contains(err.Error(), tc.bad) || stdout != "" {
+			// Whole words: a port such as 40139 holds "401".
+			word := func(w string) bool { return err != nil && regexp.MustCompile(`\b`+w+`\b`).MatchString(err.Error()) }
+			if err == nil || !word(tc.want) || word(tc.bad) || stdout != "" {
 				t.Errorf("%v: %v (stdout %q), want an error with %q", tc.args, err, stdout, tc.want)
 			}
 		})

@@ -24,6 +24,7 @@ import (
 // the node agent (kwok) forwards that pod's port 9093 to a real Alertmanager. Then the same
 // through the API server's service proxy (--via-proxy).
 func TestSilenceThroughAPortForward(t *testing.T) {
+	t.Parallel()
 	binary(t)
 	srv := amtest.Start(t, amtest.NullConfig)
 	c := kubetest.Start(t)

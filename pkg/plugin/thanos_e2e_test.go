@@ -33,6 +33,7 @@ import (
 // half of it ("backend": "prometheus"); doctor reads the Query and its thanos-stores check names
 // a sidecar that stopped, after which top fails rather than show half the numbers.
 func TestThroughTheTeamsThanosQuery(t *testing.T) {
+	t.Parallel()
 	binary(t)
 	c := kubetest.Start(t)
 	c.InstallCRDs(t, crdschema.RepoCRDDir(pinnedOperator))

@@ -34,6 +34,7 @@ func switchFleet(cluster string, rps float64) *envoysim.Fleet {
 // it; X picks a kubeconfig context, then a team there; b cycles the rows through routes and
 // virtual hosts back to clusters.
 func TestTopSwitchesTeamsInARealTerminal(t *testing.T) {
+	t.Parallel()
 	bin := binary(t)
 	c := kubetest.Start(t)
 	c.InstallCRDs(t, crdschema.RepoCRDDir(pinnedOperator))

@@ -20,6 +20,7 @@ const footer = " clusters · sort "
 // table appears, the layout follows a resize without wrapping, keys work, and q quits and gives
 // the terminal back to the shell.
 func TestDashboardInARealTerminal(t *testing.T) {
+	t.Parallel()
 	bin := binary(t)
 	s := tmuxtest.Start(t, 120, 30)
 	s.Type(t, bin+" top --demo; echo EXITED=$?")
@@ -72,6 +73,7 @@ func TestDashboardInARealTerminal(t *testing.T) {
 // SIGINT ends any program, and leaves the terminal usable; q ends compare --watch with the
 // status of the verdict on screen (the demo's canary fails: 1), as a one-off compare would.
 func TestDashboardExitStatus(t *testing.T) {
+	t.Parallel()
 	bin := binary(t)
 	watch := bin + " compare --demo --baseline shop_checkout-primary_8080 --canary shop_checkout-canary_8080 --watch --interval 1s"
 	for _, tc := range []struct {
@@ -100,6 +102,7 @@ func TestDashboardExitStatus(t *testing.T) {
 // TestDashboardSurvivesAPrometheusOutage stops the Prometheus under a running dashboard: it keeps
 // the last good rows with their age, shows the failure, and recovers once Prometheus is back.
 func TestDashboardSurvivesAPrometheusOutage(t *testing.T) {
+	t.Parallel()
 	bin := binary(t)
 	fleet := e2eFleet()
 	envoy := httptest.NewServer(fleet.Handler(fleet.Pods[0], envoysim.Stock, nil))

@@ -18,6 +18,7 @@ import (
 // column per offset, puts first the cluster that quadrupled its traffic three days ago, with its
 // move against a week ago marked as its biggest, and v again brings the trends back.
 func TestDashboardComparesWithThePastInARealTerminal(t *testing.T) {
+	t.Parallel()
 	bin := binary(t)
 	now := time.Now().Truncate(time.Second)
 	day := 24 * time.Hour

@@ -137,6 +137,57 @@ func WaitForJobs(t testing.TB, client kubernetes.Interface, ns, name string, job
 	}
 }
 
+// WaitForRuleGroups waits until the rule ConfigMaps the operator writes for Prometheus ns/name
+// hold every rule group named: like a monitor, a PrometheusRule created with the Prometheus may
+// reach the ConfigMaps one reconciliation after the configuration, and WriteConfig copies only
+// what is there.
+func WaitForRuleGroups(t testing.TB, client kubernetes.Interface, ns, name string, groups ...string) {
+	t.Helper()
+	deadline := time.Now().Add(time.Minute)
+	var last string
+	for {
+		have, err := ruleGroups(client, ns, name)
+		if err == nil {
+			missing := slices.DeleteFunc(slices.Clone(groups), func(g string) bool { return slices.Contains(have, g) })
+			if len(missing) == 0 {
+				return
+			}
+			last = fmt.Sprintf("rule groups %v, want %v", have, groups)
+		} else {
+			last = err.Error()
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("operatortest: the operator's rule ConfigMaps of %s/%s after 1m: %s", ns, name, last)
+		}
+		time.Sleep(250 * time.Millisecond)
+	}
+}
+
+// ruleGroups lists the names of the rule groups in the rule ConfigMaps of Prometheus ns/name.
+func ruleGroups(client kubernetes.Interface, ns, name string) ([]string, error) {
+	cms, err := client.CoreV1().ConfigMaps(ns).List(context.Background(), metav1.ListOptions{LabelSelector: "managed-by=prometheus-operator,prometheus-name=" + name})
+	if err != nil {
+		return nil, err
+	}
+	var names []string
+	for _, cm := range cms.Items {
+		for key, content := range cm.Data {
+			var file struct {
+				Groups []struct {
+					Name string `json:"name"`
+				} `json:"groups"`
+			}
+			if err := yaml.Unmarshal([]byte(content), &file); err != nil {
+				return nil, fmt.Errorf("ConfigMap %s/%s, %s: %w", ns, cm.Name, key, err)
+			}
+			for _, g := range file.Groups {
+				names = append(names, g.Name)
+			}
+		}
+	}
+	return names, nil
+}
+
 func generatedJobs(client kubernetes.Interface, ns, name string) ([]string, error) {
 	secret, err := client.CoreV1().Secrets(ns).Get(context.Background(), "prometheus-"+name, metav1.GetOptions{})
 	if err != nil {
