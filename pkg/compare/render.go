@@ -1,8 +1,6 @@
 package compare
 
 import (
-	"bytes"
-	"encoding/json"
 	"fmt"
 	"io"
 	"math"
@@ -198,13 +196,5 @@ func RenderJSON(w io.Writer, r Result) error {
 			MaxSuccessDrop: num(r.Thresholds.MaxSuccessDrop), MinRequests: num(r.Thresholds.MinRequests), Alpha: num(r.Thresholds.Alpha)},
 		Warnings: warnings,
 	}
-	var buf bytes.Buffer
-	enc := json.NewEncoder(&buf)
-	enc.SetIndent("", "  ")
-	if err := enc.Encode(out); err != nil {
-		return err
-	}
-	// Names and warnings come from Prometheus: printed on a terminal, the JSON must not drive it.
-	_, err := w.Write(termtext.JSON(buf.Bytes()))
-	return err
+	return termtext.WriteJSON(w, out)
 }

@@ -26,6 +26,9 @@ type liveFacts struct {
 	// The Alertmanagers Prometheus sends alerts to.
 	alertmanagers    []string
 	alertmanagersErr error
+	// What the stack's limits bound.
+	capacity    Capacity
+	capacityErr error
 }
 
 func (d *doctor) gatherLive() liveFacts {
@@ -41,6 +44,7 @@ func (d *doctor) gatherLive() liveFacts {
 		f.istio, f.seriesErr = d.p.HasSeries(ctx, istioRequests)
 	}
 	f.alertmanagers, _, f.alertmanagersErr = d.p.Alertmanagers(ctx)
+	f.capacity, f.capacityErr = d.p.Capacity(ctx)
 	return f
 }
 

@@ -83,6 +83,9 @@ type Prometheus interface {
 	// namespace/service, as Prometheus scrapes them: whether it holds any, and the increase of
 	// the failed ones over window by integration (slack, webhook, …).
 	Notifications(ctx context.Context, namespace, service string, window time.Duration) (Notifications, error)
+	// Capacity reads what the stack's limits bound: the largest scrape, the samples per second
+	// and the series in the head (unknown through a Thanos Query).
+	Capacity(ctx context.Context) (Capacity, error)
 }
 
 // Notifications are what Prometheus holds of one Alertmanager's notifications.

@@ -307,7 +307,7 @@ func expectOnly(t *testing.T, r doctor.Report, failing ...string) {
 				want = doctor.StatusFailed
 			}
 		}
-		if res.ID == doctor.CheckTargets || res.ID == doctor.CheckEnvoySeries || res.ID == doctor.CheckDiscovered || res.ID == doctor.CheckNotify {
+		if res.ID == doctor.CheckTargets || res.ID == doctor.CheckEnvoySeries || res.ID == doctor.CheckCapacity || res.ID == doctor.CheckDiscovered || res.ID == doctor.CheckNotify {
 			continue
 		}
 		// A stack may send its alerts nowhere; the alerting checks then skip and say so.
@@ -497,7 +497,7 @@ func TestStackMissing(t *testing.T) {
 		if res.Status != doctor.StatusSkipped {
 			t.Errorf("%s: %s, want skipped", res.ID, res.Status)
 		}
-		if res.ID != doctor.CheckTargets && res.ID != doctor.CheckEnvoySeries && res.ID != doctor.CheckDiscovered && res.ID != doctor.CheckNotify && res.Reason != stack.Reason {
+		if res.ID != doctor.CheckTargets && res.ID != doctor.CheckEnvoySeries && res.ID != doctor.CheckCapacity && res.ID != doctor.CheckDiscovered && res.ID != doctor.CheckNotify && res.Reason != stack.Reason {
 			t.Errorf("%s: reason %q, want the stack's", res.ID, res.Reason)
 		}
 	}
@@ -582,7 +582,7 @@ func TestNullSelectors(t *testing.T) {
 	expectReason(t, r, doctor.CheckSelection, "PodMonitor "+e.ns+"/web-envoy is not selected: podMonitorSelector of Prometheus web is null")
 	expect(t, r, doctor.CheckPorts, doctor.StatusSkipped, "selects none of the team's monitors (see the selection check)")
 	for _, res := range r.Results {
-		if res.ID == doctor.CheckPorts || res.ID == doctor.CheckTargets || res.ID == doctor.CheckEnvoySeries || res.ID == doctor.CheckDiscovered || res.ID == doctor.CheckNotify {
+		if res.ID == doctor.CheckPorts || res.ID == doctor.CheckTargets || res.ID == doctor.CheckEnvoySeries || res.ID == doctor.CheckCapacity || res.ID == doctor.CheckDiscovered || res.ID == doctor.CheckNotify {
 			continue
 		}
 		if failing := res.ID == doctor.CheckSelectors || res.ID == doctor.CheckSelection || res.ID == doctor.CheckRules; failing != (res.Status == doctor.StatusFailed) {

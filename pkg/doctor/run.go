@@ -29,6 +29,7 @@ const (
 	CheckSecrets     = "receiver-secrets"
 	CheckTargets     = "targets"
 	CheckEnvoySeries = "envoy-series"
+	CheckCapacity    = "capacity"
 	CheckDiscovered  = "alertmanagers"
 	CheckNotify      = "notifications"
 	CheckSharding    = "sharding"
@@ -40,7 +41,7 @@ const (
 var CheckIDs = []string{
 	CheckAPI, CheckCRDs, CheckStack, CheckReconciled, CheckSelectors, CheckSelection, CheckService,
 	CheckPorts, CheckRBAC, CheckStorage, CheckSharding, CheckPodSecurity, CheckRules, CheckDuplicates,
-	CheckDelivery, CheckRouting, CheckSecrets, CheckTargets, CheckEnvoySeries, CheckDiscovered, CheckNotify,
+	CheckDelivery, CheckRouting, CheckSecrets, CheckTargets, CheckEnvoySeries, CheckCapacity, CheckDiscovered, CheckNotify,
 	CheckThanosStore, CheckThanosShip,
 }
 
@@ -100,6 +101,8 @@ func title(id, team, namespace string) string {
 		return "scrape targets are up"
 	case CheckEnvoySeries:
 		return "Envoy request series reach Prometheus (envoy_cluster_upstream_rq_total)"
+	case CheckCapacity:
+		return "scrapes, scrape pools and the head stay within the stack's limits"
 	case CheckDelivery:
 		return "alerts go to an Alertmanager that reads the team's AlertmanagerConfig"
 	case CheckRouting:
@@ -220,7 +223,7 @@ func (d *doctor) run() Report {
 
 // runLive runs the checks that read the team's Prometheus.
 func (d *doctor) runLive(r *report, prom *monitoringv1.Prometheus) {
-	live := []string{CheckTargets, CheckEnvoySeries, CheckDiscovered, CheckNotify}
+	live := []string{CheckTargets, CheckEnvoySeries, CheckCapacity, CheckDiscovered, CheckNotify}
 	if d.p == nil {
 		r.skip("not connected to the team's Prometheus (the live checks need a port-forward or the API server's service proxy to it)",
 			live...)
@@ -233,6 +236,7 @@ func (d *doctor) runLive(r *report, prom *monitoringv1.Prometheus) {
 	}
 	r.add(CheckTargets, evalTargets(lf))
 	r.add(CheckEnvoySeries, evalEnvoySeries(prom, lf))
+	r.add(CheckCapacity, evalCapacity(prom, lf.targets, lf.capacity, lf.capacityErr))
 	r.add(CheckDiscovered, evalAlertmanagersDiscovered(prom, lf.alertmanagers, lf.alertmanagersErr))
 	r.add(CheckNotify, evalNotifications(prom, d.team, d.gatherNotifications(prom)))
 }

@@ -7,6 +7,7 @@ import (
 	"time"
 
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
+	"k8s.io/apimachinery/pkg/api/resource"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 
@@ -187,6 +188,12 @@ type StackSummary struct {
 	Shards       int32
 	Paused       bool
 	Created      time.Time
+	// SampleLimit and TargetLimit are the Prometheus' enforcedSampleLimit (samples per scrape)
+	// and enforcedTargetLimit (targets per scrape pool); 0 when unset.
+	SampleLimit, TargetLimit int64
+	// MemoryLimit is the Prometheus container's memory limit (spec.resources.limits.memory), in
+	// bytes; 0 when unset or unreadable.
+	MemoryLimit int64
 
 	// HasStatus is false until the operator has reported on the Prometheus: the fields below are
 	// then zero.
@@ -270,6 +277,11 @@ func summarize(p *unstructured.Unstructured) StackSummary {
 	}
 	if s.Team == "" {
 		s.Team = s.Name
+	}
+	s.SampleLimit, _, _ = unstructured.NestedInt64(p.Object, "spec", "enforcedSampleLimit")
+	s.TargetLimit, _, _ = unstructured.NestedInt64(p.Object, "spec", "enforcedTargetLimit")
+	if q, err := resource.ParseQuantity(str("spec", "resources", "limits", "memory")); err == nil {
+		s.MemoryLimit = q.Value()
 	}
 	s.Paused, _, _ = unstructured.NestedBool(p.Object, "spec", "paused")
 	status, ok, _ := unstructured.NestedMap(p.Object, "status")

@@ -78,6 +78,10 @@ const (
 	// far more pods than meant, from taking the whole Prometheus down.
 	DefaultTargetLimit = 200
 	DefaultSampleLimit = 200000
+	// DefaultIstioTargetLimit is the target limit with the istio preset, whose monitor finds a
+	// target per sidecar: 1,000 sidecars of a few hundred series each are about the 500,000 series
+	// one Prometheus holds at the default memory limit.
+	DefaultIstioTargetLimit = 1000
 
 	// retentionShare is the part of the volume retentionSize may fill; the rest is headroom for
 	// the WAL and compaction.

@@ -227,6 +227,15 @@ func TestBadInputThroughTheBinary(t *testing.T) {
 		{"silence expire bad ID", []string{"silence", "expire", "team-a", "-n", "team-a", "../x"}, []string{`silence ID "../x" is not one`}},
 		{"silence expire without ID", []string{"silence", "expire", "team-a"}, []string{"needs a team name and at least one silence ID"}},
 		{"silence bad team", []string{"silence", "list", "Team_A"}, []string{`invalid team name "Team_A"`}},
+		{"every team and one", []string{"top", "-A", "team-a"}, []string{`invalid --all-namespaces "true"`, "drop the team name team-a"}},
+		{"every team by URL", []string{"top", "-A", "--prometheus-url", "http://localhost:9090"}, []string{`invalid --all-namespaces "true"`, "drop --prometheus-url and --demo"}},
+		{"every team with offsets", []string{"top", "-A", "--offsets", "1h"}, []string{`invalid --offsets "1h"`, "drop it with -A/--teams"}},
+		{"every team by route", []string{"top", "-A", "--group-by", "route"}, []string{`invalid --group-by "route"`}},
+		{"teams bad name", []string{"top", "--teams", "team-a,Bad_Name"}, []string{`invalid --teams "team-a,Bad_Name"`, `"Bad_Name"`}},
+		{"teams bad namespace", []string{"top", "--teams", "Bad_NS/team-a"}, []string{`invalid --teams "Bad_NS/team-a"`}},
+		{"teams empty item", []string{"top", "--teams", "team-a,,team-b"}, []string{`invalid --teams "team-a,,team-b"`}},
+		{"concurrency zero", []string{"top", "-A", "--concurrency", "0"}, []string{`invalid --concurrency "0"`, "1 to 64"}},
+		{"every team sorted by p50", []string{"top", "-A", "--sort-by", "p50"}, []string{`invalid --sort-by "p50"`, "name, rps, success, p99, alerts, series"}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

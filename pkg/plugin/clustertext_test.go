@@ -39,7 +39,7 @@ func TestListShowsClusterTextAsText(t *testing.T) {
 		Conditions: []kube.Condition{{Type: "Available", Status: "False", Reason: hostileText, Message: hostileText}},
 	}}
 	var buf bytes.Buffer
-	if err := writeStackTable(&buf, stacks, true, true, now); err != nil {
+	if err := writeStackTable(&buf, stacks, nil, true, true, now); err != nil {
 		t.Fatal(err)
 	}
 	assertInert(t, buf.String(), 2)
@@ -63,7 +63,7 @@ func TestListJSONEscapesWhatATerminalObeys(t *testing.T) {
 	now := time.Now()
 	stacks := []kube.StackSummary{{Namespace: "team-a", Team: "team-a", Version: "v3\u202e\u009b31m", Replicas: 1, Shards: 1, Created: now}}
 	var buf bytes.Buffer
-	if err := writeStackList(&buf, "json", stacks, now); err != nil {
+	if err := writeStackList(&buf, "json", stacks, nil, now); err != nil {
 		t.Fatal(err)
 	}
 	if strings.ContainsAny(buf.String(), "\u202e\u009b") || !strings.Contains(buf.String(), `\u202e`) {

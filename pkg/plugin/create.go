@@ -5,6 +5,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"slices"
 	"strings"
 	"time"
 
@@ -218,7 +219,7 @@ func (o *CreateOptions) AddFlags(fs *pflag.FlagSet) {
 	fs.StringVar(&o.remoteWriteBearer, "remote-write-bearer", o.remoteWriteBearer, "With --remote-write: SECRET/KEY of a Secret key holding a bearer token (instead of --remote-write-basic-auth)")
 	fs.StringArrayVar(&o.externalLabels, "external-label", o.externalLabels, "Label name=value added to every series leaving this Prometheus, repeatable (team=TEAM is always set)")
 	fs.StringVar(&o.prometheusVersion, "prometheus-version", o.prometheusVersion, "Prometheus release to run, pinned so operator upgrades do not upgrade it: v3, or v2.45.0 and later with --memory-limit 0 (Prometheus 2 sets no GOMEMLIMIT)")
-	fs.Int64Var(&o.targetLimit, "target-limit", o.targetLimit, "Most targets one monitor may find, one per Envoy pod or sidecar (past it none of the monitor's targets are scraped); 0 for no limit")
+	fs.Int64Var(&o.targetLimit, "target-limit", o.targetLimit, "Most targets one monitor may find, one per Envoy pod or sidecar (past it none of the monitor's targets are scraped); 0 for no limit; --envoy istio makes the default 1000")
 	fs.Int64Var(&o.sampleLimit, "sample-limit", o.sampleLimit, "Most samples one scrape may bring after relabelling (past it the scrape fails); 0 for no limit")
 
 	fs.StringVar(&o.slo, "slo", o.slo, "Availability objective in percent, e.g. 99.9: adds multiwindow burn-rate alerts on the 5xx ratio over 30 days")
@@ -317,6 +318,10 @@ func (o *CreateOptions) Complete(cmd *cobra.Command, args []string) error {
 	}
 	s.StorageClass = o.storageClass
 	s.TargetLimit, s.SampleLimit = o.targetLimit, o.sampleLimit
+	if !cmd.Flags().Changed("target-limit") && slices.Contains(s.Presets, manifests.PresetIstio) {
+		// Istio's monitor finds a target per sidecar: every pod of the mesh the stack watches.
+		s.TargetLimit = manifests.DefaultIstioTargetLimit
+	}
 	s.Replicas, s.Shards = o.replicas, o.shards
 	if s.CPU, err = manifests.ParseCPU(o.cpu); err != nil {
 		return fail("cpu", o.cpu, err)

@@ -335,3 +335,26 @@ func TestCreateThanos(t *testing.T) {
 		}
 	}
 }
+
+// TestIstioGetsATargetPerSidecar: with the istio preset, whose monitor finds a target per
+// sidecar, the target limit defaults to DefaultIstioTargetLimit; a --target-limit given wins, and
+// other presets keep the default.
+func TestIstioGetsATargetPerSidecar(t *testing.T) {
+	t.Setenv("KUBECONFIG", filepath.Join(t.TempDir(), "none"))
+	for _, tc := range []struct {
+		args []string
+		want string
+	}{
+		{[]string{"--envoy", "istio"}, "  enforcedTargetLimit: 1000\n"},
+		{[]string{"--envoy", "istio", "--target-limit", "50"}, "  enforcedTargetLimit: 50\n"},
+		{[]string{"--envoy", "contour"}, "  enforcedTargetLimit: 200\n"},
+	} {
+		out, stderr, err := run(t, append([]string{"create", "team-a", "-n", "team-a"}, tc.args...)...)
+		if err != nil {
+			t.Fatalf("%v: %v\n%s", tc.args, err, stderr)
+		}
+		if !strings.Contains(out, tc.want) {
+			t.Errorf("%v: stdout lacks %q", tc.args, tc.want)
+		}
+	}
+}

@@ -77,6 +77,9 @@ every failure:
   receiver-secrets  the Secret keys the receivers read exist
   targets           scrape targets are up (when Prometheus can be reached)
   envoy-series      Envoy's statistics arrive
+  capacity          the largest scrape within 80% of the sample limit, the largest scrape pool
+                    within 80% of the target limit, and the memory the head implies (about
+                    1.9 KB a series) within half the memory limit
   alertmanagers     Prometheus discovered the Alertmanager it sends alerts to
   notifications     the team's own Alertmanager sent its notifications without failing over the
                     last hour (alertmanager_notifications_failed_total, which its ServiceMonitor
@@ -359,4 +362,8 @@ func (u unreachable) Alertmanagers(context.Context) ([]string, []string, error) 
 
 func (u unreachable) Notifications(context.Context, string, string, time.Duration) (doctor.Notifications, error) {
 	return doctor.Notifications{}, u.err
+}
+
+func (u unreachable) Capacity(context.Context) (doctor.Capacity, error) {
+	return doctor.Capacity{}, u.err
 }

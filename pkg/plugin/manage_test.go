@@ -19,6 +19,7 @@ import (
 	"github.com/kubectl-promteam/kubectl-promteam/internal/testutil/golden"
 	"github.com/kubectl-promteam/kubectl-promteam/internal/testutil/kubetest"
 	"github.com/kubectl-promteam/kubectl-promteam/pkg/kube"
+	"github.com/kubectl-promteam/kubectl-promteam/pkg/overview"
 )
 
 // as runs the command tree in-process as a kubetest user.
@@ -224,6 +225,16 @@ func TestCreateNamespaceAndFaults(t *testing.T) {
 	}
 }
 
+// liveRows are what list --live read of TestListGolden's stacks, pay/payments and shop/checkout:
+// one not reached, one reached with an alert firing.
+func liveRows() []overview.Row {
+	return []overview.Row{
+		overview.Unreached(overview.Stack{Namespace: "pay", Team: "payments"}, "no pod of Service pay/prometheus-payments exists"),
+		overview.Fold(overview.Stack{Namespace: "shop", Team: "checkout"}, overview.Health{
+			Backend: "prometheus", TargetsUp: 2, Targets: 3, HeadSeries: 12345, Firing: 1, SamplesPerSecond: 400, LargestScrape: 800}),
+	}
+}
+
 // TestListGolden lists two stacks in two namespaces, one reconciled and available with an
 // Alertmanager of its own, one the operator never reported on that sends its alerts nowhere, as
 // table, wide table and JSON.
@@ -260,9 +271,11 @@ func TestListGolden(t *testing.T) {
 		name  string
 		write func(*bytes.Buffer) error
 	}{
-		{"list.txt", func(b *bytes.Buffer) error { return writeStackTable(b, stacks, true, false, now) }},
-		{"list-wide.txt", func(b *bytes.Buffer) error { return writeStackTable(b, stacks, true, true, now) }},
-		{"list.json", func(b *bytes.Buffer) error { return writeStackList(b, "json", stacks, now) }},
+		{"list.txt", func(b *bytes.Buffer) error { return writeStackTable(b, stacks, nil, true, false, now) }},
+		{"list-wide.txt", func(b *bytes.Buffer) error { return writeStackTable(b, stacks, nil, true, true, now) }},
+		{"list.json", func(b *bytes.Buffer) error { return writeStackList(b, "json", stacks, nil, now) }},
+		{"list-live-wide.txt", func(b *bytes.Buffer) error { return writeStackTable(b, stacks, liveRows(), true, true, now) }},
+		{"list-live.json", func(b *bytes.Buffer) error { return writeStackList(b, "json", stacks, liveRows(), now) }},
 	} {
 		var b bytes.Buffer
 		if err := tc.write(&b); err != nil {
@@ -276,7 +289,7 @@ func TestListGolden(t *testing.T) {
 		} `json:"items"`
 	}
 	var b bytes.Buffer
-	_ = writeStackList(&b, "json", stacks, now)
+	_ = writeStackList(&b, "json", stacks, nil, now)
 	if err := json.Unmarshal(b.Bytes(), &parsed); err != nil || len(parsed.Items) != 2 || parsed.Items[1].Status != "Available" || parsed.Items[0].Status != "NoOperator" {
 		t.Errorf("list JSON: %v %+v", err, parsed)
 	}

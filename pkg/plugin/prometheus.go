@@ -263,34 +263,7 @@ func cluster(flags *genericclioptions.ConfigFlags) (string, *rest.Config, kubern
 // connectCluster reaches team's Prometheus in the cluster through the service proxy or a tunnel,
 // within --timeout (and a few seconds for the tunnel to connect once a pod is ready).
 func (p *PrometheusFlags) connectCluster(ctx context.Context, team string) (traffic.Querier, string, func(), error) {
-	type conn struct {
-		q       traffic.Querier
-		target  string
-		close   func()
-		backend string
-	}
-	c, err := bounded(ctx, p.configFlags, p.Timeout+connectGrace, func(ctx context.Context) (conn, error) {
-		ns, cfg, client, err := cluster(p.configFlags)
-		if err != nil {
-			return conn{close: func() {}}, err
-		}
-		r, err := findRoute(ctx, cfg, client, ns, team, p.Direct)
-		if err != nil {
-			return conn{close: func() {}}, err
-		}
-		if r.warning != "" {
-			fmt.Fprintf(p.errOut, "warning: %s\n", termtext.Sanitize(r.warning))
-		}
-		connect := p.connectTunnel
-		if p.ViaProxy {
-			connect = p.connectProxy
-		}
-		q, target, closeFn, err := connect(ctx, r, ns, cfg, client, team)
-		if closeFn == nil {
-			closeFn = func() {}
-		}
-		return conn{q, target, closeFn, r.backend}, err
-	}, func(c conn) { c.close() })
+	c, err := p.connectTeam(ctx, p.configFlags, team, reach{wait: p.Timeout, log: p.errOut})
 	if err != nil {
 		return nil, "", nil, err
 	}
@@ -298,12 +271,62 @@ func (p *PrometheusFlags) connectCluster(ctx context.Context, team string) (traf
 	return c.q, c.target, c.close, nil
 }
 
+// teamConn is a connection to a team's Prometheus, or to the Thanos Query its stack leads to.
+type teamConn struct {
+	q      traffic.Querier
+	target string
+	close  func()
+	// backend is what answers: backendPrometheus or backendThanosQuery.
+	backend string
+}
+
+// reach says how a connection to a team is made: how long it waits for a ready pod (0: not at
+// all), how long it may take in all (0: the wait and a few seconds for the tunnel to connect),
+// and where its progress lines go.
+type reach struct {
+	wait  time.Duration
+	bound time.Duration
+	log   io.Writer
+}
+
+// connectTeam reaches team's Prometheus in the cluster and namespace flags name, through the
+// service proxy or a tunnel, within r's bound. It changes nothing in p, so that several teams
+// can be reached at once (top -A).
+func (p *PrometheusFlags) connectTeam(ctx context.Context, flags *genericclioptions.ConfigFlags, team string, r reach) (teamConn, error) {
+	bound := r.bound
+	if bound == 0 {
+		bound = r.wait + connectGrace
+	}
+	return bounded(ctx, flags, bound, func(ctx context.Context) (teamConn, error) {
+		ns, cfg, client, err := cluster(flags)
+		if err != nil {
+			return teamConn{close: func() {}}, err
+		}
+		rt, err := findRoute(ctx, cfg, client, ns, team, p.Direct)
+		if err != nil {
+			return teamConn{close: func() {}}, err
+		}
+		if rt.warning != "" {
+			fmt.Fprintf(r.log, "warning: %s\n", termtext.Sanitize(rt.warning))
+		}
+		connect := p.connectTunnel
+		if p.ViaProxy {
+			connect = p.connectProxy
+		}
+		q, target, closeFn, err := connect(ctx, rt, ns, cfg, client, team, r)
+		if closeFn == nil {
+			closeFn = func() {}
+		}
+		return teamConn{q, target, closeFn, rt.backend}, err
+	}, func(c teamConn) { c.close() })
+}
+
 // connectTunnel port-forwards to team's Prometheus, or the Thanos Query r leads to, on a free
 // loopback port and queries it there.
-func (p *PrometheusFlags) connectTunnel(ctx context.Context, r route, ns string, cfg *rest.Config, client kubernetes.Interface, team string) (traffic.Querier, string, func(), error) {
+func (p *PrometheusFlags) connectTunnel(ctx context.Context, r route, ns string, cfg *rest.Config, client kubernetes.Interface, team string, how reach) (traffic.Querier, string, func(), error) {
 	fw, err := startTunnel(ctx, r.tunnel(tunnelOptions{
 		config: cfg, client: client, namespace: ns, team: team, address: "127.0.0.1", ports: []int{0},
-		wait: p.Timeout, log: p.errOut,
+		wait: how.wait, log: how.log,
 	}))
 	if err != nil {
 		return nil, "", nil, err
@@ -321,7 +344,7 @@ func (p *PrometheusFlags) connectTunnel(ctx context.Context, r route, ns string,
 
 // connectProxy queries team's Prometheus, or the Thanos Query r leads to, through the API
 // server's service proxy.
-func (p *PrometheusFlags) connectProxy(ctx context.Context, r route, ns string, cfg *rest.Config, client kubernetes.Interface, team string) (traffic.Querier, string, func(), error) {
+func (p *PrometheusFlags) connectProxy(ctx context.Context, r route, ns string, cfg *rest.Config, client kubernetes.Interface, team string, _ reach) (traffic.Querier, string, func(), error) {
 	base, rt, err := routeProxy(ctx, r, cfg, client, ns, team)
 	if err != nil {
 		return nil, "", nil, err

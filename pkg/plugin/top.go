@@ -18,6 +18,7 @@ import (
 	"k8s.io/cli-runtime/pkg/genericiooptions"
 
 	"github.com/kubectl-promteam/kubectl-promteam/pkg/demo"
+	"github.com/kubectl-promteam/kubectl-promteam/pkg/overview"
 	"github.com/kubectl-promteam/kubectl-promteam/pkg/promql"
 	"github.com/kubectl-promteam/kubectl-promteam/pkg/termtext"
 	"github.com/kubectl-promteam/kubectl-promteam/pkg/traffic"
@@ -45,6 +46,8 @@ type TopOptions struct {
 	minRPS      float64
 	offsetsText string
 	ns          trafficNamespaces
+	// teamsOpts are -A and --teams: one row per team instead of one team's clusters.
+	teamsOpts teamsFlags
 
 	// isTerminal reports whether out is a terminal; tests replace it.
 	isTerminal func(io.Writer) bool
@@ -56,8 +59,9 @@ type TopOptions struct {
 	scheme  traffic.Naming
 	group   traffic.GroupBy
 	from    traffic.Source
-	// windowSet is whether --window was given.
-	windowSet bool
+	// windowSet is whether --window was given, intervalSet whether --interval was.
+	windowSet   bool
+	intervalSet bool
 	// offsets are the pasts the dashboard's v key compares with; a snapshot compares with them
 	// when --offsets was given (offsetsSet).
 	offsets    []time.Duration
@@ -82,6 +86,7 @@ func NewTopOptions(streams genericiooptions.IOStreams, configFlags *genericcliop
 		minRPS:      1,
 		offsetsText: "1h,1d,1w",
 		isTerminal:  isTerminal,
+		teamsOpts:   teamsFlags{concurrency: defaultConcurrency},
 	}
 }
 
@@ -168,7 +173,34 @@ header says why.
 
 --demo runs against a simulated Envoy fleet inside the plugin: no cluster, no Prometheus; every
 --source works on it, the recording rules included, and T switches between its two simulated
-teams, demo and demo-large.`
+teams, demo and demo-large.
+
+-A shows every team at once, for the platform team: one row per team stack the user may list (as
+list -A finds them), with its total requests per second, its success rate (each cluster's
+weighted by its requests), its worst p99 (the slowest cluster with traffic), the alerts firing,
+its targets up of all, the series in a Prometheus pod's head, the samples per second its scrapes
+bring (over the last 5m) and the memory the head implies (about 100 MB and 1.9 KB a series)
+against the pod's limit. --teams a,shop/b does the same for the teams named. Teams are reached
+at once, at most --concurrency together, each within --timeout (through a tunnel, or the service
+proxy with --via-proxy, or their Thanos Query when the stack has one: VIA says which); a team
+that cannot be reached is a row whose NOTE says why (no permission, no ready pod, no answer in
+time). NOTE also names a limit the team is near, with the fix: the largest scrape at 80% of
+--sample-limit, a head needing more than half the memory limit, no target up. --sort-by name
+(the default), rps, success, p99, alerts or series; --filter keeps the teams whose namespace or
+team contains the text. On a terminal it is a live view, read again every 15s (or --interval):
+arrows move, 1-6 sort by name, rps, success, p99, alerts or series (again to reverse), /
+filters, Enter opens the selected team's dashboard as top TEAM would show it and Esc there comes
+back, q quits. With --once, -o, or when stdout is not a terminal, it prints one snapshot. JSON:
+
+  {"kind": "TeamOverview", "at": ..., "window": "1m", "teams": [{"namespace": ..., "team": ...,
+   "status": "Available", "ready": 2, "desired": 2, "shards": 1, "via": "prometheus",
+   "rps": ..., "success_rate": ..., "worst_p99_ms": ..., "worst_cluster": ..., "clusters": ...,
+   "alerts_firing": ..., "targets_up": ..., "targets": ..., "head_series": ...,
+   "samples_per_second": ..., "largest_scrape": ..., "memory_bytes": ...,
+   "limits": {"sample_limit": ..., "target_limit": ..., "memory_bytes": ...}, "notes": [...]}]}
+
+A team not reached has "reason" instead of "via" and null numbers; "head_series" and
+"memory_bytes" are null through a Thanos Query, which has no head of its own.`
 
 const topExample = `  # Team team-a's dashboard: its Prometheus in namespace team-a, reached through a built-in tunnel
   kubectl promteam top team-a -n team-a
@@ -180,7 +212,10 @@ const topExample = `  # Team team-a's dashboard: its Prometheus in namespace tea
   kubectl promteam top --prometheus-url http://localhost:9090 --envoy-namespace edge
 
   # The simulated fleet
-  kubectl promteam top --demo`
+  kubectl promteam top --demo
+
+  # Every team's stack in one table: traffic, alerts, targets, series and limits
+  kubectl promteam top -A --once`
 
 // NewCmdTop builds `top [TEAM]`.
 func NewCmdTop(streams genericiooptions.IOStreams, configFlags *genericclioptions.ConfigFlags) *cobra.Command {
@@ -233,6 +268,7 @@ func (o *TopOptions) AddFlags(fs *pflag.FlagSet) {
 	fs.Float64Var(&o.minRPS, "min-rps", o.minRPS, "Colour success and latency, and mark clusters above the thresholds with !, only from this request rate")
 	fs.StringVar(&o.offsetsText, "offsets", o.offsetsText, "The pasts each row is compared with (the dashboard's v key; a snapshot when given): up to three Prometheus durations, e.g. 1h,1d,1w")
 	o.ns.AddFlags(fs, true)
+	o.teamsOpts.addFlags(fs)
 }
 
 // Complete reads the arguments and turns flags into typed values.
@@ -241,8 +277,20 @@ func (o *TopOptions) Complete(cmd *cobra.Command, args []string) error {
 		o.team = args[0]
 	}
 	var err error
-	if o.sortKey, err = traffic.ParseSortKey(o.sortBy); err != nil {
-		return flagError("sort-by", o.sortBy, err)
+	if err := o.teamsOpts.complete(); err != nil {
+		return err
+	}
+	switch {
+	case o.teamsOpts.on() && !cmd.Flags().Changed("sort-by"):
+		o.teamsOpts.sort = overview.SortName
+	case o.teamsOpts.on():
+		if o.teamsOpts.sort, err = overview.ParseSortKey(o.sortBy); err != nil {
+			return flagError("sort-by", o.sortBy, err)
+		}
+	default:
+		if o.sortKey, err = traffic.ParseSortKey(o.sortBy); err != nil {
+			return flagError("sort-by", o.sortBy, err)
+		}
 	}
 	if o.scheme, err = traffic.ParseNaming(o.naming); err != nil {
 		return flagError("naming", o.naming, err)
@@ -265,6 +313,7 @@ func (o *TopOptions) Complete(cmd *cobra.Command, args []string) error {
 		return flagError("source", o.source, err)
 	}
 	o.windowSet = cmd.Flags().Changed("window")
+	o.intervalSet = cmd.Flags().Changed("interval")
 	if o.offsets, err = traffic.ParseOffsets(o.offsetsText); err != nil {
 		return flagError("offsets", o.offsetsText, err)
 	}
@@ -295,6 +344,15 @@ func (o *TopOptions) Validate() error {
 	if !(o.minRPS >= 0) || math.IsInf(o.minRPS, 1) {
 		return flagError("min-rps", fmt.Sprint(o.minRPS), errors.New("use a finite rate, 0 or more, e.g. 1"))
 	}
+	if o.teamsOpts.on() {
+		if err := o.validateOverview(); err != nil {
+			return err
+		}
+		if o.prom.Timeout <= 0 {
+			return flagError("timeout", o.prom.Timeout.String(), errors.New("use a positive duration, e.g. 1m"))
+		}
+		return o.prom.validateConnection()
+	}
 	if err := o.ns.Validate(o.team); err != nil {
 		return err
 	}
@@ -316,6 +374,9 @@ type source interface {
 
 // Run prints a snapshot, or runs the dashboard on a terminal.
 func (o *TopOptions) Run(ctx context.Context) error {
+	if o.teamsOpts.on() {
+		return o.runOverview(ctx)
+	}
 	// A snapshot's whole run, reaching Prometheus included, ends within --timeout.
 	deadline := time.Now().Add(o.prom.Timeout)
 	q, target, release, err := o.prom.Connect(ctx, o.team)

@@ -6,6 +6,9 @@
 package termtext
 
 import (
+	"bytes"
+	"encoding/json"
+	"io"
 	"strconv"
 	"strings"
 	"unicode"
@@ -145,4 +148,17 @@ func JSON(b []byte) []byte {
 // appendU appends r, at most U+FFFF, as a JSON \u escape.
 func appendU(b []byte, r rune) []byte {
 	return append(b, `\u`+pad(strconv.FormatInt(int64(r), 16), 4)...)
+}
+
+// WriteJSON writes v to w as indented JSON, through JSON: what it holds came from a cluster or
+// Prometheus, and printed on a terminal it must not drive it.
+func WriteJSON(w io.Writer, v any) error {
+	var buf bytes.Buffer
+	enc := json.NewEncoder(&buf)
+	enc.SetIndent("", "  ")
+	if err := enc.Encode(v); err != nil {
+		return err
+	}
+	_, err := w.Write(JSON(buf.Bytes()))
+	return err
 }

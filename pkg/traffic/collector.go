@@ -884,9 +884,33 @@ func appendNew(list []string, items ...string) []string {
 	return list
 }
 
+// Scalar queries e at at and returns the value of its one series: empty when the answer has
+// none, an error when it has more.
+func Scalar(ctx context.Context, q Querier, e parser.Expr, at time.Time, empty float64) (float64, error) {
+	text, err := promql.Check(e)
+	if err != nil {
+		return NoData, err
+	}
+	res, err := q.Query(ctx, text, at)
+	if err != nil {
+		return NoData, err
+	}
+	switch len(res.Vector) {
+	case 0:
+		return empty, nil
+	case 1:
+		return res.Vector[0].Value, nil
+	}
+	return NoData, fmt.Errorf("%s answered %d series, want at most one", text, len(res.Vector))
+}
+
 // errNoClusterStats is the start of Discover's errors when Prometheus holds no Envoy cluster
 // statistics for the selection, as opposed to a query that failed.
 var errNoClusterStats = errors.New("no Envoy cluster statistics")
+
+// IsNoClusterStats reports whether err says that Prometheus holds no Envoy cluster statistics
+// for the selection, rather than that a query failed.
+func IsNoClusterStats(err error) bool { return errors.Is(err, errNoClusterStats) }
 
 // Discover finds the label dialect of the Envoy series sel holds, Istio's standard metrics where
 // they are all there is, and explains an empty result.

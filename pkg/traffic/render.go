@@ -1,8 +1,6 @@
 package traffic
 
 import (
-	"bytes"
-	"encoding/json"
 	"fmt"
 	"io"
 	"math"
@@ -327,15 +325,7 @@ func RenderJSON(w io.Writer, f Frame) error {
 		}
 		out.Alerts = &alerts
 	}
-	var buf bytes.Buffer
-	enc := json.NewEncoder(&buf)
-	enc.SetIndent("", "  ")
-	if err := enc.Encode(out); err != nil {
-		return err
-	}
-	// Names and warnings come from Prometheus: printed on a terminal, the JSON must not drive it.
-	_, err := w.Write(termtext.JSON(buf.Bytes()))
-	return err
+	return termtext.WriteJSON(w, out)
 }
 
 // Age prints how long ago t was, in the largest whole unit: 3s, 2m, 1h.
