@@ -174,6 +174,7 @@ spec: {replicas: 1}
 		{
 			Namespace: ns1, Name: "list-a", Team: "list-a", Version: manifests.DefaultPrometheusVersion,
 			Retention: "7d", RetentionSize: "16GiB", Envoy: "envoy,statsd", Replicas: 2, Shards: 1,
+			SampleLimit: manifests.DefaultSampleLimit, TargetLimit: manifests.DefaultTargetLimit, MemoryLimit: 2 << 30,
 			HasStatus: true, Ready: 1, Current: 2,
 			Conditions: []kube.Condition{
 				{Type: "Available", Status: "Degraded", Reason: "SomePodsNotReady", Message: "1/2 pods ready"},
@@ -184,6 +185,7 @@ spec: {replicas: 1}
 			Namespace: ns2, Name: "list-b", Team: "list-b", Version: manifests.DefaultPrometheusVersion,
 			Retention: manifests.DefaultRetention, RetentionSize: "16GiB", Envoy: "envoy", EnvoyNamespace: envoyNS,
 			Replicas: 1, Shards: 2,
+			SampleLimit: manifests.DefaultSampleLimit, TargetLimit: manifests.DefaultTargetLimit, MemoryLimit: 2 << 30,
 		},
 	}
 	for i := range mine {
