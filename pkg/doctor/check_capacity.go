@@ -25,10 +25,6 @@ type Capacity struct {
 	HeadSeries float64
 }
 
-// capacityNear is the share of a limit from which the capacity check fails: past the sample or
-// target limit, scrapes fail or targets go unscraped, so it warns before.
-const capacityNear = 0.8
-
 // evalCapacity compares what the Prometheus holds with the stack's limits: the largest scrape
 // with enforcedSampleLimit, the largest scrape pool with enforcedTargetLimit, and the memory the
 // head implies with the container's limit (more than half fails: compaction, queries and rules
@@ -52,21 +48,18 @@ func evalCapacity(p *monitoringv1.Prometheus, targets []Target, c Capacity, err 
 		}
 	}
 	pool, poolTargets := largestPool(targets)
-	memory := math.NaN()
-	if !math.IsNaN(c.HeadSeries) {
-		memory = overview.BaseMemoryBytes + overview.BytesPerHeadSeries*c.HeadSeries
-	}
+	memory := overview.HeadMemory(c.HeadSeries)
 
 	var problems, fixes []string
-	if sampleLimit > 0 && c.LargestScrape >= capacityNear*sampleLimit {
+	if sampleLimit > 0 && c.LargestScrape >= overview.NearLimit*sampleLimit {
 		problems = append(problems, fmt.Sprintf("the largest scrape brings %.0f samples, %.0f%% of the sample limit %.0f: past it the whole scrape fails", c.LargestScrape, 100*c.LargestScrape/sampleLimit, sampleLimit))
 		fixes = append(fixes, fmt.Sprintf("drop series the team does not read (metricRelabelings on the monitor), or raise the limit: kubectl promteam create %s -n %s --sample-limit %.0f --apply", team, ns, 2*sampleLimit))
 	}
-	if targetLimit > 0 && float64(poolTargets) >= capacityNear*targetLimit {
+	if targetLimit > 0 && float64(poolTargets) >= overview.NearLimit*targetLimit {
 		problems = append(problems, fmt.Sprintf("scrape pool %s has %d targets, %.0f%% of the target limit %.0f: past it none of its targets are scraped", pool, poolTargets, 100*float64(poolTargets)/targetLimit, targetLimit))
 		fixes = append(fixes, fmt.Sprintf("raise the limit: kubectl promteam create %s -n %s --target-limit %.0f --apply, or narrow the monitor's selector", team, ns, 2*targetLimit))
 	}
-	if memoryLimit > 0 && memory > memoryLimit/2 {
+	if overview.OverMemory(memory, memoryLimit) {
 		problems = append(problems, fmt.Sprintf("%.0f series in the head need about %s, over half the memory limit %s (compaction, queries and rules need as much again at their peak)", c.HeadSeries, overview.FormatBytes(memory), overview.FormatBytes(memoryLimit)))
 		double := resource.NewQuantity(int64(2*memoryLimit), resource.BinarySI)
 		fixes = append(fixes, fmt.Sprintf("raise the memory: kubectl promteam create %s -n %s --memory-limit %s --apply, or split the targets: --shards 2 --thanos", team, ns, double))

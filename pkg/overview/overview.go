@@ -21,6 +21,25 @@ const (
 	BaseMemoryBytes    = 100 << 20
 )
 
+// NearLimit is the share of a sample or target limit from which a stack is near it: past the
+// limit a scrape fails whole, or a scrape pool's targets go unscraped.
+const NearLimit = 0.8
+
+// HeadMemory is the memory a Prometheus pod needs for series in its head; NoData when the head
+// is not known.
+func HeadMemory(series float64) float64 {
+	if !traffic.Known(series) {
+		return traffic.NoData
+	}
+	return BaseMemoryBytes + BytesPerHeadSeries*series
+}
+
+// OverMemory reports whether memory is more than half of limit (bytes; 0 is no limit):
+// compaction, queries and rules need as much again as the head at their peak.
+func OverMemory(memory, limit float64) bool {
+	return limit > 0 && traffic.Known(memory) && memory > limit/2
+}
+
 // Stack is what the cluster says of one team's stack.
 type Stack struct {
 	Namespace, Team string
@@ -98,14 +117,11 @@ func Unreached(s Stack, reason string) Row {
 func Fold(s Stack, h Health) Row {
 	r := Row{Stack: s, Via: h.Backend, Clusters: len(h.Rows),
 		Firing: h.Firing, TargetsUp: h.TargetsUp, Targets: h.Targets, HeadSeries: h.HeadSeries,
-		SamplesPerSecond: h.SamplesPerSecond, LargestScrape: h.LargestScrape, Memory: traffic.NoData}
+		SamplesPerSecond: h.SamplesPerSecond, LargestScrape: h.LargestScrape, Memory: HeadMemory(h.HeadSeries)}
 	if r.Via == "" {
 		r.Via = traffic.BackendPrometheus
 	}
 	r.RPS, r.Success, r.WorstP99, r.WorstCluster = totals(h.Rows)
-	if traffic.Known(h.HeadSeries) {
-		r.Memory = BaseMemoryBytes + BytesPerHeadSeries*h.HeadSeries
-	}
 	return r
 }
 

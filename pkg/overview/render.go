@@ -14,25 +14,17 @@ import (
 	"github.com/kubectl-promteam/kubectl-promteam/pkg/traffic"
 )
 
-// Guardrail thresholds: a note when the largest scrape reaches this share of the sample limit,
-// a job this share of the target limit, or the head more than half the memory limit (compaction,
-// queries and rules need as much again at their peak).
-const (
-	nearLimit   = 0.8
-	headOfLimit = 0.5
-)
-
 // Notes are the guardrails a reached team is near or past, each one line with its fix.
 func Notes(r Row) []string {
 	if !r.Reached() {
 		return nil
 	}
 	var notes []string
-	if r.SampleLimit > 0 && traffic.Known(r.LargestScrape) && r.LargestScrape >= nearLimit*float64(r.SampleLimit) {
+	if r.SampleLimit > 0 && traffic.Known(r.LargestScrape) && r.LargestScrape >= NearLimit*float64(r.SampleLimit) {
 		notes = append(notes, fmt.Sprintf("largest scrape %s of the %s-sample limit: drop series, or raise --sample-limit",
 			FormatCount(r.LargestScrape), FormatCount(float64(r.SampleLimit))))
 	}
-	if r.MemoryLimit > 0 && traffic.Known(r.Memory) && r.Memory > headOfLimit*float64(r.MemoryLimit) {
+	if OverMemory(r.Memory, float64(r.MemoryLimit)) {
 		notes = append(notes, fmt.Sprintf("the head needs ~%s of the %s memory limit, over half: raise --memory-limit, or shard",
 			FormatBytes(r.Memory), FormatBytes(float64(r.MemoryLimit))))
 	}

@@ -62,11 +62,8 @@ func (t *teamsFlags) complete() error {
 		ns, team, scoped := strings.Cut(item, "/")
 		if !scoped {
 			ns, team = "", item
-		}
-		if scoped {
-			if err := manifests.ValidateNamespace(ns); err != nil {
-				return flagError("teams", t.teamsText, fmt.Errorf("%q: %w", item, err))
-			}
+		} else if err := manifests.ValidateNamespace(ns); err != nil {
+			return flagError("teams", t.teamsText, fmt.Errorf("%q: %w", item, err))
 		}
 		if err := validateTeam(team); err != nil {
 			return flagError("teams", t.teamsText, fmt.Errorf("%q: %w", item, err))
