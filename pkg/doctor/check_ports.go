@@ -348,12 +348,18 @@ func monitorNamespaces(p *monitoringv1.Prometheus, objs objectFacts) []string {
 }
 
 func (d *doctor) gatherRBAC(p *monitoringv1.Prometheus, objs objectFacts) rbacFacts {
+	return d.gatherRBACIn(p, monitorNamespaces(p, objs))
+}
+
+// gatherRBACIn asks whether the Prometheus ServiceAccount may discover targets in each of
+// namespaces ("" for the cluster scope).
+func (d *doctor) gatherRBACIn(p *monitoringv1.Prometheus, namespaces []string) rbacFacts {
 	f := rbacFacts{serviceAccount: serviceAccountOf(p), denied: map[string][]string{}}
 	f.canReview, f.canReviewErr = d.c.CanI(d.ctx, ResourceAttributes{Verb: "create", Group: "authorization.k8s.io", Resource: "subjectaccessreviews"})
 	if !f.canReview || f.canReviewErr != nil {
 		return f
 	}
-	f.namespaces = monitorNamespaces(p, objs)
+	f.namespaces = namespaces
 	for _, ns := range f.namespaces {
 		for _, r := range discoveryResources(p) {
 			for _, verb := range discoveryVerbs {

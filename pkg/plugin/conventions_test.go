@@ -43,6 +43,7 @@ var conventions = map[string]convention{
 	"list":         {formats: []string{"table", "wide", "json", "yaml"}, errorExit: 1, valid: []string{"list"}, tooMany: []string{"list", "a"}},
 	"delete":       {errorExit: 1, dryRun: true, valid: []string{"delete", "team-a"}, tooMany: []string{"delete", "a", "b"}},
 	"doctor":       {formats: []string{"table", "json", "yaml"}, errorExit: doctorErrorExit, valid: []string{"doctor", "team-a"}, tooMany: []string{"doctor", "a", "b"}},
+	"why":          {formats: []string{"table", "json", "yaml"}, errorExit: doctorErrorExit, valid: []string{"why", "team-a", "service/envoy"}, tooMany: []string{"why", "a", "pod", "b", "c"}},
 	"port-forward": {errorExit: 1, valid: []string{"port-forward", "team-a"}, tooMany: []string{"port-forward", "a", "b"}},
 	"silence create": {errorExit: 1, valid: []string{"silence", "create", "team-a", "-m", "a=b", "--comment", "x"},
 		tooMany: []string{"silence", "create", "a", "b", "-m", "a=b", "--comment", "x"}},

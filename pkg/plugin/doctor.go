@@ -8,6 +8,7 @@ import (
 	"strconv"
 	"time"
 
+	"github.com/prometheus/prometheus/promql/parser"
 	"github.com/spf13/cobra"
 	"github.com/spf13/pflag"
 	"k8s.io/cli-runtime/pkg/genericclioptions"
@@ -228,7 +229,7 @@ func (o *DoctorOptions) check(ctx context.Context, ns string) (doctor.Report, er
 
 // doctorLive is what the live checks read.
 type doctorLive struct {
-	prometheus doctor.Prometheus
+	prometheus liveSource
 	// thanos is the team's Thanos Query and sidecars; nil without one.
 	thanos  doctor.Thanos
 	backend string
@@ -282,7 +283,7 @@ func (o *DoctorOptions) connect(ctx context.Context, cfg *rest.Config, ns string
 // reach reaches the backend r leads to through the API server's service proxy (--via-proxy) or,
 // by default, a port-forward to one of its pods; when neither can be set up, the checks that
 // read it are skipped with the reason (unreachable). release closes the port-forward.
-func (o *DoctorOptions) reach(ctx context.Context, cfg *rest.Config, client kubernetes.Interface, ns string, r route) (doctor.Prometheus, func(), error) {
+func (o *DoctorOptions) reach(ctx context.Context, cfg *rest.Config, client kubernetes.Interface, ns string, r route) (liveSource, func(), error) {
 	release := func() {}
 	if o.prom.ViaProxy {
 		base, rt, err := routeProxy(ctx, r, cfg, client, ns, o.team)
@@ -314,7 +315,7 @@ func (o *DoctorOptions) reach(ctx context.Context, cfg *rest.Config, client kube
 // replica, but for the Alertmanagers a Prometheus discovered, which only a Prometheus pod knows.
 type thanosLive struct {
 	*prom.Client
-	direct doctor.Prometheus
+	direct liveSource
 }
 
 func (t thanosLive) Alertmanagers(ctx context.Context) ([]string, []string, error) {
@@ -349,6 +350,12 @@ func (t thanosAccess) Shipper(ctx context.Context, namespace, pod string) (docto
 	return doctor.ParseShipper(body)
 }
 
+// liveSource is what doctor's live checks and why's live links read.
+type liveSource interface {
+	doctor.Prometheus
+	doctor.TraceSource
+}
+
 // unreachable is a Prometheus that could not be reached: the live checks say why.
 type unreachable struct{ err error }
 
@@ -367,3 +374,9 @@ func (u unreachable) Notifications(context.Context, string, string, time.Duratio
 func (u unreachable) Capacity(context.Context) (doctor.Capacity, error) {
 	return doctor.Capacity{}, u.err
 }
+
+func (u unreachable) CountSeries(context.Context, *parser.VectorSelector) (int, error) {
+	return 0, u.err
+}
+
+func (u unreachable) Rules(context.Context) ([]doctor.Rule, error) { return nil, u.err }

@@ -59,6 +59,7 @@ rules, Envoy scrape presets, RED recording rules and traffic-gated alerts.`,
 		NewCmdSilence(streams, configFlags),
 		NewCmdTop(streams, configFlags),
 		NewCmdVersion(streams),
+		NewCmdWhy(streams, configFlags),
 	)
 	setFlagErrors(root)
 	return root
