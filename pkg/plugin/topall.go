@@ -12,6 +12,7 @@ import (
 
 	"github.com/prometheus/prometheus/promql/parser"
 	"github.com/spf13/pflag"
+	"golang.org/x/sync/errgroup"
 	"k8s.io/cli-runtime/pkg/genericclioptions"
 
 	"github.com/kubectl-promteam/kubectl-promteam/pkg/doctor"
@@ -306,7 +307,9 @@ type capacityReader interface {
 // teamHealth reads a team's clusters, as top TEAM would over the same window and source (unless
 // r reads health only), and its stack's health: alerts firing, targets, and what its limits
 // bound (the largest scrape, samples per second and, from a Prometheus rather than a Thanos
-// Query, the series in its head). A number Prometheus did not answer stays unknown.
+// Query, the series in its head). The reads go out at once, so a tunnel's round trips overlap
+// rather than add up. A number Prometheus did not answer stays unknown; clusters that could not
+// be read make the team unreached.
 func (r teamsReader) teamHealth(ctx context.Context, s kube.StackSummary, now time.Time) (overview.Health, error) {
 	connect := r.connect
 	if connect == nil {
@@ -320,14 +323,20 @@ func (r teamsReader) teamHealth(ctx context.Context, s kube.StackSummary, now ti
 
 	nan := traffic.NoData
 	h := overview.Health{Backend: conn.backend, SamplesPerSecond: nan, LargestScrape: nan, HeadSeries: nan}
+	// Each read writes fields of h no other read writes; only the clusters' read fails the
+	// group, which stops the others, whose numbers are then not shown.
+	g, gctx := errgroup.WithContext(ctx)
 	if r.traffic != nil {
-		frame, err := traffic.NewAuto(conn.q, *r.traffic).Frame(ctx, now)
-		// A Prometheus without Envoy series answered: the team has no traffic to show, and the
-		// targets say why.
-		if err != nil && !traffic.IsNoClusterStats(err) {
-			return overview.Health{}, err
-		}
-		h.Rows = frame.Rows
+		g.Go(func() error {
+			frame, err := traffic.NewAuto(conn.q, *r.traffic).Frame(gctx, now)
+			// A Prometheus without Envoy series answered: the team has no traffic to show, and
+			// the targets say why.
+			if err != nil && !traffic.IsNoClusterStats(err) {
+				return err
+			}
+			h.Rows = frame.Rows
+			return nil
+		})
 	}
 	for _, q := range []struct {
 		expr parser.Expr
@@ -337,15 +346,26 @@ func (r teamsReader) teamHealth(ctx context.Context, s kube.StackSummary, now ti
 		{promql.TargetsUp(), &h.TargetsUp},
 		{promql.Targets(), &h.Targets},
 	} {
-		// An empty answer is none of what is counted.
-		if *q.to, err = traffic.Scalar(ctx, conn.q, q.expr, now, 0); err != nil {
-			*q.to = nan
-		}
+		g.Go(func() error {
+			// An empty answer is none of what is counted.
+			v, err := traffic.Scalar(gctx, conn.q, q.expr, now, 0)
+			if err != nil {
+				v = nan
+			}
+			*q.to = v
+			return nil
+		})
 	}
 	if cr, ok := conn.q.(capacityReader); ok {
-		if c, err := cr.Capacity(ctx); err == nil {
-			h.SamplesPerSecond, h.LargestScrape, h.HeadSeries = c.SamplesPerSecond, c.LargestScrape, c.HeadSeries
-		}
+		g.Go(func() error {
+			if c, err := cr.Capacity(gctx); err == nil {
+				h.SamplesPerSecond, h.LargestScrape, h.HeadSeries = c.SamplesPerSecond, c.LargestScrape, c.HeadSeries
+			}
+			return nil
+		})
+	}
+	if err := g.Wait(); err != nil {
+		return overview.Health{}, err
 	}
 	return h, nil
 }
