@@ -98,6 +98,16 @@ func fleet(start time.Time) *envoysim.Fleet {
 	}
 }
 
+// setDown makes the Envoy on a pod IP answer every scrape with 503, or answer again.
+func (s *sim) setDown(ip string, down bool) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.down == nil {
+		s.down = map[string]bool{}
+	}
+	s.down[ip] = down
+}
+
 // sim serves the fleet on every pod IP: each connection is answered as the Envoy of the pod
 // whose IP it reached.
 type sim struct {
@@ -106,6 +116,7 @@ type sim struct {
 	pods  map[string]http.Handler // pod IP → that Envoy
 	next  map[string]int          // team → how many of the fleet's pods it has handed out
 	as    map[string]servedAs     // pod IP → which of the fleet's pods it answers as
+	down  map[string]bool         // pod IP → answers every scrape with 503
 }
 
 // servedAs is the fleet's pod a pod IP answers as, in a dialect.
@@ -118,8 +129,12 @@ func (s *sim) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	local, _ := r.Context().Value(http.LocalAddrContextKey).(net.Addr)
 	host, _, _ := net.SplitHostPort(fmt.Sprint(local))
 	s.mu.Lock()
-	h := s.pods[host]
+	h, down := s.pods[host], s.down[host]
 	s.mu.Unlock()
+	if down {
+		http.Error(w, "the Envoy on "+host+" is overloaded", http.StatusServiceUnavailable)
+		return
+	}
 	if h == nil {
 		http.Error(w, "no Envoy on "+host, http.StatusNotFound)
 		return
@@ -169,7 +184,7 @@ func TestOperatorEndToEnd(t *testing.T) {
 		forwards = append(forwards, kubetest.Forward{Namespace: ch.team, Pod: "prometheus-" + ch.team + "-0", Port: 9090,
 			Target: net.JoinHostPort("127.0.0.1", strconv.Itoa(ch.promPort))})
 	}
-	c.StartNodeAgent(t, forwards...)
+	c.StartNodeAgent(t, append(forwards, platformForward())...)
 	op := c.StartOperator(t)
 	client, err := kubernetes.NewForConfig(c.RESTConfig(kubetest.Admin))
 	if err != nil {
@@ -275,6 +290,11 @@ func (e *env) run(t *testing.T, ch chain) {
 		step("recording rules evaluate")
 	}
 
+	if ch.checkMore {
+		e.startPlatformTeams(t, ch)
+		step("the platform view's other teams applied")
+	}
+
 	// 4. doctor passes every check, through the tunnel to the pod standing for Prometheus.
 	e.doctorPasses(t, ns, ch.team)
 	step("doctor passes")
@@ -291,6 +311,10 @@ func (e *env) run(t *testing.T, ch chain) {
 	}
 	truth.Check(t, snap, e.sim.fleet, truth.Tolerance{RPS: 0.05, Success: 0.01, Quantile: 0.15})
 	step("top matches the truth")
+	if ch.checkMore {
+		e.platformView(t, ch)
+		step("top -A shows every team")
+	}
 
 	if !ch.checkMore {
 		return
@@ -302,6 +326,8 @@ func (e *env) run(t *testing.T, ch chain) {
 
 	e.broken(t, ch)
 	step("doctor names every fault")
+	e.whyFollows(t, ch, prom, dir, envoys)
+	step("why names every broken link")
 
 	// 6. top from the recording rules, once their 5m window holds samples of every pod.
 	time.Sleep(time.Until(scraping.Add(5*time.Minute + 20*time.Second)))

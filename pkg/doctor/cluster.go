@@ -35,6 +35,7 @@ type Cluster interface {
 	// not exist.
 	SecretKeys(ctx context.Context, namespace, name string) ([]string, error)
 
+	GetPod(ctx context.Context, namespace, name string) (*corev1.Pod, error)
 	ListPods(ctx context.Context, namespace string, selector labels.Selector) ([]corev1.Pod, error)
 	ListServices(ctx context.Context, namespace string, selector labels.Selector) ([]corev1.Service, error)
 	GetService(ctx context.Context, namespace, name string) (*corev1.Service, error)

@@ -74,6 +74,12 @@ const (
 // was skipped. With color the markers are coloured with ANSI escapes. Reasons and fixes quote the
 // cluster and Prometheus; their control characters are shown as escapes (termtext.Sanitize).
 func (r Report) WriteText(w io.Writer, color bool) error {
+	return writeResults(w, r.Results, color, false)
+}
+
+// writeResults writes results as Report.WriteText describes; with passedReasons a passed
+// result's reason follows its title too.
+func writeResults(w io.Writer, results []Result, color, passedReasons bool) error {
 	var b strings.Builder
 	paint := func(code, s string) string {
 		if !color {
@@ -81,9 +87,13 @@ func (r Report) WriteText(w io.Writer, color bool) error {
 		}
 		return code + s + ansiReset
 	}
-	for _, res := range r.Results {
+	for _, res := range results {
 		switch res.Status {
 		case StatusPassed:
+			if passedReasons && res.Reason != "" {
+				fmt.Fprintf(&b, "%s %s: %s\n", paint(ansiGreen, "✓"), termtext.Sanitize(res.Title), termtext.Sanitize(oneLine(res.Reason)))
+				continue
+			}
 			fmt.Fprintf(&b, "%s %s\n", paint(ansiGreen, "✓"), termtext.Sanitize(res.Title))
 		case StatusFailed:
 			fmt.Fprintf(&b, "%s %s: %s\n", paint(ansiRed, "✗"), termtext.Sanitize(res.Title), termtext.Sanitize(oneLine(res.Reason)))

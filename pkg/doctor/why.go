@@ -126,9 +126,10 @@ type Trace struct {
 	Links  []Result `json:"links"`
 }
 
-// WriteText writes one line per link, as Report.WriteText writes checks.
+// WriteText writes one line per link, as Report.WriteText writes checks, but with what each
+// passed link found: the trace shows the way from the stack to the subject.
 func (t Trace) WriteText(w io.Writer, color bool) error {
-	return Report{Results: t.Links}.WriteText(w, color)
+	return writeResults(w, t.Links, color, true)
 }
 
 // Link returns the link with the given ID.
@@ -245,7 +246,7 @@ func (w *why) linkTitle(id string) string {
 	case LinkObject:
 		return what + " exists" + w.inSubjectNS()
 	case LinkMonitor:
-		return "a monitor of team " + w.team + " selects " + what + ": labels and namespace"
+		return "a monitor of team " + w.team + " selects " + what + " (labels and namespace)"
 	case LinkPort:
 		return "the port the monitor names exists on " + what
 	case LinkSelected:
@@ -407,17 +408,16 @@ func (w *why) linkObject() Result {
 		}
 		return passed(fmt.Sprintf("Service %s/%s selects %d pods (%s)", ns, svc.Name, len(pods), sel))
 	}
-	pods, err := w.c.ListPods(w.ctx, ns, nil)
+	found, err := w.c.GetPod(w.ctx, ns, w.s.Name)
 	if err != nil {
-		return failed(fmt.Sprintf("cannot list pods in namespace %s: %v", ns, err),
+		return failed(fmt.Sprintf("cannot read pod %s in namespace %s: %v", w.s.Name, ns, err),
 			fmt.Sprintf("check access: kubectl get pod %s -n %s", w.s.Name, ns))
 	}
-	i := slices.IndexFunc(pods, func(p corev1.Pod) bool { return p.Name == w.s.Name })
-	if i < 0 {
+	if found == nil {
 		return failed(fmt.Sprintf("no pod %s in namespace %s", w.s.Name, ns),
 			fmt.Sprintf("check the name: kubectl get pods -n %s; %s", ns, nsHint))
 	}
-	pod := pods[i]
+	pod := *found
 	w.pods = []corev1.Pod{pod}
 	services, err := w.c.ListServices(w.ctx, ns, nil)
 	if err == nil {
@@ -538,6 +538,21 @@ func (w *why) linkMonitor() Result {
 		}
 		return failed(reason, fix)
 	}
+	// The closest monitor first: one that looks in the subject's namespace and selects the
+	// kind of object that has labels to compare.
+	slices.SortStableFunc(cands, func(a, b candidate) int {
+		score := func(c candidate) int {
+			s := 0
+			if c.nsHit {
+				s -= 2
+			}
+			if c.have != nil {
+				s--
+			}
+			return s
+		}
+		return score(a) - score(b)
+	})
 	c := cands[0]
 	var reasons []string
 	for _, c := range cands {
@@ -576,11 +591,12 @@ func namespaceTexts(nss []string) []string {
 
 func (w *why) linkPort() Result {
 	var ok []monitorRef
-	var reasons, fixes []string
+	var reasons, fixes, found []string
 	for _, m := range w.monitors {
-		found, reason, fix := w.portOf(m)
-		if found {
+		hit, reason, fix := w.portOf(m)
+		if hit {
 			ok = append(ok, m)
+			found = append(found, m.String()+" finds "+reason)
 			continue
 		}
 		reasons = append(reasons, reason)
@@ -590,14 +606,11 @@ func (w *why) linkPort() Result {
 		return failed(strings.Join(reasons, "\n"), strings.Join(fixes, "\n"))
 	}
 	w.monitors = ok
-	var names []string
-	for _, m := range ok {
-		names = append(names, m.String())
-	}
-	return passed(strings.Join(names, ", ") + " finds the port it names")
+	return passed(strings.Join(found, "; "))
 }
 
-// portOf reports whether monitor m finds the port one of its endpoints names on the subject.
+// portOf reports whether monitor m finds the port one of its endpoints names on the subject,
+// and which; when it does not, why and the fix.
 func (w *why) portOf(m monitorRef) (bool, string, string) {
 	if m.obj.kind.name == kindPodMonitor.name {
 		pm := w.podMonitor(m)
@@ -608,11 +621,11 @@ func (w *why) portOf(m monitorRef) (bool, string, string) {
 		for _, ep := range pm.Spec.PodMetricsEndpoints {
 			want, named := podEndpointPort(ep)
 			if !named {
-				return true, "", ""
+				return true, "every port the pods declare", ""
 			}
 			for _, pod := range w.pods {
 				if matches(&pm.Spec.Selector, pod.Labels) && declaresPort(pod, want) {
-					return true, "", ""
+					return true, "port " + portText(want) + " on pod " + pod.Name, ""
 				}
 			}
 			declared = append(declared, portText(want))
@@ -629,16 +642,16 @@ func (w *why) portOf(m monitorRef) (bool, string, string) {
 	var wanted, have []string
 	for _, ep := range sm.Spec.Endpoints {
 		if ep.Port == "" && ep.TargetPort == nil {
-			return true, "", ""
-		}
-		for _, svc := range w.services {
-			if matches(&sm.Spec.Selector, svc.Labels) && servicePortMatches(svc, ep) {
-				return true, "", ""
-			}
+			return true, "every port of the Service", ""
 		}
 		want := fmt.Sprintf("%q", ep.Port)
 		if ep.Port == "" {
 			want = "targetPort " + ep.TargetPort.String()
+		}
+		for _, svc := range w.services {
+			if matches(&sm.Spec.Selector, svc.Labels) && servicePortMatches(svc, ep) {
+				return true, "port " + want + " on Service " + svc.Name, ""
+			}
 		}
 		wanted = append(wanted, want)
 	}

@@ -148,6 +148,15 @@ func TestBadInputThroughTheBinary(t *testing.T) {
 		{"top output", []string{"top", "--demo", "-o", "text"}, []string{`invalid --output "text"`, "use table, wide, json or yaml"}},
 		{"doctor output", []string{"doctor", "team-a", "-o", "wide"}, []string{`invalid --output "wide"`, "use table, json or yaml"}},
 		{"doctor without team", []string{"doctor"}, []string{"needs a team name"}},
+		{"why without subject", []string{"why", "team-a"}, []string{"takes a team and what to follow, e.g. service/envoy", "got 1 arguments"}},
+		{"why subject without kind", []string{"why", "team-a", "envoy"}, []string{`invalid subject "envoy"`, "KIND/NAME or KIND NAME"}},
+		{"why unknown kind", []string{"why", "team-a", "deployment/envoy"}, []string{`invalid subject "deployment/envoy"`, "use service, pod, metric or alert"}},
+		{"why bad pod name", []string{"why", "team-a", "pod", "Envoy_0"}, []string{`invalid subject "pod Envoy_0"`, "RFC 1123"}},
+		{"why metric with a control character", []string{"why", "team-a", "metric/a\x1bb"}, []string{`invalid subject`, "printable characters"}},
+		{"why namespace of a metric", []string{"why", "team-a", "metric/up", "--envoy-namespace", "shop"}, []string{`invalid --envoy-namespace "shop"`, "metric/up has no namespace"}},
+		{"why bad namespace", []string{"why", "team-a", "pod/envoy-0", "--envoy-namespace", "Shop"}, []string{`invalid --envoy-namespace "Shop"`, "name a namespace"}},
+		{"why bad team", []string{"why", "Team-A", "pod/envoy-0"}, []string{`invalid team name "Team-A"`}},
+		{"why output", []string{"why", "team-a", "pod/envoy-0", "-o", "wide"}, []string{`invalid --output "wide"`, "use table, json or yaml"}},
 		{"compare two teams", []string{"compare", "a", "b", "--baseline", "shop_checkout-primary_8080", "--canary", "shop_checkout-canary_8080"}, []string{"at most one team name"}},
 		{"compare unknown flag", []string{"compare", "--demo", "--baseline", "shop_checkout-primary_8080", "--canary", "shop_checkout-canary_8080", "--canery", "x"}, []string{"unknown flag: --canery"}},
 		{"compare an arm with itself", []string{"compare", "--demo", "--baseline", "shop_checkout-primary_8080", "--canary", "shop_checkout-primary_8080"}, []string{`invalid --canary "shop_checkout-primary_8080"`, "--baseline names the same"}},
@@ -250,7 +259,7 @@ func TestBadInputThroughTheBinary(t *testing.T) {
 				want = compareErrorExit
 			case "diff":
 				want = diffErrorExit
-			case "doctor":
+			case "doctor", "why":
 				want = doctorErrorExit
 			case "alerts":
 				if tt.args[1] == "test" {

@@ -18,52 +18,8 @@ import (
 	"github.com/kubectl-promteam/kubectl-promteam/internal/testutil/kubetest"
 	"github.com/kubectl-promteam/kubectl-promteam/internal/testutil/promtest"
 	"github.com/kubectl-promteam/kubectl-promteam/internal/testutil/tmuxtest"
-	"github.com/kubectl-promteam/kubectl-promteam/pkg/envoysim"
+	"github.com/kubectl-promteam/kubectl-promteam/internal/testutil/truth"
 )
-
-// overviewTeam is one team of `top -A --once -o json`.
-type overviewTeam struct {
-	Namespace        string   `json:"namespace"`
-	Team             string   `json:"team"`
-	Status           string   `json:"status"`
-	Via              string   `json:"via"`
-	Reason           string   `json:"reason"`
-	RPS              *float64 `json:"rps"`
-	SuccessRate      *float64 `json:"success_rate"`
-	WorstP99         *float64 `json:"worst_p99_ms"`
-	WorstCluster     string   `json:"worst_cluster"`
-	Clusters         *int     `json:"clusters"`
-	AlertsFiring     *float64 `json:"alerts_firing"`
-	TargetsUp        *float64 `json:"targets_up"`
-	Targets          *float64 `json:"targets"`
-	HeadSeries       *float64 `json:"head_series"`
-	SamplesPerSecond *float64 `json:"samples_per_second"`
-	LargestScrape    *float64 `json:"largest_scrape"`
-	MemoryBytes      *float64 `json:"memory_bytes"`
-	Limits           struct {
-		Samples     int64 `json:"sample_limit"`
-		MemoryBytes int64 `json:"memory_bytes"`
-	} `json:"limits"`
-	Notes []string `json:"notes"`
-}
-
-// teamTruth is what a team's row must say of fleet: requests summed, success weighted by
-// requests, and the slowest p99 of a cluster with traffic.
-func teamTruth(fleet *envoysim.Fleet) (rps, success, worst float64, worstCluster string) {
-	var weighted float64
-	for _, c := range fleet.Clusters {
-		want := c.Truth()
-		rps += want.RPS
-		if want.RPS == 0 {
-			continue
-		}
-		weighted += want.RPS * want.Success
-		if len(c.Latency) > 0 && want.P99 > worst {
-			worst, worstCluster = want.P99, c.Name
-		}
-	}
-	return rps, weighted / rps, worst, worstCluster
-}
 
 // TestTopAllTeams runs `top -A` on a real API server with four team stacks, as a user who may
 // list every stack but reach only some: team-a's Prometheus (a real one, scraping a simulated
@@ -139,8 +95,8 @@ func TestTopAllTeams(t *testing.T) {
 		t.Errorf("top -A took %s", took.Round(time.Millisecond))
 	}
 	var doc struct {
-		Kind  string         `json:"kind"`
-		Teams []overviewTeam `json:"teams"`
+		Kind  string       `json:"kind"`
+		Teams []truth.Team `json:"teams"`
 	}
 	if err := json.Unmarshal([]byte(out), &doc); err != nil {
 		t.Fatalf("%v:\n%s", err, out)
@@ -148,7 +104,7 @@ func TestTopAllTeams(t *testing.T) {
 	if doc.Kind != "TeamOverview" || len(doc.Teams) != len(teams) {
 		t.Fatalf("kind %q, %d teams:\n%s", doc.Kind, len(doc.Teams), out)
 	}
-	byTeam := map[string]overviewTeam{}
+	byTeam := map[string]truth.Team{}
 	for i, team := range doc.Teams {
 		if team.Namespace != teams[i] || team.Team != teams[i] {
 			t.Errorf("row %d is %s/%s, want %s/%s (sorted by namespace and team)", i, team.Namespace, team.Team, teams[i], teams[i])
@@ -158,7 +114,7 @@ func TestTopAllTeams(t *testing.T) {
 
 	t.Run("healthy team matches the truth", func(t *testing.T) {
 		a := byTeam["team-a"]
-		rps, success, worst, worstCluster := teamTruth(fleet)
+		rps, success, worst, worstCluster := truth.TeamTotals(fleet)
 		switch {
 		case a.Via != "prometheus" || a.Reason != "":
 			t.Fatalf("team-a: via %q, reason %q", a.Via, a.Reason)
@@ -289,7 +245,7 @@ func TestTopAllTeams(t *testing.T) {
 			t.Fatalf("exit %d: %s", code, stderr)
 		}
 		var doc struct {
-			Teams []overviewTeam `json:"teams"`
+			Teams []truth.Team `json:"teams"`
 		}
 		if err := json.Unmarshal([]byte(out), &doc); err != nil {
 			t.Fatal(err)

@@ -212,3 +212,47 @@ func near(t testing.TB, cluster, field string, got *float64, want, tol float64, 
 		}
 	}
 }
+
+// Team is one team of the JSON contract of `top -A --once -o json` (a TeamOverview).
+type Team struct {
+	Namespace        string   `json:"namespace"`
+	Team             string   `json:"team"`
+	Status           string   `json:"status"`
+	Via              string   `json:"via"`
+	Reason           string   `json:"reason"`
+	RPS              *float64 `json:"rps"`
+	SuccessRate      *float64 `json:"success_rate"`
+	WorstP99         *float64 `json:"worst_p99_ms"`
+	WorstCluster     string   `json:"worst_cluster"`
+	Clusters         *int     `json:"clusters"`
+	AlertsFiring     *float64 `json:"alerts_firing"`
+	TargetsUp        *float64 `json:"targets_up"`
+	Targets          *float64 `json:"targets"`
+	HeadSeries       *float64 `json:"head_series"`
+	SamplesPerSecond *float64 `json:"samples_per_second"`
+	LargestScrape    *float64 `json:"largest_scrape"`
+	MemoryBytes      *float64 `json:"memory_bytes"`
+	Limits           struct {
+		Samples     int64 `json:"sample_limit"`
+		MemoryBytes int64 `json:"memory_bytes"`
+	} `json:"limits"`
+	Notes []string `json:"notes"`
+}
+
+// TeamTotals is what a team's row must say of fleet: requests summed, success weighted by
+// requests, and the slowest p99 of a cluster with traffic.
+func TeamTotals(fleet *envoysim.Fleet) (rps, success, worst float64, worstCluster string) {
+	var weighted float64
+	for _, c := range fleet.Clusters {
+		want := c.Truth()
+		rps += want.RPS
+		if want.RPS == 0 {
+			continue
+		}
+		weighted += want.RPS * want.Success
+		if len(c.Latency) > 0 && want.P99 > worst {
+			worst, worstCluster = want.P99, c.Name
+		}
+	}
+	return rps, weighted / rps, worst, worstCluster
+}

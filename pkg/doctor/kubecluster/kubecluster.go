@@ -259,6 +259,15 @@ func (c *Cluster) ListPods(ctx context.Context, namespace string, selector label
 	return list.Items, nil
 }
 
+// GetPod implements doctor.Cluster.
+func (c *Cluster) GetPod(ctx context.Context, namespace, name string) (*corev1.Pod, error) {
+	pod, err := c.kube.CoreV1().Pods(namespace).Get(ctx, name, metav1.GetOptions{})
+	if apierrors.IsNotFound(err) {
+		return nil, nil
+	}
+	return pod, err
+}
+
 // ListServices implements doctor.Cluster.
 func (c *Cluster) ListServices(ctx context.Context, namespace string, selector labels.Selector) ([]corev1.Service, error) {
 	list, err := c.kube.CoreV1().Services(namespace).List(ctx, listOptions(selector))
