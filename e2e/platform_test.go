@@ -3,7 +3,6 @@
 package e2e
 
 import (
-	"encoding/json"
 	"math"
 	"net"
 	"path/filepath"
@@ -87,22 +86,15 @@ func (e *env) platformView(t *testing.T, ch chain) {
 	if took > 40*time.Second {
 		t.Errorf("top -A took %s", took.Round(time.Millisecond))
 	}
-	var doc struct {
-		Kind  string       `json:"kind"`
-		Teams []truth.Team `json:"teams"`
-	}
-	if err := json.Unmarshal([]byte(out), &doc); err != nil {
-		t.Fatalf("%v:\n%s", err, out)
-	}
 	byTeam := map[string]truth.Team{}
-	for _, team := range doc.Teams {
+	for _, team := range truth.DecodeOverview(t, []byte(out)) {
 		byTeam[team.Namespace+"/"+team.Team] = team
 	}
 	a, okA := byTeam[ch.team+"/"+ch.team]
 	b, okB := byTeam[brokenTeam+"/"+brokenTeam]
 	u, okU := byTeam[hiddenTeam+"/"+hiddenTeam]
-	if doc.Kind != "TeamOverview" || !okA || !okB || !okU {
-		t.Fatalf("kind %q, teams %v:\n%s", doc.Kind, byTeam, out)
+	if !okA || !okB || !okU {
+		t.Fatalf("teams %v:\n%s", byTeam, out)
 	}
 
 	rps, success, worst, worstCluster := truth.TeamTotals(e.sim.fleet)

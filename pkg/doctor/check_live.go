@@ -85,19 +85,15 @@ func scrapeFix(lastError string) string {
 	return "make the target answer the scrape: " + lastError
 }
 
-func evalTargets(f liveFacts) Result {
-	if len(f.targets) == 0 {
-		return failed("Prometheus has no active scrape targets",
-			"Prometheus found no targets for the team's monitors: see the selection, ports and rbac checks")
-	}
-	var reasons, fixes []string
-	up, pending := 0, 0
-	for _, t := range f.targets {
+// targetHealth counts the targets up and those not scraped yet, and gives a reason for every
+// target down and the fixes for them, each fix once.
+func targetHealth(targets []Target) (up, pending int, down, fixes []string) {
+	for _, t := range targets {
 		switch t.Health {
 		case HealthUp:
 			up++
 		case HealthDown:
-			reasons = append(reasons, fmt.Sprintf("%s is down: %s", targetName(t), t.LastError))
+			down = append(down, fmt.Sprintf("%s is down: %s", targetName(t), t.LastError))
 			if fix := scrapeFix(t.LastError); !slices.Contains(fixes, fix) {
 				fixes = append(fixes, fix)
 			}
@@ -105,6 +101,15 @@ func evalTargets(f liveFacts) Result {
 			pending++
 		}
 	}
+	return up, pending, down, fixes
+}
+
+func evalTargets(f liveFacts) Result {
+	if len(f.targets) == 0 {
+		return failed("Prometheus has no active scrape targets",
+			"Prometheus found no targets for the team's monitors: see the selection, ports and rbac checks")
+	}
+	up, pending, reasons, fixes := targetHealth(f.targets)
 	if len(reasons) > 0 {
 		return failed(strings.Join(reasons, "\n"), strings.Join(fixes, "\n"))
 	}

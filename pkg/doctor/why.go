@@ -132,6 +132,9 @@ func (t Trace) WriteText(w io.Writer, color bool) error {
 	return writeResults(w, t.Links, color, true)
 }
 
+// Failed reports whether a link is broken.
+func (t Trace) Failed() bool { return t.Broken != "" }
+
 // Link returns the link with the given ID.
 func (t Trace) Link(id string) (Result, bool) { return Report{Results: t.Links}.Result(id) }
 
@@ -202,6 +205,24 @@ type monitorRef struct {
 	// pool is the scrape pool prefix the operator gives its targets: podMonitor/NS/NAME/.
 	pool              string
 	metricRelabelings [][]monitoringv1.RelabelConfig // by endpoint
+}
+
+// podMonitorRef and serviceMonitorRef are a monitor as the trace needs it; the operator names
+// the scrape pool of its endpoint N podMonitor/NAMESPACE/NAME/N (serviceMonitor/… likewise).
+func podMonitorRef(m monitoringv1.PodMonitor) monitorRef {
+	ref := monitorRef{obj: object{kindPodMonitor, m.Namespace, m.Name, m.Labels}, status: m.Status, pool: "podMonitor/" + m.Namespace + "/" + m.Name + "/"}
+	for _, ep := range m.Spec.PodMetricsEndpoints {
+		ref.metricRelabelings = append(ref.metricRelabelings, ep.MetricRelabelConfigs)
+	}
+	return ref
+}
+
+func serviceMonitorRef(m monitoringv1.ServiceMonitor) monitorRef {
+	ref := monitorRef{obj: object{kindServiceMonitor, m.Namespace, m.Name, m.Labels}, status: m.Status, pool: "serviceMonitor/" + m.Namespace + "/" + m.Name + "/"}
+	for _, ep := range m.Spec.Endpoints {
+		ref.metricRelabelings = append(ref.metricRelabelings, ep.MetricRelabelConfigs)
+	}
+	return ref
 }
 
 func (m monitorRef) String() string {
@@ -454,14 +475,7 @@ func (w *why) candidates() []candidate {
 	ns := w.subjectNS
 	inNS := func(nss []string) bool { return slices.Contains(nss, ns) || slices.Contains(nss, "") }
 	for _, m := range w.objs.podMonitors {
-		c := candidate{
-			ref: monitorRef{obj: object{kindPodMonitor, m.Namespace, m.Name, m.Labels}, status: m.Status,
-				pool: "podMonitor/" + m.Namespace + "/" + m.Name + "/"},
-			selector: &m.Spec.Selector, namespaces: discoveryNamespaces(w.prom, m.Namespace, m.Spec.NamespaceSelector),
-		}
-		for _, ep := range m.Spec.PodMetricsEndpoints {
-			c.ref.metricRelabelings = append(c.ref.metricRelabelings, ep.MetricRelabelConfigs)
-		}
+		c := candidate{ref: podMonitorRef(m), selector: &m.Spec.Selector, namespaces: discoveryNamespaces(w.prom, m.Namespace, m.Spec.NamespaceSelector)}
 		c.nsHit = inNS(c.namespaces)
 		for _, pod := range w.pods {
 			if c.have == nil {
@@ -478,14 +492,7 @@ func (w *why) candidates() []candidate {
 		out = append(out, c)
 	}
 	for _, m := range w.objs.serviceMonitors {
-		c := candidate{
-			ref: monitorRef{obj: object{kindServiceMonitor, m.Namespace, m.Name, m.Labels}, status: m.Status,
-				pool: "serviceMonitor/" + m.Namespace + "/" + m.Name + "/"},
-			selector: &m.Spec.Selector, namespaces: discoveryNamespaces(w.prom, m.Namespace, m.Spec.NamespaceSelector),
-		}
-		for _, ep := range m.Spec.Endpoints {
-			c.ref.metricRelabelings = append(c.ref.metricRelabelings, ep.MetricRelabelConfigs)
-		}
+		c := candidate{ref: serviceMonitorRef(m), selector: &m.Spec.Selector, namespaces: discoveryNamespaces(w.prom, m.Namespace, m.Spec.NamespaceSelector)}
 		c.nsHit = inNS(c.namespaces)
 		for _, svc := range w.services {
 			if c.have == nil {
@@ -753,20 +760,14 @@ func (w *why) linkSelected() Result {
 // linkMonitorsSelected is the metric's selected link: the Prometheus selects at least one of the
 // team's monitors.
 func (w *why) linkMonitorsSelected() Result {
+	var refs []monitorRef
 	for _, m := range w.objs.podMonitors {
-		ref := monitorRef{obj: object{kindPodMonitor, m.Namespace, m.Name, m.Labels}, status: m.Status, pool: "podMonitor/" + m.Namespace + "/" + m.Name + "/"}
-		for _, ep := range m.Spec.PodMetricsEndpoints {
-			ref.metricRelabelings = append(ref.metricRelabelings, ep.MetricRelabelConfigs)
-		}
-		if selects(w.prom, ref.obj, w.objs.nsLabels).selected {
-			w.monitors = append(w.monitors, ref)
-		}
+		refs = append(refs, podMonitorRef(m))
 	}
 	for _, m := range w.objs.serviceMonitors {
-		ref := monitorRef{obj: object{kindServiceMonitor, m.Namespace, m.Name, m.Labels}, status: m.Status, pool: "serviceMonitor/" + m.Namespace + "/" + m.Name + "/"}
-		for _, ep := range m.Spec.Endpoints {
-			ref.metricRelabelings = append(ref.metricRelabelings, ep.MetricRelabelConfigs)
-		}
+		refs = append(refs, serviceMonitorRef(m))
+	}
+	for _, ref := range refs {
 		if selects(w.prom, ref.obj, w.objs.nsLabels).selected {
 			w.monitors = append(w.monitors, ref)
 		}
@@ -845,19 +846,7 @@ func (w *why) linkTarget() Result {
 			fmt.Sprintf("Prometheus loads what the operator wrote within about a minute: run why again; if the target stays missing, the relabelings of %s drop it (kubectl get %s %s -n %s -o yaml), or the pod is not ready",
 				w.monitors[0], w.monitors[0].obj.kind.resource, w.monitors[0].obj.name, w.monitors[0].obj.namespace))
 	}
-	var down, fixes []string
-	up := 0
-	for _, t := range w.targets {
-		switch t.Health {
-		case HealthUp:
-			up++
-		case HealthDown:
-			down = append(down, fmt.Sprintf("%s is down: %s", targetName(t), t.LastError))
-			if fix := scrapeFix(t.LastError); !slices.Contains(fixes, fix) {
-				fixes = append(fixes, fix)
-			}
-		}
-	}
+	up, _, down, fixes := targetHealth(w.targets)
 	// For a metric, one target that answers is enough for the series to exist.
 	if len(down) > 0 && (w.s.Kind != SubjectMetric || up == 0) {
 		return failed(strings.Join(down, "\n"), strings.Join(fixes, "\n"))

@@ -181,50 +181,60 @@ const (
 // Run checks the stack and prints the report, within --timeout; the exit status is
 // doctorFailedExit when a check failed.
 func (o *DoctorOptions) Run(ctx context.Context) error {
+	return o.diagnose(ctx, "Checking team "+o.team, func(ctx context.Context, c doctor.Cluster, live doctorLive, ns string) diagnosis {
+		report := doctor.Run(ctx, c, live.prometheus, o.team, ns, doctor.Options{ReconcileWait: o.wait, Thanos: live.thanos})
+		report.Backend = live.backend
+		return report
+	})
+}
+
+// diagnosis is what doctor and why print: a report of every check, or the trace of one thing.
+type diagnosis interface {
+	WriteText(w io.Writer, color bool) error
+	Failed() bool
+}
+
+// diagnose reaches the cluster and what the live checks read, runs run within --timeout and
+// prints what it found, in the -o format; the exit status is doctorFailedExit when it failed.
+// doing says what runs, for the line on a terminal's stderr.
+func (o *DoctorOptions) diagnose(ctx context.Context, doing string, run func(ctx context.Context, c doctor.Cluster, live doctorLive, ns string) diagnosis) error {
 	ns, err := namespaceOf(o.configFlags)
 	if err != nil {
 		return err
 	}
 	if isTerminal(o.ErrOut) && !o.output.structured() {
-		fmt.Fprintf(o.ErrOut, "Checking team %s in namespace %s…\n", o.team, ns)
+		fmt.Fprintf(o.ErrOut, "%s in namespace %s…\n", doing, ns)
 	}
-	report, err := boundCall(ctx, o.configFlags, o.timeout, func(ctx context.Context) (doctor.Report, error) {
-		return o.check(ctx, ns)
+	found, err := boundCall(ctx, o.configFlags, o.timeout, func(ctx context.Context) (diagnosis, error) {
+		cfg, err := o.configFlags.ToRESTConfig()
+		if err != nil {
+			return nil, fmt.Errorf("cannot read the kubeconfig: %v", firstLine(err.Error()))
+		}
+		cluster, err := kubecluster.New(cfg)
+		if err != nil {
+			return nil, err
+		}
+		live, err := o.connect(ctx, cfg, ns)
+		if err != nil {
+			return nil, err
+		}
+		defer live.release()
+		return run(ctx, cluster, live, ns), nil
 	})
 	if err != nil {
 		return err
 	}
 	if o.output.structured() {
-		if err := writeDocument(o.Out, o.output.format(), report); err != nil {
+		if err := writeDocument(o.Out, o.output.format(), found); err != nil {
 			return err
 		}
-	} else if err := report.WriteText(o.Out, isTerminal(o.Out) && !noColor()); err != nil {
+	} else if err := found.WriteText(o.Out, isTerminal(o.Out) && !noColor()); err != nil {
 		return err
 	}
-	if report.Failed() {
+	if found.Failed() {
 		return &ExitError{Code: doctorFailedExit}
 	}
 	return nil
-}
-
-// check runs every check against the cluster and the team's Prometheus.
-func (o *DoctorOptions) check(ctx context.Context, ns string) (doctor.Report, error) {
-	cfg, err := o.configFlags.ToRESTConfig()
-	if err != nil {
-		return doctor.Report{}, fmt.Errorf("cannot read the kubeconfig: %v", firstLine(err.Error()))
-	}
-	cluster, err := kubecluster.New(cfg)
-	if err != nil {
-		return doctor.Report{}, err
-	}
-	live, err := o.connect(ctx, cfg, ns)
-	if err != nil {
-		return doctor.Report{}, err
-	}
-	defer live.release()
-	report := doctor.Run(ctx, cluster, live.prometheus, o.team, ns, doctor.Options{ReconcileWait: o.wait, Thanos: live.thanos})
-	report.Backend = live.backend
-	return report, nil
 }
 
 // doctorLive is what the live checks read.

@@ -94,18 +94,12 @@ func TestTopAllTeams(t *testing.T) {
 	if took > 30*time.Second {
 		t.Errorf("top -A took %s", took.Round(time.Millisecond))
 	}
-	var doc struct {
-		Kind  string       `json:"kind"`
-		Teams []truth.Team `json:"teams"`
-	}
-	if err := json.Unmarshal([]byte(out), &doc); err != nil {
-		t.Fatalf("%v:\n%s", err, out)
-	}
-	if doc.Kind != "TeamOverview" || len(doc.Teams) != len(teams) {
-		t.Fatalf("kind %q, %d teams:\n%s", doc.Kind, len(doc.Teams), out)
+	rows := truth.DecodeOverview(t, []byte(out))
+	if len(rows) != len(teams) {
+		t.Fatalf("%d teams:\n%s", len(rows), out)
 	}
 	byTeam := map[string]truth.Team{}
-	for i, team := range doc.Teams {
+	for i, team := range rows {
 		if team.Namespace != teams[i] || team.Team != teams[i] {
 			t.Errorf("row %d is %s/%s, want %s/%s (sorted by namespace and team)", i, team.Namespace, team.Team, teams[i], teams[i])
 		}

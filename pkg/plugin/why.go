@@ -13,7 +13,6 @@ import (
 	"k8s.io/cli-runtime/pkg/genericiooptions"
 
 	"github.com/kubectl-promteam/kubectl-promteam/pkg/doctor"
-	"github.com/kubectl-promteam/kubectl-promteam/pkg/doctor/kubecluster"
 )
 
 // WhyOptions holds the why flags: doctor's, and what to follow.
@@ -157,48 +156,9 @@ func (o *WhyOptions) Validate() error {
 // Run follows the subject and prints the trace, within --timeout; the exit status is
 // doctorFailedExit when a link is broken.
 func (o *WhyOptions) Run(ctx context.Context) error {
-	ns, err := namespaceOf(o.configFlags)
-	if err != nil {
-		return err
-	}
-	if isTerminal(o.ErrOut) && !o.output.structured() {
-		fmt.Fprintf(o.ErrOut, "Following %s through team %s in namespace %s…\n", o.subject, o.team, ns)
-	}
-	trace, err := boundCall(ctx, o.configFlags, o.timeout, func(ctx context.Context) (doctor.Trace, error) {
-		return o.trace(ctx, ns)
+	return o.diagnose(ctx, fmt.Sprintf("Following %s through team %s", o.subject, o.team), func(ctx context.Context, c doctor.Cluster, live doctorLive, ns string) diagnosis {
+		t := doctor.Why(ctx, c, live.prometheus, o.team, ns, o.subject, doctor.Options{ReconcileWait: o.wait})
+		t.Backend = live.backend
+		return t
 	})
-	if err != nil {
-		return err
-	}
-	if o.output.structured() {
-		if err := writeDocument(o.Out, o.output.format(), trace); err != nil {
-			return err
-		}
-	} else if err := trace.WriteText(o.Out, isTerminal(o.Out) && !noColor()); err != nil {
-		return err
-	}
-	if trace.Broken != "" {
-		return &ExitError{Code: doctorFailedExit}
-	}
-	return nil
-}
-
-// trace follows the subject through the cluster and the team's Prometheus.
-func (o *WhyOptions) trace(ctx context.Context, ns string) (doctor.Trace, error) {
-	cfg, err := o.configFlags.ToRESTConfig()
-	if err != nil {
-		return doctor.Trace{}, fmt.Errorf("cannot read the kubeconfig: %v", firstLine(err.Error()))
-	}
-	cluster, err := kubecluster.New(cfg)
-	if err != nil {
-		return doctor.Trace{}, err
-	}
-	live, err := o.connect(ctx, cfg, ns)
-	if err != nil {
-		return doctor.Trace{}, err
-	}
-	defer live.release()
-	t := doctor.Why(ctx, cluster, live.prometheus, o.team, ns, o.subject, doctor.Options{ReconcileWait: o.wait})
-	t.Backend = live.backend
-	return t, nil
 }

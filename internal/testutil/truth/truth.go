@@ -256,3 +256,19 @@ func TeamTotals(fleet *envoysim.Fleet) (rps, success, worst float64, worstCluste
 	}
 	return rps, weighted / rps, worst, worstCluster
 }
+
+// DecodeOverview decodes what `top -A --once -o json` printed: a TeamOverview's rows.
+func DecodeOverview(t testing.TB, out []byte) []Team {
+	t.Helper()
+	var doc struct {
+		Kind  string `json:"kind"`
+		Teams []Team `json:"teams"`
+	}
+	if err := json.Unmarshal(out, &doc); err != nil {
+		t.Fatalf("top -A -o json: %v:\n%s", err, out)
+	}
+	if doc.Kind != "TeamOverview" {
+		t.Fatalf("top -A -o json: kind %q, want TeamOverview:\n%s", doc.Kind, out)
+	}
+	return doc.Teams
+}
