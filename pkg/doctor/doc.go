@@ -23,4 +23,8 @@
 //	rules         the team's PrometheusRules exist, are selected and were not rejected
 //	targets       the scrape targets are up (live)
 //	envoy-series  Envoy's request counters reach Prometheus (live)
+//
+// [Why] answers `kubectl promteam why TEAM KIND/NAME`: it follows one Service, pod, metric or
+// alert through the same facts, link by link (see [Chain]), and stops at the first broken link
+// with its fix. It reads the team's Prometheus through [TraceSource].
 package doctor
