@@ -7,6 +7,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -15,6 +16,7 @@ import (
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/types"
 
+	"github.com/kubectl-promteam/kubectl-promteam/internal/testutil/cli"
 	"github.com/kubectl-promteam/kubectl-promteam/internal/testutil/kubetest"
 	"github.com/kubectl-promteam/kubectl-promteam/internal/testutil/operatortest"
 	"github.com/kubectl-promteam/kubectl-promteam/internal/testutil/promtest"
@@ -116,6 +118,20 @@ func (e *env) whyFollows(t *testing.T, ch chain, prom *promtest.Server, dir stri
 	// until it has read the StatefulSet again: why would rightly stop at the stack.
 	e.waitCondition(t, ns, ch.team, "Available")
 
+	t.Run("why: completion", func(t *testing.T) {
+		for typed, want := range map[string]string{
+			"":       "service/",
+			"pod/":   pod,
+			"svc/":   "svc/envoy",
+			"alert/": "alert/EnvoyUpstreamHigh5xxRatio",
+		} {
+			// The word being completed comes last, after the flags.
+			out, stderr, code := cli.Run(t, e.bin, nil, append([]string{"__complete", "why", team, "-n", ns}, append(e.admin(), typed)...)...)
+			if code != 0 || !slices.Contains(strings.Split(out, "\n"), want) {
+				t.Errorf("completing %q: exit %d, want %q among:\n%s%s", typed, code, want, out, stderr)
+			}
+		}
+	})
 	t.Run("why: healthy chains", func(t *testing.T) {
 		for _, s := range []string{"service/envoy", pod, "metric/envoy_cluster_upstream_rq_total", "alert/EnvoyUpstreamHigh5xxRatio"} {
 			e.whyHealthy(t, ns, team, s)

@@ -8,11 +8,14 @@ import (
 
 	"github.com/spf13/cobra"
 	"github.com/spf13/pflag"
+	"k8s.io/apimachinery/pkg/labels"
 	"k8s.io/apimachinery/pkg/util/validation"
 	"k8s.io/cli-runtime/pkg/genericclioptions"
 	"k8s.io/cli-runtime/pkg/genericiooptions"
 
 	"github.com/kubectl-promteam/kubectl-promteam/pkg/doctor"
+	"github.com/kubectl-promteam/kubectl-promteam/pkg/doctor/kubecluster"
+	"github.com/kubectl-promteam/kubectl-promteam/pkg/manifests"
 )
 
 // WhyOptions holds the why flags: doctor's, and what to follow.
@@ -98,7 +101,8 @@ func whyArgs(cmd *cobra.Command, args []string) error {
 	return nil
 }
 
-// whyCompletion completes the team, then the kinds of subject.
+// whyCompletion completes the team, then the kinds of subject and, once a kind is typed, the
+// names of the pods, Services or alerts there are (in --envoy-namespace, else the namespace).
 func whyCompletion(flags *genericclioptions.ConfigFlags) cobra.CompletionFunc {
 	teams := teamCompletion(flags)
 	return func(cmd *cobra.Command, args []string, toComplete string) ([]string, cobra.ShellCompDirective) {
@@ -106,14 +110,74 @@ func whyCompletion(flags *genericclioptions.ConfigFlags) cobra.CompletionFunc {
 		case 0:
 			return teams(cmd, args, toComplete)
 		case 1:
-			var out []string
-			for _, k := range doctor.SubjectKinds {
-				out = append(out, string(k)+"/")
+			kind, _, typed := strings.Cut(toComplete, "/")
+			if !typed {
+				var out []string
+				for _, k := range doctor.SubjectKinds {
+					out = append(out, string(k)+"/")
+				}
+				return out, cobra.ShellCompDirectiveNoSpace | cobra.ShellCompDirectiveNoFileComp
 			}
-			return out, cobra.ShellCompDirectiveNoSpace | cobra.ShellCompDirectiveNoFileComp
+			names := subjectNames(cmd, flags, args[0], kind)
+			out := make([]string, 0, len(names))
+			for _, n := range names {
+				out = append(out, kind+"/"+n)
+			}
+			return out, cobra.ShellCompDirectiveNoFileComp
 		}
 		return nil, cobra.ShellCompDirectiveNoFileComp
 	}
+}
+
+// subjectNames lists the names of one kind of subject for completion: pods or Services in
+// --envoy-namespace (else the namespace), or the alerts the team's PrometheusRules define.
+// Lookups that fail list nothing.
+func subjectNames(cmd *cobra.Command, flags *genericclioptions.ConfigFlags, team, kind string) []string {
+	s, err := doctor.ParseSubject(kind, "x")
+	if err != nil || s.Kind == doctor.SubjectMetric {
+		return nil
+	}
+	ns, _, err := flags.ToRawKubeConfigLoader().Namespace()
+	if err != nil {
+		return nil
+	}
+	if f := cmd.Flags().Lookup("envoy-namespace"); f != nil && f.Value.String() != "" && s.Kind != doctor.SubjectAlert {
+		ns = f.Value.String()
+	}
+	cfg, err := flags.ToRESTConfig()
+	if err != nil {
+		return nil
+	}
+	cfg.Timeout = completionTimeout
+	c, err := kubecluster.New(cfg)
+	if err != nil {
+		return nil
+	}
+	ctx, cancel := context.WithTimeout(cmdContext(cmd), completionTimeout)
+	defer cancel()
+	names := map[string]bool{}
+	switch s.Kind {
+	case doctor.SubjectPod:
+		pods, _ := c.ListPods(ctx, ns, nil)
+		for _, p := range pods {
+			names[p.Name] = true
+		}
+	case doctor.SubjectService:
+		services, _ := c.ListServices(ctx, ns, nil)
+		for _, svc := range services {
+			names[svc.Name] = true
+		}
+	case doctor.SubjectAlert:
+		rules, _ := c.ListPrometheusRules(ctx, ns, labels.SelectorFromSet(labels.Set{manifests.LabelTeam: team}))
+		for _, r := range rules {
+			for _, g := range r.Spec.Groups {
+				for _, rule := range g.Rules {
+					names[rule.Alert] = true
+				}
+			}
+		}
+	}
+	return sortedNames(names)
 }
 
 // AddFlags binds the why flags.
