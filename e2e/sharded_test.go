@@ -221,9 +221,12 @@ func TestShardedThanosStack(t *testing.T) {
 	e.compareFailsTheCanary(t, ns, team)
 	step("compare fails the canary")
 
-	// 8. doctor passes.
+	// 8. doctor passes, and why follows a pod and a metric through the Query to green links.
 	e.doctorPasses(t, ns, team)
-	step("doctor passes")
+	e.whyHealthy(t, ns, team, "pod/"+envoys[0].Name)
+	e.whyHealthy(t, ns, team, "metric/envoy_cluster_upstream_rq_total")
+	e.whyHealthy(t, ns, team, "alert/EnvoyUpstreamHigh5xxRatio")
+	step("doctor passes; why's links are green through the Query")
 
 	// 9. The recording rules, each shard's over its own targets, add up through the Query.
 	time.Sleep(time.Until(scraping.Add(5*time.Minute + 20*time.Second)))
