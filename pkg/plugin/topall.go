@@ -26,8 +26,10 @@ import (
 	"github.com/kubectl-promteam/kubectl-promteam/pkg/tui"
 )
 
-// defaultConcurrency is how many teams the overview reaches at once.
-const defaultConcurrency = 8
+// defaultConcurrency is how many teams the overview reaches at once: 20 teams in one round,
+// since a refresh in rounds takes about as many times one team's as there are rounds
+// (BenchmarkTopAllTeams, docs/benchmarks.md).
+const defaultConcurrency = 20
 
 // teamsFlags are top's flags for the overview of every team (top -A, top --teams).
 type teamsFlags struct {
@@ -46,7 +48,7 @@ type teamRef struct{ namespace, team string }
 func (t *teamsFlags) addFlags(fs *pflag.FlagSet) {
 	fs.BoolVarP(&t.all, "all-namespaces", "A", t.all, "One row per team stack the user may reach, in every namespace: its traffic, alerts, targets, series and limits")
 	fs.StringVar(&t.teamsText, "teams", t.teamsText, "Like -A, for these teams only: comma-separated TEAM (in any namespace) or NAMESPACE/TEAM")
-	fs.IntVar(&t.concurrency, "concurrency", defaultConcurrency, "With -A or --teams, how many teams are reached at once (each within --timeout)")
+	fs.IntVar(&t.concurrency, "concurrency", defaultConcurrency, "With -A or --teams, how many teams are reached at once, each within --timeout and its answers within --prometheus-max-answer-size")
 }
 
 // on reports whether top shows the overview of every team rather than one team's clusters.
@@ -93,7 +95,7 @@ func (o *TopOptions) validateOverview() error {
 	case o.ns.envoy != "" || o.ns.service != "":
 		return flagError("envoy-namespace", o.ns.envoy+o.ns.service, errors.New("narrows one team's rows; drop --envoy-namespace and --service-namespace with -A/--teams"))
 	case t.concurrency < 1 || t.concurrency > 64:
-		return flagError("concurrency", fmt.Sprint(t.concurrency), errors.New("use 1 to 64, e.g. 8"))
+		return flagError("concurrency", fmt.Sprint(t.concurrency), errors.New("use 1 to 64, e.g. 20"))
 	}
 	return nil
 }
