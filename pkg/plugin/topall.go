@@ -26,8 +26,10 @@ import (
 	"github.com/kubectl-promteam/kubectl-promteam/pkg/tui"
 )
 
-// defaultConcurrency is how many teams the overview reaches at once.
-const defaultConcurrency = 8
+// defaultConcurrency is how many teams the overview reaches at once: 20 teams in one round,
+// since a refresh in rounds takes about as many times one team's as there are rounds
+// (BenchmarkTopAllTeams, docs/benchmarks.md).
+const defaultConcurrency = 20
 
 // teamsFlags are top's flags for the overview of every team (top -A, top --teams).
 type teamsFlags struct {
@@ -46,7 +48,7 @@ type teamRef struct{ namespace, team string }
 func (t *teamsFlags) addFlags(fs *pflag.FlagSet) {
 	fs.BoolVarP(&t.all, "all-namespaces", "A", t.all, "One row per team stack the user may reach, in every namespace: its traffic, alerts, targets, series and limits")
 	fs.StringVar(&t.teamsText, "teams", t.teamsText, "Like -A, for these teams only: comma-separated TEAM (in any namespace) or NAMESPACE/TEAM")
-	fs.IntVar(&t.concurrency, "concurrency", defaultConcurrency, "With -A or --teams, how many teams are reached at once (each within --timeout)")
+	fs.IntVar(&t.concurrency, "concurrency", defaultConcurrency, "With -A or --teams, how many teams are reached at once, each within --timeout and its answers within --prometheus-max-answer-size")
 }
 
 // on reports whether top shows the overview of every team rather than one team's clusters.
@@ -93,7 +95,7 @@ func (o *TopOptions) validateOverview() error {
 	case o.ns.envoy != "" || o.ns.service != "":
 		return flagError("envoy-namespace", o.ns.envoy+o.ns.service, errors.New("narrows one team's rows; drop --envoy-namespace and --service-namespace with -A/--teams"))
 	case t.concurrency < 1 || t.concurrency > 64:
-		return flagError("concurrency", fmt.Sprint(t.concurrency), errors.New("use 1 to 64, e.g. 8"))
+		return flagError("concurrency", fmt.Sprint(t.concurrency), errors.New("use 1 to 64, e.g. 20"))
 	}
 	return nil
 }
@@ -161,7 +163,9 @@ func (o *TopOptions) overviewReader() (teamsReader, time.Duration) {
 	case traffic.SourceRules:
 		window = promql.RuleWindow
 	}
-	return teamsReader{prom: o.prom, flags: o.configFlags, concurrency: o.teamsOpts.concurrency, traffic: &cfg}, window
+	return teamsReader{
+		prom: o.prom, flags: o.configFlags, concurrency: o.teamsOpts.concurrency, traffic: &cfg, dialects: &teamDialects{},
+	}, window
 }
 
 // overviewInterval is how often the live view reads every team: --interval when given, else
@@ -249,6 +253,58 @@ type teamsReader struct {
 	// connect reaches a team's Prometheus; nil reaches it in the cluster, through a tunnel or the
 	// service proxy (PrometheusFlags.connectTeam).
 	connect func(ctx context.Context, s kube.StackSummary) (teamConn, error)
+	// dialects keeps each team's dialect from one refresh to the next, so that a refresh does
+	// not ask for it again; nil settles it on every refresh.
+	dialects *teamDialects
+}
+
+// teamDialects are the dialects of the teams' Envoy series, as the last read of each team's
+// clusters from Envoy's own series settled them, by namespace and team, each kept for
+// dialectKept.
+type teamDialects struct {
+	mu sync.Mutex
+	m  map[teamRef]keptDialect
+}
+
+type keptDialect struct {
+	d       promql.Dialect
+	settled time.Time
+}
+
+// dialectKept is how long a team's dialect is kept: a change a read cannot see (say Istio's
+// sidecars that stop exposing their services' clusters, so that Istio's standard metrics say
+// more) shows within this time.
+const dialectKept = 5 * time.Minute
+
+// get returns s's dialect, if one was settled less than dialectKept before now.
+func (d *teamDialects) get(s kube.StackSummary, now time.Time) (promql.Dialect, bool) {
+	if d == nil {
+		return promql.Dialect{}, false
+	}
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	k, ok := d.m[teamRef{s.Namespace, s.Team}]
+	if !ok || now.Sub(k.settled) >= dialectKept || now.Before(k.settled) {
+		return promql.Dialect{}, false
+	}
+	return k.d, true
+}
+
+// set keeps v as s's dialect, settled at now; the zero Dialect forgets it.
+func (d *teamDialects) set(s kube.StackSummary, v promql.Dialect, now time.Time) {
+	if d == nil {
+		return
+	}
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	if v.Name == "" {
+		delete(d.m, teamRef{s.Namespace, s.Team})
+		return
+	}
+	if d.m == nil {
+		d.m = map[teamRef]keptDialect{}
+	}
+	d.m[teamRef{s.Namespace, s.Team}] = keptDialect{d: v, settled: now}
 }
 
 // rows reaches every stack's Prometheus, at most r.concurrency at once and each within
@@ -328,7 +384,7 @@ func (r teamsReader) teamHealth(ctx context.Context, s kube.StackSummary, now ti
 	g, gctx := errgroup.WithContext(ctx)
 	if r.traffic != nil {
 		g.Go(func() error {
-			frame, err := traffic.NewAuto(conn.q, *r.traffic).Frame(gctx, now)
+			frame, err := r.clusters(gctx, conn.q, s, now)
 			// A Prometheus without Envoy series answered: the team has no traffic to show, and
 			// the targets say why.
 			if err != nil && !traffic.IsNoClusterStats(err) {
@@ -368,6 +424,51 @@ func (r teamsReader) teamHealth(ctx context.Context, s kube.StackSummary, now ti
 		return overview.Health{}, err
 	}
 	return h, nil
+}
+
+// clusters reads s's clusters with r.traffic. Unless --dialect names the dialect, the first read
+// settles it from the series Prometheus holds, which costs a round trip before the clusters'
+// queries; r.dialects keeps it for later refreshes, up to dialectKept. A read in a kept dialect
+// that finds no cluster, or series without a cluster name (Envoy statistics that the kept
+// dialect does not label: the team's Envoys are now another kind, say Istio's sidecars in place
+// of stock Envoys), forgets it and reads again with the dialect settled anew. A dialect is kept
+// only from a read of Envoy's own series that named every cluster: the recording rules' series
+// name every cluster in any dialect, so an outdated dialect would not show there.
+func (r teamsReader) clusters(ctx context.Context, q traffic.Querier, s kube.StackSummary, now time.Time) (traffic.Frame, error) {
+	cfg := *r.traffic
+	if cfg.Dialect.Name != "" {
+		return traffic.NewAuto(q, cfg).Frame(ctx, now)
+	}
+	kept, ok := r.dialects.get(s, now)
+	if ok {
+		cfg.Dialect = kept
+	}
+	frame, err := traffic.NewAuto(q, cfg).Frame(ctx, now)
+	if ok && (err == nil || traffic.IsNoClusterStats(err)) && !namesClusters(frame) {
+		r.dialects.set(s, promql.Dialect{}, now)
+		cfg.Dialect = promql.Dialect{}
+		frame, err = traffic.NewAuto(q, cfg).Frame(ctx, now)
+		ok = false
+	}
+	if err != nil || frame.Source == traffic.SourceRules {
+		return frame, err
+	}
+	// A team with no clusters, or a fleet of mixed kinds, settles its dialect on every read, as
+	// it would without r.dialects, rather than read twice.
+	if d, derr := promql.DialectByName(frame.Dialect); derr == nil && !ok && namesClusters(frame) {
+		r.dialects.set(s, d, now)
+	}
+	return frame, nil
+}
+
+// namesClusters reports whether f has clusters, each with a name.
+func namesClusters(f traffic.Frame) bool {
+	for _, row := range f.Rows {
+		if row.Name == "" {
+			return false
+		}
+	}
+	return len(f.Rows) > 0
 }
 
 // unreachedReason says in one line why a team was not reached.

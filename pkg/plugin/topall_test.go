@@ -10,7 +10,9 @@ import (
 
 	"github.com/prometheus/prometheus/promql/parser"
 
+	"github.com/kubectl-promteam/kubectl-promteam/pkg/demo"
 	"github.com/kubectl-promteam/kubectl-promteam/pkg/doctor"
+	"github.com/kubectl-promteam/kubectl-promteam/pkg/envoysim"
 	"github.com/kubectl-promteam/kubectl-promteam/pkg/kube"
 	"github.com/kubectl-promteam/kubectl-promteam/pkg/promql"
 	"github.com/kubectl-promteam/kubectl-promteam/pkg/traffic"
@@ -143,5 +145,134 @@ func TestTopAllHealthUnknownWhereUnanswered(t *testing.T) {
 	h, err = healthReader(s, cfg).teamHealth(t.Context(), stack, time.Now())
 	if err != nil || len(h.Rows) != 0 || h.Targets != 3 {
 		t.Errorf("no Envoy series: %d rows, %v targets, %v; want none, 3, no error", len(h.Rows), h.Targets, err)
+	}
+}
+
+// switchingQuerier answers from q, which the test may swap, and counts the dialect lookups.
+type switchingQuerier struct {
+	mu      sync.Mutex
+	q       traffic.Querier
+	lookup  string
+	lookups int
+}
+
+func (s *switchingQuerier) use(q traffic.Querier) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.q = q
+}
+
+func (s *switchingQuerier) Query(ctx context.Context, query string, at time.Time) (traffic.Result, error) {
+	s.mu.Lock()
+	q := s.q
+	if query == s.lookup {
+		s.lookups++
+	}
+	s.mu.Unlock()
+	return q.Query(ctx, query, at)
+}
+
+func (s *switchingQuerier) takeLookups() int {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	n := s.lookups
+	s.lookups = 0
+	return n
+}
+
+// TestTopAllKeepsEachTeamsDialect: the refreshes of one reader ask a team's Prometheus for the
+// dialect of its Envoy series once, not on every refresh; when the team's Envoys become another
+// kind (stock Envoy, then Istio's sidecars), the kept dialect finds series without a cluster
+// name, and the same refresh asks again and reads the clusters in the new dialect. A kept
+// dialect is asked for again after dialectKept; --dialect is never asked for, nor kept.
+func TestTopAllKeepsEachTeamsDialect(t *testing.T) {
+	now := time.Now().Truncate(time.Second)
+	stock, err := demo.NewWithOptions(now, demo.Options{Dialect: envoysim.Stock})
+	if err != nil {
+		t.Fatal(err)
+	}
+	istio, err := demo.NewWithOptions(now, demo.Options{Dialect: envoysim.Istio})
+	if err != nil {
+		t.Fatal(err)
+	}
+	sq := &switchingQuerier{q: stock, lookup: queryText(t, promql.ClusterLabels(promql.Everything))}
+	cfg := &traffic.Config{Selector: promql.Everything, Window: time.Minute, Source: traffic.SourceRaw}
+	reader := teamsReader{
+		prom: &PrometheusFlags{Timeout: time.Minute}, concurrency: defaultConcurrency, traffic: cfg, dialects: &teamDialects{},
+		connect: func(context.Context, kube.StackSummary) (teamConn, error) {
+			return teamConn{q: sq, target: "http://prometheus", close: func() {}, backend: backendPrometheus}, nil
+		},
+	}
+	stack := kube.StackSummary{Namespace: "a", Team: "a"}
+	var readAt func(teamsReader, time.Time) traffic.Frame
+	read := func(r teamsReader) traffic.Frame {
+		t.Helper()
+		return readAt(r, now)
+	}
+	readAt = func(r teamsReader, now time.Time) traffic.Frame {
+		t.Helper()
+		frame, err := r.clusters(t.Context(), sq, stack, now)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if len(frame.Rows) == 0 {
+			t.Fatalf("no clusters read in dialect %q", frame.Dialect)
+		}
+		return frame
+	}
+
+	for i, want := range []int{1, 0, 0} {
+		if f := read(reader); f.Dialect != promql.DialectEnvoy.Name {
+			t.Errorf("refresh %d: dialect %q, want envoy", i, f.Dialect)
+		}
+		if n := sq.takeLookups(); n != want {
+			t.Errorf("refresh %d asked for the dialect %d times, want %d", i, n, want)
+		}
+	}
+	// The health read goes through the same kept dialect.
+	if h, err := reader.teamHealth(t.Context(), stack, now); err != nil || len(h.Rows) == 0 {
+		t.Errorf("health: %d rows, %v; want the clusters", len(h.Rows), err)
+	}
+	if n := sq.takeLookups(); n != 0 {
+		t.Errorf("the health read asked for the dialect %d times, want 0", n)
+	}
+	uncached := reader
+	uncached.dialects = nil
+	envoyRows := read(uncached).Rows
+	sq.takeLookups()
+
+	sq.use(istio)
+	for i, want := range []int{1, 0} {
+		if f := read(reader); f.Dialect != promql.DialectIstio.Name {
+			t.Errorf("after the switch, refresh %d: dialect %q, want istio", i, f.Dialect)
+		}
+		if n := sq.takeLookups(); n != want {
+			t.Errorf("after the switch, refresh %d asked for the dialect %d times, want %d", i, n, want)
+		}
+	}
+	if got := len(read(uncached).Rows); got != len(envoyRows) {
+		t.Errorf("istio: %d clusters, stock Envoy %d; want the same fleet", got, len(envoyRows))
+	}
+	sq.takeLookups()
+	// A kept dialect is asked for again once it is dialectKept old.
+	readAt(reader, now.Add(dialectKept-time.Second))
+	if n := sq.takeLookups(); n != 0 {
+		t.Errorf("a refresh just under dialectKept later asked for the dialect %d times, want 0", n)
+	}
+	readAt(reader, now.Add(dialectKept))
+	if n := sq.takeLookups(); n != 1 {
+		t.Errorf("a refresh dialectKept later asked for the dialect %d times, want 1", n)
+	}
+
+	given := reader
+	given.dialects = &teamDialects{}
+	given.traffic = &traffic.Config{Selector: promql.Everything, Window: time.Minute, Source: traffic.SourceRaw, Dialect: promql.DialectIstio}
+	sq.takeLookups()
+	read(given)
+	if n := sq.takeLookups(); n != 0 {
+		t.Errorf("--dialect istio asked for the dialect %d times, want 0", n)
+	}
+	if _, ok := given.dialects.get(stack, now); ok {
+		t.Error("--dialect istio kept a dialect; it names it")
 	}
 }
