@@ -197,7 +197,9 @@ type monitorRef struct {
 	obj    object
 	status monitoringv1.ConfigResourceStatus
 	// pool is the scrape pool prefix the operator gives its targets: podMonitor/NS/NAME/.
-	pool              string
+	pool string
+	// clusterWide is whether it discovers targets in every namespace (namespaceSelector any).
+	clusterWide       bool
 	metricRelabelings [][]monitoringv1.RelabelConfig // by endpoint
 }
 

@@ -178,7 +178,9 @@ func (w *why) linkMonitor() Result {
 	var hits []string
 	for _, c := range cands {
 		if c.labelsHit && c.nsHit {
-			w.monitors = append(w.monitors, c.ref)
+			ref := c.ref
+			ref.clusterWide = slices.Contains(c.namespaces, "")
+			w.monitors = append(w.monitors, ref)
 			hits = append(hits, fmt.Sprintf("%s (selector %s)", c.ref, plainSelector(*c.selector)))
 		}
 	}
@@ -448,13 +450,11 @@ func (w *why) linkMonitorsSelected() Result {
 
 func (w *why) linkRBAC() Result {
 	var nss []string
-	for _, c := range w.candidates() {
-		if slices.ContainsFunc(w.monitors, func(m monitorRef) bool { return sameObject(m.obj, c.ref.obj) }) {
-			if slices.Contains(c.namespaces, "") {
-				nss = append(nss, "")
-			} else {
-				nss = append(nss, w.subjectNS)
-			}
+	for _, m := range w.monitors {
+		if m.clusterWide {
+			nss = append(nss, "")
+		} else {
+			nss = append(nss, w.subjectNS)
 		}
 	}
 	slices.Sort(nss)

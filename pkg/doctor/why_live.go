@@ -431,7 +431,3 @@ func (w *why) linkState() Result {
 	}
 	return passed("inactive: its expression matches nothing now")
 }
-
-func sameObject(a, b object) bool {
-	return a.kind.name == b.kind.name && a.namespace == b.namespace && a.name == b.name
-}
