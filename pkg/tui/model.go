@@ -290,7 +290,7 @@ func (m *Model) request(withFrame bool) loadRequest {
 	if _, ok := m.src.(Historian); ok && req.frame && !m.histHave && m.histSeq == 0 && !m.clock.Before(m.histNext) {
 		req.history, m.histSeq = true, m.seq
 	}
-	if _, ok := m.src.(PastReader); ok && m.vs.on && req.frame {
+	if _, ok := m.src.(PastReader); ok && m.vs.on && req.frame && m.vs.due(m.clock) {
 		req.past = m.offsets()
 	}
 	if m.screen() == modeDetail {

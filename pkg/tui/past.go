@@ -27,6 +27,11 @@ var errNoPast = errors.New("this source reads no past: the vs view needs Prometh
 // maxVsColumns is the number of offsets the table has room for.
 const maxVsColumns = 3
 
+// pastRefresh is how often the vs view reads its pasts again. The instants an hour, a day and a
+// week ago move only as fast as now does, so pasts read a few refreshes ago compare the same,
+// and a refresh sends their queries (15 from raw series) at most this often.
+const pastRefresh = 30 * time.Second
+
 // notableScore is the smallest change the vs view highlights: a quarter more or less (ln 1.25).
 var notableScore = math.Log(1.25)
 
@@ -45,6 +50,12 @@ type vsView struct {
 	// biggest score, -1 for none.
 	changes [][]traffic.Change
 	scores  []float64
+}
+
+// due reports whether a refresh at now should read the pasts: none are on hand, the last read
+// failed, or they were read pastRefresh or more before now.
+func (v *vsView) due(now time.Time) bool {
+	return !v.have || v.err != nil || now.Sub(v.at) >= pastRefresh
 }
 
 // byChange reports whether the table is in the vs view's order, by the biggest move.
@@ -108,9 +119,6 @@ func (v *vsView) orderByChange(order []int, rows []traffic.Row) {
 
 // fmtOffset is an offset as Prometheus writes durations: 1h, 1d, 1w, 90m.
 func fmtOffset(d time.Duration) string { return model.Duration(d).String() }
-
-// fmtChange draws a change in a vs cell (traffic.FormatChange).
-func fmtChange(c traffic.Change) string { return traffic.FormatChange(c) }
 
 // worse reports whether c is a move for the worse: fewer requests, more errors, slower.
 func worse(c traffic.Change) bool {

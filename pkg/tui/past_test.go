@@ -154,7 +154,27 @@ func TestVsViewStartsOverOnAWindowChange(t *testing.T) {
 	}
 }
 
-func TestFmtChange(t *testing.T) {
+// TestVsViewReadsItsPastsEvery30s: a refresh reads the pasts again once they are pastRefresh
+// old, or after a failed read, and not in between.
+func TestVsViewReadsItsPastsEvery30s(t *testing.T) {
+	m := vsLoaded(t, loaded(t, Options{}, 160, 48, testFrame()))
+	for _, tc := range []struct {
+		after time.Duration
+		read  bool
+	}{{5 * time.Second, false}, {pastRefresh - time.Second, false}, {pastRefresh, true}, {2 * pastRefresh, true}} {
+		m.clock = m.vs.at.Add(tc.after)
+		if req := m.request(true); (len(req.past) == 3) != tc.read {
+			t.Errorf("%s after the pasts were read, the refresh reads pasts %v; want a read: %v", tc.after, req.past, tc.read)
+		}
+	}
+	m.clock = m.vs.at.Add(time.Second)
+	m, _ = update(t, m, loadedMsg{seq: m.seq + 1, at: m.clock, pastLoaded: true, pastErr: errors.New("query timed out")})
+	if req := m.request(true); len(req.past) != 3 {
+		t.Errorf("after a failed read, the refresh reads pasts %v", req.past)
+	}
+}
+
+func TestChangeFitsTheVsColumn(t *testing.T) {
 	for _, tc := range []struct {
 		c    traffic.Change
 		want string
@@ -168,7 +188,7 @@ func TestFmtChange(t *testing.T) {
 		{traffic.Change{Metric: traffic.MetricErrors, Now: 0.047, Then: 0.002}, "5xx +4.5pt"},
 		{traffic.Change{Metric: traffic.MetricErrors, Now: 0.001, Then: 0.35}, "5xx -35pt"},
 	} {
-		got := fmtChange(tc.c)
+		got := traffic.FormatChange(tc.c)
 		if got != tc.want {
 			t.Errorf("%+v: %q, want %q", tc.c, got, tc.want)
 		}

@@ -233,7 +233,7 @@ var columnSpecs = [...]columnSpec{
 	colVs2:      {title: "VS", width: vsWidth, right: true},
 }
 
-// vsWidth fits the widest change, "5xx +4.9pt*" (fmtChange and the biggest change's mark).
+// vsWidth fits the widest change, "5xx +4.9pt*" (traffic.FormatChange and the biggest change's mark).
 const vsWidth = 11
 
 // isVs reports whether c is a column of the vs view, and which offset it shows.

@@ -339,7 +339,7 @@ func (m Model) vsCell(idx int, offset time.Duration) (string, level) {
 	if !ok {
 		return dash, levelOK
 	}
-	text := fmtChange(c)
+	text := traffic.FormatChange(c)
 	notable := c.Score >= notableScore
 	biggest := notable && idx < len(m.vs.scores) && c.Score == m.vs.scores[idx]
 	switch {
