@@ -74,7 +74,8 @@ port-forward (or the API server's service proxy with --via-proxy), or --promethe
 -o wide adds the summary and every other label, -o json and -o yaml print
 {"time", "via", "alerts": [{"alertname", "state", "severity", "envoy_cluster_name",
 "active_since", "value", "receivers", "labels", "annotations"}]}. --watch prints the list again
-whenever it changes, until interrupted.
+whenever it changes, until interrupted. A team named test, which the test subcommand would take,
+is given after --: alerts -- test.
 
 RECEIVERS are the receivers each alert reaches, as alerts test shows them: the configuration the
 Prometheus Operator generated for the Alertmanager the stack sends to is read from the cluster

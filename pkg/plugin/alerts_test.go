@@ -5,9 +5,12 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"regexp"
+	"slices"
 	"strings"
 	"testing"
 	"time"
+
+	"k8s.io/cli-runtime/pkg/genericiooptions"
 )
 
 // alertsAnswer is a Prometheus /api/v1/alerts answer: a firing 5xx alert, a pending latency
@@ -119,5 +122,31 @@ func TestAlertsNoneAndBadInput(t *testing.T) {
 	bad := fakeAlertsPrometheus(t, `{"status":"success","data":{"alerts":[{"labels":{},"state":"firing"}]}}`)
 	if _, _, err := run(t, "alerts", "--prometheus-url", bad); err == nil || !strings.Contains(err.Error(), "without an alertname") {
 		t.Errorf("an alert without a name: %v", err)
+	}
+}
+
+// TestAlertsForATeamNamedTest: "alerts test" is the routing subcommand, and "alerts -- test" lists
+// the alerts of a team named test.
+func TestAlertsForATeamNamedTest(t *testing.T) {
+	root := NewCmdRoot(genericiooptions.NewTestIOStreamsDiscard())
+	for _, tc := range []struct {
+		args []string
+		use  string
+		team []string
+	}{
+		{[]string{"alerts", "test", "team-a"}, "test", []string{"team-a"}},
+		{[]string{"alerts", "--", "test"}, "alerts", []string{"test"}},
+		{[]string{"alerts", "-n", "test", "--", "test"}, "alerts", []string{"test"}},
+	} {
+		cmd, args, err := root.Find(tc.args)
+		if err != nil {
+			t.Fatalf("%v: %v", tc.args, err)
+		}
+		if err := cmd.ParseFlags(args); err != nil {
+			t.Fatalf("%v: %v", tc.args, err)
+		}
+		if got := strings.Fields(cmd.Use)[0]; got != tc.use || !slices.Equal(cmd.Flags().Args(), tc.team) {
+			t.Errorf("%v runs %q with %q, want %q with %q", tc.args, got, cmd.Flags().Args(), tc.use, tc.team)
+		}
 	}
 }
