@@ -7,12 +7,24 @@ import (
 	"math"
 	"net/http"
 	"net/http/httptest"
+	"slices"
 	"testing"
 	"time"
 
 	dto "github.com/prometheus/client_model/go"
 	"github.com/prometheus/common/expfmt"
+
+	"github.com/kubectl-promteam/kubectl-promteam/pkg/promql"
 )
+
+// TestNativeQueriesReadTheSimulatorsBounds: where latency arrives as a native histogram, the
+// drill-down's query reads the rates below promql.EnvoyBoundsMs, which must be the classic bounds
+// the simulator exposes (Envoy's defaults), or the two kinds of latency would not compare.
+func TestNativeQueriesReadTheSimulatorsBounds(t *testing.T) {
+	if !slices.Equal(promql.EnvoyBoundsMs, BucketBounds()) {
+		t.Errorf("promql.EnvoyBoundsMs %v, the simulator's bounds %v", promql.EnvoyBoundsMs, BucketBounds())
+	}
+}
 
 // decodeProtobuf reads a delimited protobuf exposition with Prometheus' own decoder.
 func decodeProtobuf(t *testing.T, b []byte) map[string]*dto.MetricFamily {
