@@ -18,7 +18,8 @@ type Capacity struct {
 	// LargestScrape is the samples of the largest scrape, after relabelling: enforcedSampleLimit
 	// bounds each scrape.
 	LargestScrape float64
-	// SamplesPerSecond is what the scrapes bring, after relabelling.
+	// SamplesPerSecond is what the scrapes bring, after relabelling, over the last 5 minutes (NaN
+	// while the Prometheus holds less than that: it would read low).
 	SamplesPerSecond float64
 	// HeadSeries is the series in the head of the Prometheus answering (NaN through a Thanos
 	// Query, which has none): its memory follows them.

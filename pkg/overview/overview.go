@@ -65,7 +65,8 @@ type Health struct {
 	Firing float64
 	// TargetsUp and Targets count the scrape targets whose last scrape succeeded, and all of them.
 	TargetsUp, Targets float64
-	// SamplesPerSecond is what the scrapes bring after relabelling.
+	// SamplesPerSecond is what the scrapes bring after relabelling (NaN while the Prometheus holds
+	// less than the 5 minutes it averages over).
 	SamplesPerSecond float64
 	// LargestScrape is the samples of the largest scrape, which SampleLimit bounds.
 	LargestScrape float64

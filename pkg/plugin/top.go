@@ -179,7 +179,7 @@ teams, demo and demo-large.
 list -A finds them), with its total requests per second, its success rate (each cluster's
 weighted by its requests), its worst p99 (the slowest cluster with traffic), the alerts firing,
 its targets up of all, the series in a Prometheus pod's head, the samples per second its scrapes
-bring (over the last 5m) and the memory the head implies (about 100 MB and 1.9 KB a series)
+bring (over the last 5m; - while the Prometheus holds less than that) and the memory the head implies (about 100 MB and 1.9 KB a series)
 against the pod's limit. --teams a,shop/b does the same for the teams named. Teams are reached
 at once, at most --concurrency together, each within --timeout (through a tunnel, or the service
 proxy with --via-proxy, or their Thanos Query when the stack has one: VIA says which); a team
@@ -187,10 +187,10 @@ that cannot be reached is a row whose NOTE says why (no permission, no ready pod
 time). NOTE also names a limit the team is near, with the fix: the largest scrape at 80% of
 --sample-limit, a head needing more than half the memory limit, no target up. --sort-by name
 (the default), rps, success, p99, alerts or series; --filter keeps the teams whose namespace or
-team contains the text. On a terminal it is a live view, read again every 15s (or --interval):
-arrows move, 1-6 sort by name, rps, success, p99, alerts or series (again to reverse), /
-filters, Enter opens the selected team's dashboard as top TEAM would show it and Esc there comes
-back, q quits. With --once, -o, or when stdout is not a terminal, it prints one snapshot. JSON:
+team contains the text. On a terminal it is a live view, read again every 15s (or --interval)
+through each team's tunnel kept open between refreshes: arrows move, 1-6 sort by name, rps,
+success, p99, alerts or series (again to reverse), / filters, Enter opens the selected team's
+dashboard as top TEAM would show it and Esc there comes back, q quits. With --once, -o, or when stdout is not a terminal, it prints one snapshot. JSON:
 
   {"kind": "TeamOverview", "at": ..., "window": "1m", "teams": [{"namespace": ..., "team": ...,
    "status": "Available", "ready": 2, "desired": 2, "shards": 1, "via": "prometheus",

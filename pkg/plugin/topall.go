@@ -8,6 +8,7 @@ import (
 	"io"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/prometheus/prometheus/promql/parser"
@@ -169,13 +170,15 @@ func (o *TopOptions) overviewReader() (teamsReader, time.Duration) {
 }
 
 // overviewInterval is how often the live view reads every team: --interval when given, else
-// every 15s, since each refresh reaches every team anew.
+// every 15s, since each refresh asks every team's Prometheus.
 const overviewInterval = 15 * time.Second
 
 // runTeamsView runs the live view of every team; Enter opens a team's dashboard, as top TEAM
 // -n NAMESPACE would show it, and Esc comes back.
 func (o *TopOptions) runTeamsView(ctx context.Context) error {
 	reader, _ := o.overviewReader()
+	reader.conns = &teamConns{ctx: ctx}
+	defer reader.conns.close()
 	interval := overviewInterval
 	if o.intervalSet {
 		interval = o.interval
@@ -188,7 +191,10 @@ func (o *TopOptions) runTeamsView(ctx context.Context) error {
 			if err != nil {
 				return nil, err
 			}
-			return reader.rows(ctx, o.teamsOpts.selected(stacks), time.Now()), nil
+			selected := o.teamsOpts.selected(stacks)
+			rows := reader.rows(ctx, selected, time.Now())
+			reader.conns.keepOnly(selected)
+			return rows, nil
 		},
 		// The tunnel of an opened dashboard lives as long as the program, not as long as the
 		// call that opened it; openTeam bounds the opening itself.
@@ -256,6 +262,106 @@ type teamsReader struct {
 	// dialects keeps each team's dialect from one refresh to the next, so that a refresh does
 	// not ask for it again; nil settles it on every refresh.
 	dialects *teamDialects
+	// conns keeps each team's connection from one refresh to the next; nil connects on every
+	// read and closes the connection after it.
+	conns *teamConns
+}
+
+// teamConns keeps the live view's connection to each team's Prometheus from one refresh to the
+// next, so that a refresh sends its queries through a tunnel already open instead of finding the
+// route, checking access and dialling again for every team. A read checks its team's connection
+// out and back in, so a connection serves one read at a time. A connection is closed when a read
+// through it fails (the next refresh connects anew), when the stack's shards or replicas change
+// (its route may lead elsewhere now, to a Thanos Query say), when it is connKept old, when its
+// team is no longer listed, and when the view ends.
+type teamConns struct {
+	// ctx is the view's: a kept tunnel lives as long as the view, not as long as one read.
+	ctx    context.Context
+	mu     sync.Mutex
+	m      map[teamRef]keptConn
+	closed bool
+}
+
+type keptConn struct {
+	conn teamConn
+	// shape is the stack's shards and replicas when the connection was made.
+	shape [2]int32
+	since time.Time
+}
+
+// connKept is how long a connection is kept: what the route depends on beyond the stack's shape
+// (the Thanos Query annotation, a Service renamed) shows within this time.
+const connKept = 5 * time.Minute
+
+// checkOut returns s's kept connection if it is still good at now, and otherwise connects with
+// connect; checkIn takes it back when the read is done.
+func (c *teamConns) checkOut(s kube.StackSummary, now time.Time, connect func(context.Context, kube.StackSummary) (teamConn, error)) (keptConn, error) {
+	ref, shape := teamRef{s.Namespace, s.Team}, [2]int32{s.Shards, s.Replicas}
+	c.mu.Lock()
+	k, ok := c.m[ref]
+	delete(c.m, ref)
+	c.mu.Unlock()
+	if ok && k.shape == shape && now.Sub(k.since) < connKept && !now.Before(k.since) {
+		return k, nil
+	}
+	if ok {
+		k.conn.close()
+	}
+	conn, err := connect(c.ctx, s)
+	if err != nil {
+		return keptConn{}, err
+	}
+	return keptConn{conn: conn, shape: shape, since: now}, nil
+}
+
+// checkIn keeps k as s's connection for the next read, unless the read through it failed or the
+// view has ended: then it is closed.
+func (c *teamConns) checkIn(s kube.StackSummary, k keptConn, failed bool) {
+	ref := teamRef{s.Namespace, s.Team}
+	c.mu.Lock()
+	_, taken := c.m[ref]
+	keep := !failed && !c.closed && !taken
+	if keep {
+		if c.m == nil {
+			c.m = map[teamRef]keptConn{}
+		}
+		c.m[ref] = k
+	}
+	c.mu.Unlock()
+	if !keep {
+		k.conn.close()
+	}
+}
+
+// keepOnly closes the connections of teams that are not among stacks.
+func (c *teamConns) keepOnly(stacks []kube.StackSummary) {
+	listed := map[teamRef]bool{}
+	for _, s := range stacks {
+		listed[teamRef{s.Namespace, s.Team}] = true
+	}
+	var gone []keptConn
+	c.mu.Lock()
+	for ref, k := range c.m {
+		if !listed[ref] {
+			gone = append(gone, k)
+			delete(c.m, ref)
+		}
+	}
+	c.mu.Unlock()
+	for _, k := range gone {
+		k.conn.close()
+	}
+}
+
+// close closes every kept connection; a connection checked in later is closed then.
+func (c *teamConns) close() {
+	c.mu.Lock()
+	kept := c.m
+	c.m, c.closed = nil, true
+	c.mu.Unlock()
+	for _, k := range kept {
+		k.conn.close()
+	}
 }
 
 // teamDialects are the dialects of the teams' Envoy series, as the last read of each team's
@@ -367,15 +473,12 @@ type capacityReader interface {
 // rather than add up. A number Prometheus did not answer stays unknown; clusters that could not
 // be read make the team unreached.
 func (r teamsReader) teamHealth(ctx context.Context, s kube.StackSummary, now time.Time) (overview.Health, error) {
-	connect := r.connect
-	if connect == nil {
-		connect = r.connectInCluster
-	}
-	conn, err := connect(ctx, s)
+	conn, done, err := r.reach(ctx, s, now)
 	if err != nil {
 		return overview.Health{}, err
 	}
-	defer conn.close()
+	var failed atomic.Bool
+	defer func() { done(failed.Load()) }()
 
 	nan := traffic.NoData
 	h := overview.Health{Backend: conn.backend, SamplesPerSecond: nan, LargestScrape: nan, HeadSeries: nan}
@@ -388,6 +491,7 @@ func (r teamsReader) teamHealth(ctx context.Context, s kube.StackSummary, now ti
 			// A Prometheus without Envoy series answered: the team has no traffic to show, and
 			// the targets say why.
 			if err != nil && !traffic.IsNoClusterStats(err) {
+				failed.Store(true)
 				return err
 			}
 			h.Rows = frame.Rows
@@ -406,6 +510,7 @@ func (r teamsReader) teamHealth(ctx context.Context, s kube.StackSummary, now ti
 			// An empty answer is none of what is counted.
 			v, err := traffic.Scalar(gctx, conn.q, q.expr, now, 0)
 			if err != nil {
+				failed.Store(true)
 				v = nan
 			}
 			*q.to = v
@@ -414,9 +519,12 @@ func (r teamsReader) teamHealth(ctx context.Context, s kube.StackSummary, now ti
 	}
 	if cr, ok := conn.q.(capacityReader); ok {
 		g.Go(func() error {
-			if c, err := cr.Capacity(gctx); err == nil {
-				h.SamplesPerSecond, h.LargestScrape, h.HeadSeries = c.SamplesPerSecond, c.LargestScrape, c.HeadSeries
+			c, err := cr.Capacity(gctx)
+			if err != nil {
+				failed.Store(true)
+				return nil
 			}
+			h.SamplesPerSecond, h.LargestScrape, h.HeadSeries = c.SamplesPerSecond, c.LargestScrape, c.HeadSeries
 			return nil
 		})
 	}
@@ -424,6 +532,27 @@ func (r teamsReader) teamHealth(ctx context.Context, s kube.StackSummary, now ti
 		return overview.Health{}, err
 	}
 	return h, nil
+}
+
+// reach connects to s's Prometheus, or takes the connection r.conns kept from an earlier read,
+// and returns what to call when the reads are done, saying whether one of them failed.
+func (r teamsReader) reach(ctx context.Context, s kube.StackSummary, now time.Time) (teamConn, func(failed bool), error) {
+	connect := r.connect
+	if connect == nil {
+		connect = r.connectInCluster
+	}
+	if r.conns == nil {
+		conn, err := connect(ctx, s)
+		if err != nil {
+			return teamConn{}, nil, err
+		}
+		return conn, func(bool) { conn.close() }, nil
+	}
+	k, err := r.conns.checkOut(s, now, connect)
+	if err != nil {
+		return teamConn{}, nil, err
+	}
+	return k.conn, func(failed bool) { r.conns.checkIn(s, k, failed) }, nil
 }
 
 // clusters reads s's clusters with r.traffic. Unless --dialect names the dialect, the first read

@@ -276,3 +276,96 @@ func TestTopAllKeepsEachTeamsDialect(t *testing.T) {
 		t.Error("--dialect istio kept a dialect; it names it")
 	}
 }
+
+// connLog records the connections a test's connect makes and closes, by team.
+type connLog struct {
+	mu             sync.Mutex
+	opened, closed map[string]int
+}
+
+func (l *connLog) connect(servers map[string]*healthServer) func(context.Context, kube.StackSummary) (teamConn, error) {
+	return func(_ context.Context, s kube.StackSummary) (teamConn, error) {
+		l.mu.Lock()
+		defer l.mu.Unlock()
+		if l.opened == nil {
+			l.opened, l.closed = map[string]int{}, map[string]int{}
+		}
+		l.opened[s.Team]++
+		return teamConn{q: servers[s.Team], target: "http://" + s.Team, backend: backendPrometheus, close: func() {
+			l.mu.Lock()
+			defer l.mu.Unlock()
+			l.closed[s.Team]++
+		}}, nil
+	}
+}
+
+// counts returns how many connections to team were made and closed so far.
+func (l *connLog) counts(team string) (opened, closed int) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.opened[team], l.closed[team]
+}
+
+// TestTopAllKeepsEachTeamsTunnel: the live view's refreshes read each team through the connection
+// the first refresh made. A connection is made again after a read through it failed, when the
+// stack's shards change and once it is connKept old; it is closed when its team is no longer
+// listed and when the view ends.
+func TestTopAllKeepsEachTeamsTunnel(t *testing.T) {
+	answers := map[string]float64{queryText(t, promql.FiringAlerts()): 0, queryText(t, promql.TargetsUp()): 3, queryText(t, promql.Targets()): 3}
+	servers := map[string]*healthServer{"a": {answers: answers}, "b": {answers: answers}}
+	log := &connLog{}
+	conns := &teamConns{ctx: t.Context()}
+	reader := teamsReader{prom: &PrometheusFlags{Timeout: 10 * time.Second}, concurrency: defaultConcurrency,
+		connect: log.connect(servers), conns: conns}
+	stacks := []kube.StackSummary{{Namespace: "a", Team: "a", Shards: 1, Replicas: 2}, {Namespace: "b", Team: "b", Shards: 1, Replicas: 2}}
+	now := time.Now()
+	refresh := func(at time.Time, stacks ...kube.StackSummary) {
+		t.Helper()
+		for _, row := range reader.rows(t.Context(), stacks, at) {
+			if row.Reason != "" {
+				t.Fatalf("%s: %s", row.Team, row.Reason)
+			}
+		}
+		conns.keepOnly(stacks)
+	}
+	want := func(step, team string, opened, closed int) {
+		t.Helper()
+		if o, c := log.counts(team); o != opened || c != closed {
+			t.Errorf("%s: team %s's connections made %d, closed %d; want %d, %d", step, team, o, c, opened, closed)
+		}
+	}
+
+	for range 3 {
+		refresh(now, stacks...)
+	}
+	want("three refreshes", "a", 1, 0)
+	want("three refreshes", "b", 1, 0)
+
+	// A read that fails closes the connection; the next refresh makes a new one.
+	servers["a"].capacityErr = errors.New("connection reset")
+	refresh(now, stacks...)
+	want("a failed read", "a", 1, 1)
+	servers["a"].capacityErr = nil
+	refresh(now, stacks...)
+	want("the refresh after", "a", 2, 1)
+
+	// Two shards now: the route may lead to a Thanos Query.
+	sharded := stacks[1]
+	sharded.Shards = 2
+	refresh(now, stacks[0], sharded)
+	want("b sharded", "b", 2, 1)
+	want("b sharded", "a", 2, 1)
+
+	refresh(now.Add(connKept), stacks[0], sharded)
+	want("connKept later", "a", 3, 2)
+
+	want("connKept later", "b", 3, 2)
+
+	refresh(now.Add(connKept), stacks[0])
+	want("b no longer listed", "b", 3, 3)
+
+	conns.close()
+	want("the view ended", "a", 3, 3)
+	refresh(now.Add(connKept), stacks[0])
+	want("a read after the view ended", "a", 4, 4)
+}

@@ -15,10 +15,11 @@ import (
 )
 
 // Capacity reads what a stack's limits bound: the samples of the largest scrape and the samples
-// per second the scrapes bring (PromQL over what Prometheus records of every scrape), and the
-// series in the head (HeadSeries), which a Thanos Query does not have and a server that does not
-// answer leaves unknown. The three reads go out at once; a query that fails fails Capacity. It
-// implements doctor.Prometheus.
+// per second the scrapes bring (PromQL over what Prometheus records of every scrape; unknown
+// while the Prometheus holds less than promql.SamplesWindow), and the series in the head
+// (HeadSeries), which a Thanos Query does not have and a server that does not answer leaves
+// unknown. The three reads go out at once; a query that fails fails Capacity. It implements
+// doctor.Prometheus.
 func (c *Client) Capacity(ctx context.Context) (doctor.Capacity, error) {
 	out := doctor.Capacity{LargestScrape: math.NaN(), SamplesPerSecond: math.NaN(), HeadSeries: math.NaN()}
 	now := time.Now()
@@ -27,10 +28,10 @@ func (c *Client) Capacity(ctx context.Context) (doctor.Capacity, error) {
 	for _, q := range []struct {
 		expr  parser.Expr
 		to    *float64
-		empty float64 // the value of an empty answer: no scrape recorded
+		empty float64 // the value of an empty answer
 	}{
-		{promql.LargestScrape(), &out.LargestScrape, math.NaN()},
-		{promql.ScrapedSamplesRate(), &out.SamplesPerSecond, 0},
+		{promql.LargestScrape(), &out.LargestScrape, math.NaN()},         // no scrape recorded
+		{promql.ScrapedSamplesRate(), &out.SamplesPerSecond, math.NaN()}, // less than a window held
 	} {
 		g.Go(func() error {
 			v, err := traffic.Scalar(gctx, c, q.expr, now, q.empty)

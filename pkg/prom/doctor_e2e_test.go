@@ -4,6 +4,7 @@ package prom
 
 import (
 	"context"
+	"math"
 	"net/http/httptest"
 	"strings"
 	"testing"
@@ -58,5 +59,49 @@ func TestTargetsAndSeriesOfARealPrometheus(t *testing.T) {
 	}
 	if _, err := c.HasSeries(ctx, "{"); err == nil || !strings.Contains(err.Error(), "bad_data") || !strings.Contains(err.Error(), "read /api/v1/series at "+srv.URL()) {
 		t.Errorf("HasSeries of a bad selector: %v, want the API's bad_data error and the endpoint", err)
+	}
+}
+
+// TestCapacityOfARealPrometheus reads Capacity from two real Prometheus servers scraping the same
+// simulated Envoys every 5s: one just started, whose samples per second are unknown since it holds
+// less than the 5 minutes they average over, and one whose storage holds 10 minutes of the same
+// scrapes before it starts, whose samples per second are what its scrapes recorded.
+func TestCapacityOfARealPrometheus(t *testing.T) {
+	const step = 5 * time.Second
+	fleet := envoysim.DemoFleet(time.Now().Add(-time.Hour))
+	targets := promtest.ServeFleet(t, fleet, "edge")
+	now := time.Now()
+	young := promtest.Start(t, targets, promtest.Options{ScrapeInterval: step})
+	old := promtest.Start(t, targets, promtest.Options{ScrapeInterval: step,
+		History: &promtest.History{Fleet: fleet, From: now.Add(-10 * time.Minute), To: now.Add(-step), Step: step}})
+	capacity := func(srv *promtest.Server) doctor.Capacity {
+		t.Helper()
+		srv.WaitForSeries(t, "scrape_samples_post_metric_relabeling", len(targets), time.Minute)
+		c, err := New(Config{URL: srv.URL(), Timeout: 10 * time.Second})
+		if err != nil {
+			t.Fatal(err)
+		}
+		got, err := c.Capacity(context.Background())
+		if err != nil {
+			t.Fatal(err)
+		}
+		return got
+	}
+
+	if got := capacity(young); !math.IsNaN(got.SamplesPerSecond) || !(got.LargestScrape > 0) || !(got.HeadSeries > 0) {
+		t.Errorf("just started: %+v, want samples per second unknown, the largest scrape and the head known", got)
+	}
+
+	got := capacity(old)
+	want, largest := 0.0, 0.0
+	for _, s := range old.Query(t, "scrape_samples_post_metric_relabeling") {
+		want += s.Value / step.Seconds()
+		largest = max(largest, s.Value)
+	}
+	t.Logf("10 minutes held: %.2f samples/s, %.2f recorded per second by the last scrapes", got.SamplesPerSecond, want)
+	// The first live scrape comes up to a step after the history ends: one scrape in 60 missing.
+	if want == 0 || math.Abs(got.SamplesPerSecond-want)/want > 0.05 || got.LargestScrape != largest {
+		t.Errorf("10 minutes held: %.1f samples/s and largest scrape %v, want %.1f (each target's scrape every %s) and %v",
+			got.SamplesPerSecond, got.LargestScrape, want, step, largest)
 	}
 }

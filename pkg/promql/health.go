@@ -32,11 +32,21 @@ func FiringAlerts() parser.Expr {
 
 // ScrapedSamplesRate is the samples per second the scrapes bring after relabelling, over the
 // last SamplesWindow: sum(sum_over_time(scrape_samples_post_metric_relabeling[5m])) / 300. Every
-// scrape records how many samples it kept, so the window's sum is every sample kept in it. A
-// Prometheus younger than the window reads low by the share of the window it missed.
+// scrape records how many samples it kept, so the window's sum is every sample kept in it.
+//
+// A Prometheus that holds less than the window would read low by the share it missed, so the
+// answer is empty, the number unknown, until its oldest scrape is a window old. The oldest is
+// looked for over twice the window by a subquery at a fifth of the window's resolution, which
+// can only find it younger than it is, never older. With no scrape at all the answer is 0.
 func ScrapedSamplesRate() parser.Expr {
-	kept := call("sum_over_time", &parser.MatrixSelector{VectorSelector: Series(metricScrapeSamples), Range: SamplesWindow})
-	return Div(SumBy(kept), Num(SamplesWindow.Seconds()))
+	kept := Series(metricScrapeSamples)
+	window := SamplesWindow.Seconds()
+	rate := Div(SumBy(call("sum_over_time", &parser.MatrixSelector{VectorSelector: kept, Range: SamplesWindow})), Num(window))
+	oldest := &parser.AggregateExpr{Op: parser.MIN, Expr: call("min_over_time",
+		&parser.SubqueryExpr{Expr: call("timestamp", kept), Range: 2 * SamplesWindow, Step: SamplesWindow / 5})}
+	covered := binary(parser.GTE, binary(parser.SUB, call("time"), oldest, nil), Num(window), nil)
+	none := binary(parser.LUNLESS, call("vector", Num(0)), Count(kept), nil)
+	return Or(And(rate, covered), none)
 }
 
 // LargestScrape is max(scrape_samples_post_metric_relabeling): the samples of the largest

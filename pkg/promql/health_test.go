@@ -16,7 +16,7 @@ func TestHealthQueries(t *testing.T) {
 		{TargetsUp(), `sum(up)`},
 		{Targets(), `count(up)`},
 		{FiringAlerts(), `count(ALERTS{alertstate="firing"})`},
-		{ScrapedSamplesRate(), `sum(sum_over_time(scrape_samples_post_metric_relabeling[5m])) / 300`},
+		{ScrapedSamplesRate(), `sum(sum_over_time(scrape_samples_post_metric_relabeling[5m])) / 300 and time() - min(min_over_time(timestamp(scrape_samples_post_metric_relabeling)[10m:1m])) >= 300 or vector(0) unless count(scrape_samples_post_metric_relabeling)`},
 		{LargestScrape(), `max(scrape_samples_post_metric_relabeling)`},
 	} {
 		text, err := Check(tc.expr)

@@ -24,7 +24,9 @@ import (
 // History is a simulated fleet's past, written into Prometheus' storage before it starts, as if
 // it had scraped Start's targets every Step from From until To: each target's series are those
 // of the fleet's pod named by the target's pod label, with the labels the live scrapes attach
-// (job, instance and the target's labels), so that the live series go on where the history ends.
+// (job, instance and the target's labels), so that the live series go on where the history ends,
+// and the series Prometheus records of every scrape (up, scrape_samples_scraped and
+// scrape_samples_post_metric_relabeling).
 // To must be before the first live scrape, so that no sample is out of order.
 type History struct {
 	Fleet    *envoysim.Fleet
@@ -78,20 +80,29 @@ func writeHistory(t testing.TB, dir, dataDir string, targets []Target, h History
 			ls[k] = v
 		}
 		pod, tl := target.Labels["pod"], labels.FromMap(ls)
+		add := func(l labels.Labels, at time.Time, v float64) {
+			name := l.Get(model.MetricNameLabel)
+			series, ok := families[name]
+			if !ok {
+				series = map[string][]histPoint{}
+				families[name] = series
+			}
+			key := seriesText(l)
+			series[key] = append(series[key], histPoint{at, v})
+		}
 		for _, sp := range spans {
 			for at := sp.From; !at.After(sp.To); at = at.Add(h.Step) {
+				scraped := 0
 				err := h.Fleet.TargetSamples(pod, at, envoysim.Stock, tl, func(l labels.Labels, v float64) {
-					name := l.Get(model.MetricNameLabel)
-					series, ok := families[name]
-					if !ok {
-						series = map[string][]histPoint{}
-						families[name] = series
-					}
-					key := seriesText(l)
-					series[key] = append(series[key], histPoint{at, v})
+					add(l, at, v)
+					scraped++
 				})
 				if err != nil {
 					t.Fatalf("promtest: history of pod %q: %v", pod, err)
+				}
+				// What Prometheus records of each scrape, as it would have.
+				for name, v := range map[string]float64{"up": 1, "scrape_samples_scraped": float64(scraped), "scrape_samples_post_metric_relabeling": float64(scraped)} {
+					add(labels.NewBuilder(tl).Set(model.MetricNameLabel, name).Labels(), at, v)
 				}
 			}
 		}
