@@ -17,6 +17,7 @@ import (
 	"os"
 	"path/filepath"
 	"slices"
+	"strconv"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -127,8 +128,14 @@ func TestRemoteWriteWithTenantsThroughTheOperator(t *testing.T) {
 	// A 30s window needs 30s of samples in the store.
 	time.Sleep(35 * time.Second)
 
-	top := func(tenantFlags ...string) truth.Snapshot {
+	// top reads the last 30s at now, and a store fed by remote write holds the newest samples
+	// late: a batch leaves within 5s, later on a loaded machine. A rate over a window whose end
+	// the store does not hold yet reads low by that share, so reading such a store at now is low
+	// by its ingestion lag (2s of lag is 5% of this window). Each tenant's top therefore runs once
+	// the store holds every series of the tenant to within 1.5s, the scrape interval and a half.
+	top := func(tenant string, tenantFlags ...string) truth.Snapshot {
 		t.Helper()
+		waitTenantCaughtUp(t, query.URL(), tenant, `envoy_cluster_upstream_rq_total{namespace="shop"}`, 1500*time.Millisecond, time.Minute)
 		args := append([]string{"top", "--prometheus-url", query.URL(), "--envoy-namespace", "shop", "--window", "30s", "--once", "-o", "json"}, tenantFlags...)
 		stdout, stderr, code := cli.Run(t, bin, nil, args...)
 		if code != 0 {
@@ -136,12 +143,12 @@ func TestRemoteWriteWithTenantsThroughTheOperator(t *testing.T) {
 		}
 		return truth.Decode(t, []byte(stdout))
 	}
-	a := top("--header", manifests.TenantHeader+"=team-a")
+	a := top("team-a", "--header", manifests.TenantHeader+"=team-a")
 	truth.Check(t, a, teams[0].fleet, truth.Issue)
 	if names := rowNames(a); !slices.Equal(names, clusterNames(teams[0].fleet)) {
 		t.Errorf("tenant team-a sees clusters %v, want exactly %v", names, clusterNames(teams[0].fleet))
 	}
-	b := top("--tenant", "team-b")
+	b := top("team-b", "--tenant", "team-b")
 	truth.Check(t, b, teams[1].fleet, truth.Issue)
 	if names := rowNames(b); !slices.Equal(names, clusterNames(teams[1].fleet)) {
 		t.Errorf("tenant team-b sees clusters %v, want exactly %v (none of team-a's)", names, clusterNames(teams[1].fleet))
@@ -259,31 +266,67 @@ func waitTenantSeries(t *testing.T, base, tenant, expr string, want int, timeout
 	}
 }
 
+// waitTenantCaughtUp waits until the store behind the Query at base holds the newest sample of
+// every series of selector for tenant from less than behind ago.
+func waitTenantCaughtUp(t *testing.T, base, tenant, selector string, behind, timeout time.Duration) {
+	t.Helper()
+	expr := "time() - min(timestamp(" + selector + "))"
+	deadline := time.Now().Add(timeout)
+	for {
+		samples, err := tenantQuery(base, tenant, expr)
+		var lag float64
+		if err == nil && len(samples) == 1 {
+			var v string
+			if err = json.Unmarshal(samples[0].Value[1], &v); err == nil {
+				lag, err = strconv.ParseFloat(v, 64)
+			}
+		}
+		if err == nil && len(samples) == 1 && lag < behind.Seconds() {
+			return
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("tenant %s: the store is %.1fs behind (%d answers, %v) after %s, want less than %s", tenant, lag, len(samples), err, timeout, behind)
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
+}
+
+// tenantSample is one sample of a query's answer: [time, "value"].
+type tenantSample struct {
+	Value [2]json.RawMessage `json:"value"`
+}
+
 // tenantCount is how many series of expr the Query at base answers for tenant.
 func tenantCount(base, tenant, expr string) (int, error) {
+	samples, err := tenantQuery(base, tenant, expr)
+	return len(samples), err
+}
+
+// tenantQuery is the Query at base's answer to expr for tenant.
+func tenantQuery(base, tenant, expr string) ([]tenantSample, error) {
 	req, err := http.NewRequest(http.MethodGet, base+"/api/v1/query?"+url.Values{"query": {expr}}.Encode(), nil)
 	if err != nil {
-		return 0, err
+		return nil, err
 	}
 	req.Header.Set(manifests.TenantHeader, tenant)
 	resp, err := http.DefaultClient.Do(req)
 	if err != nil {
-		return 0, err
+		return nil, err
 	}
 	defer func() { _ = resp.Body.Close() }()
 	var answer struct {
 		Status string `json:"status"`
 		Data   struct {
-			Result []json.RawMessage `json:"result"`
+			Result []tenantSample `json:"result"`
 		} `json:"data"`
 	}
 	if err := json.NewDecoder(io.LimitReader(resp.Body, 4<<20)).Decode(&answer); err != nil {
-		return 0, err
+		return nil, err
 	}
 	if answer.Status != "success" {
-		return 0, fmt.Errorf("status %q", answer.Status)
+		return nil, fmt.Errorf("status %q", answer.Status)
 	}
-	return len(answer.Data.Result), nil
+	return answer.Data.Result, nil
 }
 
 func rowNames(s truth.Snapshot) []string {
