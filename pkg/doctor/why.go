@@ -51,6 +51,12 @@ type Subject struct {
 
 func (s Subject) String() string { return string(s.Kind) + "/" + s.Name }
 
+// ParseSubjectKind reads a kind or its alias (svc, po), in any case.
+func ParseSubjectKind(kind string) (SubjectKind, bool) {
+	k, ok := subjectAliases[strings.ToLower(kind)]
+	return k, ok
+}
+
 // ParseSubject reads KIND and NAME (service, svc, pod, po, metric or alert), or KIND/NAME with an
 // empty name. The error says what is wrong and what is accepted.
 func ParseSubject(kind, name string) (Subject, error) {
@@ -61,7 +67,7 @@ func ParseSubject(kind, name string) (Subject, error) {
 			return Subject{}, fmt.Errorf("name what to follow as KIND/NAME or KIND NAME, e.g. service/envoy, pod/envoy-0, metric/envoy_cluster_upstream_rq_total or alert/EnvoyUpstreamHigh5xxRatio")
 		}
 	}
-	k, ok := subjectAliases[strings.ToLower(kind)]
+	k, ok := ParseSubjectKind(kind)
 	if !ok {
 		return Subject{}, fmt.Errorf("kind %q is not one why follows; use service, pod, metric or alert", kind)
 	}

@@ -133,15 +133,15 @@ func whyCompletion(flags *genericclioptions.ConfigFlags) cobra.CompletionFunc {
 // --envoy-namespace (else the namespace), or the alerts the team's PrometheusRules define.
 // Lookups that fail list nothing.
 func subjectNames(cmd *cobra.Command, flags *genericclioptions.ConfigFlags, team, kind string) []string {
-	s, err := doctor.ParseSubject(kind, "x")
-	if err != nil || s.Kind == doctor.SubjectMetric {
+	k, ok := doctor.ParseSubjectKind(kind)
+	if !ok || k == doctor.SubjectMetric {
 		return nil
 	}
 	ns, _, err := flags.ToRawKubeConfigLoader().Namespace()
 	if err != nil {
 		return nil
 	}
-	if f := cmd.Flags().Lookup("envoy-namespace"); f != nil && f.Value.String() != "" && s.Kind != doctor.SubjectAlert {
+	if f := cmd.Flags().Lookup("envoy-namespace"); f != nil && f.Value.String() != "" && k != doctor.SubjectAlert {
 		ns = f.Value.String()
 	}
 	cfg, err := flags.ToRESTConfig()
@@ -156,7 +156,7 @@ func subjectNames(cmd *cobra.Command, flags *genericclioptions.ConfigFlags, team
 	ctx, cancel := context.WithTimeout(cmdContext(cmd), completionTimeout)
 	defer cancel()
 	names := map[string]bool{}
-	switch s.Kind {
+	switch k {
 	case doctor.SubjectPod:
 		pods, _ := c.ListPods(ctx, ns, nil)
 		for _, p := range pods {
