@@ -204,12 +204,7 @@ func TestTopAllKeepsEachTeamsDialect(t *testing.T) {
 		},
 	}
 	stack := kube.StackSummary{Namespace: "a", Team: "a"}
-	var readAt func(teamsReader, time.Time) traffic.Frame
-	read := func(r teamsReader) traffic.Frame {
-		t.Helper()
-		return readAt(r, now)
-	}
-	readAt = func(r teamsReader, now time.Time) traffic.Frame {
+	readAt := func(r teamsReader, now time.Time) traffic.Frame {
 		t.Helper()
 		frame, err := r.clusters(t.Context(), sq, stack, now)
 		if err != nil {
@@ -219,6 +214,10 @@ func TestTopAllKeepsEachTeamsDialect(t *testing.T) {
 			t.Fatalf("no clusters read in dialect %q", frame.Dialect)
 		}
 		return frame
+	}
+	read := func(r teamsReader) traffic.Frame {
+		t.Helper()
+		return readAt(r, now)
 	}
 
 	for i, want := range []int{1, 0, 0} {
