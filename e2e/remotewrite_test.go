@@ -17,7 +17,6 @@ import (
 	"os"
 	"path/filepath"
 	"slices"
-	"strconv"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -58,13 +57,14 @@ type rwTeam struct {
 // X-Scope-OrgID=team-a` matches team-a's fleet, and `top --tenant team-b` sees team-b's and none
 // of team-a's series, although both fleets carry the same namespace label.
 //
+// The gate holds every write writeDelay before the Receive has it, and a batch leaves Prometheus
+// up to 5s after its samples: top reads the store at the frontier of the tenant's samples, and
+// its numbers match although the store is that far behind the clock.
+//
 // The scrape configuration is replaced by static targets (the Envoys are not pods here);
 // everything else of the operator's configuration (external labels, remote_write) is kept.
-//
-// It runs alone, not beside the package's parallel tests: it reads the newest samples of a store
-// that receives them late (a remote write batch leaves within 5s), and on a loaded machine that lag
-// grows into the 30s window it checks.
 func TestRemoteWriteWithTenantsThroughTheOperator(t *testing.T) {
+	t.Parallel()
 	begin := time.Now()
 	bin := buildBinary(t)
 	gate := newAuthGate(t)
@@ -125,30 +125,36 @@ func TestRemoteWriteWithTenantsThroughTheOperator(t *testing.T) {
 		want := len(team.fleet.Pods) * len(team.fleet.Clusters)
 		waitTenantSeries(t, query.URL(), team.name, `envoy_cluster_upstream_rq_total{namespace="shop"}`, want, 90*time.Second)
 	}
-	// A 30s window needs 30s of samples in the store.
-	time.Sleep(35 * time.Second)
+	// A 30s window needs 30s of samples in the store, which holds them writeDelay and a batch late.
+	time.Sleep(45 * time.Second)
 
-	// top reads the last 30s at now, and a store fed by remote write holds the newest samples
-	// late: a batch leaves within 5s, later on a loaded machine. A rate over a window whose end
-	// the store does not hold yet reads low by that share, so reading such a store at now is low
-	// by its ingestion lag (2s of lag is 5% of this window). Each tenant's top therefore runs once
-	// the store holds every series of the tenant to within 1.5s, the scrape interval and a half.
-	top := func(tenant string, tenantFlags ...string) truth.Snapshot {
+	// top reads the store at the frontier of the tenant's samples: the gate holds every write
+	// writeDelay, so read at the clock every rate would lack the window's last seconds and read
+	// low by their share (4s of a 30s window is 13%). The snapshot's instant says it was read
+	// that far back.
+	top := func(tenantFlags ...string) truth.Snapshot {
 		t.Helper()
-		waitTenantCaughtUp(t, query.URL(), tenant, `envoy_cluster_upstream_rq_total{namespace="shop"}`, 1500*time.Millisecond, time.Minute)
 		args := append([]string{"top", "--prometheus-url", query.URL(), "--envoy-namespace", "shop", "--window", "30s", "--once", "-o", "json"}, tenantFlags...)
+		asked := time.Now()
 		stdout, stderr, code := cli.Run(t, bin, nil, args...)
 		if code != 0 {
 			t.Fatalf("top %v: exit %d: %s", tenantFlags, code, stderr)
 		}
-		return truth.Decode(t, []byte(stdout))
+		s := truth.Decode(t, []byte(stdout))
+		at, err := time.Parse(time.RFC3339Nano, s.At)
+		if behind := asked.Sub(at); err != nil || behind < writeDelay || behind > 30*time.Second {
+			t.Errorf("top %v read at %s, %s before it was run (%v); want from %s (the gate's delay) to 30s", tenantFlags, s.At, behind, err, writeDelay)
+		} else {
+			t.Logf("top %v read the store %s behind the clock", tenantFlags, behind.Round(time.Millisecond))
+		}
+		return s
 	}
-	a := top("team-a", "--header", manifests.TenantHeader+"=team-a")
+	a := top("--header", manifests.TenantHeader+"=team-a")
 	truth.Check(t, a, teams[0].fleet, truth.Issue)
 	if names := rowNames(a); !slices.Equal(names, clusterNames(teams[0].fleet)) {
 		t.Errorf("tenant team-a sees clusters %v, want exactly %v", names, clusterNames(teams[0].fleet))
 	}
-	b := top("team-b", "--tenant", "team-b")
+	b := top("--tenant", "team-b")
 	truth.Check(t, b, teams[1].fleet, truth.Issue)
 	if names := rowNames(b); !slices.Equal(names, clusterNames(teams[1].fleet)) {
 		t.Errorf("tenant team-b sees clusters %v, want exactly %v (none of team-a's)", names, clusterNames(teams[1].fleet))
@@ -266,31 +272,6 @@ func waitTenantSeries(t *testing.T, base, tenant, expr string, want int, timeout
 	}
 }
 
-// waitTenantCaughtUp waits until the store behind the Query at base holds the newest sample of
-// every series of selector for tenant from less than behind ago.
-func waitTenantCaughtUp(t *testing.T, base, tenant, selector string, behind, timeout time.Duration) {
-	t.Helper()
-	expr := "time() - min(timestamp(" + selector + "))"
-	deadline := time.Now().Add(timeout)
-	for {
-		samples, err := tenantQuery(base, tenant, expr)
-		var lag float64
-		if err == nil && len(samples) == 1 {
-			var v string
-			if err = json.Unmarshal(samples[0].Value[1], &v); err == nil {
-				lag, err = strconv.ParseFloat(v, 64)
-			}
-		}
-		if err == nil && len(samples) == 1 && lag < behind.Seconds() {
-			return
-		}
-		if time.Now().After(deadline) {
-			t.Fatalf("tenant %s: the store is %.1fs behind (%d answers, %v) after %s, want less than %s", tenant, lag, len(samples), err, timeout, behind)
-		}
-		time.Sleep(100 * time.Millisecond)
-	}
-}
-
 // tenantSample is one sample of a query's answer: [time, "value"].
 type tenantSample struct {
 	Value [2]json.RawMessage `json:"value"`
@@ -347,9 +328,13 @@ func clusterNames(f *envoysim.Fleet) []string {
 	return out
 }
 
+// writeDelay is how long the gate holds every remote write before the Receive has it: a store
+// that receives samples late, as Mimir or a Receive behind a queue does.
+const writeDelay = 4 * time.Second
+
 // authGate stands in front of a remote-write endpoint: /basic/... admits only the basic-auth
 // user and password, /bearer/... only the bearer token, each forwarded to the endpoint with the
-// prefix removed; everything else is refused with 401 and counted.
+// prefix removed after writeDelay; everything else is refused with 401 and counted.
 type authGate struct {
 	srv                   *httptest.Server
 	user, password, token string
@@ -386,6 +371,11 @@ func newAuthGate(t *testing.T) *authGate {
 		proxy := g.proxy.Load()
 		if !ok || proxy == nil {
 			http.Error(w, "unauthorized", http.StatusUnauthorized)
+			return
+		}
+		select {
+		case <-time.After(writeDelay):
+		case <-r.Context().Done():
 			return
 		}
 		r.URL.Path = "/" + rest

@@ -82,7 +82,11 @@ after an @ (reviews.default.svc.cluster.local@v2): its destination_version, as a
 splits one service between the versions. Timeouts and retries are absent there.
 
 -n is kubectl's namespace, the team's: where TEAM's Prometheus runs. --envoy-namespace reads
-only the Envoy pods running in one namespace. Without a TEAM, -n is refused.`
+only the Envoy pods running in one namespace. Without a TEAM, -n is refused.
+
+With --prometheus-url the window ends at the store's frontier, the newest instant for which it
+holds a scrape of every Envoy read, not at the clock: a store fed by remote write holds its
+newest samples late, and a window ending at the clock would miss them.`
 
 const compareExample = `  # Gate a rollout in CI
   kubectl promteam compare team-a -n team-a --envoy-namespace shop \
@@ -240,7 +244,8 @@ func (o *CompareOptions) Run(ctx context.Context) (int, error) {
 	}
 	if o.watch && isTerminal(o.Out) {
 		fn := liveCompare(cq, o.cfg)
-		model := tui.NewCompare(fn, o.baseline, o.canary, tui.Options{Target: target, Backend: o.prom.Backend(), Interval: o.interval, Timeout: o.prom.Timeout, NoColor: noColor()})
+		model := tui.NewCompare(fn, o.baseline, o.canary, tui.Options{Target: target, Backend: o.prom.Backend(), Frontier: o.prom.Frontier(q, o.cfg.Selector),
+			Interval: o.interval, Timeout: o.prom.Timeout, NoColor: noColor()})
 		final, err := runProgram(ctx, model, o.In, o.Out)
 		if err != nil {
 			return 0, err
@@ -249,12 +254,16 @@ func (o *CompareOptions) Run(ctx context.Context) (int, error) {
 	}
 	rctx, cancel := context.WithDeadline(ctx, deadline)
 	defer cancel()
+	at, err := readAt(rctx, o.prom.Frontier(q, o.cfg.Selector))
+	if err != nil {
+		return 0, err
+	}
 	if o.cfg.Dialect.Name == "" {
-		if o.cfg.Dialect, err = traffic.Discover(rctx, q, o.cfg.Selector, time.Now()); err != nil {
+		if o.cfg.Dialect, err = traffic.Discover(rctx, q, o.cfg.Selector, at); err != nil {
 			return 0, err
 		}
 	}
-	res, err := compare.Run(rctx, cq, o.cfg, time.Now())
+	res, err := compare.Run(rctx, cq, o.cfg, at)
 	if err != nil {
 		return 0, err
 	}

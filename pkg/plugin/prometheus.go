@@ -22,8 +22,10 @@ import (
 	"github.com/kubectl-promteam/kubectl-promteam/pkg/manifests"
 	"github.com/kubectl-promteam/kubectl-promteam/pkg/portforward"
 	"github.com/kubectl-promteam/kubectl-promteam/pkg/prom"
+	"github.com/kubectl-promteam/kubectl-promteam/pkg/promql"
 	"github.com/kubectl-promteam/kubectl-promteam/pkg/termtext"
 	"github.com/kubectl-promteam/kubectl-promteam/pkg/traffic"
+	"github.com/kubectl-promteam/kubectl-promteam/pkg/tui"
 )
 
 // PrometheusFlags say how a command reaches a Prometheus: a URL, the in-process demo, or (by
@@ -213,6 +215,26 @@ func (p *PrometheusFlags) Connect(ctx context.Context, team string) (q traffic.Q
 		return nil, "", nil, err
 	}
 	return c, c.URL(), func() {}, nil
+}
+
+// Frontier is how the reads of a --prometheus-url find their instant: at the frontier of the
+// samples of sel's targets there (traffic.Frontier), since a store fed by remote write holds its
+// newest samples late. It is nil for a team's own Prometheus or Thanos Query and for the demo,
+// which read their own scrapes and are read at the clock.
+func (p *PrometheusFlags) Frontier(q traffic.Querier, sel promql.Selector) tui.Frontier {
+	if p.URL == "" || p.Demo {
+		return nil
+	}
+	return func(ctx context.Context, at time.Time) (time.Time, error) { return traffic.Frontier(ctx, q, sel, at) }
+}
+
+// readAt is the instant to read at now: the clock's, or the frontier's when there is one.
+func readAt(ctx context.Context, frontier tui.Frontier) (time.Time, error) {
+	now := time.Now()
+	if frontier == nil {
+		return now, nil
+	}
+	return frontier(ctx, now)
 }
 
 // demoTarget names the demo's Prometheus in headers.

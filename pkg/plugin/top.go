@@ -110,10 +110,12 @@ prints one snapshot as a table (-o wide for more columns), as JSON (-o json) or 
    "success_rate": ..., "p99_ms": ..., "rps_4xx": ..., "rps_5xx": ...}], "alerts": [{"alertname": ...,
    "state": "firing", "severity": ..., "envoy_cluster_name": ..., "envoy_namespace": ...}]}
 
-"at" is the snapshot's instant (RFC 3339, UTC). "rps_4xx" and "rps_5xx" are final 4xx and 5xx
-responses per second: 0 when the cluster answered and none was of the class, null when it had no
-responses. "route" is the route a row stands for as its user wrote it, only on rows whose name
-encodes one.
+"at" is the snapshot's instant (RFC 3339, UTC): the clock's, or with --prometheus-url the store's
+frontier, the newest instant for which it holds a scrape of every Envoy read, since a store fed by
+remote write holds its newest samples late (the dashboard says "data 7s old"). "rps_4xx" and
+"rps_5xx" are final 4xx and 5xx responses per second: 0 when the cluster answered and none was of
+the class, null when it had no responses. "route" is the route a row stands for as its user wrote
+it, only on rows whose name encodes one.
 
 --group-by route shows a row per route. Envoy Gateway names the cluster of each rule of a route
 httproute/NAMESPACE/NAME/rule/N (also grpcroute, tlsroute, tcproute, udproute): the rules of one
@@ -392,12 +394,13 @@ func (o *TopOptions) Run(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
+	frontier := o.prom.Frontier(q, o.selector)
 	if o.once || o.output.given || !o.isTerminal(o.Out) {
-		return o.snapshot(ctx, d.src, deadline)
+		return o.snapshot(ctx, d.src, frontier, deadline)
 	}
 	cfg := o.collectorConfig()
 	opts := tui.Options{
-		Target: target, Backend: o.prom.Backend(), Interval: o.interval, Timeout: o.prom.Timeout, MinRPS: o.minRPS,
+		Target: target, Backend: o.prom.Backend(), Frontier: frontier, Interval: o.interval, Timeout: o.prom.Timeout, MinRPS: o.minRPS,
 		NoColor: noColor(), Filter: o.filter, Compare: d.cmp,
 		Window: cfg.Window, SetWindow: d.setWindow,
 		RulesWindow: o.rulesWindow(),
@@ -491,10 +494,14 @@ func (o *TopOptions) collectorConfig() traffic.Config {
 	return cfg
 }
 
-func (o *TopOptions) snapshot(ctx context.Context, src source, deadline time.Time) error {
+func (o *TopOptions) snapshot(ctx context.Context, src source, frontier tui.Frontier, deadline time.Time) error {
 	ctx, cancel := context.WithDeadline(ctx, deadline)
 	defer cancel()
-	f, err := src.Frame(ctx, time.Now())
+	at, err := readAt(ctx, frontier)
+	if err != nil {
+		return err
+	}
+	f, err := src.Frame(ctx, at)
 	if err != nil {
 		return err
 	}

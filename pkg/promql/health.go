@@ -52,3 +52,24 @@ func ScrapedSamplesRate() parser.Expr {
 // LargestScrape is max(scrape_samples_post_metric_relabeling): the samples of the largest
 // scrape, which enforcedSampleLimit bounds (a scrape over it fails whole).
 func LargestScrape() parser.Expr { return MaxBy(Series(metricScrapeSamples)) }
+
+// FreshWithin is how recent a target's newest scrape must be for StoreFrontier to wait for it. A
+// target silent for longer has stopped, or the Prometheus that wrote it has, and is not waited
+// for.
+const FreshWithin = time.Minute
+
+// StoreFrontier is the latest instant up to which a store holds the scrapes of every target of
+// sel that is still written: the oldest of their newest scrapes,
+//
+//	min(timestamp(up{sel}) > time() - 60) or max(timestamp(up{sel}))
+//
+// Every scrape records up, success or not, and remote write sends it with the scrape's samples,
+// so a store fed late (Mimir, Cortex, a Thanos Receive) answers an instant before the lag. A
+// window's rate read there ends where the samples do, instead of reading low by the share of the
+// window the store has not received yet. Only targets scraped within FreshWithin count; when none
+// is, the answer is the newest scrape of all, the last the store received.
+func StoreFrontier(sel Selector) parser.Expr {
+	stamps := func() parser.Expr { return call("timestamp", sel.series(metricUp)) }
+	fresh := Gt(stamps(), binary(parser.SUB, call("time"), Num(FreshWithin.Seconds()), nil))
+	return Or(&parser.AggregateExpr{Op: parser.MIN, Expr: fresh}, MaxBy(stamps()))
+}

@@ -240,7 +240,7 @@ func (m Model) compareHeader() []string {
 		if m.err != nil {
 			age = st.err.Render(age + " (stale)")
 		}
-		b.WriteString(sep + age + sep + "window " + fmtWindow(m.comparison.result.Window) + " step " + fmtWindow(m.comparison.result.Step))
+		b.WriteString(sep + age + m.behindNote() + sep + "window " + fmtWindow(m.comparison.result.Window) + " step " + fmtWindow(m.comparison.result.Step))
 	} else {
 		b.WriteString(sep + "no data yet")
 	}

@@ -234,12 +234,12 @@ func update(t testing.TB, m Model, msgs ...tea.Msg) (Model, tea.Cmd) {
 
 // frameAt is the result of load seq carrying f, asked for at the given time.
 func frameAt(seq uint64, at time.Time, f traffic.Frame) loadedMsg {
-	return loadedMsg{seq: seq, at: at, frameLoaded: true, frame: f}
+	return loadedMsg{seq: seq, asked: at, at: at, frameLoaded: true, frame: f}
 }
 
 // failAt is a failed load seq.
 func failAt(seq uint64, err error) loadedMsg {
-	return loadedMsg{seq: seq, at: testNow, frameLoaded: true, frameErr: err}
+	return loadedMsg{seq: seq, asked: testNow, at: testNow, frameLoaded: true, frameErr: err}
 }
 
 // press is a key press as the terminal reports it.

@@ -279,7 +279,7 @@ func TestWindowKeyRebuildsTheSource(t *testing.T) {
 	m.seq++
 	old := testFrame()
 	old.Window = 7 * time.Minute
-	stale := loadedMsg{seq: m.seq, at: testNow, frameLoaded: true, frame: old, histLoaded: true, hist: stepHistory(testNow, rn("shop", "cart"))}
+	stale := loadedMsg{seq: m.seq, asked: testNow, at: testNow, frameLoaded: true, frame: old, histLoaded: true, hist: stepHistory(testNow, rn("shop", "cart"))}
 
 	m, cmd := update(t, m, press("w"))
 	if len(asked) != 1 || asked[0] != 5*time.Minute {

@@ -67,12 +67,12 @@ func TestViewShowsHostileTextAsEscapes(t *testing.T) {
 	d := testDetail()
 	d.Classes[0].Label, d.Codes[0].Label, d.Pods[0].Pod = hostile, hostile, hostile
 	d.Warnings = []string{hostile}
-	detail, _ = update(t, detail, loadedMsg{seq: detail.seq, at: testNow, cluster: detail.detail.name, detail: d})
+	detail, _ = update(t, detail, loadedMsg{seq: detail.seq, asked: testNow, at: testNow, cluster: detail.detail.name, detail: d})
 	if !detail.detail.have {
 		t.Fatal("the drill-down did not load")
 	}
 	assertOnlyOwnEscapes(t, "drill-down", detail.render())
-	detailErr, _ := update(t, detail, loadedMsg{seq: detail.seq + 1, at: testNow, cluster: detail.detail.name, detailErr: errors.New(hostile)})
+	detailErr, _ := update(t, detail, loadedMsg{seq: detail.seq + 1, asked: testNow, at: testNow, cluster: detail.detail.name, detailErr: errors.New(hostile)})
 	assertOnlyOwnEscapes(t, "drill-down error", detailErr.render())
 
 	cmp, _ := update(t, m, press("m"), press("j"), press("m"))

@@ -18,12 +18,14 @@ type tickMsg time.Time
 // loadRequest is everything a load Cmd needs, copied out of the model so the Cmd never touches
 // the model.
 type loadRequest struct {
-	seq     uint64
-	gen     uint64 // the window the load is for (Model.gen)
-	at      time.Time
-	timeout time.Duration
-	frame   bool // load the frame
-	history bool // also back-fill the history, when the source is a Historian
+	seq uint64
+	gen uint64 // the window the load is for (Model.gen)
+	at  time.Time
+	// frontier, when set, moves at to how far the store's samples reach (Options.Frontier).
+	frontier Frontier
+	timeout  time.Duration
+	frame    bool // load the frame
+	history  bool // also back-fill the history, when the source is a Historian
 	// past, when set, also reads the pasts at these offsets, when the source is a PastReader.
 	past    []time.Duration
 	cluster string // also load the drill-down of this cluster; "" for none
@@ -38,7 +40,9 @@ type loadRequest struct {
 type loadedMsg struct {
 	seq uint64
 	gen uint64
-	at  time.Time
+	// asked is the instant the load was asked for; at is the one it read at: asked, or a Lagging
+	// source's frontier before it.
+	asked, at time.Time
 
 	histLoaded bool
 	hist       traffic.History
@@ -79,7 +83,15 @@ func load(src Source, req loadRequest) tea.Cmd {
 		ctx, cancel := context.WithTimeout(context.Background(), req.timeout)
 		defer cancel()
 
-		msg := loadedMsg{seq: req.seq, gen: req.gen, at: req.at, frameLoaded: req.frame, cluster: req.cluster}
+		msg := loadedMsg{seq: req.seq, gen: req.gen, asked: req.at, at: req.at, frameLoaded: req.frame, cluster: req.cluster}
+		if req.frontier != nil {
+			at, err := req.frontier(ctx, req.at)
+			if err != nil {
+				msg.fail(src, req, err)
+				return msg
+			}
+			msg.at, req.at = at, at
+		}
 		var wg sync.WaitGroup
 		if h, ok := src.(Historian); ok && req.history {
 			msg.histLoaded = true
@@ -135,5 +147,27 @@ func load(src Source, req loadRequest) tea.Cmd {
 		}
 		wg.Wait()
 		return msg
+	}
+}
+
+// fail fails every part of the load that req asks of src with err, as when each read failed.
+func (msg *loadedMsg) fail(src Source, req loadRequest, err error) {
+	if _, ok := src.(Historian); ok && req.history {
+		msg.histLoaded, msg.histErr = true, err
+	}
+	if _, ok := src.(PastReader); ok && len(req.past) > 0 {
+		msg.pastLoaded, msg.pastErr = true, err
+	}
+	if req.compare != nil {
+		msg.compared, msg.baseline, msg.canary, msg.compareErr = true, req.baseline, req.canary, err
+	}
+	if _, ok := src.(ClusterHistorian); ok && req.cluster != "" && req.chartSpan > 0 {
+		msg.chartLoaded, msg.chartSpan, msg.chartErr = true, req.chartSpan, err
+	}
+	if req.cluster != "" {
+		msg.detailErr = err
+	}
+	if req.frame {
+		msg.frameErr = err
 	}
 }

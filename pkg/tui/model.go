@@ -40,9 +40,17 @@ type ClusterHistorian interface {
 	ClusterHistory(ctx context.Context, at time.Time, span, step time.Duration, cluster string) (traffic.History, error)
 }
 
+// Frontier is the instant to read a store at when the clock says at (Options.Frontier).
+type Frontier func(ctx context.Context, at time.Time) (time.Time, error)
+
 // Options configure the dashboard. The zero value of every field has a usable default.
 type Options struct {
 	Target string // shown in the header, e.g. the Prometheus URL or "demo"
+	// Frontier, when set, is the instant to read at when the clock says at: a store that holds
+	// its newest samples late, such as one fed by remote write, names how far they reach
+	// (traffic.Frontier). Each load asks it first and reads everything at its answer; the header
+	// says how far behind the clock that is.
+	Frontier Frontier
 	// Backend is what answers (traffic.BackendPrometheus or traffic.BackendThanosQuery); a
 	// Thanos Query is named in the header before Target.
 	Backend  string
@@ -155,7 +163,9 @@ type Model struct {
 	frame     traffic.Frame
 	haveFrame bool
 	lastGood  time.Time // when the frame on screen was asked for
-	hist      history
+	// behind is how long before lastGood the frame on screen was read at: a Lagging source's lag.
+	behind time.Duration
+	hist   history
 	// The back-fill of hist: histHave once one arrived for the window in force; histErr when
 	// the last one failed, asked again from histNext on; histSeq is the load carrying one, 0
 	// when none is in flight.
@@ -286,7 +296,7 @@ func (m *Model) startLoad(withFrame bool) tea.Cmd {
 // request is the load of what is on screen: the frame when withFrame (never in compare --watch,
 // which has no table), the open drill-down and the open comparison.
 func (m *Model) request(withFrame bool) loadRequest {
-	req := loadRequest{seq: m.seq, gen: m.gen, at: m.clock, timeout: m.opts.Timeout, frame: withFrame && !m.comparison.only}
+	req := loadRequest{seq: m.seq, gen: m.gen, at: m.clock, frontier: m.opts.Frontier, timeout: m.opts.Timeout, frame: withFrame && !m.comparison.only}
 	if _, ok := m.src.(Historian); ok && req.frame && !m.histHave && m.histSeq == 0 && !m.clock.Before(m.histNext) {
 		req.history, m.histSeq = true, m.seq
 	}
@@ -323,6 +333,7 @@ func (m Model) loaded(msg loadedMsg) (tea.Model, tea.Cmd) {
 		} else {
 			m.succeeded()
 			m.applyFrame(msg.frame, msg.at)
+			m.lastGood, m.behind = msg.asked, msg.asked.Sub(msg.at)
 		}
 	}
 	if msg.pastLoaded && current {
@@ -351,7 +362,7 @@ func (m Model) loaded(msg loadedMsg) (tea.Model, tea.Cmd) {
 			m.comparison.result, m.comparison.have, m.comparison.err = compareResult{msg.result}, true, nil
 			if m.comparison.only {
 				m.succeeded()
-				m.lastGood = msg.at
+				m.lastGood, m.behind = msg.asked, msg.asked.Sub(msg.at)
 			}
 		}
 	}

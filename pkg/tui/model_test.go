@@ -444,7 +444,7 @@ func TestDrillDownWhileLoading(t *testing.T) {
 		t.Fatalf("no detail load after the frame arrived (seq %d loading %v)", m.seq, m.loading)
 	}
 	// A detail for another cluster (the one before Esc and Enter) is ignored.
-	m, _ = update(t, m, loadedMsg{seq: 3, at: testNow, cluster: "other", detail: traffic.Detail{Cluster: "other"}})
+	m, _ = update(t, m, loadedMsg{seq: 3, asked: testNow, at: testNow, cluster: "other", detail: traffic.Detail{Cluster: "other"}})
 	if m.detail.have {
 		t.Errorf("detail of another cluster applied")
 	}
@@ -454,7 +454,7 @@ func TestDrillDownError(t *testing.T) {
 	m := loaded(t, Options{NoColor: true}, 80, 24, testFrame())
 	m, _ = update(t, m, press("enter"))
 	name := m.detail.name
-	m, cmd := update(t, m, loadedMsg{seq: 2, at: testNow, cluster: name, detailErr: errors.New("drill-down boom")})
+	m, cmd := update(t, m, loadedMsg{seq: 2, asked: testNow, at: testNow, cluster: name, detailErr: errors.New("drill-down boom")})
 	if cmd != nil {
 		t.Errorf("a failed drill-down is retried at once; want the next tick")
 	}
@@ -801,7 +801,7 @@ func TestDetailScroll(t *testing.T) {
 		}
 	}
 	fresh("enter")
-	m, _ = update(t, m, loadedMsg{seq: m.seq, at: testNow, cluster: name, detail: testDetail()})
+	m, _ = update(t, m, loadedMsg{seq: m.seq, asked: testNow, at: testNow, cluster: name, detail: testDetail()})
 	fresh("detail loaded")
 	n, h := len(m.detail.lines), m.bodyHeight()
 	if n <= h {
@@ -856,7 +856,7 @@ func TestDetailScroll(t *testing.T) {
 	if slices.Equal(m.detail.lines, before) {
 		t.Errorf("the drill-down's lines did not change with the frame")
 	}
-	m, _ = update(t, m, loadedMsg{seq: m.seq + 2, at: testNow, cluster: name, detailErr: errors.New("drill-down failed")})
+	m, _ = update(t, m, loadedMsg{seq: m.seq + 2, asked: testNow, at: testNow, cluster: name, detailErr: errors.New("drill-down failed")})
 	fresh("detail error")
 	if !slices.ContainsFunc(m.detail.lines, func(l string) bool { return strings.Contains(l, "drill-down failed") }) {
 		t.Errorf("the drill-down's lines lack its error:\n%s", strings.Join(m.detail.lines, "\n"))

@@ -69,7 +69,7 @@ func vsLoaded(t testing.TB, m Model) Model {
 // applyVsLoad delivers the load m is waiting for, with the test pasts.
 func applyVsLoad(t testing.TB, m Model) Model {
 	t.Helper()
-	m, _ = update(t, m, loadedMsg{seq: m.seq, at: testNow, frameLoaded: true, frame: testFrame(),
+	m, _ = update(t, m, loadedMsg{seq: m.seq, asked: testNow, at: testNow, frameLoaded: true, frame: testFrame(),
 		pastLoaded: true, pasts: testPasts(m.offsets())})
 	return m
 }
@@ -132,7 +132,7 @@ func TestVsViewWithoutPasts(t *testing.T) {
 	m = loaded(t, Options{}, 160, 48, testFrame())
 	m.src = &pastSource{err: errors.New("query timed out\x1b[2J")}
 	m, _ = update(t, m, press("v"))
-	m, _ = update(t, m, loadedMsg{seq: m.seq, at: testNow, pastLoaded: true, pastErr: errors.New("query timed out\x1b[2J")})
+	m, _ = update(t, m, loadedMsg{seq: m.seq, asked: testNow, at: testNow, pastLoaded: true, pastErr: errors.New("query timed out\x1b[2J")})
 	screen := plain(m)
 	if !strings.Contains(screen, "past unavailable: query timed out") || strings.Contains(screen, "\x1b[2J") || strings.Contains(screen, "*") {
 		t.Errorf("failed past:\n%s", screen)
@@ -168,7 +168,7 @@ func TestVsViewReadsItsPastsEvery30s(t *testing.T) {
 		}
 	}
 	m.clock = m.vs.at.Add(time.Second)
-	m, _ = update(t, m, loadedMsg{seq: m.seq + 1, at: m.clock, pastLoaded: true, pastErr: errors.New("query timed out")})
+	m, _ = update(t, m, loadedMsg{seq: m.seq + 1, asked: m.clock, at: m.clock, pastLoaded: true, pastErr: errors.New("query timed out")})
 	if req := m.request(true); len(req.past) != 3 {
 		t.Errorf("after a failed read, the refresh reads pasts %v", req.past)
 	}

@@ -67,10 +67,13 @@ type Choice struct {
 // Switched is what the dashboard reads from after a switch: the team's Source and what Options
 // say about it.
 type Switched struct {
-	Source    Source
-	Place     Place
-	Target    string
-	Backend   string
+	Source  Source
+	Place   Place
+	Target  string
+	Backend string
+	// Frontier is Options.Frontier of the new place: nil for a Prometheus or Thanos Query that
+	// reads its own scrapes.
+	Frontier  Frontier
 	Compare   CompareFunc
 	SetWindow func(window time.Duration) (Source, error)
 	// SetGroupBy rebuilds the Source with its rows grouped another way (Options.SetGroupBy).
@@ -296,11 +299,11 @@ func (m Model) switched(msg switchedMsg) (tea.Model, tea.Cmd) {
 	}
 	sw := msg.sw
 	m.src = sw.Source
-	m.opts.Place, m.opts.Target, m.opts.Backend = sw.Place, sw.Target, sw.Backend
+	m.opts.Place, m.opts.Target, m.opts.Backend, m.opts.Frontier = sw.Place, sw.Target, sw.Backend, sw.Frontier
 	m.opts.Compare, m.opts.SetWindow, m.opts.SetGroupBy = sw.Compare, sw.SetWindow, sw.SetGroupBy
 	m.gen++
 	// Nothing of the last team stays on screen: its frame, trends, drill-down and marks go.
-	m.frame, m.haveFrame, m.lastGood = traffic.Frame{}, false, time.Time{}
+	m.frame, m.haveFrame, m.lastGood, m.behind = traffic.Frame{}, false, time.Time{}, 0
 	m.names, m.svc, m.keysLower, m.maxName, m.maxSvc = nil, nil, nil, 0, 0
 	m.hist = history{}
 	m.histHave, m.histErr, m.histNext, m.histSeq = false, nil, time.Time{}, 0

@@ -334,7 +334,7 @@ func TestSwitchResetsTheDrillDownAndKeepsTheWindow(t *testing.T) {
 		t.Errorf("the sort changed: %+v", m.table.sort)
 	}
 	// A result of the last team still in flight is not drawn.
-	m, _ = update(t, m, loadedMsg{seq: m.seq + 1, gen: gen, at: testNow, frameLoaded: true, frame: testFrame()})
+	m, _ = update(t, m, loadedMsg{seq: m.seq + 1, gen: gen, asked: testNow, at: testNow, frameLoaded: true, frame: testFrame()})
 	if m.haveFrame {
 		t.Error("a frame of the previous team was drawn after the switch")
 	}

@@ -73,6 +73,15 @@ func (m Model) render() string {
 // sep separates items on the header and status lines.
 const sep = " · "
 
+// behindNote says, from a second on, how far behind the clock the instant a store was read at
+// (Options.Frontier) is: the age of the newest samples every number on screen includes.
+func (m Model) behindNote() string {
+	if m.behind < time.Second {
+		return ""
+	}
+	return sep + "data " + fmtAge(m.behind) + " old"
+}
+
 // header draws the three header lines: what is shown and how fresh it is; the error or the
 // warnings; the downstream listeners.
 func (m Model) header() []string {
@@ -93,7 +102,7 @@ func (m Model) header() []string {
 		if m.err != nil {
 			age = st.err.Render(age + " (stale)")
 		}
-		b.WriteString(sep + age)
+		b.WriteString(sep + age + m.behindNote())
 		if m.frame.AlertsKnown {
 			b.WriteString(sep + m.alertSummary())
 		}

@@ -53,7 +53,7 @@ var screens = []screen{
 			m, _ = update(t, m, press("down"))
 		}
 		m, _ = update(t, m, press("enter"))
-		m, _ = update(t, m, loadedMsg{seq: m.seq, at: testNow, cluster: m.detail.name, detail: testDetail()})
+		m, _ = update(t, m, loadedMsg{seq: m.seq, asked: testNow, at: testNow, cluster: m.detail.name, detail: testDetail()})
 		return m
 	}},
 	{name: "detail-trends", setup: func(t testing.TB, m Model) Model {
@@ -63,7 +63,7 @@ var screens = []screen{
 			m, _ = update(t, m, press("down"))
 		}
 		m, _ = update(t, m, press("enter"))
-		m, _ = update(t, m, loadedMsg{seq: m.seq, at: testNow, cluster: name, detail: testDetail(),
+		m, _ = update(t, m, loadedMsg{seq: m.seq, asked: testNow, at: testNow, cluster: name, detail: testDetail(),
 			chartLoaded: true, chartSpan: chartSpans[0], chart: chartHistory(testNow, name)})
 		return m
 	}},
@@ -105,14 +105,14 @@ var screens = []screen{
 			names = append(names, r.Name)
 		}
 		m.seq, m.loading = 2, false
-		m, _ = update(t, m, loadedMsg{seq: 2, at: testNow, histLoaded: true, hist: stepHistory(testNow.Add(-historyStep), names...)})
+		m, _ = update(t, m, loadedMsg{seq: 2, asked: testNow, at: testNow, histLoaded: true, hist: stepHistory(testNow.Add(-historyStep), names...)})
 		m.seq, m.loading = 3, false
 		m, _ = update(t, m, frameAt(3, testNow, testFrame()))
 		return m
 	}},
 	{name: "history-unavailable", setup: func(t testing.TB, m Model) Model {
 		m.seq, m.loading = 2, false
-		m, _ = update(t, m, loadedMsg{seq: 2, at: testNow, histLoaded: true, histErr: errors.New("range queries refused")})
+		m, _ = update(t, m, loadedMsg{seq: 2, asked: testNow, at: testNow, histLoaded: true, histErr: errors.New("range queries refused")})
 		return m
 	}},
 	{name: "window-switching", opts: Options{Window: time.Minute, SetWindow: func(time.Duration) (Source, error) { return &fakeSource{}, nil }},
@@ -143,7 +143,7 @@ var screens = []screen{
 				m, _ = update(t, m, press("down"))
 			}
 			m, _ = update(t, m, press("enter"))
-			m, _ = update(t, m, loadedMsg{seq: m.seq, at: testNow, cluster: m.detail.name, detail: testDetail()})
+			m, _ = update(t, m, loadedMsg{seq: m.seq, asked: testNow, at: testNow, cluster: m.detail.name, detail: testDetail()})
 			return m
 		}},
 	{name: "picker-teams", opts: Options{Switcher: testSwitcher(), Place: placeA}, setup: func(t testing.TB, m Model) Model {
@@ -523,7 +523,7 @@ func TestDetailListsTheClustersAlerts(t *testing.T) {
 		m, _ = update(t, m, press("down"))
 	}
 	m, _ = update(t, m, press("enter"))
-	m, _ = update(t, m, loadedMsg{seq: m.seq, at: testNow, cluster: m.detail.name, detail: testDetail()})
+	m, _ = update(t, m, loadedMsg{seq: m.seq, asked: testNow, at: testNow, cluster: m.detail.name, detail: testDetail()})
 	out := strings.Join(m.detail.lines, "\n")
 	if strings.Contains(out, "\x1b[2J") {
 		t.Fatal("an alert name reached the terminal unsanitized")
