@@ -4,14 +4,11 @@ package e2e
 
 import (
 	"net/url"
-	"os"
-	"path/filepath"
 	"strings"
 	"testing"
 	"time"
 
 	"k8s.io/client-go/kubernetes"
-	"sigs.k8s.io/yaml"
 
 	"github.com/kubectl-promteam/kubectl-promteam/internal/testutil/cli"
 	"github.com/kubectl-promteam/kubectl-promteam/internal/testutil/crdschema"
@@ -75,12 +72,7 @@ func TestNativeHistogramsThroughTheOperator(t *testing.T) {
 // relabelling would have set from the pods.
 func nativeScrapeConfig(t *testing.T, client kubernetes.Interface, ns, team string, targets []promtest.Target) string {
 	t.Helper()
-	generated := generatedConfig(t, client, ns, "prometheus-"+team, "podMonitor/"+ns+"/")
-	text := strings.NewReplacer("$(POD_NAME)", "prometheus-"+team+"-0", "$(SHARD)", "0").Replace(string(generated))
-	var cfg map[string]any
-	if err := yaml.Unmarshal([]byte(text), &cfg); err != nil {
-		t.Fatal(err)
-	}
+	cfg, text := operatorConfig(t, client, ns, team, "podMonitor/"+ns+"/")
 	var envoy map[string]any
 	jobs, _ := cfg["scrape_configs"].([]any)
 	for _, j := range jobs {
@@ -115,20 +107,9 @@ func nativeScrapeConfig(t *testing.T, client kubernetes.Interface, ns, team stri
 		static = append(static, map[string]any{"targets": []string{u.Host}, "labels": target.Labels})
 	}
 	envoy["static_configs"] = static
-	global, _ := cfg["global"].(map[string]any)
-	global["scrape_interval"], global["evaluation_interval"] = "1s", "1s"
-	delete(global, "scrape_timeout")
 	for _, key := range []string{"rule_files", "alerting", "remote_write"} {
 		delete(cfg, key)
 	}
 	cfg["scrape_configs"] = []any{envoy}
-	b, err := yaml.Marshal(cfg)
-	if err != nil {
-		t.Fatal(err)
-	}
-	path := filepath.Join(t.TempDir(), "prometheus.yml")
-	if err := os.WriteFile(path, b, 0o600); err != nil {
-		t.Fatal(err)
-	}
-	return path
+	return writeLocalConfig(t, cfg)
 }

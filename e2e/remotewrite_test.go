@@ -180,12 +180,7 @@ func TestRemoteWriteWithTenantsThroughTheOperator(t *testing.T) {
 // of service discovery, and no rules or Alertmanagers. It returns the file's path.
 func remoteWriteConfig(t *testing.T, client kubernetes.Interface, ns string, team rwTeam, targets []promtest.Target) string {
 	t.Helper()
-	generated := generatedConfig(t, client, ns, "prometheus-"+team.name, "remote_write")
-	text := strings.NewReplacer("$(POD_NAME)", "prometheus-"+team.name+"-0", "$(SHARD)", "0").Replace(string(generated))
-	var cfg map[string]any
-	if err := yaml.Unmarshal([]byte(text), &cfg); err != nil {
-		t.Fatal(err)
-	}
+	cfg, text := operatorConfig(t, client, ns, team.name, "remote_write")
 	rws, _ := cfg["remote_write"].([]any)
 	if len(rws) != 1 {
 		t.Fatalf("%s: the operator generated %d remote writes, want 1:\n%s", team.name, len(rws), text)
@@ -196,9 +191,6 @@ func remoteWriteConfig(t *testing.T, client kubernetes.Interface, ns string, tea
 	if headers[manifests.TenantHeader] != team.name || rw["follow_redirects"] != false || queue["max_shards"] != float64(10) {
 		t.Errorf("%s: the operator's remote_write lacks the tenant, follow_redirects: false or the queue: %v", team.name, rw)
 	}
-	global, _ := cfg["global"].(map[string]any)
-	global["scrape_interval"], global["evaluation_interval"] = "1s", "1s"
-	delete(global, "scrape_timeout")
 	delete(cfg, "rule_files")
 	delete(cfg, "alerting")
 	var scrapes []any
@@ -213,6 +205,33 @@ func remoteWriteConfig(t *testing.T, client kubernetes.Interface, ns string, tea
 		})
 	}
 	cfg["scrape_configs"] = scrapes
+	return writeLocalConfig(t, cfg)
+}
+
+// operatorConfig is the configuration the operator generated for team's Prometheus once it holds
+// want, parsed, with $(POD_NAME) and $(SHARD) substituted for the first pod as the
+// config-reloader does; text is it as YAML, for messages.
+func operatorConfig(t *testing.T, client kubernetes.Interface, ns, team, want string) (cfg map[string]any, text string) {
+	t.Helper()
+	generated := generatedConfig(t, client, ns, "prometheus-"+team, want)
+	text = strings.NewReplacer("$(POD_NAME)", "prometheus-"+team+"-0", "$(SHARD)", "0").Replace(string(generated))
+	if err := yaml.Unmarshal([]byte(text), &cfg); err != nil {
+		t.Fatal(err)
+	}
+	return cfg, text
+}
+
+// writeLocalConfig writes cfg, an operator's configuration adapted to a Prometheus here, with
+// scrapes and evaluations every second, and returns the file's path.
+func writeLocalConfig(t *testing.T, cfg map[string]any) string {
+	t.Helper()
+	global, _ := cfg["global"].(map[string]any)
+	if global == nil {
+		global = map[string]any{}
+		cfg["global"] = global
+	}
+	global["scrape_interval"], global["evaluation_interval"] = "1s", "1s"
+	delete(global, "scrape_timeout")
 	out, err := yaml.Marshal(cfg)
 	if err != nil {
 		t.Fatal(err)
