@@ -4,7 +4,6 @@ package e2e
 
 import (
 	"bytes"
-	"compress/gzip"
 	"context"
 	"crypto/subtle"
 	"encoding/json"
@@ -23,13 +22,13 @@ import (
 	"testing"
 	"time"
 
-	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/client-go/kubernetes"
 	"sigs.k8s.io/yaml"
 
 	"github.com/kubectl-promteam/kubectl-promteam/internal/testutil/cli"
 	"github.com/kubectl-promteam/kubectl-promteam/internal/testutil/crdschema"
 	"github.com/kubectl-promteam/kubectl-promteam/internal/testutil/kubetest"
+	"github.com/kubectl-promteam/kubectl-promteam/internal/testutil/operatortest"
 	"github.com/kubectl-promteam/kubectl-promteam/internal/testutil/promtest"
 	"github.com/kubectl-promteam/kubectl-promteam/internal/testutil/thanostest"
 	"github.com/kubectl-promteam/kubectl-promteam/internal/testutil/tools"
@@ -213,7 +212,7 @@ func remoteWriteConfig(t *testing.T, client kubernetes.Interface, ns string, tea
 // config-reloader does; text is it as YAML, for messages.
 func operatorConfig(t *testing.T, client kubernetes.Interface, ns, team, want string) (cfg map[string]any, text string) {
 	t.Helper()
-	generated := generatedConfig(t, client, ns, "prometheus-"+team, want)
+	generated := generatedConfig(t, client, ns, team, want)
 	text = strings.NewReplacer("$(POD_NAME)", "prometheus-"+team+"-0", "$(SHARD)", "0").Replace(string(generated))
 	if err := yaml.Unmarshal([]byte(text), &cfg); err != nil {
 		t.Fatal(err)
@@ -243,31 +242,19 @@ func writeLocalConfig(t *testing.T, cfg map[string]any) string {
 	return path
 }
 
-// generatedConfig waits for the configuration the operator writes into Secret ns/name, once it
-// holds want (the part of the stack the test is about: the operator may write a first
+// generatedConfig waits for the configuration the operator writes for team's Prometheus in ns,
+// once it holds want (the part of the stack the test is about: the operator may write a first
 // configuration before it has read every object).
-func generatedConfig(t *testing.T, client kubernetes.Interface, ns, name, want string) []byte {
+func generatedConfig(t *testing.T, client kubernetes.Interface, ns, team, want string) []byte {
 	t.Helper()
 	deadline := time.Now().Add(time.Minute)
 	for {
-		secret, err := client.CoreV1().Secrets(ns).Get(context.Background(), name, metav1.GetOptions{})
-		if err == nil {
-			if gz := secret.Data["prometheus.yaml.gz"]; len(gz) > 0 {
-				zr, err := gzip.NewReader(bytes.NewReader(gz))
-				if err != nil {
-					t.Fatal(err)
-				}
-				b, err := io.ReadAll(io.LimitReader(zr, 4<<20))
-				if err != nil {
-					t.Fatal(err)
-				}
-				if bytes.Contains(b, []byte(want)) {
-					return b
-				}
-			}
+		b, err := operatortest.GeneratedConfig(context.Background(), client, ns, team)
+		if err == nil && bytes.Contains(b, []byte(want)) {
+			return b
 		}
 		if time.Now().After(deadline) {
-			t.Fatalf("the operator wrote no configuration with %s into Secret %s/%s in 1m: %v", want, ns, name, err)
+			t.Fatalf("the operator wrote no configuration with %s for Prometheus %s/%s in 1m: %v", want, ns, team, err)
 		}
 		time.Sleep(250 * time.Millisecond)
 	}

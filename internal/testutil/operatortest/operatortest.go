@@ -51,20 +51,30 @@ func WriteConfig(t testing.TB, client kubernetes.Interface, c Cluster, ns, name,
 	return WritePodConfig(t, client, c, ns, name, sts.Spec.Template.Spec, base+"-0", dir)
 }
 
+// GeneratedConfig returns the configuration the operator generated for Prometheus ns/name (Secret
+// prometheus-NAME, key prometheus.yaml.gz), uncompressed, as the config-reloader reads it before
+// substituting variables.
+func GeneratedConfig(ctx context.Context, client kubernetes.Interface, ns, name string) ([]byte, error) {
+	secret, err := client.CoreV1().Secrets(ns).Get(ctx, "prometheus-"+name, metav1.GetOptions{})
+	if err != nil {
+		return nil, err
+	}
+	gz, ok := secret.Data["prometheus.yaml.gz"]
+	if !ok {
+		return nil, fmt.Errorf("the operator's Secret %s/%s has no key prometheus.yaml.gz", ns, secret.Name)
+	}
+	return gunzip(gz)
+}
+
 // WritePodConfig is WriteConfig for the pod named pod, of spec, of Prometheus ns/name: of a
 // shard other than the first, or a replica other than the first, whose configuration differs in
 // what the config-reloader substitutes ($(SHARD), $(POD_NAME)).
 func WritePodConfig(t testing.TB, client kubernetes.Interface, c Cluster, ns, name string, spec corev1.PodSpec, pod, dir string) string {
 	t.Helper()
 	ctx := context.Background()
-	base := "prometheus-" + name
-	secret, err := client.CoreV1().Secrets(ns).Get(ctx, base, metav1.GetOptions{})
+	generated, err := GeneratedConfig(ctx, client, ns, name)
 	if err != nil {
 		t.Fatalf("operatortest: the operator's configuration: %v", err)
-	}
-	generated, err := gunzip(secret.Data["prometheus.yaml.gz"])
-	if err != nil {
-		t.Fatalf("operatortest: Secret %s/%s, prometheus.yaml.gz: %v", ns, base, err)
 	}
 	vars := ReloaderEnv(spec, pod)
 
