@@ -27,15 +27,7 @@ const (
 // ns/name (Secret alertmanager-NAME-generated, key alertmanager.yaml.gz), uncompressed, as the
 // config-reloader hands it to Alertmanager before substituting variables.
 func GeneratedAlertmanagerConfig(ctx context.Context, client kubernetes.Interface, ns, name string) ([]byte, error) {
-	secret, err := client.CoreV1().Secrets(ns).Get(ctx, "alertmanager-"+name+"-generated", metav1.GetOptions{})
-	if err != nil {
-		return nil, err
-	}
-	gz, ok := secret.Data["alertmanager.yaml.gz"]
-	if !ok {
-		return nil, fmt.Errorf("the operator's Secret %s/%s has no key alertmanager.yaml.gz", ns, secret.Name)
-	}
-	return gunzip(gz)
+	return gzippedKey(ctx, client, ns, "alertmanager-"+name+"-generated", "alertmanager.yaml.gz")
 }
 
 // WriteAlertmanager prepares the first pod of the operator's StatefulSet for Alertmanager ns/name

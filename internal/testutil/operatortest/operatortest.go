@@ -55,13 +55,18 @@ func WriteConfig(t testing.TB, client kubernetes.Interface, c Cluster, ns, name,
 // prometheus-NAME, key prometheus.yaml.gz), uncompressed, as the config-reloader reads it before
 // substituting variables.
 func GeneratedConfig(ctx context.Context, client kubernetes.Interface, ns, name string) ([]byte, error) {
-	secret, err := client.CoreV1().Secrets(ns).Get(ctx, "prometheus-"+name, metav1.GetOptions{})
+	return gzippedKey(ctx, client, ns, "prometheus-"+name, "prometheus.yaml.gz")
+}
+
+// gzippedKey is key of Secret ns/name, uncompressed.
+func gzippedKey(ctx context.Context, client kubernetes.Interface, ns, name, key string) ([]byte, error) {
+	secret, err := client.CoreV1().Secrets(ns).Get(ctx, name, metav1.GetOptions{})
 	if err != nil {
 		return nil, err
 	}
-	gz, ok := secret.Data["prometheus.yaml.gz"]
+	gz, ok := secret.Data[key]
 	if !ok {
-		return nil, fmt.Errorf("the operator's Secret %s/%s has no key prometheus.yaml.gz", ns, secret.Name)
+		return nil, fmt.Errorf("the operator's Secret %s/%s has no key %s", ns, name, key)
 	}
 	return gunzip(gz)
 }
